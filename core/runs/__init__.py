@@ -1,0 +1,1 @@
+"""Runs: their states, what a target needs to launch one, the keeper that owns one, the queue."""

@@ -1,0 +1,1 @@
+"""Compute targets: one narrow async protocol (``base.ComputeTarget``), several implementations."""

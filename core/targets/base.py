@@ -1,0 +1,131 @@
+"""The protocol every compute target implements, and what a target is given to run.
+
+A target knows how to check itself, prepare an environment, launch a run and attach to a run it
+launched earlier. It never touches the run history, the event bus or the dashboard: the run's
+keeper (``core.runs.keeper``) drives it and records what it reports. Third-party exceptions are
+translated into ``core.errors`` inside each target.
+
+An ``Execution`` is one launched run on a target. Its output and metrics are byte streams that
+can be read again from any offset, so a keeper that died (or a link that dropped) resumes exactly
+where it stopped: no line lost, none repeated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, AsyncIterator, Callable, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from core.config.compute import ComputeConfig
+    from core.config.conda import CondaDependencies
+    from core.config.spark import SparkDependencies
+    from core.snapshot.store import ContentStore
+
+#: Called with one line of human-readable progress (build steps, sync counts).
+Progress = Callable[[str], None]
+
+#: Where the stdlib metrics helper (``deckrun``, ``azureml.logging``) lives; a target puts this
+#: folder on the run's PYTHONPATH (mounting or copying it where the run is remote).
+RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
+
+
+class Framework(StrEnum):
+    PYTHON = "Python"    #: the script runs under the target's Python interpreter
+    PYSPARK = "PySpark"  #: the script is handed to spark-submit
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvironmentSpec:
+    """Everything that decides a run's environment; the same spec gives the same image tag."""
+
+    project_dir: Path
+    compute: "ComputeConfig"
+    conda: "CondaDependencies | None"
+    spark: "SparkDependencies | None"
+    framework: Framework = Framework.PYTHON
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSpec:
+    """What a target needs to launch one run.
+
+    ``run_dir`` is the run's folder in history on this machine (``.deck/runs/<id>``); a target may
+    keep its own files under ``run_dir / "target"``. ``snapshot`` is the fingerprint of the run's
+    manifest in ``store``; the target materializes or syncs it. ``arguments`` are the script's
+    arguments after ``$file`` substitution; ``environment`` holds only the runconfig's variables
+    (the target adds its own, such as PYTHONPATH and DECK_METRICS_FILE).
+    """
+
+    run_id: str
+    run_dir: Path
+    store: "ContentStore"
+    snapshot: str
+    script: str
+    arguments: tuple[str, ...]
+    environment: dict[str, str] = field(default_factory=dict)
+    env: EnvironmentSpec
+
+
+class Execution(Protocol):
+    """One launched run on a target."""
+
+    #: What identifies the run on the target: a pid, a container id, a Spark application id.
+    external_id: str
+
+    def logs(self, from_offset: int = 0) -> AsyncIterator[bytes]:
+        """The run's combined stdout and stderr from a byte offset, live until the run ends."""
+        ...
+
+    def metrics(self, from_offset: int = 0) -> AsyncIterator[bytes]:
+        """The metrics channel (JSON lines written by ``deckrun``) from a byte offset, live."""
+        ...
+
+    async def wait(self) -> int:
+        """Wait for the run to end; return its exit code."""
+        ...
+
+    async def cancel(self, *, grace_seconds: float = 10.0) -> None:
+        """Stop the run: a polite signal first, a forced stop after the grace period."""
+        ...
+
+    async def collect_outputs(self, dest: Path) -> None:
+        """Copy what the run wrote under ``./outputs/`` into ``dest``, never following links out."""
+        ...
+
+    async def release(self) -> None:
+        """Free what the run held on the target (container, remote folder) once history is safe."""
+        ...
+
+
+@runtime_checkable
+class ComputeTarget(Protocol):
+    """A place where runs execute."""
+
+    name: str
+
+    @property
+    def max_concurrent_runs(self) -> int:
+        """How many runs may execute at once; more wait in the queue."""
+        ...
+
+    async def check(self) -> dict[str, str]:
+        """Reach the target and report facts about it (versions, free disk, fingerprints)."""
+        ...
+
+    async def prepare(self, env: EnvironmentSpec, *, progress: Progress) -> str:
+        """Build or find the environment; return its id (an image tag, an env hash, or "")."""
+        ...
+
+    async def launch(self, spec: RunSpec, *, progress: Progress) -> Execution:
+        """Start the run; return as soon as it is running."""
+        ...
+
+    async def attach(self, spec: RunSpec, external_id: str) -> Execution:
+        """Reconnect to a run launched earlier, perhaps by a process that has since died."""
+        ...
+
+    async def close(self) -> None:
+        """Close connections this target opened."""
+        ...
