@@ -1,0 +1,71 @@
+"""``deck``: the command-line face of Launchdeck. With no command it opens the dashboard."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Each module adds its subcommands through ``register(subparsers)``; handlers take the parsed
+# arguments and return the exit code.
+COMMAND_MODULES = ["cli.target", "cli.runconfig", "cli.submit", "cli.runs", "cli.prepare",
+                   "cli.images", "cli.dash"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deck",
+        description="Run Python and PySpark scripts of a Workbench-style project on local, "
+                    "Docker, remote Docker and Spark targets, and watch them.",
+        epilog="Run 'deck' with no command to open the dashboard.")
+    parser.add_argument("--project", metavar="DIR",
+                        help="the project folder (default: the one holding the current folder)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue  # a face not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from core.errors import DeckError
+
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        if args.command is None:
+            args = parser.parse_args([*argv, "dash"]) if _has_dash(parser) else args
+            handler = getattr(args, "handler", None)
+        if handler is None:
+            parser.print_help()
+            return 2
+    try:
+        return handler(args)
+    except DeckError as exc:
+        print(f"deck: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("deck: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `deck runs list | head` closes the pipe early; that is not an error.
+        sys.stderr.close()
+        return 0
+
+
+def _has_dash(parser: argparse.ArgumentParser) -> bool:
+    for action in parser._subparsers._group_actions:  # noqa: SLF001 - argparse has no API
+        if "dash" in getattr(action, "choices", {}):
+            return True
+    return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""``deck submit``: queue a run and stream its output."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from cli.common import format_duration, project_of
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "submit", help="run a script with a run configuration",
+        description="Snapshot the project, queue a run of SCRIPT with the run configuration, "
+                    "and stream its output. Exits with the script's exit code. Ctrl-C detaches "
+                    "(the run goes on).")
+    p.add_argument("-c", "--run-configuration", required=True, metavar="RUNCONFIG",
+                   help="name of aml_config/RUNCONFIG.runconfig")
+    p.add_argument("--detach", "-d", action="store_true",
+                   help="print the run id and return at once")
+    p.add_argument("script", help="the script to run (a file of the project)")
+    p.add_argument("arguments", nargs=argparse.REMAINDER,
+                   help="arguments passed to the script after the runconfig's ArgumentVector")
+    p.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from core.runs.submit import submit
+
+    project = project_of(args)
+    record = submit(project, args.run_configuration, args.script, tuple(args.arguments))
+    print(f"RunId: {record.run_id}", flush=True)
+    if args.detach:
+        return 0
+    return stream_to_end(project, record.run_id)
+
+
+def stream_to_end(project, run_id: str, offset: int = 0) -> int:
+    """Copy the run's output to stdout until it ends; return the exit code deck should give."""
+    from core.runs.control import follow_output
+
+    out = sys.stdout.buffer
+
+    async def pump() -> None:
+        async for chunk in follow_output(project, run_id, offset):
+            out.write(chunk)
+            out.flush()
+
+    try:
+        asyncio.run(pump())
+    except KeyboardInterrupt:
+        sys.stderr.write(
+            f"\nDetached from run {run_id}; it keeps running.\n"
+            f"  follow it again: deck logs {run_id} -f\n"
+            f"  cancel it:       deck cancel {run_id}\n")
+        return 130
+    run = project.history.get_run(run_id)
+    summary = f"Run {run_id}: {run.status}"
+    if run.duration_s is not None:
+        summary += f" after {format_duration(run.duration_s)}"
+    if run.error and run.status != "Completed":
+        summary += f" ({run.error})"
+    sys.stderr.write(summary + "\n")
+    if run.exit_code is not None:
+        return run.exit_code
+    return 0 if run.status == "Completed" else 1

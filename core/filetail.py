@@ -1,0 +1,54 @@
+"""Follow a growing file from a byte offset, the way ``tail -f`` does, without a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import AsyncIterator, Awaitable, Callable
+
+CHUNK = 1 << 20
+# Polling starts fast (a new line should show at once) and backs off while the file is idle,
+# so a quiet run costs almost nothing.
+FAST_POLL = 0.01
+SLOW_POLL = 0.25
+
+
+async def follow(path: Path, offset: int, finished: Callable[[], Awaitable[bool]],
+                 *, chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
+    """Yield the bytes of ``path`` from ``offset`` until ``finished()`` and nothing is left.
+
+    ``finished`` is asked only when the file has no new bytes; after it says yes the file is
+    read once more to its end, so bytes written just before the end are never lost.
+    """
+    delay = FAST_POLL
+    fd = None
+    try:
+        while True:
+            if fd is None:
+                try:
+                    fd = os.open(path, os.O_RDONLY)
+                except FileNotFoundError:
+                    fd = None
+            if fd is not None:
+                data = os.pread(fd, chunk_size, offset)
+                if data:
+                    offset += len(data)
+                    delay = FAST_POLL
+                    yield data
+                    continue
+            if await finished():
+                if fd is None:
+                    try:
+                        fd = os.open(path, os.O_RDONLY)
+                    except FileNotFoundError:
+                        return
+                while data := os.pread(fd, chunk_size, offset):
+                    offset += len(data)
+                    yield data
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, SLOW_POLL)
+    finally:
+        if fd is not None:
+            os.close(fd)

@@ -1,0 +1,239 @@
+"""``HistoryStore``: the only reader and writer of the run history database.
+
+``transition`` is the one function in Launchdeck that changes a run's state: it checks the move
+against ``core.runs.state.ALLOWED``, writes the new state and its timestamps, and appends a row to
+the run's timeline in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterable
+
+from core.errors import HistoryError, RunNotFound, RunStateError
+from core.history.db import connect
+from core.history.records import RunEvent, RunRecord, utc_now
+from core.runs.state import ALLOWED, RunState
+
+# Fields a caller may set without changing state (state goes through ``transition`` only).
+_MUTABLE = frozenset({
+    "keeper_pid", "external_id", "first_output_utc", "cancel_requested", "disconnected_since",
+    "environment_id", "error",
+})
+
+
+class HistoryStore:
+    """Runs, their timeline, metrics and artifacts, in ``.deck/history.db``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn = connect(path)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def insert_run(self, record: RunRecord) -> None:
+        """Record a newly submitted run (its state must be Queued)."""
+        if record.status is not RunState.QUEUED:
+            raise RunStateError(f"a new run starts as Queued, not {record.status}")
+        with self._write() as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO runs (run_id, status, target, run_configuration, script, "
+                    "arguments, framework, snapshot, config, created_utc) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (record.run_id, str(record.status), record.target,
+                     record.run_configuration, record.script, json.dumps(list(record.arguments)),
+                     record.framework, record.snapshot, json.dumps(record.config),
+                     record.created_utc))
+            except sqlite3.IntegrityError as exc:
+                raise HistoryError(f"run {record.run_id} already exists") from exc
+            conn.execute("INSERT INTO run_events VALUES (?,?,?,?)",
+                         (record.run_id, record.created_utc, str(RunState.QUEUED), None))
+
+    def transition(self, run_id: str, new: RunState, *, note: str | None = None,
+                   exit_code: int | None = None, error: str | None = None) -> RunRecord:
+        """Move a run to ``new``; the one place a run changes state."""
+        now = utc_now()
+        with self._write() as conn:
+            row = conn.execute("SELECT status FROM runs WHERE run_id=?", (run_id,)).fetchone()
+            if row is None:
+                raise RunNotFound(f"no run {run_id!r} in this project's history")
+            old = RunState(row["status"])
+            if new not in ALLOWED[old]:
+                raise RunStateError(f"run {run_id} is {old}; it cannot become {new}")
+            sets: dict[str, Any] = {"status": str(new)}
+            if new in (RunState.PREPARING, RunState.RUNNING):
+                conn.execute("UPDATE runs SET start_time_utc=COALESCE(start_time_utc, ?) "
+                             "WHERE run_id=?", (now, run_id))
+            if new.is_terminal:
+                sets["end_time_utc"] = now
+                sets["exit_code"] = exit_code
+                sets["disconnected_since"] = None
+            if error is not None:
+                sets["error"] = error
+            assignments = ", ".join(f"{k}=?" for k in sets)
+            conn.execute(f"UPDATE runs SET {assignments} WHERE run_id=?",
+                         (*sets.values(), run_id))
+            conn.execute("INSERT INTO run_events VALUES (?,?,?,?)",
+                         (run_id, now, str(new), note or error))
+        return self.get_run(run_id)
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        """Set bookkeeping fields (never the state)."""
+        unknown = set(fields) - _MUTABLE
+        if unknown:
+            raise HistoryError(f"cannot set {', '.join(sorted(unknown))} directly")
+        assignments = ", ".join(f"{k}=?" for k in fields)
+        with self._write() as conn:
+            cur = conn.execute(f"UPDATE runs SET {assignments} WHERE run_id=?",
+                               (*fields.values(), run_id))
+            if cur.rowcount == 0:
+                raise RunNotFound(f"no run {run_id!r} in this project's history")
+
+    def add_metrics(self, run_id: str, entries: Iterable[tuple[str, Any, str | None]],
+                    *, new_offset: int) -> None:
+        """Append metric values and the metrics-file offset they were read up to, atomically."""
+        with self._write() as conn:
+            seq = conn.execute("SELECT COALESCE(MAX(seq), -1) FROM metrics WHERE run_id=?",
+                               (run_id,)).fetchone()[0]
+            rows = []
+            for name, value, time_utc in entries:
+                seq += 1
+                rows.append((run_id, seq, name, json.dumps(value), time_utc))
+            conn.executemany("INSERT INTO metrics VALUES (?,?,?,?,?)", rows)
+            conn.execute("UPDATE runs SET metrics_offset=? WHERE run_id=?", (new_offset, run_id))
+
+    def set_artifacts(self, run_id: str, artifacts: Iterable[tuple[str, int]]) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM artifacts WHERE run_id=?", (run_id,))
+            conn.executemany("INSERT INTO artifacts VALUES (?,?,?)",
+                             [(run_id, path, size) for path, size in artifacts])
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def get_run(self, run_id: str, *, details: bool = False) -> RunRecord:
+        row = self._conn.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        if row is None:
+            raise RunNotFound(f"no run {run_id!r} in this project's history")
+        record = RunRecord.from_row(row)
+        if details:
+            from dataclasses import replace
+            record = replace(record, metrics=self.metrics(run_id),
+                             artifacts=tuple(p for p, _ in self.artifacts(run_id)))
+        return record
+
+    def find_run(self, prefix: str) -> RunRecord:
+        """A run by its id or an unambiguous prefix or suffix of it (like git)."""
+        try:
+            return self.get_run(prefix)
+        except RunNotFound:
+            pass
+        rows = self._conn.execute(
+            "SELECT run_id FROM runs WHERE run_id LIKE ? ESCAPE '\\' OR run_id LIKE ? ESCAPE '\\' "
+            "LIMIT 3", (_like(prefix) + "%", "%" + _like(prefix))).fetchall()
+        if len(rows) == 1:
+            return self.get_run(rows[0][0])
+        if not rows:
+            raise RunNotFound(f"no run {prefix!r} in this project's history")
+        raise RunNotFound(f"{prefix!r} matches several runs: "
+                          + ", ".join(r[0] for r in rows[:2]) + ", ...")
+
+    def list_runs(self, *, status: Iterable[RunState] | None = None, target: str | None = None,
+                  limit: int | None = None, newest_first: bool = True) -> list[RunRecord]:
+        where, params = [], []
+        if status is not None:
+            states = [str(s) for s in status]
+            where.append(f"status IN ({','.join('?' * len(states))})")
+            params += states
+        if target is not None:
+            where.append("target=?")
+            params.append(target)
+        sql = "SELECT * FROM runs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY created_utc {'DESC' if newest_first else 'ASC'}, rowid"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [RunRecord.from_row(r) for r in self._conn.execute(sql, params)]
+
+    def queued_ahead(self, run_id: str, target: str) -> list[RunRecord]:
+        """Queued runs of ``target`` submitted before ``run_id``, oldest first."""
+        return [RunRecord.from_row(r) for r in self._conn.execute(
+            "SELECT * FROM runs WHERE target=? AND status=? AND rowid < "
+            "(SELECT rowid FROM runs WHERE run_id=?) ORDER BY rowid",
+            (target, str(RunState.QUEUED), run_id))]
+
+    def metrics(self, run_id: str) -> dict[str, list[Any]]:
+        """Metric name -> every value logged, in order."""
+        out: dict[str, list[Any]] = {}
+        for name, value in self._conn.execute(
+                "SELECT name, value FROM metrics WHERE run_id=? ORDER BY seq", (run_id,)):
+            out.setdefault(name, []).append(json.loads(value))
+        return out
+
+    def last_metrics(self, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Run id -> metric name -> last value, for many runs in one query."""
+        out: dict[str, dict[str, Any]] = {r: {} for r in run_ids}
+        for chunk_start in range(0, len(run_ids), 500):
+            chunk = run_ids[chunk_start:chunk_start + 500]
+            marks = ",".join("?" * len(chunk))
+            for run_id, name, value in self._conn.execute(
+                    f"SELECT run_id, name, value FROM metrics WHERE run_id IN ({marks}) "
+                    "ORDER BY run_id, seq", chunk):
+                out[run_id][name] = json.loads(value)
+        return out
+
+    def artifacts(self, run_id: str) -> list[tuple[str, int]]:
+        return [(r[0], r[1]) for r in self._conn.execute(
+            "SELECT path, size FROM artifacts WHERE run_id=? ORDER BY path", (run_id,))]
+
+    def events(self, run_id: str) -> list[RunEvent]:
+        return [RunEvent(time_utc=r[0], status=r[1], note=r[2]) for r in self._conn.execute(
+            "SELECT time_utc, status, note FROM run_events WHERE run_id=? ORDER BY rowid",
+            (run_id,))]
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits: a cheap "did anything change?"."""
+        return self._conn.execute("PRAGMA data_version").fetchone()[0]
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _write(self) -> "_Transaction":
+        return _Transaction(self._conn, self.path)
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, with sqlite errors turned into HistoryError."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self._path = path
+
+    def __enter__(self) -> sqlite3.Connection:
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise HistoryError(f"{self._path}: cannot write run history: {exc}") from exc
+        return self._conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            try:
+                self._conn.execute("COMMIT")
+                return
+            except sqlite3.Error as err:
+                self._conn.execute("ROLLBACK")
+                raise HistoryError(f"{self._path}: cannot write run history: {err}") from err
+        self._conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise HistoryError(f"{self._path}: cannot write run history: {exc}") from exc

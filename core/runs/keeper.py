@@ -1,0 +1,322 @@
+"""The keeper: one small detached process per run that owns that run from queue to history.
+
+Why a per-run keeper rather than a daemon: nothing has to be running before a submit, a crash
+takes down one run's bookkeeping and never the others, and the kernel frees a dead keeper's
+concurrency slot (``core.runs.slots``). The keeper lives in its own session, so closing the
+terminal or killing ``deck`` (even with SIGKILL) leaves it and its run alone.
+
+Its life: take the run's lock (one keeper per run) -> wait for a slot in submit order ->
+prepare (state Preparing) -> launch, or attach when an earlier keeper already launched ->
+copy output and metrics into history while the run goes -> collect ``outputs/`` -> final
+state -> free the target's resources. A keeper that finds its run already launched (because
+the one before it died) resumes every stream at the offset history recorded: nothing lost,
+nothing repeated. ``deck cancel`` sets ``cancel_requested`` and sends SIGTERM to the keeper.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from core.errors import DeckError, ExecutionLost
+from core.history.records import RunRecord, utc_now
+from core.project import Project
+from core.runs import slots
+from core.runs.state import RunState
+
+CANCEL_GRACE_SECONDS = 10.0
+
+
+class Keeper:
+    def __init__(self, project: Project, run_id: str) -> None:
+        self.project = project
+        self.history = project.history
+        self.run_id = run_id
+        self.run_dir = project.run_dir(run_id)
+        self.output_log = self.run_dir / "output.log"
+        self.cancel_event = asyncio.Event()
+        self.execution = None
+
+    # -- the life of a run --------------------------------------------------------------------
+
+    async def run(self) -> None:
+        run = self.history.get_run(self.run_id)
+        if run.status.is_terminal:
+            return
+        self.history.update_run(self.run_id, keeper_pid=os.getpid())
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self.cancel_event.set)
+        watcher = asyncio.create_task(self._watch_cancel())
+        target = None
+        try:
+            from core.runs.runspec import spec_for
+            from core.targets.registry import open_target
+
+            spec, configs = spec_for(self.project, run)
+            target = open_target(self.project, configs.compute)
+            if run.external_id is None:
+                lease = await self._wait_for_slot(run, target.max_concurrent_runs)
+                if lease is None:
+                    self._finish(RunState.CANCELED, note="canceled while queued")
+                    return
+                self._lease = lease
+                execution = await self._start(run, target, spec, configs)
+                if execution is None:
+                    return
+            else:
+                lease = slots.try_acquire(self._slot_dir(run), target.max_concurrent_runs)
+                self._lease = lease  # may be None when over capacity after a config change
+                execution = await target.attach(spec, run.external_id)
+            self.execution = execution
+            await self._follow(execution)
+        except DeckError as exc:
+            self._fail(str(exc))
+        except Exception as exc:  # a bug must still end the run visibly, never leave it Running
+            self._fail(f"internal error in the run keeper: {exc.__class__.__name__}: {exc}")
+            raise
+        finally:
+            watcher.cancel()
+            if target is not None:
+                await target.close()
+
+    async def _start(self, run: RunRecord, target, spec, configs):
+        def progress(line: str) -> None:
+            self._append_log((line.rstrip("\n") + "\n").encode())
+
+        if self.cancel_event.is_set():
+            self._finish(RunState.CANCELED, note="canceled before it started")
+            return None
+        if configs.runconfig.prepare_environment:
+            self.history.transition(self.run_id, RunState.PREPARING)
+        environment_id = await target.prepare(spec.env, progress=progress)
+        if environment_id:
+            self.history.update_run(self.run_id, environment_id=environment_id)
+        if self.cancel_event.is_set():
+            self._finish(RunState.CANCELED, note="canceled while preparing")
+            return None
+        # Output the target produces is appended after what prepare wrote; remember where it
+        # starts so a later keeper resumes the target's stream at the right offset.
+        self._write_log_base()
+        execution = await target.launch(spec, progress=progress)
+        self.history.update_run(self.run_id, external_id=execution.external_id)
+        self.history.transition(self.run_id, RunState.RUNNING)
+        return execution
+
+    async def _follow(self, execution) -> None:
+        pumps = asyncio.gather(self._pump_logs(execution), self._pump_metrics(execution))
+        waiter = asyncio.ensure_future(execution.wait())
+        canceller = asyncio.ensure_future(self.cancel_event.wait())
+        done, _ = await asyncio.wait({waiter, canceller}, return_when=asyncio.FIRST_COMPLETED)
+        canceled = False
+        if waiter not in done:
+            canceled = True
+            await execution.cancel(grace_seconds=CANCEL_GRACE_SECONDS)
+        canceller.cancel()
+        exit_code: int | None = None
+        lost: str | None = None
+        try:
+            exit_code = await waiter
+        except ExecutionLost as exc:
+            lost = str(exc)
+        await pumps
+        artifacts = await self._collect(execution)
+        self.history.set_artifacts(self.run_id, artifacts)
+        if canceled:
+            self._finish(RunState.CANCELED, exit_code=exit_code, note="canceled by user")
+        elif lost is not None:
+            self._finish(RunState.FAILED, error=lost)
+        elif exit_code == 0:
+            self._finish(RunState.COMPLETED, exit_code=0)
+        else:
+            self._finish(RunState.FAILED, exit_code=exit_code,
+                         error=_failure_summary(self.output_log, exit_code))
+        await execution.release()
+
+    # -- streams ------------------------------------------------------------------------------
+
+    async def _pump_logs(self, execution) -> None:
+        base = self._read_log_base()
+        offset = max(0, _size(self.output_log) - base)
+        first = self.history.get_run(self.run_id).first_output_utc is None
+        with open(self.output_log, "ab") as log:
+            async for chunk in execution.logs(offset):
+                log.write(chunk)
+                log.flush()
+                if first:
+                    first = False
+                    self.history.update_run(self.run_id, first_output_utc=utc_now())
+
+    async def _pump_metrics(self, execution) -> None:
+        offset = self.history.get_run(self.run_id).metrics_offset
+        pending = b""
+        async for chunk in execution.metrics(offset):
+            pending += chunk
+            complete, sep, rest = pending.rpartition(b"\n")
+            if not sep:
+                continue
+            entries = []
+            for line in complete.split(b"\n"):
+                entry = _parse_metric(line)
+                if entry is not None:
+                    entries.append(entry)
+            offset += len(complete) + 1
+            pending = rest
+            self.history.add_metrics(self.run_id, entries, new_offset=offset)
+
+    async def _collect(self, execution) -> list[tuple[str, int]]:
+        from core.targets.outputs import list_artifacts
+
+        outputs = self.run_dir / "outputs"
+        try:
+            await execution.collect_outputs(outputs)
+        except DeckError as exc:
+            self._append_log(f"deck: could not collect outputs: {exc}\n".encode())
+        return list_artifacts(outputs)
+
+    # -- queue and cancel ---------------------------------------------------------------------
+
+    def _slot_dir(self, run: RunRecord) -> Path:
+        return self.project.deck_dir / "slots" / run.target
+
+    async def _wait_for_slot(self, run: RunRecord, limit: int):
+        def my_turn() -> bool:
+            return not any(_keeper_alive(r) for r in self.history.queued_ahead(run.run_id,
+                                                                               run.target))
+        return await slots.acquire(self._slot_dir(run), limit, my_turn=my_turn,
+                                   stop=self.cancel_event.is_set)
+
+    async def _watch_cancel(self) -> None:
+        # SIGTERM is the fast path; this catches a request made while the signal was lost.
+        while not self.cancel_event.is_set():
+            await asyncio.sleep(0.5)
+            if self.history.get_run(self.run_id).cancel_requested:
+                self.cancel_event.set()
+
+    # -- history ------------------------------------------------------------------------------
+
+    def _finish(self, state: RunState, *, exit_code: int | None = None, error: str | None = None,
+                note: str | None = None) -> None:
+        current = self.history.get_run(self.run_id).status
+        if current.is_terminal:
+            return
+        self.history.transition(self.run_id, state, exit_code=exit_code, error=error, note=note)
+
+    def _fail(self, message: str) -> None:
+        self._append_log(f"deck: {message}\n".encode())
+        self._finish(RunState.FAILED, error=message)
+
+    def _append_log(self, data: bytes) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.output_log, "ab") as log:
+            log.write(data)
+
+    def _write_log_base(self) -> None:
+        (self.run_dir / "log_base").write_text(str(_size(self.output_log)))
+
+    def _read_log_base(self) -> int:
+        try:
+            return int((self.run_dir / "log_base").read_text())
+        except (FileNotFoundError, ValueError):
+            return 0
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _parse_metric(line: bytes):
+    try:
+        record = json.loads(line)
+        return (str(record["name"]), record.get("value"), _utc_from_epoch(record.get("time")))
+    except (ValueError, KeyError, TypeError):
+        return None  # a torn or foreign line must not stop the run's bookkeeping
+
+
+def _utc_from_epoch(value) -> str | None:
+    from datetime import datetime, timezone
+
+    if not isinstance(value, (int, float)):
+        return None
+    return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _failure_summary(log: Path, exit_code: int | None) -> str:
+    """The last lines of a Python traceback, or the exit code, for the run's summary."""
+    try:
+        with open(log, "rb") as f:
+            f.seek(max(0, _size(log) - 8192))
+            tail = f.read().decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        tail = []
+    if "Traceback (most recent call last):" in tail:
+        start = len(tail) - 1 - tail[::-1].index("Traceback (most recent call last):")
+        lines = [line for line in tail[start:] if line.strip()]
+        return f"exit code {exit_code}: " + lines[-1].strip() if lines else f"exit code {exit_code}"
+    return f"exit code {exit_code}"
+
+
+def _keeper_alive(run: RunRecord) -> bool:
+    if run.keeper_pid is None:
+        # Just submitted: its keeper has not reported yet. Give it a moment before skipping it.
+        from core.history.records import parse_utc
+        from datetime import datetime, timezone
+
+        created = parse_utc(run.created_utc)
+        return created is not None and (datetime.now(timezone.utc) - created).total_seconds() < 10
+    return pid_alive(run.keeper_pid)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours counts as dead.
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False
+
+
+def run_lock(run_dir: Path) -> int | None:
+    """Take the run's keeper lock; None when another keeper already owns the run."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(run_dir / "keeper.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def keep(project_root: str, run_id: str) -> int:
+    """Entry point of a keeper process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    project = Project(Path(project_root))
+    run_dir = project.run_dir(run_id)
+    lock = run_lock(run_dir)
+    if lock is None:
+        return 0
+    try:
+        asyncio.run(Keeper(project, run_id).run())
+    except DeckError as exc:
+        print(f"deck keeper: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(keep(sys.argv[1], sys.argv[2]))

@@ -1,0 +1,109 @@
+"""Rebuild what a target needs for a run from history and the run's own snapshot.
+
+Configs are read from the snapshot taken at submit time, never from the live project, so editing
+``aml_config/`` while a run waits in the queue does not change it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.targets.base import EnvironmentSpec, Framework, RunSpec
+
+if TYPE_CHECKING:
+    from core.config.compute import ComputeConfig
+    from core.config.runconfig import RunConfiguration
+    from core.history.records import RunRecord
+    from core.project import Project
+
+
+@dataclass(frozen=True)
+class RunConfigs:
+    runconfig: "RunConfiguration"
+    compute: "ComputeConfig"
+    env: EnvironmentSpec
+
+
+def load_configs(project: "Project", *, runconfig_path: Path, compute_path: Path,
+                 resolve: "callable[[str], Path | None]") -> RunConfigs:
+    """Load and check a runconfig, its compute target and dependency files.
+
+    ``resolve`` maps a project-relative path to the file to read (the live project at submit
+    time, the snapshot's blob in the keeper), or None when the file is absent.
+    """
+    from core.config.compute import load_compute
+    from core.config.conda import load_conda
+    from core.config.runconfig import load_runconfig
+    from core.config.spark import load_spark
+
+    runconfig = load_runconfig(runconfig_path)
+    compute = load_compute(compute_path)
+    conda = spark = None
+    conda_rel = runconfig.conda_dependencies_file or "aml_config/conda_dependencies.yml"
+    conda_file = resolve(conda_rel)
+    if conda_file is not None:
+        conda = load_conda(conda_file)
+    elif runconfig.conda_dependencies_file:
+        from core.errors import ConfigError
+
+        raise ConfigError(f"CondaDependenciesFile names {conda_rel}, which does not exist",
+                          file=str(runconfig.path), field="CondaDependenciesFile")
+    spark_rel = runconfig.spark_dependencies_file or "aml_config/spark_dependencies.yml"
+    spark_file = resolve(spark_rel)
+    if spark_file is not None:
+        spark = load_spark(spark_file)
+    elif runconfig.spark_dependencies_file:
+        from core.errors import ConfigError
+
+        raise ConfigError(f"SparkDependenciesFile names {spark_rel}, which does not exist",
+                          file=str(runconfig.path), field="SparkDependenciesFile")
+    env = EnvironmentSpec(project_dir=project.root, compute=compute, conda=conda, spark=spark,
+                          framework=Framework(str(runconfig.framework)))
+    return RunConfigs(runconfig=runconfig, compute=compute, env=env)
+
+
+def live_resolver(project: "Project"):
+    def resolve(rel: str) -> Path | None:
+        path = project.root / rel
+        return path if path.is_file() else None
+    return resolve
+
+
+def snapshot_resolver(project: "Project", fingerprint: str, into: Path):
+    """Copy config files out of a snapshot into ``into`` (keeping their names) on demand."""
+    import shutil
+
+    paths = {entry.path: entry.hash for entry in project.store.manifest(fingerprint)}
+
+    def resolve(rel: str) -> Path | None:
+        rel = Path(rel).as_posix()
+        digest = paths.get(rel)
+        if digest is None:
+            return None
+        copy = into / rel
+        if not copy.is_file():
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(project.store.blob_path(digest), copy)
+        return copy
+    return resolve
+
+
+def spec_for(project: "Project", run: "RunRecord") -> tuple[RunSpec, RunConfigs]:
+    """The RunSpec of a recorded run, with configs read from its snapshot."""
+    run_dir = project.run_dir(run.run_id)
+    resolve = snapshot_resolver(project, run.snapshot, run_dir / "config")
+    rc_path = resolve(f"aml_config/{run.run_configuration}.runconfig")
+    compute_path = resolve(f"aml_config/{run.target}.compute")
+    from core.errors import SnapshotError
+
+    if rc_path is None or compute_path is None:
+        raise SnapshotError(f"run {run.run_id}: its snapshot lacks the configs it was "
+                            "submitted with")
+    configs = load_configs(project, runconfig_path=rc_path, compute_path=compute_path,
+                           resolve=resolve)
+    spec = RunSpec(run_id=run.run_id, run_dir=run_dir, store=project.store,
+                   snapshot=run.snapshot, script=run.script, arguments=run.arguments,
+                   environment=dict(configs.runconfig.environment_variables), env=configs.env)
+    return spec, configs

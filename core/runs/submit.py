@@ -1,0 +1,107 @@
+"""Submit a script: check its configs, snapshot the project, queue the run, start its keeper."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from core.errors import ConfigError, HistoryError, ProjectError
+from core.history.records import RunRecord, utc_now
+from core.project import Project
+from core.runs.runspec import live_resolver, load_configs
+from core.runs.state import RunState
+
+
+def script_arguments(argument_vector: tuple[str, ...], script: str,
+                     extra: tuple[str, ...]) -> tuple[str, ...]:
+    """The script's arguments: the runconfig's ArgumentVector, then those given to submit.
+
+    A leading ``$file`` stands for the script itself and is dropped (the interpreter gets the
+    script first); any other ``$file`` becomes the script's path.
+    """
+    vector = list(argument_vector)
+    if vector and vector[0] == "$file":
+        vector = vector[1:]
+    return tuple(script if a == "$file" else a for a in vector) + tuple(extra)
+
+
+def submit(project: Project, runconfig_name: str, script: str,
+           arguments: tuple[str, ...] = (), *, start: bool = True) -> RunRecord:
+    """Queue a run of ``script`` with ``runconfig_name``; return its history record."""
+    runconfig_path = project.runconfig_path(runconfig_name)
+    if not runconfig_path.is_file():
+        project.load_runconfig(runconfig_name)  # raises the clear "no such runconfig" error
+    from core.config.runconfig import load_runconfig
+
+    target = load_runconfig(runconfig_path).target
+    compute_path = project.compute_path(target)
+    if not compute_path.is_file():
+        known = ", ".join(project.compute_names()) or "none"
+        raise ConfigError(f"Target {target!r} names no compute target "
+                          f"(aml_config/{target}.compute does not exist; targets: {known})",
+                          file=str(runconfig_path), field="Target")
+    configs = load_configs(project, runconfig_path=runconfig_path, compute_path=compute_path,
+                           resolve=live_resolver(project))
+    from core.config.secrets import check_secrets
+
+    check_secrets(configs.compute)
+    script_path = project.inside(script)
+    if not script_path.is_file():
+        raise ProjectError(f"{script}: no such file")
+    script_rel = script_path.relative_to(project.root).as_posix()
+
+    snapshot = project.store.snapshot(project.root)
+    if script_rel not in {e.path for e in project.store.manifest(snapshot.fingerprint)}:
+        raise ProjectError(f"{script}: excluded from the project's snapshot by .gitignore or "
+                           ".amlignore, so a run cannot execute it")
+    record = RunRecord(
+        run_id="", status=RunState.QUEUED, target=configs.compute.name,
+        run_configuration=configs.runconfig.name, script=script_rel,
+        arguments=script_arguments(configs.runconfig.argument_vector, script_rel, arguments),
+        framework=str(configs.runconfig.framework), snapshot=snapshot.fingerprint,
+        config=_config_summary(configs), created_utc="")
+    record = _insert_with_fresh_id(project, record)
+    if start:
+        from core.runs.launcher import start_keeper
+
+        pid = start_keeper(project, record.run_id)
+        project.history.update_run(record.run_id, keeper_pid=pid)
+    return project.history.get_run(record.run_id)
+
+
+def _insert_with_fresh_id(project: Project, record: RunRecord) -> RunRecord:
+    from dataclasses import replace
+
+    # Workbench's id shape: <project>_<milliseconds>; bump on a collision within a millisecond.
+    stamp = int(time.time() * 1000)
+    for attempt in range(50):
+        candidate = replace(record, run_id=f"{project.name}_{stamp + attempt}",
+                            created_utc=utc_now())
+        try:
+            project.history.insert_run(candidate)
+            return candidate
+        except HistoryError:
+            continue
+    raise HistoryError("could not find a free run id")
+
+
+def _config_summary(configs) -> dict:
+    """What ``runs compare`` shows side by side: the effective settings of a run."""
+    rc, compute = configs.runconfig, configs.compute
+    summary = {
+        "Target": compute.name,
+        "type": str(compute.type),
+        "Framework": str(rc.framework),
+        "ArgumentVector": list(rc.argument_vector),
+        "PrepareEnvironment": rc.prepare_environment,
+        "TrackedRun": rc.tracked_run,
+        "CondaDependenciesFile": rc.conda_dependencies_file,
+        "SparkDependenciesFile": rc.spark_dependencies_file,
+    }
+    for name, value in sorted(rc.environment_variables.items()):
+        summary[f"env.{name}"] = value
+    for key in ("base_docker_image", "address", "python_location"):
+        value = getattr(compute, key, None)
+        if value:
+            summary[key] = value
+    return summary
