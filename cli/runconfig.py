@@ -1,0 +1,125 @@
+"""``deck runconfig create|list|show|env``: the project's run configurations."""
+
+from __future__ import annotations
+
+from cli.common import print_json, print_table, project_of
+
+
+def register(sub) -> None:
+    rc = sub.add_parser("runconfig", help="create, list, show and edit run configurations")
+    rsub = rc.add_subparsers(dest="runconfig_command", metavar="COMMAND", required=True)
+
+    p = rsub.add_parser("create", help="write a new aml_config/NAME.runconfig")
+    p.add_argument("--name", required=True)
+    p.add_argument("--target", required=True, help="the compute target's name")
+    p.add_argument("--framework", choices=("Python", "PySpark"), default="Python")
+    p.add_argument("--prepare", action="store_true",
+                   help="build the environment as part of each run (PrepareEnvironment)")
+    p.set_defaults(handler=create)
+
+    p = rsub.add_parser("list", help="the project's run configurations")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=list_runconfigs)
+
+    p = rsub.add_parser("show", help="one run configuration")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=show)
+
+    env = rsub.add_parser("env", help="set or unset environment variables of a runconfig")
+    esub = env.add_subparsers(dest="env_command", metavar="COMMAND", required=True)
+    p = esub.add_parser("set", help="set KEY=VALUE pairs (the file's comments stay)")
+    p.add_argument("name")
+    p.add_argument("pairs", nargs="+", metavar="KEY=VALUE")
+    p.set_defaults(handler=env_set)
+    p = esub.add_parser("unset", help="remove variables")
+    p.add_argument("name")
+    p.add_argument("keys", nargs="+", metavar="KEY")
+    p.set_defaults(handler=env_unset)
+
+
+def _as_json(config) -> dict:
+    return {
+        "name": config.name,
+        "ArgumentVector": list(config.argument_vector),
+        "Target": config.target,
+        "EnvironmentVariables": dict(config.environment_variables),
+        "Framework": str(config.framework),
+        "CondaDependenciesFile": config.conda_dependencies_file,
+        "SparkDependenciesFile": config.spark_dependencies_file,
+        "PrepareEnvironment": config.prepare_environment,
+        "TrackedRun": config.tracked_run,
+        "unknown_keys": list(config.unknown_keys),
+    }
+
+
+def create(args) -> int:
+    from core.config.runconfig import create_runconfig
+    from core.errors import ConfigError
+
+    project = project_of(args)
+    if not project.compute_path(args.target).is_file():
+        known = ", ".join(project.compute_names()) or "none"
+        raise ConfigError(f"no compute target {args.target!r} (targets: {known})",
+                          field="--target")
+    path = project.runconfig_path(args.name)
+    create_runconfig(path, target=args.target, framework=args.framework,
+                     prepare_environment=args.prepare)
+    print(f"Wrote {path.relative_to(project.root)}")
+    return 0
+
+
+def list_runconfigs(args) -> int:
+    project = project_of(args)
+    configs = [project.load_runconfig(name) for name in project.runconfig_names()]
+    if args.json:
+        print_json([_as_json(c) for c in configs])
+        return 0
+    print_table(["name", "target", "framework", "prepare", "env vars"],
+                ([c.name, c.target, c.framework, c.prepare_environment,
+                  len(c.environment_variables)] for c in configs))
+    return 0
+
+
+def show(args) -> int:
+    project = project_of(args)
+    config = project.load_runconfig(args.name)
+    data = _as_json(config)
+    if args.json:
+        print_json(data)
+        return 0
+    for key, value in data.items():
+        if key == "EnvironmentVariables":
+            print("EnvironmentVariables:")
+            for name, val in value.items():
+                print(f"  {name}={val}")
+        elif key != "unknown_keys" or value:
+            print(f"{key}: {value}")
+    return 0
+
+
+def env_set(args) -> int:
+    from core.config.runconfig import set_env
+    from core.errors import ConfigError
+
+    project = project_of(args)
+    path = project.load_runconfig(args.name).path
+    values: dict[str, str] = {}
+    for pair in args.pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise ConfigError(f"{pair!r} is not KEY=VALUE", field="KEY=VALUE")
+        values[name] = value
+    set_env(path, values)
+    print(f"Set {', '.join(values)} in {path.relative_to(project.root)}")
+    return 0
+
+
+def env_unset(args) -> int:
+    from core.config.runconfig import unset_env
+
+    project = project_of(args)
+    path = project.load_runconfig(args.name).path
+    unset_env(path, list(args.keys))
+    print(f"Removed {', '.join(args.keys)} from {path.relative_to(project.root)}")
+    return 0

@@ -1,0 +1,120 @@
+"""``deck target attach|list|check``: the project's compute targets."""
+
+from __future__ import annotations
+
+import asyncio
+
+from cli.common import print_json, print_table, project_of
+
+TYPES = ("local", "docker", "localdocker", "remotedocker", "cluster")
+
+
+def register(sub) -> None:
+    target = sub.add_parser("target", help="attach, list and check compute targets")
+    tsub = target.add_subparsers(dest="target_command", metavar="COMMAND", required=True)
+
+    p = tsub.add_parser(
+        "attach", help="add a compute target (writes aml_config/NAME.compute and NAME.runconfig)")
+    p.add_argument("type", choices=TYPES, help="the kind of target")
+    p.add_argument("--name", required=True, help="the target's name")
+    p.add_argument("--base-image", metavar="IMAGE[:TAG]", help="Docker targets: the base image")
+    p.add_argument("--address", metavar="HOST", help="remote targets: host name or address")
+    p.add_argument("--port", type=int, metavar="N", help="remote targets: SSH port (22)")
+    p.add_argument("--username", metavar="USER", help="remote targets: SSH user")
+    p.add_argument("--identity-file", metavar="KEY", help="remote targets: SSH private key")
+    p.add_argument("--python", metavar="PATH", help="the Python interpreter (pythonLocation)")
+    p.add_argument("--master", metavar="URL", help="cluster targets: spark://HOST:7077 or yarn")
+    p.add_argument("--spark-submit", metavar="PATH", help="cluster targets: spark-submit path")
+    p.add_argument("--max-runs", type=int, metavar="N",
+                   help="how many runs may execute at once on this target")
+    p.add_argument("--force", action="store_true", help="overwrite an existing target file")
+    p.set_defaults(handler=attach)
+
+    p = tsub.add_parser("list", help="the project's compute targets")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=list_targets)
+
+    p = tsub.add_parser("check", help="reach a target and report what it has")
+    p.add_argument("name")
+    p.add_argument("--accept-host-key", metavar="FINGERPRINT",
+                   help="trust this SSH host key fingerprint (SHA256:...) if the host shows it")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=check_target)
+
+
+def attach(args) -> int:
+    from core.config.compute import write_compute
+    from core.config.runconfig import create_runconfig
+    from core.errors import ConfigError
+
+    project = project_of(args, create=True)
+    kind = "docker" if args.type == "localdocker" else args.type
+    if kind in ("docker", "remotedocker") and not args.base_image:
+        raise ConfigError(f"a {kind} target needs --base-image IMAGE[:TAG]", field="--base-image")
+    if kind in ("remotedocker", "cluster") and not args.address:
+        raise ConfigError(f"a {kind} target needs --address HOST", field="--address")
+    fields = {
+        "base_docker_image": args.base_image, "address": args.address, "port": args.port,
+        "username": args.username, "identity_file": args.identity_file,
+        "python_location": args.python, "spark_master": args.master,
+        "spark_submit_location": args.spark_submit, "max_concurrent_runs": args.max_runs,
+    }
+    fields = {k: v for k, v in fields.items() if v is not None}
+    compute_path = project.compute_path(args.name)
+    runconfig_path = project.runconfig_path(args.name)
+    if runconfig_path.exists() and not args.force:
+        raise ConfigError(f"{runconfig_path} already exists; use --force to replace it",
+                          file=str(runconfig_path))
+    project.config_dir.mkdir(exist_ok=True)
+    write_compute(compute_path, type=kind, force=args.force, **fields)
+    create_runconfig(runconfig_path, target=args.name,
+                     framework="PySpark" if kind == "cluster" else "Python",
+                     prepare_environment=kind != "local", force=args.force)
+    print(f"Wrote {_rel(project, compute_path)} and {_rel(project, runconfig_path)}")
+    return 0
+
+
+def list_targets(args) -> int:
+    project = project_of(args)
+    rows = []
+    for name in project.compute_names():
+        compute = project.load_compute(name)
+        rows.append({"name": name, "type": str(compute.type),
+                     "address": compute.address, "base_docker_image": compute.base_docker_image,
+                     "file": _rel(project, compute.path)})
+    if args.json:
+        print_json(rows)
+        return 0
+    print_table(["name", "type", "address", "base image"],
+                ([r["name"], r["type"], r["address"], r["base_docker_image"]] for r in rows))
+    return 0
+
+
+def check_target(args) -> int:
+    from core.targets.registry import open_target
+
+    project = project_of(args)
+    compute = project.load_compute(args.name)
+    target = open_target(project, compute)
+    accept = getattr(args, "accept_host_key", None)
+
+    async def check():
+        try:
+            if accept and hasattr(target, "accept_host_key"):
+                await target.accept_host_key(accept)
+            return await target.check()
+        finally:
+            await target.close()
+
+    facts = asyncio.run(check())
+    if args.json:
+        print_json({"name": args.name, "type": str(compute.type), **facts})
+        return 0
+    print(f"{args.name} ({compute.type}): reachable")
+    for key, value in facts.items():
+        print(f"  {key}: {value}")
+    return 0
+
+
+def _rel(project, path) -> str:
+    return str(path.relative_to(project.root))
