@@ -1,0 +1,147 @@
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from core.errors import HistoryError, RunNotFound, RunStateError
+from core.history.db import SCHEMA_VERSION
+from core.history.records import RunRecord, utc_now
+from core.history.store import HistoryStore
+from core.runs.state import RunState
+
+
+def make_record(run_id: str, **overrides) -> RunRecord:
+    fields = dict(run_id=run_id, status=RunState.QUEUED, target="local",
+                  run_configuration="local", script="train.py", arguments=("--epochs", "3"),
+                  framework="Python", snapshot="f" * 64, config={"Target": "local"},
+                  created_utc=utc_now())
+    fields.update(overrides)
+    return RunRecord(**fields)
+
+
+@pytest.fixture
+def history(tmp_path):
+    store = HistoryStore(tmp_path / ".deck" / "history.db")
+    yield store
+    store.close()
+
+
+def test_a_run_goes_through_its_states_and_keeps_a_timeline(history):
+    history.insert_run(make_record("p_1"))
+    history.transition("p_1", RunState.PREPARING)
+    history.transition("p_1", RunState.RUNNING)
+    done = history.transition("p_1", RunState.COMPLETED, exit_code=0)
+    assert done.status is RunState.COMPLETED
+    assert done.exit_code == 0
+    assert done.start_time_utc <= done.end_time_utc
+    assert done.duration_s is not None and done.duration_s >= 0
+    assert [e.status for e in history.events("p_1")] == [
+        "Queued", "Preparing", "Running", "Completed"]
+
+
+def test_a_finished_run_cannot_change_state(history):
+    history.insert_run(make_record("p_1"))
+    history.transition("p_1", RunState.RUNNING)
+    history.transition("p_1", RunState.FAILED, exit_code=3)
+    with pytest.raises(RunStateError, match="already|cannot become"):
+        history.transition("p_1", RunState.COMPLETED)
+    assert history.get_run("p_1").status is RunState.FAILED
+
+
+def test_state_cannot_be_set_behind_transition(history):
+    history.insert_run(make_record("p_1"))
+    with pytest.raises(HistoryError):
+        history.update_run("p_1", status="Completed")
+
+
+def test_metrics_keep_every_value_in_order_with_their_offset(history):
+    history.insert_run(make_record("p_1"))
+    history.add_metrics("p_1", [("loss", 0.5, None), ("acc", "good", None)], new_offset=40)
+    history.add_metrics("p_1", [("loss", 0.25, None), ("curve", [1, 2, 3], None)],
+                        new_offset=90)
+    assert history.metrics("p_1") == {"loss": [0.5, 0.25], "acc": ["good"],
+                                      "curve": [[1, 2, 3]]}
+    assert history.get_run("p_1").metrics_offset == 90
+    assert history.last_metrics(["p_1"]) == {"p_1": {"loss": 0.25, "acc": "good",
+                                                     "curve": [1, 2, 3]}}
+
+
+def test_find_run_by_unambiguous_part(history):
+    history.insert_run(make_record("proj_1764290000001"))
+    history.insert_run(make_record("proj_1764290000002"))
+    assert history.find_run("0001").run_id == "proj_1764290000001"
+    with pytest.raises(RunNotFound, match="several"):
+        history.find_run("proj_17642")
+    with pytest.raises(RunNotFound, match="no run"):
+        history.find_run("nope")
+
+
+def test_list_filters_and_orders_newest_first(history):
+    for i in range(5):
+        history.insert_run(make_record(f"p_{i}", created_utc=f"2026-01-0{i + 1}T00:00:00.000000Z"))
+    history.transition("p_3", RunState.RUNNING)
+    history.transition("p_3", RunState.FAILED, exit_code=1)
+    assert [r.run_id for r in history.list_runs(limit=2)] == ["p_4", "p_3"]
+    assert [r.run_id for r in history.list_runs(status=[RunState.FAILED])] == ["p_3"]
+    assert [r.run_id for r in history.queued_ahead("p_4", "local")] == ["p_0", "p_1", "p_2"]
+
+
+def test_json_has_the_documented_fields(history):
+    history.insert_run(make_record("p_1"))
+    history.set_artifacts("p_1", [("outputs/model.json", 12)])
+    data = history.get_run("p_1", details=True).to_json()
+    for key in ("run_id", "status", "exit_code", "target", "run_configuration", "script",
+                "arguments", "created_utc", "start_time_utc", "end_time_utc", "duration_s",
+                "metrics", "artifacts", "snapshot"):
+        assert key in data
+    assert data["artifacts"] == ["outputs/model.json"]
+    json.dumps(data)
+
+
+def test_schema_is_versioned(history):
+    conn = sqlite3.connect(history.path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_newer_schema_is_refused_with_a_clear_error(tmp_path):
+    path = tmp_path / "history.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    conn.close()
+    with pytest.raises(HistoryError, match="newer than this deck"):
+        HistoryStore(path)
+
+
+def test_a_writer_killed_mid_transaction_loses_nothing_committed(tmp_path):
+    path = tmp_path / "history.db"
+    HistoryStore(path).insert_run(make_record("kept"))
+    # A process that commits one run, then dies with a transaction half written.
+    code = textwrap.dedent(f"""
+        import os, sys
+        sys.path.insert(0, {str(os.getcwd())!r})
+        from tests.core.history.test_store import make_record
+        from core.history.store import HistoryStore
+        h = HistoryStore(__import__('pathlib').Path({str(path)!r}))
+        h.insert_run(make_record("committed"))
+        c = h._conn
+        c.execute("BEGIN IMMEDIATE")
+        c.execute("INSERT INTO runs (run_id, status, target, run_configuration, script, "
+                  "arguments, framework, snapshot, config, created_utc) "
+                  "VALUES ('torn','Queued','l','l','s','[]','Python','x','{{}}','t')")
+        print("ready", flush=True)
+        import time; time.sleep(60)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    assert proc.stdout.readline().strip() == b"ready"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    reopened = HistoryStore(path)
+    ids = {r.run_id for r in reopened.list_runs()}
+    assert ids == {"kept", "committed"}
+    reopened.insert_run(make_record("after"))  # and it is writable again
