@@ -1,0 +1,298 @@
+"""The content-addressed snapshot store of a project (``<project>/.deck/store``).
+
+Layout::
+
+    objects/ab/cdef...      file contents by sha256, read-only, never rewritten
+    manifests/<fp>.json     one manifest per distinct snapshot (see ``manifest``)
+    stat-cache/<key>        per project folder: stat data -> hash (see ``statcache``)
+    tmp/                    temp files, renamed or linked into place (same file system)
+
+Every write lands under a unique temp name and is then linked (or renamed) into place, so
+readers never see half a file and any number of processes may snapshot into one store at once.
+Nothing is fsync'ed: like git's loose objects, a power cut may leave a damaged blob, which a
+restore detects by its size.
+
+A file that changes while it is read is snapshotted as the bytes that were read (the blob always
+matches its hash); the result carries a warning and the file is not stat-cached, so the next
+snapshot reads it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from core.errors import ProjectError, SnapshotError
+from core.snapshot import manifest as manifests
+from core.snapshot.manifest import Manifest, ManifestEntry
+from core.snapshot.restore import write_tree
+from core.snapshot.statcache import StatCache, cache_path, fs_clock_ns
+from core.snapshot.walk import walk_project
+
+CHUNK = 1 << 20
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_CLOEXEC", 0))
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotResult:
+    """What one ``snapshot()`` took and what it added to the store."""
+
+    fingerprint: str
+    file_count: int          # files and symlinks in the manifest
+    total_bytes: int         # bytes of all files in the snapshot
+    new_blobs: int           # blobs this snapshot added to the store
+    new_bytes: int
+    hashed_files: int        # files read (stat cache misses); 0 for an unchanged tree
+    warnings: tuple[str, ...]
+
+
+class ContentStore:
+    """Blobs by content hash plus one manifest per snapshot, under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._objects = self.root / "objects"
+        self._manifests = self.root / "manifests"
+        self._tmp = self.root / "tmp"
+        self._caches = self.root / "stat-cache"
+        self._made_dirs: set[str] = set()
+
+    # -- blobs ----------------------------------------------------------------------------
+
+    def blob_path(self, digest: str) -> Path:
+        """Where the blob with this sha256 lives (whether or not it is present)."""
+        if not manifests.is_digest(digest):
+            raise SnapshotError(f"not a sha256 digest: {digest!r}")
+        return self._objects / digest[:2] / digest[2:]
+
+    def has_blob(self, digest: str) -> bool:
+        return self.blob_path(digest).is_file()
+
+    def missing_blobs(self, hashes: Iterable[str]) -> list[str]:
+        """The hashes (each once, in the order given) whose blobs this store lacks."""
+        seen: set[str] = set()
+        missing = []
+        for digest in hashes:
+            if digest not in seen:
+                seen.add(digest)
+                if not self.has_blob(digest):
+                    missing.append(digest)
+        return missing
+
+    def _temp(self, kind: str) -> tuple[int, str]:
+        self._ensure_dir(self._tmp)
+        path = os.path.join(self._tmp, f"{kind}-{os.getpid()}-{os.urandom(8).hex()}")
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+            return os.open(path, flags, 0o444), path
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def _ensure_dir(self, path: Path | str) -> None:
+        key = os.fspath(path)
+        if key not in self._made_dirs:
+            try:
+                os.makedirs(key, exist_ok=True)
+            except OSError as exc:
+                raise self._failed(exc) from None
+            self._made_dirs.add(key)
+
+    def _failed(self, exc: OSError) -> SnapshotError:
+        return SnapshotError(f"cannot write to the store {self.root}: {exc.strerror}")
+
+    def _write(self, fd: int, data: bytes) -> None:
+        try:
+            _write_all(fd, data)
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def _publish(self, tmp: str, final: Path) -> bool:
+        """Put a finished temp file at ``final``; False if it was already there."""
+        self._ensure_dir(final.parent)
+        try:
+            os.link(tmp, final)  # never replaces: an existing object is never rewritten
+            return True
+        except FileExistsError:
+            return False
+        except OSError:
+            # No hard links here (some network or FAT file systems): an atomic rename of the
+            # same bytes is the next best thing.
+            if final.exists():
+                return False
+            try:
+                os.replace(tmp, final)
+            except OSError as exc:
+                raise self._failed(exc) from None
+            return True
+        finally:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+
+    def _ingest(self, fd: int) -> tuple[str, int, bool]:
+        """Hash an open file while storing it: (sha256, bytes read, whether the blob is new).
+
+        One read per file: the blob is written from the very bytes that were hashed, so a file
+        changing under us can never yield a blob that does not match its name. A file of one
+        chunk is stored only if its blob is missing; a longer one streams into a temp file.
+        """
+        digest = hashlib.sha256()
+        first, size, tmp_fd, tmp = b"", 0, -1, ""
+        try:
+            while chunk := os.read(fd, CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                if not first:
+                    first = chunk
+                    continue
+                if tmp_fd < 0:
+                    tmp_fd, tmp = self._temp("blob")
+                    self._write(tmp_fd, first)
+                self._write(tmp_fd, chunk)
+            hexdigest = digest.hexdigest()
+            final = self.blob_path(hexdigest)
+            if final.exists():
+                return hexdigest, size, False
+            if tmp_fd < 0:
+                tmp_fd, tmp = self._temp("blob")
+                self._write(tmp_fd, first)
+            os.close(tmp_fd)
+            tmp_fd = -1
+            return hexdigest, size, self._publish(tmp, final)
+        finally:
+            if tmp_fd >= 0:
+                os.close(tmp_fd)
+            if tmp and os.path.lexists(tmp):
+                os.unlink(tmp)
+
+    # -- manifests ------------------------------------------------------------------------
+
+    def _manifest_path(self, fingerprint: str) -> Path:
+        if not manifests.is_digest(fingerprint):
+            raise SnapshotError(f"not a snapshot fingerprint: {fingerprint!r}")
+        return self._manifests / f"{fingerprint}.json"
+
+    def has_manifest(self, fingerprint: str) -> bool:
+        return self._manifest_path(fingerprint).is_file()
+
+    def manifest(self, fingerprint: str) -> Manifest:
+        """The validated manifest of a snapshot (``SnapshotError`` if missing or unsafe)."""
+        try:
+            data = self._manifest_path(fingerprint).read_bytes()
+        except FileNotFoundError:
+            raise SnapshotError(f"no snapshot {fingerprint} in {self.root}") from None
+        except OSError as exc:
+            raise SnapshotError(f"cannot read snapshot {fingerprint}: {exc.strerror}") from None
+        return manifests.decode(data, fingerprint)
+
+    def _store_manifest(self, data: bytes) -> str:
+        fingerprint = manifests.fingerprint_of(data)
+        final = self._manifest_path(fingerprint)
+        if not final.exists():
+            fd, tmp = self._temp("manifest")
+            try:
+                self._write(fd, data)
+            finally:
+                os.close(fd)
+            self._publish(tmp, final)
+        return fingerprint
+
+    # -- snapshot -------------------------------------------------------------------------
+
+    def snapshot(self, project_dir: Path) -> SnapshotResult:
+        """Take a snapshot of ``project_dir`` into this store."""
+        root = os.path.realpath(project_dir)
+        if not os.path.isdir(root):
+            raise ProjectError(f"{project_dir}: not a folder, cannot snapshot it")
+        store_rel = os.path.relpath(os.path.realpath(self.root), root)
+        exclude = frozenset() if store_rel.startswith("..") else \
+            frozenset({store_rel.replace(os.sep, "/")})
+        start_ns = fs_clock_ns(self._tmp)  # before any file is looked at (racy rule)
+        cache_file = cache_path(self._caches, root)
+        cache = StatCache.load(cache_file, root)
+        tree = walk_project(root, exclude=exclude)
+        warnings = list(tree.warnings)
+        entries = [ManifestEntry(path=rel, link=target) for rel, target in tree.links]
+        new_blobs = new_bytes = hashed = total = 0
+        for rel, st in tree.files:
+            digest = cache.lookup(rel, st)
+            if digest is not None and self.has_blob(digest):
+                cache.record(rel, st, digest)
+                size, mode = st.st_size, st.st_mode
+            else:
+                got = self._hash_file(root, rel, cache, warnings)
+                if got is None:
+                    continue
+                digest, size, mode, new = got
+                hashed += 1
+                if new:
+                    new_blobs += 1
+                    new_bytes += size
+            total += size
+            entries.append(ManifestEntry(path=rel, hash=digest, size=size,
+                                         executable=bool(mode & stat.S_IXUSR)))
+        fingerprint = self._store_manifest(manifests.encode(entries))
+        cache.save(cache_file, self._tmp, start_ns=start_ns)
+        return SnapshotResult(fingerprint=fingerprint, file_count=len(entries),
+                              total_bytes=total, new_blobs=new_blobs, new_bytes=new_bytes,
+                              hashed_files=hashed, warnings=tuple(warnings))
+
+    def _hash_file(self, root: str, rel: str, cache: StatCache,
+                   warnings: list[str]) -> tuple[str, int, int, bool] | None:
+        """Read one file into the store: (hash, size, mode, new) or None if it went away."""
+        try:
+            fd = os.open(os.path.join(root, rel), _OPEN_FLAGS)
+        except FileNotFoundError:
+            warnings.append(f"{rel}: vanished during the snapshot; left out")
+            return None
+        except OSError as exc:
+            raise SnapshotError(f"cannot read {rel}: {exc.strerror}") from None
+        try:
+            before = os.fstat(fd)
+            if not stat.S_ISREG(before.st_mode):
+                warnings.append(f"{rel}: replaced by a non-file during the snapshot; left out")
+                return None
+            try:
+                digest, size, new = self._ingest(fd)
+            except OSError as exc:  # store failures are SnapshotErrors already
+                raise SnapshotError(f"cannot read {rel}: {exc.strerror}") from None
+            after = os.fstat(fd)
+        finally:
+            os.close(fd)
+        if size != before.st_size or (after.st_size, after.st_mtime_ns, after.st_ctime_ns) != \
+                (before.st_size, before.st_mtime_ns, before.st_ctime_ns):
+            warnings.append(f"{rel}: changed while it was read; the snapshot holds the bytes "
+                            "read then")
+        else:
+            cache.record(rel, before, digest)
+        return digest, size, before.st_mode, new
+
+    # -- restore ----------------------------------------------------------------------------
+
+    def materialize(self, fingerprint: str, dest: Path) -> None:
+        """Write a snapshot's files into ``dest``, which must be absent or empty.
+
+        Files are copies (a run may change them; the store never changes), keep the executable
+        bit (other permission bits follow the umask), and in-tree symlinks are recreated.
+        """
+        write_tree(self, self.manifest(fingerprint), Path(dest), overwrite=False,
+                   require_empty=True)
+
+    def restore(self, fingerprint: str, dest: Path, *, overwrite: bool = False) -> None:
+        """Write a snapshot's files into ``dest`` (existing or not), e.g. to get a run's code back.
+
+        Refuses, before writing anything, if any file to write already exists, unless
+        ``overwrite``; a folder is never replaced by a file.
+        """
+        write_tree(self, self.manifest(fingerprint), Path(dest), overwrite=overwrite,
+                   require_empty=False)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
