@@ -1,0 +1,118 @@
+"""``RemoteHost``: what targets use to run commands, move files and reach sockets on a host.
+
+Every method goes through the pool's one shared connection to the host. Commands are argument
+lists: each argument is quoted with ``shlex.quote`` so it reaches the remote program byte for
+byte through the login shell (which must be a POSIX shell: sh, bash, dash, zsh).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import AsyncIterator
+
+import asyncssh
+
+from core.errors import TargetError
+from core.remote.connection import (CommandResult, SSHPool, quote_command,
+                                    translate_errors)
+from core.remote.forward import UnixSocketForward
+from core.remote.sshconfig import SSHEndpoint
+
+
+class RemoteHost:
+    """One SSH destination seen through a shared ``SSHPool``."""
+
+    def __init__(self, pool: SSHPool, endpoint: SSHEndpoint) -> None:
+        self.pool = pool
+        self.endpoint = endpoint
+
+    def __repr__(self) -> str:
+        return f"RemoteHost({self.endpoint})"
+
+    async def connection(self) -> asyncssh.SSHClientConnection:
+        """The shared asyncssh connection (opened or reopened as needed)."""
+        return await self.pool.connection(self.endpoint)
+
+    async def accept_host_key(self, fingerprint: str) -> None:
+        """Connect, adding the host key to known_hosts if it has exactly this fingerprint.
+
+        A key that is already known passes as usual; a changed key is still refused.
+        """
+        await self.pool.connection(self.endpoint, accept_fingerprint=fingerprint)
+
+    @contextlib.asynccontextmanager
+    async def process(self, cmd: list[str]) -> AsyncIterator[asyncssh.SSHClientProcess]:
+        """A running remote command with binary stdin/stdout/stderr, holding one channel."""
+        line = quote_command(cmd)
+        for attempt in (1, 2):
+            conn = await self.connection()
+            channels = self.pool.entry(self.endpoint).channels
+            assert channels is not None
+            async with channels:
+                try:
+                    proc = await conn.create_process(line, encoding=None)
+                except (asyncssh.ChannelOpenError, asyncssh.DisconnectError,
+                        ConnectionError) as exc:
+                    # The channel never opened, so nothing ran: safe to try once more on a
+                    # fresh connection if this one turned out to be dead.
+                    if attempt == 1 and conn.is_closed():
+                        self.pool._forget(self.endpoint.key, conn)
+                        continue
+                    with translate_errors(self.endpoint, f"starting `{cmd[0]}` on"):
+                        raise exc
+                try:
+                    with translate_errors(self.endpoint, f"running `{cmd[0]}` on"):
+                        yield proc
+                finally:
+                    proc.close()
+                return
+
+    async def run(self, cmd: list[str], *, input: bytes | None = None,
+                  timeout: float | None = None, check: bool = False) -> CommandResult:
+        """Run ``cmd`` to the end; stdin gets ``input`` then EOF. Output is bytes."""
+        async with self.process(cmd) as proc:
+            try:
+                result = await asyncio.wait_for(proc.communicate(input or b""), timeout)
+            except asyncio.TimeoutError:
+                raise TargetError(f"{self.endpoint}: `{cmd[0]}` did not finish within "
+                                  f"{timeout:g} s") from None
+            stdout, stderr = result
+            status = proc.exit_status
+            if status is None:  # killed by a signal: report it the way a shell would
+                signal = proc.exit_signal[0] if proc.exit_signal else "unknown signal"
+                raise TargetError(f"{self.endpoint}: `{cmd[0]}` was killed ({signal})")
+        done = CommandResult(status, stdout or b"", stderr or b"")
+        if check and status != 0:
+            tail = done.stderr.decode(errors="replace").strip()[-2000:]
+            raise TargetError(f"{self.endpoint}: `{' '.join(cmd[:3])}` exited with {status}"
+                              + (f": {tail}" if tail else ""))
+        return done
+
+    async def sftp(self) -> asyncssh.SFTPClient:
+        """The connection's SFTP session (one per connection, shared).
+
+        Wrap calls on it in ``translate_errors(host.endpoint)``.
+        """
+        conn = await self.connection()
+        entry = self.pool.entry(self.endpoint)
+        async with entry.lock:
+            if entry.sftp is None or entry.conn is not conn:
+                with translate_errors(self.endpoint, "starting SFTP on"):
+                    entry.sftp = await conn.start_sftp_client()
+            return entry.sftp
+
+    async def forward_unix_socket(self, remote_path: str) -> str:
+        """Path of a private local unix socket that reaches ``remote_path`` on the host.
+
+        The local socket lives in a fresh 0700 directory and stays valid across reconnects:
+        each local client gets a new channel on whatever connection is current.
+        """
+        forward = UnixSocketForward(self, remote_path)
+        await forward.start()
+        self.pool._forwards.append(forward)
+        return forward.path
+
+    async def forward_docker_socket(self, remote: str = "/var/run/docker.sock") -> str:
+        """``forward_unix_socket`` for the Docker Engine: use ``unix://`` + the result."""
+        return await self.forward_unix_socket(remote)
