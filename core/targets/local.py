@@ -6,9 +6,11 @@ snapshot under the run's folder; output -> one file that both stdout and stderr 
 is kept whole and in the order the script wrote it; cancel -> SIGTERM to the process group, then
 SIGKILL after the grace period.
 
-What it cannot do: the exit code of a process is known only to its parent. If the keeper that
-launched a run is killed, a new keeper can still follow the run's output to its end, but reports
-the run as Failed with "exit code unknown" unless the run ended while a keeper watched it.
+The exit code of a process is known only to its parent, so the keeper does not start the script
+itself: it forks a tiny waiter (a copy of itself, no new interpreter) that starts the script,
+waits for it and writes its exit code to a file. If the keeper dies, a new keeper attaches by
+the ids of both processes and still learns the exit code. Only if the waiter itself is killed
+while the script runs is the exit code lost; the run then ends Failed with "exit code unknown".
 """
 
 from __future__ import annotations
@@ -80,21 +82,13 @@ class LocalTarget:
         env["DECK_RUN_ID"] = spec.run_id
         env["DECK_METRICS_FILE"] = str(files.metrics)
         env["PYTHONUNBUFFERED"] = "1"
-        log_fd = os.open(files.output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                self.python, spec.script, *spec.arguments, cwd=files.work, env=env,
-                stdin=asyncio.subprocess.DEVNULL, stdout=log_fd, stderr=log_fd,
-                start_new_session=True)
-        except OSError as exc:
-            raise TargetError(f"target {self.name}: cannot start {self.python}: {exc}") from exc
-        finally:
-            os.close(log_fd)
-        external_id = f"{proc.pid}:{_start_time(proc.pid)}"
-        return LocalExecution(external_id, files, proc)
+        files.exit_code.unlink(missing_ok=True)
+        argv = [self.python, spec.script, *spec.arguments]
+        external_id = await asyncio.to_thread(_spawn_with_waiter, argv, files, env)
+        return LocalExecution(external_id, files)
 
     async def attach(self, spec: RunSpec, external_id: str) -> "LocalExecution":
-        return LocalExecution(external_id, _RunFiles(spec.run_dir), None)
+        return LocalExecution(external_id, _RunFiles(spec.run_dir))
 
     async def close(self) -> None:
         pass
@@ -112,24 +106,30 @@ class _RunFiles:
 
 
 class LocalExecution:
-    """One process; its output and metrics are files the process appends to."""
+    """One script process and its waiter; output and metrics are files the script appends to.
 
-    def __init__(self, external_id: str, files: _RunFiles,
-                 proc: asyncio.subprocess.Process | None) -> None:
+    ``external_id`` is ``PID:START/WAITER_PID:WAITER_START``: start times tell a live process
+    from a later one that reused its pid.
+    """
+
+    def __init__(self, external_id: str, files: _RunFiles) -> None:
         self.external_id = external_id
         self._files = files
-        self._proc = proc
-        pid, _, started = external_id.partition(":")
-        self._pid = int(pid)
-        self._started = started
+        script, _, waiter = external_id.partition("/")
+        self._pid, self._started = _parse_id(script)
+        self._waiter_pid, self._waiter_started = _parse_id(waiter)
 
-    def _alive(self) -> bool:
-        if self._proc is not None:
-            return self._proc.returncode is None
+    def _script_alive(self) -> bool:
         return _start_time(self._pid) == self._started
 
+    def _waiter_alive(self) -> bool:
+        if not self._waiter_pid:
+            return False
+        _reap(self._waiter_pid)
+        return _start_time(self._waiter_pid) == self._waiter_started
+
     async def _finished(self) -> bool:
-        return not self._alive()
+        return not self._script_alive() and not self._waiter_alive()
 
     def logs(self, from_offset: int = 0) -> AsyncIterator[bytes]:
         return filetail.follow(self._files.output, from_offset, self._finished)
@@ -138,36 +138,28 @@ class LocalExecution:
         return filetail.follow(self._files.metrics, from_offset, self._finished)
 
     async def wait(self) -> int:
-        if self._proc is not None:
-            code = await self._proc.wait()
-            # A negative code means a signal; report it the way a shell does.
-            code = 128 - code if code < 0 else code
-            _write_atomic(self._files.exit_code, str(code))
-            return code
-        while self._alive():
-            await asyncio.sleep(0.1)
+        await _wait_for_exit(self._waiter_pid, self._waiter_alive)
+        # The waiter may have been killed before the script ended: follow the script too.
+        await _wait_for_exit(self._pid, self._script_alive)
         try:
-            return int(self._files.exit_code.read_text())
-        except (FileNotFoundError, ValueError):
+            text = self._files.exit_code.read_text()
+        except FileNotFoundError:
             raise ExecutionLost(
-                f"process {self._pid} ended while no keeper watched it; its exit code is "
-                "unknown (its output was kept)") from None
+                f"process {self._pid} ended while nothing watched it (its waiter was killed); "
+                "its exit code is unknown, its output was kept") from None
+        if text.startswith("error:"):
+            raise TargetError(text[len("error:"):].strip())
+        return int(text)
 
     async def cancel(self, *, grace_seconds: float = 10.0) -> None:
-        if not self._alive():
+        if not self._script_alive():
             return
-        try:
-            os.killpg(self._pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
+        _signal_group(self._pid, signal.SIGTERM)
         deadline = asyncio.get_running_loop().time() + grace_seconds
-        while self._alive() and asyncio.get_running_loop().time() < deadline:
+        while self._script_alive() and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.05)
-        if self._alive():
-            try:
-                os.killpg(self._pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        if self._script_alive():
+            _signal_group(self._pid, signal.SIGKILL)
 
     async def collect_outputs(self, dest: Path) -> None:
         await asyncio.to_thread(copy_outputs, self._files.work / "outputs", dest)
@@ -175,6 +167,98 @@ class LocalExecution:
     async def release(self) -> None:
         # The code can be restored from the content store; only outputs are kept.
         await asyncio.to_thread(shutil.rmtree, self._files.work, True)
+
+
+def _spawn_with_waiter(argv: list[str], files: _RunFiles, env: dict[str, str]) -> str:
+    """Fork the waiter, which starts the script; return the execution's external id."""
+    read_end, write_end = os.pipe()
+    log_fd = os.open(files.output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    waiter = os.fork()
+    if waiter == 0:
+        _waiter_main(argv, files, env, log_fd, write_end)  # never returns
+    os.close(write_end)
+    os.close(log_fd)
+    with os.fdopen(read_end, "rb") as pipe:
+        report = pipe.read().decode()
+    if not report.startswith("pid:"):
+        _reap(waiter, block=True)
+        raise TargetError(report.removeprefix("error:").strip() or "the run's process did not start")
+    pid = int(report[4:])
+    return f"{pid}:{_start_time(pid)}/{waiter}:{_start_time(waiter)}"
+
+
+def _waiter_main(argv, files: _RunFiles, env, log_fd: int, report_fd: int) -> None:
+    code = 0
+    try:
+        os.setsid()  # its own session: signals aimed at deck or the keeper never reach it
+        for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        # Drop every inherited descriptor (the keeper's locks, history, event loop).
+        os.closerange(3, min(log_fd, report_fd))
+        os.closerange(min(log_fd, report_fd) + 1, max(log_fd, report_fd))
+        os.closerange(max(log_fd, report_fd) + 1, 65536)
+        import subprocess
+
+        try:
+            proc = subprocess.Popen(argv, cwd=files.work, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=log_fd, stderr=log_fd, start_new_session=True,
+                                    restore_signals=True)
+        except OSError as exc:
+            os.write(report_fd, f"error: cannot start {argv[0]}: {exc}".encode())
+            code = 1
+            return
+        os.write(report_fd, f"pid:{proc.pid}".encode())
+        os.close(report_fd)
+        returncode = proc.wait()
+        # A negative code means a signal; report it the way a shell does.
+        _write_atomic(files.exit_code, str(128 - returncode if returncode < 0 else returncode))
+    except BaseException:  # the waiter must never fall back into the keeper's code
+        code = 1
+    finally:
+        os._exit(code)
+
+
+async def _wait_for_exit(pid: int, alive) -> None:
+    """Wait for ``pid`` to end: a pidfd wakes us at once where the kernel has them."""
+    if not pid or not alive():
+        return
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        while alive():
+            await asyncio.sleep(0.05)
+        return
+    loop = asyncio.get_running_loop()
+    exited = loop.create_future()
+    loop.add_reader(fd, lambda: exited.done() or exited.set_result(None))
+    try:
+        while alive():
+            try:
+                await asyncio.wait_for(asyncio.shield(exited), 0.5)
+            except asyncio.TimeoutError:
+                pass
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)
+
+
+def _reap(pid: int, *, block: bool = False) -> None:
+    try:
+        os.waitpid(pid, 0 if block else os.WNOHANG)
+    except ChildProcessError:
+        pass  # not our child (a keeper that attached later): nothing to reap
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _parse_id(text: str) -> tuple[int, str]:
+    pid, _, started = text.partition(":")
+    return (int(pid), started) if pid.isdigit() else (0, "")
 
 
 def _start_time(pid: int) -> str:

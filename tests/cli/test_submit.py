@@ -1,0 +1,214 @@
+"""`deck submit`, `deck logs -f` and `deck cancel` on the local target, as a user runs them."""
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from tests.fixtures.projects import run_id_of
+
+
+def write(project, name, text):
+    path = project / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def set_compute_key(project, line):
+    path = project / "aml_config" / "local.compute"
+    path.write_text(path.read_text() + line + "\n")
+
+
+def test_submit_prints_run_id_first_streams_output_and_returns_the_exit_code(deck, project):
+    write(project, "fail.py", "import sys\nprint('before exit')\nsys.exit(3)\n")
+    result = deck("submit", "-c", "local", "fail.py")
+    assert result.returncode == 3, result.err
+    lines = result.out.splitlines()
+    assert lines[0].startswith("RunId: ")
+    assert "before exit" in lines[1:]
+    run = deck.json("runs", "show", run_id_of(result.out))
+    assert run["status"] == "Failed" and run["exit_code"] == 3
+
+
+def test_sample_training_records_metrics_artifacts_and_snapshot(deck):
+    result = deck("submit", "-c", "local", "train.py", "--epochs", "3", "--sleep", "0")
+    assert result.returncode == 0, result.err
+    assert "hello from local" in result.out
+    run = deck.json("runs", "show", run_id_of(result.out))
+    assert run["status"] == "Completed" and run["exit_code"] == 0
+    assert run["script"] == "train.py"
+    assert run["arguments"] == ["--epochs", "5", "--epochs", "3", "--sleep", "0"]
+    assert len(run["metrics"]["loss"]) == 3
+    assert run["metrics"]["loss"][0] > run["metrics"]["loss"][-1]
+    assert set(run["metrics"]) >= {"loss", "w", "Accuracy", "epochs"}
+    assert run["metrics"]["epochs"] == [[3, "done"]]
+    assert run["artifacts"] == ["outputs/model.json"]
+    assert len(run["snapshot"]) == 64
+    for key in ("created_utc", "start_time_utc", "end_time_utc", "duration_s", "target",
+                "run_configuration"):
+        assert run[key] is not None
+    model = deck.project / ".deck" / "runs" / run["run_id"] / "outputs" / "model.json"
+    assert json.loads(model.read_text())["w"] > 0
+
+
+NASTY = ["it's \"quoted\"", "$(touch /tmp/deck-pwned)", "`id`", "two\nlines", "ünïcødé €😀",
+         "  spaces  ", "007", "yes", "a: b # c", "back\\slash", ""]
+
+
+def test_env_values_and_arguments_reach_the_script_byte_for_byte(deck, project):
+    write(project, "echo_env.py",
+          "import json, os, sys\n"
+          "os.makedirs('outputs', exist_ok=True)\n"
+          "names = sorted(k for k in os.environ if k.startswith('NASTY_'))\n"
+          "json.dump({'env': {k: os.environ[k] for k in names}, 'argv': sys.argv[1:]},\n"
+          "          open('outputs/seen.json', 'w', encoding='utf-8'), ensure_ascii=False)\n")
+    pairs = [f"NASTY_{i:02d}={value}" for i, value in enumerate(NASTY)]
+    deck("runconfig", "env", "set", "local", *pairs, check=True)
+    result = deck("submit", "-c", "local", "echo_env.py", *NASTY)
+    assert result.returncode == 0, result.err
+    seen = json.loads((project / ".deck" / "runs" / run_id_of(result.out) / "outputs" /
+                       "seen.json").read_text(encoding="utf-8"))
+    assert seen["env"] == {f"NASTY_{i:02d}": v for i, v in enumerate(NASTY)}
+    assert seen["argv"] == ["--epochs", "5", *NASTY]
+    assert not os.path.exists("/tmp/deck-pwned")
+
+
+def test_detach_returns_at_once_and_the_run_completes(deck, project):
+    write(project, "slow.py", "import time\ntime.sleep(1.5)\nprint('finished')\n")
+    started = time.monotonic()
+    result = deck("submit", "-c", "local", "--detach", "slow.py", check=True)
+    assert time.monotonic() - started < 1.5
+    run_id = run_id_of(result.out)
+    assert deck.wait_for(run_id)["status"] == "Completed"
+    assert deck("logs", run_id, check=True).out == "finished\n"
+
+
+def test_a_queued_run_executes_the_snapshot_taken_at_submit(deck, project):
+    set_compute_key(project, "maxConcurrentRuns: 1")
+    write(project, "block.py", "import os, time\n"
+          "while not os.path.exists(os.environ['RELEASE']): time.sleep(0.05)\n")
+    write(project, "show.py", "print(open('data.txt').read())\n")
+    write(project, "data.txt", "original")
+    release = project.parent / "release"
+    deck.env["RELEASE"] = str(release)
+    blocker = run_id_of(deck("submit", "-c", "local", "--detach", "block.py", check=True).out)
+    second = run_id_of(deck("submit", "-c", "local", "--detach", "show.py", check=True).out)
+    time.sleep(0.5)
+    assert deck.json("runs", "show", second)["status"] == "Queued"
+    write(project, "data.txt", "edited after submit")
+    write(project, "show.py", "print('the live file, not the snapshot')\n")
+    release.touch()
+    assert deck.wait_for(blocker)["status"] == "Completed"
+    assert deck.wait_for(second)["status"] == "Completed"
+    assert deck("logs", second, check=True).out == "original\n"
+
+
+def test_never_more_runs_than_the_target_allows_and_in_submit_order(deck, project):
+    set_compute_key(project, "maxConcurrentRuns: 2")
+    write(project, "nap.py", "import time\ntime.sleep(0.6)\n")
+    ids = [run_id_of(deck("submit", "-c", "local", "--detach", "nap.py", check=True).out)
+           for _ in range(5)]
+    runs = [deck.wait_for(run_id) for run_id in ids]
+    assert all(r["status"] == "Completed" for r in runs)
+    events = sorted([(r["start_time_utc"], +1) for r in runs] +
+                    [(r["end_time_utc"], -1) for r in runs])
+    running = peak = 0
+    for _, delta in events:
+        running += delta
+        peak = max(peak, running)
+    assert peak == 2
+    starts = [r["start_time_utc"] for r in runs]
+    assert starts == sorted(starts)
+
+
+def _submit_in_background(deck, *args):
+    proc = deck.popen("submit", "-c", "local", *args)
+    first = proc.stdout.readline().decode()
+    return proc, run_id_of(first)
+
+
+def test_sigkill_of_deck_submit_leaves_the_run_going_and_logs_f_reattaches(deck, project):
+    write(project, "count.py", "import time, deckrun\n"
+          "for i in range(30):\n    print(f'line {i}')\n    deckrun.log('i', i)\n"
+          "    time.sleep(0.05)\n"
+          "import os; os.makedirs('outputs'); open('outputs/done.txt', 'w').write('ok')\n")
+    proc, run_id = _submit_in_background(deck, "count.py")
+    time.sleep(0.4)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    follow = deck("logs", run_id, "-f")
+    assert follow.returncode == 0
+    assert follow.out == "".join(f"line {i}\n" for i in range(30))
+    run = deck.json("runs", "show", run_id)
+    assert run["status"] == "Completed"
+    assert run["metrics"]["i"] == list(range(30))
+    assert run["artifacts"] == ["outputs/done.txt"]
+
+
+def test_killing_the_keeper_loses_no_line_and_still_records_the_exit_code(deck, project):
+    write(project, "count.py", "import sys, time, deckrun\n"
+          "for i in range(40):\n    print(f'line {i}')\n    deckrun.log('i', i)\n"
+          "    time.sleep(0.05)\nsys.exit(4)\n")
+    run_id = run_id_of(deck("submit", "-c", "local", "--detach", "count.py", check=True).out)
+    time.sleep(0.7)
+    keeper = deck.json("runs", "show", run_id)
+    from core.history.store import HistoryStore
+
+    pid = HistoryStore(project / ".deck" / "history.db").get_run(run_id).keeper_pid
+    os.kill(pid, signal.SIGKILL)
+    assert keeper["status"] == "Running"
+    follow = deck("logs", run_id, "-f")  # revives a keeper, which attaches
+    assert follow.returncode == 4
+    assert follow.out == "".join(f"line {i}\n" for i in range(40))
+    run = deck.json("runs", "show", run_id)
+    assert run["status"] == "Failed" and run["exit_code"] == 4
+    assert run["metrics"]["i"] == list(range(40))
+
+
+def test_ctrl_c_while_streaming_detaches_and_says_how_to_come_back(deck, project):
+    write(project, "nap.py", "import time\nprint('start', flush=True)\ntime.sleep(1)\n"
+          "print('end')\n")
+    proc, run_id = _submit_in_background(deck, "nap.py")
+    time.sleep(0.4)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=10)
+    err = err.decode()
+    assert f"deck logs {run_id} -f" in err and f"deck cancel {run_id}" in err
+    assert "Traceback" not in err
+    assert deck.wait_for(run_id)["status"] == "Completed"
+
+
+def test_cancel_stops_the_whole_process_group(deck, project):
+    write(project, "tree.py", "import subprocess, sys, time\n"
+          "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+          "open('child.pid', 'w').write(str(child.pid))\n"
+          "print('started', flush=True)\ntime.sleep(60)\n")
+    run_id = run_id_of(deck("submit", "-c", "local", "--detach", "tree.py", check=True).out)
+    work = project / ".deck" / "runs" / run_id / "target" / "work"
+    deadline = time.monotonic() + 20
+    while not (work / "child.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = int((work / "child.pid").read_text())
+    result = deck("cancel", run_id)
+    assert result.returncode == 0, result.err
+    assert "Canceled" in result.out
+    assert deck.json("runs", "show", run_id)["status"] == "Canceled"
+    time.sleep(0.2)
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
+
+
+def test_cancel_a_queued_run(deck, project):
+    set_compute_key(project, "maxConcurrentRuns: 1")
+    write(project, "nap.py", "import time\ntime.sleep(2)\n")
+    first = run_id_of(deck("submit", "-c", "local", "--detach", "nap.py", check=True).out)
+    second = run_id_of(deck("submit", "-c", "local", "--detach", "nap.py", check=True).out)
+    assert deck("cancel", second).returncode == 0
+    assert deck.json("runs", "show", second)["status"] == "Canceled"
+    assert deck.json("runs", "show", second)["start_time_utc"] is None
+    assert deck.wait_for(first)["status"] == "Completed"
+    again = deck("cancel", second)
+    assert again.returncode != 0 and "already Canceled" in again.err

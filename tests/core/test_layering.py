@@ -1,0 +1,33 @@
+"""core/ never imports Textual or Rich: the CLI and the dashboard are two faces of one core."""
+
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import core
+
+REPO = Path(__file__).resolve().parent.parent.parent
+
+
+def test_no_core_module_pulls_in_textual_or_rich():
+    modules = [m.name for m in pkgutil.walk_packages(core.__path__, "core.")
+               if not m.name.startswith("core.runtime")]
+    assert "core.history.store" in modules and "core.targets.local" in modules
+    code = ("import importlib, sys\n"
+            f"for name in {modules!r}:\n"
+            "    importlib.import_module(name)\n"
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))\n"
+            "print(','.join(bad))\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_no_core_source_mentions_textual_imports():
+    for path in (REPO / "core").rglob("*.py"):
+        for line in path.read_text().splitlines():
+            stripped = line.strip()
+            assert not stripped.startswith(("import textual", "from textual", "import rich",
+                                            "from rich")), f"{path}: {line}"
