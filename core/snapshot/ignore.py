@@ -62,6 +62,8 @@ def _bracket(glob: str, i: int) -> tuple[str, int] | None:
         c = glob[i]
         if c == "]" and not first:
             body = "".join(parts)
+            if not body:  # only empty ranges: matches no character (or any, negated)
+                return ("[^/]" if negate else _NEVER), i + 1
             # A class never matches "/" (wildmatch with WM_PATHNAME).
             return (f"[^/{body}]" if negate else f"(?!/)[{body}]"), i + 1
         first = False
