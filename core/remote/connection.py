@@ -35,7 +35,7 @@ from core.remote.sshconfig import SSHEndpoint, parse_jump, resolve
 PasswordProvider = Callable[[SSHEndpoint], "Awaitable[str | None] | str | None"]
 
 # Process-wide, memory only: one prompt per destination per process.
-_PASSWORDS: dict[tuple[str, int, str], str] = {}
+_PASSWORDS: dict[tuple[str, int, str, str], str] = {}
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ class SSHPool:
         self.keepalive = (keepalive_interval, keepalive_count_max)
         self.connect_timeout = connect_timeout
         self.max_channels = max_channels
-        self._entries: dict[tuple[str, int, str], _Entry] = {}
+        self._entries: dict[tuple[str, int, str, str], _Entry] = {}
         self._forwards: list = []
 
     def host(self, address: str, *, port: int | None = None, user: str | None = None,
@@ -167,7 +167,7 @@ class SSHPool:
                 entry.opened += 1
             return entry.conn
 
-    def _forget(self, key: tuple[str, int, str], conn: object) -> None:
+    def _forget(self, key: tuple[str, int, str, str], conn: object) -> None:
         entry = self._entries.get(key)
         if entry is not None and entry.conn is conn:
             entry.conn, entry.sftp = None, None
@@ -232,6 +232,8 @@ class SSHPool:
                               field="identityFile") from exc
         except (OSError, asyncio.TimeoutError, asyncssh.Error) as exc:
             cause = str(exc) or type(exc).__name__
+            if isinstance(exc, OSError) and exc.errno:  # "Connection refused", not a tuple
+                cause = os.strerror(exc.errno)
             via = f" via {endpoint.proxy_jump}" if endpoint.proxy_jump else ""
             raise TargetUnreachable(
                 f"cannot reach {endpoint.host}:{endpoint.port}{via} "

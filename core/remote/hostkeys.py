@@ -14,10 +14,10 @@ confirmed.
 from __future__ import annotations
 
 import base64
-import fnmatch
 import hashlib
 import hmac
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +67,10 @@ def _pattern_matches(pattern: str, name: str) -> bool:
             return hmac.compare_digest(mac, base64.b64decode(digest))
         except (ValueError, TypeError):
             return False
-    return fnmatch.fnmatchcase(name, pattern.lower())
+    # OpenSSH patterns know only * and ?; brackets in [host]:port are literal.
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c)
+                    for c in pattern.lower())
+    return re.fullmatch(regex, name) is not None
 
 
 def _line_matches(patterns: str, name: str) -> bool:

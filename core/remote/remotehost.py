@@ -13,7 +13,7 @@ from typing import AsyncIterator
 
 import asyncssh
 
-from core.errors import TargetError
+from core.errors import TargetError, TargetUnreachable
 from core.remote.connection import (CommandResult, SSHPool, quote_command,
                                     translate_errors)
 from core.remote.forward import UnixSocketForward
@@ -79,9 +79,12 @@ class RemoteHost:
                                   f"{timeout:g} s") from None
             stdout, stderr = result
             status = proc.exit_status
-            if status is None:  # killed by a signal: report it the way a shell would
-                signal = proc.exit_signal[0] if proc.exit_signal else "unknown signal"
-                raise TargetError(f"{self.endpoint}: `{cmd[0]}` was killed ({signal})")
+            if status is None and proc.exit_signal:
+                raise TargetError(f"{self.endpoint}: `{cmd[0]}` was killed by signal "
+                                  f"{proc.exit_signal[0]}")
+            if status is None:  # the channel closed with no exit status: the link went
+                raise TargetUnreachable(f"{self.endpoint.host}:{self.endpoint.port}: "
+                                        f"connection lost while `{cmd[0]}` was running")
         done = CommandResult(status, stdout or b"", stderr or b"")
         if check and status != 0:
             tail = done.stderr.decode(errors="replace").strip()[-2000:]

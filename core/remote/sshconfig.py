@@ -35,9 +35,9 @@ class SSHEndpoint:
     config_paths: tuple[str, ...] = ()
 
     @property
-    def key(self) -> tuple[str, int, str]:
-        """What identifies one shared connection."""
-        return (self.host, self.port, self.user)
+    def key(self) -> tuple[str, int, str, str]:
+        """What identifies one shared connection (through a jump host it is another one)."""
+        return (self.host, self.port, self.user, self.proxy_jump or "")
 
     def __str__(self) -> str:
         return f"{self.user}@{self.host}:{self.port}"

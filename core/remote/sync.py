@@ -1,0 +1,198 @@
+"""Send a snapshot to a host's mirror of the content store, sending only what it lacks.
+
+The host keeps ``~/.launchdeck/store`` with the local store's layout (``objects/ab/cdef...``,
+``manifests/<fp>.json``). Invariant on the host: a manifest is written only after every blob
+it names, so a manifest there proves its blobs are there too (a future clean-up on the host must
+delete manifests before blobs).
+
+A sync costs at most three short exchanges, each one channel with the host's ``sh``:
+
+1. which of [this snapshot, up to 16 recent local snapshots] the host already has; if it has
+   this one, stop. The recent one the host has that shares the most blobs becomes the *base*.
+2. which of the blobs that the base lacks are missing on the host (hashes on stdin).
+3. one gzip'd tar stream: the missing blobs, then the manifest, sent as a delta against the
+   base's manifest (manifests are sorted, so a small change is a small middle part) which the
+   host rebuilds and checks against the fingerprint (its sha256) before publishing it.
+
+Only ``sh``, ``tar``, ``gzip``, ``head``, ``tail``, ``sha256sum`` and ``mktemp`` are needed on
+the host for syncing; ``materialize_remote`` needs ``python3``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import SnapshotError, TargetError
+from core.remote.remotehost import RemoteHost
+from core.snapshot.manifest import is_digest
+from core.snapshot.store import ContentStore
+
+#: Where the mirrored store lives on a host, relative to the login user's home.
+REMOTE_STORE = ".launchdeck/store"
+_CANDIDATES = 16
+_FLUSH = 256 * 1024
+
+_HAVE = r'''cd "$1" 2>/dev/null || exit 0
+while read -r fp; do [ -f "manifests/$fp.json" ] && echo "$fp"; done; exit 0'''
+
+_MISSING = r'''cd "$1" 2>/dev/null || { cat; exit 0; }
+while read -r h; do p=${h%"${h#??}"}; [ -f "objects/$p/${h#??}" ] || echo "$h"; done'''
+
+# Blobs land in a temp folder first and are renamed into place, so a dropped link never leaves
+# a truncated blob under its final name; the manifest is published last.
+_PUSH = r'''set -e
+mkdir -p "$1/objects" "$1/manifests" "$1/tmp"; cd "$1"
+t=$(mktemp -d tmp/push.XXXXXX); trap 'rm -rf "$t"' EXIT
+tar -xzf - -C "$t"
+for d in "$t"/objects/*/; do
+  [ -d "$d" ] || continue; p=$(basename "$d"); mkdir -p "objects/$p"; mv -f "$d"* "objects/$p/"
+done
+if [ -f "$t/delta" ]; then
+  read -r base head tail < "$t/delta"
+  { head -c "$head" "manifests/$base.json"; cat "$t/mid"; tail -c "$tail" "manifests/$base.json"; } > "$t/m"
+else
+  mv "$t/manifest" "$t/m"
+fi
+got=$(sha256sum < "$t/m" | cut -c1-64)
+[ "$got" = "$2" ] || { echo "rebuilt manifest has sha256 $got, expected $2" >&2; exit 3; }
+chmod 444 "$t/m"; mv -f "$t/m" "manifests/$2.json"'''
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    bytes_sent: int      #: bytes written to the host's channels (compressed tar, hash lists)
+    files_sent: int      #: blobs sent
+    blobs_skipped: int   #: blobs of the snapshot that were not sent (already on the host)
+    base: str | None = None  #: the snapshot whose manifest the new one was sent against
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.sent = 0
+
+
+async def _ask(host: RemoteHost, script: str, store_dir: str, lines: list[str],
+               counter: _Counter) -> list[str]:
+    data = "".join(f"{line}\n" for line in lines).encode()
+    counter.sent += len(data)
+    result = await host.run(["sh", "-c", script, "sh", store_dir], input=data, check=True)
+    return [ln for ln in result.stdout.decode().split() if is_digest(ln)]
+
+
+def _recent_manifests(store: ContentStore, exclude: str) -> list[str]:
+    folder = store.root / "manifests"
+    try:
+        found = [(e.stat().st_mtime, e.name[:-5]) for e in os.scandir(folder)
+                 if e.name.endswith(".json") and is_digest(e.name[:-5])]
+    except FileNotFoundError:
+        return []
+    found.sort(reverse=True)
+    return [fp for _, fp in found if fp != exclude][:_CANDIDATES]
+
+
+def _manifest_bytes(store: ContentStore, fingerprint: str) -> bytes:
+    try:
+        return (store.root / "manifests" / f"{fingerprint}.json").read_bytes()
+    except OSError as exc:
+        raise SnapshotError(f"cannot read snapshot {fingerprint}: {exc.strerror}") from None
+
+
+def _delta(base: bytes, new: bytes) -> tuple[int, bytes, int]:
+    """(bytes kept from the start of base, new middle, bytes kept from its end)."""
+    limit = min(len(base), len(new))
+    head = 0
+    while head < limit and base[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and base[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    return head, new[head:len(new) - tail], tail
+
+
+class _Sink(io.RawIOBase):
+    """Where tarfile writes; the bytes are shipped to the host in chunks by the caller."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.buffer += data
+        return len(data)
+
+    def take(self) -> bytes:
+        data, self.buffer = bytes(self.buffer), bytearray()
+        return data
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes | None = None,
+         path: Path | None = None) -> None:
+    info = tarfile.TarInfo(name)
+    info.mode = 0o444
+    if path is not None:
+        info.size = path.stat().st_size
+        with open(path, "rb") as src:
+            tar.addfile(info, src)
+    else:
+        info.size = len(data or b"")
+        tar.addfile(info, io.BytesIO(data or b""))
+
+
+async def sync_snapshot(host: RemoteHost, store: ContentStore, fingerprint: str, *,
+                        store_dir: str = REMOTE_STORE) -> SyncReport:
+    """Make the host's store hold snapshot ``fingerprint``; send only what it lacks."""
+    manifest = store.manifest(fingerprint)  # validates the manifest and its fingerprint
+    needed = manifest.blob_hashes()
+    counter = _Counter()
+    candidates = _recent_manifests(store, fingerprint)
+    present = set(await _ask(host, _HAVE, store_dir, [fingerprint, *candidates], counter))
+    if fingerprint in present:
+        return SyncReport(counter.sent, 0, len(needed))
+    base, base_hashes = None, set()
+    for candidate in (c for c in candidates if c in present):
+        try:
+            hashes = store.manifest(candidate).blob_hashes()
+        except SnapshotError:
+            continue  # a damaged old manifest is only a worse base
+        if base is None or len(needed - hashes) < len(needed - base_hashes):
+            base, base_hashes = candidate, hashes
+    unknown = sorted(needed - base_hashes)
+    missing = await _ask(host, _MISSING, store_dir, unknown, counter) if unknown else []
+    for digest in missing:
+        if not store.has_blob(digest):
+            raise SnapshotError(f"snapshot {fingerprint} needs blob {digest}, which this "
+                                f"store lacks; take the snapshot again")
+    data = _manifest_bytes(store, fingerprint)
+    sink = _Sink()
+    async with host.process(["sh", "-c", _PUSH, "sh", store_dir, fingerprint]) as proc:
+        async def flush(final: bool = False) -> None:
+            if final or len(sink.buffer) >= _FLUSH:
+                chunk = sink.take()
+                counter.sent += len(chunk)
+                proc.stdin.write(chunk)
+                await proc.stdin.drain()
+
+        with tarfile.open(fileobj=sink, mode="w|gz", format=tarfile.GNU_FORMAT) as tar:
+            for digest in missing:
+                _add(tar, f"objects/{digest[:2]}/{digest[2:]}", path=store.blob_path(digest))
+                await flush()
+            if base is not None:
+                head, middle, tail = _delta(_manifest_bytes(store, base), data)
+                _add(tar, "delta", f"{base} {head} {tail}\n".encode())
+                _add(tar, "mid", middle)
+            else:
+                _add(tar, "manifest", data)
+        await flush(final=True)
+        proc.stdin.write_eof()
+        result = await proc.wait()
+        if result.exit_status != 0:
+            err = (result.stderr or b"").decode(errors="replace").strip()
+            raise TargetError(f"{host.endpoint}: storing snapshot {fingerprint[:12]} on the "
+                              f"host failed (exit {result.exit_status}): {err}")
+    return SyncReport(counter.sent, len(missing), len(needed) - len(missing), base)
