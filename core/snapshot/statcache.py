@@ -59,8 +59,7 @@ class StatCache:
     @classmethod
     def load(cls, path: Path, project_dir: str) -> "StatCache":
         try:
-            with open(path, "rb") as fh:
-                doc = marshal.load(fh)
+            doc = marshal.loads(path.read_bytes())  # marshal.load(file) is 10x slower
             if doc["version"] == _VERSION and doc["project"] == project_dir:
                 return cls(project_dir, doc["entries"])
         except Exception:  # noqa: BLE001 - any damage just means "no cache"

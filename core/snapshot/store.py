@@ -56,7 +56,7 @@ class ContentStore:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        self._objects = self.root / "objects"
+        self._objects_dir = os.fspath(self.root / "objects")
         self._manifests = self.root / "manifests"
         self._tmp = self.root / "tmp"
         self._caches = self.root / "stat-cache"
@@ -66,12 +66,16 @@ class ContentStore:
 
     def blob_path(self, digest: str) -> Path:
         """Where the blob with this sha256 lives (whether or not it is present)."""
+        return Path(self._blob_file(digest))
+
+    def _blob_file(self, digest: str) -> str:
+        # Plain strings: this runs once per file on every snapshot, pathlib costs too much.
         if not manifests.is_digest(digest):
             raise SnapshotError(f"not a sha256 digest: {digest!r}")
-        return self._objects / digest[:2] / digest[2:]
+        return f"{self._objects_dir}{os.sep}{digest[:2]}{os.sep}{digest[2:]}"
 
     def has_blob(self, digest: str) -> bool:
-        return self.blob_path(digest).is_file()
+        return os.path.isfile(self._blob_file(digest))
 
     def missing_blobs(self, hashes: Iterable[str]) -> list[str]:
         """The hashes (each once, in the order given) whose blobs this store lacks."""
