@@ -1,0 +1,122 @@
+"""Send an ``ImageRecipe`` to an engine, stream its progress, tag the image only on success.
+
+The build runs untagged and the tag is applied after the engine reports success, so a failed
+or interrupted build never leaves a half-made image under a deck tag. Intermediate containers
+are removed even on failure (``forcerm``); successful steps stay in the engine's build cache,
+which is what makes a one-package change rebuild only the layer it touches.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tarfile
+import tempfile
+import time
+from typing import IO
+
+import aiodocker
+from aiodocker.exceptions import DockerError
+
+from core.errors import EnvironmentBuildError
+from core.images.recipe import REPOSITORY, ImageRecipe
+from core.targets.base import Progress
+from core.targets.docker_engine import engine_errors
+
+_STEP = re.compile(r"^Step \d+/\d+ : ")
+
+
+def build_context(recipe: ImageRecipe) -> IO[bytes]:
+    """The build context as an uncompressed tar in a temp file (wheels can be large)."""
+    spool = tempfile.TemporaryFile()
+    with tarfile.open(fileobj=spool, mode="w") as tar:
+        for name, data in {"Dockerfile": recipe.dockerfile.encode(), **recipe.files}.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 0
+            tar.addfile(info, io.BytesIO(data))
+        if recipe.wheel_dir is not None:
+            for wheel in sorted(recipe.wheel_dir.iterdir()):
+                if wheel.is_file() and not wheel.name.startswith("."):
+                    info = tar.gettarinfo(str(wheel), arcname=f"wheels/{wheel.name}")
+                    info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+                    with open(wheel, "rb") as f:
+                        tar.addfile(info, f)
+    spool.seek(0)
+    return spool
+
+
+class _Transcript:
+    """Build output as lines: forwarded to progress, remembered for the error message."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.partial = ""
+        self.step = ""
+        self.step_lines: list[str] = []
+
+    def feed(self, text: str) -> None:
+        self.partial += text
+        *lines, self.partial = self.partial.split("\n")
+        for line in lines:
+            self._line(line.rstrip("\r"))
+
+    def flush(self) -> None:
+        if self.partial:
+            self._line(self.partial)
+            self.partial = ""
+
+    def _line(self, line: str) -> None:
+        if _STEP.match(line):
+            self.step, self.step_lines = line, []
+        else:
+            self.step_lines = (self.step_lines + [line])[-200:]
+        self.progress(line)
+
+    def failure(self, engine_message: str) -> str:
+        step = self.step if len(self.step) < 160 else self.step[:157] + "..."
+        lines = [ln for ln in self.step_lines if ln.strip()]
+        # pip and conda put the reason on lines of their own; show those, else the tail.
+        reasons = [ln for ln in lines if ln.lstrip().startswith(("ERROR", "error:", "E:",
+                                                                   "PackagesNotFoundError"))]
+        shown = reasons or lines[-15:]
+        text = f"image build failed at {step or 'the first step'}\n{engine_message.strip()}"
+        if shown:
+            text += "\n" + "\n".join("  " + ln for ln in shown)
+        return text
+
+
+async def build_image(docker: aiodocker.Docker, recipe: ImageRecipe, *, url: str,
+                      progress: Progress) -> str:
+    """Build ``recipe`` and tag it ``deck-env:<tag>``; return the image id."""
+    transcript = _Transcript(progress)
+    image_id = None
+    started = time.monotonic()
+    async with engine_errors(f"building {recipe.ref}", url):
+        with build_context(recipe) as context:
+            try:
+                async for chunk in docker.images.build(
+                        fileobj=context, encoding="identity", stream=True, rm=True,
+                        forcerm=True):
+                    if "stream" in chunk:
+                        transcript.feed(chunk["stream"])
+                    elif "aux" in chunk and isinstance(chunk["aux"], dict):
+                        image_id = chunk["aux"].get("ID", image_id)
+                    elif "error" in chunk or "errorDetail" in chunk:
+                        raise DockerError(0, chunk.get("error") or str(chunk["errorDetail"]))
+                    elif "status" in chunk:
+                        transcript.feed(chunk["status"] + "\n")
+            except DockerError as exc:
+                transcript.flush()
+                raise EnvironmentBuildError(transcript.failure(exc.message)) from None
+        transcript.flush()
+        if image_id is None:  # engines before API 1.30 only print "Successfully built <id>"
+            for line in reversed(transcript.step_lines):
+                if line.startswith("Successfully built "):
+                    image_id = line.split()[-1]
+                    break
+        if image_id is None:
+            raise EnvironmentBuildError(f"building {recipe.ref}: the engine reported success "
+                                        "but no image id")
+        await docker.images.tag(image_id, REPOSITORY, tag=recipe.tag)
+    progress(f"built {recipe.ref} ({image_id[:19]}) in {time.monotonic() - started:.1f} s")
+    return image_id

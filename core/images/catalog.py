@@ -1,0 +1,55 @@
+"""The environment images deck built on an engine: list them, remove them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiodocker
+
+from core.images.recipe import LABEL_BASE, LABEL_PROJECT, LABEL_RECIPE, REPOSITORY
+from core.targets.docker_engine import engine_errors, is_missing
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvironmentImage:
+    """One ``deck-env:<tag>`` image."""
+
+    tag: str
+    image_id: str
+    size: int          # bytes
+    created: int       # unix time
+    project: str       # the project folder that built it
+    base: str
+
+    @property
+    def ref(self) -> str:
+        return f"{REPOSITORY}:{self.tag}"
+
+
+async def list_images(docker: aiodocker.Docker, *, url: str) -> list[EnvironmentImage]:
+    """Every image deck built on this engine, newest first."""
+    async with engine_errors("listing environment images", url):
+        found = await docker.images.list(filters={"label": [LABEL_RECIPE]})
+    images = []
+    for item in found:
+        labels = item.get("Labels") or {}
+        for ref in item.get("RepoTags") or ():
+            repo, _, tag = ref.rpartition(":")
+            if repo == REPOSITORY:
+                images.append(EnvironmentImage(
+                    tag=tag, image_id=item["Id"], size=int(item.get("Size") or 0),
+                    created=int(item.get("Created") or 0),
+                    project=labels.get(LABEL_PROJECT, ""), base=labels.get(LABEL_BASE, "")))
+    return sorted(images, key=lambda i: (-i.created, i.tag))
+
+
+async def remove_image(docker: aiodocker.Docker, image: EnvironmentImage, *, url: str) -> bool:
+    """Untag and delete one image (not by force: an image a container uses stays)."""
+    async with engine_errors(f"removing {image.ref}", url):
+        try:
+            await docker.images.delete(image.ref)
+        except aiodocker.DockerError as exc:
+            if is_missing(exc):
+                return False
+            raise
+    return True

@@ -1,0 +1,88 @@
+"""Ask a base image what it has: which Python, whether pip works, whether conda is there.
+
+The answer decides the recipe (pip only, or conda then pip) and the interpreter a run uses. It
+is a function of the image id, which the tag already contains, so it is asked only when an image
+has to be built, by running one short-lived container.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import aiodocker
+
+from core.errors import EnvironmentBuildError
+from core.targets.docker_engine import engine_errors
+
+# POSIX sh only: the probe must run in any image that can run a Dockerfile RUN step.
+_SCRIPT = r"""
+for c in python3 python conda mamba micromamba; do
+  p=$(command -v "$c" 2>/dev/null) && echo "$c=$p"
+done
+for py in python3 python; do
+  if command -v "$py" >/dev/null 2>&1; then
+    "$py" -c 'import sys; print("version=%d.%d.%d" % tuple(sys.version_info[:3]))'
+    "$py" -m pip --version >/dev/null 2>&1 && echo "pip=yes"
+    break
+  fi
+done
+"""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BaseFacts:
+    """What a base image offers to an environment recipe."""
+
+    image_id: str
+    python: str | None           # the command a run uses: "python3" or "python"
+    python_version: str | None   # "3.11.2"
+    has_pip: bool
+    conda: str | None            # "mamba", "micromamba" or "conda" (the fastest there is)
+
+    @property
+    def python_minor(self) -> str | None:
+        return ".".join(self.python_version.split(".")[:2]) if self.python_version else None
+
+    def to_label(self) -> str:
+        return json.dumps({"python": self.python, "python_version": self.python_version,
+                           "pip": self.has_pip, "conda": self.conda}, sort_keys=True)
+
+
+def parse_probe(image_id: str, output: str) -> BaseFacts:
+    found = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
+    python = "python3" if "python3" in found else ("python" if "python" in found else None)
+    conda = next((c for c in ("mamba", "micromamba", "conda") if c in found), None)
+    return BaseFacts(image_id=image_id, python=python, python_version=found.get("version"),
+                     has_pip=found.get("pip") == "yes", conda=conda)
+
+
+_cache: dict[str, BaseFacts] = {}
+
+
+async def probe(docker: aiodocker.Docker, image_id: str, *, url: str) -> BaseFacts:
+    """Run the probe in a throwaway container of ``image_id`` (cached per id in this process)."""
+    if image_id in _cache:
+        return _cache[image_id]
+    async with engine_errors(f"probing base image {image_id[:19]}", url):
+        container = await docker.containers.create(config={
+            "Image": image_id, "Entrypoint": [], "Cmd": ["/bin/sh", "-c", _SCRIPT],
+            "Labels": {"launchdeck.probe": "1"}, "NetworkDisabled": True,
+        })
+        try:
+            try:
+                await container.start()
+            except aiodocker.DockerError as exc:
+                raise EnvironmentBuildError(
+                    f"base image {image_id[:19]} cannot run /bin/sh ({exc.message}); an "
+                    "environment layer needs a shell and Python in the base image") from None
+            status = await container.wait()
+            lines = await container.log(stdout=True, stderr=True)
+        finally:
+            await container.delete(force=True)
+    facts = parse_probe(image_id, "".join(lines))
+    if status.get("StatusCode", 0) != 0 and facts.python is None:
+        raise EnvironmentBuildError(f"base image {image_id[:19]}: probe failed: "
+                                    f"{''.join(lines)[-500:]}")
+    _cache[image_id] = facts
+    return facts

@@ -1,0 +1,326 @@
+"""The Docker target: a run is a container of an environment image on a Docker Engine.
+
+Mapping: environment -> image ``deck-env:<hash>`` layered on ``baseDockerImage`` (built by
+``prepare``, see ``core.images``); run -> one container labelled ``launchdeck.run_id=<id>``,
+named ``deck-<run id>``, its first process the launcher (``docker_launch``) running the script
+with the image's Python in ``/deck/work``; code -> the run's snapshot copied into the container
+(or, with ``sharedVolumes: true`` on a local engine, bind-mounted from the run's folder), never
+built into the image; output, metrics, outputs, cancel -> see ``docker_execution``. The
+container outlives deck: ``attach`` reconnects to it by id.
+
+Workbench keys: ``nativeSharedDirectory`` is bind-mounted (``<dir>/<project name>``, a path on
+the engine's host) at ``/azureml-share/`` and named by ``AZUREML_NATIVE_SHARE_DIRECTORY``;
+``nvidiaDocker: true`` asks the engine for every GPU. The engine is ``DOCKER_HOST`` (or the
+local socket) unless a URL is given, as the remote Docker target does with its forwarded socket.
+
+What it cannot do: PySpark runs; pulling a base image from a registry that needs a login.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiodocker
+from aiodocker.exceptions import DockerError
+
+from core.errors import ConfigError, TargetError
+from core.images import build as image_build
+from core.images import probe as image_probe
+from core.images import recipe as recipes
+from core.images.settings import BuildSettings
+from core.targets import docker_archive
+from core.targets.base import EnvironmentSpec, Framework, Progress, RunSpec
+from core.targets.docker_engine import connect, engine_errors, engine_url, is_local, \
+    is_missing, put_files
+from core.targets.docker_execution import METRICS, DockerExecution
+
+if False:  # typing only
+    from core.config.compute import ComputeConfig
+
+SHARE_MOUNT = "/azureml-share/"
+GPU_REQUEST = [{"Driver": "nvidia", "Count": -1, "Capabilities": [["gpu"]]}]
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """What ``ensure_image`` did: the image reference, and whether it had to be built."""
+
+    ref: str
+    built: bool
+    seconds: float
+
+
+class DockerTarget:
+    """Runs scripts in containers on one Docker Engine."""
+
+    def __init__(self, compute: "ComputeConfig", *, project_dir: Path,
+                 url: str | None = None, local_engine: bool | None = None) -> None:
+        self.name = compute.name
+        self.compute = compute
+        self.project_dir = Path(project_dir)
+        self.url = engine_url(url)
+        self.local_engine = is_local(self.url) if local_engine is None else local_engine
+        self._docker: aiodocker.Docker | None = None
+
+    @property
+    def max_concurrent_runs(self) -> int:
+        return self.compute.max_concurrent_runs or os.cpu_count() or 1
+
+    async def client(self) -> aiodocker.Docker:
+        if self._docker is None:
+            self._docker = await connect(self.url)
+        return self._docker
+
+    async def close(self) -> None:
+        if self._docker is not None:
+            await self._docker.close()
+            self._docker = None
+
+    # -- facts --------------------------------------------------------------------------------
+
+    @property
+    def base_image(self) -> str:
+        base = self.compute.base_docker_image
+        if not base:
+            raise ConfigError("a docker target needs baseDockerImage (the image environments "
+                              "are built on)", file=str(self.compute.path),
+                              field="baseDockerImage")
+        return base
+
+    async def check(self) -> dict[str, str]:
+        docker = await self.client()
+        async with engine_errors(f"target {self.name}", self.url):
+            version = await docker.version()
+            info = await docker.system.info()
+            base_id = await self._image_id(self.base_image)
+        runtimes = ", ".join(sorted(info.get("Runtimes") or {}))
+        return {"engine": self.url, "engine_version": str(version.get("Version", "")),
+                "api_version": str(version.get("ApiVersion", "")),
+                "os": str(info.get("OperatingSystem", "")),
+                "arch": str(info.get("Architecture", "")),
+                "runtimes": runtimes, "gpu": "yes" if "nvidia" in runtimes else "no",
+                "base_image": self.base_image, "base_image_id": base_id or "missing",
+                "max_concurrent_runs": str(self.max_concurrent_runs)}
+
+    async def _image_id(self, ref: str) -> str | None:
+        docker = await self.client()
+        try:
+            return (await docker.images.inspect(ref))["Id"]
+        except DockerError as exc:
+            if is_missing(exc):
+                return None
+            raise
+
+    # -- environments -------------------------------------------------------------------------
+
+    def settings(self) -> BuildSettings:
+        return BuildSettings.from_compute(self.compute, self.project_dir)
+
+    async def environment_tag(self, env: EnvironmentSpec) -> str:
+        """The tag ``env`` has on this engine (the base image must be there)."""
+        async with engine_errors(f"target {self.name}", self.url):
+            base_id = await self._image_id(self.base_image)
+        if base_id is None:
+            raise TargetError(f"target {self.name}: base image {self.base_image} is not on the "
+                              f"Docker Engine at {self.url}; run 'deck prepare' to pull it, or "
+                              "build or load it there")
+        return recipes.environment_tag(base_id=base_id, conda=env.conda,
+                                       settings=self.settings())
+
+    async def find_image(self, env: EnvironmentSpec) -> str | None:
+        """``deck-env:<tag>`` if the environment image exists, else None."""
+        ref = f"{recipes.REPOSITORY}:{await self.environment_tag(env)}"
+        async with engine_errors(f"target {self.name}", self.url):
+            return ref if await self._image_id(ref) else None
+
+    async def prepare(self, env: EnvironmentSpec, *, progress: Progress) -> str:
+        return (await self.ensure_image(env, progress=progress)).ref
+
+    async def ensure_image(self, env: EnvironmentSpec, *, progress: Progress) -> ImageResult:
+        """Find the environment image by its tag, or build it (streaming the build)."""
+        started = time.monotonic()
+        docker = await self.client()
+        await self._ensure_base(progress)
+        ref = await self.find_image(env)
+        if ref is not None:
+            progress(f"environment image {ref} found; nothing to build")
+            return ImageResult(ref, False, time.monotonic() - started)
+        tag = await self.environment_tag(env)
+        async with engine_errors(f"target {self.name}", self.url):
+            base_id = await self._image_id(self.base_image)
+            facts = await image_probe.probe(docker, base_id, url=self.url)
+            info = await docker.system.info()
+        settings = self.settings()
+        conda_file = str(env.conda.path) if env.conda is not None else "the conda file"
+        wheel_dir = None
+        pip = recipes.pip_pending(env.conda)
+        if settings.offline and pip:
+            from core.images import wheels
+
+            wheel_dir = await wheels.gather(
+                pip, python_version=facts.python_minor or "3",
+                platform=wheels.platform_tag(str(info.get("Architecture", "x86_64"))),
+                ca_bundle=settings.ca_bundle, progress=progress)
+        recipe = recipes.plan(tag=tag, base_name=self.base_image, facts=facts, conda=env.conda,
+                              settings=settings, project_dir=self.project_dir,
+                              conda_file=conda_file, wheel_dir=wheel_dir)
+        for note in recipe.notes:
+            progress(note)
+        progress(f"building environment image {recipe.ref} on {self.base_image}")
+        await image_build.build_image(docker, recipe, url=self.url, progress=progress)
+        return ImageResult(recipe.ref, True, time.monotonic() - started)
+
+    async def _ensure_base(self, progress: Progress) -> None:
+        docker = await self.client()
+        async with engine_errors(f"target {self.name}", self.url):
+            if await self._image_id(self.base_image):
+                return
+            progress(f"base image {self.base_image} is not on the engine; pulling it")
+            try:
+                async for status in docker.images.pull(self.base_image, stream=True):
+                    if status.get("status"):
+                        progress(f"{status.get('id', '')} {status['status']}".strip())
+            except DockerError as exc:
+                raise TargetError(
+                    f"target {self.name}: base image {self.base_image} is not on the Docker "
+                    f"Engine at {self.url} and pulling it failed ({exc.message}); build or "
+                    "load it there (docker build, docker load, docker import)") from None
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    async def launch(self, spec: RunSpec, *, progress: Progress) -> DockerExecution:
+        if spec.env.framework is not Framework.PYTHON:
+            raise TargetError(f"target {self.name}: Framework {spec.env.framework} is not "
+                              "supported on Docker targets; use a cluster target for PySpark")
+        docker = await self.client()
+        ref = await self.find_image(spec.env)
+        if ref is None:
+            runconfig = getattr(spec.env, "runconfig", None) or "RUNCONFIG"
+            raise TargetError(
+                f"target {self.name}: the environment image of this run "
+                f"({recipes.REPOSITORY}:{await self.environment_tag(spec.env)}) is not built "
+                f"and PrepareEnvironment is false; run 'deck prepare -c {runconfig}' first, "
+                "or set PrepareEnvironment: true")
+        async with engine_errors(f"target {self.name}", self.url):
+            image = await docker.images.inspect(ref)
+        python = (image.get("Config", {}).get("Labels") or {}).get(recipes.LABEL_PYTHON) \
+            or "python3"
+        work, binds = await self._code(spec, progress)
+        config = self._container_config(spec, ref, python, image, binds)
+        name = "deck-" + re.sub(r"[^A-Za-z0-9_.-]", "-", spec.run_id)
+        async with engine_errors(f"starting run {spec.run_id} on target {self.name}", self.url):
+            container, existing = await self._create(docker, config, name)
+            if existing:
+                progress(f"run container {name} was started earlier; attaching to it")
+                if work is not None:
+                    shutil.rmtree(work, ignore_errors=True)
+                return DockerExecution(docker, container.id, url=self.url, python=python,
+                                       run_id=spec.run_id)
+            try:
+                with docker_archive.run_files(work) as files:
+                    await put_files(docker, container.id, files)
+                await container.start()
+            except DockerError as exc:
+                await container.delete(force=True)
+                if "could not select device driver" in exc.message:
+                    raise TargetError(
+                        f"target {self.name}: nvidiaDocker is true but the Docker Engine at "
+                        f"{self.url} has no GPU support ({exc.message}); install the NVIDIA "
+                        "Container Toolkit on the engine's host, or set nvidiaDocker: false"
+                    ) from None
+                raise
+            finally:
+                if work is not None and not binds:
+                    shutil.rmtree(work, ignore_errors=True)
+        progress(f"container {container.id[:12]} ({name}) started from {ref}")
+        return DockerExecution(docker, container.id, url=self.url, python=python,
+                               run_id=spec.run_id)
+
+    async def attach(self, spec: RunSpec, external_id: str) -> DockerExecution:
+        docker = await self.client()
+        python = "python3"
+        async with engine_errors(f"attaching to run {spec.run_id}", self.url):
+            try:
+                cmd = (await docker.containers.container(external_id).show())["Config"]["Cmd"]
+                python = cmd[0] if cmd else python
+            except DockerError as exc:
+                if not is_missing(exc):
+                    raise  # a vanished container is reported by wait(), as for any loss
+        return DockerExecution(docker, external_id, url=self.url, python=python,
+                               run_id=spec.run_id)
+
+    async def _code(self, spec: RunSpec, progress: Progress) -> tuple[Path | None, list[str]]:
+        """The run's code on this machine, and the bind mounts the container needs."""
+        root = spec.run_dir / "target"
+        root.mkdir(parents=True, exist_ok=True)
+        binds: list[str] = []
+        share = self.compute.native_shared_directory
+        if share:
+            share_dir = os.path.expanduser(share) if self.local_engine else share
+            if not share_dir.startswith("/"):
+                raise ConfigError("nativeSharedDirectory must be an absolute path on the "
+                                  "engine's host", file=str(self.compute.path),
+                                  field="nativeSharedDirectory")
+            binds.append(f"{share_dir.rstrip('/')}/{self.project_dir.name}:{SHARE_MOUNT}")
+        if self.compute.shared_volumes and self.local_engine:
+            work = root / "work"
+            if work.exists():
+                shutil.rmtree(work)
+            await asyncio.to_thread(spec.store.materialize, spec.snapshot, work)
+            binds.append(f"{work}:/deck/work")
+            return None, binds
+        if self.compute.shared_volumes:
+            progress("sharedVolumes: the engine is not on this machine; copying the code in")
+        work = Path(tempfile.mkdtemp(prefix="work-", dir=root))
+        shutil.rmtree(work)
+        await asyncio.to_thread(spec.store.materialize, spec.snapshot, work)
+        return work, binds
+
+    def _container_config(self, spec: RunSpec, ref: str, python: str, image: dict,
+                          binds: list[str]) -> dict:
+        image_env = dict(e.split("=", 1) for e in image.get("Config", {}).get("Env") or ()
+                         if "=" in e)
+        env = dict(spec.environment)
+        inherited = env.get("PYTHONPATH") or image_env.get("PYTHONPATH")
+        env["PYTHONPATH"] = ":".join(p for p in ("/deck/runtime", "/deck/work", inherited) if p)
+        env.update({"DECK_RUN_ID": spec.run_id, "DECK_METRICS_FILE": METRICS,
+                    "PYTHONUNBUFFERED": "1"})
+        if self.compute.native_shared_directory:
+            env["AZUREML_NATIVE_SHARE_DIRECTORY"] = SHARE_MOUNT
+        host: dict = {"Binds": binds}
+        if self.compute.nvidia_docker:
+            host["DeviceRequests"] = GPU_REQUEST
+        return {
+            "Image": ref, "Entrypoint": [],
+            "Cmd": [python, "/deck/bin/launch.py", spec.script, *spec.arguments],
+            "Env": [f"{k}={v}" for k, v in env.items()], "WorkingDir": "/deck/work",
+            "Labels": {"launchdeck.run_id": spec.run_id,
+                       "launchdeck.project": str(self.project_dir)},
+            "AttachStdout": False, "AttachStderr": False, "Tty": False, "OpenStdin": False,
+            "HostConfig": host,
+        }
+
+    async def _create(self, docker: aiodocker.Docker, config: dict, name: str):
+        """A new container, or (second value True) the run's own container if it already ran.
+
+        A keeper that died between starting a container and recording its id launches again:
+        a container that started is then the run itself, and is attached to, never doubled.
+        """
+        try:
+            return await docker.containers.create(config=config, name=name), False
+        except DockerError as exc:
+            if exc.status != 409:
+                raise
+        old = docker.containers.container(name)
+        state = (await old.show())["State"]
+        if state.get("Status") != "created":
+            return old, True
+        await old.delete(force=True)
+        return await docker.containers.create(config=config, name=name), False
