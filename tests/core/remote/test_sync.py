@@ -118,3 +118,20 @@ async def test_damaged_base_on_the_host_is_caught_not_published(host, ssh_server
     with pytest.raises(TargetError, match="rebuilt manifest has sha256"):
         await sync_snapshot(host, store, second, store_dir=store_dir)
     assert not (ssh_server.home / store_dir / "manifests" / f"{second}.json").exists()
+
+
+def test_manifest_delta_rebuilds_exactly():
+    import random
+
+    from core.remote.sync import _delta
+    rng = random.Random(4)
+    for _ in range(500):
+        base = rng.randbytes(rng.randint(0, 20_000))
+        new = bytearray(base)
+        for _ in range(rng.randint(0, 3)):
+            at = rng.randint(0, len(new))
+            new[at:at + rng.randint(0, 40)] = rng.randbytes(rng.randint(0, 40))
+        new = bytes(new)
+        head, middle, tail = _delta(base, new)
+        assert base[:head] + middle + base[len(base) - tail:] == new
+        assert head + tail <= min(len(base), len(new))
