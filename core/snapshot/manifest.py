@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import posixpath
 import re
 from dataclasses import dataclass
@@ -87,6 +88,17 @@ def fingerprint_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def is_inside(path: str, root: str) -> bool:
+    """Whether the real path ``path`` is ``root`` or lies under it."""
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def link_stays_inside(path: str, target: str) -> bool:
+    """Whether a relative link target, read from the link at ``path``, stays in the tree."""
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+    return joined != ".." and not joined.startswith("../")
+
+
 def check_path(path: object) -> str:
     """A manifest path, refused unless it is a plain relative posix path."""
     if not isinstance(path, str) or not path:
@@ -101,8 +113,7 @@ def check_link(path: str, target: object) -> str:
     """A link target, refused unless it stays inside the tree (read lexically from ``path``)."""
     if not isinstance(target, str) or not target or "\0" in target or target.startswith("/"):
         raise SnapshotError(f"manifest link {path!r} has an invalid target {target!r}")
-    joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
-    if joined == ".." or joined.startswith("../"):
+    if not link_stays_inside(path, target):
         raise SnapshotError(f"manifest link {path!r} -> {target!r} points outside the snapshot")
     return target
 

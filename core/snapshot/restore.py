@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import SnapshotError
-from core.snapshot.manifest import Manifest, ManifestEntry
+from core.snapshot.manifest import Manifest, ManifestEntry, is_inside
 
 if TYPE_CHECKING:
     from core.snapshot.store import ContentStore
@@ -22,8 +22,11 @@ _CHUNK = 1 << 20
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
-def _inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+def write_all(fd: int, data: bytes) -> None:
+    """``os.write`` until every byte is written."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _check_destination(dest: Path, manifest: Manifest, *, overwrite: bool,
@@ -60,9 +63,7 @@ def _copy(src_fd: int, dst_fd: int, size: int) -> None:
         else:
             data = os.read(src_fd, min(_CHUNK, size - copied))
             n = len(data)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(dst_fd, view):]
+            write_all(dst_fd, data)
         if n == 0:
             raise OSError("blob shorter than recorded")
         copied += n
@@ -83,7 +84,7 @@ class _Writer:
             except OSError as exc:
                 raise SnapshotError(f"cannot create the folder of {entry.path}: "
                                     f"{exc.strerror}") from None
-            if not _inside(os.path.realpath(folder), self.root):
+            if not is_inside(os.path.realpath(folder), self.root):
                 raise SnapshotError(f"{entry.path}: its folder leads outside {self.root} "
                                     "(through a symlink); refused")
             self.checked.add(folder)
@@ -135,7 +136,7 @@ class _Writer:
     def check_link(self, entry: ManifestEntry) -> None:
         """Refuse a link that resolves outside; run once all links exist (they chain)."""
         final = os.path.join(self.root, entry.path)
-        if not _inside(os.path.realpath(final), self.root):
+        if not is_inside(os.path.realpath(final), self.root):
             os.unlink(final)
             raise SnapshotError(f"symlink {entry.path} -> {entry.link} resolves outside "
                                 f"{self.root}; refused")

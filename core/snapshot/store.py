@@ -19,9 +19,11 @@ snapshot reads it again.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -29,7 +31,7 @@ from typing import Iterable
 from core.errors import ProjectError, SnapshotError
 from core.snapshot import manifest as manifests
 from core.snapshot.manifest import Manifest, ManifestEntry
-from core.snapshot.restore import write_tree
+from core.snapshot.restore import write_all, write_tree
 from core.snapshot.statcache import StatCache, cache_path, fs_clock_ns
 from core.snapshot.walk import walk_project
 
@@ -60,7 +62,6 @@ class ContentStore:
         self._manifests = self.root / "manifests"
         self._tmp = self.root / "tmp"
         self._caches = self.root / "stat-cache"
-        self._made_dirs: set[str] = set()
 
     # -- blobs ----------------------------------------------------------------------------
 
@@ -98,20 +99,32 @@ class ContentStore:
             raise self._failed(exc) from None
 
     def _ensure_dir(self, path: Path | str) -> None:
-        key = os.fspath(path)
-        if key not in self._made_dirs:
-            try:
-                os.makedirs(key, exist_ok=True)
-            except OSError as exc:
-                raise self._failed(exc) from None
-            self._made_dirs.add(key)
+        # Not remembered between calls: the store may be cleaned while a process holds it.
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def _sweep_temps(self) -> None:
+        """Remove temp files a killed process left (untouched for a day: surely abandoned)."""
+        cutoff = time.time() - 86400
+        try:
+            with os.scandir(self._tmp) as it:
+                for entry in it:
+                    try:
+                        if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                            os.unlink(entry.path)
+                    except OSError:
+                        pass  # another process swept it first
+        except OSError:
+            pass
 
     def _failed(self, exc: OSError) -> SnapshotError:
         return SnapshotError(f"cannot write to the store {self.root}: {exc.strerror}")
 
     def _write(self, fd: int, data: bytes) -> None:
         try:
-            _write_all(fd, data)
+            write_all(fd, data)
         except OSError as exc:
             raise self._failed(exc) from None
 
@@ -215,6 +228,7 @@ class ContentStore:
         store_rel = os.path.relpath(os.path.realpath(self.root), root)
         exclude = frozenset() if store_rel.startswith("..") else \
             frozenset({store_rel.replace(os.sep, "/")})
+        self._sweep_temps()
         start_ns = fs_clock_ns(self._tmp)  # before any file is looked at (racy rule)
         cache_file = cache_path(self._caches, root)
         cache = StatCache.load(cache_file, root)
@@ -254,6 +268,9 @@ class ContentStore:
             warnings.append(f"{rel}: vanished during the snapshot; left out")
             return None
         except OSError as exc:
+            if exc.errno == errno.ELOOP:  # became a symlink since the walk: O_NOFOLLOW
+                warnings.append(f"{rel}: replaced by a symlink during the snapshot; left out")
+                return None
             raise SnapshotError(f"cannot read {rel}: {exc.strerror}") from None
         try:
             before = os.fstat(fd)
@@ -296,7 +313,3 @@ class ContentStore:
                    require_empty=False)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]

@@ -10,12 +10,12 @@ project is skipped with a warning. FIFOs, sockets and devices are skipped with a
 from __future__ import annotations
 
 import os
-import posixpath
 import stat
 from dataclasses import dataclass, field
 
 from core.errors import SnapshotError
 from core.snapshot.ignore import IGNORE_FILES, IgnoreRules, IgnoreStack
+from core.snapshot.manifest import is_inside, link_stays_inside
 
 _TOP_LEVEL = frozenset({".deck", "outputs"})
 
@@ -27,10 +27,6 @@ class ProjectTree:
     files: list[tuple[str, os.stat_result]] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-
-def _inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _read_rules(folder: str, names: set[str], rel_folder: str) -> IgnoreRules:
@@ -50,16 +46,15 @@ def _link_target(path: str, rel: str, root: str) -> str | None:
     """The relative target to record for a symlink, or None when it leaves the project."""
     target = os.readlink(path)
     resolved = os.path.realpath(path)
-    if not _inside(resolved, root):
+    if not is_inside(resolved, root):
         return None
     if os.path.isabs(target):
         # Keep the link working wherever the snapshot is restored.
         target = os.path.relpath(resolved, os.path.dirname(os.path.join(root, rel)))
     target = target.replace(os.sep, "/")
-    joined = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
-    if joined == ".." or joined.startswith("../"):
-        return None  # lexically outside (it only resolves inside through other links)
-    return target
+    # A target that climbs out and only comes back in through other links is refused on
+    # restore (it is read lexically there), so it is left out here.
+    return target if link_stays_inside(rel, target) else None
 
 
 def walk_project(root: str, *, exclude: frozenset[str] = frozenset()) -> ProjectTree:

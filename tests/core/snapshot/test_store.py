@@ -233,3 +233,30 @@ def test_two_processes_snapshot_into_one_store(project, store, tmp_path) -> None
     store.materialize(results[0], tmp_path / "out")
     assert (tmp_path / "out/d3/f10.py").read_text() == "content 10\n" * 11
     assert not any((store.root / "tmp").iterdir())  # no temp files left behind
+
+
+def test_file_turned_symlink_during_the_snapshot_is_left_out(project, store, monkeypatch,
+                                                             tmp_path) -> None:
+    write_tree(project, {"a.py": "x", "b.py": "y"})
+    (tmp_path / "secret").write_text("s")
+    real_open = os.open
+
+    def swap(path, *args, **kwargs):
+        if os.fspath(path).endswith("b.py") and not os.path.islink(path):
+            os.unlink(path)
+            os.symlink(tmp_path / "secret", path)
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(os, "open", swap)
+    result = store.snapshot(project)
+    assert result.file_count == 1 and "b.py: replaced by a symlink" in result.warnings[0]
+
+
+def test_abandoned_temp_files_are_swept(project, store) -> None:
+    write_tree(project, {"a.py": "x"})
+    tmp = store.root / "tmp"
+    tmp.mkdir(parents=True)
+    (tmp / "blob-1-old").write_text("left by a killed process")
+    (tmp / "blob-2-new").write_text("being written right now")
+    os.utime(tmp / "blob-1-old", (0, 0))
+    store.snapshot(project)
+    assert [p.name for p in tmp.iterdir()] == ["blob-2-new"]
