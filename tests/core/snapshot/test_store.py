@@ -22,6 +22,17 @@ SAMPLE = {
 }
 
 
+def before_opening(monkeypatch, suffix: str, action) -> None:
+    """Run ``action(path)`` whenever the store opens a file whose path ends with ``suffix``."""
+    real_open = os.open
+
+    def patched(path, *args, **kwargs):
+        if os.fspath(path).endswith(suffix):
+            action(os.fspath(path))
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(os, "open", patched)
+
+
 def test_unchanged_tree_stores_nothing_new_and_keeps_its_fingerprint(project, store) -> None:
     write_tree(project, SAMPLE)
     first = store.snapshot(project)
@@ -133,13 +144,9 @@ def test_unreadable_file_names_the_file(project, store, monkeypatch) -> None:
     write_tree(project, {"ok.py": "x", "locked/data.csv": "secret"})
     target = project / "locked" / "data.csv"
     if os.geteuid() == 0:  # root reads anything: make the open fail as it would for a user
-        real_open = os.open
-
-        def deny(path, *args, **kwargs):
-            if os.fspath(path).endswith("locked/data.csv"):
-                raise PermissionError(13, "Permission denied", os.fspath(path))
-            return real_open(path, *args, **kwargs)
-        monkeypatch.setattr(os, "open", deny)
+        def deny(path):
+            raise PermissionError(13, "Permission denied", path)
+        before_opening(monkeypatch, "locked/data.csv", deny)
     else:
         target.chmod(0)
     with pytest.raises(SnapshotError, match="locked/data.csv"):
@@ -183,13 +190,7 @@ def test_file_changing_while_read_keeps_the_bytes_read(project, store, monkeypat
 
 def test_file_vanishing_is_left_out_with_a_warning(project, store, monkeypatch) -> None:
     write_tree(project, {"a.py": "x", "gone.py": "y"})
-    real_open = os.open
-
-    def vanish(path, *args, **kwargs):
-        if os.fspath(path).endswith("gone.py"):
-            raise FileNotFoundError(2, "No such file", os.fspath(path))
-        return real_open(path, *args, **kwargs)
-    monkeypatch.setattr(os, "open", vanish)
+    before_opening(monkeypatch, "gone.py", os.unlink)
     result = store.snapshot(project)
     assert result.file_count == 1 and "gone.py: vanished" in result.warnings[0]
 
@@ -239,14 +240,11 @@ def test_file_turned_symlink_during_the_snapshot_is_left_out(project, store, mon
                                                              tmp_path) -> None:
     write_tree(project, {"a.py": "x", "b.py": "y"})
     (tmp_path / "secret").write_text("s")
-    real_open = os.open
 
-    def swap(path, *args, **kwargs):
-        if os.fspath(path).endswith("b.py") and not os.path.islink(path):
-            os.unlink(path)
-            os.symlink(tmp_path / "secret", path)
-        return real_open(path, *args, **kwargs)
-    monkeypatch.setattr(os, "open", swap)
+    def swap(path):
+        os.unlink(path)
+        os.symlink(tmp_path / "secret", path)
+    before_opening(monkeypatch, "b.py", swap)
     result = store.snapshot(project)
     assert result.file_count == 1 and "b.py: replaced by a symlink" in result.warnings[0]
 
