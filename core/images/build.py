@@ -24,6 +24,9 @@ from core.targets.base import Progress
 from core.targets.docker_engine import engine_errors
 
 _STEP = re.compile(r"^Step \d+/\d+ : ")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # the engine colours a RUN step's stderr
+_ENV_PREFIX = re.compile(r"^(Step \d+/\d+ : RUN )(?:[A-Z_]+=\S* )+")
+_EXIT = re.compile(r"The command '.*' returned a non-zero code: (\d+)", re.S)
 
 
 def build_context(recipe: ImageRecipe) -> IO[bytes]:
@@ -55,7 +58,7 @@ class _Transcript:
         self.step_lines: list[str] = []
 
     def feed(self, text: str) -> None:
-        self.partial += text
+        self.partial += _ANSI.sub("", text)
         *lines, self.partial = self.partial.split("\n")
         for line in lines:
             self._line(line.rstrip("\r"))
@@ -73,13 +76,18 @@ class _Transcript:
         self.progress(line)
 
     def failure(self, engine_message: str) -> str:
-        step = self.step if len(self.step) < 160 else self.step[:157] + "..."
-        lines = [ln for ln in self.step_lines if ln.strip()]
+        step = _ENV_PREFIX.sub(r"\1", self.step)  # the pip settings only hide the command
+        step = step if len(step) < 160 else step[:157] + "..."
+        code = _EXIT.search(engine_message)
+        if code:
+            engine_message = f"the command exited with code {code.group(1)}"
+        lines = [ln for ln in self.step_lines if ln.strip()
+                 and not ln.startswith((" ---> ", "Removing intermediate container"))]
         # pip and conda put the reason on lines of their own; show those, else the tail.
         reasons = [ln for ln in lines if ln.lstrip().startswith(("ERROR", "error:", "E:",
                                                                    "PackagesNotFoundError"))]
         shown = reasons or lines[-15:]
-        text = f"image build failed at {step or 'the first step'}\n{engine_message.strip()}"
+        text = f"image build failed at {step or 'the first step'}: {engine_message.strip()}"
         if shown:
             text += "\n" + "\n".join("  " + ln for ln in shown)
         return text

@@ -318,9 +318,8 @@ class DockerTarget:
         except DockerError as exc:
             if exc.status != 409:
                 raise
-        old = docker.containers.container(name)
-        state = (await old.show())["State"]
-        if state.get("Status") != "created":
+        old = await docker.containers.get(name)
+        if old["State"].get("Status") != "created":
             return old, True
         await old.delete(force=True)
         return await docker.containers.create(config=config, name=name), False

@@ -48,6 +48,9 @@ async def engine_errors(what: str, url: str) -> AsyncIterator[None]:
     except TargetError:
         raise
     except DockerError as exc:
+        if exc.status == 900:  # aiodocker's code for "could not connect"
+            raise TargetUnreachable(f"{what}: the Docker Engine at {url} does not answer "
+                                    f"({exc.message}); {START_HINT}") from exc
         raise TargetError(f"{what}: the Docker Engine said: {exc.message}") from exc
     except (aiohttp.ClientConnectionError, ConnectionError, FileNotFoundError,
             asyncio.TimeoutError) as exc:

@@ -1,0 +1,128 @@
+"""ImageRecipe without an engine: tags, the conda rules, the Dockerfile's layers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.errors import ConfigError, EnvironmentBuildError
+from core.images import recipe
+from core.images.probe import BaseFacts, parse_probe
+from core.images.settings import BuildSettings
+from tests.fixtures.docker_engine import load_compute, load_conda
+
+DEBIAN = BaseFacts(image_id="sha256:" + "1" * 64, python="python3", python_version="3.11.2",
+                   has_pip=True, conda=None)
+CONDA = BaseFacts(image_id="sha256:" + "2" * 64, python="python3", python_version="3.10.4",
+                  has_pip=True, conda="mamba")
+
+
+def conda_file(tmp_path: Path, text: str):
+    path = tmp_path / "conda_dependencies.yml"
+    path.write_text(text)
+    return load_conda(path)
+
+
+def plan(conda, facts=DEBIAN, settings=BuildSettings(), **kw):
+    return recipe.plan(tag="t", base_name="base:1", facts=facts, conda=conda,
+                       settings=settings, project_dir=Path("/p"), **kw)
+
+
+def test_tag_ignores_comments_and_whitespace_but_not_dependencies(tmp_path):
+    a = conda_file(tmp_path, "name: e\ndependencies:\n  - pip:\n    - six\n")
+    tag_a = recipe.environment_tag(base_id="sha256:b", conda=a, settings=BuildSettings())
+    b = conda_file(tmp_path, "# a comment\nname:   e\n\ndependencies:\n- pip:   # why\n  - six\n")
+    assert recipe.environment_tag(base_id="sha256:b", conda=b, settings=BuildSettings()) == tag_a
+    c = conda_file(tmp_path, "name: e\ndependencies:\n  - pip:\n    - six==1.16.0\n")
+    assert recipe.environment_tag(base_id="sha256:b", conda=c, settings=BuildSettings()) != tag_a
+
+
+def test_tag_follows_base_id_and_offline_but_not_ca_bundle(tmp_path):
+    conda = conda_file(tmp_path, "dependencies:\n  - pip:\n    - six\n")
+    tag = recipe.environment_tag(base_id="sha256:b", conda=conda, settings=BuildSettings())
+    assert recipe.environment_tag(base_id="sha256:c", conda=conda,
+                                  settings=BuildSettings()) != tag
+    assert recipe.environment_tag(base_id="sha256:b", conda=conda,
+                                  settings=BuildSettings(offline=True)) != tag
+    assert recipe.environment_tag(base_id="sha256:b", conda=conda, settings=BuildSettings(
+        ca_bundle=Path("/etc/ssl/certs/ca-certificates.crt"))) == tag
+    assert len(tag) == 20 and int(tag, 16) >= 0
+
+
+def test_pip_only_recipe_has_one_pip_layer_and_labels_last(tmp_path):
+    conda = conda_file(tmp_path, "dependencies:\n  - python=3.11\n  - pip\n  - pip:\n"
+                                 "    - six\n    - --index-url https://example.invalid/simple\n")
+    r = plan(conda)
+    lines = r.dockerfile.splitlines()
+    assert lines[1] == f"FROM {DEBIAN.image_id}"
+    assert lines[-2].startswith("RUN ") and "python3 -m pip install" in lines[-2]
+    assert lines[-1].startswith('LABEL "launchdeck.base"="base:1"')
+    assert r.files["requirements.txt"] == b"six\n--index-url https://example.invalid/simple\n"
+    assert r.notes == ()  # python=3.11 matches the base's 3.11.2; pip is the base's own
+
+
+def test_conda_package_without_conda_is_a_clear_error(tmp_path):
+    conda = conda_file(tmp_path, "dependencies:\n  - python=3.6\n  - numpy=1.26\n"
+                                 "  - scikit-learn\n  - pip:\n    - six\n")
+    with pytest.raises(EnvironmentBuildError) as err:
+        plan(conda, conda_file="aml_config/conda_dependencies.yml")
+    message = str(err.value)
+    assert "numpy=1.26, scikit-learn" in message and "no conda or mamba" in message
+    assert "pip: list of aml_config/conda_dependencies.yml" in message
+
+
+def test_python_version_mismatch_is_a_note_not_an_error(tmp_path):
+    r = plan(conda_file(tmp_path, "dependencies:\n  - python=3.5.2\n  - pip:\n    - six\n"))
+    assert len(r.notes) == 1 and "python=3.5.2" in r.notes[0] and "3.11.2" in r.notes[0]
+
+
+def test_conda_base_installs_conda_packages_before_pip(tmp_path):
+    conda = conda_file(tmp_path, "channels:\n  - conda-forge\ndependencies:\n  - python=3.6\n"
+                                 "  - numpy\n  - pip:\n    - six\n")
+    r = plan(conda, facts=CONDA, settings=BuildSettings(ca_bundle=Path(__file__)))
+    text = r.dockerfile
+    assert r.files["conda.txt"] == b"python=3.6\nnumpy\n"
+    assert "mamba install --yes --override-channels -c conda-forge" in text
+    assert "CONDA_SSL_VERIFY=/tmp/deck-build/ca.pem" in text
+    assert text.index("conda.txt") < text.index("requirements.txt")
+    assert "PIP_CERT=/tmp/deck-build/ca.pem" in text
+
+
+def test_offline_installs_from_wheels_without_an_index(tmp_path):
+    r = plan(conda_file(tmp_path, "dependencies:\n  - pip:\n    - six\n"),
+             settings=BuildSettings(offline=True), wheel_dir=tmp_path)
+    assert "--no-index --find-links /tmp/deck-build/wheels" in r.dockerfile
+    assert r.wheel_dir == tmp_path
+
+
+def test_no_python_or_no_pip_in_base_is_an_error(tmp_path):
+    conda = conda_file(tmp_path, "dependencies:\n  - pip:\n    - six\n")
+    with pytest.raises(EnvironmentBuildError, match="no python3 or python"):
+        plan(conda, facts=parse_probe("sha256:x", "conda=/opt/conda/bin/conda\n"))
+    with pytest.raises(EnvironmentBuildError, match="without pip"):
+        plan(conda, facts=parse_probe("sha256:x", "python3=/usr/bin/python3\nversion=3.11.2\n"))
+
+
+def test_probe_output_parsing():
+    facts = parse_probe("sha256:x", "python3=/usr/bin/python3\nconda=/opt/conda/bin/conda\n"
+                                    "mamba=/opt/conda/bin/mamba\nversion=3.10.4\npip=yes\n")
+    assert (facts.python, facts.conda, facts.python_minor, facts.has_pip) == \
+        ("python3", "mamba", "3.10", True)
+
+
+def test_build_settings_from_compute_keys_and_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("DECK_BUILD_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("DECK_BUILD_OFFLINE", raising=False)
+    (tmp_path / "ca.pem").write_text("pem")
+    path = tmp_path / "docker.compute"
+    path.write_text('type: docker\nbaseDockerImage: "b:1"\nbuildCaBundle: ca.pem\n'
+                    "buildOffline: true\n")
+    settings = BuildSettings.from_compute(load_compute(path), tmp_path)
+    assert settings == BuildSettings(ca_bundle=tmp_path / "ca.pem", offline=True)
+    env = {"DECK_BUILD_CA_BUNDLE": str(Path(__file__)), "DECK_BUILD_OFFLINE": "0"}
+    settings = BuildSettings.from_compute(load_compute(path), tmp_path, env)
+    assert settings == BuildSettings(ca_bundle=Path(__file__), offline=False)
+    path.write_text('type: docker\nbaseDockerImage: "b:1"\nbuildCaBundle: /no/such.pem\n')
+    with pytest.raises(ConfigError, match="buildCaBundle: /no/such.pem is not a file"):
+        BuildSettings.from_compute(load_compute(path), tmp_path, {})

@@ -1,0 +1,31 @@
+"""The Docker target without an engine: errors that must be clear before any engine answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.errors import ConfigError, TargetUnreachable
+from tests.fixtures.docker_engine import load_compute
+
+
+async def test_an_engine_that_does_not_answer_is_unreachable_with_a_hint(tmp_path):
+    from core.targets.docker import DockerTarget
+
+    path = tmp_path / "docker.compute"
+    path.write_text('type: docker\nbaseDockerImage: "b:1"\n')
+    target = DockerTarget(load_compute(path), project_dir=tmp_path,
+                          url=f"unix://{tmp_path}/no-engine.sock")
+    try:
+        with pytest.raises(TargetUnreachable, match="does not answer.*DOCKER_HOST"):
+            await target.check()
+    finally:
+        await target.close()
+
+
+def test_a_docker_target_needs_a_base_image(tmp_path):
+    from core.targets.docker import DockerTarget
+
+    path = tmp_path / "docker.compute"
+    path.write_text("type: docker\n")
+    with pytest.raises(ConfigError, match="baseDockerImage"):
+        DockerTarget(load_compute(path), project_dir=tmp_path).base_image

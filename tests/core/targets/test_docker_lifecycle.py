@@ -1,0 +1,138 @@
+"""A container's life outside any one deck process: cancel, reattach, loss."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+
+import pytest
+
+from core.errors import ExecutionLost
+
+pytestmark = pytest.mark.docker
+
+COUNTER = """\
+import sys, time
+for i in range(int(sys.argv[1])):
+    print("line %d" % i, flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+POLITE = """\
+import signal, sys, time
+def stop(*_):
+    print("got TERM", flush=True)
+    sys.exit(143)
+signal.signal(signal.SIGTERM, stop)
+print("started", flush=True)
+time.sleep(120)
+"""
+
+STUBBORN = """\
+import signal, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+print("started", flush=True)
+time.sleep(120)
+"""
+
+
+async def started(project, script: str, *args: str):
+    project.write(script, {"counter.py": COUNTER, "polite.py": POLITE,
+                                         "stubborn.py": STUBBORN}[script])
+    env = project.env(conda=None)
+    target = project.target(env)
+    await target.ensure_image(env, progress=lambda _: None)
+    spec = project.run_spec(env, "run-life", script, *args)
+    return target, spec, await target.launch(spec, progress=lambda _: None)
+
+
+async def read_until(execution, needle: bytes, offset: int = 0) -> bytes:
+    seen = b""
+    async for chunk in execution.logs(offset):
+        seen += chunk
+        if needle in seen:
+            return seen
+    raise AssertionError(f"{needle!r} never came; got {seen!r}")
+
+
+async def test_cancel_stops_politely_within_the_grace_period(docker_project):
+    target, spec, execution = await started(docker_project, "polite.py")
+    try:
+        await read_until(execution, b"started\n")
+        await execution.cancel(grace_seconds=10)
+        assert await execution.wait() == 143
+        output = b"".join([c async for c in execution.logs(0)])
+        assert output == b"started\ngot TERM\n"
+        await execution.release()
+    finally:
+        await target.close()
+
+
+async def test_cancel_kills_a_script_that_ignores_sigterm(docker_project):
+    target, spec, execution = await started(docker_project, "stubborn.py")
+    try:
+        await read_until(execution, b"started\n")
+        began = time.monotonic()
+        await execution.cancel(grace_seconds=1)
+        assert await execution.wait() == 137
+        assert time.monotonic() - began < 8
+        await execution.release()
+    finally:
+        await target.close()
+
+
+async def test_attach_after_the_keeper_died_yields_every_line_once(docker_project):
+    target, spec, execution = await started(docker_project, "counter.py", "40", "0.05")
+    external_id = execution.external_id
+    try:
+        first = await read_until(execution, b"line 5\n")
+    finally:
+        # The keeper dies: its Execution, its client and its connection all go away.
+        del execution
+        await target.close()
+    offset = len(first)
+    target = docker_project.target(spec.env)
+    try:
+        again = await target.attach(spec, external_id)
+        rest = b"".join([chunk async for chunk in again.logs(offset)])
+        assert (first + rest).decode().splitlines() == [f"line {i}" for i in range(40)]
+        assert await again.wait() == 0
+        # Attaching after the end reads the finished log through the archive API.
+        late_target = docker_project.target(spec.env)
+        late = await late_target.attach(spec, external_id)
+        assert b"".join([chunk async for chunk in late.logs(offset)]) == rest
+        await late_target.close()
+        await again.release()
+    finally:
+        await target.close()
+
+
+async def test_a_container_removed_by_hand_is_lost(docker_project):
+    target, spec, execution = await started(docker_project, "counter.py", "100", "0.5")
+    try:
+        await read_until(execution, b"line 0\n")
+        subprocess.run(["docker", "rm", "-f", execution.external_id], check=True,
+                       capture_output=True)
+        with pytest.raises(ExecutionLost, match="no longer exists"):
+            await asyncio.wait_for(execution.wait(), 30)
+        attached = await target.attach(spec, execution.external_id)
+        with pytest.raises(ExecutionLost, match="no longer exists"):
+            await attached.wait()
+        assert [c async for c in attached.logs(0)] == []
+        await attached.release()  # nothing left to free; must not fail
+    finally:
+        await target.close()
+
+
+async def test_a_container_stopped_outside_deck_is_lost_not_failed(docker_project):
+    target, spec, execution = await started(docker_project, "counter.py", "100", "0.5")
+    try:
+        await read_until(execution, b"line 0\n")
+        subprocess.run(["docker", "stop", "-t", "2", execution.external_id], check=True,
+                       capture_output=True)
+        with pytest.raises(ExecutionLost, match="stopped from outside deck"):
+            await asyncio.wait_for(execution.wait(), 30)
+        await execution.release()
+    finally:
+        await target.close()
