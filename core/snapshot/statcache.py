@@ -73,6 +73,10 @@ class StatCache:
             return entry[4]
         return None
 
+    def previous(self, relpath: str) -> tuple | None:
+        """The entry recorded for ``relpath`` last time, whatever its stat data."""
+        return self._old.get(relpath)
+
     def record(self, relpath: str, st: os.stat_result, digest: str) -> None:
         """Remember ``digest`` for ``relpath`` as stat'ed by ``st`` (before it was read)."""
         self._new[relpath] = (*stat_key(st), digest)

@@ -7,10 +7,7 @@ Layout::
     stat-cache/<key>        per project folder: stat data -> hash (see ``statcache``)
     tmp/                    temp files, renamed or linked into place (same file system)
 
-Every write lands under a unique temp name and is then linked (or renamed) into place, so
-readers never see half a file and any number of processes may snapshot into one store at once.
-Nothing is fsync'ed: like git's loose objects, a power cut may leave a damaged blob, which a
-restore detects by its size.
+Writes are atomic and safe from many processes at once (see ``blobs``).
 
 A file that changes while it is read is snapshotted as the bytes that were read (the blob always
 matches its hash); the result carries a warning and the file is not stat-cached, so the next
@@ -20,10 +17,8 @@ snapshot reads it again.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import stat
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -31,11 +26,11 @@ from typing import Iterable
 from core.errors import ProjectError, SnapshotError
 from core.snapshot import manifest as manifests
 from core.snapshot.manifest import Manifest, ManifestEntry
-from core.snapshot.restore import write_all, write_tree
+from core.snapshot.blobs import CHUNK, BlobFiles
+from core.snapshot.restore import write_tree
 from core.snapshot.statcache import StatCache, cache_path, fs_clock_ns
 from core.snapshot.walk import walk_project
 
-CHUNK = 1 << 20
 _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
                | getattr(os, "O_CLOEXEC", 0))
 
@@ -58,25 +53,18 @@ class ContentStore:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        self._objects_dir = os.fspath(self.root / "objects")
+        self._files = BlobFiles(self.root)
         self._manifests = self.root / "manifests"
-        self._tmp = self.root / "tmp"
         self._caches = self.root / "stat-cache"
 
     # -- blobs ----------------------------------------------------------------------------
 
     def blob_path(self, digest: str) -> Path:
         """Where the blob with this sha256 lives (whether or not it is present)."""
-        return Path(self._blob_file(digest))
-
-    def _blob_file(self, digest: str) -> str:
-        # Plain strings: this runs once per file on every snapshot, pathlib costs too much.
-        if not manifests.is_digest(digest):
-            raise SnapshotError(f"not a sha256 digest: {digest!r}")
-        return f"{self._objects_dir}{os.sep}{digest[:2]}{os.sep}{digest[2:]}"
+        return Path(self._files.blob_file(digest))
 
     def has_blob(self, digest: str) -> bool:
-        return os.path.isfile(self._blob_file(digest))
+        return self._files.has_blob(digest)
 
     def missing_blobs(self, hashes: Iterable[str]) -> list[str]:
         """The hashes (each once, in the order given) whose blobs this store lacks."""
@@ -88,103 +76,6 @@ class ContentStore:
                 if not self.has_blob(digest):
                     missing.append(digest)
         return missing
-
-    def _temp(self, kind: str) -> tuple[int, str]:
-        self._ensure_dir(self._tmp)
-        path = os.path.join(self._tmp, f"{kind}-{os.getpid()}-{os.urandom(8).hex()}")
-        try:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-            return os.open(path, flags, 0o444), path
-        except OSError as exc:
-            raise self._failed(exc) from None
-
-    def _ensure_dir(self, path: Path | str) -> None:
-        # Not remembered between calls: the store may be cleaned while a process holds it.
-        try:
-            os.makedirs(path, exist_ok=True)
-        except OSError as exc:
-            raise self._failed(exc) from None
-
-    def _sweep_temps(self) -> None:
-        """Remove temp files a killed process left (untouched for a day: surely abandoned)."""
-        cutoff = time.time() - 86400
-        try:
-            with os.scandir(self._tmp) as it:
-                for entry in it:
-                    try:
-                        if entry.stat(follow_symlinks=False).st_mtime < cutoff:
-                            os.unlink(entry.path)
-                    except OSError:
-                        pass  # another process swept it first
-        except OSError:
-            pass
-
-    def _failed(self, exc: OSError) -> SnapshotError:
-        return SnapshotError(f"cannot write to the store {self.root}: {exc.strerror}")
-
-    def _write(self, fd: int, data: bytes) -> None:
-        try:
-            write_all(fd, data)
-        except OSError as exc:
-            raise self._failed(exc) from None
-
-    def _publish(self, tmp: str, final: Path) -> bool:
-        """Put a finished temp file at ``final``; False if it was already there."""
-        self._ensure_dir(final.parent)
-        try:
-            os.link(tmp, final)  # never replaces: an existing object is never rewritten
-            return True
-        except FileExistsError:
-            return False
-        except OSError:
-            # No hard links here (some network or FAT file systems): an atomic rename of the
-            # same bytes is the next best thing.
-            if final.exists():
-                return False
-            try:
-                os.replace(tmp, final)
-            except OSError as exc:
-                raise self._failed(exc) from None
-            return True
-        finally:
-            if os.path.lexists(tmp):
-                os.unlink(tmp)
-
-    def _ingest(self, fd: int) -> tuple[str, int, bool]:
-        """Hash an open file while storing it: (sha256, bytes read, whether the blob is new).
-
-        One read per file: the blob is written from the very bytes that were hashed, so a file
-        changing under us can never yield a blob that does not match its name. A file of one
-        chunk is stored only if its blob is missing; a longer one streams into a temp file.
-        """
-        digest = hashlib.sha256()
-        first, size, tmp_fd, tmp = b"", 0, -1, ""
-        try:
-            while chunk := os.read(fd, CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-                if not first:
-                    first = chunk
-                    continue
-                if tmp_fd < 0:
-                    tmp_fd, tmp = self._temp("blob")
-                    self._write(tmp_fd, first)
-                self._write(tmp_fd, chunk)
-            hexdigest = digest.hexdigest()
-            final = self.blob_path(hexdigest)
-            if final.exists():
-                return hexdigest, size, False
-            if tmp_fd < 0:
-                tmp_fd, tmp = self._temp("blob")
-                self._write(tmp_fd, first)
-            os.close(tmp_fd)
-            tmp_fd = -1
-            return hexdigest, size, self._publish(tmp, final)
-        finally:
-            if tmp_fd >= 0:
-                os.close(tmp_fd)
-            if tmp and os.path.lexists(tmp):
-                os.unlink(tmp)
 
     # -- manifests ------------------------------------------------------------------------
 
@@ -208,14 +99,7 @@ class ContentStore:
 
     def _store_manifest(self, data: bytes) -> str:
         fingerprint = manifests.fingerprint_of(data)
-        final = self._manifest_path(fingerprint)
-        if not final.exists():
-            fd, tmp = self._temp("manifest")
-            try:
-                self._write(fd, data)
-            finally:
-                os.close(fd)
-            self._publish(tmp, final)
+        self._files.publish_bytes(data, self._manifest_path(fingerprint))
         return fingerprint
 
     # -- snapshot -------------------------------------------------------------------------
@@ -228,8 +112,8 @@ class ContentStore:
         store_rel = os.path.relpath(os.path.realpath(self.root), root)
         exclude = frozenset() if store_rel.startswith("..") else \
             frozenset({store_rel.replace(os.sep, "/")})
-        self._sweep_temps()
-        start_ns = fs_clock_ns(self._tmp)  # before any file is looked at (racy rule)
+        self._files.sweep_temps()
+        start_ns = fs_clock_ns(self._files.tmp_dir)  # before any file is looked at (racy rule)
         cache_file = cache_path(self._caches, root)
         cache = StatCache.load(cache_file, root)
         tree = walk_project(root, exclude=exclude)
@@ -254,7 +138,7 @@ class ContentStore:
             entries.append(ManifestEntry(path=rel, hash=digest, size=size,
                                          executable=bool(mode & stat.S_IXUSR)))
         fingerprint = self._store_manifest(manifests.encode(entries))
-        cache.save(cache_file, self._tmp, start_ns=start_ns)
+        cache.save(cache_file, self._files.tmp_dir, start_ns=start_ns)
         return SnapshotResult(fingerprint=fingerprint, file_count=len(entries),
                               total_bytes=total, new_blobs=new_blobs, new_bytes=new_bytes,
                               hashed_files=hashed, warnings=tuple(warnings))
@@ -277,8 +161,11 @@ class ContentStore:
             if not stat.S_ISREG(before.st_mode):
                 warnings.append(f"{rel}: replaced by a non-file during the snapshot; left out")
                 return None
+            previous = cache.previous(rel)
+            probe = before.st_size > CHUNK and previous is not None and \
+                previous[0] == before.st_size
             try:
-                digest, size, new = self._ingest(fd)
+                digest, size, new = self._files.ingest(fd, probe=probe)
             except OSError as exc:  # store failures are SnapshotErrors already
                 raise SnapshotError(f"cannot read {rel}: {exc.strerror}") from None
             after = os.fstat(fd)

@@ -30,6 +30,7 @@ class ProjectTree:
 
 
 def _read_rules(folder: str, names: set[str], rel_folder: str) -> IgnoreRules:
+    """The rules of the ignore files ``names`` in one folder (.amlignore's lines come last)."""
     text = []
     for name in IGNORE_FILES:
         if name in names:
@@ -69,9 +70,11 @@ def walk_project(root: str, *, exclude: frozenset[str] = frozenset()) -> Project
                 entries = list(it)
         except OSError as exc:
             raise SnapshotError(f"cannot read folder {prefix or './'}: {exc.strerror}") from None
-        names = {e.name for e in entries}
-        if names & set(IGNORE_FILES):
-            rules = rules.push(prefix, _read_rules(folder, names, prefix))
+        # Like git (since 2.32), an ignore file that is a symlink is not followed.
+        holders = {e.name for e in entries
+                   if e.name in IGNORE_FILES and e.is_file(follow_symlinks=False)}
+        if holders:
+            rules = rules.push(prefix, _read_rules(folder, holders, prefix))
         for entry in entries:
             rel = prefix + entry.name
             try:

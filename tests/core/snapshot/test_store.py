@@ -102,6 +102,14 @@ def test_fixed_exclusions_and_ignore_files(project, store) -> None:
                      "sub/.gitignore", "sub/x.log"}
 
 
+def test_ignore_file_that_is_a_symlink_is_not_followed(project, store, tmp_path) -> None:
+    (tmp_path / "rules").write_text("*.py\n")
+    write_tree(project, {"a.py": "x"})
+    os.symlink(tmp_path / "rules", project / ".gitignore")
+    paths = {e.path for e in store.manifest(store.snapshot(project).fingerprint)}
+    assert paths == {"a.py"}
+
+
 def test_store_inside_the_project_elsewhere_is_left_out(project) -> None:
     write_tree(project, {"a.py": "x"})
     store = ContentStore(project / "cache" / "store")
@@ -258,3 +266,22 @@ def test_abandoned_temp_files_are_swept(project, store) -> None:
     os.utime(tmp / "blob-1-old", (0, 0))
     store.snapshot(project)
     assert [p.name for p in tmp.iterdir()] == ["blob-2-new"]
+
+
+def test_touched_big_file_is_hashed_but_not_copied_again(project, store, monkeypatch) -> None:
+    monkeypatch.setattr("core.snapshot.store.fs_clock_ns", lambda _dir: 1 << 62)
+    write_tree(project, {"data.bin": os.urandom(3 << 20)})
+    first = store.snapshot(project)
+    os.utime(project / "data.bin", ns=(1, 10**9))  # stat changed, content did not
+    temps = []
+    real_temp = store._files.temp
+    monkeypatch.setattr(store._files, "temp", lambda kind: temps.append(kind) or real_temp(kind))
+    again = store.snapshot(project)
+    assert (again.fingerprint, again.hashed_files, again.new_blobs) == (first.fingerprint, 1, 0)
+    assert temps == []  # the 3 MiB were read, never written to the store's temp folder
+    with open(project / "data.bin", "r+b") as fh:  # same size, new content: stored after all
+        fh.write(b"new")
+    third = store.snapshot(project)
+    assert third.new_blobs == 1 and temps == ["blob", "manifests"]
+    (entry,) = store.manifest(third.fingerprint)
+    assert store.blob_path(entry.hash).read_bytes() == (project / "data.bin").read_bytes()
