@@ -25,8 +25,8 @@ from typing import Iterable
 
 from core.errors import ProjectError, SnapshotError
 from core.snapshot import manifest as manifests
-from core.snapshot.manifest import Manifest, ManifestEntry
 from core.snapshot.blobs import CHUNK, BlobFiles
+from core.snapshot.manifest import Manifest, ManifestEntry
 from core.snapshot.restore import write_tree
 from core.snapshot.statcache import StatCache, cache_path, fs_clock_ns
 from core.snapshot.walk import walk_project
@@ -110,8 +110,8 @@ class ContentStore:
         if not os.path.isdir(root):
             raise ProjectError(f"{project_dir}: not a folder, cannot snapshot it")
         store_rel = os.path.relpath(os.path.realpath(self.root), root)
-        exclude = frozenset() if store_rel.startswith("..") else \
-            frozenset({store_rel.replace(os.sep, "/")})
+        outside = store_rel == os.pardir or store_rel.startswith(os.pardir + os.sep)
+        exclude = frozenset() if outside else frozenset({store_rel.replace(os.sep, "/")})
         self._files.sweep_temps()
         start_ns = fs_clock_ns(self._files.tmp_dir)  # before any file is looked at (racy rule)
         cache_file = cache_path(self._caches, root)
