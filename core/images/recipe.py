@@ -67,7 +67,10 @@ def environment_tag(*, base_id: str, conda: "CondaDependencies | None",
     inputs: dict[str, Any] = {
         "recipe": RECIPE_VERSION,
         "base": base_id,
-        "conda": conda.meaning() if conda is not None else None,
+        # The environment's name does not change what is installed (deck installs into the
+        # image's own environment), so two projects with the same packages share an image.
+        "conda": ({k: v for k, v in conda.meaning().items() if k != "name"}
+                  if conda is not None else None),
         "settings": settings.tag_inputs(),
     }
     canonical = json.dumps(inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -59,7 +59,9 @@ async def test_prepare_builds_once_then_finds_the_image(docker_project, build_ca
         first = await target.ensure_image(env, progress=lines.append)
         assert first.built and first.ref == ref and image_exists(ref)
         assert any(line.startswith("Step ") for line in lines)  # streamed live
-        assert any("Successfully installed six" in line for line in lines)
+        check = subprocess.run(["docker", "run", "--rm", ref, "python3", "-c", "import six"],
+                               capture_output=True, text=True)
+        assert check.returncode == 0, check.stderr
         second = await target.ensure_image(env, progress=lines.append)
         assert not second.built and second.ref == ref
         assert build_calls == [ref]

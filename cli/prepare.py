@@ -1,0 +1,62 @@
+"""``deck prepare -c RUNCONFIG``: build (or find) the environment a run configuration needs."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from cli.common import project_of
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "prepare", help="build or find the environment image of a run configuration",
+        description="Build the environment of RUNCONFIG on its target ahead of time (for "
+                    "Docker targets: the image deck-env:<hash> on the base image), printing the "
+                    "build as it goes. An environment that is already there is found, not "
+                    "rebuilt.")
+    p.add_argument("-c", "--run-configuration", required=True, metavar="RUNCONFIG",
+                   help="name of aml_config/RUNCONFIG.runconfig")
+    p.set_defaults(handler=run)
+
+
+def _progress(line: str) -> None:
+    sys.stdout.write(line.rstrip("\n") + "\n")
+    sys.stdout.flush()
+
+
+def run(args) -> int:
+    from core.runs.runspec import live_resolver, load_configs
+    from core.targets.registry import open_target
+
+    project = project_of(args)
+    runconfig = project.load_runconfig(args.run_configuration)
+    if not project.compute_path(runconfig.target).is_file():
+        project.load_compute(runconfig.target)  # raises the clear "no such target" error
+    configs = load_configs(project, runconfig_path=runconfig.path,
+                           compute_path=project.compute_path(runconfig.target),
+                           resolve=live_resolver(project))
+    target = open_target(project, configs.compute)
+    return asyncio.run(_prepare(target, configs.env))
+
+
+async def _prepare(target, env) -> int:
+    import time
+
+    started = time.monotonic()
+    try:
+        ensure = getattr(target, "ensure_image", None)
+        if ensure is not None:
+            result = await ensure(env, progress=_progress)
+            how = f"built in {result.seconds:.1f} s" if result.built else "found"
+            print(f"Image: {result.ref} ({how})")
+            return 0
+        environment = await target.prepare(env, progress=_progress)
+        took = time.monotonic() - started
+        if environment:
+            print(f"Environment: {environment} (ready in {took:.1f} s)")
+        else:
+            print(f"Target {target.name}: nothing to prepare")
+        return 0
+    finally:
+        await target.close()
