@@ -21,9 +21,11 @@ the host for syncing; ``materialize_remote`` needs ``python3``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import tarfile
+import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +39,8 @@ from core.snapshot.store import ContentStore
 REMOTE_STORE = ".launchdeck/store"
 _CANDIDATES = 16
 _FLUSH = 256 * 1024
-_GZIP_LEVEL = 4
+_GZIP_LEVEL = 1  # fast: the link, not the CPU, should be what limits a sync
+_SAMPLE = 64 * 1024
 
 _HAVE = r'''cd "$1" 2>/dev/null || exit 0
 while read -r fp; do [ -f "manifests/$fp.json" ] && echo "$fp"; done; exit 0'''
@@ -71,6 +74,51 @@ class SyncReport:
     files_sent: int      #: blobs sent
     blobs_skipped: int   #: blobs of the snapshot that were not sent (already on the host)
     base: str | None = None  #: the snapshot whose manifest the new one was sent against
+
+
+async def _pipe(build, stdin, counter: "_Counter") -> None:
+    """Run ``build(put)`` in a thread while its chunks go out on ``stdin``.
+
+    Reading and compressing blobs overlap with encrypting and sending, and a big blob never
+    stalls the event loop (this connection's keepalives, other runs' I/O). The queue is
+    bounded, so a slow link slows the reader instead of filling memory.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue(maxsize=8)
+    stop = threading.Event()
+
+    def put(item) -> None:
+        if stop.is_set():
+            raise _Stopped()
+        asyncio.run_coroutine_threadsafe(queue.put(item), loop).result()
+
+    def produce() -> None:
+        try:
+            build(put)
+            put(None)
+        except _Stopped:
+            pass
+        except BaseException as exc:  # handed to the event loop side, raised there
+            with contextlib.suppress(_Stopped):
+                put(exc)
+
+    producer = loop.run_in_executor(None, produce)
+    try:
+        while (item := await queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            counter.sent += len(item)
+            stdin.write(item)
+            await stdin.drain()
+    finally:
+        stop.set()
+        while not queue.empty():  # unblock a producer waiting on a full queue
+            queue.get_nowait()
+        await producer
+
+
+class _Stopped(Exception):
+    """The sending side gave up; the producer thread stops quietly."""
 
 
 class _Counter:
@@ -126,15 +174,17 @@ def _common(a: bytes, b: bytes, limit: int, direction: int) -> int:
 
 
 class _GzipSink(io.RawIOBase):
-    """Where tarfile writes: gzip-compresses into a buffer the caller ships in chunks.
+    """Where tarfile writes: gzip into a buffer that the caller ships in chunks.
 
-    Our own gzip rather than tarfile's ``w|gz``, which is fixed at level 9: several times
-    slower for almost no gain on source code.
+    Incompressible blobs (images, parquet, models) go in stored (level 0) gzip members: deflate
+    on random bytes costs about 25 MB/s of CPU for nothing. gzip allows concatenated members,
+    and ``tar -z`` on the host reads them as one stream.
     """
 
-    def __init__(self, level: int = _GZIP_LEVEL) -> None:
+    def __init__(self) -> None:
         self.buffer = bytearray()
-        self._zip = zlib.compressobj(level, zlib.DEFLATED, 31)  # 31: gzip framing
+        self._level = _GZIP_LEVEL
+        self._zip = zlib.compressobj(self._level, zlib.DEFLATED, 31)  # 31: gzip framing
 
     def writable(self) -> bool:
         return True
@@ -143,12 +193,26 @@ class _GzipSink(io.RawIOBase):
         self.buffer += self._zip.compress(data)
         return len(data)
 
+    def set_level(self, level: int) -> None:
+        if level != self._level:
+            self.finish()
+            self._level = level
+            self._zip = zlib.compressobj(level, zlib.DEFLATED, 31)
+
     def finish(self) -> None:
         self.buffer += self._zip.flush()
 
     def take(self) -> bytes:
         data, self.buffer = bytes(self.buffer), bytearray()
         return data
+
+
+def _worth_compressing(path: Path) -> bool:
+    """Whether a blob's first 64 KB shrink by at least a tenth at the fast level."""
+    with open(path, "rb") as src:
+        sample = src.read(_SAMPLE)
+    return len(sample) < 4096 or \
+        len(zlib.compress(sample, _GZIP_LEVEL)) < 0.9 * len(sample)
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes | None = None,
@@ -189,32 +253,29 @@ async def sync_snapshot(host: RemoteHost, store: ContentStore, fingerprint: str,
             raise SnapshotError(f"snapshot {fingerprint} needs blob {digest}, which this "
                                 f"store lacks; take the snapshot again")
     data = _manifest_bytes(store, fingerprint)
-    sink = _GzipSink()
-    async with host.process(["sh", "-c", _PUSH, "sh", store_dir, fingerprint]) as proc:
-        async def send(final: bool = False) -> None:
-            if final or len(sink.buffer) >= _FLUSH:
-                chunk = sink.take()
-                counter.sent += len(chunk)
-                proc.stdin.write(chunk)
-                await proc.stdin.drain()
+    manifest_parts = [("manifest", data)]
+    if base is not None:
+        head, middle, tail = _delta(_manifest_bytes(store, base), data)
+        manifest_parts = [("delta", f"{base} {head} {tail}\n".encode()), ("mid", middle)]
 
-        # Reading and compressing happen in a thread: a big blob must not stall the event
-        # loop (and with it this connection's keepalives and every other run's I/O).
+    def build(put) -> None:
+        sink = _GzipSink()
         tar = tarfile.open(fileobj=sink, mode="w|", format=tarfile.GNU_FORMAT)
         for digest in missing:
-            await asyncio.to_thread(_add, tar, f"objects/{digest[:2]}/{digest[2:]}",
-                                    path=store.blob_path(digest))
-            await send()
-        if base is not None:
-            head, middle, tail = await asyncio.to_thread(
-                _delta, _manifest_bytes(store, base), data)
-            _add(tar, "delta", f"{base} {head} {tail}\n".encode())
-            _add(tar, "mid", middle)
-        else:
-            _add(tar, "manifest", data)
+            blob = store.blob_path(digest)
+            sink.set_level(_GZIP_LEVEL if _worth_compressing(blob) else 0)
+            _add(tar, f"objects/{digest[:2]}/{digest[2:]}", path=blob)
+            if len(sink.buffer) >= _FLUSH:
+                put(sink.take())
+        sink.set_level(_GZIP_LEVEL)
+        for name, part in manifest_parts:  # after the blobs: the host publishes it last
+            _add(tar, name, part)
         tar.close()
         sink.finish()
-        await send(final=True)
+        put(sink.take())
+
+    async with host.process(["sh", "-c", _PUSH, "sh", store_dir, fingerprint]) as proc:
+        await _pipe(build, proc.stdin, counter)
         proc.stdin.write_eof()
         result = await proc.wait()
         if result.exit_status != 0:
