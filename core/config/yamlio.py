@@ -1,0 +1,377 @@
+"""Round-trip YAML documents: load with positions, edit one value in place, save atomically.
+
+Every file of a project's ``aml_config/`` goes through here. Parse errors and wrong types become
+``ConfigError`` with ``file:line:column`` (1-based). Edits splice text (see ``_yamltext``), so
+comments, key order, quoting and indentation of every other line stay byte for byte, and saving
+an unchanged document writes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import threading
+from datetime import date
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from core.config import _yamltext
+from core.errors import ConfigError
+
+_lock = threading.RLock()  # a ruamel YAML instance is not safe to share between threads
+_yaml_instance: Any = None
+_BOM = "\ufeff"
+KeyPath = str | Sequence[str]
+
+
+def _yaml() -> Any:
+    global _yaml_instance
+    if _yaml_instance is None:
+        from ruamel.yaml import YAML
+
+        _yaml_instance = YAML(typ="rt")
+    return _yaml_instance
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """The path as a user should see it in a message: relative to the current folder if inside."""
+    absolute = os.path.abspath(path)
+    with contextlib.suppress(OSError, ValueError):
+        relative = os.path.relpath(absolute)
+        if not relative.startswith(".."):
+            return relative
+    return absolute
+
+
+def describe(value: Any, raw: str | None = None) -> str:
+    """What a value is, for 'X must be ..., got <this>'."""
+    if value is None:
+        return "null (no value)"
+    if isinstance(value, bool):
+        return raw or str(value).lower()
+    if isinstance(value, (int, float)):
+        return f"the number {raw or value}"
+    if isinstance(value, date):
+        return f"the date {raw or value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return '"' + "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode()
+                             for ch in shown) + '"'
+    if isinstance(value, dict):
+        return "a map"
+    if isinstance(value, list):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+class YamlDocument:
+    """One YAML file: ``data`` is the ruamel CommentedMap, ``path`` the file."""
+
+    def __init__(self, path: Path, text: str, data: Any, *, on_disk: bytes | None,
+                 bom: bool = False) -> None:
+        self.path = path
+        self.data = data
+        self._text = text
+        self._saved_text = text if on_disk is not None else None
+        self._on_disk = on_disk
+        self._bom = bom
+        self._lines: list[str] | None = None
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def text(self) -> str:
+        """The document as it would be saved."""
+        return self._text
+
+    @property
+    def changed(self) -> bool:
+        return self._text != self._saved_text
+
+    @property
+    def display(self) -> str:
+        return display_path(self.path)
+
+    def get(self, key_path: KeyPath, default: Any = None) -> Any:
+        node = self.data
+        for key in _keys(key_path):
+            if not isinstance(node, dict) or key not in node:
+                return default
+            node = node[key]
+        return node
+
+    def where(self, node: Any, key: Any = None, *, part: str = "value") -> tuple[int, int] | None:
+        """1-based (line, column) of ``node[key]`` (its key with part="key"), or of ``node``."""
+        lc = getattr(node, "lc", None)
+        if lc is None:
+            return None
+        try:
+            if key is None:
+                line, col = lc.line, lc.col
+            elif isinstance(node, list):
+                line, col = lc.item(key)
+            elif part == "key":
+                line, col = lc.key(key)
+            else:
+                line, col = lc.value(key)
+                if node.get(key) is None and line != lc.key(key)[0]:
+                    line, col = lc.key(key)  # "Key:" with nothing after: point at the key
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return None
+        return (line + 1, col + 1) if line is not None else None
+
+    def error(self, message: str, node: Any = None, key: Any = None, *, part: str = "value",
+              field: str | None = None, cls: type[ConfigError] = ConfigError) -> ConfigError:
+        """A ConfigError at the position of ``node[key]`` (or of ``node``, or the whole file)."""
+        pos = self.where(node, key, part=part) if node is not None else None
+        return cls(message, file=self.display, line=pos[0] if pos else None,
+                   column=pos[1] if pos else None, field=field)
+
+    def source_text(self, node: Any, key: Any) -> str:
+        """A scalar as written in the file: ``007`` stays ``007``, ``1.50`` stays ``1.50``."""
+        value = node[key]
+        if isinstance(value, str):
+            return value
+        pos = self.where(node, key)
+        if pos is not None and value is not None:
+            if self._lines is None:
+                self._lines = self._text.split("\n")
+            line = self._lines[pos[0] - 1].rstrip("\r")[pos[1] - 1:]
+            flow = getattr(getattr(node, "fa", None), "flow_style", lambda: False)()
+            raw = re.split(r"[,\]}]" if flow else r"\s#", line)[0].strip()
+            if raw and not raw.startswith(("&", "!", "*")):
+                return raw
+        return "true" if value is True else "false" if value is False else str(value)
+
+    # -- editing -------------------------------------------------------------------------------
+
+    def set(self, key_path: KeyPath, value: Any) -> None:
+        """Set one value (maps on the way are created; a null one becomes a map)."""
+        keys = _keys(key_path)
+        value = _plain_input(value, ".".join(keys))
+        expected = _plain(self.data)
+        node = expected
+        for key in keys[:-1]:
+            if not isinstance(node.get(key), dict):
+                node[key] = {}
+            node = node[key]
+        node[keys[-1]] = value
+        self._edit(lambda text, root: _yamltext.set_value(
+            text, root, keys, value, _yamltext.detect_layout(text, root)), expected, keys)
+
+    def delete(self, key_path: KeyPath) -> None:
+        """Remove one key and its value; a map left empty becomes ``{}``."""
+        keys = _keys(key_path)
+        expected = _plain(self.data)
+        node = expected
+        for key in keys[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or keys[-1] not in node:
+            raise ConfigError(f"{'.'.join(keys)} is not in the file", file=self.display)
+        del node[keys[-1]]
+        self._edit(lambda text, root: _yamltext.delete_key(text, root, keys), expected, keys)
+
+    def _edit(self, splice: Any, expected: Any, keys: tuple[str, ...]) -> None:
+        what = ".".join(keys)
+        with _lock:
+            root = _yaml().compose(self._text)
+        try:
+            text = splice(self._text, root)
+        except (_yamltext.EditError, KeyError, ValueError) as exc:
+            raise ConfigError(f"cannot change {what}: {exc}; nothing was changed",
+                              file=self.display) from None
+        data = _parse(text, self.path)
+        # The splice must mean exactly the intended change; refuse anything else.
+        if _ordered(_plain(data)) != _ordered(expected):
+            raise ConfigError(f"cannot change {what} without disturbing other values; nothing "
+                              "was changed (please report this file)", file=self.display)
+        self._text, self.data, self._lines = text, data, None
+
+    # -- saving --------------------------------------------------------------------------------
+
+    def save(self, *, force: bool = False) -> bool:
+        """Write the file atomically if it changed or is new; return whether it was written.
+
+        A new document never replaces an existing file unless ``force``; a loaded one is not
+        written over a file that changed on disk since it was read unless ``force``.
+        """
+        if self._on_disk is not None and not self.changed:
+            return False
+        payload = ((_BOM if self._bom else "") + self._text).encode("utf-8")
+        target = Path(os.path.realpath(self.path))  # keep a symlinked config a symlink
+        try:
+            if self._on_disk is None:
+                mode = 0o666 & ~_umask()
+            else:
+                current = target.read_bytes()
+                if current != self._on_disk and not force:
+                    raise ConfigError("changed on disk since it was read; nothing was written "
+                                      "(reload and try again)", file=self.display)
+                mode = target.stat().st_mode & 0o7777
+            _atomic_write(target, payload, mode, exclusive=self._on_disk is None and not force)
+        except FileExistsError:
+            raise ConfigError("already exists; nothing was written", file=self.display) from None
+        except FileNotFoundError:
+            raise ConfigError("was removed since it was read; nothing was written",
+                              file=self.display) from None
+        except OSError as exc:
+            raise ConfigError(f"cannot write: {exc.strerror or exc}", file=self.display) from None
+        self._on_disk, self._saved_text = payload, self._text
+        return True
+
+
+def load_document(path: str | os.PathLike[str]) -> YamlDocument:
+    """Read and parse one YAML file whose top level is a map (an empty file is an empty map)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError("no such file", file=display_path(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", file=display_path(path)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+                          file=display_path(path), line=line) from None
+    bom = text.startswith(_BOM)
+    text = text[1:] if bom else text
+    return YamlDocument(path, text, _parse(text, path), on_disk=raw, bom=bom)
+
+
+def new_document(path: str | os.PathLike[str], mapping: Mapping[str, Any],
+                 header_comment: str | None = None, *,
+                 key_comments: Mapping[str, str] | None = None) -> YamlDocument:
+    """A document for a file that does not exist yet; ``save()`` creates it.
+
+    ``header_comment`` and ``key_comments`` (text, may span lines) become ``#`` lines at the top
+    and above each key.
+    """
+    layout = _yamltext.Layout()
+    lines = _comment_lines(header_comment)
+    for key, value in _plain_input(dict(mapping), "").items():
+        lines += _comment_lines((key_comments or {}).get(key))
+        lines += _yamltext.render_block({key: value}, 0, layout, _yamltext.Style())
+    text = "".join(line + "\n" for line in lines)
+    return YamlDocument(Path(path), text, _parse(text, Path(path)), on_disk=None)
+
+
+def _comment_lines(text: str | None) -> list[str]:
+    return [f"# {line}".rstrip() for line in text.splitlines()] if text else []
+
+
+def _parse(text: str, path: Path) -> Any:
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
+
+    shown = display_path(path)
+    try:
+        with _lock:
+            data = _yaml().load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = (exc.problem or exc.context or "not valid YAML").strip()
+        raise ConfigError(message, file=shown, line=mark.line + 1 if mark else None,
+                          column=mark.column + 1 if mark else None) from None
+    except ReaderError as exc:
+        before = text[:exc.position]
+        raise ConfigError(f"character U+{exc.character:04X} is not allowed in YAML",
+                          file=shown, line=before.count("\n") + 1,
+                          column=exc.position - before.rfind("\n")) from None
+    except YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", file=shown) from None
+    if data is None:
+        return CommentedMap()
+    if not isinstance(data, dict):
+        raise ConfigError(f"must be a map of key: value lines, got {describe(data)}",
+                          file=shown, line=1, column=1)
+    return data
+
+
+def _keys(key_path: KeyPath) -> tuple[str, ...]:
+    keys = (key_path,) if isinstance(key_path, str) else tuple(key_path)
+    if not keys or not all(isinstance(k, str) and k for k in keys):
+        raise ValueError(f"a key path is one or more non-empty strings, got {key_path!r}")
+    return keys
+
+
+def _plain_input(value: Any, where: str) -> Any:
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _plain_input(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_input(v, where) for v in value]
+    raise ConfigError(f"cannot write a {type(value).__name__} value", field=where or None)
+
+
+def _plain(value: Any) -> Any:
+    """ruamel's containers as plain dicts and lists (scalars are already comparable)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _ordered(value: Any) -> Any:
+    if isinstance(value, dict):
+        return [(_ordered(k), _ordered(v)) for k, v in value.items()]
+    if isinstance(value, list):
+        return [_ordered(v) for v in value]
+    if isinstance(value, float):
+        return ("float", repr(float(value)))  # NaN != NaN otherwise
+    return (type(value).__name__ if isinstance(value, (bool, type(None))) else "v", value)
+
+
+def _umask() -> int:
+    # os.umask() can only be read by setting it, which races other threads; ask the kernel.
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    return 0o022
+
+
+def _atomic_write(target: Path, payload: bytes, mode: int, *, exclusive: bool) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fchmod(handle.fileno(), mode)
+            os.fsync(handle.fileno())
+        if exclusive:
+            try:
+                os.link(tmp, target)  # fails if the file appeared meanwhile: never clobber
+            except FileExistsError:
+                raise
+            except OSError:  # a file system without hard links
+                if target.exists():
+                    raise FileExistsError(str(target)) from None
+                os.replace(tmp, target)
+            else:
+                os.unlink(tmp)
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def unknown_keys(data: Mapping[Any, Any], known: Iterable[str]) -> tuple[str, ...]:
+    """Keys of ``data`` that Launchdeck does not know (kept on save, reported by the caller)."""
+    known = set(known)
+    return tuple(str(key) for key in data if key not in known)
