@@ -17,6 +17,8 @@ def register(sub) -> None:
                     "rebuilt.")
     p.add_argument("-c", "--run-configuration", required=True, metavar="RUNCONFIG",
                    help="name of aml_config/RUNCONFIG.runconfig")
+    p.add_argument("--rebuild", action="store_true",
+                   help="build again even if the image exists, without the engine's cache")
     p.set_defaults(handler=run)
 
 
@@ -37,20 +39,24 @@ def run(args) -> int:
                            compute_path=project.compute_path(runconfig.target),
                            resolve=live_resolver(project))
     target = open_target(project, configs.compute)
-    return asyncio.run(_prepare(target, configs.env))
+    return asyncio.run(_prepare(target, configs.env, rebuild=args.rebuild))
 
 
-async def _prepare(target, env) -> int:
+async def _prepare(target, env, *, rebuild: bool) -> int:
     import time
 
     started = time.monotonic()
     try:
         ensure = getattr(target, "ensure_image", None)
         if ensure is not None:
-            result = await ensure(env, progress=_progress)
+            result = await ensure(env, progress=_progress, rebuild=rebuild)
             how = f"built in {result.seconds:.1f} s" if result.built else "found"
             print(f"Image: {result.ref} ({how})")
             return 0
+        if rebuild:
+            from core.errors import TargetError
+
+            raise TargetError(f"target {target.name}: --rebuild applies to Docker targets only")
         environment = await target.prepare(env, progress=_progress)
         took = time.monotonic() - started
         if environment:

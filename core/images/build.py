@@ -94,7 +94,7 @@ class _Transcript:
 
 
 async def build_image(docker: aiodocker.Docker, recipe: ImageRecipe, *, url: str,
-                      progress: Progress) -> str:
+                      progress: Progress, nocache: bool = False) -> str:
     """Build ``recipe`` and tag it ``deck-env:<tag>``; return the image id."""
     transcript = _Transcript(progress)
     image_id = None
@@ -104,7 +104,7 @@ async def build_image(docker: aiodocker.Docker, recipe: ImageRecipe, *, url: str
             try:
                 async for chunk in docker.images.build(
                         fileobj=context, encoding="identity", stream=True, rm=True,
-                        forcerm=True):
+                        forcerm=True, nocache=nocache):
                     if "stream" in chunk:
                         transcript.feed(chunk["stream"])
                     elif "aux" in chunk and isinstance(chunk["aux"], dict):

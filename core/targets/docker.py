@@ -143,12 +143,17 @@ class DockerTarget:
     async def prepare(self, env: EnvironmentSpec, *, progress: Progress) -> str:
         return (await self.ensure_image(env, progress=progress)).ref
 
-    async def ensure_image(self, env: EnvironmentSpec, *, progress: Progress) -> ImageResult:
-        """Find the environment image by its tag, or build it (streaming the build)."""
+    async def ensure_image(self, env: EnvironmentSpec, *, progress: Progress,
+                           rebuild: bool = False) -> ImageResult:
+        """Find the environment image by its tag, or build it (streaming the build).
+
+        ``rebuild`` builds even when the image exists, without the engine's build cache (for
+        an image whose packages changed upstream under an unchanged pin, or was damaged).
+        """
         started = time.monotonic()
         docker = await self.client()
         await self._ensure_base(progress)
-        ref = await self.find_image(env)
+        ref = None if rebuild else await self.find_image(env)
         if ref is not None:
             progress(f"environment image {ref} found; nothing to build")
             return ImageResult(ref, False, time.monotonic() - started)
@@ -174,7 +179,8 @@ class DockerTarget:
         for note in recipe.notes:
             progress(note)
         progress(f"building environment image {recipe.ref} on {self.base_image}")
-        await image_build.build_image(docker, recipe, url=self.url, progress=progress)
+        await image_build.build_image(docker, recipe, url=self.url, progress=progress,
+                                      nocache=rebuild)
         return ImageResult(recipe.ref, True, time.monotonic() - started)
 
     async def _ensure_base(self, progress: Progress) -> None:
@@ -299,7 +305,9 @@ class DockerTarget:
             host["DeviceRequests"] = GPU_REQUEST
         return {
             "Image": ref, "Entrypoint": [],
-            "Cmd": [python, "/deck/bin/launch.py", spec.script, *spec.arguments],
+            # -I: the run's PYTHONPATH holds the user's code, whose json.py or signal.py must
+            # not replace the launcher's own imports.
+            "Cmd": [python, "-I", "/deck/bin/launch.py", spec.script, *spec.arguments],
             "Env": [f"{k}={v}" for k, v in env.items()], "WorkingDir": "/deck/work",
             "Labels": {"launchdeck.run_id": spec.run_id,
                        "launchdeck.project": str(self.project_dir)},

@@ -127,7 +127,8 @@ class DockerExecution:
         async with engine_errors(f"following {path} in container {self._short}", self._url):
             try:
                 exe = await self._container.exec(
-                    [self._python, FOLLOW, path, str(offset), EXIT], stdout=True, stderr=True)
+                    [self._python, "-I", "-S", FOLLOW, path, str(offset), EXIT],
+                    stdout=True, stderr=True)
             except DockerError as exc:
                 if _stopped_meanwhile(exc):
                     return

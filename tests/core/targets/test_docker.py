@@ -162,3 +162,19 @@ async def test_check_reports_engine_and_base_image(docker_project):
     assert facts["api_version"] and facts["engine_version"] and facts["os"]
     assert facts["base_image"] == docker_project.base_image
     assert facts["base_image_id"].startswith("sha256:")
+
+
+async def test_project_modules_do_not_shadow_the_launchers_imports(docker_project):
+    for name in ("json", "signal", "time"):
+        docker_project.write(f"{name}.py", "raise SystemExit('shadowed stdlib module')\n")
+    docker_project.write("ok.py", "print('ok')\n")
+    env = docker_project.env(conda=None)
+    target = docker_project.target(env)
+    try:
+        await target.ensure_image(env, progress=lambda _: None)
+        execution, output, _, code = await run_to_end(
+            target, docker_project.run_spec(env, "run-shadow", "ok.py"))
+        assert (code, output) == (0, b"ok\n")
+        await execution.release()
+    finally:
+        await target.close()

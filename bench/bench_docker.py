@@ -1,0 +1,128 @@
+"""The Docker target against plain docker, on the real engine (scripts/infra/docker.sh).
+
+1. ``deck prepare`` with nothing changed: the prepare path in-process (connect, look the base
+   image up, hash, find the image), median of several.
+2. Submit to first output line on a prepared image: launch through the target and read the
+   first log chunk, against ``docker run --rm IMAGE python3 script.py`` reading its first line.
+3. A cold environment build (``pip install six`` through the CA bundle, no build cache)
+   against ``docker build --no-cache`` of an equivalent hand-written Dockerfile.
+
+Prints medians and ratios; asserts nothing about time.
+Run: python bench/bench_docker.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import REPO, median, report  # noqa: E402
+from tests.fixtures.docker_engine import CA_BUNDLE, DockerProject  # noqa: E402
+
+CONDA = "dependencies:\n  - python=3.11\n  - pip\n  - pip:\n    - six\n"
+SCRIPT = "print('first line', flush=True)\nimport time; time.sleep(0.5)\nprint('done')\n"
+
+
+def quiet(_line: str) -> None:
+    pass
+
+
+async def bench_prepare(project: DockerProject, repeat: int) -> None:
+    env = project.env(conda=CONDA, buildCaBundle=CA_BUNDLE)
+    target = project.target(env)
+    await target.ensure_image(env, progress=quiet)
+    await target.close()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        target = project.target(env)
+        result = await target.ensure_image(env, progress=quiet)
+        await target.close()
+        times.append(time.perf_counter() - start)
+        assert not result.built
+    report("deck prepare, nothing changed (median, in-process)", median(times))
+
+
+async def bench_first_line(project: DockerProject, repeat: int) -> None:
+    project.write("first.py", SCRIPT)
+    env = project.env(conda=CONDA, buildCaBundle=CA_BUNDLE)
+    target = project.target(env)
+    ref = (await target.ensure_image(env, progress=quiet)).ref
+    deck_times, docker_times = [], []
+    try:
+        for i in range(repeat):
+            spec = project.run_spec(env, f"bench-first-{i}", "first.py")
+            start = time.perf_counter()
+            execution = await target.launch(spec, progress=quiet)
+            async for _chunk in execution.logs(0):
+                break
+            deck_times.append(time.perf_counter() - start)
+            await execution.wait()
+            await execution.release()
+            docker_times.append(_docker_run_first_line(ref, project.root / "first.py"))
+    finally:
+        await target.close()
+    report("submit to first output line, deck (median)", median(deck_times),
+           baseline=median(docker_times))
+    report("  docker run --rm first line (median)", median(docker_times))
+
+
+def _docker_run_first_line(ref: str, script: Path) -> float:
+    start = time.perf_counter()
+    proc = subprocess.Popen(["docker", "run", "--rm", "-v", f"{script}:/s.py:ro", ref,
+                             "python3", "-u", "/s.py"], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    took = time.perf_counter() - start
+    proc.wait()
+    return took
+
+
+async def bench_cold_build(project: DockerProject, repeat: int) -> None:
+    env = project.env(conda=CONDA, buildCaBundle=CA_BUNDLE)
+    deck_times, docker_times = [], []
+    with tempfile.TemporaryDirectory() as context:
+        Path(context, "ca.pem").write_bytes(Path(CA_BUNDLE).read_bytes())
+        Path(context, "Dockerfile").write_text(
+            f"FROM {project.base_image}\nCOPY ca.pem /tmp/ca.pem\n"
+            "RUN PIP_CERT=/tmp/ca.pem PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install six\n")
+        for _ in range(repeat):
+            target = project.target(env)
+            start = time.perf_counter()
+            await target.ensure_image(env, progress=quiet, rebuild=True)
+            deck_times.append(time.perf_counter() - start)
+            await target.close()
+            start = time.perf_counter()
+            subprocess.run(["docker", "build", "--no-cache", "-q", "-t", "deck-bench:hand",
+                            context], check=True, capture_output=True,
+                           env={"DOCKER_BUILDKIT": "0", "PATH": "/usr/bin:/bin:/usr/local/bin"})
+            docker_times.append(time.perf_counter() - start)
+    subprocess.run(["docker", "rmi", "deck-bench:hand"], capture_output=True)
+    report("cold environment build, deck (median)", median(deck_times),
+           baseline=median(docker_times))
+    report("  docker build --no-cache, hand-written (median)", median(docker_times))
+
+
+async def main(repeat: int) -> None:
+    subprocess.run(["bash", str(REPO / "scripts/infra/docker.sh")], check=True,
+                   capture_output=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "proj"
+        (root / "aml_config").mkdir(parents=True)
+        project = DockerProject(root=root, base_image="launchdeck-base:bookworm-py311")
+        await bench_prepare(project, max(repeat, 5))
+        await bench_first_line(project, repeat)
+        await bench_cold_build(project, max(1, repeat // 2))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=6)
+    asyncio.run(main(parser.parse_args().repeat))
