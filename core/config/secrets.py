@@ -1,0 +1,112 @@
+"""Password values of ``.compute`` files: keyring references, Workbench secret references, plain text.
+
+A ``password`` is one of:
+
+- absent: authenticate with ``identityFile`` or the SSH agent (the recommended way);
+- ``keyring:SERVICE/USER``: looked up in the system keyring, only if the optional ``keyring``
+  package is installed (Launchdeck does not depend on it);
+- ``AzureMlSecret=...``: a reference Workbench stored in its cloud credential service. Such files
+  load (old projects must open), but the reference cannot be resolved here: resolving it is a
+  SecretError that says what to use instead;
+- anything else: a plain-text password in the project. It works, with a warning, because it ends
+  up in snapshots and version control. Its value never appears in a message or a repr.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from core.config.yamlio import load_document
+from core.errors import ConfigError, SecretError
+
+if TYPE_CHECKING:
+    from core.config.compute import ComputeConfig
+
+AZUREML_SECRET_PREFIX = "AzureMlSecret="
+KEYRING_PREFIX = "keyring:"
+_ALTERNATIVES = ("use an SSH key (identityFile), the SSH agent (remove password), or the "
+                 "system keyring (password: keyring:SERVICE/USER)")
+
+
+class PasswordSource(StrEnum):
+    NONE = "none"          #: no password: key file or agent
+    KEYRING = "keyring"    #: a ``keyring:SERVICE/USER`` reference
+    AZUREML = "azureml"    #: a Workbench ``AzureMlSecret=`` reference (cannot be resolved)
+    PLAIN = "plain"        #: the password itself, written in the project
+
+
+@dataclass(frozen=True)
+class ResolvedPassword:
+    """The password to use (None: none) and a warning to show the user once, if any."""
+
+    value: str | None = field(repr=False)
+    source: PasswordSource
+    warning: str | None = None
+
+
+def password_source(value: str | None) -> PasswordSource:
+    if not value:
+        return PasswordSource.NONE
+    if value.startswith(KEYRING_PREFIX):
+        return PasswordSource.KEYRING
+    if value.startswith(AZUREML_SECRET_PREFIX):
+        return PasswordSource.AZUREML
+    return PasswordSource.PLAIN
+
+
+def parse_keyring_ref(value: str) -> tuple[str, str]:
+    """``keyring:SERVICE/USER`` -> (service, user); the user is after the last slash."""
+    service, _, user = value[len(KEYRING_PREFIX):].rpartition("/")
+    if not service or not user:
+        raise ValueError("a keyring reference is keyring:SERVICE/USER, for example "
+                         "keyring:launchdeck/vmadmin")
+    return service, user
+
+
+def resolve_password(config: "ComputeConfig") -> ResolvedPassword:
+    """The password of a compute target, ready to hand to SSH; SecretError if it cannot be had."""
+    source = password_source(config.password)
+    if source is PasswordSource.NONE:
+        return ResolvedPassword(None, source)
+    if source is PasswordSource.AZUREML:
+        raise _error(config, "password is a Workbench secret reference (AzureMlSecret=...) kept "
+                     "in Azure ML's cloud credential service, which cannot be resolved here; "
+                     + _ALTERNATIVES)
+    if source is PasswordSource.PLAIN:
+        warning = _error(config, f"password of target {config.name!r} is stored in plain text "
+                         "in the project (it is copied into snapshots and version control); "
+                         + _ALTERNATIVES)
+        return ResolvedPassword(config.password, source, warning=str(warning))
+    service, user = parse_keyring_ref(config.password or "")
+    try:
+        import keyring  # optional: only users who choose keyring references install it
+    except ImportError:
+        raise _error(config, f"password refers to the system keyring ({config.password}), but "
+                     "the Python package 'keyring' is not installed; install it (pip install "
+                     "keyring) or use an SSH key (identityFile) or the SSH agent") from None
+    try:
+        secret = keyring.get_password(service, user)
+    except Exception as exc:  # keyring backends raise their own types (locked, no backend, D-Bus)
+        raise _error(config, f"the system keyring could not be read for service {service!r}, "
+                     f"user {user!r}: {type(exc).__name__}: {exc}") from None
+    if secret is None:
+        raise _error(config, f"the system keyring holds no password for service {service!r}, "
+                     f"user {user!r}; store one with: keyring set {service} {user}")
+    return ResolvedPassword(secret, source)
+
+
+def check_secrets(config: "ComputeConfig") -> str | None:
+    """Fail early (at submit) if a target's password cannot be had; return its warning, if any."""
+    return resolve_password(config).warning
+
+
+def _error(config: "ComputeConfig", message: str) -> SecretError:
+    # The position is only needed on this error path: find it again rather than carrying
+    # positions in every ComputeConfig.
+    try:
+        doc = load_document(config.path)
+        return doc.error(message, doc.data, "password", field="password", cls=SecretError)
+    except ConfigError:
+        return SecretError(message, file=str(config.path), field="password")
