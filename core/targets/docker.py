@@ -202,6 +202,8 @@ class DockerTarget:
     # -- runs ---------------------------------------------------------------------------------
 
     async def launch(self, spec: RunSpec, *, progress: Progress) -> DockerExecution:
+        # ``progress`` is not called: the keeper counts the run's log offsets from the moment
+        # launch starts, so a line written here would shift them.
         if spec.env.framework is not Framework.PYTHON:
             raise TargetError(f"target {self.name}: Framework {spec.env.framework} is not "
                               "supported on Docker targets; use a cluster target for PySpark")
@@ -218,13 +220,12 @@ class DockerTarget:
             image = await docker.images.inspect(ref)
         python = (image.get("Config", {}).get("Labels") or {}).get(recipes.LABEL_PYTHON) \
             or "python3"
-        work, binds = await self._code(spec, progress)
+        work, binds = await self._code(spec)
         config = self._container_config(spec, ref, python, image, binds)
         name = "deck-" + re.sub(r"[^A-Za-z0-9_.-]", "-", spec.run_id)
         async with engine_errors(f"starting run {spec.run_id} on target {self.name}", self.url):
             container, existing = await self._create(docker, config, name)
             if existing:
-                progress(f"run container {name} was started earlier; attaching to it")
                 if work is not None:
                     shutil.rmtree(work, ignore_errors=True)
                 return DockerExecution(docker, container.id, url=self.url, python=python,
@@ -245,7 +246,6 @@ class DockerTarget:
             finally:
                 if work is not None and not binds:
                     shutil.rmtree(work, ignore_errors=True)
-        progress(f"container {container.id[:12]} ({name}) started from {ref}")
         return DockerExecution(docker, container.id, url=self.url, python=python,
                                run_id=spec.run_id)
 
@@ -262,7 +262,7 @@ class DockerTarget:
         return DockerExecution(docker, external_id, url=self.url, python=python,
                                run_id=spec.run_id)
 
-    async def _code(self, spec: RunSpec, progress: Progress) -> tuple[Path | None, list[str]]:
+    async def _code(self, spec: RunSpec) -> tuple[Path | None, list[str]]:
         """The run's code on this machine, and the bind mounts the container needs."""
         root = spec.run_dir / "target"
         root.mkdir(parents=True, exist_ok=True)
@@ -282,8 +282,9 @@ class DockerTarget:
             await asyncio.to_thread(spec.store.materialize, spec.snapshot, work)
             binds.append(f"{work}:/deck/work")
             return None, binds
-        if self.compute.shared_volumes:
-            progress("sharedVolumes: the engine is not on this machine; copying the code in")
+        # sharedVolumes with a remote engine: a local path means nothing there, so the code
+        # is copied in as without it (nothing is said: launch must not write to the run's log,
+        # whose offsets the keeper counts from here on).
         work = Path(tempfile.mkdtemp(prefix="work-", dir=root))
         shutil.rmtree(work)
         await asyncio.to_thread(spec.store.materialize, spec.snapshot, work)
