@@ -1,0 +1,109 @@
+"""Actions that write through core (submit, cancel, rerun), each in a thread worker.
+
+Each worker opens its own ``Project`` so its history connection is its own; results come back
+to the screen with ``call_from_thread``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from core.errors import DeckError
+from core.history.records import RunRecord
+from core.runs.submit import script_arguments
+from tui.stores import own_project
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+
+def submit_in_worker(screen: "Screen", script: str, runconfig: str,
+                     arguments: tuple[str, ...]) -> None:
+    project = screen.app.project
+
+    def work() -> None:
+        from core.runs.submit import submit
+
+        try:
+            with own_project(project) as mine:
+                run = submit(mine, runconfig, str(mine.root / script), arguments)
+        except DeckError as exc:
+            screen.app.call_from_thread(screen.notify, str(exc), title="Submit failed",
+                                        severity="error", timeout=10)
+            return
+        screen.app.call_from_thread(_submitted, screen, run)
+
+    screen.run_worker(work, thread=True, group="submit", name=f"submit {script}")
+
+
+def _submitted(screen: "Screen", run: RunRecord) -> None:
+    screen.notify(f"{run.run_id}: {run.script} on {run.target}", title="Submitted")
+    ran = getattr(screen, "ran", None)
+    if ran:
+        screen.set_timer(0.5, lambda: ran(run.run_id))
+
+
+def cancel_in_worker(screen: "Screen", run_ids: list[str]) -> None:
+    project = screen.app.project
+
+    def work() -> None:
+        from core.runs.control import request_cancel
+
+        with own_project(project) as mine:
+            for run_id in run_ids:
+                try:
+                    request_cancel(mine, run_id)
+                except DeckError as exc:
+                    screen.app.call_from_thread(screen.notify, str(exc), severity="warning")
+        what = run_ids[0] if len(run_ids) == 1 else f"{len(run_ids)} runs"
+        screen.app.call_from_thread(screen.notify, f"cancel requested for {what}")
+
+    screen.run_worker(work, thread=True, group="cancel", name="cancel runs")
+
+
+def rerun_arguments(run: RunRecord) -> tuple[str, ...]:
+    """The arguments given to submit for ``run``: its arguments minus its runconfig's vector."""
+    vector = tuple(run.config.get("ArgumentVector") or ())
+    prefix = script_arguments(vector, run.script, ())
+    if run.arguments[:len(prefix)] == prefix:
+        return run.arguments[len(prefix):]
+    return run.arguments
+
+
+def rerun_in_worker(screen: "Screen", runs: list[RunRecord]) -> None:
+    """Submit each run again: same script, runconfig and arguments.
+
+    Core has no "rerun this snapshot" yet, so this takes a new snapshot of the project as it is
+    now and uses the runconfig as it is now; when either changed, the rerun differs and the
+    user is told so.
+    """
+    project = screen.app.project
+
+    def work() -> None:
+        from core.runs.submit import submit
+
+        with own_project(project) as mine:
+            for old in runs:
+                try:
+                    new = submit(mine, old.run_configuration, str(mine.root / old.script),
+                                 rerun_arguments(old))
+                except DeckError as exc:
+                    screen.app.call_from_thread(screen.notify, f"{old.run_id}: {exc}",
+                                                title="Rerun failed", severity="error",
+                                                timeout=10)
+                    continue
+                note = "" if new.snapshot == old.snapshot else \
+                    " (the project changed since: new snapshot)"
+                if new.config != old.config:
+                    note += " (its run configuration changed since)"
+                screen.app.call_from_thread(_reran, screen, old, new, note)
+
+    screen.run_worker(work, thread=True, group="rerun", name="rerun")
+
+
+def _reran(screen: "Screen", old: RunRecord, new: RunRecord, note: str) -> None:
+    screen.notify(f"{old.run_id} -> {new.run_id}{note}", title="Rerun submitted",
+                  severity="warning" if note else "information")
+    ran = getattr(screen, "ran", None)
+    if ran:
+        screen.set_timer(0.5, lambda: ran(new.run_id))

@@ -1,0 +1,160 @@
+"""``DeckApp``: the dashboard. It owns the project, one history watcher, and the screen stack.
+
+The watcher is one thread that asks history ``data_version()`` a few times a second and reads
+only when something was committed (``tui.runs_feed``); screens subscribe to ``runs_changed``.
+Nothing here owns a run: runs belong to their keeper processes, so closing, crashing or killing
+the dashboard never touches them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any, Callable
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.signal import Signal
+from textual.worker import get_current_worker
+
+from core.errors import DeckError
+from core.history.records import RunRecord
+from core.project import Project
+from tui.commands import ActionCommands, RunCommands, ScreenCommands
+from tui.keys import keymap_path, load_keymap
+from tui.runs_feed import FeedUpdate, RunsFeed
+from tui.stores import ThreadStores
+
+REVIVE_EVERY_SECONDS = 5.0
+HOME = 1  # index of the runs screen in the screen stack
+
+
+class DeckApp(App):
+    """The Launchdeck dashboard on one project."""
+
+    TITLE = "deck"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {ScreenCommands, ActionCommands, RunCommands}
+    BINDINGS = [
+        Binding(":", "goto_prompt", "Go to", id="app.goto"),
+        Binding("?", "help", "Keys", id="app.help"),
+        Binding("R", "goto('runs')", "Runs", show=False, id="app.runs"),
+        Binding("T", "goto('targets')", "Targets", show=False, id="app.targets"),
+        Binding("C", "goto('configs')", "Configs", show=False, id="app.configs"),
+        Binding("E", "goto('env')", "Env vars", show=False, id="app.env"),
+    ]
+
+    def __init__(self, project: Project, *, clock: Callable[[], float] = time.time,
+                 poll_seconds: float | None = None, keys_file=None, check_targets: bool = True,
+                 revive_runs: bool = True) -> None:
+        super().__init__()
+        self.project = project
+        self.stores = ThreadStores(project)
+        self.clock = clock
+        self.over_ssh = bool(os.environ.get("SSH_CONNECTION"))
+        # Over a slow link every repaint costs: no animations, fewer looks at history.
+        self.poll_seconds = poll_seconds or (0.5 if self.over_ssh else 0.3)
+        if self.over_ssh:
+            self.animation_level = "none"
+        self.keys_file = keys_file if keys_file is not None else keymap_path()
+        self.check_targets = check_targets
+        self.revive_runs = revive_runs
+        self.runs: dict[str, RunRecord] = {}
+        self.first_metric: dict[str, tuple[str, Any]] = {}
+        self.runs_loaded = False
+        self.runs_changed: Signal[FeedUpdate] = Signal(self, "runs-changed")
+        self._stop = threading.Event()
+        self.sub_title = str(project.root)
+
+    def on_mount(self) -> None:
+        from tui.screens.runs import RunsScreen
+
+        # Pushed rather than returned by get_default_screen: only pushed screens get their
+        # CSS_PATH loaded. The runs screen is therefore screen_stack[HOME].
+        self.push_screen(RunsScreen())
+        keymap, problems = load_keymap(self.keys_file, binding_ids())
+        if keymap:
+            self.set_keymap(keymap)
+        for problem in problems:
+            self.notify(problem, severity="warning", timeout=10)
+        self.watch_history()
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+
+    # -- history ------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="history-watch", name="history watch")
+    def watch_history(self) -> None:
+        worker = get_current_worker()
+        feed = RunsFeed(self.stores.history())
+        last_revive = 0.0
+        while not worker.is_cancelled and not self._stop.is_set():
+            try:
+                update = feed.poll()
+                if update:
+                    self.call_from_thread(self._publish, update)
+                now = time.monotonic()
+                if self.revive_runs and now - last_revive > REVIVE_EVERY_SECONDS:
+                    last_revive = now
+                    from core.runs.launcher import revive
+
+                    revive(self.project, [r for r in feed.runs.values() if r.status.is_active])
+            except DeckError as exc:
+                self.call_from_thread(self.notify, f"history: {exc}", severity="error")
+                self._stop.wait(5)
+            except RuntimeError:
+                return  # the app is shutting down: call_from_thread has nobody to call
+            self._stop.wait(self.poll_seconds)
+
+    def _publish(self, update: FeedUpdate) -> None:
+        self.runs.update(update.runs)
+        self.first_metric.update(update.first_metric)
+        self.runs_loaded = True
+        self.runs_changed.publish(update)
+
+    def find_run(self, text: str) -> RunRecord | None:
+        """A known run by id, or by an unambiguous prefix or suffix of it."""
+        text = text.strip()
+        if text in self.runs:
+            return self.runs[text]
+        found = [r for rid, r in self.runs.items() if rid.startswith(text) or rid.endswith(text)]
+        return found[0] if len(found) == 1 else None
+
+    # -- navigation ---------------------------------------------------------------------------
+
+    def action_goto_prompt(self) -> None:
+        from tui.screens.goto import GotoPrompt
+
+        self.push_screen(GotoPrompt(), self.goto_command)
+
+    def goto_command(self, command: str | None) -> None:
+        if not command:
+            return
+        name, _, arg = command.strip().lstrip(":").partition(" ")
+        self.action_goto(name, arg.strip())
+
+    def action_goto(self, name: str, arg: str = "") -> None:
+        from tui.navigation import open_screen
+
+        open_screen(self, name, arg)
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+
+def binding_ids() -> set[str]:
+    """Every binding id a keys file may remap."""
+    from tui.navigation import binding_owners
+
+    ids = set()
+    for owner in binding_owners():
+        for binding in owner.BINDINGS:
+            if isinstance(binding, Binding) and binding.id:
+                ids.add(binding.id)
+    return ids

@@ -1,0 +1,81 @@
+"""Command palette (ctrl+p): screens, the actions of the current screen, and runs by id."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from tui.navigation import NAMES
+
+RUN_HITS = 30
+
+
+class ScreenCommands(Provider):
+    """Go to a view."""
+
+    def _entries(self):
+        for name, about in NAMES.items():
+            if name in ("run", "help", "quit"):
+                continue
+            yield f"Go to {name}", about, partial(self.app.action_goto, name)
+
+    async def discover(self) -> Hits:
+        for text, about, command in self._entries():
+            yield DiscoveryHit(text, command, help=about)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, about, command in self._entries():
+            if score := matcher.match(text):
+                yield Hit(score, matcher.highlight(text), command, help=about)
+
+
+class ActionCommands(Provider):
+    """What the keys of the current screen do, by name."""
+
+    def _entries(self):
+        seen = set()
+        for key, active in self.screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or binding.action in seen or not active.enabled:
+                continue
+            seen.add(binding.action)
+            display = self.app.get_key_display(binding)
+            yield (binding.description, display,
+                   partial(self.app.run_action, binding.action, active.node))
+
+    async def discover(self) -> Hits:
+        for text, key, command in self._entries():
+            yield DiscoveryHit(text, command, help=f"key: {key}")
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, key, command in self._entries():
+            if score := matcher.match(text):
+                yield Hit(score, matcher.highlight(text), command, help=f"key: {key}")
+
+
+class RunCommands(Provider):
+    """Open a run by (part of) its id."""
+
+    async def search(self, query: str) -> Hits:
+        query = query.strip()
+        if not query:
+            return
+        runs = getattr(self.app, "runs", {})
+        shown = 0
+        matcher = self.matcher(query)
+        for run_id, run in sorted(runs.items(), key=lambda kv: kv[1].created_utc, reverse=True):
+            if query in run_id:
+                score = 1.0
+            elif score := matcher.match(run_id):
+                score *= 0.5
+            else:
+                continue
+            text = f"{run_id}  {run.status.value}  {run.script}"
+            yield Hit(score, matcher.highlight(text), partial(self.app.action_goto, "run", run_id),
+                      text=text, help=f"{run.run_configuration} on {run.target}")
+            shown += 1
+            if shown >= RUN_HITS:
+                return

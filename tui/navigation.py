@@ -1,0 +1,90 @@
+"""Where ``:name`` (and the palette, and the screen keys) lead."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tui.app import DeckApp
+
+#: ``:`` names, with what each opens; aliases map onto the first spelling.
+NAMES = {
+    "runs": "the run queue and history (home)",
+    "run": "one run: :run ID (an id, or a unique part of one)",
+    "targets": "compute targets",
+    "configs": "run configurations",
+    "env": "environment variables of a run configuration: :env NAME",
+    "compare": "the marked runs side by side",
+    "help": "the keys of this screen",
+    "quit": "leave the dashboard (runs keep going)",
+}
+ALIASES = {"home": "runs", "history": "runs", "target": "targets", "runconfigs": "configs",
+           "runconfig": "configs", "rc": "configs", "envvars": "env", "vars": "env",
+           "q": "quit", "q!": "quit", "exit": "quit", "keys": "help", "?": "help"}
+
+
+def open_screen(app: "DeckApp", name: str, arg: str = "") -> None:
+    from tui.screens.compare import CompareScreen
+    from tui.screens.envvars import EnvVarsScreen
+    from tui.screens.run_detail import RunDetailScreen
+    from tui.screens.runconfigs import RunConfigsScreen
+    from tui.screens.runs import RunsScreen
+    from tui.screens.targets import TargetsScreen
+
+    name = ALIASES.get(name.lower(), name.lower())
+    from tui.app import HOME
+
+    home = app.screen_stack[HOME]
+    if name == "quit":
+        app.exit()
+    elif name == "help":
+        app.action_help()
+    elif name == "runs":
+        _to_home(app)
+    elif name == "run":
+        run = app.find_run(arg) if arg else None
+        if run is None:
+            app.notify(f"no run {arg!r}" if arg else "which run? :run ID", severity="warning")
+            return
+        app.push_screen(RunDetailScreen(run.run_id))
+    elif name == "compare":
+        ids = arg.split() if arg else (home.marked_runs() if isinstance(home, RunsScreen) else [])
+        runs = [app.find_run(i) for i in ids]
+        if len(ids) < 2 or None in runs:
+            app.notify("mark two runs or more with space, then press =", severity="warning")
+            return
+        app.push_screen(CompareScreen([r.run_id for r in runs]))
+    elif name in ("targets", "configs", "env"):
+        if name == "env":
+            current = getattr(app.screen, "current_runconfig", None)
+            screen = EnvVarsScreen(arg or (current() if current else None))
+        else:
+            screen = TargetsScreen() if name == "targets" else RunConfigsScreen()
+        _to_home(app)
+        app.push_screen(screen)
+    else:
+        app.notify(f":{name}: no such view (try {', '.join(NAMES)})", severity="warning")
+
+
+def _to_home(app: "DeckApp") -> None:
+    from tui.app import HOME
+
+    while len(app.screen_stack) > HOME + 1:
+        app.pop_screen()
+
+
+def binding_owners() -> list[type]:
+    """Every class whose BINDINGS a keys file may remap."""
+    from tui.app import DeckApp
+    from tui.screens.base import DeckScreen
+    from tui.screens.compare import CompareScreen
+    from tui.screens.envvars import EnvVarsScreen
+    from tui.screens.run_detail import RunDetailScreen
+    from tui.screens.runconfigs import RunConfigsScreen
+    from tui.screens.runs import RunsScreen
+    from tui.screens.targets import TargetsScreen
+    from tui.widgets.log_view import LogView
+    from tui.widgets.runs_table import RunsTable
+
+    return [DeckApp, DeckScreen, RunsScreen, RunDetailScreen, TargetsScreen, RunConfigsScreen,
+            EnvVarsScreen, CompareScreen, LogView, RunsTable]

@@ -1,0 +1,113 @@
+"""Editing a run configuration from the dashboard: check each field as it is typed, show the
+diff of the file, then write it with core's round-trip editor (comments and layout stay).
+"""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+from pathlib import Path
+from typing import Any
+
+from core.config.runconfig import (ENV, RunConfiguration, env_name_problem, project_path_problem,
+                                   runconfig_from_document)
+from core.config.yamlio import YamlDocument, load_document
+from core.errors import ConfigError
+from core.project import Project
+from tui.format import join_args
+
+#: The fields the form edits, in the order Workbench writes them.
+FORM_KEYS = ("Target", "Framework", "ArgumentVector", "CondaDependenciesFile",
+             "SparkDependenciesFile", "PrepareEnvironment", "TrackedRun")
+
+
+def form_values(config: RunConfiguration) -> dict[str, Any]:
+    """The form's values for a loaded runconfig (text fields as typed, switches as bools)."""
+    return {"Target": config.target, "Framework": str(config.framework),
+            "ArgumentVector": join_args(config.argument_vector),
+            "CondaDependenciesFile": config.conda_dependencies_file or "",
+            "SparkDependenciesFile": config.spark_dependencies_file or "",
+            "PrepareEnvironment": config.prepare_environment,
+            "TrackedRun": config.tracked_run}
+
+
+def field_problems(project: Project, values: dict[str, Any]) -> dict[str, str]:
+    """Field -> what is wrong with its value as typed (empty: the form can be saved)."""
+    problems: dict[str, str] = {}
+    target = values["Target"]
+    if not target:
+        problems["Target"] = "choose a compute target"
+    elif target not in project.compute_names():
+        problems["Target"] = f"no aml_config/{target}.compute (attach it on the targets screen)"
+    try:
+        argv = shlex.split(values["ArgumentVector"])
+        if not argv:
+            problems["ArgumentVector"] = "empty: use $file for the script"
+    except ValueError as exc:
+        problems["ArgumentVector"] = f"cannot split into arguments: {exc}"
+    for key in ("CondaDependenciesFile", "SparkDependenciesFile"):
+        value = values[key].strip()
+        if not value:
+            continue
+        problem = project_path_problem(value)
+        if problem:
+            problems[key] = f"must be a path inside the project: {problem}"
+        elif not (project.root / value).is_file():
+            problems[key] = f"{value} does not exist (yet)"
+    return problems
+
+
+def to_file_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Form values as they go into the file."""
+    out = dict(values)
+    out["ArgumentVector"] = shlex.split(values["ArgumentVector"])
+    for key in ("CondaDependenciesFile", "SparkDependenciesFile"):
+        out[key] = values[key].strip() or None
+    return out
+
+
+def draft(path: Path, values: dict[str, Any]) -> tuple[YamlDocument, str]:
+    """The edited document (not written) and a unified diff of the file; ConfigError if invalid."""
+    doc = load_document(path)
+    before = doc.text
+    current = runconfig_from_document(doc)
+    wanted = to_file_values(values)
+    now = to_file_values(form_values(current))
+    for key in FORM_KEYS:
+        if wanted[key] != now[key]:
+            doc.set(key, wanted[key])
+    runconfig_from_document(doc)  # the whole edited file must load, or nothing is written
+    return doc, unified_diff(path, before, doc.text)
+
+
+def unified_diff(path: Path, before: str, after: str) -> str:
+    name = f"aml_config/{path.name}"
+    return "".join(difflib.unified_diff(before.splitlines(keepends=True),
+                                        after.splitlines(keepends=True),
+                                        fromfile=f"a/{name}", tofile=f"b/{name}"))
+
+
+# -- environment variables ------------------------------------------------------------------------
+
+def env_problem(name: str, existing: set[str], *, old: str | None = None) -> str | None:
+    """Why ``name`` cannot be (re)named to, or None; core's rule plus "not taken"."""
+    problem = env_name_problem(name)
+    if problem:
+        return f"not a valid name: {problem}"
+    if name != old and name in existing:
+        return f"{name} is already set"
+    return None
+
+
+def rename_env(path: Path, old: str, new: str) -> RunConfiguration:
+    """Rename one variable in a single write (its value and the rest of the file unchanged)."""
+    doc = load_document(path)
+    env = doc.get(ENV) or {}
+    if old not in env:
+        raise ConfigError(f"no environment variable {old!r} here", file=doc.display, field=ENV)
+    value = env[old]
+    doc.delete((ENV, old))
+    doc.set((ENV, new), value)
+    config = runconfig_from_document(doc)
+    doc.save()
+    return config

@@ -1,0 +1,146 @@
+"""Small modal questions: confirm, enter a value, pick from a list, review a diff."""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+
+class Dialog(ModalScreen):
+    DEFAULT_CSS = """
+    Dialog { align: center middle; }
+    Dialog > Vertical {
+        width: 76; max-width: 100%; height: auto; max-height: 90%;
+        border: thick $accent; background: $panel; padding: 0 1;
+    }
+    Dialog .question { margin: 1 0; }
+    Dialog .error { color: $error; height: auto; }
+    Dialog Horizontal.buttons { height: auto; align-horizontal: right; margin-top: 1; }
+    Dialog Button { margin-left: 2; min-width: 10; }
+    Dialog .field { height: 1; margin-top: 1; }
+    Dialog .field Label { width: 12; }
+    Dialog .field Input, Dialog .field Select { width: 1fr; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class Confirm(Dialog):
+    """Yes or no; ``y`` and ``n`` answer too. Dismisses with True or False."""
+
+    BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n", "answer(False)", "No")]
+
+    def __init__(self, question: str, *, yes: str = "Yes", danger: bool = True) -> None:
+        super().__init__()
+        self.question, self.yes, self.danger = question, yes, danger
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.question, classes="question")
+            with Horizontal(classes="buttons"):
+                yield Button(f"{self.yes} (y)", variant="error" if self.danger else "primary",
+                             id="yes", compact=True)
+                yield Button("No (n)", id="no", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class Prompt(Dialog):
+    """One value, checked as it is typed by ``validate`` (returns an error or None)."""
+
+    def __init__(self, question: str, *, value: str = "", placeholder: str = "",
+                 validate: Callable[[str], str | None] | None = None,
+                 password: bool = False) -> None:
+        super().__init__()
+        self.question, self.value, self.placeholder = question, value, placeholder
+        self.check = validate or (lambda _: None)
+        self.password = password
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.question, classes="question")
+            yield Input(self.value, placeholder=self.placeholder, password=self.password,
+                        id="value", compact=True)
+            yield Static("", classes="error", id="error")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.query_one("#error", Static).update(self.check(event.value) or "")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        error = self.check(event.value)
+        if error:
+            self.query_one("#error", Static).update(error)
+            self.app.bell()
+            return
+        self.dismiss(event.value)
+
+
+class Choose(Dialog):
+    """Pick one of several values (enter), or escape."""
+
+    def __init__(self, question: str, choices: Iterable[str | tuple[str, str]]) -> None:
+        super().__init__()
+        self.question = question
+        self.choices = [c if isinstance(c, tuple) else (c, c) for c in choices]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.question, classes="question")
+            yield OptionList(*(Option(label, id=value) for value, label in self.choices))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+class ReviewDiff(Dialog):
+    """A unified diff of a file about to be written; ``y`` writes it."""
+
+    DEFAULT_CSS = """
+    ReviewDiff > Vertical { width: 100; }
+    ReviewDiff VerticalScroll { height: auto; max-height: 30; border: round $primary; }
+    """
+    BINDINGS = [Binding("y,ctrl+s", "answer(True)", "Write"), Binding("n", "answer(False)", "Keep")]
+
+    def __init__(self, title: str, diff: str) -> None:
+        super().__init__()
+        self.title_text, self.diff = title, diff
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text, classes="question")
+            with VerticalScroll():
+                body = Syntax(self.diff, "diff", theme="ansi_dark", word_wrap=True) \
+                    if self.diff else Text("no change")
+                yield Static(body, id="diff")
+            with Horizontal(classes="buttons"):
+                yield Button("Write (y)", variant="primary", id="yes", compact=True)
+                yield Button("Keep editing (n)", id="no", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)

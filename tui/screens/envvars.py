@@ -1,0 +1,221 @@
+"""Environment variables of one run configuration, as an editable table.
+
+Values that are ``keyring:SERVICE/USER`` references are shown masked; adding a secret stores it
+in the system keyring and writes only the reference into the file.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Select, Static
+
+from core.config.runconfig import set_env, unset_env
+from core.config.secrets import KEYRING_PREFIX
+from core.errors import DeckError
+from tui.runconfig_edit import env_problem, rename_env
+from tui.screens.base import DeckScreen
+from tui.screens.dialogs import Choose, Confirm, Prompt
+
+KEYRING_SERVICE = "launchdeck"
+
+
+def shown_value(value: str) -> Text:
+    if value.startswith(KEYRING_PREFIX):
+        return Text.assemble(("••••••••", "bold"), (f"  {value}", "dim"))
+    return Text(value)
+
+
+class EnvVarsScreen(DeckScreen):
+    SCREEN_NAME = "env"
+    SUMMARY = "environment variables of a run configuration"
+    CSS_PATH = "envvars.tcss"
+    BINDINGS = [
+        Binding("a", "add", "Add", id="env.add"),
+        Binding("e,enter", "edit", "Edit", id="env.edit"),
+        Binding("n", "rename", "Rename", id="env.rename"),
+        Binding("d,delete", "delete", "Delete", id="env.delete"),
+        Binding("y", "copy_from", "Copy from", id="env.copy"),
+        Binding("k", "secret", "Secret", id="env.secret"),
+    ]
+
+    def __init__(self, runconfig: str | None = None) -> None:
+        super().__init__()
+        self.runconfig = runconfig
+        self.values: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        names = self.deck.project.runconfig_names()
+        if self.runconfig not in names:
+            self.runconfig = names[0] if names else None
+        yield Static("environment variables", classes="topbar", id="env-title")
+        yield Select([(n, n) for n in names], value=self.runconfig or Select.BLANK,
+                     allow_blank=not names, compact=True, id="env-runconfig")
+        table = DataTable(id="env", cursor_type="row")
+        table.add_column("name", key="name")
+        table.add_column("value", key="value")
+        yield table
+        yield Static("", classes="error", id="env-error")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.reload()
+        self.query_one("#env", DataTable).focus()
+
+    def current_runconfig(self) -> str | None:
+        return self.runconfig
+
+    @on(Select.Changed, "#env-runconfig")
+    def _runconfig_changed(self, event: Select.Changed) -> None:
+        if event.value is not Select.BLANK and event.value != self.runconfig:
+            self.runconfig = str(event.value)
+            self.reload()
+
+    def reload(self, select: str | None = None) -> None:
+        table = self.query_one("#env", DataTable)
+        error = self.query_one("#env-error", Static)
+        error.update("")
+        if self.runconfig is None:
+            error.update("no run configurations in aml_config/")
+            return
+        try:
+            config = self.deck.project.load_runconfig(self.runconfig)
+        except DeckError as exc:
+            error.update(str(exc))
+            return
+        self.query_one("#env-title", Static).update(
+            f"environment variables of {self.runconfig} (aml_config/{self.runconfig}.runconfig)")
+        cursor = select or self.selected
+        self.values = dict(config.environment_variables)
+        table.clear()
+        for name, value in self.values.items():
+            table.add_row(name, shown_value(value), key=name)
+        if cursor in self.values:
+            table.move_cursor(row=table.get_row_index(cursor))
+
+    @property
+    def selected(self) -> str | None:
+        table = self.query_one("#env", DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    @property
+    def path(self):
+        return self.deck.project.runconfig_path(self.runconfig)
+
+    def _write(self, change, done: str, select: str | None = None) -> None:
+        try:
+            change()
+        except DeckError as exc:
+            self.notify(str(exc), severity="error", timeout=10)
+        else:
+            self.notify(done)
+        self.reload(select)
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def action_add(self) -> None:
+        if self.runconfig is None:
+            return
+
+        def named(name: str | None) -> None:
+            if name:
+                self.app.push_screen(Prompt(f"Value of {name}"), lambda value: value is not None
+                                     and self._write(lambda: set_env(self.path, {name: value}),
+                                                     f"set {name}", name))
+
+        self.app.push_screen(Prompt("New variable name", placeholder="NAME",
+                                    validate=lambda n: env_problem(n, set(self.values))), named)
+
+    def action_edit(self) -> None:
+        name = self.selected
+        if name is None:
+            return self.action_add()
+        if self.values[name].startswith(KEYRING_PREFIX):
+            return self._secret_value(name)
+        self.app.push_screen(Prompt(f"Value of {name}", value=self.values[name]),
+                             lambda value: value is not None and self._write(
+                                 lambda: set_env(self.path, {name: value}), f"set {name}", name))
+
+    def action_rename(self) -> None:
+        old = self.selected
+        if old is None:
+            return
+        self.app.push_screen(
+            Prompt(f"Rename {old} to", value=old,
+                   validate=lambda n: env_problem(n, set(self.values), old=old)),
+            lambda new: new and new != old and self._write(
+                lambda: rename_env(self.path, old, new), f"renamed {old} to {new}", new))
+
+    def action_delete(self) -> None:
+        name = self.selected
+        if name is None:
+            return
+        self.app.push_screen(
+            Confirm(f"Delete {name} from {self.runconfig}?", yes="Delete"),
+            lambda yes: yes and self._write(lambda: unset_env(self.path, [name]),
+                                            f"deleted {name}"))
+
+    def action_copy_from(self) -> None:
+        others = [n for n in self.deck.project.runconfig_names() if n != self.runconfig]
+        if not others:
+            self.notify("no other run configuration to copy from", severity="warning")
+            return
+        self.app.push_screen(Choose("Copy variables from", others), self._copy_from)
+
+    def _copy_from(self, source: str | None) -> None:
+        if not source:
+            return
+        try:
+            theirs = self.deck.project.load_runconfig(source).environment_variables
+        except DeckError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        if not theirs:
+            self.notify(f"{source} has no environment variables", severity="warning")
+            return
+        replaced = [n for n in theirs if n in self.values and self.values[n] != theirs[n]]
+        question = f"Copy {len(theirs)} variables from {source}: {', '.join(theirs)}?"
+        if replaced:
+            question += f"\n\nThis replaces the values of {', '.join(replaced)}."
+        self.app.push_screen(Confirm(question, yes="Copy", danger=bool(replaced)),
+                             lambda yes: yes and self._write(
+                                 lambda: set_env(self.path, dict(theirs)),
+                                 f"copied {len(theirs)} variables from {source}"))
+
+    def action_secret(self) -> None:
+        if self.runconfig is None:
+            return
+        self.app.push_screen(
+            Prompt("Secret variable name (its value goes to the system keyring)",
+                   placeholder="API_TOKEN", validate=lambda n: env_problem(n, set(self.values))),
+            lambda name: name and self._secret_value(name))
+
+    def _secret_value(self, name: str) -> None:
+        self.app.push_screen(Prompt(f"Secret value of {name} (not shown, not written to the "
+                                    "project)", password=True),
+                             lambda value: value and self._store_secret(name, value))
+
+    @work(thread=True, group="keyring", name="store secret")
+    def _store_secret(self, name: str, value: str) -> None:
+        # keyring backends talk to D-Bus or a daemon: never on the UI thread.
+        user = f"{self.deck.project.name}.{self.runconfig}.{name}"
+        try:
+            import keyring
+
+            keyring.set_password(KEYRING_SERVICE, user, value)
+        except ImportError:
+            self.app.call_from_thread(
+                self.notify, "the Python package 'keyring' is not installed (pip install "
+                "keyring); nothing was written", severity="error", timeout=10)
+            return
+        except Exception as exc:  # backends raise their own types (locked, no backend)
+            self.app.call_from_thread(self.notify, f"the system keyring refused: {exc}",
+                                      severity="error", timeout=10)
+            return
+        ref = f"{KEYRING_PREFIX}{KEYRING_SERVICE}/{user}"
+        self.app.call_from_thread(self._write, lambda: set_env(self.path, {name: ref}),
+                                  f"{name} now refers to the keyring", name)

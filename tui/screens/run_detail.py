@@ -1,0 +1,199 @@
+"""One run: its live log, metrics, artifacts, timeline and configuration."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import time
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+
+from core.errors import DeckError
+from tui.format import duration_s, format_duration, format_size, join_args, status_text
+from tui.runs_feed import FeedUpdate
+from tui.screens.base import DeckScreen
+from tui.widgets.log_view import LogView
+from tui.widgets.metrics_panel import MetricsPanel
+from tui.widgets.run_info import RunInfo
+from tui.widgets.search_box import SearchBox
+
+RELOAD_EVERY = 1.0  # seconds: a chatty run commits metrics many times a second
+
+
+class RunDetailScreen(DeckScreen):
+    SUMMARY = "one run: log, metrics, artifacts, timeline"
+    CSS_PATH = "run_detail.tcss"
+
+    BINDINGS = [
+        Binding("1", "tab('log')", "Log", id="detail.log"),
+        Binding("2", "tab('metrics')", "Metrics", id="detail.metrics"),
+        Binding("3", "tab('artifacts')", "Artifacts", id="detail.artifacts"),
+        Binding("4", "tab('info')", "Info", id="detail.info"),
+        Binding("/", "search", "Search", id="detail.search"),
+        Binding("c", "cancel", "Cancel", id="detail.cancel"),
+        Binding("r", "rerun", "Rerun", id="detail.rerun"),
+        Binding("o", "open_artifact", "Open", show=False, id="detail.open"),
+        Binding("y", "copy_path", "Copy path", show=False, id="detail.copy"),
+    ]
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self._loaded_at = 0.0
+        self._reload_pending = False
+        self._artifact_paths: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("", classes="topbar", id="run-header")
+        with TabbedContent(initial="log"):
+            with TabPane("Log", id="log"):
+                yield LogView(self.deck.project.run_dir(self.run_id) / "output.log", id="log-view")
+                yield SearchBox(placeholder="search the log (enter: next, n/N in the log, "
+                                "esc: close)", id="search", classes="hidden")
+            with TabPane("Metrics", id="metrics"):
+                yield MetricsPanel(id="metrics-panel")
+            with TabPane("Artifacts", id="artifacts"):
+                yield Static("enter or o: open in $PAGER · y: copy the path", classes="hint")
+                table = DataTable(id="artifact-table", cursor_type="row")
+                table.add_column("artifact", key="path")
+                table.add_column("size", key="size")
+                yield table
+            with TabPane("Info", id="info"):
+                with VerticalScroll():
+                    yield RunInfo(id="run-info")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.deck.runs_changed.subscribe(self, self._runs_changed)
+        self._show_header()
+        self._load()
+        self.query_one(LogView).focus()
+        self.set_interval(1.0, self._show_header)
+
+    # -- data ---------------------------------------------------------------------------------
+
+    def _runs_changed(self, update: FeedUpdate) -> None:
+        if self.run_id not in update.runs:
+            return
+        self._show_header()
+        wait = RELOAD_EVERY - (time.monotonic() - self._loaded_at)
+        if wait <= 0:
+            self._load()
+        elif not self._reload_pending:
+            self._reload_pending = True
+            self.set_timer(wait, self._load)
+
+    @work(thread=True, exclusive=True, group="run-detail", name="load run")
+    def _load(self) -> None:
+        self._reload_pending = False
+        self._loaded_at = time.monotonic()
+        history = self.deck.stores.history()
+        try:
+            run = history.get_run(self.run_id, details=True)
+            events = history.events(self.run_id)
+            artifacts = history.artifacts(self.run_id)
+        except DeckError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(self._loaded, run, events, artifacts)
+
+    def _loaded(self, run, events, artifacts) -> None:
+        if run.status.is_terminal:
+            self.query_one(LogView).run_over.set()
+        self.query_one(MetricsPanel).show(run.metrics or {})
+        self.query_one(RunInfo).show(run, events)
+        table = self.query_one("#artifact-table", DataTable)
+        paths = [path for path, _ in artifacts]
+        if paths != self._artifact_paths:
+            self._artifact_paths = paths
+            table.clear()
+            for path, size in artifacts:
+                table.add_row(path, format_size(size), key=path)
+        self._show_header(run)
+
+    def _show_header(self, run=None) -> None:
+        run = run or self.deck.runs.get(self.run_id)
+        if run is None:
+            self.query_one("#run-header", Static).update(f"run {self.run_id}")
+            return
+        parts = [run.run_id, status_text(run.status).markup,
+                 join_args([run.script, *run.arguments]),
+                 f"{run.run_configuration} on {run.target}",
+                 format_duration(duration_s(run, self.deck.clock()))]
+        self.query_one("#run-header", Static).update(" · ".join(p for p in parts if p))
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        focus = {"log": LogView, "metrics": MetricsPanel, "artifacts": DataTable, "info": VerticalScroll}.get(tab)
+        if focus is not None:
+            self.query_one(focus).focus()
+
+    def action_search(self) -> None:
+        self.action_tab("log")
+        box = self.query_one("#search", Input)
+        box.remove_class("hidden")
+        box.focus()
+
+    @on(Input.Submitted, "#search")
+    def _search(self, event: Input.Submitted) -> None:
+        self.query_one(LogView).search(event.value)
+
+    @on(SearchBox.Closed, "#search")
+    def _search_closed(self) -> None:
+        self.query_one(LogView).focus()
+
+    def action_cancel(self) -> None:
+        from tui import actions
+        from tui.screens.dialogs import Confirm
+
+        run = self.deck.runs.get(self.run_id)
+        if run is None or run.status.is_terminal:
+            self.notify("nothing to cancel: the run is over", severity="warning")
+            return
+        self.app.push_screen(Confirm(f"Cancel {self.run_id}?", yes="Cancel run"),
+                             lambda yes: yes and actions.cancel_in_worker(self, [self.run_id]))
+
+    def action_rerun(self) -> None:
+        from tui import actions
+
+        run = self.deck.runs.get(self.run_id)
+        if run is not None:
+            actions.rerun_in_worker(self, [run])
+
+    def _artifact(self):
+        table = self.query_one("#artifact-table", DataTable)
+        if not table.row_count:
+            self.notify("no artifacts: a run keeps what it writes under ./outputs/",
+                        severity="warning")
+            return None
+        path = self._artifact_paths[table.cursor_row]
+        return self.deck.project.run_dir(self.run_id) / path
+
+    @on(DataTable.RowSelected, "#artifact-table")
+    def action_open_artifact(self) -> None:
+        path = self._artifact()
+        if path is None:
+            return
+        from textual.app import SuspendNotSupported
+
+        pager = shlex.split(os.environ.get("PAGER") or "less") or ["less"]
+        try:
+            with self.app.suspend():
+                subprocess.run([*pager, str(path)], check=False)
+        except SuspendNotSupported:
+            self.notify(f"cannot hand the terminal to a pager here; the file is {path}")
+        except OSError as exc:
+            self.notify(f"{pager[0]}: {exc}", severity="error")
+
+    def action_copy_path(self) -> None:
+        path = self._artifact()
+        if path is not None:
+            self.app.copy_to_clipboard(str(path))
+            self.notify(f"copied {path}")

@@ -1,0 +1,220 @@
+"""Run configurations: the list, and a form that checks each field as it is typed and shows
+the file's diff before writing it."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Select, Static
+
+from core.errors import DeckError
+from tui.runconfig_edit import FORM_KEYS, draft, field_problems, form_values
+from tui.screens.base import DeckScreen
+from tui.screens.dialogs import Prompt, ReviewDiff
+
+LABELS = {"Target": "Target", "Framework": "Framework", "ArgumentVector": "Arguments",
+          "CondaDependenciesFile": "Conda file", "SparkDependenciesFile": "Spark file",
+          "PrepareEnvironment": "Prepare env", "TrackedRun": "Tracked run"}
+
+
+CHECKBOX_LABELS = {"PrepareEnvironment": "build the environment as part of each run",
+                   "TrackedRun": "record runs in history"}
+
+
+class RunConfigsScreen(DeckScreen):
+    SCREEN_NAME = "configs"
+    SUMMARY = "run configurations: list and edit"
+    CSS_PATH = "runconfigs.tcss"
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="configs.save"),
+        Binding("ctrl+r", "revert", "Revert", id="configs.revert"),
+        Binding("n", "new", "New", id="configs.new"),
+        Binding("e", "env", "Env vars", id="configs.env"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.name_shown: str | None = None
+        self.loaded: dict | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("run configurations (aml_config/*.runconfig)", classes="topbar")
+        with Horizontal(id="rc-body"):
+            table = DataTable(id="rc-list", cursor_type="row")
+            table.add_column("name", key="name")
+            table.add_column("target", key="target")
+            yield table
+            with VerticalScroll(id="rc-form"):
+                yield Static("", id="rc-file")
+                for key in FORM_KEYS:
+                    with Horizontal(classes="rc-field"):
+                        yield Label(LABELS[key])
+                        if key == "Target":
+                            yield Select([], compact=True, id=f"f-{key}")
+                        elif key == "Framework":
+                            yield Select([("Python", "Python"), ("PySpark", "PySpark")],
+                                         compact=True, allow_blank=False, id=f"f-{key}")
+                        elif key in ("PrepareEnvironment", "TrackedRun"):
+                            yield Checkbox(CHECKBOX_LABELS[key], compact=True, id=f"f-{key}")
+                        else:
+                            yield Input(compact=True, id=f"f-{key}")
+                    yield Static("", classes="rc-problem", id=f"p-{key}")
+                yield Static("", id="rc-env")
+                yield Static("", classes="error", id="rc-error")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.reload()
+        self.query_one("#rc-list", DataTable).focus()
+
+    def reload(self, select: str | None = None) -> None:
+        table = self.query_one("#rc-list", DataTable)
+        table.clear()
+        project = self.deck.project
+        for name in project.runconfig_names():
+            try:
+                target = project.load_runconfig(name).target
+            except DeckError:
+                target = "✗ bad file"
+            table.add_row(name, target, key=name)
+        targets = project.compute_names()
+        self.query_one("#f-Target", Select).set_options([(t, t) for t in targets])
+        wanted = select or self.name_shown
+        if wanted in table.rows:
+            table.move_cursor(row=table.get_row_index(wanted))
+        self._show(self.current_runconfig())
+
+    def current_runconfig(self) -> str | None:
+        table = self.query_one("#rc-list", DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    @on(DataTable.RowHighlighted, "#rc-list")
+    def _highlighted(self) -> None:
+        name = self.current_runconfig()
+        if name != self.name_shown:
+            self._show(name)
+
+    @on(DataTable.RowSelected, "#rc-list")
+    def _selected(self) -> None:
+        self.query_one("#f-Target", Select).focus()
+
+    def _show(self, name: str | None) -> None:
+        self.name_shown = name
+        error = self.query_one("#rc-error", Static)
+        error.update("")
+        self.loaded = None
+        if name is None:
+            self.query_one("#rc-file", Static).update("no run configurations: press n")
+            return
+        try:
+            config = self.deck.project.load_runconfig(name)
+        except DeckError as exc:
+            error.update(str(exc))
+            return
+        self.query_one("#rc-file", Static).update(f"aml_config/{name}.runconfig")
+        self.loaded = form_values(config)
+        with self.prevent(Select.Changed, Input.Changed, Checkbox.Changed):
+            for key, value in self.loaded.items():
+                widget = self.query_one(f"#f-{key}")
+                if isinstance(widget, Select) and key == "Target" and value not in \
+                        self.deck.project.compute_names():
+                    widget.set_options([*((t, t) for t in self.deck.project.compute_names()),
+                                        (f"{value} (missing)", value)])
+                widget.value = value
+        env = config.environment_variables
+        self.query_one("#rc-env", Static).update(
+            f"{len(env)} environment variables: {', '.join(env) or 'none'} (e: edit them)")
+        self._check()
+
+    def values(self) -> dict:
+        out = {}
+        for key in FORM_KEYS:
+            value = self.query_one(f"#f-{key}").value
+            out[key] = "" if value is Select.BLANK else value
+        return out
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    def _check(self) -> dict[str, str]:
+        problems = field_problems(self.deck.project, self.values())
+        for key in FORM_KEYS:
+            shown = self.query_one(f"#p-{key}", Static)
+            shown.update(problems.get(key, ""))
+            shown.display = key in problems
+        changed = self.loaded is not None and self.values() != self.loaded
+        self.query_one("#rc-file", Static).update(
+            f"aml_config/{self.name_shown}.runconfig" + ("  (changed: ctrl+s saves)"
+                                                          if changed else ""))
+        return problems
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def action_save(self) -> None:
+        if self.name_shown is None or self.loaded is None:
+            return
+        problems = {k: v for k, v in self._check().items() if "does not exist" not in v}
+        if problems:
+            self.app.bell()
+            self.notify("; ".join(f"{LABELS[k]}: {v}" for k, v in problems.items()),
+                        title="Not saved", severity="error")
+            return
+        path = self.deck.project.runconfig_path(self.name_shown)
+        try:
+            doc, diff = draft(path, self.values())
+        except DeckError as exc:
+            self.query_one("#rc-error", Static).update(str(exc))
+            return
+        if not diff:
+            self.notify("nothing changed")
+            return
+
+        def write(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                doc.save()
+            except DeckError as exc:
+                self.query_one("#rc-error", Static).update(str(exc))
+                return
+            self.notify(f"wrote aml_config/{path.name}")
+            self.reload(self.name_shown)
+
+        self.app.push_screen(ReviewDiff(f"Write aml_config/{path.name}?", diff), write)
+
+    def action_revert(self) -> None:
+        self._show(self.name_shown)
+
+    def action_env(self) -> None:
+        self.deck.action_goto("env", self.name_shown or "")
+
+    def action_new(self) -> None:
+        project = self.deck.project
+        targets = project.compute_names()
+
+        def valid(name: str) -> str | None:
+            if not name or any(c in name for c in "/\\\0 ") or name in (".", ".."):
+                return "a name without spaces or slashes"
+            if project.runconfig_path(name).exists():
+                return f"aml_config/{name}.runconfig already exists"
+            return None
+
+        def create(name: str | None) -> None:
+            if not name:
+                return
+            from core.config.runconfig import create_runconfig
+
+            target = self.values().get("Target") or (targets[0] if targets else "local")
+            try:
+                create_runconfig(project.runconfig_path(name), target=target)
+            except DeckError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            self.notify(f"wrote aml_config/{name}.runconfig (target {target})")
+            self.reload(name)
+
+        self.app.push_screen(Prompt("New run configuration name", validate=valid), create)

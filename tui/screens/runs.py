@@ -1,0 +1,212 @@
+"""The home screen: run queue and history in one table, live; submit, cancel, rerun, compare."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Input, Static
+
+from tui.runs_feed import FeedUpdate
+from tui.screens.base import DeckScreen
+from tui.widgets.run_preview import RunPreview
+from tui.widgets.search_box import SearchBox
+from tui.widgets.runs_table import COLUMNS, RunsTable
+
+
+class RunsScreen(DeckScreen):
+    SCREEN_NAME = "runs"
+    SUMMARY = "run queue and history"
+    CSS_PATH = "runs.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
+
+    BINDINGS = [
+        Binding("enter", "open", "Open", id="runs.open"),
+        Binding("/", "filter", "Filter", id="runs.filter"),
+        Binding("s", "submit", "Submit", id="runs.submit"),
+        Binding("c", "cancel", "Cancel", id="runs.cancel"),
+        Binding("r", "rerun", "Rerun", id="runs.rerun"),
+        Binding("=", "compare", "Compare", id="runs.compare"),
+        Binding("o", "sort", "Sort", id="runs.sort"),
+        Binding("O", "sort_reverse", "Reverse", show=False, id="runs.sort_reverse"),
+        Binding("x", "clear_marks", "Unmark", show=False, id="runs.unmark"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="runs.clear_filter"),
+        Binding("q", "app.quit", "Quit", id="app.quit"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static("", classes="topbar", id="summary")
+        yield SearchBox(placeholder="filter: words, status:failed, target:NAME, config:NAME "
+                                "(enter keeps it, esc clears)", id="filter", classes="hidden")
+        with Horizontal(id="body"):
+            yield RunsTable(self.deck.project.name, clock=self.deck.clock, id="runs")
+            yield RunPreview(self.deck.project.name, clock=self.deck.clock, id="preview")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.deck.runs_changed.subscribe(self, self.on_runs_changed)
+        if self.deck.runs:
+            self.on_runs_changed(FeedUpdate(runs=dict(self.deck.runs),
+                                            first_metric=dict(self.deck.first_metric)))
+        self.set_interval(1.0, self._tick)
+        self._show_summary()
+        self.table.focus()
+
+    @property
+    def table(self) -> RunsTable:
+        return self.query_one(RunsTable)
+
+    def on_runs_changed(self, update: FeedUpdate) -> None:
+        with self.app.batch_update():
+            self.table.apply(update.runs, update.first_metric)
+        self._show_summary()
+        self._preview()
+
+    def _tick(self) -> None:
+        table = self.table
+        if any(table.records[rid].status.is_active for rid in table.shown_ids()):
+            with self.app.batch_update():
+                table.tick()
+
+    def _show_summary(self) -> None:
+        table = self.table
+        counts: dict[str, int] = {}
+        for run in table.records.values():
+            counts[run.status.value] = counts.get(run.status.value, 0) + 1
+        parts = [f"{self.deck.project.name}"]
+        if not self.deck.runs_loaded:
+            parts.append("reading history…")
+        for state in ("Running", "Preparing", "Queued"):
+            if counts.get(state):
+                parts.append(f"{counts[state]} {state.lower()}")
+        parts.append(f"{len(table.records)} runs")
+        if table.filter:
+            parts.append(f"{table.row_count} shown by /{table.filter.text}")
+        if table.marked:
+            parts.append(f"{len(table.marked)} marked")
+        label = dict((key, label) for label, key in COLUMNS).get(table.sort_column)
+        parts.append(f"sort {label} {'▼' if table.sort_reverse else '▲'}")
+        self.query_one("#summary", Static).update(" · ".join(parts))
+
+    # -- selection ----------------------------------------------------------------------------
+
+    def marked_runs(self) -> list[str]:
+        return self.table.marked_in_order()
+
+    def _targets(self) -> list[str]:
+        """The marked runs, or the one under the cursor."""
+        marked = self.marked_runs()
+        if marked:
+            return marked
+        run_id = self.table.cursor_run_id
+        return [run_id] if run_id else []
+
+    @on(DataTable.RowHighlighted)
+    def _preview(self) -> None:
+        preview = self.query_one(RunPreview)
+        if preview.display:
+            run_id = self.table.cursor_run_id
+            preview.show(self.deck.runs.get(run_id) if run_id else None,
+                         self.deck.first_metric.get(run_id) if run_id else None)
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    @on(DataTable.HeaderSelected)
+    def _header_selected(self, event: DataTable.HeaderSelected) -> None:
+        self.table.sort_by(event.column_key.value)
+        self._show_summary()
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def action_open(self) -> None:
+        run_id = self.table.cursor_run_id
+        if run_id:
+            self.deck.action_goto("run", run_id)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.remove_class("hidden")
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        with self.app.batch_update():
+            self.table.set_filter(event.value)
+        self._show_summary()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            event.input.add_class("hidden")
+        self.table.focus()
+
+    @on(SearchBox.Closed, "#filter")
+    def _filter_closed(self, event: SearchBox.Closed) -> None:
+        event.box.value = ""
+        self.table.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.value or not box.has_class("hidden"):
+            box.value = ""
+            box.add_class("hidden")
+            self.table.focus()
+        elif self.table.marked:
+            self.action_clear_marks()
+
+    def action_clear_marks(self) -> None:
+        self.table.unmark_all()
+        self._show_summary()
+
+    def action_sort(self) -> None:
+        keys = [key for _, key in COLUMNS]
+        table = self.table
+        current = keys.index(table.sort_column) if table.sort_column in keys else -1
+        table.sort_by(keys[(current + 1) % len(keys)])
+        self._show_summary()
+
+    def action_sort_reverse(self) -> None:
+        self.table.sort_by(self.table.sort_column)
+        self._show_summary()
+
+    def action_compare(self) -> None:
+        self.deck.action_goto("compare")
+
+    def action_submit(self) -> None:
+        from tui.screens.submit import SubmitDialog
+
+        self.app.push_screen(SubmitDialog(self.deck.project), self._submit)
+
+    def _submit(self, choice) -> None:
+        if choice:
+            from tui import actions
+
+            actions.submit_in_worker(self, *choice)
+
+    def action_cancel(self) -> None:
+        from tui import actions
+        from tui.screens.dialogs import Confirm
+
+        ids = [rid for rid in self._targets() if self.deck.runs[rid].status.is_active]
+        if not ids:
+            self.notify("nothing to cancel: the run is over", severity="warning")
+            return
+        what = ids[0] if len(ids) == 1 else f"{len(ids)} runs"
+        self.app.push_screen(
+            Confirm(f"Cancel {what}? The process is stopped; its output so far is kept.",
+                    yes="Cancel run"),
+            lambda yes: yes and actions.cancel_in_worker(self, ids))
+
+    def action_rerun(self) -> None:
+        from tui import actions
+
+        ids = self._targets()
+        if ids:
+            actions.rerun_in_worker(self, [self.deck.runs[rid] for rid in ids])
+
+    def ran(self, run_id: str) -> None:
+        """A run this screen submitted: show it when it arrives."""
+        self.table.select(run_id)

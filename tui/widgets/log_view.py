@@ -1,0 +1,264 @@
+"""``LogView``: a run's output, however long, rendered a page at a time with the Line API.
+
+The file is indexed off the UI thread (``tui.logindex.LineIndex``) by a worker that also follows
+appends; ``render_line`` decodes only the lines on screen. It follows the end while it is at the
+bottom and stops as soon as the user scrolls up; ``G`` (or End) goes back to following.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.worker import get_current_worker
+
+from tui.logindex import LineIndex
+
+FAST_POLL = 0.05   # while lines arrive: at most 20 repaints a second
+SLOW_POLL = 0.5    # while the log is quiet
+STAMP_WIDTH = 9
+
+
+class LogView(ScrollView, can_focus=True):
+    """A followed, searchable view of one log file."""
+
+    BINDINGS = [
+        Binding("G,end", "follow", "Follow", id="log.follow"),
+        Binding("g,home", "top", "Top", show=False, id="log.top"),
+        Binding("w", "toggle_wrap", "Wrap", id="log.wrap"),
+        Binding("t", "toggle_timestamps", "Times", id="log.timestamps"),
+        Binding("n", "next_match", "Next", show=False, id="log.next"),
+        Binding("N", "previous_match", "Prev", show=False, id="log.previous"),
+        Binding("j,down", "scroll_down", show=False),
+        Binding("k,up", "scroll_up", show=False),
+        Binding("pagedown,space", "page_down", show=False),
+        Binding("pageup,b", "page_up", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    LogView { background: $surface; }
+    LogView > .log--match { background: $warning 40%; }
+    LogView > .log--current { background: $accent 40%; }
+    LogView > .log--stamp { color: $text-muted; }
+    """
+    COMPONENT_CLASSES = {"log--match", "log--current", "log--stamp"}
+
+    wrap: reactive[bool] = reactive(False)
+    timestamps: reactive[bool] = reactive(False)
+    following: reactive[bool] = reactive(True)
+
+    class Grown(Message):
+        """The index has new lines (posted from the tail worker)."""
+
+    class Searched(Message):
+        def __init__(self, term: str, line: int | None) -> None:
+            super().__init__()
+            self.term = term
+            self.line = line
+
+    def __init__(self, path: Path, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.index = LineIndex(path)
+        self.search_term = ""
+        self.current_match: int | None = None
+        self.run_over = threading.Event()  # set by the screen when the run is finished
+        self._strips: LRUCache[tuple, list[Strip]] = LRUCache(1024)
+        self._max_width = 0
+        self._indexed = threading.Event()
+
+    # -- following ----------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._tail()
+
+    @work(thread=True, exclusive=True, group="log-tail", name="log tail")
+    def _tail(self) -> None:
+        worker = get_current_worker()
+        first = True
+        delay = FAST_POLL
+        while not worker.is_cancelled:
+            over = self.run_over.is_set()  # read before indexing: nothing written after is lost
+            grew = self.index.update(note_arrival=not first)
+            if grew or first:
+                self.post_message(self.Grown())
+                delay = FAST_POLL
+            else:
+                if over:
+                    return
+                delay = min(delay * 2, SLOW_POLL)
+            if first:
+                self._indexed.set()
+            first = False
+            if over:
+                time.sleep(FAST_POLL)  # draining the last bytes
+            else:
+                self.run_over.wait(delay)
+
+    def on_log_view_grown(self, event: Grown) -> None:
+        event.stop()
+        self._update_virtual_size()
+        if self.following:
+            self.scroll_end(animate=False, immediate=True)
+        self._strips_for_partial_line_expire()
+        self.refresh()
+
+    def _strips_for_partial_line_expire(self) -> None:
+        # The last line may still be growing; everything before it is final.
+        last = self.index.line_count - 1
+        for key in [k for k in self._strips.keys() if k[0] >= last - 1]:
+            self._strips.discard(key)
+
+    def _update_virtual_size(self) -> None:
+        width = self.scrollable_content_region.width if self.wrap else self._max_width
+        self.virtual_size = Size(width, self.index.line_count)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if new < old and round(new) < self.max_scroll_y:
+            self.following = False
+        elif round(new) >= self.max_scroll_y:
+            self.following = True
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def action_follow(self) -> None:
+        self.following = True
+        self.scroll_end(animate=False, immediate=True)
+
+    def action_top(self) -> None:
+        self.following = False
+        self.scroll_home(animate=False, immediate=True)
+
+    def action_toggle_wrap(self) -> None:
+        self.wrap = not self.wrap
+
+    def action_toggle_timestamps(self) -> None:
+        self.timestamps = not self.timestamps
+
+    def watch_wrap(self) -> None:
+        self._strips.clear()
+        self._update_virtual_size()
+        if self.following:
+            self.scroll_end(animate=False, immediate=True)
+        self.refresh()
+
+    def watch_timestamps(self) -> None:
+        self._strips.clear()
+        self.refresh()
+
+    def search(self, term: str, *, backwards: bool = False) -> None:
+        """Jump to the next line holding ``term`` (case-insensitive)."""
+        if term != self.search_term:
+            self.search_term = term
+            self._strips.clear()
+            self.refresh()
+        if not term:
+            return
+        if self.current_match is None:
+            start = int(self.scroll_y) if not backwards else int(self.scroll_y) + self.size.height
+        else:
+            start = self.current_match + (0 if backwards else 1)
+        self._search(term, start, backwards)
+
+    def action_next_match(self) -> None:
+        self.search(self.search_term)
+
+    def action_previous_match(self) -> None:
+        self.search(self.search_term, backwards=True)
+
+    @work(thread=True, exclusive=True, group="log-search", name="log search")
+    def _search(self, term: str, start: int, backwards: bool) -> None:
+        self._indexed.wait()
+        self.post_message(self.Searched(term, self.index.search(term, start, backwards=backwards)))
+
+    def on_log_view_searched(self, event: Searched) -> None:
+        if event.line is None:
+            self.notify(f"{event.term!r} not found", severity="warning", timeout=3)
+            return
+        event.stop()
+        self.current_match = event.line
+        self.following = False
+        self._strips.clear()
+        self.scroll_to(y=max(0, event.line - self.size.height // 2), animate=False,
+                       immediate=True)
+        self.refresh()
+
+    # -- rendering ----------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        rows = self._page()
+        width = self.scrollable_content_region.width
+        if y < len(rows):
+            strip = rows[y]
+            if not self.wrap:
+                strip = strip.crop_extend(int(self.scroll_x), int(self.scroll_x) + width,
+                                          self.rich_style)
+            return strip.extend_cell_length(width, self.rich_style)
+        return Strip.blank(width, self.rich_style)
+
+    def _page(self) -> list[Strip]:
+        """The rows on screen, laid out from the top line, or from the end while following."""
+        height = self.size.height
+        top = int(self.scroll_y)
+        count = self.index.line_count
+        rows: list[Strip] = []
+        line = top
+        while len(rows) < height and line < count:
+            rows.extend(self._line_strips(line))
+            line += 1
+        if self.wrap and line >= count and len(rows) > height and top >= self.max_scroll_y:
+            # Wrapped lines overflow the bottom: lay out backwards so the last line shows.
+            rows = []
+            line = count - 1
+            while len(rows) < height and line >= 0:
+                rows[:0] = self._line_strips(line)
+                line -= 1
+            rows = rows[-height:]
+        return rows[:height]
+
+    def _line_strips(self, number: int) -> list[Strip]:
+        width = self.scrollable_content_region.width
+        key = (number, width if self.wrap else 0)
+        strips = self._strips.get(key)
+        if strips is not None:
+            return strips
+        text = self._line_text(number)
+        console = self.app.console
+        if self.wrap:
+            lines = text.wrap(console, max(1, width), no_wrap=False) or [Text("")]
+            strips = [Strip(list(part.render(console)), part.cell_len) for part in lines]
+        else:
+            strips = [Strip(list(text.render(console)), text.cell_len)]
+            if text.cell_len > self._max_width:
+                self._max_width = text.cell_len
+                self.call_after_refresh(self._update_virtual_size)
+        strips = [strip.apply_style(self.rich_style) for strip in strips]
+        self._strips[key] = strips
+        return strips
+
+    def _line_text(self, number: int) -> Text:
+        raw = self.index.line(number)
+        text = Text.from_ansi(raw) if "\x1b" in raw else Text(raw)
+        text.no_wrap = not self.wrap
+        term = self.search_term
+        if term:
+            style = self.get_component_rich_style(
+                "log--current" if number == self.current_match else "log--match")
+            text.highlight_words([term], style, case_sensitive=False)
+        if self.timestamps:
+            seen = self.index.arrival(number)
+            stamp = datetime.fromtimestamp(seen).strftime("%H:%M:%S ") if seen else "········ "
+            text = Text.assemble((stamp, self.get_component_rich_style("log--stamp")), text)
+        return text

@@ -1,0 +1,50 @@
+"""``RunPreview``: the highlighted run at a glance, beside the table on wide terminals."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from core.history.records import RunRecord
+from tui.format import (duration_s, format_duration, format_value, full_time, join_args,
+                        status_text)
+
+
+class RunPreview(Static):
+    """Facts of one run that history already gave the table (no reads of its own)."""
+
+    def __init__(self, project_name: str, *, clock: Callable[[], float] = time.time,
+                 id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.project_name = project_name
+        self.clock = clock
+
+    def show(self, run: RunRecord | None, metric: tuple[str, Any] | None) -> None:
+        if run is None:
+            self.update(Text("no run selected", style="dim"))
+            return
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
+        grid.add_row("run", run.run_id)
+        grid.add_row("status", status_text(run.status))
+        if run.exit_code is not None:
+            grid.add_row("exit code", str(run.exit_code))
+        grid.add_row("script", join_args([run.script, *run.arguments]))
+        grid.add_row("config", f"{run.run_configuration} on {run.target} ({run.framework})")
+        grid.add_row("queued", full_time(run.created_utc))
+        if run.start_time_utc:
+            grid.add_row("started", full_time(run.start_time_utc))
+        if run.end_time_utc:
+            grid.add_row("ended", full_time(run.end_time_utc))
+        grid.add_row("took", format_duration(duration_s(run, self.clock())))
+        if metric:
+            grid.add_row(metric[0], format_value(metric[1], 30))
+        grid.add_row("snapshot", run.snapshot[:16])
+        if run.error:
+            grid.add_row("error", Text(run.error, style="red"))
+        self.update(grid)
