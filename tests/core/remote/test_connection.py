@@ -180,14 +180,17 @@ async def test_password_is_asked_once_per_process(ssh_server, known_hosts_file, 
         return ssh_server.password
 
     ssh_server.write_known_hosts(known_hosts_file)
-    for _ in range(2):  # two pools: the second one must not ask again
-        pool = SSHPool(config_paths=[], known_hosts=known_hosts_file, password_provider=provider)
-        host = pool.host(ssh_server.host, port=ssh_server.port, user=ssh_server.user)
-        try:
-            assert (await host.run(["id", "-un"])).stdout == b"deckuser\n"
-        finally:
-            SSHPool.forget_password(host.endpoint) if _ else None
-            await pool.close()
+    try:
+        for _ in range(2):  # two pools: the second one must not ask again
+            pool = SSHPool(config_paths=[], known_hosts=known_hosts_file,
+                           password_provider=provider)
+            host = pool.host(ssh_server.host, port=ssh_server.port, user=ssh_server.user)
+            try:
+                assert (await host.run(["id", "-un"])).stdout == b"deckuser\n"
+            finally:
+                await pool.close()
+    finally:
+        SSHPool.forget_password(host.endpoint)  # the cache is process-wide: leave it clean
     assert asked == [f"deckuser@127.0.0.1:{ssh_server.port}"]
 
 
@@ -219,5 +222,28 @@ async def test_unreachable_port_names_host_and_port(known_hosts_file):
     try:
         with pytest.raises(TargetUnreachable, match=r"127\.0\.0\.1:1\b.*refused"):
             await pool.host("127.0.0.1", port=1, user="x").run(["true"])
+    finally:
+        await pool.close()
+
+
+async def test_sftp_is_shared_and_renewed_with_the_connection(ssh_server, known_hosts_file,
+                                                              remote_scratch, tmp_path):
+    pool, host = _host(ssh_server, ssh_server.write_known_hosts(known_hosts_file))
+    local = tmp_path / "data.bin"
+    local.write_bytes(os.urandom(300_000))
+    before = set(ssh_server.session_pids())
+    try:
+        sftp = await host.sftp()
+        assert await host.sftp() is sftp
+        await sftp.makedirs(remote_scratch)
+        await sftp.put(str(local), f"{remote_scratch}/data.bin")
+        assert (ssh_server.home / remote_scratch / "data.bin").read_bytes() == local.read_bytes()
+
+        (session,) = set(ssh_server.session_pids()) - before
+        os.killpg(session, signal.SIGKILL)
+        await asyncio.sleep(0.3)
+        again = await host.sftp()
+        assert again is not sftp
+        assert (await again.stat(f"{remote_scratch}/data.bin")).size == 300_000
     finally:
         await pool.close()
