@@ -71,7 +71,10 @@ def style_of(node: Any, inherit: Style = Style()) -> Style:
     counts = {'"': 0, "'": 0, None: 0}
     for _key, value in node.value:
         if _kind(value) == "scalar" and value.tag == _STR and value.value:
-            counts[value.style if value.style in _QUOTES else None] += 1
+            quoted = value.style in _QUOTES
+            if quoted and not _plain_is_safe(value.value):
+                continue  # quoted because it had to be ("007"), not by the file's choice
+            counts[value.style if quoted else None] += 1
     value_style = max(_QUOTES, key=counts.__getitem__)
     return Style(key_style, value_style if counts[value_style] > counts[None] else None)
 
