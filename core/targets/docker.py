@@ -23,23 +23,21 @@ import os
 import re
 import shutil
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import aiodocker
 from aiodocker.exceptions import DockerError
 
 from core.errors import ConfigError, TargetError
-from core.images import build as image_build
-from core.images import probe as image_probe
 from core.images import recipe as recipes
-from core.images.settings import BuildSettings
 from core.targets import docker_archive
-from core.targets.base import EnvironmentSpec, Framework, Progress, RunSpec
+from core.targets.base import Framework, Progress, RunSpec
 from core.targets.docker_engine import connect, engine_errors, engine_url, is_local, \
     is_missing, put_files
+from core.targets.docker_environment import EnvironmentImages, ImageResult
 from core.targets.docker_execution import METRICS, DockerExecution
+
+__all__ = ["DockerTarget", "ImageResult"]
 
 if False:  # typing only
     from core.config.compute import ComputeConfig
@@ -48,16 +46,7 @@ SHARE_MOUNT = "/azureml-share/"
 GPU_REQUEST = [{"Driver": "nvidia", "Count": -1, "Capabilities": [["gpu"]]}]
 
 
-@dataclass(frozen=True)
-class ImageResult:
-    """What ``ensure_image`` did: the image reference, and whether it had to be built."""
-
-    ref: str
-    built: bool
-    seconds: float
-
-
-class DockerTarget:
+class DockerTarget(EnvironmentImages):
     """Runs scripts in containers on one Docker Engine."""
 
     def __init__(self, compute: "ComputeConfig", *, project_dir: Path,
@@ -85,15 +74,6 @@ class DockerTarget:
 
     # -- facts --------------------------------------------------------------------------------
 
-    @property
-    def base_image(self) -> str:
-        base = self.compute.base_docker_image
-        if not base:
-            raise ConfigError("a docker target needs baseDockerImage (the image environments "
-                              "are built on)", file=str(self.compute.path),
-                              field="baseDockerImage")
-        return base
-
     async def check(self) -> dict[str, str]:
         docker = await self.client()
         async with engine_errors(f"target {self.name}", self.url):
@@ -108,96 +88,6 @@ class DockerTarget:
                 "runtimes": runtimes, "gpu": "yes" if "nvidia" in runtimes else "no",
                 "base_image": self.base_image, "base_image_id": base_id or "missing",
                 "max_concurrent_runs": str(self.max_concurrent_runs)}
-
-    async def _image_id(self, ref: str) -> str | None:
-        docker = await self.client()
-        try:
-            return (await docker.images.inspect(ref))["Id"]
-        except DockerError as exc:
-            if is_missing(exc):
-                return None
-            raise
-
-    # -- environments -------------------------------------------------------------------------
-
-    def settings(self) -> BuildSettings:
-        return BuildSettings.from_compute(self.compute, self.project_dir)
-
-    async def environment_tag(self, env: EnvironmentSpec) -> str:
-        """The tag ``env`` has on this engine (the base image must be there)."""
-        async with engine_errors(f"target {self.name}", self.url):
-            base_id = await self._image_id(self.base_image)
-        if base_id is None:
-            raise TargetError(f"target {self.name}: base image {self.base_image} is not on the "
-                              f"Docker Engine at {self.url}; run 'deck prepare' to pull it, or "
-                              "build or load it there")
-        return recipes.environment_tag(base_id=base_id, conda=env.conda,
-                                       settings=self.settings())
-
-    async def find_image(self, env: EnvironmentSpec) -> str | None:
-        """``deck-env:<tag>`` if the environment image exists, else None."""
-        ref = f"{recipes.REPOSITORY}:{await self.environment_tag(env)}"
-        async with engine_errors(f"target {self.name}", self.url):
-            return ref if await self._image_id(ref) else None
-
-    async def prepare(self, env: EnvironmentSpec, *, progress: Progress) -> str:
-        return (await self.ensure_image(env, progress=progress)).ref
-
-    async def ensure_image(self, env: EnvironmentSpec, *, progress: Progress,
-                           rebuild: bool = False) -> ImageResult:
-        """Find the environment image by its tag, or build it (streaming the build).
-
-        ``rebuild`` builds even when the image exists, without the engine's build cache (for
-        an image whose packages changed upstream under an unchanged pin, or was damaged).
-        """
-        started = time.monotonic()
-        docker = await self.client()
-        await self._ensure_base(progress)
-        ref = None if rebuild else await self.find_image(env)
-        if ref is not None:
-            progress(f"environment image {ref} found; nothing to build")
-            return ImageResult(ref, False, time.monotonic() - started)
-        tag = await self.environment_tag(env)
-        async with engine_errors(f"target {self.name}", self.url):
-            base_id = await self._image_id(self.base_image)
-            facts = await image_probe.probe(docker, base_id, url=self.url)
-            info = await docker.system.info()
-        settings = self.settings()
-        conda_file = str(env.conda.path) if env.conda is not None else "the conda file"
-        wheel_dir = None
-        pip = recipes.pip_pending(env.conda)
-        if settings.offline and pip:
-            from core.images import wheels
-
-            wheel_dir = await wheels.gather(
-                pip, python_version=facts.python_minor or "3",
-                platform=wheels.platform_tag(str(info.get("Architecture", "x86_64"))),
-                ca_bundle=settings.ca_bundle, progress=progress)
-        recipe = recipes.plan(tag=tag, base_name=self.base_image, facts=facts, conda=env.conda,
-                              settings=settings, project_dir=self.project_dir,
-                              conda_file=conda_file, wheel_dir=wheel_dir)
-        for note in recipe.notes:
-            progress(note)
-        progress(f"building environment image {recipe.ref} on {self.base_image}")
-        await image_build.build_image(docker, recipe, url=self.url, progress=progress,
-                                      nocache=rebuild)
-        return ImageResult(recipe.ref, True, time.monotonic() - started)
-
-    async def _ensure_base(self, progress: Progress) -> None:
-        docker = await self.client()
-        async with engine_errors(f"target {self.name}", self.url):
-            if await self._image_id(self.base_image):
-                return
-            progress(f"base image {self.base_image} is not on the engine; pulling it")
-            try:
-                async for status in docker.images.pull(self.base_image, stream=True):
-                    if status.get("status"):
-                        progress(f"{status.get('id', '')} {status['status']}".strip())
-            except DockerError as exc:
-                raise TargetError(
-                    f"target {self.name}: base image {self.base_image} is not on the Docker "
-                    f"Engine at {self.url} and pulling it failed ({exc.message}); build or "
-                    "load it there (docker build, docker load, docker import)") from None
 
     # -- runs ---------------------------------------------------------------------------------
 
