@@ -33,21 +33,27 @@ chmod 700 "$STATE"
 
 if ! id "$USER_NAME" >/dev/null 2>&1; then
     useradd --create-home --shell /bin/bash "$USER_NAME"
+    rm -f "$STATE/password.set"  # a new user has no password yet
 fi
 if getent group docker >/dev/null; then usermod -aG docker "$USER_NAME"; fi
-if [ ! -f "$STATE/password" ]; then
-    head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$STATE/password"
+# Another test run may be using this server right now: files it reads are only written when
+# they would change.
+if [ ! -f "$STATE/password" ] || [ ! -f "$STATE/password.set" ]; then
+    [ -f "$STATE/password" ] || { head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$STATE/password"; }
     chmod 600 "$STATE/password"
+    echo "$USER_NAME:$(cat "$STATE/password")" | chpasswd
+    touch "$STATE/password.set"
 fi
-echo "$USER_NAME:$(cat "$STATE/password")" | chpasswd
 
 HOME_DIR=$(getent passwd "$USER_NAME" | cut -d: -f6)
 install -d -m 700 -o "$USER_NAME" -g "$USER_NAME" "$HOME_DIR/.ssh"
-install -m 600 -o "$USER_NAME" -g "$USER_NAME" "$STATE/client_ed25519.pub" "$HOME_DIR/.ssh/authorized_keys"
+if ! cmp -s "$STATE/client_ed25519.pub" "$HOME_DIR/.ssh/authorized_keys"; then
+    install -m 600 -o "$USER_NAME" -g "$USER_NAME" "$STATE/client_ed25519.pub" "$HOME_DIR/.ssh/authorized_keys"
+fi
 
 # Our own config file, so the distribution's /etc/ssh/sshd_config cannot change what tests see.
 # MaxSessions stays at OpenSSH's default (10): the client must cope with real hosts' limit.
-cat > "$STATE/sshd_config" <<CONF
+cat > "$STATE/sshd_config.new" <<CONF
 Port $PORT
 ListenAddress 127.0.0.1
 HostKey $STATE/host_ed25519
@@ -65,6 +71,8 @@ PrintMotd no
 AcceptEnv LANG LC_*
 Subsystem sftp internal-sftp
 CONF
+cmp -s "$STATE/sshd_config.new" "$STATE/sshd_config" 2>/dev/null \
+    && rm "$STATE/sshd_config.new" || mv "$STATE/sshd_config.new" "$STATE/sshd_config"
 
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 

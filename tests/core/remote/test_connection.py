@@ -94,7 +94,6 @@ async def test_hashed_known_hosts_entry(ssh_server, known_hosts_file):
 
 async def test_twenty_concurrent_commands_share_one_connection(ssh_server, known_hosts_file):
     pool, host = _host(ssh_server, ssh_server.write_known_hosts(known_hosts_file))
-    before = set(ssh_server.session_pids())
     try:
         async def one(i):
             conn = await host.connection()
@@ -107,7 +106,8 @@ async def test_twenty_concurrent_commands_share_one_connection(ssh_server, known
         assert [int(n) for _, (n, _) in results] == list(range(20))
         assert len({addr for _, (_, addr) in results}) == 1  # one TCP connection
         assert pool.entry(host.endpoint).opened == 1
-        assert len(set(ssh_server.session_pids()) - before) == 1  # one sshd session process
+        (addr,) = {addr for _, (_, addr) in results}
+        assert int(addr.split()[1]) == results[0][0].get_extra_info("sockname")[1]
     finally:
         await pool.close()
 
@@ -115,10 +115,9 @@ async def test_twenty_concurrent_commands_share_one_connection(ssh_server, known
 async def test_reopens_after_the_server_drops_the_connection(ssh_server, known_hosts_file):
     pool, host = _host(ssh_server, ssh_server.write_known_hosts(known_hosts_file))
     try:
-        before = set(ssh_server.session_pids())
         first = await host.connection()
         await host.run(["true"])
-        (session,) = set(ssh_server.session_pids()) - before
+        session = ssh_server.session_of(first.get_extra_info("sockname")[1])
 
         # A command running when the link drops fails clearly; it is never re-run.
         running = asyncio.create_task(host.run(["sleep", "30"]))
@@ -133,8 +132,8 @@ async def test_reopens_after_the_server_drops_the_connection(ssh_server, known_h
         assert pool.entry(host.endpoint).opened == 2
 
         # Dropped while idle: the next call reopens without the caller noticing.
-        (session,) = set(ssh_server.session_pids()) - before
-        os.killpg(session, signal.SIGKILL)  # the [priv] monitor and its network child
+        session = ssh_server.session_of((await host.connection()).get_extra_info("sockname")[1])
+        os.killpg(session, signal.SIGKILL)
         await asyncio.sleep(0.2)
         assert (await host.run(["true"])).exit_status == 0
         assert pool.entry(host.endpoint).opened == 3
@@ -231,7 +230,6 @@ async def test_sftp_is_shared_and_renewed_with_the_connection(ssh_server, known_
     pool, host = _host(ssh_server, ssh_server.write_known_hosts(known_hosts_file))
     local = tmp_path / "data.bin"
     local.write_bytes(os.urandom(300_000))
-    before = set(ssh_server.session_pids())
     try:
         sftp = await host.sftp()
         assert await host.sftp() is sftp
@@ -239,8 +237,8 @@ async def test_sftp_is_shared_and_renewed_with_the_connection(ssh_server, known_
         await sftp.put(str(local), f"{remote_scratch}/data.bin")
         assert (ssh_server.home / remote_scratch / "data.bin").read_bytes() == local.read_bytes()
 
-        (session,) = set(ssh_server.session_pids()) - before
-        os.killpg(session, signal.SIGKILL)
+        port = (await host.connection()).get_extra_info("sockname")[1]
+        os.killpg(ssh_server.session_of(port), signal.SIGKILL)
         await asyncio.sleep(0.3)
         again = await host.sftp()
         assert again is not sftp
