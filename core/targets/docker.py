@@ -118,8 +118,7 @@ class DockerTarget(EnvironmentImages):
             if existing:
                 if work is not None:
                     shutil.rmtree(work, ignore_errors=True)
-                return DockerExecution(docker, container.id, url=self.url, python=python,
-                                       run_id=spec.run_id)
+                return self._execution(spec, container.id, python)
             try:
                 with docker_archive.run_files(work) as files:
                     await put_files(docker, container.id, files)
@@ -136,8 +135,7 @@ class DockerTarget(EnvironmentImages):
             finally:
                 if work is not None and not binds:
                     shutil.rmtree(work, ignore_errors=True)
-        return DockerExecution(docker, container.id, url=self.url, python=python,
-                               run_id=spec.run_id)
+        return self._execution(spec, container.id, python)
 
     async def attach(self, spec: RunSpec, external_id: str) -> DockerExecution:
         docker = await self.client()
@@ -149,8 +147,12 @@ class DockerTarget(EnvironmentImages):
             except DockerError as exc:
                 if not is_missing(exc):
                     raise  # a vanished container is reported by wait(), as for any loss
-        return DockerExecution(docker, external_id, url=self.url, python=python,
-                               run_id=spec.run_id)
+        return self._execution(spec, external_id, python)
+
+    def _execution(self, spec: RunSpec, container_id: str, python: str) -> DockerExecution:
+        assert self._docker is not None
+        return DockerExecution(self._docker, container_id, url=self.url, python=python,
+                               run_id=spec.run_id, local_work=spec.run_dir / "target" / "work")
 
     async def _code(self, spec: RunSpec) -> tuple[Path | None, list[str]]:
         """The run's code on this machine, and the bind mounts the container needs."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -48,13 +49,14 @@ class DockerExecution:
     """A run's container; ``external_id`` is the container id."""
 
     def __init__(self, docker: aiodocker.Docker, container_id: str, *, url: str,
-                 python: str, run_id: str) -> None:
+                 python: str, run_id: str, local_work: Path | None = None) -> None:
         self.external_id = container_id
         self._docker = docker
         self._url = url
         self._python = python
         self._run_id = run_id
         self._container = docker.containers.container(container_id)
+        self._local_work = local_work  # the bind-mounted code of sharedVolumes, if any
 
     @property
     def _short(self) -> str:
@@ -229,6 +231,9 @@ class DockerExecution:
             except DockerError as exc:
                 if not is_missing(exc):
                     raise
+        if self._local_work is not None:
+            # The code can be restored from the content store; only outputs are kept.
+            await asyncio.to_thread(shutil.rmtree, self._local_work, True)
 
     # -- small files ----------------------------------------------------------------------------
 

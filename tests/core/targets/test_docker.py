@@ -113,6 +113,7 @@ async def test_shared_volumes_and_native_shared_directory(docker_project, tmp_pa
         await execution.collect_outputs(tmp_path / "collected")
         assert (tmp_path / "collected/o.txt").read_text() == "out"
         await execution.release()
+        assert not (spec.run_dir / "target/work").exists()
     finally:
         await target.close()
 

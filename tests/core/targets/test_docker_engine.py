@@ -29,3 +29,18 @@ def test_a_docker_target_needs_a_base_image(tmp_path):
     path.write_text("type: docker\n")
     with pytest.raises(ConfigError, match="baseDockerImage"):
         DockerTarget(load_compute(path), project_dir=tmp_path).base_image
+
+
+async def test_docker_host_is_honoured(tmp_path, monkeypatch):
+    from core.targets.docker import DockerTarget
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/elsewhere.sock")
+    path = tmp_path / "docker.compute"
+    path.write_text('type: docker\nbaseDockerImage: "b:1"\n')
+    target = DockerTarget(load_compute(path), project_dir=tmp_path)
+    assert target.url == f"unix://{tmp_path}/elsewhere.sock"
+    try:
+        with pytest.raises(TargetUnreachable, match="elsewhere.sock does not answer"):
+            await target.check()
+    finally:
+        await target.close()
