@@ -9,38 +9,11 @@ re-parses the result and checks it means exactly what was intended.
 
 from __future__ import annotations
 
-import json
-import math
-import re
-from dataclasses import dataclass
 from typing import Any
 
-_STR = "tag:yaml.org,2002:str"
-_QUOTES = ('"', "'")
-# First characters that would make a plain scalar mean something else (indicators).
-_BAD_FIRST = set("?:,[]{}#&*!|>'\"%@`- \t")
-_BAD_ANYWHERE = set(",[]{}")  # legal in block plain scalars, but not inside a flow map we edit
-
-
-class EditError(Exception):
-    """An edit the text surgery cannot make (the caller turns it into a ConfigError)."""
-
-
-@dataclass(frozen=True)
-class Layout:
-    """How a file indents; new lines copy it."""
-
-    mapping: int = 2  #: columns a nested mapping sits right of its key
-    offset: int = 0   #: columns the "- " of a block sequence sits right of its key
-    newline: str = "\n"
-
-
-@dataclass(frozen=True)
-class Style:
-    """Quote characters for new keys and new text values (None: plain where that is safe)."""
-
-    key: str | None = None
-    value: str | None = None
+from core.config._yamlrender import (QUOTES, TEXT_TAG, EditError, Layout, Style,
+                                     plain_is_safe, render_block, render_inline,
+                                     render_scalar)
 
 
 def detect_layout(text: str, root: Any) -> Layout:
@@ -67,111 +40,16 @@ def style_of(node: Any, inherit: Style = Style()) -> Style:
     """The quoting a mapping uses, so a new entry looks like its siblings."""
     if _kind(node) != "map" or not node.value:
         return inherit
-    key_style = node.value[0][0].style if node.value[0][0].style in _QUOTES else None
+    key_style = node.value[0][0].style if node.value[0][0].style in QUOTES else None
     counts = {'"': 0, "'": 0, None: 0}
     for _key, value in node.value:
-        if _kind(value) == "scalar" and value.tag == _STR and value.value:
-            quoted = value.style in _QUOTES
-            if quoted and not _plain_is_safe(value.value):
+        if _kind(value) == "scalar" and value.tag == TEXT_TAG and value.value:
+            quoted = value.style in QUOTES
+            if quoted and not plain_is_safe(value.value):
                 continue  # quoted because it had to be ("007"), not by the file's choice
             counts[value.style if quoted else None] += 1
-    value_style = max(_QUOTES, key=counts.__getitem__)
+    value_style = max(QUOTES, key=counts.__getitem__)
     return Style(key_style, value_style if counts[value_style] > counts[None] else None)
-
-
-# -- rendering ---------------------------------------------------------------------------------
-
-def render_scalar(value: Any, style: str | None = None) -> str:
-    """One line of YAML that loads back as exactly ``value`` under YAML 1.1 and 1.2."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ".nan"
-        if math.isinf(value):
-            return ".inf" if value > 0 else "-.inf"
-        return repr(value)
-    if not isinstance(value, str):
-        raise EditError(f"cannot write a {type(value).__name__} value")
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
-        raise EditError("the text holds characters that are not valid Unicode")
-    if style == "'" and value.isprintable():
-        return "'" + value.replace("'", "''") + "'"
-    if style is None and _plain_is_safe(value):
-        return value
-    return _double_quoted(value)
-
-
-def _plain_is_safe(value: str) -> bool:
-    if not value or not value.isprintable() or value != value.strip():
-        return False
-    first = value[0]
-    if first in _BAD_FIRST and not (first == "-" and len(value) > 1 and value[1] != " "):
-        return False
-    if ": " in value or " #" in value or value.endswith(":") or _BAD_ANYWHERE & set(value):
-        return False
-    if value.startswith(("---", "...")):
-        return False
-    return _resolves_to_text(value)
-
-
-_RESOLVERS: list[Any] = []
-
-
-def _resolves_to_text(value: str) -> bool:
-    # Workbench-era readers used YAML 1.1, where yes/no/on/off, 0o17 and 1:20 are not text;
-    # quote anything either version would read as something else.
-    if not _RESOLVERS:
-        from ruamel.yaml.resolver import VersionedResolver
-
-        _RESOLVERS.extend(VersionedResolver(version=v) for v in ((1, 1), (1, 2)))
-    from ruamel.yaml.nodes import ScalarNode
-
-    return all(r.resolve(ScalarNode, value, (True, False)) == _STR for r in _RESOLVERS)
-
-
-def _double_quoted(value: str) -> str:
-    out = json.dumps(value, ensure_ascii=False)  # JSON strings are YAML double-quoted scalars
-    return re.sub("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]",
-                  lambda m: f"\\u{ord(m.group()):04X}", out)
-
-
-def _inline(value: Any, style: Style) -> str | None:
-    if isinstance(value, dict) and not value:
-        return "{}"
-    if isinstance(value, list) and not value:
-        return "[]"
-    if isinstance(value, (dict, list)):
-        return None
-    return render_scalar(value, style.value if isinstance(value, str) else None)
-
-
-def render_block(value: Any, column: int, layout: Layout, style: Style) -> list[str]:
-    """Lines (without line ends) of a block mapping or sequence whose entries start at column."""
-    pad, lines = " " * column, []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            head = pad + render_scalar(key, style.key) + ":"
-            inline = _inline(item, style)
-            if inline is not None:
-                lines.append(f"{head} {inline}")
-            else:
-                lines.append(head)
-                step = layout.mapping if isinstance(item, dict) else layout.offset
-                lines += render_block(item, column + step, layout, style)
-        return lines
-    for item in value:
-        inline = _inline(item, style)
-        if inline is not None:
-            lines.append(f"{pad}- {inline}")
-        else:
-            inner = render_block(item, column + 2, layout, style)
-            lines += [f"{pad}- {inner[0].lstrip()}", *inner[1:]]
-    return lines
 
 
 # -- spans -------------------------------------------------------------------------------------
@@ -262,13 +140,13 @@ def _replace(text: str, key: Any, old: Any, new: Any, style: Style, layout: Layo
     colon = _colon(text, key)
     kind = _kind(old)
     block_old = kind != "scalar" and not old.flow_style
-    if kind == "scalar" and old.style in _QUOTES:
+    if kind == "scalar" and old.style in QUOTES:
         value_style = old.style  # a value written in quotes stays in the same quotes
-    elif kind == "scalar" and old.tag == _STR:
+    elif kind == "scalar" and old.tag == TEXT_TAG:
         value_style = None
     else:
         value_style = style.value
-    inline = _inline(new, Style(style.key, value_style))
+    inline = render_inline(new, Style(style.key, value_style))
     if inline is not None:
         if _empty(old):
             return text[:colon + 1] + " " + inline + text[colon + 1:]
@@ -297,7 +175,7 @@ def _replace(text: str, key: Any, old: Any, new: Any, style: Style, layout: Layo
 
 def _insert(text: str, node: Any, key: str, value: Any, style: Style, layout: Layout) -> str:
     if node.flow_style:
-        inline = _inline(value, style)
+        inline = render_inline(value, style)
         if inline is None:
             raise EditError(f"cannot add a nested block to the one-line map holding {key!r}")
         close = node.end_mark.index - 1

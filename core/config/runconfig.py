@@ -69,7 +69,7 @@ class RunConfiguration:
         """A ConfigError at the position of ``key`` in this file (found again: error path only)."""
         try:
             doc = load_document(self.path)
-            return doc.error(message, doc.data, key if key in doc.data else None, field=key)
+            return doc.error(message, doc.data if key in doc.data else None, key, field=key)
         except ConfigError:
             return ConfigError(message, file=str(self.path), field=key)
 

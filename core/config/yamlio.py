@@ -11,18 +11,21 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 import threading
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from core.config import _yamltext
+from core.config._atomicfile import atomic_write, default_mode
+from core.config._yamlrender import (EditError, Layout, Style, comparable, plain, plain_input,
+                                     render_block)
 from core.errors import ConfigError
 
 _lock = threading.RLock()  # a ruamel YAML instance is not safe to share between threads
 _yaml_instance: Any = None
 _BOM = "\ufeff"
+_MISSING = object()
 KeyPath = str | Sequence[str]
 
 
@@ -150,8 +153,10 @@ class YamlDocument:
     def set(self, key_path: KeyPath, value: Any) -> None:
         """Set one value (maps on the way are created; a null one becomes a map)."""
         keys = _keys(key_path)
-        value = _plain_input(value, ".".join(keys))
-        expected = _plain(self.data)
+        value = plain_input(value, ".".join(keys))
+        if comparable(plain(self.get(keys, _MISSING))) == comparable(value):
+            return  # rewriting an equal value could still change how it is written
+        expected = plain(self.data)
         node = expected
         for key in keys[:-1]:
             if not isinstance(node.get(key), dict):
@@ -164,7 +169,7 @@ class YamlDocument:
     def delete(self, key_path: KeyPath) -> None:
         """Remove one key and its value; a map left empty becomes ``{}``."""
         keys = _keys(key_path)
-        expected = _plain(self.data)
+        expected = plain(self.data)
         node = expected
         for key in keys[:-1]:
             node = node.get(key) if isinstance(node, dict) else None
@@ -179,12 +184,16 @@ class YamlDocument:
             root = _yaml().compose(self._text)
         try:
             text = splice(self._text, root)
-        except (_yamltext.EditError, KeyError, ValueError) as exc:
+        except (EditError, KeyError, ValueError) as exc:
             raise ConfigError(f"cannot change {what}: {exc}; nothing was changed",
                               file=self.display) from None
-        data = _parse(text, self.path)
+        try:
+            data = _parse(text, self.path)
+        except ConfigError as exc:  # e.g. the old value carried an anchor used elsewhere
+            raise ConfigError(f"cannot change {what}: the file would no longer parse "
+                              f"({exc.message}); nothing was changed", file=self.display) from None
         # The splice must mean exactly the intended change; refuse anything else.
-        if _ordered(_plain(data)) != _ordered(expected):
+        if comparable(plain(data)) != comparable(expected):
             raise ConfigError(f"cannot change {what} without disturbing other values; nothing "
                               "was changed (please report this file)", file=self.display)
         self._text, self.data, self._lines = text, data, None
@@ -203,17 +212,20 @@ class YamlDocument:
         target = Path(os.path.realpath(self.path))  # keep a symlinked config a symlink
         try:
             if self._on_disk is None:
-                mode = 0o666 & ~_umask()
+                mode = default_mode()
             else:
                 current = target.read_bytes()
                 if current != self._on_disk and not force:
                     raise ConfigError("changed on disk since it was read; nothing was written "
                                       "(reload and try again)", file=self.display)
                 mode = target.stat().st_mode & 0o7777
-            _atomic_write(target, payload, mode, exclusive=self._on_disk is None and not force)
+            atomic_write(target, payload, mode, exclusive=self._on_disk is None and not force)
         except FileExistsError:
             raise ConfigError("already exists; nothing was written", file=self.display) from None
         except FileNotFoundError:
+            if not self.path.parent.is_dir():
+                raise ConfigError(f"cannot write: the folder {display_path(self.path.parent)} "
+                                  "does not exist", file=self.display) from None
             raise ConfigError("was removed since it was read; nothing was written",
                               file=self.display) from None
         except OSError as exc:
@@ -250,11 +262,11 @@ def new_document(path: str | os.PathLike[str], mapping: Mapping[str, Any],
     ``header_comment`` and ``key_comments`` (text, may span lines) become ``#`` lines at the top
     and above each key.
     """
-    layout = _yamltext.Layout()
+    layout = Layout()
     lines = _comment_lines(header_comment)
-    for key, value in _plain_input(dict(mapping), "").items():
+    for key, value in plain_input(dict(mapping), "").items():
         lines += _comment_lines((key_comments or {}).get(key))
-        lines += _yamltext.render_block({key: value}, 0, layout, _yamltext.Style())
+        lines += render_block({key: value}, 0, layout, Style())
     text = "".join(line + "\n" for line in lines)
     return YamlDocument(Path(path), text, _parse(text, Path(path)), on_disk=None)
 
@@ -297,81 +309,3 @@ def _keys(key_path: KeyPath) -> tuple[str, ...]:
     if not keys or not all(isinstance(k, str) and k for k in keys):
         raise ValueError(f"a key path is one or more non-empty strings, got {key_path!r}")
     return keys
-
-
-def _plain_input(value: Any, where: str) -> Any:
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): _plain_input(v, f"{where}.{k}") for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain_input(v, where) for v in value]
-    raise ConfigError(f"cannot write a {type(value).__name__} value", field=where or None)
-
-
-def _plain(value: Any) -> Any:
-    """ruamel's containers as plain dicts and lists (scalars are already comparable)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _ordered(value: Any) -> Any:
-    if isinstance(value, dict):
-        return [(_ordered(k), _ordered(v)) for k, v in value.items()]
-    if isinstance(value, list):
-        return [_ordered(v) for v in value]
-    if isinstance(value, float):
-        return ("float", repr(float(value)))  # NaN != NaN otherwise
-    return (type(value).__name__ if isinstance(value, (bool, type(None))) else "v", value)
-
-
-def _umask() -> int:
-    # os.umask() can only be read by setting it, which races other threads; ask the kernel.
-    with contextlib.suppress(OSError, ValueError):
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    return 0o022
-
-
-def _atomic_write(target: Path, payload: bytes, mode: int, *, exclusive: bool) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        if exclusive:
-            try:
-                os.link(tmp, target)  # fails if the file appeared meanwhile: never clobber
-            except FileExistsError:
-                raise
-            except OSError:  # a file system without hard links
-                if target.exists():
-                    raise FileExistsError(str(target)) from None
-                os.replace(tmp, target)
-            else:
-                os.unlink(tmp)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
-def unknown_keys(data: Mapping[Any, Any], known: Iterable[str]) -> tuple[str, ...]:
-    """Keys of ``data`` that Launchdeck does not know (kept on save, reported by the caller)."""
-    known = set(known)
-    return tuple(str(key) for key in data if key not in known)

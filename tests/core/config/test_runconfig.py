@@ -11,7 +11,7 @@ from core.config.runconfig import (create_runconfig, load_runconfig, set_env, se
                                    unset_env)
 from core.errors import ConfigError
 from core.targets.base import Framework
-from tests.core.config.conftest import added_lines, changed_lines, make_project, write
+from tests.core.config.conftest import FILES, added_lines, changed_lines, make_project, write
 from tests.core.config.test_yamlio import NASTY
 
 GOOD = "ArgumentVector:\n- $file\nTarget: local\n"
@@ -31,7 +31,7 @@ def refuses(path: Path, edit, *args, needle: str) -> None:
         edit(path, *args)
     assert needle in str(info.value), str(info.value)
     assert path.read_bytes() == before
-    assert sorted(p.name for p in path.parent.iterdir() if p.name.startswith("."))  == []
+    assert [p.name for p in path.parent.iterdir() if p.name.startswith(".")] == []
 
 
 # -- loading ------------------------------------------------------------------------------------
@@ -317,3 +317,14 @@ def test_field_error_points_at_the_field(plain_rc):
     config = load_runconfig(plain_rc)
     assert str(config.field_error("CondaDependenciesFile", "CondaDependenciesFile: gone")) == (
         "plain/aml_config/docker.runconfig:5:24: CondaDependenciesFile: gone")
+
+
+def test_env_names_of_any_allowed_spelling_round_trip(plain_rc):
+    names = ["a:b", "with space", "ünï", "-dash", "yes", "Y", "1", "x#y", "#x", "null", "~",
+             "a b: c", "tab\tname"]
+    set_env(plain_rc, {name: name for name in names})
+    env = load_runconfig(plain_rc).environment_variables
+    assert {name: env[name] for name in names} == {name: name for name in names}
+    assert pyyaml.safe_load(plain_rc.read_text())["EnvironmentVariables"]["yes"] == "yes"
+    unset_env(plain_rc, names)
+    assert plain_rc.read_bytes() == (FILES / "plain" / "docker.runconfig").read_bytes()

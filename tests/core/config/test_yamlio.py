@@ -361,3 +361,33 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_an_edit_that_would_break_the_file_is_refused(in_tmp):
+    text = "Env:\n  A: &shared value\n  B: *shared\n"
+    doc = load_document(write(in_tmp / "a.yml", text))
+    with pytest.raises(ConfigError, match="cannot change Env.A: the file would no longer parse "
+                                          r"\(found undefined alias 'shared'\); nothing was"):
+        doc.set(("Env", "A"), "new")
+    assert doc.text == text and doc.save() is False
+
+
+def test_setting_an_equal_value_leaves_its_spelling_alone(in_tmp):
+    doc = load_document(write(in_tmp / "e.yml", "A: True\nB: '1'\nC: 007\n"))
+    doc.set("A", True)
+    doc.set("B", "1")
+    assert not doc.changed
+    doc.set("C", "007")  # the text "007" is not the number 007
+    assert doc.text == 'A: True\nB: \'1\'\nC: "007"\n'
+
+
+def test_documents_load_safely_from_many_threads(in_tmp):
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = [write(in_tmp / f"{i}.yml", f"A: {i}\nB: [x, y]\nC: {{k: v}}\n") for i in range(8)]
+
+    def load(i: int) -> int:
+        return load_document(paths[i % 8]).data["A"]
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(load, range(400))) == [i % 8 for i in range(400)]
