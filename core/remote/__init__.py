@@ -6,9 +6,11 @@ Remote Docker and Spark targets use ``shared_pool().host(address, ...)`` to get 
 
 from core.remote.connection import CommandResult, SSHPool, shared_pool, translate_errors
 from core.remote.hostkeys import KnownHosts, accept_host_key, fingerprint, host_pattern
+from core.remote.materialize import materialize_remote
 from core.remote.remotehost import RemoteHost
 from core.remote.sshconfig import SSHEndpoint, resolve
+from core.remote.sync import REMOTE_STORE, SyncReport, sync_snapshot
 
-__all__ = ["CommandResult", "KnownHosts", "RemoteHost", "SSHEndpoint", "SSHPool",
-           "accept_host_key", "fingerprint", "host_pattern", "resolve", "shared_pool",
-           "translate_errors"]
+__all__ = ["REMOTE_STORE", "CommandResult", "KnownHosts", "RemoteHost", "SSHEndpoint", "SSHPool",
+           "SyncReport", "accept_host_key", "fingerprint", "host_pattern", "materialize_remote",
+           "resolve", "shared_pool", "sync_snapshot", "translate_errors"]

@@ -20,6 +20,10 @@ from core.remote.forward import UnixSocketForward
 from core.remote.sshconfig import SSHEndpoint
 
 
+#: Waits before retrying a session the server refused; None: give up.
+_REFUSED_BACKOFF = (0.02, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, None)
+
+
 class RemoteHost:
     """One SSH destination seen through a shared ``SSHPool``."""
 
@@ -45,7 +49,8 @@ class RemoteHost:
     async def process(self, cmd: list[str]) -> AsyncIterator[asyncssh.SSHClientProcess]:
         """A running remote command with binary stdin/stdout/stderr, holding one channel."""
         line = quote_command(cmd)
-        for attempt in (1, 2):
+        reopened = False
+        for delay in _REFUSED_BACKOFF:
             conn = await self.connection()
             channels = self.pool.entry(self.endpoint).channels
             assert channels is not None
@@ -54,10 +59,16 @@ class RemoteHost:
                     proc = await conn.create_process(line, encoding=None)
                 except (asyncssh.ChannelOpenError, asyncssh.DisconnectError,
                         ConnectionError) as exc:
-                    # The channel never opened, so nothing ran: safe to try once more on a
-                    # fresh connection if this one turned out to be dead.
-                    if attempt == 1 and conn.is_closed():
+                    # The channel never opened, so nothing ran: safe to try again.
+                    if conn.is_closed() and not reopened:  # dead link: once, on a new one
                         self.pool._forget(self.endpoint.key, conn)
+                        reopened = True
+                        continue
+                    if getattr(exc, "code", None) == asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED \
+                            and delay is not None:
+                        # sshd frees a session slot (MaxSessions) a moment after the channel
+                        # closed, so a burst of short commands can briefly find none free.
+                        await asyncio.sleep(delay)
                         continue
                     with translate_errors(self.endpoint, f"starting `{cmd[0]}` on"):
                         raise exc
@@ -66,6 +77,9 @@ class RemoteHost:
                         yield proc
                 finally:
                     proc.close()
+                    # Hold the slot until the server has closed its side too.
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(proc.wait_closed(), 5)
                 return
 
     async def run(self, cmd: list[str], *, input: bytes | None = None,
