@@ -53,9 +53,9 @@ class LineIndex:
                 return False
             if size < self.size:
                 self._reset()  # truncated or replaced: start over
+            before = self._lines
             with self._lock:
                 start = self._reopen_last_block()
-            before = self._lines
             offset = start
             while offset < size:
                 chunk = os.pread(fd, min(READ, size - offset), offset)

@@ -47,16 +47,20 @@ class RunDetailScreen(DeckScreen):
         self._loaded_at = 0.0
         self._reload_pending = False
         self._artifact_paths: list[str] = []
+        # Built here, not in compose: the tabs mount their panes a moment after the screen.
+        self.log_view = LogView(self.deck.project.run_dir(run_id) / "output.log", id="log-view")
+        self.metrics_panel = MetricsPanel(id="metrics-panel")
+        self.run_info = RunInfo(id="run-info")
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="topbar", id="run-header")
         with TabbedContent(initial="log"):
             with TabPane("Log", id="log"):
-                yield LogView(self.deck.project.run_dir(self.run_id) / "output.log", id="log-view")
+                yield self.log_view
                 yield SearchBox(placeholder="search the log (enter: next, n/N in the log, "
                                 "esc: close)", id="search", classes="hidden")
             with TabPane("Metrics", id="metrics"):
-                yield MetricsPanel(id="metrics-panel")
+                yield self.metrics_panel
             with TabPane("Artifacts", id="artifacts"):
                 yield Static("enter or o: open in $PAGER · y: copy the path", classes="hint")
                 table = DataTable(id="artifact-table", cursor_type="row")
@@ -64,16 +68,20 @@ class RunDetailScreen(DeckScreen):
                 table.add_column("size", key="size")
                 yield table
             with TabPane("Info", id="info"):
-                with VerticalScroll():
-                    yield RunInfo(id="run-info")
+                with VerticalScroll(id="info-scroll"):
+                    yield self.run_info
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.deck.runs_changed.subscribe(self, self._runs_changed)
         self._show_header()
-        self._load()
-        self.query_one(LogView).focus()
+        # The tabs mount their panes after this screen mounts: wait for one refresh.
+        self.call_after_refresh(self._start)
         self.set_interval(1.0, self._show_header)
+
+    def _start(self) -> None:
+        self._load()
+        self.log_view.focus()
 
     # -- data ---------------------------------------------------------------------------------
 
@@ -104,9 +112,9 @@ class RunDetailScreen(DeckScreen):
 
     def _loaded(self, run, events, artifacts) -> None:
         if run.status.is_terminal:
-            self.query_one(LogView).run_over.set()
-        self.query_one(MetricsPanel).show(run.metrics or {})
-        self.query_one(RunInfo).show(run, events)
+            self.log_view.run_over.set()
+        self.metrics_panel.show(run.metrics or {})
+        self.run_info.show(run, events)
         table = self.query_one("#artifact-table", DataTable)
         paths = [path for path, _ in artifacts]
         if paths != self._artifact_paths:
@@ -131,9 +139,8 @@ class RunDetailScreen(DeckScreen):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
-        focus = {"log": LogView, "metrics": MetricsPanel, "artifacts": DataTable, "info": VerticalScroll}.get(tab)
-        if focus is not None:
-            self.query_one(focus).focus()
+        self.query_one({"log": "#log-view", "metrics": "#metrics-panel",
+                        "artifacts": "#artifact-table", "info": "#info-scroll"}[tab]).focus()
 
     def action_search(self) -> None:
         self.action_tab("log")
@@ -143,11 +150,11 @@ class RunDetailScreen(DeckScreen):
 
     @on(Input.Submitted, "#search")
     def _search(self, event: Input.Submitted) -> None:
-        self.query_one(LogView).search(event.value)
+        self.log_view.search(event.value)
 
     @on(SearchBox.Closed, "#search")
     def _search_closed(self) -> None:
-        self.query_one(LogView).focus()
+        self.log_view.focus()
 
     def action_cancel(self) -> None:
         from tui import actions

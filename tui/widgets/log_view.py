@@ -110,7 +110,7 @@ class LogView(ScrollView, can_focus=True):
         event.stop()
         self._update_virtual_size()
         if self.following:
-            self.scroll_end(animate=False, immediate=True)
+            self.scroll_end(animate=False, immediate=True, force=True)
         self._strips_for_partial_line_expire()
         self.refresh()
 
@@ -126,16 +126,35 @@ class LogView(ScrollView, can_focus=True):
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
-        if new < old and round(new) < self.max_scroll_y:
-            self.following = False
-        elif round(new) >= self.max_scroll_y:
-            self.following = True
+        if round(new) >= self.max_scroll_y and new > old:
+            self.following = True  # scrolled back down to the end: follow again
+
+    # Any move up stops following before it scrolls, so a line arriving in between cannot
+    # pull the view back down. Scrolls here never animate: a log is read, not watched slide.
+
+    def action_scroll_up(self) -> None:
+        self.following = False
+        self.scroll_relative(y=-1, animate=False)
+
+    def action_page_up(self) -> None:
+        self.following = False
+        self.scroll_relative(y=-max(1, self.size.height - 1), animate=False)
+
+    def action_scroll_down(self) -> None:
+        self.scroll_relative(y=1, animate=False)
+
+    def action_page_down(self) -> None:
+        self.scroll_relative(y=max(1, self.size.height - 1), animate=False)
+
+    def _on_mouse_scroll_up(self, event) -> None:
+        self.following = False
+        super()._on_mouse_scroll_up(event)
 
     # -- actions ------------------------------------------------------------------------------
 
     def action_follow(self) -> None:
         self.following = True
-        self.scroll_end(animate=False, immediate=True)
+        self.scroll_end(animate=False, immediate=True, force=True)
 
     def action_top(self) -> None:
         self.following = False
@@ -151,7 +170,7 @@ class LogView(ScrollView, can_focus=True):
         self._strips.clear()
         self._update_virtual_size()
         if self.following:
-            self.scroll_end(animate=False, immediate=True)
+            self.scroll_end(animate=False, immediate=True, force=True)
         self.refresh()
 
     def watch_timestamps(self) -> None:

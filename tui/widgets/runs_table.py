@@ -71,6 +71,7 @@ class RunsTable(DataTable):
         """Bring rows up to date with changed runs and metric values (call in a batch update)."""
         self.records.update(runs)
         self.first_metric.update(first_metric)
+        was_empty = not self._shown
         added = False
         resort = False
         for run_id in set(runs) | set(first_metric):
@@ -88,6 +89,8 @@ class RunsTable(DataTable):
                 added = True
         if added or resort:
             self.resort()
+        if was_empty and self._shown:
+            self.move_cursor(row=0, animate=False)  # the first look starts at the top
 
     def tick(self) -> None:
         """Refresh the duration of runs still going (once a second)."""

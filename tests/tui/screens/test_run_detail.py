@@ -1,0 +1,134 @@
+"""The run detail screen: log (follow, search, wrap, times), metrics, artifacts, timeline."""
+
+from __future__ import annotations
+
+from core.runs.state import RunState
+from tests.tui.conftest import make_app, notified, screen_text, shows, until
+from tests.tui.projects import FakeRun, clock, copy_sample, fill_history
+from tui.screens.run_detail import RunDetailScreen
+from tui.widgets.log_view import LogView
+from tui.widgets.metrics_panel import MetricsPanel
+from tui.widgets.plot import LinePlot
+
+
+async def open_run(app, pilot, run_id):
+    await until(pilot, lambda: run_id in app.runs, what="history read")
+    app.action_goto("run", run_id)
+    await until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+    view = app.screen.log_view
+    await until(pilot, lambda: view.index.line_count > 0, what="log indexed")
+    await pilot.pause(0.1)
+    return view
+
+
+async def test_log_metrics_artifacts_and_timeline(fixed_app, history_project):
+    _, ids = history_project
+    async with fixed_app.run_test(size=(100, 30)) as pilot:
+        view = await open_run(fixed_app, pilot, ids[0])
+        text = screen_text(fixed_app)
+        assert "model written to outputs/model.json" in text  # followed to the end
+        assert view.following
+        await pilot.press("2")
+        panel = fixed_app.screen.metrics_panel
+        await until(pilot, lambda: len(panel.query(LinePlot)) == 2, what="plots")
+        text = screen_text(fixed_app)
+        assert "loss" in text and "⣀" in text or "⠤" in text  # a braille curve
+        assert "Accuracy" in text and "0.93" in text  # one value: in the table, not a plot
+        await pilot.press("3")
+        await shows(pilot, fixed_app, "outputs/model.json")
+        await pilot.press("y")
+        await until(pilot, lambda: notified(fixed_app, "copied"))
+        await pilot.press("4")
+        text = await shows(pilot, fixed_app, "Timeline")
+        for step in ("queued", "started", "first output", "finished (Completed)", "+44.0s"):
+            assert step in text
+        assert "env.LEARNING_RATE" in text and "0" * 0 + "00abab" in text  # config, snapshot
+
+
+async def test_open_artifact_hands_the_terminal_to_the_pager(fixed_app, history_project,
+                                                             monkeypatch):
+    _, ids = history_project
+    seen = []
+
+    def fake_run(argv, check=False):
+        seen.append(argv)
+
+    monkeypatch.setenv("PAGER", "less -R")
+    monkeypatch.setattr("tui.screens.run_detail.subprocess.run", fake_run)
+    async with fixed_app.run_test() as pilot:
+        await open_run(fixed_app, pilot, ids[0])
+        monkeypatch.setattr(type(fixed_app), "suspend", _no_suspend)
+        await pilot.press("3", "enter")
+        await until(pilot, lambda: seen, what="pager started")
+        assert seen[0][:2] == ["less", "-R"] and seen[0][2].endswith("outputs/model.json")
+
+
+def _no_suspend(self):
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+async def test_search_wrap_and_timestamps(fixed_app, history_project):
+    _, ids = history_project
+    async with fixed_app.run_test() as pilot:
+        view = await open_run(fixed_app, pilot, ids[0])
+        await pilot.press("slash", *"loss=0.25", "enter")
+        await until(pilot, lambda: view.current_match == 4, what="match")
+        assert not view.following
+        view.focus()
+        await pilot.press("N")
+        await pilot.pause(0.2)
+        assert view.current_match == 4  # nothing earlier
+        await pilot.press("slash")
+        await pilot.press("escape")
+        assert fixed_app.focused is view and isinstance(fixed_app.screen, RunDetailScreen)
+        await pilot.press("w")
+        assert view.wrap
+        await pilot.press("t")
+        assert view.timestamps
+        await shows(pilot, fixed_app, "········")  # lines that were there before we looked
+        await pilot.press("G")
+        assert view.following
+
+
+async def test_a_huge_log_opens_at_once_and_scrolls(tmp_path):
+    project = copy_sample(tmp_path)
+    ids = fill_history(project, [FakeRun(RunState.COMPLETED, log="")])
+    log = project.run_dir(ids[0]) / "output.log"
+    with open(log, "w") as f:
+        for i in range(1_000_000):
+            f.write(f"line {i} of a long log\n")
+    app = make_app(project, clock=clock)
+    async with app.run_test() as pilot:
+        view = await open_run(app, pilot, ids[0])
+        await until(pilot, lambda: "line 999999 of a long log" in screen_text(app),
+                    what="last page", timeout=10)
+        await pilot.press("g")
+        await pilot.pause(0.1)
+        assert "line 0 of a long log" in screen_text(app)
+        view.scroll_to(y=500_000, animate=False)
+        await pilot.pause(0.1)
+        assert "line 500000 of a long log" in screen_text(app)
+
+
+async def test_live_log_follows_and_stops_when_scrolled_up(live_project):
+    from core.runs.submit import submit
+
+    run = submit(live_project, "local", str(live_project.root / "train.py"),
+                 ("--epochs", "300", "--sleep", "0.01"))
+    app = make_app(live_project)
+    async with app.run_test() as pilot:
+        view = await open_run(app, pilot, run.run_id)
+        await until(pilot, lambda: view.index.line_count > 60, what="output", timeout=30)
+        await until(pilot, lambda: f"epoch {view.index.line_count - 2}:" in screen_text(app)
+                    or "model written" in screen_text(app), what="following the end")
+        await pilot.press("pageup")
+        assert not view.following
+        top = view.scroll_y
+        await pilot.pause(0.5)
+        assert view.scroll_y == top  # stays where the user put it while lines arrive
+        await pilot.press("end")
+        assert view.following
+        await until(pilot, lambda: app.runs[run.run_id].status.is_terminal, timeout=60)
+        await until(pilot, lambda: "model written to outputs/model.json" in screen_text(app))

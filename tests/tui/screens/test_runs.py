@@ -1,0 +1,186 @@
+"""The runs screen, on a made-up history (fast) and with real local runs (submit, cancel, rerun)."""
+
+from __future__ import annotations
+
+from core.history.store import HistoryStore
+from core.runs.state import RunState
+from tests.tui.conftest import make_app, screen_text, until
+from tui.screens.run_detail import RunDetailScreen
+from tui.screens.runs import RunsScreen
+from tui.widgets.runs_table import RunsTable
+
+
+def table(app) -> RunsTable:
+    return app.screen.query_one(RunsTable)
+
+
+def shown(app) -> list[str]:
+    t = table(app)
+    return [t.coordinate_to_cell_key((row, 0)).row_key.value for row in range(t.row_count)]
+
+
+async def test_rows_newest_first_with_status_symbols(fixed_app, history_project):
+    _, ids = history_project
+    async with fixed_app.run_test() as pilot:
+        await until(pilot, lambda: table(fixed_app).row_count == 5, what="rows")
+        assert shown(fixed_app) == ids[::-1]
+        text = screen_text(fixed_app)
+        for symbol, word in (("✓", "Completed"), ("✗", "Failed"), ("⊘", "Canceled"),
+                             ("▶", "Running"), ("…", "Queued")):
+            assert f"{symbol} {word}" in text
+        assert "loss=0.05" in text  # last value of the first metric
+        assert "1 running · 1 queued · 5 runs" in text
+
+
+async def test_filter_by_text_status_and_target(fixed_app, history_project):
+    _, ids = history_project
+    async with fixed_app.run_test() as pilot:
+        await until(pilot, lambda: table(fixed_app).row_count == 5)
+        await pilot.press("slash", *"status:failed")
+        assert shown(fixed_app) == [ids[1]]
+        await pilot.press("enter")  # keeps the filter, back to the table
+        assert fixed_app.focused is table(fixed_app)
+        await pilot.press("slash", *["backspace"] * 13, *"target:docker")
+        assert shown(fixed_app) == [ids[2]]
+        await pilot.press("escape")  # closes and clears
+        assert shown(fixed_app) == ids[::-1]
+
+
+async def test_live_update_changes_cells_in_place(fixed_app, history_project):
+    project, ids = history_project
+    async with fixed_app.run_test() as pilot:
+        await until(pilot, lambda: table(fixed_app).row_count == 5)
+        t = table(fixed_app)
+        keys_before = list(t.rows)
+        HistoryStore(project.deck_dir / "history.db").transition(ids[3], RunState.FAILED)
+        await until(pilot, lambda: "Failed" in str(t.get_cell(ids[3], "status")), what="update")
+        assert list(t.rows) == keys_before  # same row objects: updated, never refilled
+
+
+async def test_sort_cycles_columns_and_reverses(fixed_app, history_project):
+    _, ids = history_project
+    async with fixed_app.run_test() as pilot:
+        await until(pilot, lambda: table(fixed_app).row_count == 5)
+        await pilot.press("o")  # -> status
+        assert table(fixed_app).sort_column == "status"
+        order = [fixed_app.runs[i].status for i in shown(fixed_app)]
+        assert order == sorted(order, key=list(RunState).index)
+        await pilot.press("O")
+        assert [fixed_app.runs[i].status for i in shown(fixed_app)] == order[::-1]
+        assert "sort status ▼" in screen_text(fixed_app)
+
+
+async def test_marks_and_compare(fixed_app, history_project):
+    _, ids = history_project
+    async with fixed_app.run_test() as pilot:
+        await until(pilot, lambda: table(fixed_app).row_count == 5)
+        await pilot.press("equals_sign")
+        assert isinstance(fixed_app.screen, RunsScreen)  # fewer than two marked: refused
+        await pilot.press("space", "space")  # marks the two newest, cursor moves down
+        assert fixed_app.screen.marked_runs() == [ids[3], ids[4]]
+        assert "●" in screen_text(fixed_app)
+        await pilot.press("equals_sign")
+        await until(pilot, lambda: fixed_app.screen.__class__.__name__ == "CompareScreen")
+        assert fixed_app.screen.run_ids == [ids[3], ids[4]]
+        await pilot.press("escape")
+        await pilot.press("x")
+        assert fixed_app.screen.marked_runs() == []
+
+
+async def test_enter_opens_the_run(fixed_app, history_project):
+    _, ids = history_project
+    async with fixed_app.run_test() as pilot:
+        await until(pilot, lambda: table(fixed_app).row_count == 5)
+        await pilot.press("j", "enter")
+        assert isinstance(fixed_app.screen, RunDetailScreen)
+        assert fixed_app.screen.run_id == ids[3]
+        await pilot.press("escape")
+        assert isinstance(fixed_app.screen, RunsScreen)
+
+
+async def test_q_quits_from_the_top(fixed_app):
+    async with fixed_app.run_test() as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+    assert fixed_app.return_code == 0 and not fixed_app.is_running
+
+
+# -- real runs ----------------------------------------------------------------------------------
+
+def latest(project):
+    store = HistoryStore(project.deck_dir / "history.db")
+    try:
+        return store.list_runs(limit=1)[0] if store.list_runs(limit=1) else None
+    finally:
+        store.close()
+
+
+async def test_submit_from_the_form_runs_to_completion(live_project):
+    app = make_app(live_project)
+    async with app.run_test() as pilot:
+        await pilot.press("s")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "SubmitDialog")
+        dialog = app.screen
+        await until(pilot, lambda: str(dialog.query_one("#script").value) == "train.py",
+                    what="scripts found")
+        dialog.query_one("#args").value = "--epochs 2 --sleep 0"
+        await pilot.pause()
+        assert "train.py --epochs 5 --epochs 2 --sleep 0" in screen_text(app)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: latest(live_project) is not None, what="submitted")
+        run_id = latest(live_project).run_id
+        await until(pilot, lambda: run_id in app.runs and app.runs[run_id].status
+                    is RunState.COMPLETED, what="completed", timeout=60)
+        await until(pilot, lambda: "Completed" in str(table(app).get_cell(run_id, "status")))
+        assert latest(live_project).arguments == ("--epochs", "5", "--epochs", "2", "--sleep", "0")
+
+
+async def test_submit_form_checks_its_input(live_project):
+    app = make_app(live_project)
+    async with app.run_test() as pilot:
+        await pilot.press("s")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "SubmitDialog")
+        app.screen.query_one("#args").value = "--name 'unclosed"
+        await pilot.pause()
+        assert "arguments:" in screen_text(app)
+        await pilot.press("ctrl+s")
+        assert app.screen.__class__.__name__ == "SubmitDialog"  # refused
+        await pilot.press("escape")
+        assert latest(live_project) is None
+
+
+async def test_cancel_asks_then_stops_the_run(live_project):
+    from core.runs.submit import submit
+
+    run = submit(live_project, "local", str(live_project.root / "train.py"),
+                 ("--epochs", "500", "--sleep", "0.1"))
+    app = make_app(live_project)
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: run.run_id in app.runs and app.runs[run.run_id].status
+                    is RunState.RUNNING, what="running")
+        await pilot.press("c")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "Confirm")
+        await pilot.press("n")  # no: nothing happens
+        await pilot.pause(0.3)
+        assert app.runs[run.run_id].status is RunState.RUNNING
+        await pilot.press("c", "y")
+        await until(pilot, lambda: app.runs[run.run_id].status is RunState.CANCELED,
+                    what="canceled", timeout=30)
+
+
+async def test_rerun_submits_the_same_script_config_and_arguments(live_project):
+    from core.runs.submit import submit
+
+    first = submit(live_project, "local", str(live_project.root / "train.py"),
+                   ("--epochs", "1", "--sleep", "0"))
+    app = make_app(live_project)
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: first.run_id in app.runs and app.runs[first.run_id].status
+                    is RunState.COMPLETED, what="first run", timeout=60)
+        await pilot.press("r")
+        await until(pilot, lambda: len(app.runs) == 2, what="rerun submitted")
+        again = next(r for r in app.runs.values() if r.run_id != first.run_id)
+        assert (again.script, again.run_configuration, again.arguments, again.snapshot) == (
+            first.script, first.run_configuration, first.arguments, first.snapshot)
+        await until(pilot, lambda: app.runs[again.run_id].status is RunState.COMPLETED,
+                    what="rerun completed", timeout=60)
