@@ -22,7 +22,7 @@ import shlex
 import weakref
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Awaitable, Callable, Iterator
 
 import asyncssh
 from asyncssh.public_key import get_default_public_key_algs
@@ -30,6 +30,9 @@ from asyncssh.public_key import get_default_public_key_algs
 from core.errors import ConfigError, DeckError, HostKeyError, TargetError, TargetUnreachable
 from core.remote.hostkeys import DEFAULT_KNOWN_HOSTS, KnownHosts, accept_host_key
 from core.remote.sshconfig import SSHEndpoint, parse_jump, resolve
+
+if TYPE_CHECKING:
+    from core.remote.remotehost import RemoteHost
 
 #: Asked for a password when keys and agent were refused; may be async. None means "no".
 PasswordProvider = Callable[[SSHEndpoint], "Awaitable[str | None] | str | None"]
@@ -146,7 +149,7 @@ class SSHPool:
     def host(self, address: str, *, port: int | None = None, user: str | None = None,
              identity_file: str | None = None) -> "RemoteHost":
         """A handle on one destination; ``~/.ssh/config`` applies under the ``.compute`` values."""
-        from core.remote.remotehost import RemoteHost
+        from core.remote.remotehost import RemoteHost  # noqa: F811 (it imports this module)
         endpoint = resolve(address, port=port, user=user, identity_file=identity_file,
                            config_paths=self.config_paths)
         return RemoteHost(self, endpoint)
