@@ -245,3 +245,27 @@ async def test_sftp_is_shared_and_renewed_with_the_connection(ssh_server, known_
         assert (await again.stat(f"{remote_scratch}/data.bin")).size == 300_000
     finally:
         await pool.close()
+
+
+async def test_ssh_agent_auth(ssh_server, known_hosts_file, tmp_path, monkeypatch):
+    sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(50):
+            if sock.exists():
+                break
+            await asyncio.sleep(0.05)
+        env = dict(os.environ, SSH_AUTH_SOCK=str(sock))
+        subprocess.run(["ssh-add", "-q", str(ssh_server.client_key)], env=env, check=True,
+                       capture_output=True)
+        monkeypatch.setenv("HOME", str(tmp_path))  # no key files: only the agent has the key
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
+        pool = SSHPool(config_paths=[], known_hosts=ssh_server.write_known_hosts(known_hosts_file))
+        try:
+            host = pool.host(ssh_server.host, port=ssh_server.port, user=ssh_server.user)
+            assert (await host.run(["id", "-un"])).stdout == b"deckuser\n"
+        finally:
+            await pool.close()
+    finally:
+        agent.terminate()
+        agent.wait(5)
