@@ -1,7 +1,20 @@
 """The project's config files (``aml_config/``): load, validate, edit in place.
 
 Modules: ``yamlio`` (round-trip documents), ``compute``, ``runconfig``, ``conda``, ``spark``,
-``secrets``. Names below are imported lazily so that importing one module does not pay for all.
+``secrets``; private helpers ``_yamltext`` (in-place edits), ``_yamlrender`` (text for new
+values), ``_section`` (typed reads), ``_atomicfile``.
+
+Rules every loader follows:
+
+- A wrong value is a ``ConfigError`` whose ``str()`` is ``file:line:column: message``; ``file``
+  is relative to the current folder when inside it, else absolute.
+- Scalars that YAML reads as numbers, booleans or dates keep the text as written wherever the
+  model wants text (``LEARNING_RATE: 0.010`` is ``"0.010"``, ``- 007`` is ``"007"``).
+- A null where text is required (``FOO:`` in EnvironmentVariables) is an error, not ``""``.
+- Edits rewrite only the entry they change and re-parse the result; comments are never deleted.
+  New text values are quoted whenever YAML 1.1 or 1.2 would read them as something else.
+
+Names below are imported lazily so that importing one module does not pay for all.
 """
 
 from __future__ import annotations
@@ -18,7 +31,8 @@ _EXPORTS = {
     "CondaDependencies": "conda", "load_conda": "conda", "conda_for_run": "conda",
     "SparkDependencies": "spark", "SparkPackage": "spark", "load_spark": "spark",
     "spark_for_run": "spark",
-    "resolve_password": "secrets", "ResolvedPassword": "secrets", "PasswordSource": "secrets",
+    "resolve_password": "secrets", "check_secrets": "secrets", "ResolvedPassword": "secrets",
+    "PasswordSource": "secrets",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -391,3 +391,12 @@ def test_documents_load_safely_from_many_threads(in_tmp):
 
     with ThreadPoolExecutor(8) as pool:
         assert list(pool.map(load, range(400))) == [i % 8 for i in range(400)]
+
+
+def test_the_package_exports_every_public_name():
+    import core.config
+
+    for name in core.config.__all__:
+        assert getattr(core.config, name) is not None, name
+    with pytest.raises(AttributeError):
+        core.config.nothing_here  # noqa: B018
