@@ -56,7 +56,9 @@ def render_scalar(value: Any, style: str | None = None) -> str:
             return ".nan"
         if math.isinf(value):
             return ".inf" if value > 0 else "-.inf"
-        return repr(value)
+        text = repr(value)
+        # YAML 1.1 reads 1e+20 (no dot) as text.
+        return text if "." in text or "e" not in text else text.replace("e", ".0e", 1)
     if not isinstance(value, str):
         raise EditError(f"cannot write a {type(value).__name__} value")
     if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):

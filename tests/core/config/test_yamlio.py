@@ -400,3 +400,13 @@ def test_the_package_exports_every_public_name():
         assert getattr(core.config, name) is not None, name
     with pytest.raises(AttributeError):
         core.config.nothing_here  # noqa: B018
+
+
+@pytest.mark.parametrize("value", [0.5, 1e20, -2.5e-7, float("inf"), 3, -1, True, None])
+def test_numbers_booleans_and_null_are_written_so_both_yaml_versions_agree(in_tmp, value):
+    path = write(in_tmp / "v.yml", "A: x\n")
+    doc = load_document(path)
+    doc.set("A", value)
+    doc.save()
+    assert load_document(path).data["A"] == value
+    assert pyyaml.safe_load(path.read_text())["A"] == value
