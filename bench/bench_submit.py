@@ -16,7 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import copy_sample_project, deck_command, median, report, time_command  # noqa: E402
+from bench._common import (compile_sources, copy_sample_project, deck_command, median,  # noqa: E402
+                           report, time_command)
 
 
 def bench_submit(project: Path, repeat: int) -> None:
@@ -65,6 +66,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=9)
     args = parser.parse_args()
+    compile_sources()
     with tempfile.TemporaryDirectory() as tmp:
         project = copy_sample_project(Path(tmp) / "project")
         bench_submit(project, args.repeat)

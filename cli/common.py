@@ -14,8 +14,13 @@ def project_of(args, *, create: bool = False) -> Project:
 
 
 def print_json(value: Any) -> None:
-    json.dump(value, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    """Indented JSON; a list gets one compact object per line (fast for 10,000 runs)."""
+    if isinstance(value, list):
+        body = ",\n".join("  " + json.dumps(item, ensure_ascii=False) for item in value)
+        text = f"[\n{body}\n]\n" if value else "[]\n"
+    else:
+        text = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+    sys.stdout.write(text)
 
 
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

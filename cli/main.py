@@ -10,9 +10,14 @@ import sys
 # arguments and return the exit code.
 COMMAND_MODULES = ["cli.target", "cli.runconfig", "cli.submit", "cli.runs", "cli.prepare",
                    "cli.images", "cli.dash"]
+# Which module owns each command: only that one is imported when the command is known, so a
+# quick command does not pay for the imports of every other.
+COMMAND_OWNERS = {"target": "cli.target", "runconfig": "cli.runconfig", "submit": "cli.submit",
+                  "runs": "cli.runs", "logs": "cli.runs", "cancel": "cli.runs",
+                  "prepare": "cli.prepare", "images": "cli.images", "dash": "cli.dash"}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deck",
         description="Run Python and PySpark scripts of a Workbench-style project on local, "
@@ -21,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--project", metavar="DIR",
                         help="the project folder (default: the one holding the current folder)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in ([only] if only else COMMAND_MODULES):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -36,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.errors import DeckError
 
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
+    parser = build_parser(_owner_of(argv))
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
@@ -58,6 +63,18 @@ def main(argv: list[str] | None = None) -> int:
         # `deck runs list | head` closes the pipe early; that is not an error.
         sys.stderr.close()
         return 0
+
+
+def _owner_of(argv: list[str]) -> str | None:
+    words = iter(argv)
+    for word in words:
+        if word == "--project":
+            next(words, None)
+        elif word.startswith("-"):
+            continue
+        else:
+            return COMMAND_OWNERS.get(word)
+    return None
 
 
 def _has_dash(parser: argparse.ArgumentParser) -> bool:

@@ -54,12 +54,15 @@ def list_runs(args) -> int:
         from core.errors import ConfigError
 
         raise ConfigError("--limit must be 0 or more", field="--limit")
-    limit = args.limit if args.limit is not None or args.json else 50
-    records = project.history.list_runs(status=states, target=args.target, limit=limit)
-    revive(project, [r for r in records if r.status.is_active])
+    revive(project)
     if args.json:
-        print_json([r.to_json() for r in records])
+        rows = project.history.list_runs_json(status=states, target=args.target,
+                                              limit=args.limit)
+        sys.stdout.write("[\n" + ",\n".join("  " + row for row in rows) + "\n]\n"
+                         if rows else "[]\n")
         return 0
+    limit = args.limit if args.limit is not None else 50
+    records = project.history.list_runs(status=states, target=args.target, limit=limit)
     print_table(["run id", "status", "target", "runconfig", "script", "created", "duration"],
                 ([r.run_id, r.status, r.target, r.run_configuration, r.script,
                   short_time(r.created_utc), format_duration(r.duration_s)] for r in records))

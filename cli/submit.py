@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
 from cli.common import format_duration, project_of
@@ -39,6 +38,8 @@ def run(args) -> int:
 def stream_to_end(project, run_id: str, offset: int = 0) -> int:
     """Copy the run's output to stdout until it ends; return the exit code deck should give."""
     from core.runs.control import follow_output
+
+    import asyncio
 
     out = sys.stdout.buffer
 

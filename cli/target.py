@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 
 from cli.common import print_json, print_table, project_of
 
@@ -91,6 +90,8 @@ def list_targets(args) -> int:
 
 
 def check_target(args) -> int:
+    import asyncio
+
     from core.targets.registry import open_target
 
     project = project_of(args)

@@ -15,11 +15,13 @@ SLOW_POLL = 0.25
 
 
 async def follow(path: Path, offset: int, finished: Callable[[], Awaitable[bool]],
-                 *, chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
+                 *, chunk_size: int = CHUNK, max_poll: float = SLOW_POLL,
+                 wake: asyncio.Event | None = None) -> AsyncIterator[bytes]:
     """Yield the bytes of ``path`` from ``offset`` until ``finished()`` and nothing is left.
 
     ``finished`` is asked only when the file has no new bytes; after it says yes the file is
-    read once more to its end, so bytes written just before the end are never lost.
+    read once more to its end, so bytes written just before the end are never lost. Setting
+    ``wake`` (say, when the writer is known to have ended) cuts a poll's sleep short.
     """
     delay = FAST_POLL
     fd = None
@@ -47,8 +49,14 @@ async def follow(path: Path, offset: int, finished: Callable[[], Awaitable[bool]
                     offset += len(data)
                     yield data
                 return
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, SLOW_POLL)
+            if wake is None:
+                await asyncio.sleep(delay)
+            else:
+                try:
+                    await asyncio.wait_for(wake.wait(), delay)
+                except asyncio.TimeoutError:
+                    pass
+            delay = min(delay * 2, max_poll)
     finally:
         if fd is not None:
             os.close(fd)

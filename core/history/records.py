@@ -19,7 +19,7 @@ def utc_now() -> str:
 def parse_utc(text: str | None) -> datetime | None:
     if not text:
         return None
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text)  # C-fast; understands the trailing Z since 3.11
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -145,6 +145,17 @@ class HistoryStore:
 
     def list_runs(self, *, status: Iterable[RunState] | None = None, target: str | None = None,
                   limit: int | None = None, newest_first: bool = True) -> list[RunRecord]:
+        sql, params = self._list_query("*", status, target, limit, newest_first)
+        return [RunRecord.from_row(r) for r in self._conn.execute(sql, params)]
+
+    def list_runs_json(self, *, status: Iterable[RunState] | None = None,
+                       target: str | None = None, limit: int | None = None) -> list[str]:
+        """``list_runs`` as ready JSON texts (RunRecord.to_json without metrics), built by
+        SQLite itself: ten thousand runs in a few milliseconds."""
+        sql, params = self._list_query(_JSON_COLUMNS, status, target, limit, True)
+        return [row[0] for row in self._conn.execute(sql, params)]
+
+    def _list_query(self, columns: str, status, target, limit, newest_first):
         where, params = [], []
         if status is not None:
             states = [str(s) for s in status]
@@ -153,14 +164,14 @@ class HistoryStore:
         if target is not None:
             where.append("target=?")
             params.append(target)
-        sql = "SELECT * FROM runs"
+        sql = f"SELECT {columns} FROM runs"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY created_utc {'DESC' if newest_first else 'ASC'}, rowid"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return [RunRecord.from_row(r) for r in self._conn.execute(sql, params)]
+        return sql, params
 
     def queued_ahead(self, run_id: str, target: str) -> list[RunRecord]:
         """Queued runs of ``target`` submitted before ``run_id``, oldest first."""
@@ -206,6 +217,18 @@ class HistoryStore:
 
     def _write(self) -> "_Transaction":
         return _Transaction(self._conn, self.path)
+
+
+# Must give the same keys and values as RunRecord.to_json (a test compares them).
+_JSON_COLUMNS = """json_object(
+    'run_id', run_id, 'status', status, 'exit_code', exit_code, 'target', target,
+    'run_configuration', run_configuration, 'script', script, 'arguments', json(arguments),
+    'framework', framework, 'created_utc', created_utc, 'start_time_utc', start_time_utc,
+    'end_time_utc', end_time_utc,
+    'duration_s', CASE WHEN start_time_utc IS NULL THEN NULL ELSE round(
+        (julianday(COALESCE(end_time_utc, 'now')) - julianday(start_time_utc)) * 86400.0, 3) END,
+    'snapshot', snapshot, 'error', error, 'external_id', external_id,
+    'environment_id', environment_id, 'disconnected_since', disconnected_since)"""
 
 
 def _like(text: str) -> str:

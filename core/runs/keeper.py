@@ -27,13 +27,15 @@ from core.errors import DeckError, ExecutionLost
 from core.history.records import RunRecord, utc_now
 from core.project import Project
 from core.runs import slots
+from core.runs.launcher import pid_alive
 from core.runs.state import RunState
 
 CANCEL_GRACE_SECONDS = 10.0
 
 
 class Keeper:
-    def __init__(self, project: Project, run_id: str) -> None:
+    def __init__(self, project: Project, run_id: str, parsed=None) -> None:
+        self.parsed = parsed
         self.project = project
         self.history = project.history
         self.run_id = run_id
@@ -57,7 +59,7 @@ class Keeper:
             from core.runs.runspec import spec_for
             from core.targets.registry import open_target
 
-            spec, configs = spec_for(self.project, run)
+            spec, configs = spec_for(self.project, run, self.parsed)
             target = open_target(self.project, configs.compute)
             if run.external_id is None:
                 lease = await self._wait_for_slot(run, target.max_concurrent_runs)
@@ -91,14 +93,16 @@ class Keeper:
         if self.cancel_event.is_set():
             self._finish(RunState.CANCELED, note="canceled before it started")
             return None
+        # PrepareEnvironment: false means "use the environment prepared beforehand": a target
+        # that needs one and finds none says to run `deck prepare` when it launches.
         if configs.runconfig.prepare_environment:
             self.history.transition(self.run_id, RunState.PREPARING)
-        environment_id = await target.prepare(spec.env, progress=progress)
-        if environment_id:
-            self.history.update_run(self.run_id, environment_id=environment_id)
-        if self.cancel_event.is_set():
-            self._finish(RunState.CANCELED, note="canceled while preparing")
-            return None
+            environment_id = await target.prepare(spec.env, progress=progress)
+            if environment_id:
+                self.history.update_run(self.run_id, environment_id=environment_id)
+            if self.cancel_event.is_set():
+                self._finish(RunState.CANCELED, note="canceled while preparing")
+                return None
         # Output the target produces is appended after what prepare wrote; remember where it
         # starts so a later keeper resumes the target's stream at the right offset.
         self._write_log_base()
@@ -274,21 +278,6 @@ def _keeper_alive(run: RunRecord) -> bool:
     return pid_alive(run.keeper_pid)
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child of ours counts as dead.
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except OSError:
-        return False
-
-
 def run_lock(run_dir: Path) -> int | None:
     """Take the run's keeper lock; None when another keeper already owns the run."""
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -301,7 +290,7 @@ def run_lock(run_dir: Path) -> int | None:
     return fd
 
 
-def keep(project_root: str, run_id: str) -> int:
+def keep(project_root: str, run_id: str, *, parsed=None) -> int:
     """Entry point of a keeper process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
@@ -311,7 +300,7 @@ def keep(project_root: str, run_id: str) -> int:
     if lock is None:
         return 0
     try:
-        asyncio.run(Keeper(project, run_id).run())
+        asyncio.run(Keeper(project, run_id, parsed).run())
     except DeckError as exc:
         print(f"deck keeper: {exc}", file=sys.stderr)
         return 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import sys
 from pathlib import Path
 
@@ -15,8 +16,16 @@ from core.runs.state import RunState
 _CODE_ROOT = str(Path(__file__).resolve().parent.parent.parent)
 
 
+def can_fork() -> bool:
+    """Forking is only safe from a single-threaded process (the CLI, not the dashboard)."""
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
 def start_keeper(project: Project, run_id: str) -> int:
     """Start the keeper of ``run_id`` in a new session, detached from this process."""
+    if can_fork():
+        seed = KeeperSeed(project)
+        return seed.start(run_id)
     run_dir = project.run_dir(run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -31,14 +40,95 @@ def start_keeper(project: Project, run_id: str) -> int:
     return proc.pid
 
 
+class KeeperSeed:
+    """A keeper forked before its run exists, so its start-up overlaps the submit's own work.
+
+    The seed detaches at once (new session, no terminal, no pipes of the caller), loads what a
+    keeper needs, then waits for ``start(run_id)``. If the caller fails or dies first, the seed
+    reads end-of-file and exits without a trace.
+    """
+
+    def __init__(self, project: Project) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid_read, pid_write = os.pipe()
+        job_read, job_write = os.pipe()
+        child = os.fork()
+        if child == 0:
+            code = 1
+            try:
+                os.close(pid_read)
+                os.close(job_write)
+                os.setsid()
+                grandchild = os.fork()  # the keeper; its parent exits so nobody must reap it
+                if grandchild:
+                    os.write(pid_write, str(grandchild).encode())
+                    code = 0
+                else:
+                    os.close(pid_write)
+                    code = _seed_main(project, job_read)
+            finally:
+                os._exit(code)  # never run the caller's cleanup (its history connection) here
+        os.close(pid_write)
+        os.close(job_read)
+        with os.fdopen(pid_read, "rb") as pipe:
+            self.pid = int(pipe.read() or 0)
+        os.waitpid(child, 0)
+        self._job: int | None = job_write
+
+    def start(self, run_id: str, parsed=None) -> int:
+        """Hand the seed its run (and configs already parsed from the run's snapshot bytes)."""
+        import pickle
+
+        try:
+            payload = pickle.dumps((run_id, parsed))
+        except Exception:  # configs that do not pickle are simply parsed again by the keeper
+            payload = pickle.dumps((run_id, None))
+        with os.fdopen(self._job, "wb") as pipe:
+            self._job = None
+            pipe.write(payload)
+        return self.pid
+
+    def abandon(self) -> None:
+        if self._job is not None:
+            os.close(self._job)
+            self._job = None
+
+
+def _seed_main(project: Project, job_fd: int) -> int:
+    import pickle
+
+    # Leave the caller's terminal and pipes: a shell or a test waiting for deck's output must
+    # see it end when deck ends, not when the run ends.
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    import asyncio  # noqa: F401 - warm up while the caller snapshots the project
+
+    from core.runs.keeper import keep
+    import core.targets.local  # noqa: F401
+
+    with os.fdopen(job_fd, "rb") as pipe:
+        payload = pipe.read()
+    if not payload:
+        return 0
+    run_id, parsed = pickle.loads(payload)
+    run_dir = project.run_dir(run_id)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = os.open(run_dir / "keeper.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    return keep(str(project.root), run_id, parsed=parsed)
+
+
 def revive(project: Project, runs: list[RunRecord] | None = None) -> list[str]:
     """Start a keeper for every unfinished run whose keeper is gone; return their ids.
 
     Any deck command that looks at history calls this, so runs reattach as soon as someone
     looks, even after a reboot killed every keeper.
     """
-    from core.runs.keeper import pid_alive
-
     if runs is None:
         runs = project.history.list_runs(status=[RunState.QUEUED, RunState.PREPARING,
                                                  RunState.RUNNING])
@@ -50,3 +140,18 @@ def revive(project: Project, runs: list[RunRecord] | None = None) -> list[str]:
             start_keeper(project, run.run_id)
             revived.append(run.run_id)
     return revived
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours counts as dead.
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False

@@ -24,10 +24,14 @@ class RunConfigs:
     runconfig: "RunConfiguration"
     compute: "ComputeConfig"
     env: EnvironmentSpec
+    #: project-relative path -> sha256 of the bytes parsed, to tell whether a snapshot holds
+    #: exactly these files (then a forked keeper may reuse the parsed configs).
+    sources: dict[str, str]
 
 
 def load_configs(project: "Project", *, runconfig_path: Path, compute_path: Path,
-                 resolve: "callable[[str], Path | None]") -> RunConfigs:
+                 resolve: "callable[[str], Path | None]",
+                 runconfig: "RunConfiguration | None" = None) -> RunConfigs:
     """Load and check a runconfig, its compute target and dependency files.
 
     ``resolve`` maps a project-relative path to the file to read (the live project at submit
@@ -38,13 +42,16 @@ def load_configs(project: "Project", *, runconfig_path: Path, compute_path: Path
     from core.config.runconfig import load_runconfig
     from core.config.spark import load_spark
 
-    runconfig = load_runconfig(runconfig_path)
+    runconfig = runconfig or load_runconfig(runconfig_path)
     compute = load_compute(compute_path)
+    sources = {f"aml_config/{runconfig_path.name}": _digest(runconfig_path),
+               f"aml_config/{compute_path.name}": _digest(compute_path)}
     conda = spark = None
     conda_rel = runconfig.conda_dependencies_file or "aml_config/conda_dependencies.yml"
     conda_file = resolve(conda_rel)
     if conda_file is not None:
         conda = load_conda(conda_file)
+        sources[conda_rel] = _digest(conda_file)
     elif runconfig.conda_dependencies_file:
         from core.errors import ConfigError
 
@@ -54,14 +61,28 @@ def load_configs(project: "Project", *, runconfig_path: Path, compute_path: Path
     spark_file = resolve(spark_rel)
     if spark_file is not None:
         spark = load_spark(spark_file)
+        sources[spark_rel] = _digest(spark_file)
     elif runconfig.spark_dependencies_file:
         from core.errors import ConfigError
 
         raise ConfigError(f"SparkDependenciesFile names {spark_rel}, which does not exist",
                           file=str(runconfig.path), field="SparkDependenciesFile")
     env = EnvironmentSpec(project_dir=project.root, compute=compute, conda=conda, spark=spark,
-                          framework=Framework(str(runconfig.framework)))
-    return RunConfigs(runconfig=runconfig, compute=compute, env=env)
+                          framework=Framework(str(runconfig.framework)),
+                          runconfig=runconfig.name)
+    return RunConfigs(runconfig=runconfig, compute=compute, env=env, sources=sources)
+
+
+def _digest(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def snapshot_holds(project: "Project", fingerprint: str, configs: RunConfigs) -> bool:
+    """Whether the snapshot has exactly the config files ``configs`` was parsed from."""
+    entries = {e.path: e.hash for e in project.store.manifest(fingerprint)}
+    return all(entries.get(rel) == digest for rel, digest in configs.sources.items())
 
 
 def live_resolver(project: "Project"):
@@ -90,9 +111,16 @@ def snapshot_resolver(project: "Project", fingerprint: str, into: Path):
     return resolve
 
 
-def spec_for(project: "Project", run: "RunRecord") -> tuple[RunSpec, RunConfigs]:
-    """The RunSpec of a recorded run, with configs read from its snapshot."""
+def spec_for(project: "Project", run: "RunRecord",
+             parsed: RunConfigs | None = None) -> tuple[RunSpec, RunConfigs]:
+    """The RunSpec of a recorded run, with configs read from its snapshot.
+
+    ``parsed`` are configs already parsed from the very same bytes (checked by the caller with
+    ``snapshot_holds``); they spare the keeper a second parse.
+    """
     run_dir = project.run_dir(run.run_id)
+    if parsed is not None:
+        return _spec(project, run, run_dir, parsed), parsed
     resolve = snapshot_resolver(project, run.snapshot, run_dir / "config")
     rc_path = resolve(f"aml_config/{run.run_configuration}.runconfig")
     compute_path = resolve(f"aml_config/{run.target}.compute")
@@ -103,7 +131,10 @@ def spec_for(project: "Project", run: "RunRecord") -> tuple[RunSpec, RunConfigs]
                             "submitted with")
     configs = load_configs(project, runconfig_path=rc_path, compute_path=compute_path,
                            resolve=resolve)
-    spec = RunSpec(run_id=run.run_id, run_dir=run_dir, store=project.store,
+    return _spec(project, run, run_dir, configs), configs
+
+
+def _spec(project: "Project", run: "RunRecord", run_dir: Path, configs: RunConfigs) -> RunSpec:
+    return RunSpec(run_id=run.run_id, run_dir=run_dir, store=project.store,
                    snapshot=run.snapshot, script=run.script, arguments=run.arguments,
                    environment=dict(configs.runconfig.environment_variables), env=configs.env)
-    return spec, configs

@@ -28,12 +28,34 @@ def script_arguments(argument_vector: tuple[str, ...], script: str,
 def submit(project: Project, runconfig_name: str, script: str,
            arguments: tuple[str, ...] = (), *, start: bool = True) -> RunRecord:
     """Queue a run of ``script`` with ``runconfig_name``; return its history record."""
+    from core.runs.launcher import KeeperSeed, can_fork, start_keeper
+
+    # Fork the keeper first, before history is opened: it warms up while we snapshot.
+    seed = KeeperSeed(project) if start and can_fork() else None
+    try:
+        record, parsed = _queue(project, runconfig_name, script, arguments)
+    except BaseException:
+        if seed is not None:
+            seed.abandon()
+        raise
+    if seed is not None:
+        pid = seed.start(record.run_id, parsed)
+    elif start:
+        pid = start_keeper(project, record.run_id)
+    else:
+        return record
+    project.history.update_run(record.run_id, keeper_pid=pid)
+    return project.history.get_run(record.run_id)
+
+
+def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[str, ...]):
     runconfig_path = project.runconfig_path(runconfig_name)
     if not runconfig_path.is_file():
         project.load_runconfig(runconfig_name)  # raises the clear "no such runconfig" error
     from core.config.runconfig import load_runconfig
 
-    target = load_runconfig(runconfig_path).target
+    runconfig = load_runconfig(runconfig_path)
+    target = runconfig.target
     compute_path = project.compute_path(target)
     if not compute_path.is_file():
         known = ", ".join(project.compute_names()) or "none"
@@ -41,7 +63,7 @@ def submit(project: Project, runconfig_name: str, script: str,
                           f"(aml_config/{target}.compute does not exist; targets: {known})",
                           file=str(runconfig_path), field="Target")
     configs = load_configs(project, runconfig_path=runconfig_path, compute_path=compute_path,
-                           resolve=live_resolver(project))
+                           resolve=live_resolver(project), runconfig=runconfig)
     from core.config.secrets import check_secrets
 
     check_secrets(configs.compute)
@@ -61,12 +83,12 @@ def submit(project: Project, runconfig_name: str, script: str,
         framework=str(configs.runconfig.framework), snapshot=snapshot.fingerprint,
         config=_config_summary(configs), created_utc="")
     record = _insert_with_fresh_id(project, record)
-    if start:
-        from core.runs.launcher import start_keeper
+    from core.runs.runspec import snapshot_holds
 
-        pid = start_keeper(project, record.run_id)
-        project.history.update_run(record.run_id, keeper_pid=pid)
-    return project.history.get_run(record.run_id)
+    # The keeper may reuse the parsed configs only if the snapshot holds those very bytes (a
+    # file edited during the submit makes the keeper read the snapshot's own).
+    parsed = configs if snapshot_holds(project, snapshot.fingerprint, configs) else None
+    return record, parsed
 
 
 def _insert_with_fresh_id(project: Project, record: RunRecord) -> RunRecord:

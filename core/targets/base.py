@@ -45,6 +45,8 @@ class EnvironmentSpec:
     conda: "CondaDependencies | None"
     spark: "SparkDependencies | None"
     framework: Framework = Framework.PYTHON
+    #: The run configuration's name, for messages such as "run deck prepare -c NAME".
+    runconfig: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -118,6 +118,7 @@ class LocalExecution:
         script, _, waiter = external_id.partition("/")
         self._pid, self._started = _parse_id(script)
         self._waiter_pid, self._waiter_started = _parse_id(waiter)
+        self._ended = asyncio.Event()  # wakes the log and metrics followers at once
 
     def _script_alive(self) -> bool:
         return _start_time(self._pid) == self._started
@@ -132,15 +133,18 @@ class LocalExecution:
         return not self._script_alive() and not self._waiter_alive()
 
     def logs(self, from_offset: int = 0) -> AsyncIterator[bytes]:
-        return filetail.follow(self._files.output, from_offset, self._finished)
+        return filetail.follow(self._files.output, from_offset, self._finished,
+                               wake=self._ended)
 
     def metrics(self, from_offset: int = 0) -> AsyncIterator[bytes]:
-        return filetail.follow(self._files.metrics, from_offset, self._finished)
+        return filetail.follow(self._files.metrics, from_offset, self._finished,
+                               wake=self._ended)
 
     async def wait(self) -> int:
         await _wait_for_exit(self._waiter_pid, self._waiter_alive)
         # The waiter may have been killed before the script ended: follow the script too.
         await _wait_for_exit(self._pid, self._script_alive)
+        self._ended.set()
         try:
             text = self._files.exit_code.read_text()
         except FileNotFoundError:

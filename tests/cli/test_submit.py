@@ -108,7 +108,7 @@ def test_a_queued_run_executes_the_snapshot_taken_at_submit(deck, project):
 
 def test_never_more_runs_than_the_target_allows_and_in_submit_order(deck, project):
     set_compute_key(project, "maxConcurrentRuns: 2")
-    write(project, "nap.py", "import time\ntime.sleep(0.6)\n")
+    write(project, "nap.py", "import time\ntime.sleep(1.5)\n")
     ids = [run_id_of(deck("submit", "-c", "local", "--detach", "nap.py", check=True).out)
            for _ in range(5)]
     runs = [deck.wait_for(run_id) for run_id in ids]
@@ -196,7 +196,7 @@ def test_cancel_stops_the_whole_process_group(deck, project):
     assert result.returncode == 0, result.err
     assert "Canceled" in result.out
     assert deck.json("runs", "show", run_id)["status"] == "Canceled"
-    from core.runs.keeper import pid_alive
+    from core.runs.launcher import pid_alive
 
     deadline = time.monotonic() + 5
     while pid_alive(child) and time.monotonic() < deadline:

@@ -145,3 +145,20 @@ def test_a_writer_killed_mid_transaction_loses_nothing_committed(tmp_path):
     ids = {r.run_id for r in reopened.list_runs()}
     assert ids == {"kept", "committed"}
     reopened.insert_run(make_record("after"))  # and it is writable again
+
+
+def test_fast_json_listing_matches_the_records(history):
+    history.insert_run(make_record("p_1", arguments=("a b", "ü", '"q"')))
+    history.transition("p_1", RunState.RUNNING)
+    history.transition("p_1", RunState.FAILED, exit_code=2, error="exit code 2: boom")
+    history.insert_run(make_record("p_2"))
+    fast = [json.loads(text) for text in history.list_runs_json()]
+    slow = [r.to_json() for r in history.list_runs()]
+    assert len(fast) == 2
+    for quick, full in zip(fast, slow):
+        assert quick.keys() == full.keys()
+        for key in full:
+            if key == "duration_s" and full[key] is not None:
+                assert quick[key] == pytest.approx(full[key], abs=0.01)
+            else:
+                assert quick[key] == full[key], key
