@@ -53,20 +53,16 @@ def load_configs(project: "Project", *, runconfig_path: Path, compute_path: Path
         conda = load_conda(conda_file)
         sources[conda_rel] = _digest(conda_file)
     elif runconfig.conda_dependencies_file:
-        from core.errors import ConfigError
-
-        raise ConfigError(f"CondaDependenciesFile names {conda_rel}, which does not exist",
-                          file=str(runconfig.path), field="CondaDependenciesFile")
+        raise runconfig.field_error("CondaDependenciesFile",
+                                    f"CondaDependenciesFile: {conda_rel} does not exist")
     spark_rel = runconfig.spark_dependencies_file or "aml_config/spark_dependencies.yml"
     spark_file = resolve(spark_rel)
     if spark_file is not None:
         spark = load_spark(spark_file)
         sources[spark_rel] = _digest(spark_file)
     elif runconfig.spark_dependencies_file:
-        from core.errors import ConfigError
-
-        raise ConfigError(f"SparkDependenciesFile names {spark_rel}, which does not exist",
-                          file=str(runconfig.path), field="SparkDependenciesFile")
+        raise runconfig.field_error("SparkDependenciesFile",
+                                    f"SparkDependenciesFile: {spark_rel} does not exist")
     env = EnvironmentSpec(project_dir=project.root, compute=compute, conda=conda, spark=spark,
                           framework=Framework(str(runconfig.framework)),
                           runconfig=runconfig.name)

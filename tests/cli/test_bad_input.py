@@ -125,3 +125,9 @@ def test_unknown_run_id(deck):
     assert_clean_error(deck("runs", "show", "doesnotexist"), "doesnotexist")
     assert_clean_error(deck("logs", "doesnotexist"), "doesnotexist")
     assert_clean_error(deck("cancel", "doesnotexist"), "doesnotexist")
+
+
+def test_runconfig_naming_a_missing_conda_file(deck, project):
+    edit(project, "local.runconfig", '"aml_config/conda_dependencies.yml"', '"env/missing.yml"')
+    check_nothing_changed(deck, project, "submit", "-c", "local", "train.py",
+                          needles=["local.runconfig:", "env/missing.yml"])
