@@ -69,6 +69,8 @@ class ComputeConfig:
     base_docker_image: str | None = None
     address: str | None = None
     port: int = 22
+    #: The port as the file sets it; None lets ``~/.ssh/config`` (``Port``) decide, else 22.
+    explicit_port: int | None = None
     username: str | None = None
     password: str | None = field(default=None, repr=False)  # raw; see core.config.secrets
     identity_file: str | None = None
@@ -108,8 +110,9 @@ def compute_from_document(doc: YamlDocument) -> ComputeConfig:
     values: dict[str, Any] = {"type": target_type}
     for key in _TEXT_KEYS:
         values[KEYS[key][0]] = s.text(key)
-    values["port"] = s.integer("port", 22, low=1, high=65535,
-                               expected="a port number from 1 to 65535")
+    values["explicit_port"] = s.integer("port", None, low=1, high=65535,
+                                        expected="a port number from 1 to 65535")
+    values["port"] = values["explicit_port"] or 22
     values["max_concurrent_runs"] = s.integer("maxConcurrentRuns", None, low=1,
                                               expected="a whole number of at least 1")
     for key in ("sharedVolumes", "nvidiaDocker", "userManagedEnvironment"):

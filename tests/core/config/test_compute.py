@@ -143,3 +143,17 @@ def test_write_compute_checks_before_writing(in_tmp, kwargs, needle):
         write_compute(path, **kwargs)
     assert needle in str(info.value) and "hunter2" not in str(info.value)
     assert list(in_tmp.iterdir()) == []
+
+
+def test_port_left_out_lets_ssh_config_decide(in_tmp):
+    from core.remote.sshconfig import resolve
+
+    cfg = write(in_tmp / "ssh_config", "Host gpu\n  HostName 10.0.0.7\n  Port 2200\n")
+    unset = load_compute(write(in_tmp / "aml_config" / "a.compute",
+                               "type: remotedocker\naddress: gpu\nbaseDockerImage: x\n"))
+    assert (unset.port, unset.explicit_port) == (22, None)
+    assert resolve(unset.address, port=unset.explicit_port, config_paths=[cfg]).port == 2200
+    given = load_compute(write(in_tmp / "aml_config" / "b.compute",
+                               "type: remotedocker\naddress: gpu\nbaseDockerImage: x\nport: 22\n"))
+    assert (given.port, given.explicit_port) == (22, 22)
+    assert resolve(given.address, port=given.explicit_port, config_paths=[cfg]).port == 22
