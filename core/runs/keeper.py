@@ -27,7 +27,7 @@ from core.errors import DeckError, ExecutionLost
 from core.history.records import RunRecord, utc_now
 from core.project import Project
 from core.runs import slots
-from core.runs.launcher import pid_alive
+from core.runs.launcher import keeper_alive
 from core.runs.state import RunState
 
 CANCEL_GRACE_SECONDS = 10.0
@@ -189,7 +189,7 @@ class Keeper:
 
     async def _wait_for_slot(self, run: RunRecord, limit: int):
         def my_turn() -> bool:
-            return not any(_keeper_alive(r) for r in self.history.queued_ahead(run.run_id,
+            return not any(keeper_alive(r) for r in self.history.queued_ahead(run.run_id,
                                                                                run.target))
         return await slots.acquire(self._slot_dir(run), limit, my_turn=my_turn,
                                    stop=self.cancel_event.is_set)
@@ -265,17 +265,6 @@ def _failure_summary(log: Path, exit_code: int | None) -> str:
         lines = [line for line in tail[start:] if line.strip()]
         return f"exit code {exit_code}: " + lines[-1].strip() if lines else f"exit code {exit_code}"
     return f"exit code {exit_code}"
-
-
-def _keeper_alive(run: RunRecord) -> bool:
-    if run.keeper_pid is None:
-        # Just submitted: its keeper has not reported yet. Give it a moment before skipping it.
-        from core.history.records import parse_utc
-        from datetime import datetime, timezone
-
-        created = parse_utc(run.created_utc)
-        return created is not None and (datetime.now(timezone.utc) - created).total_seconds() < 10
-    return pid_alive(run.keeper_pid)
 
 
 def run_lock(run_dir: Path) -> int | None:

@@ -134,12 +134,29 @@ def revive(project: Project, runs: list[RunRecord] | None = None) -> list[str]:
                                                  RunState.RUNNING])
     revived = []
     for run in runs:
-        if run.status.is_terminal or run.keeper_pid is None:
+        if run.status.is_terminal or keeper_alive(run):
             continue
-        if not pid_alive(run.keeper_pid):
-            start_keeper(project, run.run_id)
-            revived.append(run.run_id)
+        pid = start_keeper(project, run.run_id)
+        project.history.update_run(run.run_id, keeper_pid=pid)
+        revived.append(run.run_id)
     return revived
+
+
+#: A run whose submitter died before handing it to a keeper is adopted after this long.
+ORPHAN_GRACE_SECONDS = 10.0
+
+
+def keeper_alive(run: RunRecord) -> bool:
+    """Whether someone owns ``run``: its keeper runs, or it was submitted a moment ago."""
+    if run.keeper_pid is None:
+        from datetime import datetime, timezone
+
+        from core.history.records import parse_utc
+
+        created = parse_utc(run.created_utc)
+        age = (datetime.now(timezone.utc) - created).total_seconds() if created else 1e9
+        return age < ORPHAN_GRACE_SECONDS
+    return pid_alive(run.keeper_pid)
 
 
 def pid_alive(pid: int) -> bool:
