@@ -120,8 +120,7 @@ class DockerTarget(EnvironmentImages):
                     shutil.rmtree(work, ignore_errors=True)
                 return self._execution(spec, container.id, python)
             try:
-                with docker_archive.run_files(work) as files:
-                    await put_files(docker, container.id, files)
+                await self._deliver(docker, container.id, spec, work)
                 await container.start()
             except DockerError as exc:
                 await container.delete(force=True)
@@ -154,19 +153,29 @@ class DockerTarget(EnvironmentImages):
         return DockerExecution(self._docker, container_id, url=self.url, python=python,
                                run_id=spec.run_id, local_work=spec.run_dir / "target" / "work")
 
+    async def _deliver(self, docker: aiodocker.Docker, container_id: str, spec: RunSpec,
+                       work: Path | None) -> None:
+        """Put the helpers, the runtime and the code (``work``) into the created container."""
+        with docker_archive.run_files(work) as files:
+            await put_files(docker, container_id, files)
+
+    def _share_binds(self) -> list[str]:
+        """The bind mount of ``nativeSharedDirectory``, if set (a path on the engine's host)."""
+        share = self.compute.native_shared_directory
+        if not share:
+            return []
+        share_dir = os.path.expanduser(share) if self.local_engine else share
+        if not share_dir.startswith("/"):
+            raise ConfigError("nativeSharedDirectory must be an absolute path on the "
+                              "engine's host", file=str(self.compute.path),
+                              field="nativeSharedDirectory")
+        return [f"{share_dir.rstrip('/')}/{self.project_dir.name}:{SHARE_MOUNT}"]
+
     async def _code(self, spec: RunSpec) -> tuple[Path | None, list[str]]:
         """The run's code on this machine, and the bind mounts the container needs."""
         root = spec.run_dir / "target"
         root.mkdir(parents=True, exist_ok=True)
-        binds: list[str] = []
-        share = self.compute.native_shared_directory
-        if share:
-            share_dir = os.path.expanduser(share) if self.local_engine else share
-            if not share_dir.startswith("/"):
-                raise ConfigError("nativeSharedDirectory must be an absolute path on the "
-                                  "engine's host", file=str(self.compute.path),
-                                  field="nativeSharedDirectory")
-            binds.append(f"{share_dir.rstrip('/')}/{self.project_dir.name}:{SHARE_MOUNT}")
+        binds = self._share_binds()
         if self.compute.shared_volumes and self.local_engine:
             work = root / "work"
             if work.exists():

@@ -57,6 +57,9 @@ class DockerExecution:
         self._run_id = run_id
         self._container = docker.containers.container(container_id)
         self._local_work = local_work  # the bind-mounted code of sharedVolumes, if any
+        #: Seconds to wait out an engine that does not answer; the remote target sets 0 and
+        #: waits for its SSH link itself, reporting it to the keeper meanwhile.
+        self.patience = ENGINE_PATIENCE
 
     @property
     def _short(self) -> str:
@@ -68,8 +71,8 @@ class DockerExecution:
             "or the engine lost it); output after the last copy and its outputs/ are gone")
 
     async def _patiently(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        """Run an API call, waiting out an engine restart (up to ENGINE_PATIENCE)."""
-        deadline = time.monotonic() + ENGINE_PATIENCE
+        """Run an API call, waiting out an engine restart (up to ``patience`` seconds)."""
+        deadline = time.monotonic() + self.patience
         while True:
             try:
                 async with engine_errors(what, self._url):
