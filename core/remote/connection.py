@@ -275,6 +275,11 @@ class SSHPool:
         return answer or None
 
     @staticmethod
+    def remember_password(endpoint: SSHEndpoint, password: str) -> None:
+        """Use ``password`` for ``endpoint`` in this process (e.g. one read from the keyring)."""
+        _PASSWORDS[endpoint.key] = password
+
+    @staticmethod
     def forget_password(endpoint: SSHEndpoint) -> None:
         _PASSWORDS.pop(endpoint.key, None)
 

@@ -55,6 +55,8 @@ class UnixSocketForward:
             return
         try:
             await asyncio.gather(_pump(local_r, remote_w), _pump(remote_r, local_w))
+        except asyncio.CancelledError:
+            pass  # close(): asyncio's stream callback would log a cancelled handler as an error
         finally:
             remote_w.close()
             local_w.close()
