@@ -22,5 +22,9 @@ def open_target(project: "Project", compute: "ComputeConfig") -> "ComputeTarget"
         from core.targets.docker import DockerTarget
 
         return DockerTarget(compute, project_dir=project.root)
+    if kind == "remotedocker":
+        from core.targets.remotedocker import RemoteDockerTarget
+
+        return RemoteDockerTarget(compute, project_dir=project.root)
     raise TargetError(f"{compute.path}: compute type {kind!r} is not supported yet by this "
                       "version of deck")

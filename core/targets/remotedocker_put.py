@@ -1,0 +1,119 @@
+"""On the Docker host: put a snapshot from the mirrored store into a container's ``/deck/work``.
+
+Started by deck over SSH as ``python3 - STORE FINGERPRINT CONTAINER SOCKET`` (this file on
+stdin), so: stdlib only, Python 3.5 syntax, no imports from Launchdeck. Why on the host: the
+code then crosses the link once, into the host's store (``core.remote.sync``, only what the
+host lacks), and never again per run; the tar for the engine's archive API is built here.
+
+Refuses manifest paths that are absolute or hold ``.``/``..``, links that leave the tree and
+blobs whose size is wrong. Prints one line: ``files=N bytes=N``.
+"""
+import hashlib
+import json
+import os
+import posixpath
+import socket
+import sys
+import tarfile
+import tempfile
+
+import http.client as httplib
+
+
+def fail(message, code=2):
+    sys.stderr.write("deck put: " + message + "\n")
+    sys.exit(code)
+
+
+def info_for(name, kind, mode):
+    info = tarfile.TarInfo("deck/work" + ("/" + name if name else ""))
+    info.type = kind
+    info.mode = mode
+    info.uid = info.gid = 0
+    info.uname = info.gname = "root"
+    return info
+
+
+def checked(path):
+    if not isinstance(path, str) or not path or path.startswith("/") or "\0" in path or \
+            any(seg in ("", ".", "..") for seg in path.split("/")):
+        fail("unsafe path in manifest: %r" % (path,))
+    return path
+
+
+def build(store, fingerprint, out):
+    with open(os.path.join(store, "manifests", fingerprint + ".json"), "rb") as f:
+        data = f.read()
+    if hashlib.sha256(data).hexdigest() != fingerprint:
+        fail("manifest %s is corrupt" % fingerprint)
+    files = total = 0
+    seen = set()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        # Folders 0777: the image's user may not be root and must write its outputs.
+        tar.addfile(info_for("", tarfile.DIRTYPE, 0o777))
+        for entry in json.loads(data.decode("ascii"))["entries"]:
+            rel = checked(entry["path"])
+            parts = rel.split("/")
+            for i in range(1, len(parts)):
+                folder = "/".join(parts[:i])
+                if folder not in seen:
+                    seen.add(folder)
+                    tar.addfile(info_for(folder, tarfile.DIRTYPE, 0o777))
+            if "link" in entry:
+                link = entry["link"]
+                joined = posixpath.normpath(posixpath.join(posixpath.dirname(rel), link))
+                if not isinstance(link, str) or link.startswith("/") or joined == ".." \
+                        or joined.startswith("../"):
+                    fail("link %r -> %r leaves the snapshot" % (rel, link))
+                info = info_for(rel, tarfile.SYMTYPE, 0o777)
+                info.linkname = link
+                tar.addfile(info)
+                continue
+            digest = entry["hash"]
+            blob = os.path.join(store, "objects", digest[:2], digest[2:])
+            if os.path.getsize(blob) != entry["size"]:
+                fail("blob %s has the wrong size; sync the snapshot again" % digest)
+            info = info_for(rel, tarfile.REGTYPE, 0o755 if entry["executable"] else 0o644)
+            info.size = entry["size"]
+            with open(blob, "rb") as src:
+                tar.addfile(info, src)
+            files += 1
+            total += entry["size"]
+    return files, total
+
+
+class UnixConnection(httplib.HTTPConnection):
+    def __init__(self, path):
+        httplib.HTTPConnection.__init__(self, "localhost", timeout=300)
+        self.socket_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(300)
+        self.sock.connect(self.socket_path)
+
+
+def main(store, fingerprint, container, docker_socket):
+    with tempfile.TemporaryFile() as spool:
+        files, total = build(store, fingerprint, spool)
+        size = spool.tell()
+        spool.seek(0)
+        try:
+            conn = UnixConnection(docker_socket)
+            conn.request("PUT", "/containers/%s/archive?path=/" % container, body=spool,
+                         headers={"Content-Type": "application/x-tar",
+                                  "Content-Length": str(size)})
+            response = conn.getresponse()
+            body = response.read()
+        except (OSError, socket.error) as exc:
+            fail("cannot reach the Docker Engine at %s: %s" % (docker_socket, exc), 3)
+        if response.status != 200:
+            fail("the Docker Engine refused the run's code (HTTP %d): %s"
+                 % (response.status, body.decode("utf-8", "replace").strip()), 4)
+    sys.stdout.write("files=%d bytes=%d\n" % (files, total))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 5:
+        fail("usage: python3 - STORE FINGERPRINT CONTAINER SOCKET")
+    main(*sys.argv[1:])
