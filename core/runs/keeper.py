@@ -61,6 +61,8 @@ class Keeper:
 
             spec, configs = spec_for(self.project, run, self.parsed)
             target = open_target(self.project, configs.compute)
+            if hasattr(target, "on_link_state"):  # targets behind a network link (SSH)
+                target.on_link_state = self._link_state
             if run.external_id is None:
                 lease = await self._wait_for_slot(run, target.max_concurrent_runs)
                 if lease is None:
@@ -213,6 +215,11 @@ class Keeper:
     def _fail(self, message: str) -> None:
         self._append_log(f"deck: {message}\n".encode())
         self._finish(RunState.FAILED, error=message)
+
+    def _link_state(self, down_since: str | None) -> None:
+        """A target's link to its host went down (UTC time) or is back (None); the run goes on."""
+        if not self.history.get_run(self.run_id).status.is_terminal:
+            self.history.update_run(self.run_id, disconnected_since=down_since)
 
     def _append_log(self, data: bytes) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)

@@ -103,7 +103,12 @@ class Execution(Protocol):
 
 @runtime_checkable
 class ComputeTarget(Protocol):
-    """A place where runs execute."""
+    """A place where runs execute.
+
+    Optional: a target reached over a network link may have a settable ``on_link_state``
+    attribute. The keeper sets it to a callable that takes the UTC time the link was lost, or
+    None once it is back, and shows it on the run ("disconnected since"); the run stays Running.
+    """
 
     name: str
 
