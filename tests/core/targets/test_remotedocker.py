@@ -1,0 +1,315 @@
+"""The remote Docker target against real components: sshd on 127.0.0.1 in front of the real engine.
+
+The "remote host" is this machine reached as deckuser over SSH; every host key is verified for
+real against a known_hosts file the test writes. Link cuts go through ``Relay``, a TCP relay
+in its own process between the target and sshd: killing it resets every connection and keeps
+the host unreachable until it is started again on the same port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from core.errors import HostKeyError, TargetError
+from core.remote import SSHPool
+
+pytestmark = [pytest.mark.ssh, pytest.mark.docker]
+
+RELAY = textwrap.dedent('''
+    import socket, sys, threading
+    srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", int(sys.argv[1]))); srv.listen(64); print("ready", flush=True)
+    def pipe(a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data: break
+                b.sendall(data)
+        except OSError: pass
+        for s in (a, b):
+            try: s.shutdown(socket.SHUT_RDWR)
+            except OSError: pass
+    while True:
+        c, _ = srv.accept()
+        u = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+        for x, y in ((c, u), (u, c)):
+            threading.Thread(target=pipe, args=(x, y), daemon=True).start()
+''')
+
+
+class Relay:
+    """127.0.0.1:port -> sshd; ``cut()`` drops every connection and refuses new ones."""
+
+    def __init__(self, target_port: int) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.target_port = target_port
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", RELAY, str(self.port),
+                                      str(self.target_port)], stdout=subprocess.PIPE)
+        assert self.proc.stdout.readline().strip() == b"ready"
+
+    def cut(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+@pytest.fixture
+def relay(ssh_server):
+    r = Relay(ssh_server.port)
+    r.start()
+    yield r
+    r.cut()
+
+
+def known_line(server, port: int) -> str:
+    algorithm, data = server.host_pubkey.read_text().split()[:2]
+    return f"[127.0.0.1]:{port} {algorithm} {data}\n"
+
+
+class Remote:
+    """A project with one remotedocker target ``gpu1`` and the pool it talks through."""
+
+    def __init__(self, root: Path, base_image: str, server, known_hosts: Path) -> None:
+        self.root, self.base_image, self.server, self.known_hosts = root, base_image, server, \
+            known_hosts
+        (root / "aml_config").mkdir(parents=True, exist_ok=True)
+        self.pool = SSHPool(config_paths=[], known_hosts=known_hosts)
+        self.targets = []
+
+    def write(self, rel: str, text: str) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    def target(self, *, port: int | None = None, **kwargs):
+        from core.config.compute import load_compute
+        from core.targets.remotedocker import RemoteDockerTarget
+
+        self.write("aml_config/gpu1.compute",
+                   f"type: remotedocker\naddress: 127.0.0.1\nport: {port or self.server.port}\n"
+                   f"username: {self.server.user}\nidentityFile: {self.server.client_key}\n"
+                   f"baseDockerImage: {self.base_image}\n")
+        target = RemoteDockerTarget(load_compute(self.root / "aml_config/gpu1.compute"),
+                                    project_dir=self.root, pool=self.pool, **kwargs)
+        self.targets.append(target)
+        return target
+
+    def spec(self, target, script: str, *args: str, environment=None):
+        from core.snapshot.store import ContentStore
+        from core.targets.base import EnvironmentSpec, RunSpec
+
+        env = EnvironmentSpec(project_dir=self.root, compute=target.compute, conda=None,
+                              spark=None)
+        store = ContentStore(self.root / ".deck" / "store")
+        snap = store.snapshot(self.root)
+        run_id = f"r-{secrets.token_hex(4)}"
+        run_dir = self.root / ".deck" / "runs" / run_id
+        run_dir.mkdir(parents=True)
+        return RunSpec(run_id=run_id, run_dir=run_dir, store=store, snapshot=snap.fingerprint,
+                       script=script, arguments=args, environment=environment or {}, env=env)
+
+    async def close(self) -> None:
+        for target in self.targets:
+            await target.close()
+        await self.pool.close()
+
+
+@pytest.fixture
+async def remote(tmp_path, docker_engine, ssh_server):
+    kh = tmp_path / "known_hosts"
+    kh.write_text(ssh_server.known_hosts_line())
+    r = Remote(tmp_path / "proj", docker_engine, ssh_server, kh)
+    yield r
+    await r.close()
+
+
+async def read_all(execution, offset: int = 0) -> bytes:
+    data = b""
+    async for chunk in execution.logs(offset):
+        data += chunk
+    return data
+
+
+async def test_check_reports_host_key_engine_and_free_disk(remote):
+    facts = await remote.target().check()
+    assert facts["host_key"] == remote.server.fingerprint
+    assert facts["ssh"] == f"deckuser@127.0.0.1:{remote.server.port}"
+    assert facts["engine_version"] and facts["api_version"]
+    assert facts["free_disk_home"].endswith("GiB") and facts["free_disk_docker"].endswith("GiB")
+    assert facts["base_image_id"].startswith("sha256:")
+
+
+async def test_unknown_host_key_is_refused_until_accepted(remote):
+    remote.known_hosts.unlink()
+    target = remote.target()
+    with pytest.raises(HostKeyError) as err:
+        await target.check()
+    assert not err.value.changed and err.value.fingerprint == remote.server.fingerprint
+    assert "deck target check gpu1" in str(err.value)
+    assert not remote.known_hosts.exists()
+    await target.accept_host_key(remote.server.fingerprint)
+    assert (await target.check())["host_key"] == remote.server.fingerprint
+    assert remote.known_hosts.read_text() == remote.server.known_hosts_line()
+
+
+async def test_changed_host_key_is_refused(remote, tmp_path):
+    other = tmp_path / "other"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    algorithm, data = other.with_suffix(".pub").read_text().split()[:2]
+    remote.known_hosts.write_text(f"[127.0.0.1]:{remote.server.port} {algorithm} {data}\n")
+    target = remote.target()
+    with pytest.raises(HostKeyError, match="HAS CHANGED") as err:
+        await target.check()
+    assert err.value.changed
+    with pytest.raises(HostKeyError):
+        await target.accept_host_key(remote.server.fingerprint)
+    assert remote.server.fingerprint not in remote.known_hosts.read_text()
+
+
+async def test_a_host_without_a_docker_engine_is_a_clear_error_at_check(remote):
+    target = remote.target(docker_socket="/run/no-docker-here.sock")
+    with pytest.raises(TargetError) as err:
+        await target.check()
+    message = str(err.value)
+    assert "no Docker Engine" in message and "/run/no-docker-here.sock" in message
+    assert "Install Docker" in message
+
+
+async def test_second_prepare_builds_nothing(remote):
+    from core.targets.base import EnvironmentSpec
+
+    target = remote.target()
+    env = EnvironmentSpec(project_dir=remote.root, compute=target.compute, conda=None,
+                          spark=None)
+    first = await target.ensure_image(env, progress=lambda line: None)
+    again = await target.ensure_image(env, progress=lambda line: None)
+    assert again.ref == first.ref and not again.built
+
+
+NASTY = {"QUOTES": "it's \"quoted\"", "SUBST": "$(touch /tmp/deck-pwned) `id`",
+         "LINES": "two\nlines", "UNICODE": "ünïcødé €😀", "SPACES": "  spaces  ", "EMPTY": ""}
+
+
+async def test_run_env_exit_code_metrics_and_outputs_on_the_host(remote):
+    remote.write("job.py", """
+        import json, os, sys
+        import deckrun
+        keys = sorted(k for k in os.environ if k in %r)
+        print(json.dumps({k: os.environ[k] for k in keys}))
+        print(json.dumps(sys.argv[1:]))
+        deckrun.log("loss", 0.25)
+        os.makedirs("outputs/sub", exist_ok=True)
+        open("outputs/sub/model.bin", "wb").write(bytes(range(256)))
+        sys.exit(3)
+    """ % sorted(NASTY))
+    target = remote.target()
+    await target.ensure_image(remote.spec(target, "job.py").env, progress=lambda line: None)
+    spec = remote.spec(target, "job.py", "a b", "$HOME", environment=NASTY)
+    execution = await target.launch(spec, progress=lambda line: None)
+    try:
+        out = (await read_all(execution)).decode().splitlines()
+        import json
+
+        assert json.loads(out[0]) == NASTY
+        assert json.loads(out[1]) == ["a b", "$HOME"]
+        assert await execution.wait() == 3
+        metrics = b""
+        async for chunk in execution.metrics(0):
+            metrics += chunk
+        assert json.loads(metrics.splitlines()[0])["value"] == 0.25
+        await execution.collect_outputs(spec.run_dir / "outputs")
+        assert (spec.run_dir / "outputs/sub/model.bin").read_bytes() == bytes(range(256))
+    finally:
+        await execution.release()
+
+
+async def test_second_launch_sends_only_the_changed_file(remote):
+    for i in range(1000):
+        remote.write(f"pkg/m{i:04d}.py", f"VALUE = {i}  # {'x' * 200}\n")
+    remote.write("job.py", "import pkg.m0007 as m\nprint(m.VALUE)\n")
+    target = remote.target()
+    await target.ensure_image(remote.spec(target, "job.py").env, progress=lambda line: None)
+    first = await target.launch(remote.spec(target, "job.py"), progress=lambda line: None)
+    assert await read_all(first) == b"7\n"
+    await first.release()
+    # Unique content: the host's store outlives test sessions, and would already hold it.
+    changed = remote.write("pkg/m0007.py", f"VALUE = 'changed'  # {secrets.token_hex(2500)}\n")
+    second = await target.launch(remote.spec(target, "job.py"), progress=lambda line: None)
+    assert await read_all(second) == b"changed\n"
+    await second.release()
+    report = target.last_sync
+    assert report.files_sent == 1 and report.blobs_skipped == 1001
+    assert report.bytes_sent <= changed.stat().st_size + 64 * 1024
+
+
+async def test_a_cut_link_loses_no_line_and_repeats_none(remote, relay):
+    remote.known_hosts.write_text(known_line(remote.server, relay.port))
+    remote.write("count.py", """
+        import sys, time
+        for i in range(int(sys.argv[1])):
+            print("line %d" % i, flush=True)
+            time.sleep(float(sys.argv[2]))
+    """)
+    target = remote.target(port=relay.port)
+    states: list[str | None] = []
+    target.on_link_state = states.append
+    await target.ensure_image(remote.spec(target, "count.py").env, progress=lambda line: None)
+    spec = remote.spec(target, "count.py", "120", "0.05")
+    execution = await target.launch(spec, progress=lambda line: None)
+    received = bytearray()
+
+    async def tail():
+        async for chunk in execution.logs(0):
+            received.extend(chunk)
+
+    tailer = asyncio.create_task(tail())
+    try:
+        while b"line 20\n" not in received:
+            await asyncio.sleep(0.05)
+        relay.cut()
+        cut_at = len(received)
+        await asyncio.sleep(2.5)
+        assert states and states[-1] is not None  # told: down since <utc>
+        assert len(received) == cut_at  # nothing arrives while the host is away
+        relay.start()
+        await asyncio.wait_for(tailer, 60)
+        assert await execution.wait() == 0
+        assert states[-1] is None  # told: back
+        assert bytes(received) == b"".join(b"line %d\n" % i for i in range(120))
+    finally:
+        tailer.cancel()
+        await execution.release()
+
+
+async def test_cancel_over_ssh(remote):
+    remote.write("sleepy.py", "import time\nprint('started', flush=True)\ntime.sleep(300)\n")
+    target = remote.target()
+    await target.ensure_image(remote.spec(target, "sleepy.py").env, progress=lambda line: None)
+    execution = await target.launch(remote.spec(target, "sleepy.py"), progress=lambda line: None)
+    try:
+        async for chunk in execution.logs(0):
+            if b"started" in chunk:
+                break
+        started = time.monotonic()
+        await execution.cancel(grace_seconds=5)
+        code = await execution.wait()
+        assert code == 128 + signal.SIGTERM and time.monotonic() - started < 5
+    finally:
+        await execution.release()
