@@ -92,6 +92,7 @@ def list_targets(args) -> int:
 def check_target(args) -> int:
     import asyncio
 
+    from core.errors import HostKeyError
     from core.targets.registry import open_target
 
     project = project_of(args)
@@ -103,7 +104,13 @@ def check_target(args) -> int:
         try:
             if accept and hasattr(target, "accept_host_key"):
                 await target.accept_host_key(accept)
-            return await target.check()
+            try:
+                return await target.check()
+            except HostKeyError as exc:
+                if not await _confirm_host_key(target, exc):
+                    raise
+                await target.accept_host_key(exc.fingerprint)
+                return await target.check()
         finally:
             await target.close()
 
@@ -115,6 +122,23 @@ def check_target(args) -> int:
     for key, value in facts.items():
         print(f"  {key}: {value}")
     return 0
+
+
+async def _confirm_host_key(target, exc) -> bool:
+    """On a terminal, show an unknown host key's fingerprint and ask whether to trust it."""
+    import asyncio
+    import sys
+
+    if exc.changed or not exc.fingerprint or not hasattr(target, "accept_host_key") \
+            or not sys.stdin.isatty():
+        return False  # a changed key is never accepted here; scripts pass --accept-host-key
+    print(str(exc).split("\nCheck it with", 1)[0], file=sys.stderr)
+    # The question goes to stderr: stdout may be JSON for a script.
+    sys.stderr.write(f"Trust this host key ({exc.fingerprint}) and add it to known_hosts? "
+                     "[y/N] ")
+    sys.stderr.flush()
+    answer = await asyncio.to_thread(sys.stdin.readline)
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _rel(project, path) -> str:

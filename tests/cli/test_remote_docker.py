@@ -1,0 +1,179 @@
+"""`deck target attach/check`, `deck prepare` and `deck submit` on a remotedocker target.
+
+The host is this machine's real sshd (127.0.0.1:2222, user deckuser) in front of the real Docker
+Engine. ``HOME`` is a temp folder, so ~/.ssh/known_hosts and ~/.ssh/config are the test's own.
+"""
+
+import json
+import os
+import pty
+import secrets
+import subprocess
+import time
+
+import pytest
+
+from tests.core.targets.test_remotedocker import Relay, known_line
+from tests.fixtures.projects import run_id_of
+
+pytestmark = [pytest.mark.ssh, pytest.mark.docker]
+
+NO_PIP = "name: env\ndependencies:\n  - python=3.11\n"
+
+
+@pytest.fixture
+def home(tmp_path):
+    path = tmp_path / "home"
+    (path / ".ssh").mkdir(parents=True, mode=0o700)
+    return path
+
+
+@pytest.fixture
+def remote_deck(deck, home, docker_engine, ssh_server):
+    """`deck` in a sample project whose HOME is ``home``; environments need no network."""
+    deck.env["HOME"] = str(home)
+    deck.env.pop("SSH_AUTH_SOCK", None)
+    (deck.project / "aml_config" / "conda_dependencies.yml").write_text(NO_PIP)
+    deck.base_image = docker_engine
+    deck.server = ssh_server
+    return deck
+
+
+def attach(deck, *, address="127.0.0.1", port=None):
+    s = deck.server
+    args = ["target", "attach", "remotedocker", "--name", "gpu1", "--address", address,
+            "--base-image", deck.base_image]
+    if address == "127.0.0.1":
+        args += ["--port", str(port or s.port), "--username", s.user,
+                 "--identity-file", str(s.client_key)]
+    deck(*args, check=True)
+
+
+def test_attach_check_prepare_submit_end_to_end(remote_deck, home):
+    deck, server = remote_deck, remote_deck.server
+    attach(deck)
+    refused = deck("target", "check", "gpu1")
+    assert refused.returncode == 2
+    assert server.fingerprint in refused.err and "--accept-host-key" in refused.err
+    assert not (home / ".ssh/known_hosts").exists()
+
+    checked = deck("target", "check", "gpu1", "--accept-host-key", server.fingerprint)
+    assert checked.returncode == 0, checked.err
+    assert f"host_key: {server.fingerprint}" in checked.out
+    assert "engine_version: " in checked.out and "free_disk_docker: " in checked.out
+    assert (home / ".ssh/known_hosts").read_text() == server.known_hosts_line()
+
+    prepared = deck("prepare", "-c", "gpu1", timeout=600)
+    assert prepared.returncode == 0, prepared.err
+    again = deck("prepare", "-c", "gpu1")
+    assert again.returncode == 0 and "nothing to build" in again.out + again.err
+
+    result = deck("submit", "-c", "gpu1", "train.py", "--epochs", "3", "--sleep", "0",
+                  timeout=300)
+    assert result.returncode == 0, result.err
+    assert "training for 3 epochs" in result.out
+    run = deck.json("runs", "show", run_id_of(result.out))
+    assert run["status"] == "Completed" and run["target"] == "gpu1"
+    assert len(run["metrics"]["loss"]) == 3 and run["metrics"]["epochs"] == [[3, "done"]]
+    assert run["artifacts"] == ["outputs/model.json"]
+    assert run["disconnected_since"] is None
+
+
+def test_check_asks_on_a_terminal_before_trusting_a_host_key(remote_deck, home):
+    deck = remote_deck
+    attach(deck)
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(deck.argv("target", "check", "gpu1"), cwd=deck.project,
+                            env=deck.env, stdin=follower, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    os.close(follower)
+    os.write(leader, b"y\n")
+    out, err = proc.communicate(timeout=60)
+    os.close(leader)
+    assert proc.returncode == 0, err.decode()
+    assert deck.server.fingerprint in err.decode() and "[y/N]" in err.decode()
+    assert (home / ".ssh/known_hosts").read_text() == deck.server.known_hosts_line()
+
+
+def test_ssh_config_alias_through_a_proxy_jump(remote_deck, home):
+    deck, s = remote_deck, remote_deck.server
+    (home / ".ssh/config").write_text(
+        f"Host jumpbox\n  HostName 127.0.0.1\n  Port {s.port}\n  User {s.user}\n"
+        f"  IdentityFile {s.client_key}\n"
+        f"Host gpu-alias\n  HostName 127.0.0.1\n  Port {s.port}\n  User {s.user}\n"
+        f"  IdentityFile {s.client_key}\n  ProxyJump jumpbox\n")
+    (home / ".ssh/known_hosts").write_text(s.known_hosts_line())
+    attach(deck, address="gpu-alias")
+    compute = (deck.project / "aml_config/gpu1.compute").read_text()
+    assert "port" not in compute.replace("# The SSH port", "")  # ~/.ssh/config decides
+    checked = deck("target", "check", "gpu1")
+    assert checked.returncode == 0, checked.err
+    assert f"ssh: deckuser@127.0.0.1:{s.port}" in checked.out
+    deck("prepare", "-c", "gpu1", timeout=600, check=True)
+    result = deck("submit", "-c", "gpu1", "train.py", "--epochs", "1", "--sleep", "0")
+    assert result.returncode == 0, result.err
+
+
+def test_a_keeper_never_accepts_an_unknown_host_key(remote_deck, home):
+    deck = remote_deck
+    attach(deck)
+    result = deck("submit", "-c", "gpu1", "train.py")
+    assert result.returncode != 0
+    run = deck.json("runs", "show", run_id_of(result.out))
+    assert run["status"] == "Failed"
+    assert "deck target check gpu1" in run["error"] and deck.server.fingerprint in run["error"]
+    assert not (home / ".ssh/known_hosts").exists()
+
+
+def test_second_submit_sends_only_the_changed_file(remote_deck, home):
+    deck, project = remote_deck, remote_deck.project
+    (home / ".ssh/known_hosts").write_text(deck.server.known_hosts_line())
+    for i in range(1000):
+        path = project / "pkg" / f"m{i:04d}.py"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(f"VALUE = {i}  # {'x' * 200}\n")
+    (project / "job.py").write_text("import pkg.m0007 as m\nprint(m.VALUE)\n")
+    attach(deck)
+    deck("prepare", "-c", "gpu1", timeout=600, check=True)
+    first = deck("submit", "-c", "gpu1", "job.py")
+    assert first.returncode == 0 and "\n7\n" in first.out, first.err
+    changed = project / "pkg" / "m0007.py"
+    changed.write_text(f"VALUE = 'changed'  # {secrets.token_hex(2500)}\n")
+    second = deck("submit", "-c", "gpu1", "job.py")
+    assert second.returncode == 0 and "\nchanged\n" in second.out, second.err
+    sync = json.loads((project / ".deck/runs" / run_id_of(second.out) / "target/sync.json")
+                      .read_text())
+    assert sync["files_sent"] == 1 and sync["blobs_skipped"] >= 1000
+    assert sync["bytes_sent"] <= changed.stat().st_size + 64 * 1024
+
+
+def test_a_run_outlives_a_cut_link_and_keeps_every_line(remote_deck, home):
+    deck, s = remote_deck, remote_deck.server
+    relay = Relay(s.port)
+    relay.start()
+    try:
+        (home / ".ssh/known_hosts").write_text(known_line(s, relay.port))
+        attach(deck, port=relay.port)
+        (deck.project / "count.py").write_text(
+            "import time\nfor i in range(150):\n    print('line %d' % i, flush=True)\n"
+            "    time.sleep(0.05)\n")
+        deck("prepare", "-c", "gpu1", timeout=600, check=True)
+        run_id = run_id_of(deck("submit", "-c", "gpu1", "--detach", "count.py",
+                                check=True).out)
+        log = deck.project / ".deck/runs" / run_id / "output.log"
+        deadline = time.monotonic() + 60
+        while b"line 20\n" not in (log.read_bytes() if log.exists() else b""):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        relay.cut()
+        time.sleep(3)
+        run = deck.json("runs", "show", run_id)
+        assert run["status"] == "Running" and run["disconnected_since"]
+        relay.start()
+        run = deck.wait_for(run_id, timeout=90)
+        assert run["status"] == "Completed", run
+        assert run["disconnected_since"] is None
+        assert log.read_bytes().endswith(b"".join(b"line %d\n" % i for i in range(150)))
+        assert log.read_bytes().count(b"line 0\n") == 1
+    finally:
+        relay.cut()
