@@ -1,4 +1,9 @@
-"""Which class implements each ``.compute`` type (imported only when used: start-up stays fast)."""
+"""Which class implements each ``.compute`` type (imported only when used: start-up stays fast).
+
+``local`` is the local target, which also runs ``Framework: PySpark`` with spark-submit and
+master ``local[*]`` (``core.targets.spark_local``); ``cluster`` is a Spark cluster's head node
+over SSH (``core.targets.spark``).
+"""
 
 from __future__ import annotations
 
@@ -15,9 +20,9 @@ if TYPE_CHECKING:
 def open_target(project: "Project", compute: "ComputeConfig") -> "ComputeTarget":
     kind = str(compute.type)
     if kind == "local":
-        from core.targets.local import LocalTarget
+        from core.targets.spark_local import LocalTargetWithSpark
 
-        return LocalTarget(compute)
+        return LocalTargetWithSpark(compute)
     if kind == "docker":
         from core.targets.docker import DockerTarget
 
@@ -26,5 +31,9 @@ def open_target(project: "Project", compute: "ComputeConfig") -> "ComputeTarget"
         from core.targets.remotedocker import RemoteDockerTarget
 
         return RemoteDockerTarget(compute, project_dir=project.root)
+    if kind == "cluster":
+        from core.targets.spark import SparkTarget
+
+        return SparkTarget(compute, project_dir=project.root)
     raise TargetError(f"{compute.path}: compute type {kind!r} is not supported yet by this "
                       "version of deck")

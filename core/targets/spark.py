@@ -1,0 +1,223 @@
+"""The Spark cluster target (``type: cluster``): spark-submit on a head node over SSH.
+
+Mapping: environment -> a venv per content hash on the head node, shipped to executors as an
+archive (``core.targets.spark_env``); run -> one Spark application started by spark-submit,
+detached on the head node (``spark_hostside``) in ``~/.launchdeck/spark/runs/<run id>/``;
+code -> the snapshot synced into the head node's store (only missing files travel) and
+materialized in ``work/``, the driver's cwd, with its ``.py`` files zipped for ``--py-files``;
+output -> spark-submit's stdout and stderr in one log file there, tailed from a byte offset;
+metrics -> ``DECK_METRICS_FILE`` on the head node, tailed the same way; outputs -> ``outputs/``
+of the driver's cwd, copied back over SFTP; cancel -> the driver's process group and so the
+application (see ``spark_execution``). The application id (``app-...``) leads the external id.
+
+Deploy mode: on YARN, ``yarnDeployMode`` keeps its meaning; on a standalone master Python
+applications run in client mode (the driver on the head node), see ``spark_submit``.
+
+What it cannot do: conda packages (pip only); ``outputs/`` and metrics of a YARN cluster-mode
+driver (it runs in a YARN container, not on the head node); a password login (use a key or
+the SSH agent).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.errors import ConfigError, EnvironmentBuildError, TargetError
+from core.targets import spark_env
+from core.targets.base import RUNTIME_DIR, EnvironmentSpec, Progress, RunSpec
+from core.targets.spark_execution import SparkExecution, format_id, hostside
+from core.targets.spark_submit import SubmitCommand, deploy_mode, mode_note
+
+if TYPE_CHECKING:
+    from core.config.compute import ComputeConfig
+    from core.remote.connection import SSHPool
+    from core.remote.remotehost import RemoteHost
+
+RUNS = ".launchdeck/spark/runs"
+#: How long launch waits for the application id in the driver output.
+APP_ID_WAIT = 60.0
+
+_CHECK = r'''s=$1; m=$2
+if [ -z "$s" ]; then s=$(command -v spark-submit || true)
+  [ -z "$s" ] && [ -n "$SPARK_HOME" ] && s="$SPARK_HOME/bin/spark-submit"; fi
+echo "spark_submit=$s"
+if [ -n "$s" ] && [ -x "$s" ]; then
+  "$s" --version 2>&1 | sed -n 's/.*version \([0-9][0-9.]*\).*/spark_version=\1/p' | head -n 1
+fi
+echo "python=$(python3 -c 'import sys; print(sys.version.split()[0])' 2>/dev/null)"
+case "$m" in spark://*)
+  hp=${m#spark://}; hp=${hp%%,*}
+  python3 -c 'import socket,sys; h,p=sys.argv[1].rsplit(":",1); socket.create_connection((h,int(p)),5)' "$hp" 2>/dev/null \
+    && echo "master_reachable=yes" || echo "master_reachable=no";;
+yarn*) command -v yarn >/dev/null && echo "yarn=$(command -v yarn)" || echo "yarn=missing";;
+esac'''
+
+
+class SparkTarget:
+    """Runs PySpark scripts with spark-submit on a cluster's head node."""
+
+    def __init__(self, compute: "ComputeConfig", *, project_dir: Path | None = None,
+                 pool: "SSHPool | None" = None) -> None:
+        if not compute.address:
+            raise ConfigError("a cluster target needs address", file=str(compute.path),
+                              field="address")
+        self.name = compute.name
+        self.compute = compute
+        self.project_dir = project_dir
+        self._pool = pool
+        self._host: RemoteHost | None = None
+        #: Set by the keeper: told when the link to the head node goes down and comes back.
+        self.on_link_state = None
+
+    @property
+    def max_concurrent_runs(self) -> int:
+        return self.compute.max_concurrent_runs or 4
+
+    @property
+    def host(self) -> "RemoteHost":
+        if self._host is None:
+            from core.remote import shared_pool
+
+            pool = self._pool or shared_pool()
+            self._host = pool.host(self.compute.address, port=self.compute.port,
+                                   user=self.compute.username,
+                                   identity_file=self.compute.identity_file)
+        return self._host
+
+    @property
+    def python(self) -> str:
+        return self.compute.python_location or "python3"
+
+    async def accept_host_key(self, fingerprint: str) -> None:
+        await self.host.accept_host_key(fingerprint)
+
+    async def check(self) -> dict[str, str]:
+        result = await self.host.run(["sh", "-c", _CHECK, "sh",
+                                      self.compute.spark_submit_location or "",
+                                      self.compute.spark_master or ""], timeout=120)
+        facts = dict(line.split("=", 1) for line in result.stdout.decode().splitlines()
+                     if "=" in line)
+        where = f"target {self.name} ({self.host.endpoint})"
+        if not facts.get("spark_submit") or "spark_version" not in facts:
+            raise TargetError(f"{where}: spark-submit does not run on the head node "
+                              f"({facts.get('spark_submit') or 'not on PATH'}); set "
+                              "sparkSubmitLocation")
+        if not facts.get("python"):
+            raise TargetError(f"{where}: python3 is not installed on the head node")
+        if facts.get("master_reachable") == "no":
+            raise TargetError(f"{where}: the head node cannot reach the Spark master "
+                              f"{self.compute.spark_master}")
+        facts["master"] = self.compute.spark_master or "(spark-defaults.conf of the cluster)"
+        facts["deploy_mode"] = deploy_mode(self.compute.spark_master,
+                                           self.compute.yarn_deploy_mode)
+        facts["max_concurrent_runs"] = str(self.max_concurrent_runs)
+        note = mode_note(self.compute.spark_master, self.compute.yarn_deploy_mode)
+        if note:
+            facts["note"] = note
+        return facts
+
+    def _environment(self, env: EnvironmentSpec) -> spark_env.ExecutorEnvironment | None:
+        return spark_env.executor_environment(
+            env.conda, python=self.python, user_managed=self.compute.user_managed_environment)
+
+    async def prepare(self, env: EnvironmentSpec, *, progress: Progress) -> str:
+        note = mode_note(self.compute.spark_master, self.compute.yarn_deploy_mode)
+        if note:
+            progress(note)
+        wanted = self._environment(env)
+        if wanted is None:
+            progress("executor environment: the cluster's own Python (no pip packages)")
+            return ""
+        await spark_env.build(self.host, wanted, progress=progress,
+                              ca_bundle=self._ca_bundle(env))
+        return wanted.hash
+
+    def _ca_bundle(self, env: EnvironmentSpec) -> Path | None:
+        from core.images.settings import BuildSettings
+
+        return BuildSettings.from_compute(self.compute, env.project_dir).ca_bundle
+
+    async def launch(self, spec: RunSpec, *, progress: Progress) -> SparkExecution:
+        from core.remote import materialize_remote, sync_snapshot
+
+        root = f"{RUNS}/{_safe(spec.run_id)}"
+        await self.host.run(["rm", "-rf", "--", root], check=True)  # a launch retried
+        await sync_snapshot(self.host, spec.store, spec.snapshot)
+        await materialize_remote(self.host, spec.snapshot, f"{root}/work")
+        command, require = self._command(spec, root)
+        launch = {"root": root, "argv": command.argv(), "env": self._run_env(spec),
+                  "files": _runtime_files(), "require": require, "app_wait": APP_ID_WAIT}
+        result = await self.host.run(hostside("launch", json.dumps(launch)), check=True)
+        try:
+            report = json.loads(result.stdout.decode().strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            raise TargetError(f"target {self.name}: launching spark-submit gave no answer: "
+                              f"{result.stderr.decode(errors='replace')[-1000:]}") from None
+        if "error" in report:
+            if report["error"].startswith("missing ") and require:
+                raise EnvironmentBuildError(
+                    f"target {self.name}: the executor environment of this run is not built "
+                    f"on the head node ({report['error'][8:]}) and PrepareEnvironment is "
+                    f"false; run 'deck prepare -c {spec.env.runconfig or 'RUNCONFIG'}' first, "
+                    "or set PrepareEnvironment: true")
+            raise TargetError(f"target {self.name}: {report['error']}")
+        external = format_id(report.get("app_id"), report["pid"], report["start"],
+                             report["waiter"], report["waiter_start"])
+        return SparkExecution(self.host, root, external, on_link_state=self.on_link_state)
+
+    def _command(self, spec: RunSpec, root: str) -> tuple[SubmitCommand, list[str]]:
+        compute = self.compute
+        mode = deploy_mode(compute.spark_master, compute.yarn_deploy_mode)
+        conf: dict[str, str] = {}
+        archives: tuple[str, ...] = ()
+        require: list[str] = []
+        wanted = self._environment(spec.env)
+        if wanted is not None:
+            archives = (f"@HOME@/{wanted.archive}#environment",)
+            conf["spark.pyspark.python"] = "./environment/bin/python"
+            conf["spark.pyspark.driver.python"] = (
+                "./environment/bin/python" if mode == "cluster"
+                else f"@HOME@/{wanted.folder}/bin/python")
+            require.append(f"@HOME@/{wanted.archive}")
+        elif compute.python_location:
+            conf["spark.pyspark.python"] = compute.python_location
+        if mode == "cluster":
+            # The driver runs in a YARN container: the head node's environment is not its own.
+            for key, value in self._run_env(spec).items():
+                conf[f"spark.yarn.appMasterEnv.{key}"] = value
+        return SubmitCommand(
+            spark_submit=compute.spark_submit_location or "spark-submit",
+            script=spec.script, arguments=spec.arguments, master=compute.spark_master,
+            deploy_mode=mode, name=None, py_files=("@ROOT@/modules.zip",),
+            archives=archives, conf=conf, dependencies=spec.env.spark), require
+
+    def _run_env(self, spec: RunSpec) -> dict[str, str]:
+        env = dict(spec.environment)
+        env["PYTHONPATH"] = "@ROOT@/runtime:@ROOT@/work"
+        env["DECK_RUN_ID"] = spec.run_id
+        env["DECK_METRICS_FILE"] = "@ROOT@/metrics.jsonl"
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    async def attach(self, spec: RunSpec, external_id: str) -> SparkExecution:
+        return SparkExecution(self.host, f"{RUNS}/{_safe(spec.run_id)}", external_id,
+                              on_link_state=self.on_link_state)
+
+    async def close(self) -> None:
+        # The pool is shared with other targets of this process (or owned by the caller).
+        self._host = None
+
+
+def _safe(run_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", run_id)
+
+
+def _runtime_files() -> dict[str, str]:
+    """The stdlib metrics helpers, written into the run's folder on the head node."""
+    files = {}
+    for path in RUNTIME_DIR.rglob("*.py"):
+        files[f"runtime/{path.relative_to(RUNTIME_DIR).as_posix()}"] = path.read_text()
+    return files

@@ -1,0 +1,148 @@
+"""The executors' Python environment on a Spark cluster: one venv per content hash.
+
+What is built: the pip list of ``conda_dependencies.yml`` installed with ``python3 -m venv`` +
+pip into ``~/.launchdeck/envs/<hash>/`` on the head node, then packed (without pip itself) into
+``~/.launchdeck/envs/<hash>.tar.gz``. A run ships the archive with ``--archives
+<archive>#environment`` and sets ``spark.pyspark.python=./environment/bin/python``: every
+executor, on any worker, unpacks it in its own working folder, so workers need not share the
+head node's filesystem. They need the same base interpreter at the same path as the head node
+(the venv's ``bin/python`` is a link to it), as with venv-pack. The driver (client mode) uses
+the unpacked venv on the head node directly.
+
+The hash covers the pip list, the interpreter and this recipe's version, so an unchanged
+environment is found by one ``test -f`` and never rebuilt; a lock file keeps two prepares of
+the same environment from building it twice. Conda packages cannot be installed (no conda on
+the cluster is assumed): they are a clear error. A CA bundle for pip (``DECK_BUILD_CA_BUNDLE``
+or ``buildCaBundle``, see ``core.images.settings``) is copied to the head node for the build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.errors import EnvironmentBuildError, TargetError
+
+if TYPE_CHECKING:
+    from core.config.conda import CondaDependencies
+    from core.remote.remotehost import RemoteHost
+    from core.targets.base import Progress
+
+RECIPE_VERSION = 1
+ENVS = ".launchdeck/envs"
+#: Entries of a conda file that name the interpreter itself, not a package to install.
+_NOT_PACKAGES = ("python", "pip")
+
+_BUILD = r'''set -e
+h=$1; py=$2; shift 2
+envs="$HOME/.launchdeck/envs"; d="$envs/$h"
+mkdir -p "$envs"
+if command -v flock >/dev/null 2>&1; then exec 9>"$envs/$h.lock"; flock 9; fi
+if [ -f "$d/.deck-ready" ]; then echo "environment $h is already built"; exit 0; fi
+rm -rf "$d" "$d.tar.gz"
+if [ "$1" = "--ca" ]; then
+  shift; cat > "$envs/$h.ca.pem"; export PIP_CERT="$envs/$h.ca.pem"
+fi
+echo "creating a virtual environment with $py"
+"$py" -m venv "$d"
+echo "installing: $*"
+"$d/bin/python" -m pip install --progress-bar off --disable-pip-version-check \
+    --no-input "$@" 2>&1
+echo "packing the environment for executors"
+tar -czf "$d.tar.gz.tmp" -C "$d" --exclude='*/site-packages/pip' \
+    --exclude='*/site-packages/pip-*' .
+mv "$d.tar.gz.tmp" "$d.tar.gz"
+rm -f "$envs/$h.ca.pem"
+touch "$d/.deck-ready"
+echo "environment $h is ready"'''
+
+
+@dataclass(frozen=True)
+class ExecutorEnvironment:
+    """A built (or to be built) environment; paths are relative to the login user's home."""
+
+    hash: str
+    python: str
+    packages: tuple[str, ...]
+
+    @property
+    def folder(self) -> str:
+        return f"{ENVS}/{self.hash}"
+
+    @property
+    def archive(self) -> str:
+        return f"{ENVS}/{self.hash}.tar.gz"
+
+
+def executor_environment(conda: "CondaDependencies | None", *, python: str,
+                         user_managed: bool = False) -> ExecutorEnvironment | None:
+    """The environment a run needs, or None when the cluster's own Python is used as is."""
+    if conda is None or user_managed:
+        return None
+    conda_only = [p for p in conda.conda_packages
+                  if _name(p) not in _NOT_PACKAGES]
+    if conda_only:
+        raise EnvironmentBuildError(
+            f"{conda.path}: conda packages {', '.join(conda_only)} cannot be installed on a "
+            "Spark cluster target (executor environments are built with pip, no conda "
+            "channel is used); list them under pip:, or set userManagedEnvironment: true")
+    if not conda.pip_packages:
+        return None
+    meaning = {"recipe": RECIPE_VERSION, "python": python, "pip": list(conda.pip_packages)}
+    digest = hashlib.sha256(json.dumps(meaning, sort_keys=True).encode()).hexdigest()[:24]
+    return ExecutorEnvironment(digest, python, tuple(conda.pip_packages))
+
+
+def _name(spec: str) -> str:
+    for sep in "=<>! ":
+        spec = spec.split(sep, 1)[0]
+    return spec.strip().lower()
+
+
+async def is_built(host: "RemoteHost", env: ExecutorEnvironment) -> bool:
+    result = await host.run(["test", "-f", f"{env.folder}/.deck-ready", "-a",
+                             "-f", env.archive])
+    return result.exit_status == 0
+
+
+async def build(host: "RemoteHost", env: ExecutorEnvironment, *, progress: "Progress",
+                ca_bundle: Path | None = None) -> bool:
+    """Build ``env`` on the head node unless it is there; True when something was built."""
+    if await is_built(host, env):
+        progress(f"executor environment {env.hash} is ready (nothing to build)")
+        return False
+    args = ["sh", "-c", _BUILD, "sh", env.hash, env.python]
+    data = b""
+    if ca_bundle is not None:
+        try:
+            data = ca_bundle.read_bytes()
+        except OSError as exc:
+            raise TargetError(f"cannot read the CA bundle {ca_bundle}: {exc.strerror}") from None
+        args.append("--ca")
+    args += list(env.packages)
+    tail: list[str] = []
+    async with host.process(args) as proc:
+        if data:
+            proc.stdin.write(data)
+        proc.stdin.write_eof()
+        buffer = b""
+        while chunk := await proc.stdout.read(4096):
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                text = line.decode(errors="replace").rstrip()
+                tail = (tail + [text])[-20:]
+                progress(text)
+        if buffer:
+            progress(buffer.decode(errors="replace"))
+        result = await proc.wait()
+    if result.exit_status != 0:
+        err = (result.stderr or b"").decode(errors="replace").strip()
+        detail = "\n".join(tail[-8:] + ([err[-1500:]] if err else []))
+        raise EnvironmentBuildError(
+            f"{host.endpoint}: building the executor environment {env.hash} failed "
+            f"(exit {result.exit_status}):\n{detail}")
+    return True

@@ -1,0 +1,174 @@
+"""One Spark application launched by deck on a head node, seen over SSH.
+
+``external_id`` is ``APP_ID/PID:START/WAITER:START`` (``-`` for an application id not seen in
+the driver output): the Spark application id shown to the user, then the spark-submit process
+and its waiter on the head node (start times tell a live pid from a reused one).
+
+Streams: output and metrics are files on the head node, read by ``spark_hostside follow`` from
+a byte offset. When the link drops, the reader reconnects and asks again from the offset it
+has delivered, so no byte is lost or repeated. Cancel signals spark-submit's process group on
+the head node (TERM, then KILL): in client mode that is the driver, and the master removes the
+application as soon as its driver is gone; a YARN application in cluster mode is also killed
+with ``yarn application -kill``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import stat
+from pathlib import Path, PurePosixPath
+from typing import AsyncIterator
+
+from core.errors import ExecutionLost, TargetError, TargetUnreachable
+from core.remote.connection import translate_errors
+
+_HOSTSIDE = (Path(__file__).parent / "spark_hostside.py").read_text()
+#: How long a dropped link may stay down before the run counts as lost.
+LINK_PATIENCE = 600.0
+_BACKOFF = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+def hostside(*args: str) -> list[str]:
+    return ["python3", "-c", _HOSTSIDE, *args]
+
+
+def format_id(app_id: str | None, pid: int, start: str, waiter: int, waiter_start: str) -> str:
+    return f"{app_id or '-'}/{pid}:{start}/{waiter}:{waiter_start}"
+
+
+def app_id_of(external_id: str) -> str | None:
+    app = external_id.split("/", 1)[0]
+    return None if app in ("", "-") else app
+
+
+class SparkExecution:
+    """A spark-submit run in ``root`` (relative to the login user's home) on ``host``."""
+
+    def __init__(self, host, root: str, external_id: str, *, on_link_state=None) -> None:
+        self.host = host
+        self.root = root
+        self.external_id = external_id
+        self.app_id = app_id_of(external_id)
+        self.on_link_state = on_link_state
+        self._down_since: float | None = None  # shared by the streams: one link
+
+    async def _link_down(self, exc: Exception, tries: int) -> None:
+        """Wait before the next try; give up once the link has been down LINK_PATIENCE s."""
+        from core.history.records import utc_now
+
+        now = asyncio.get_running_loop().time()
+        if self._down_since is None:
+            self._down_since = now
+            if self.on_link_state is not None:
+                self.on_link_state(utc_now())
+        elif now - self._down_since > LINK_PATIENCE:
+            raise ExecutionLost(f"lost the link to {self.host.endpoint} for "
+                                f"{LINK_PATIENCE:g} s: {exc}") from None
+        await asyncio.sleep(_BACKOFF[min(tries, len(_BACKOFF) - 1)])
+
+    def _link_up(self) -> None:
+        if self._down_since is not None:
+            self._down_since = None
+            if self.on_link_state is not None:
+                self.on_link_state(None)
+
+    async def _retrying(self, attempt):
+        """Run ``attempt()`` again while the link is down."""
+        tries = 0
+        while True:
+            try:
+                result = await attempt()
+                self._link_up()
+                return result
+            except TargetUnreachable as exc:
+                await self._link_down(exc, tries)
+                tries += 1
+
+    async def _stream(self, name: str, offset: int) -> AsyncIterator[bytes]:
+        tries = 0
+        while True:
+            try:
+                async with self.host.process(hostside("follow", self.root, name,
+                                                      str(offset))) as proc:
+                    proc.stdin.write_eof()
+                    self._link_up()
+                    tries = 0
+                    while chunk := await proc.stdout.read(1 << 16):
+                        offset += len(chunk)
+                        yield chunk
+                    result = await proc.wait()
+                if result.exit_status == 0:
+                    return
+                if result.exit_status is not None:
+                    err = (result.stderr or b"").decode(errors="replace").strip()[-500:]
+                    raise TargetError(f"{self.host.endpoint}: following {name} of run "
+                                      f"{self.root} failed: {err}")
+                raise TargetUnreachable(f"{self.host.endpoint}: link dropped")
+            except TargetUnreachable as exc:
+                await self._link_down(exc, tries)
+                tries += 1
+
+    def logs(self, from_offset: int = 0) -> AsyncIterator[bytes]:
+        return self._stream("output.log", from_offset)
+
+    def metrics(self, from_offset: int = 0) -> AsyncIterator[bytes]:
+        return self._stream("metrics.jsonl", from_offset)
+
+    async def wait(self) -> int:
+        async def attempt() -> str:
+            result = await self.host.run(hostside("wait", self.root))
+            if result.exit_status != 0:
+                raise TargetError(f"{self.host.endpoint}: waiting for run {self.root} failed: "
+                                  + result.stderr.decode(errors="replace")[-500:])
+            return result.stdout.decode().strip()
+
+        answer = await self._retrying(attempt)
+        if answer == "lost" or not answer.lstrip("-").isdigit():
+            raise ExecutionLost(f"spark-submit of {self.app_id or self.root} ended while "
+                                "nothing watched it on the head node; its exit code is "
+                                "unknown, its output was kept")
+        return int(answer)
+
+    async def cancel(self, *, grace_seconds: float = 10.0) -> None:
+        await self._retrying(lambda: self.host.run(
+            hostside("cancel", self.root, str(grace_seconds)), check=True))
+        if self.app_id and self.app_id.startswith("application_"):
+            # In YARN cluster mode the driver is not on the head node: ask YARN.
+            await self.host.run(["sh", "-c", 'command -v yarn >/dev/null && '
+                                 'yarn application -kill "$1"', "sh", self.app_id])
+
+    async def collect_outputs(self, dest: Path) -> None:
+        sftp = await self.host.sftp()
+        home = await self._home(sftp)
+        source = str(PurePosixPath(home) / self.root / "work" / "outputs")
+        with translate_errors(self.host.endpoint, "copying outputs from"):
+            await _copy_tree(sftp, source, dest)
+
+    async def _home(self, sftp) -> str:
+        with translate_errors(self.host.endpoint, "reading outputs on"):
+            return await sftp.realpath(".")
+
+    async def release(self) -> None:
+        # The snapshot stays in the host's store; only this run's folder goes.
+        await self.host.run(["rm", "-rf", "--", self.root])
+
+
+async def _copy_tree(sftp, source: str, dest: Path) -> None:
+    """Regular files under ``source``, never following links (as ``copy_outputs`` does)."""
+    import asyncssh
+
+    try:
+        entries = await sftp.readdir(source)
+    except asyncssh.SFTPNoSuchFile:
+        return
+    for entry in entries:
+        name = entry.filename
+        if name in (".", "..") or "/" in name:
+            continue
+        mode = entry.attrs.permissions or 0
+        remote = f"{source}/{name}"
+        if stat.S_ISDIR(mode):
+            await _copy_tree(sftp, remote, dest / name)
+        elif stat.S_ISREG(mode):
+            dest.mkdir(parents=True, exist_ok=True)
+            await sftp.get(remote, str(dest / name))
