@@ -8,7 +8,7 @@ materialized in ``work/``, the driver's cwd, with its ``.py`` files zipped for `
 output -> spark-submit's stdout and stderr in one log file there, tailed from a byte offset;
 metrics -> ``DECK_METRICS_FILE`` on the head node, tailed the same way; outputs -> ``outputs/``
 of the driver's cwd, copied back over SFTP; cancel -> the driver's process group and so the
-application (see ``spark_execution``). The application id (``app-...``) leads the external id.
+application (see ``spark_execution``). The application id (``app-...``) is the external id.
 
 Deploy mode: on YARN, ``yarnDeployMode`` keeps its meaning; on a standalone master Python
 applications run in client mode (the driver on the head node), see ``spark_submit``.
@@ -164,8 +164,7 @@ class SparkTarget:
                     f"false; run 'deck prepare -c {spec.env.runconfig or 'RUNCONFIG'}' first, "
                     "or set PrepareEnvironment: true")
             raise TargetError(f"target {self.name}: {report['error']}")
-        external = format_id(report.get("app_id"), report["pid"], report["start"],
-                             report["waiter"], report["waiter_start"])
+        external = format_id(report.get("app_id"), report["pid"])
         return SparkExecution(self.host, root, external, on_link_state=self.on_link_state)
 
     def _command(self, spec: RunSpec, root: str) -> tuple[SubmitCommand, list[str]]:

@@ -1,8 +1,9 @@
 """One Spark application launched by deck on a head node, seen over SSH.
 
-``external_id`` is ``APP_ID/PID:START/WAITER:START`` (``-`` for an application id not seen in
-the driver output): the Spark application id shown to the user, then the spark-submit process
-and its waiter on the head node (start times tell a live pid from a reused one).
+``external_id`` is the Spark application id (``app-...``, ``application_...``), or
+``spark-submit pid N`` when the driver output showed none (a script that never starts a
+SparkContext). The processes themselves are found through the run folder's ``pids`` file on the
+head node, with their start times, so a reused pid is never signalled.
 
 Streams: output and metrics are files on the head node, read by ``spark_hostside follow`` from
 a byte offset. When the link drops, the reader reconnects and asks again from the offset it
@@ -32,13 +33,14 @@ def hostside(*args: str) -> list[str]:
     return ["python3", "-c", _HOSTSIDE, *args]
 
 
-def format_id(app_id: str | None, pid: int, start: str, waiter: int, waiter_start: str) -> str:
-    return f"{app_id or '-'}/{pid}:{start}/{waiter}:{waiter_start}"
+def format_id(app_id: str | None, pid: int) -> str:
+    return app_id or f"spark-submit pid {pid}"
 
 
 def app_id_of(external_id: str) -> str | None:
-    app = external_id.split("/", 1)[0]
-    return None if app in ("", "-") else app
+    from core.targets.spark_submit import find_app_id
+
+    return find_app_id(external_id.encode())
 
 
 class SparkExecution:

@@ -1,0 +1,114 @@
+"""PySpark through the `deck` command line: a cluster target end to end, and the local target."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from tests.fixtures.projects import run_id_of
+
+COUNT_JOB = """\
+import argparse, os
+from pyspark.sql import SparkSession
+import deckrun
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--input")
+args, _ = parser.parse_known_args()
+spark = SparkSession.builder.getOrCreate()
+rows = spark.read.option("header", True).csv("file://" + os.path.abspath(args.input)).count()
+print("rows:", rows)
+print("answer:", spark.conf.get("spark.deck.answer", "unset"))
+print("master:", spark.sparkContext.master)
+deckrun.log("rows", rows)
+os.makedirs("outputs", exist_ok=True)
+open("outputs/rows.txt", "w").write(str(rows))
+spark.stop()
+"""
+
+FAIL_JOB = "print('about to fail')\nraise ValueError('no such column: price')\n"
+
+
+def write(project, name, text):
+    path = project / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+@pytest.mark.spark
+def test_attach_check_prepare_submit_cancel_free_through_the_cli(
+        deck, project, ssh_server, spark_cluster, tmp_path):
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    deck.env["HOME"] = str(home)  # known_hosts of this test only
+    deck("target", "attach", "cluster", "--name", "spark1", "--address", ssh_server.host,
+         "--port", str(ssh_server.port), "--username", ssh_server.user,
+         "--identity-file", str(ssh_server.client_key), "--master", spark_cluster.master,
+         "--spark-submit", str(spark_cluster.spark_submit), check=True)
+    check = deck("target", "check", "spark1", "--accept-host-key", ssh_server.fingerprint,
+                 check=True)
+    assert "spark_version: " in check.out and "master_reachable: yes" in check.out
+    assert "python: 3." in check.out
+
+    prepared = deck("prepare", "-c", "spark1", timeout=300, check=True)
+    assert "Environment: " in prepared.out  # the sample's pip list (six)
+    again = deck("prepare", "-c", "spark1", check=True)
+    assert "nothing to build" in again.out
+
+    write(project, "job.py", COUNT_JOB)
+    write(project, "data.csv", "id,name\n1,a\n2,b\n3,c\n4,d\n")
+    write(project, "aml_config/spark_dependencies.yml", "configuration:\n  spark.deck.answer: 7\n")
+    result = deck("submit", "-c", "spark1", "job.py", "--input", "data.csv", timeout=300)
+    assert result.returncode == 0, result.out[-3000:] + result.err
+    assert "rows: 4" in result.out and "answer: 7" in result.out
+    assert f"master: {spark_cluster.master}" in result.out
+    run = deck.json("runs", "show", run_id_of(result.out))
+    assert run["status"] == "Completed"
+    assert run["external_id"].startswith("app-") and run["external_id"] in result.out
+    assert run["metrics"]["rows"] == [4]
+    assert run["artifacts"] == ["outputs/rows.txt"]
+
+    write(project, "fail.py", FAIL_JOB)
+    failed = deck("submit", "-c", "spark1", "fail.py", timeout=300)
+    assert failed.returncode != 0
+    run = deck.json("runs", "show", run_id_of(failed.out))
+    assert run["status"] == "Failed"
+    assert "ValueError: no such column: price" in run["error"]
+
+
+LOCAL_RUNCONFIG = """\
+ArgumentVector: [$file]
+Target: local
+Framework: PySpark
+EnvironmentVariables: {GREETING: hi}
+PrepareEnvironment: false
+"""
+
+
+def test_pyspark_on_the_local_target_runs_spark_submit_local(deck, project):
+    pytest.importorskip("pyspark")
+    write(project, "aml_config/localspark.runconfig", LOCAL_RUNCONFIG)
+    write(project, "aml_config/spark_dependencies.yml", "configuration:\n  spark.deck.answer: 9\n")
+    write(project, "job.py", COUNT_JOB)
+    write(project, "data.csv", "id\n1\n2\n")
+    result = deck("submit", "-c", "localspark", "job.py", "--input", "data.csv", timeout=300)
+    assert result.returncode == 0, result.out[-3000:] + result.err
+    assert "rows: 2" in result.out and "answer: 9" in result.out
+    assert "master: local[*]" in result.out
+    run = deck.json("runs", "show", run_id_of(result.out))
+    assert run["metrics"]["rows"] == [2] and run["artifacts"] == ["outputs/rows.txt"]
+
+
+def test_a_malformed_spark_dependencies_file_is_reported_at_its_line(deck, project):
+    write(project, "aml_config/spark_dependencies.yml", textwrap.dedent("""\
+        configuration: {}
+        packages:
+          - group: deck
+            artifact: hello
+            verison: 1.0
+        """))
+    result = deck("submit", "-c", "local", "train.py")
+    assert result.returncode != 0
+    assert "spark_dependencies.yml:3:" in result.err, result.err
+    assert "did you mean version" in result.err
