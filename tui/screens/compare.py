@@ -82,12 +82,13 @@ class CompareScreen(DeckScreen):
     def _show(self, runs: list[RunRecord]) -> None:
         self.runs = runs
         table = self.query_one("#compare", DataTable)
-        table.clear(columns=True)
-        table.add_column("", key="label")
-        for index, run in enumerate(runs):
-            colour = PALETTE[index % len(PALETTE)]
-            table.add_column(Text(short_id(run.run_id, self.deck.project.name), style=colour),
-                             key=run.run_id)
+        table.clear()
+        if not table.columns:  # the same runs every time: columns once (re-adding them garbles)
+            table.add_column("", key="label")
+            for index, run in enumerate(runs):
+                colour = PALETTE[index % len(PALETTE)]
+                table.add_column(Text(short_id(run.run_id, self.deck.project.name),
+                                      style=colour), key=run.run_id)
         took = ["took", *[format_duration(duration_s(r, self.deck.clock())) for r in runs]]
         for label, values, differs in compare_rows(runs, everything=self.everything):
             cells = [status_text(v) if label == "status" else format_value(v, 40) for v in values]

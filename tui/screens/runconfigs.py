@@ -133,8 +133,9 @@ class RunConfigsScreen(DeckScreen):
     def values(self) -> dict:
         out = {}
         for key in FORM_KEYS:
-            value = self.query_one(f"#f-{key}").value
-            out[key] = "" if value is Select.BLANK else value
+            widget = self.query_one(f"#f-{key}")
+            blank = isinstance(widget, Select) and widget.is_blank()
+            out[key] = "" if blank else widget.value
         return out
 
     @on(Input.Changed)

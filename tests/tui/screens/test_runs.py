@@ -129,8 +129,14 @@ async def test_submit_from_the_form_runs_to_completion(live_project):
         await pilot.press("ctrl+s")
         await until(pilot, lambda: latest(live_project) is not None, what="submitted")
         run_id = latest(live_project).run_id
-        await until(pilot, lambda: run_id in app.runs and app.runs[run_id].status
-                    is RunState.COMPLETED, what="completed", timeout=60)
+        try:
+            await until(pilot, lambda: run_id in app.runs and app.runs[run_id].status
+                        is RunState.COMPLETED, what="completed", timeout=60)
+        except AssertionError:
+            print("DEBUG", latest(live_project), app.runs.get(run_id),
+                  (live_project.run_dir(run_id) / "keeper.log").read_text(),
+                  app.workers, __import__("threading").enumerate())
+            raise
         await until(pilot, lambda: "Completed" in str(table(app).get_cell(run_id, "status")))
         assert latest(live_project).arguments == ("--epochs", "5", "--epochs", "2", "--sleep", "0")
 
