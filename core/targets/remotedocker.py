@@ -25,6 +25,9 @@ through one target object) shares one connection.
 from __future__ import annotations
 
 import asyncio
+import base64
+import functools
+import gzip
 import sys
 from pathlib import Path
 
@@ -37,7 +40,6 @@ from core.remote.sync import REMOTE_STORE, sync_snapshot
 from core.targets.base import RunSpec
 from core.targets.docker import DockerTarget
 from core.targets.docker_archive import run_files
-from core.targets.docker_engine import put_files
 from core.targets.remotedocker_link import Link, LinkCallback, RemoteDockerExecution
 
 if False:  # typing only
@@ -184,11 +186,9 @@ class RemoteDockerTarget(DockerTarget):
 
     async def _deliver(self, docker: aiodocker.Docker, container_id: str, spec: RunSpec,
                        work: Path | None) -> None:
-        with run_files(None) as files:  # launcher, follower, runtime: a few KB
-            await put_files(docker, container_id, files)
         host = await self.host()
         result = await host.run(["python3", "-", REMOTE_STORE, spec.snapshot, container_id,
-                                 self.docker_socket], input=_PUT)
+                                 self.docker_socket], input=_put_script())
         if result.exit_status == 127:
             raise TargetError(f"target {self.name}: python3 is not installed on "
                               f"{host.endpoint.host}; it is needed to put a run's code into "
@@ -218,6 +218,14 @@ class RemoteDockerTarget(DockerTarget):
         async def attach_once():
             return await DockerTarget.attach(self, spec, external_id)
         return await self.link.call(attach_once)
+
+
+@functools.lru_cache(maxsize=1)
+def _put_script() -> bytes:
+    """The host-side put script with the launcher, follower and runtime in it (a few KB)."""
+    with run_files(None) as files:
+        helpers = base64.b64encode(gzip.compress(files.read(), 9))
+    return b'HELPERS = "' + helpers + b'"\n' + _PUT
 
 
 def _gib(kib: str) -> str:
