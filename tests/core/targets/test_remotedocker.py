@@ -313,3 +313,47 @@ async def test_cancel_over_ssh(remote):
         assert code == 128 + signal.SIGTERM and time.monotonic() - started < 5
     finally:
         await execution.release()
+
+
+def password_target(remote, password_line: str):
+    from core.config.compute import load_compute
+    from core.targets.remotedocker import RemoteDockerTarget
+
+    remote.write("aml_config/pw.compute",
+                 f"type: remotedocker\naddress: 127.0.0.1\nport: {remote.server.port}\n"
+                 f"username: {remote.server.user}\nbaseDockerImage: {remote.base_image}\n"
+                 f"{password_line}")
+    target = RemoteDockerTarget(load_compute(remote.root / "aml_config/pw.compute"),
+                                project_dir=remote.root, pool=remote.pool)
+    remote.targets.append(target)
+    return target
+
+
+async def test_password_from_the_system_keyring(remote, monkeypatch, tmp_path):
+    import types
+
+    asked = []
+
+    def get_password(service, user):
+        asked.append((service, user))
+        return remote.server.password
+
+    # A stand-in for the optional keyring package; sshd checks the password for real.
+    monkeypatch.setitem(sys.modules, "keyring", types.SimpleNamespace(get_password=get_password))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no default keys of this machine's user
+    target = password_target(remote, "password: keyring:launchdeck/deckuser\n")
+    assert (await target.check())["host_key"] == remote.server.fingerprint
+    assert asked == [("launchdeck", "deckuser")]
+    from core.remote import SSHPool
+
+    SSHPool.forget_password((await target.host()).endpoint)
+
+
+async def test_a_workbench_secret_reference_says_how_to_switch_to_a_key(remote):
+    from core.errors import SecretError
+
+    target = password_target(remote, 'password: "AzureMlSecret=abc123"\n')
+    with pytest.raises(SecretError) as err:
+        await target.check()
+    assert "identityFile" in str(err.value) and "pw.compute" in str(err.value)
