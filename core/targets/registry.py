@@ -2,7 +2,8 @@
 
 ``local`` is the local target, which also runs ``Framework: PySpark`` with spark-submit and
 master ``local[*]`` (``core.targets.spark_local``); ``cluster`` is a Spark cluster's head node
-over SSH (``core.targets.spark``).
+over SSH (``core.targets.spark``); ``docker`` refuses PySpark with the reason its image gives
+(``core.targets.spark_docker``).
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ def open_target(project: "Project", compute: "ComputeConfig") -> "ComputeTarget"
 
         return LocalTargetWithSpark(compute)
     if kind == "docker":
-        from core.targets.docker import DockerTarget
+        from core.targets.spark_docker import DockerTargetWithSpark
 
-        return DockerTarget(compute, project_dir=project.root)
+        return DockerTargetWithSpark(compute, project_dir=project.root)
     if kind == "remotedocker":
         from core.targets.remotedocker import RemoteDockerTarget
 
