@@ -32,7 +32,13 @@ if ! "$PYTHON" -c "import pyspark" 2>/dev/null; then
 fi
 SPARK_HOME=$("$PYTHON" -c "import os, pyspark; print(os.path.dirname(pyspark.__file__))")
 export SPARK_HOME
-command -v java >/dev/null || { log "java is missing (apt-get install -y openjdk-17-jre-headless)"; exit 1; }
+# Spark needs java; the tests build a tiny jar for a Maven repository on disk with javac.
+if ! command -v java >/dev/null || ! command -v javac >/dev/null; then
+    log "installing a Java 17 JDK"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends openjdk-17-jdk-headless >&2
+fi
 
 # deckuser must reach the package: every folder above it searchable, the tree readable.
 if id "$HEAD_USER" >/dev/null 2>&1 && \

@@ -317,6 +317,34 @@ async def test_a_dropped_link_loses_and_repeats_no_line(spark_project, ssh_serve
     await execution.release()
 
 
+
+@pytest.mark.spark
+async def test_a_new_keeper_attaches_and_resumes_at_its_offsets(spark_project, known_hosts_file):
+    """The first keeper's process is gone (its pool closed); a new one attaches by the id."""
+    from core.remote.connection import SSHPool
+    from core.targets.spark import SparkTarget
+
+    spark_project.write("counter.py", COUNTER)
+    env = spark_project.env()
+    spec = spark_project.run_spec(env, "counter.py", "150")
+    execution = await spark_project.target(env).launch(spec, progress=lambda _: None)
+    first = b""
+    async for chunk in execution.logs(0):
+        first += chunk
+        if b"line 0040" in first:
+            break
+    await spark_project.pool.close()
+    pool = SSHPool(known_hosts=known_hosts_file)
+    try:
+        again = await SparkTarget(env.compute, pool=pool).attach(spec, execution.external_id)
+        rest = await collect(again.logs(len(first)))
+        assert await again.wait() == 1
+        lines = [ln for ln in (first + rest).decode().splitlines() if ln.startswith("line ")]
+        assert lines == [f"line {i:04d}" for i in range(150)]
+        await again.release()
+    finally:
+        await pool.close()
+
 # -- Docker: an image without Java is a clear error -------------------------------------------
 
 @pytest.mark.docker
