@@ -177,3 +177,50 @@ def test_a_run_outlives_a_cut_link_and_keeps_every_line(remote_deck, home):
         assert log.read_bytes().count(b"line 0\n") == 1
     finally:
         relay.cut()
+
+
+def test_password_is_asked_on_a_terminal_and_never_written(remote_deck, home):
+    deck, s = remote_deck, remote_deck.server
+    (home / ".ssh/known_hosts").write_text(s.known_hosts_line())
+    deck("target", "attach", "remotedocker", "--name", "gpu1", "--address", "127.0.0.1",
+         "--port", str(s.port), "--username", s.user, "--base-image", deck.base_image,
+         check=True)
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(deck.argv("target", "check", "gpu1"), cwd=deck.project,
+                            env=deck.env, stdin=follower, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    os.close(follower)
+    prompt = b""
+    while b"Password for" not in prompt:  # getpass flushes what was typed before it asked
+        chunk = os.read(proc.stderr.fileno(), 1024)
+        assert chunk, prompt
+        prompt += chunk
+    os.write(leader, s.password.encode() + b"\n")
+    out, err = proc.communicate(timeout=60)
+    os.close(leader)
+    assert proc.returncode == 0, err.decode()
+    assert f"host_key: {s.fingerprint}" in out.decode()
+    for path in deck.project.rglob("*"):
+        if path.is_file():
+            assert s.password.encode() not in path.read_bytes(), path
+
+
+def test_cancel_over_ssh(remote_deck, home):
+    deck = remote_deck
+    (home / ".ssh/known_hosts").write_text(deck.server.known_hosts_line())
+    attach(deck)
+    (deck.project / "sleepy.py").write_text(
+        "import time\nprint('started', flush=True)\ntime.sleep(300)\n")
+    deck("prepare", "-c", "gpu1", timeout=600, check=True)
+    run_id = run_id_of(deck("submit", "-c", "gpu1", "--detach", "sleepy.py", check=True).out)
+    log = deck.project / ".deck/runs" / run_id / "output.log"
+    deadline = time.monotonic() + 60
+    while b"started" not in (log.read_bytes() if log.exists() else b""):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    deck("cancel", run_id, check=True)
+    run = deck.wait_for(run_id, timeout=60)
+    assert run["status"] == "Canceled"
+    external = run["external_id"]
+    gone = subprocess.run(["docker", "inspect", external], capture_output=True)
+    assert gone.returncode != 0  # released on the host
