@@ -6,7 +6,7 @@
 2. Bytes for a second launch after one file of a 1,000-file project changed: what the sync
    sent, and every byte the SSH connection's TCP socket sent during the launch (``ss -ti``).
 3. 20 runs at once on one host through one target (one connection): all complete, every log
-   whole.
+   whole; then the same through 20 ``deck submit --detach`` (20 keepers: 20 connections).
 
 Prints medians and ratios; asserts nothing about time.
 Run: python bench/bench_remote.py [--repeat N]
@@ -86,7 +86,8 @@ def deck_submit_first_line(project: Path, env: dict) -> float:
     return took
 
 
-async def bench_first_line(server: Server, base: str, tmp: Path, repeat: int) -> None:
+async def bench_first_line(server: Server, base: str, tmp: Path,
+                           repeat: int) -> tuple[Path, dict]:
     home = tmp / "home"
     (home / ".ssh").mkdir(parents=True)
     known = home / ".ssh" / "known_hosts"
@@ -129,6 +130,44 @@ async def bench_first_line(server: Server, base: str, tmp: Path, repeat: int) ->
     report("launch to first line, warm connection (median)", median(warm_times),
            baseline=baseline, goal="<= 1.2x")
     report("  ssh ... docker run --rm first line (median)", baseline)
+    return project, env
+
+
+CHATTY = ("import sys, time\nfor i in range(300):\n"
+          "    print('run %s line %d' % (sys.argv[1], i), flush=True)\n    time.sleep(0.01)\n")
+
+
+def bench_twenty_submits(project: Path, env: dict, server: Server, base: str) -> None:
+    """20 x ``deck submit --detach``: 20 keepers, so 20 SSH connections (one per process)."""
+    (project / "chatty.py").write_text(CHATTY)
+    subprocess.run([*deck_command(), "target", "attach", "remotedocker", "--name", "gpu20",
+                    "--address", server.host, "--port", str(server.port), "--username",
+                    server.user, "--identity-file", str(server.client_key), "--base-image",
+                    base, "--max-runs", "20"], cwd=project, env=env, check=True,
+                   capture_output=True)
+    start = time.perf_counter()
+    procs = [subprocess.Popen([*deck_command(), "submit", "-c", "gpu20", "--detach",
+                               "chatty.py", str(n)], cwd=project, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+             for n in range(20)]
+    ids = {n: p.communicate()[0].decode().split()[1] for n, p in enumerate(procs)}
+    from core.history.store import HistoryStore
+
+    history = HistoryStore(project / ".deck" / "history.db")
+    try:
+        while any(not history.get_run(i).status.is_terminal for i in ids.values()):
+            time.sleep(0.1)
+        took = time.perf_counter() - start
+        whole = 0
+        for n, run_id in ids.items():
+            log = (project / ".deck" / "runs" / run_id / "output.log").read_bytes()
+            expected = b"".join(b"run %d line %d\n" % (n, i) for i in range(300))
+            whole += str(history.get_run(run_id).status) == "Completed" and \
+                log.endswith(expected) and log.count(b"line 0\n") == 1
+    finally:
+        history.close()
+    report("20 x deck submit --detach (20 keepers): wall time", took)
+    report("  runs complete with every log line once", whole, "/20")
 
 
 def wire_bytes(port: int) -> int:
@@ -206,9 +245,10 @@ async def main(repeat: int) -> None:
         tmp_path = Path(tmp)
         known = tmp_path / "known_hosts"
         known.write_text(server.known_hosts_line())
-        await bench_first_line(server, base, tmp_path, repeat)
+        project, env = await bench_first_line(server, base, tmp_path, repeat)
         await bench_bytes(server, base, tmp_path, known)
         await bench_twenty(server, base, tmp_path, known)
+        bench_twenty_submits(project, env, server, base)
 
 
 if __name__ == "__main__":

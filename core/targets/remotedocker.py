@@ -48,6 +48,7 @@ if False:  # typing only
     from core.remote.remotehost import RemoteHost
 
 DOCKER_SOCKET = "/var/run/docker.sock"
+_CONNECT_RETRIES = (0.2, 0.5, 1.0, None)
 _PUT = (Path(__file__).parent / "remotedocker_put.py").read_bytes()
 _PROBE = r'''s=$1; [ -S "$s" ] || { echo missing; exit 0; }
 [ -r "$s" ] && [ -w "$s" ] || { echo denied; exit 0; }
@@ -102,7 +103,15 @@ class RemoteDockerTarget(DockerTarget):
         """The shared SSH connection; host key trouble names this target's check command."""
         host = await self.host()
         try:
-            return await host.connection()
+            for delay in _CONNECT_RETRIES:
+                try:
+                    return await host.connection()
+                except TargetUnreachable:
+                    # sshd drops handshakes beyond MaxStartups (10 by default) at random:
+                    # 20 keepers starting at once must not fail their runs for that.
+                    if delay is None:
+                        raise
+                    await asyncio.sleep(delay)
         except HostKeyError as exc:
             raise HostKeyError(str(exc).replace("deck target check NAME",
                                                 f"deck target check {self.name}")
