@@ -33,12 +33,12 @@ from pathlib import Path
 
 import aiodocker
 
-from core.errors import HostKeyError, TargetError, TargetUnreachable
+from core.errors import ConfigError, HostKeyError, TargetError, TargetUnreachable
 from core.remote.forward import UnixSocketForward
 from core.remote.hostkeys import fingerprint
 from core.remote.sync import REMOTE_STORE, sync_snapshot
 from core.targets.base import RunSpec
-from core.targets.docker import DockerTarget
+from core.targets.docker import SHARE_MOUNT, DockerTarget
 from core.targets.docker_archive import run_files
 from core.targets.remotedocker_link import Link, LinkCallback, RemoteDockerExecution
 
@@ -68,6 +68,7 @@ class RemoteDockerTarget(DockerTarget):
         self._pool = pool
         self._host: "RemoteHost | None" = None
         self._forward: UnixSocketForward | None = None
+        self._home: str | None = None
         self.link = Link(self.host, name=self.name)
         self.last_sync = None  #: the SyncReport of the last launch (benchmarks, tests)
 
@@ -191,7 +192,25 @@ class RemoteDockerTarget(DockerTarget):
         (root / "sync.json").write_text(
             f'{{"bytes_sent": {s.bytes_sent}, "files_sent": {s.files_sent}, '
             f'"blobs_skipped": {s.blobs_skipped}}}\n')
-        return None, self._share_binds()
+        return None, await self._remote_share_binds()
+
+    async def _remote_share_binds(self) -> list[str]:
+        """``nativeSharedDirectory`` on the host; ``~`` is the SSH user's home there, as
+        Workbench's own ``~/.azureml/share/`` default meant."""
+        share = self.compute.native_shared_directory
+        if not share:
+            return []
+        if share == "~" or share.startswith("~/"):
+            if self._home is None:
+                result = await (await self.host()).run(["sh", "-c", 'printf %s "$HOME"'],
+                                                       check=True)
+                self._home = result.stdout.decode()
+            share = self._home + share[1:]
+        if not share.startswith("/"):
+            raise ConfigError("nativeSharedDirectory must be an absolute path on the host, or "
+                              "start with ~/", file=str(self.compute.path),
+                              field="nativeSharedDirectory")
+        return [f"{share.rstrip('/')}/{self.project_dir.name}:{SHARE_MOUNT}"]
 
     async def _deliver(self, docker: aiodocker.Docker, container_id: str, spec: RunSpec,
                        work: Path | None) -> None:

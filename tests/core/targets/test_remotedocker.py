@@ -357,3 +357,24 @@ async def test_a_workbench_secret_reference_says_how_to_switch_to_a_key(remote):
     with pytest.raises(SecretError) as err:
         await target.check()
     assert "identityFile" in str(err.value) and "pw.compute" in str(err.value)
+
+
+async def test_workbench_native_share_under_the_remote_home(remote):
+    name = f".deck-test-share/{secrets.token_hex(4)}"
+    remote.write("share.py", "import os\nopen(os.environ['AZUREML_NATIVE_SHARE_DIRECTORY']"
+                 " + 'x.txt', 'w').write('shared')\n")
+    target = remote.target()
+    remote.write("aml_config/gpu1.compute", (remote.root / "aml_config/gpu1.compute")
+                 .read_text() + f'nativeSharedDirectory: "~/{name}/"\n')
+    from core.config.compute import load_compute
+
+    target.compute = load_compute(remote.root / "aml_config/gpu1.compute")
+    await target.ensure_image(remote.spec(target, "share.py").env, progress=lambda line: None)
+    execution = await target.launch(remote.spec(target, "share.py"), progress=lambda line: None)
+    try:
+        assert await execution.wait() == 0
+        shared = remote.server.home / name / remote.root.name / "x.txt"
+        assert shared.read_text() == "shared"
+    finally:
+        await execution.release()
+        subprocess.run(["rm", "-rf", str(remote.server.home / name)], check=False)
