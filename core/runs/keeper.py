@@ -269,8 +269,12 @@ def _failure_summary(log: Path, exit_code: int | None) -> str:
         tail = []
     if "Traceback (most recent call last):" in tail:
         start = len(tail) - 1 - tail[::-1].index("Traceback (most recent call last):")
-        lines = [line for line in tail[start:] if line.strip()]
-        return f"exit code {exit_code}: " + lines[-1].strip() if lines else f"exit code {exit_code}"
+        # The exception is the first unindented line after the frames: a runtime such as
+        # Spark may log more lines after it while shutting down.
+        after = [line for line in tail[start + 1:] if line.strip()]
+        exception = next((line for line in after if not line[:1].isspace()), None)
+        return f"exit code {exit_code}: {exception.strip()}" if exception \
+            else f"exit code {exit_code}"
     return f"exit code {exit_code}"
 
 

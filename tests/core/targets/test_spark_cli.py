@@ -27,7 +27,13 @@ open("outputs/rows.txt", "w").write(str(rows))
 spark.stop()
 """
 
-FAIL_JOB = "print('about to fail')\nraise ValueError('no such column: price')\n"
+# Spark logs its shutdown after the traceback; the summary must still name the exception.
+FAIL_JOB = """\
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.master("local[1]").getOrCreate()
+print("about to fail", flush=True)
+raise ValueError("no such column: price")
+"""
 
 
 def write(project, name, text):
@@ -74,7 +80,8 @@ def test_attach_check_prepare_submit_cancel_free_through_the_cli(
     assert failed.returncode != 0
     run = deck.json("runs", "show", run_id_of(failed.out))
     assert run["status"] == "Failed"
-    assert "ValueError: no such column: price" in run["error"]
+    assert run["error"] == "exit code 1: ValueError: no such column: price"
+    assert "Successfully stopped SparkContext" in failed.out  # logged after the traceback
 
 
 LOCAL_RUNCONFIG = """\
