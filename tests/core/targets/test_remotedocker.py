@@ -9,6 +9,7 @@ the host unreachable until it is started again on the same port.
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import signal
 import socket
@@ -378,3 +379,26 @@ async def test_workbench_native_share_under_the_remote_home(remote):
     finally:
         await execution.release()
         subprocess.run(["rm", "-rf", str(remote.server.home / name)], check=False)
+
+
+async def test_killing_the_sshd_session_mid_run_loses_no_line(remote):
+    remote.write("count.py", "import time\nfor i in range(100):\n"
+                 "    print('line %d' % i, flush=True)\n    time.sleep(0.04)\n")
+    target = remote.target()
+    await target.ensure_image(remote.spec(target, "count.py").env, progress=lambda line: None)
+    execution = await target.launch(remote.spec(target, "count.py"), progress=lambda line: None)
+    received = bytearray()
+    try:
+        async for chunk in execution.logs(0):
+            received.extend(chunk)
+            if b"line 30\n" in received and not getattr(execution, "cut", False):
+                conn = await target.connection()
+                session = remote.server.session_of(conn.get_extra_info("sockname")[1])
+                os.killpg(session, signal.SIGKILL)  # the [priv] monitor and its child
+                execution.cut = True
+        assert await execution.wait() == 0
+        assert bytes(received) == b"".join(b"line %d\n" % i for i in range(100))
+        host = await target.host()
+        assert host.pool.entry(host.endpoint).opened == 2  # reopened once, shared again
+    finally:
+        await execution.release()
