@@ -69,7 +69,7 @@ class RemoteDockerTarget(DockerTarget):
         self._host: "RemoteHost | None" = None
         self._forward: UnixSocketForward | None = None
         self._home: str | None = None
-        self.link = Link(self.host, name=self.name)
+        self.link = Link(self.host, self.connection, name=self.name)
         self.last_sync = None  #: the SyncReport of the last launch (benchmarks, tests)
 
     @property

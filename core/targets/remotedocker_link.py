@@ -38,8 +38,10 @@ LinkCallback = Callable[[str | None], None]
 class Link:
     """The state of one target's link to its host, reported to whoever listens."""
 
-    def __init__(self, host_of: Callable[[], Awaitable["RemoteHost"]], *, name: str) -> None:
+    def __init__(self, host_of: Callable[[], Awaitable["RemoteHost"]],
+                 connect: Callable[[], Awaitable[object]], *, name: str) -> None:
         self._host_of = host_of
+        self._connect = connect  #: opens the connection; HostKeyError names the check command
         self.name = name
         self.down_since: str | None = None
         self.listener: LinkCallback | None = None
@@ -63,7 +65,7 @@ class Link:
             await asyncio.sleep(BACKOFF[min(attempt, len(BACKOFF) - 1)])
             attempt += 1
             try:
-                await (await self._host_of()).connection()
+                await self._connect()
                 return
             except TargetUnreachable:
                 continue

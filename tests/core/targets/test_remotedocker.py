@@ -402,3 +402,27 @@ async def test_killing_the_sshd_session_mid_run_loses_no_line(remote):
         assert host.pool.entry(host.endpoint).opened == 2  # reopened once, shared again
     finally:
         await execution.release()
+
+
+async def test_a_host_key_that_changed_while_away_fails_the_run_loudly(remote, relay, tmp_path):
+    remote.known_hosts.write_text(known_line(remote.server, relay.port))
+    remote.write("slow.py", "import time\nfor i in range(100):\n"
+                 "    print(i, flush=True)\n    time.sleep(0.1)\n")
+    target = remote.target(port=relay.port)
+    await target.ensure_image(remote.spec(target, "slow.py").env, progress=lambda line: None)
+    execution = await target.launch(remote.spec(target, "slow.py"), progress=lambda line: None)
+    try:
+        with pytest.raises(HostKeyError) as err:
+            async for chunk in execution.logs(0):
+                if relay.proc is not None:
+                    relay.cut()
+                    other = tmp_path / "other"
+                    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                                    str(other)], check=True)
+                    algorithm, data = other.with_suffix(".pub").read_text().split()[:2]
+                    remote.known_hosts.write_text(f"[127.0.0.1]:{relay.port} {algorithm} {data}\n")
+                    relay.start()
+        assert err.value.changed and "HAS CHANGED" in str(err.value)
+    finally:
+        remote.known_hosts.write_text(known_line(remote.server, relay.port))
+        await execution.release()
