@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 
 import pytest
 
@@ -43,7 +44,7 @@ def write(project, name, text):
 
 
 @pytest.mark.spark
-def test_attach_check_prepare_submit_cancel_free_through_the_cli(
+def test_attach_check_prepare_submit_fail_and_cancel_through_the_cli(
         deck, project, ssh_server, spark_cluster, tmp_path):
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True)
@@ -82,6 +83,37 @@ def test_attach_check_prepare_submit_cancel_free_through_the_cli(
     assert run["status"] == "Failed"
     assert run["error"] == "exit code 1: ValueError: no such column: price"
     assert "Successfully stopped SparkContext" in failed.out  # logged after the traceback
+
+    write(project, "sleepy.py", SLEEPY_JOB)
+    run_id = run_id_of(deck("submit", "-c", "spark1", "--detach", "sleepy.py", check=True).out)
+    app_id = _wait_for_app(deck, run_id, spark_cluster)
+    deck("cancel", run_id, timeout=120, check=True)
+    assert deck.wait_for(run_id, timeout=60)["status"] == "Canceled"
+    deadline = time.monotonic() + 30
+    while app_id in spark_cluster.running_app_ids() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert app_id not in spark_cluster.running_app_ids()
+
+
+SLEEPY_JOB = """\
+import time
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+print("sleeping", flush=True)
+spark.sparkContext.parallelize(range(1), 1).map(lambda x: time.sleep(600)).count()
+"""
+
+
+def _wait_for_app(deck, run_id, cluster, timeout=120) -> str:
+    """The run's application id once the master lists it as running."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = deck.json("runs", "show", run_id)
+        app_id = run.get("external_id") or ""
+        if run["status"] == "Running" and app_id in cluster.running_app_ids():
+            return app_id
+        time.sleep(0.5)
+    raise AssertionError(f"run {run_id} never showed a running application: {run}")
 
 
 LOCAL_RUNCONFIG = """\
