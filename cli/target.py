@@ -101,6 +101,11 @@ def check_target(args) -> int:
     accept = getattr(args, "accept_host_key", None)
 
     async def check():
+        if hasattr(target, "accept_host_key"):  # an SSH target: a password may be asked here
+            from core.remote.connection import shared_pool
+            from core.targets.remotedocker import ask_passwords_on_terminal
+
+            ask_passwords_on_terminal(shared_pool())
         try:
             if accept and hasattr(target, "accept_host_key"):
                 await target.accept_host_key(accept)

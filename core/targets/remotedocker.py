@@ -12,9 +12,10 @@ shared SSH connection of this process (``core.remote``). What differs:
   (``on_link_state``) when the link went down and when it is back;
 - trust: host keys are checked against known_hosts; an unknown key is only accepted through
   ``accept_host_key(fingerprint)`` (``deck target check``), never by a run's keeper;
-- passwords: a ``keyring:`` reference is read from the system keyring; otherwise one is asked
-  on a terminal (through the pool's ``password_provider``) and kept in memory only. A run's
-  keeper has no terminal: use a key, the agent, or the keyring for runs.
+- passwords: a ``keyring:`` reference is read from the system keyring; otherwise the CLI asks
+  on a terminal (``ask_passwords_on_terminal``: the pool's ``password_provider``), once per
+  process, kept in memory only. A run's keeper has no terminal: use a key, the agent, or the
+  keyring for runs.
 
 One SSH connection per host *per process*: each run's keeper is its own process, so N runs
 watched by N keepers hold N connections (each with its channels for log and metrics tails).
@@ -95,8 +96,6 @@ class RemoteDockerTarget(DockerTarget):
             password = resolve_password(c)  # AzureMlSecret=: a clear SecretError, here
             if password.value is not None:
                 pool.remember_password(host.endpoint, password.value)
-            elif pool.password_provider is None and _interactive():
-                pool.password_provider = _ask_password
             self._host = host
         return self._host
 
@@ -263,8 +262,14 @@ def _gib(kib: str) -> str:
         return kib
 
 
-def _interactive() -> bool:
-    return sys.stdin is not None and sys.stdin.isatty()
+def ask_passwords_on_terminal(pool: "SSHPool") -> None:
+    """For command-line faces: SSH passwords are asked with getpass when stdin is a terminal.
+
+    Never installed by the target itself: under the dashboard (which owns the terminal) or in
+    a keeper (no terminal) a prompt must not appear.
+    """
+    if pool.password_provider is None and sys.stdin is not None and sys.stdin.isatty():
+        pool.password_provider = _ask_password
 
 
 async def _ask_password(endpoint) -> str | None:
