@@ -109,10 +109,11 @@ async def bench_first_line(server: Server, base: str, tmp: Path,
     remote.write("first.py", SCRIPT)
     target = remote.target()
     await target.ensure_image(remote.spec(target, "first.py").env, progress=quiet)
-    deck_times, warm_times, ssh_times = [], [], []
+    deck_times, warm_times, cold_times, ssh_times = [], [], [], []
     try:
-        for _ in range(repeat):
+        for n in range(repeat):
             deck_times.append(deck_submit_first_line(project, env))
+            cold_times.append(await cold_first_line(server, base, known, tmp / f"cold{n}"))
             spec = remote.spec(target, "first.py")
             start = time.perf_counter()
             execution = await target.launch(spec, progress=quiet)
@@ -126,6 +127,8 @@ async def bench_first_line(server: Server, base: str, tmp: Path,
         await remote.close()
     baseline = median(ssh_times)
     report("deck submit to first line, cold keeper (median)", median(deck_times),
+           baseline=baseline, goal="<= 1.2x")
+    report("launch to first line, new connection, in-process", median(cold_times),
            baseline=baseline, goal="<= 1.2x")
     report("launch to first line, warm connection (median)", median(warm_times),
            baseline=baseline, goal="<= 1.2x")
@@ -168,6 +171,26 @@ def bench_twenty_submits(project: Path, env: dict, server: Server, base: str) ->
         history.close()
     report("20 x deck submit --detach (20 keepers): wall time", took)
     report("  runs complete with every log line once", whole, "/20")
+
+
+async def cold_first_line(server: Server, base: str, known: Path, root: Path) -> float:
+    """The target's own cost: a new pool, SSH connection and forward, then launch."""
+    remote = Remote(root, base, server, known)
+    remote.write("first.py", SCRIPT)
+    try:
+        start = time.perf_counter()
+        target = remote.target()
+        spec = remote.spec(target, "first.py")
+        await target.prepare(spec.env, progress=quiet)
+        execution = await target.launch(spec, progress=quiet)
+        async for _chunk in execution.logs(0):
+            break
+        took = time.perf_counter() - start
+        await execution.wait()
+        await execution.release()
+    finally:
+        await remote.close()
+    return took
 
 
 def wire_bytes(port: int) -> int:
