@@ -426,3 +426,43 @@ async def test_a_host_key_that_changed_while_away_fails_the_run_loudly(remote, r
     finally:
         remote.known_hosts.write_text(known_line(remote.server, relay.port))
         await execution.release()
+
+
+async def test_a_silent_link_is_noticed_by_keepalives_and_resumed(remote, relay):
+    """SIGSTOP on the relay: no reset, no data, like a cable pulled or a laptop lid closed."""
+    remote.known_hosts.write_text(known_line(remote.server, relay.port))
+    await remote.pool.close()
+    remote.pool = SSHPool(config_paths=[], known_hosts=remote.known_hosts,
+                          keepalive_interval=0.5, keepalive_count_max=2, connect_timeout=2)
+    remote.write("count.py", "import time\nfor i in range(150):\n"
+                 "    print('line %d' % i, flush=True)\n    time.sleep(0.04)\n")
+    target = remote.target(port=relay.port)
+    states: list[str | None] = []
+    target.on_link_state = states.append
+    await target.ensure_image(remote.spec(target, "count.py").env, progress=lambda line: None)
+    execution = await target.launch(remote.spec(target, "count.py"), progress=lambda line: None)
+    received = bytearray()
+
+    async def tail():
+        async for chunk in execution.logs(0):
+            received.extend(chunk)
+
+    tailer = asyncio.create_task(tail())
+    try:
+        while b"line 10\n" not in received:
+            await asyncio.sleep(0.02)
+        os.kill(relay.proc.pid, signal.SIGSTOP)
+        deadline = time.monotonic() + 20
+        while not states:
+            assert time.monotonic() < deadline, "the silent link was never noticed"
+            await asyncio.sleep(0.1)
+        os.kill(relay.proc.pid, signal.SIGCONT)
+        await asyncio.wait_for(tailer, 90)
+        assert await execution.wait() == 0
+        assert states[0] is not None and states[-1] is None
+        assert bytes(received) == b"".join(b"line %d\n" % i for i in range(150))
+    finally:
+        if relay.proc is not None:
+            os.kill(relay.proc.pid, signal.SIGCONT)
+        tailer.cancel()
+        await execution.release()
