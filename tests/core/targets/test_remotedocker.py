@@ -193,15 +193,17 @@ async def test_a_host_without_a_docker_engine_is_a_clear_error_at_check(remote):
     assert "Install Docker" in message
 
 
-async def test_second_prepare_builds_nothing(remote):
+async def test_images_build_on_the_host_and_a_second_prepare_builds_nothing(remote):
     from core.targets.base import EnvironmentSpec
 
     target = remote.target()
     env = EnvironmentSpec(project_dir=remote.root, compute=target.compute, conda=None,
                           spark=None)
-    first = await target.ensure_image(env, progress=lambda line: None)
+    lines: list[str] = []
+    built = await target.ensure_image(env, progress=lines.append, rebuild=True)
+    assert built.built and any("building" in line for line in lines)  # through the link
     again = await target.ensure_image(env, progress=lambda line: None)
-    assert again.ref == first.ref and not again.built
+    assert again.ref == built.ref and not again.built
 
 
 NASTY = {"QUOTES": "it's \"quoted\"", "SUBST": "$(touch /tmp/deck-pwned) `id`",
