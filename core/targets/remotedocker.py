@@ -21,6 +21,10 @@ One SSH connection per host *per process*: each run's keeper is its own process,
 watched by N keepers hold N connections (each with its channels for log and metrics tails).
 Everything one process does on a host (a prepare, the dashboard's checks, many runs driven
 through one target object) shares one connection.
+
+What it cannot do: PySpark runs (as ``DockerTarget``); hosts without ``python3`` (the code is
+put into containers by a host-side script); cleaning the host's store (it only grows); a run
+whose host never comes back stays Running, and its cancel waits for the host.
 """
 
 from __future__ import annotations
