@@ -20,12 +20,13 @@ the SSH agent).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import ConfigError, EnvironmentBuildError, TargetError
+from core.errors import ConfigError, EnvironmentBuildError, TargetError, TargetUnreachable
 from core.targets import spark_env
 from core.targets.base import RUNTIME_DIR, EnvironmentSpec, Progress, RunSpec
 from core.targets.spark_execution import SparkExecution, format_id, hostside
@@ -150,7 +151,11 @@ class SparkTarget:
         command, require = self._command(spec, root)
         launch = {"root": root, "argv": command.argv(), "env": self._run_env(spec),
                   "files": _runtime_files(), "require": require, "app_wait": APP_ID_WAIT}
-        result = await self.host.run(hostside("launch", json.dumps(launch)), check=True)
+        try:
+            result = await self.host.run(hostside("launch", json.dumps(launch)), check=True)
+        except TargetUnreachable:
+            # spark-submit may be running already, detached: find it rather than lose it.
+            result = await self._report_after_drop(root)
         try:
             report = json.loads(result.stdout.decode().strip().splitlines()[-1])
         except (ValueError, IndexError):
@@ -166,6 +171,17 @@ class SparkTarget:
             raise TargetError(f"target {self.name}: {report['error']}")
         external = format_id(report.get("app_id"), report["pid"])
         return SparkExecution(self.host, root, external, on_link_state=self.on_link_state)
+
+    async def _report_after_drop(self, root: str):
+        for delay in (0.2, 0.5, 1.0, 2.0, 5.0, 10.0):
+            await asyncio.sleep(delay)
+            try:
+                return await self.host.run(hostside("report", root, str(APP_ID_WAIT)),
+                                           check=True)
+            except TargetUnreachable:
+                continue
+        raise TargetUnreachable(f"target {self.name}: the link to {self.host.endpoint} "
+                                f"dropped while launching run {root} and did not come back")
 
     def _command(self, spec: RunSpec, root: str) -> tuple[SubmitCommand, list[str]]:
         compute = self.compute

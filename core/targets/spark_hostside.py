@@ -8,7 +8,8 @@ login user's home) holds ``work/`` (the snapshot, the driver's cwd), ``output.lo
 signals it) that starts spark-submit in yet another process group (so a cancel signals
 spark-submit and its driver, never the waiter), waits for it and writes ``exit_code``. The
 launcher then waits for the Spark application id to appear in the log, or for the end, and
-prints one JSON line. ``follow ROOT NAME OFFSET`` streams a file from a byte offset until the
+prints one JSON line. ``report ROOT WAIT`` prints the same line for a run
+launched earlier (a launch whose link dropped). ``follow ROOT NAME OFFSET`` streams a file from a byte offset until the
 run has ended. ``wait ROOT`` prints the exit code (or ``lost``). ``cancel ROOT GRACE`` signals
 spark-submit's process group: TERM, then KILL after GRACE seconds.
 """
@@ -103,14 +104,19 @@ def launch(spec):
         waiter(argv, root, work, env, write_end)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as pipe:
-        report = pipe.read().decode()
-    if not report.startswith("ok"):
-        print(json.dumps({"error": report or "spark-submit did not start"}))
+        answer = pipe.read().decode()
+    if not answer.startswith("ok"):
+        print(json.dumps({"error": answer or "spark-submit did not start"}))
         return
+    report(root, float(spec.get("app_wait", 30)))
+
+
+def report(root, wait_seconds):
+    """Print the run's processes and its application id, waiting up to ``wait_seconds`` for it."""
     log = os.path.join(root, "output.log")
-    deadline = time.time() + float(spec.get("app_wait", 30))
+    deadline = time.time() + wait_seconds
     app_id, seen = None, 0
-    while time.time() < deadline:
+    while True:
         done = ended(root)
         try:
             with open(log, "rb") as f:
@@ -123,10 +129,13 @@ def launch(spec):
         if found:
             app_id = found.group(1).decode()
             break
-        if done:
+        if done or time.time() >= deadline:
             break
         time.sleep(0.05)
     pid, started, w, w_started = read_pids(root)
+    if not pid:
+        print(json.dumps({"error": "no spark-submit was started in " + root}))
+        return
     print(json.dumps({"pid": pid, "start": started, "waiter": w, "waiter_start": w_started,
                       "app_id": app_id}))
 
@@ -230,6 +239,8 @@ def main(args):
         launch(json.loads(args[1]))
     elif command == "follow":
         follow(os.path.expanduser(os.path.join("~", args[1])), args[2], int(args[3]))
+    elif command == "report":
+        report(os.path.expanduser(os.path.join("~", args[1])), float(args[2]))
     elif command == "wait":
         wait(os.path.expanduser(os.path.join("~", args[1])))
     elif command == "cancel":

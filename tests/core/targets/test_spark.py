@@ -254,12 +254,19 @@ spark.sparkContext.parallelize(range(2), 2).map(lambda x: time.sleep(600)).count
 
 
 @pytest.mark.spark
-async def test_cancel_stops_the_application_on_the_master(spark_project, spark_cluster):
+async def test_cancel_stops_the_application_on_the_master(spark_project, spark_cluster,
+                                                          ssh_server):
+    """The link also drops while launch waits for the application id: the run is found."""
     spark_project.write("job.py", CANCEL_JOB)
     env = spark_project.env()
     target = spark_project.target(env)
-    execution = await target.launch(spark_project.run_spec(env, "job.py"),
-                                    progress=lambda _: None)
+    launching = asyncio.ensure_future(target.launch(spark_project.run_spec(env, "job.py"),
+                                                    progress=lambda _: None))
+    await asyncio.sleep(3)  # spark-submit is up; the launcher waits for the app id
+    assert not launching.done()
+    conn = await spark_project.pool.connection(target.host.endpoint)
+    os.killpg(ssh_server.session_of(conn.get_extra_info("sockname")[1]), 9)
+    execution = await launching
     app_id = execution.app_id
     assert app_id and app_id.startswith("app-")
     seen = b""
