@@ -173,6 +173,24 @@ def maven_repository(folder: Path, version: str) -> str:
     return f"file://{folder / 'repo'}"
 
 
+
+@pytest.mark.spark
+async def test_check_reports_facts_and_says_what_is_wrong(spark_project, spark_cluster):
+    from dataclasses import replace
+
+    from core.errors import TargetError
+
+    env = spark_project.env()
+    facts = await spark_project.target(env).check()
+    assert facts["spark_version"][0].isdigit() and facts["master_reachable"] == "yes"
+    assert facts["python"].startswith("3.") and facts["deploy_mode"] == "client"
+    wrong = replace(env, compute=replace(env.compute, spark_submit_location="/nowhere/spark"))
+    with pytest.raises(TargetError, match="spark-submit does not run.*sparkSubmitLocation"):
+        await spark_project.target(wrong).check()
+    wrong = replace(env, compute=replace(env.compute, spark_master="spark://127.0.0.1:9"))
+    with pytest.raises(TargetError, match="cannot reach the Spark master spark://127.0.0.1:9"):
+        await spark_project.target(wrong).check()
+
 ROWS_JOB = """\
 import sys
 from pyspark.sql import SparkSession
