@@ -75,6 +75,13 @@ class KeeperSeed:
             self.pid = int(pipe.read() or 0)
         os.waitpid(child, 0)
         self._job: int | None = job_write
+        self._warmed = False
+
+    def warm(self, modules: list[str]) -> None:
+        """Tell the seed which target code its run needs, to import while we snapshot."""
+        if self._job is not None and not self._warmed:
+            self._warmed = True
+            os.write(self._job, (",".join(modules) + "\n").encode())
 
     def start(self, run_id: str, parsed=None) -> int:
         """Hand the seed its run (and configs already parsed from the run's snapshot bytes)."""
@@ -84,6 +91,7 @@ class KeeperSeed:
             payload = pickle.dumps((run_id, parsed))
         except Exception:  # configs that do not pickle are simply parsed again by the keeper
             payload = pickle.dumps((run_id, None))
+        self.warm([])
         with os.fdopen(self._job, "wb") as pipe:
             self._job = None
             pipe.write(payload)
@@ -105,11 +113,17 @@ def _seed_main(project: Project, job_fd: int) -> int:
         os.dup2(devnull, fd)
     os.close(devnull)
     import asyncio  # noqa: F401 - warm up while the caller snapshots the project
+    import importlib
 
     from core.runs.keeper import keep
-    import core.targets.local  # noqa: F401
 
     with os.fdopen(job_fd, "rb") as pipe:
+        for name in pipe.readline().decode().strip().split(","):
+            if name:
+                try:
+                    importlib.import_module(name)
+                except ImportError:
+                    pass  # the keeper reports it properly when it opens the target
         payload = pipe.read()
     if not payload:
         return 0

@@ -33,7 +33,7 @@ def submit(project: Project, runconfig_name: str, script: str,
     # Fork the keeper first, before history is opened: it warms up while we snapshot.
     seed = KeeperSeed(project) if start and can_fork() else None
     try:
-        record, parsed = _queue(project, runconfig_name, script, arguments)
+        record, parsed = _queue(project, runconfig_name, script, arguments, seed)
     except BaseException:
         if seed is not None:
             seed.abandon()
@@ -48,7 +48,8 @@ def submit(project: Project, runconfig_name: str, script: str,
     return project.history.get_run(record.run_id)
 
 
-def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[str, ...]):
+def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[str, ...],
+           seed=None):
     runconfig_path = project.runconfig_path(runconfig_name)
     if not runconfig_path.is_file():
         project.load_runconfig(runconfig_name)  # raises the clear "no such runconfig" error
@@ -64,6 +65,10 @@ def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[
                           file=str(runconfig_path), field="Target")
     configs = load_configs(project, runconfig_path=runconfig_path, compute_path=compute_path,
                            resolve=live_resolver(project), runconfig=runconfig)
+    if seed is not None:
+        from core.targets.registry import target_module
+
+        seed.warm([m for m in (target_module(configs.compute.type),) if m])
     from core.config.secrets import check_secrets
 
     check_secrets(configs.compute)

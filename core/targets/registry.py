@@ -18,23 +18,30 @@ if TYPE_CHECKING:
     from core.targets.base import ComputeTarget
 
 
+# compute type -> (module, class); the local target takes no project folder.
+_TARGETS: dict[str, tuple[str, str]] = {
+    "local": ("core.targets.spark_local", "LocalTargetWithSpark"),
+    "docker": ("core.targets.spark_docker", "DockerTargetWithSpark"),
+    "remotedocker": ("core.targets.remotedocker", "RemoteDockerTarget"),
+    "cluster": ("core.targets.spark", "SparkTarget"),
+}
+
+
+def target_module(kind: str) -> str | None:
+    """The module implementing a compute type (for warming a keeper up ahead of its run)."""
+    entry = _TARGETS.get(str(kind))
+    return entry[0] if entry else None
+
+
 def open_target(project: "Project", compute: "ComputeConfig") -> "ComputeTarget":
+    import importlib
+
     kind = str(compute.type)
+    if kind not in _TARGETS:
+        raise TargetError(f"{compute.path}: compute type {kind!r} is not supported yet by this "
+                          "version of deck")
+    module_name, class_name = _TARGETS[kind]
+    cls = getattr(importlib.import_module(module_name), class_name)
     if kind == "local":
-        from core.targets.spark_local import LocalTargetWithSpark
-
-        return LocalTargetWithSpark(compute)
-    if kind == "docker":
-        from core.targets.spark_docker import DockerTargetWithSpark
-
-        return DockerTargetWithSpark(compute, project_dir=project.root)
-    if kind == "remotedocker":
-        from core.targets.remotedocker import RemoteDockerTarget
-
-        return RemoteDockerTarget(compute, project_dir=project.root)
-    if kind == "cluster":
-        from core.targets.spark import SparkTarget
-
-        return SparkTarget(compute, project_dir=project.root)
-    raise TargetError(f"{compute.path}: compute type {kind!r} is not supported yet by this "
-                      "version of deck")
+        return cls(compute)
+    return cls(compute, project_dir=project.root)
