@@ -201,8 +201,11 @@ class SparkTarget:
             conf["spark.pyspark.python"] = compute.python_location
         if mode == "cluster":
             # The driver runs in a YARN container: the head node's environment is not its own.
+            # Its metrics go to its stderr (deckrun does that without DECK_METRICS_FILE), and
+            # deckrun reaches it in modules.zip.
             for key, value in self._run_env(spec).items():
-                conf[f"spark.yarn.appMasterEnv.{key}"] = value
+                if key not in ("PYTHONPATH", "DECK_METRICS_FILE"):
+                    conf[f"spark.yarn.appMasterEnv.{key}"] = value
         return SubmitCommand(
             spark_submit=compute.spark_submit_location or "spark-submit",
             script=spec.script, arguments=spec.arguments, master=compute.spark_master,

@@ -54,17 +54,22 @@ def ended(root):
     return not alive(pid, started) and not alive(waiter, waiter_started)
 
 
-def zip_modules(work, dest):
-    """The snapshot's Python modules, for executors (--py-files); outputs/ is not code."""
+def zip_modules(work, runtime, dest):
+    """The snapshot's Python modules, then deck's runtime (``deckrun``), for --py-files.
+
+    The runtime goes in for a driver that runs away from the head node (YARN cluster mode);
+    a project module of the same name wins. ``outputs/`` is not code.
+    """
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:
-        for folder, dirs, files in os.walk(work):
-            rel = os.path.relpath(folder, work)
-            dirs[:] = [d for d in dirs if not (rel == "." and d == "outputs")
-                       and not os.path.islink(os.path.join(folder, d))]
-            for name in files:
-                if name.endswith(".py"):
-                    path = os.path.join(folder, name)
-                    z.write(path, os.path.normpath(os.path.join(rel, name)))
+        for base in (work, runtime):
+            for folder, dirs, files in os.walk(base):
+                rel = os.path.relpath(folder, base)
+                dirs[:] = [d for d in dirs if not (rel == "." and d == "outputs")
+                           and not os.path.islink(os.path.join(folder, d))]
+                for name in files:
+                    arcname = os.path.normpath(os.path.join(rel, name))
+                    if name.endswith(".py") and arcname not in z.NameToInfo:
+                        z.write(os.path.join(folder, name), arcname)
 
 
 def write_atomic(path, text):
@@ -91,7 +96,7 @@ def launch(spec):
         if not os.path.exists(expand(need)):
             print(json.dumps({"error": "missing " + expand(need)}))
             return
-    zip_modules(work, os.path.join(root, "modules.zip"))
+    zip_modules(work, os.path.join(root, "runtime"), os.path.join(root, "modules.zip"))
     env = dict(os.environ)
     env.update({k: expand(v) for k, v in spec["env"].items()})
     argv = [expand(a) for a in spec["argv"]]

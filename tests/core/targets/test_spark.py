@@ -313,8 +313,10 @@ raise ValueError("the job gave up")
 
 
 @pytest.mark.spark
-async def test_a_dropped_link_loses_and_repeats_no_line(spark_project, ssh_server):
+async def test_a_dropped_link_loses_and_repeats_no_line(spark_project, ssh_server, monkeypatch):
     """No SparkContext: spark-submit runs the script as the driver, which is quick."""
+    # No application id will come: launch returns at once, so the cut lands mid-run.
+    monkeypatch.setattr("core.targets.spark.APP_ID_WAIT", 0.5)
     spark_project.write("counter.py", COUNTER)
     env = spark_project.env()
     target = spark_project.target(env)
@@ -344,8 +346,10 @@ async def test_a_dropped_link_loses_and_repeats_no_line(spark_project, ssh_serve
 
 
 @pytest.mark.spark
-async def test_a_new_keeper_attaches_and_resumes_at_its_offsets(spark_project, known_hosts_file):
+async def test_a_new_keeper_attaches_and_resumes_at_its_offsets(spark_project, known_hosts_file,
+                                                                monkeypatch):
     """The first keeper's process is gone (its pool closed); a new one attaches by the id."""
+    monkeypatch.setattr("core.targets.spark.APP_ID_WAIT", 0.5)
     from core.remote.connection import SSHPool
     from core.targets.spark import SparkTarget
 
