@@ -38,7 +38,7 @@ class DeckApp(App):
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {ScreenCommands, ActionCommands, RunCommands}
     BINDINGS = [
-        Binding(":", "goto_prompt", "Go to", id="app.goto"),
+        Binding(":", "command_line", "Go to", id="app.goto", priority=True),
         Binding("?", "help", "Keys", id="app.help"),
         Binding("R", "goto('runs')", "Runs", show=False, id="app.runs"),
         Binding("T", "goto('targets')", "Targets", show=False, id="app.targets"),
@@ -125,10 +125,17 @@ class DeckApp(App):
 
     # -- navigation ---------------------------------------------------------------------------
 
-    def action_goto_prompt(self) -> None:
-        from tui.screens.goto import GotoPrompt
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "command_line":
+            # A priority key (so what follows it lands in the prompt): but in a text field,
+            # or over a dialog, ":" is just a character.
+            from tui.screens.base import DeckScreen
 
-        self.push_screen(GotoPrompt(), self.goto_command)
+            return isinstance(self.screen, DeckScreen) and not self.screen.typing()
+        return True
+
+    def action_command_line(self) -> None:
+        self.screen.open_command_line()
 
     def goto_command(self, command: str | None) -> None:
         if not command:

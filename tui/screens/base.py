@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import events, on
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widgets import Input
+
+from tui.screens.dialogs import TYPE_AHEAD_BINDINGS
 
 if TYPE_CHECKING:
     from tui.app import DeckApp
@@ -22,7 +26,23 @@ class DeckScreen(Screen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="screen.back"),
         Binding("q", "back", "Back", show=False, id="screen.quit"),
+        *TYPE_AHEAD_BINDINGS,
     ]
+
+    @on(events.Mount)
+    def _add_command_line(self) -> None:
+        from tui.widgets.command_line import CommandLine
+
+        self.mount(CommandLine())
+
+    def open_command_line(self) -> None:
+        from tui.widgets.command_line import CommandLine
+
+        self.query_one(CommandLine).open("")
+
+    def typing(self) -> bool:
+        """Whether a text field has focus (then printable keys are text, not commands)."""
+        return isinstance(self.focused, Input)
 
     @property
     def deck(self) -> "DeckApp":

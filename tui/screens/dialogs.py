@@ -14,6 +14,15 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 
+# Tab moves focus as a priority binding, decided when the key arrives: keys typed ahead (a
+# slow SSH link delivers them in one burst) then reach the field Tab moved to, not the one
+# before it.
+TYPE_AHEAD_BINDINGS = [
+    Binding("tab", "app.focus_next", show=False, priority=True),
+    Binding("shift+tab", "app.focus_previous", show=False, priority=True),
+]
+
+
 class Dialog(ModalScreen):
     DEFAULT_CSS = """
     Dialog { align: center middle; }
@@ -29,7 +38,7 @@ class Dialog(ModalScreen):
     Dialog .field Label { width: 12; }
     Dialog .field Input, Dialog .field Select { width: 1fr; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), *TYPE_AHEAD_BINDINGS]
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -25,6 +25,10 @@ from tui.widgets.search_box import SearchBox
 RELOAD_EVERY = 1.0  # seconds: a chatty run commits metrics many times a second
 
 
+class LogSearchBox(SearchBox):
+    KEEP_FOCUS_ON_ENTER = True  # enter again finds the next match
+
+
 class RunDetailScreen(DeckScreen):
     SUMMARY = "one run: log, metrics, artifacts, timeline"
     CSS_PATH = "run_detail.tcss"
@@ -34,7 +38,7 @@ class RunDetailScreen(DeckScreen):
         Binding("2", "tab('metrics')", "Metrics", id="detail.metrics"),
         Binding("3", "tab('artifacts')", "Artifacts", id="detail.artifacts"),
         Binding("4", "tab('info')", "Info", id="detail.info"),
-        Binding("/", "search", "Search", id="detail.search"),
+        Binding("/", "search", "Search", id="detail.search", priority=True),
         Binding("c", "cancel", "Cancel", id="detail.cancel"),
         Binding("r", "rerun", "Rerun", id="detail.rerun"),
         Binding("o", "open_artifact", "Open", show=False, id="detail.open"),
@@ -57,8 +61,8 @@ class RunDetailScreen(DeckScreen):
         with TabbedContent(initial="log"):
             with TabPane("Log", id="log"):
                 yield self.log_view
-                yield SearchBox(placeholder="search the log (enter: next, n/N in the log, "
-                                "esc: close)", id="search", classes="hidden")
+                yield LogSearchBox(placeholder="search the log (enter: next, n/N in the log, "
+                                "esc: close)", id="search")
             with TabPane("Metrics", id="metrics"):
                 yield self.metrics_panel
             with TabPane("Artifacts", id="artifacts"):
@@ -142,19 +146,19 @@ class RunDetailScreen(DeckScreen):
         self.query_one({"log": "#log-view", "metrics": "#metrics-panel",
                         "artifacts": "#artifact-table", "info": "#info-scroll"}[tab]).focus()
 
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "search":
+            return not self.typing()  # a priority key, but "/" is text inside a field
+        return True
+
     def action_search(self) -> None:
-        self.action_tab("log")
-        box = self.query_one("#search", Input)
-        box.remove_class("hidden")
-        box.focus()
+        self.query_one(TabbedContent).active = "log"
+        self.query_one("#search", SearchBox).open()
 
     @on(Input.Submitted, "#search")
     def _search(self, event: Input.Submitted) -> None:
         self.log_view.search(event.value)
 
-    @on(SearchBox.Closed, "#search")
-    def _search_closed(self) -> None:
-        self.log_view.focus()
 
     def action_cancel(self) -> None:
         from tui import actions

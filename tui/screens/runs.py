@@ -23,7 +23,7 @@ class RunsScreen(DeckScreen):
 
     BINDINGS = [
         Binding("enter", "open", "Open", id="runs.open"),
-        Binding("/", "filter", "Filter", id="runs.filter"),
+        Binding("/", "filter", "Filter", id="runs.filter", priority=True),
         Binding("s", "submit", "Submit", id="runs.submit"),
         Binding("c", "cancel", "Cancel", id="runs.cancel"),
         Binding("r", "rerun", "Rerun", id="runs.rerun"),
@@ -38,7 +38,7 @@ class RunsScreen(DeckScreen):
     def compose(self) -> ComposeResult:
         yield Static("", classes="topbar", id="summary")
         yield SearchBox(placeholder="filter: words, status:failed, target:NAME, config:NAME "
-                                "(enter keeps it, esc clears)", id="filter", classes="hidden")
+                                "(enter keeps it, esc clears)", id="filter")
         with Horizontal(id="body"):
             yield RunsTable(self.deck.project.name, clock=self.deck.clock, id="runs")
             yield RunPreview(self.deck.project.name, clock=self.deck.clock, id="preview")
@@ -126,10 +126,13 @@ class RunsScreen(DeckScreen):
         if run_id:
             self.deck.action_goto("run", run_id)
 
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "filter":
+            return not self.typing()  # a priority key, but "/" is text inside a field
+        return True
+
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.remove_class("hidden")
-        box.focus()
+        self.query_one("#filter", SearchBox).open()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -137,23 +140,16 @@ class RunsScreen(DeckScreen):
             self.table.set_filter(event.value)
         self._show_summary()
 
-    @on(Input.Submitted, "#filter")
-    def _filter_done(self, event: Input.Submitted) -> None:
-        if not event.value.strip():
-            event.input.add_class("hidden")
-        self.table.focus()
-
     @on(SearchBox.Closed, "#filter")
     def _filter_closed(self, event: SearchBox.Closed) -> None:
         event.box.value = ""
-        self.table.focus()
 
     def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        if box.value or not box.has_class("hidden"):
+        box = self.query_one("#filter", SearchBox)
+        if box.value or box.display:
             box.value = ""
-            box.add_class("hidden")
-            self.table.focus()
+            box.display = False
+            self.set_focus(self.table)
         elif self.table.marked:
             self.action_clear_marks()
 

@@ -71,6 +71,7 @@ class SubmitDialog(Dialog):
                 yield Button("Cancel (esc)", id="stop", compact=True)
 
     def on_mount(self) -> None:
+        self.query_one("#script", Select).focus()
         self._find_scripts()
 
     @work(thread=True, name="find scripts")
@@ -85,7 +86,6 @@ class SubmitDialog(Dialog):
             select.value = self.script if self.script in scripts else \
                 ("train.py" if "train.py" in scripts else scripts[0])
         select.prompt = "choose a script"
-        select.focus()
         self._preview()
 
     @on(Select.Changed)

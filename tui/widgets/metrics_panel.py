@@ -17,7 +17,7 @@ class MetricsPanel(VerticalScroll):
     MetricsPanel #plots { grid-size: 1; grid-rows: 10; grid-gutter: 0 1; height: auto; }
     MetricsPanel.-wide #plots { grid-size: 2; }
     MetricsPanel LinePlot { border: round $primary; height: 10; }
-    MetricsPanel #last { height: auto; max-height: 50%; margin-top: 1; }
+    MetricsPanel #last { height: auto; max-height: 12; margin-bottom: 1; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -28,14 +28,14 @@ class MetricsPanel(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static("no metrics logged (yet): deckrun.log(name, value) or "
                      "get_azureml_logger().log(name, value)", classes="hint", id="empty")
-        yield Grid(id="plots")
         table = DataTable(id="last", cursor_type="row")
         table.add_column("metric", key="name")
         table.add_column("last", key="last")
         table.add_column("min", key="min")
         table.add_column("max", key="max")
         table.add_column("values", key="count")
-        yield table
+        yield table  # the last values first: at 80x24 they are what fits
+        yield Grid(id="plots")
 
     def on_resize(self) -> None:
         self.set_class(self.size.width >= 120, "-wide")

@@ -6,8 +6,6 @@ from core.runs.state import RunState
 from tests.tui.conftest import make_app, notified, screen_text, shows, until
 from tests.tui.projects import FakeRun, clock, copy_sample, fill_history
 from tui.screens.run_detail import RunDetailScreen
-from tui.widgets.log_view import LogView
-from tui.widgets.metrics_panel import MetricsPanel
 from tui.widgets.plot import LinePlot
 
 

@@ -1,0 +1,156 @@
+"""End to end in a real terminal: tmux runs ``deck``; keys go in with send-keys, the screen
+comes back with capture-pane. Submit a run, watch it complete, open its log, quit."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+
+
+class Terminal:
+    """One tmux session on a private server, running one command."""
+
+    def __init__(self, command: list[str], cwd: Path, env: dict[str, str],
+                 size=(100, 30)) -> None:
+        self.socket = f"deck-test-{uuid.uuid4().hex[:8]}"
+        self.env = env
+        exports = " ".join(f"{k}={_quote(v)}" for k, v in env.items())
+        line = f"cd {_quote(str(cwd))} && env {exports} " + " ".join(map(_quote, command))
+        self.tmux("new-session", "-d", "-s", "deck", "-x", str(size[0]), "-y", str(size[1]),
+                  line)
+
+    def tmux(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
+                              text=True, timeout=10)
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", "deck", *keys)
+
+    def text(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", "deck", "-l", "--", *keys)
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "deck").stdout
+
+    def wait_for(self, text: str, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} not on screen after {timeout} s:\n{self.screen()}")
+
+    def deck_pid(self) -> int:
+        """The dashboard's process: the pane's process, or its child when a shell runs it."""
+        pid = int(self.tmux("display-message", "-p", "-t", "deck", "#{pane_pid}").stdout)
+        for _ in range(3):
+            if "python" in Path(f"/proc/{pid}/comm").read_text():
+                return pid
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            pid = int(children[0])
+        raise AssertionError("no dashboard process in the pane")
+
+    def alive(self) -> bool:
+        return self.tmux("has-session", "-t", "deck").returncode == 0
+
+    def close(self) -> None:
+        self.tmux("kill-server")
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+@pytest.fixture
+def terminal(project):
+    env = {"PYTHONPATH": str(REPO), "TERM": "xterm-256color", "TZ": "UTC",
+           "XDG_CONFIG_HOME": str(Path(project).parent / "config"), "LANG": "C.UTF-8",
+           "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    term = Terminal([sys.executable, "-m", "cli.main"], Path(project), env)
+    yield term
+    term.close()
+
+
+def test_submit_watch_open_log_quit(terminal):
+    terminal.wait_for("0 runs")
+    terminal.keys("s")
+    terminal.wait_for("Submit a run")
+    terminal.wait_for("train.py --epochs 5")  # the script was found, the command previewed
+    terminal.keys("Tab", "Tab")
+    terminal.text("--epochs 4 --sleep 0.3")
+    terminal.wait_for("train.py --epochs 5 --epochs 4 --sleep 0.3")
+    terminal.keys("C-s")
+    terminal.wait_for("Submitted")
+    terminal.wait_for("▶ Running", timeout=30)
+    screen = terminal.wait_for("✓ Completed", timeout=60)
+    assert "loss=" in screen  # the first metric's last value
+    terminal.keys("Enter")
+    screen = terminal.wait_for("model written to outputs/model.json")
+    assert "training for 4 epochs" in screen and "epoch 4: loss=" in screen
+    terminal.keys("2")
+    terminal.wait_for("values")  # the metrics tab's table of last values
+    terminal.keys("Escape")
+    terminal.wait_for("1 runs")
+    terminal.keys("q")
+    deadline = time.monotonic() + 10
+    while terminal.alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not terminal.alive()
+
+
+def test_killing_the_dashboard_leaves_the_run_going(terminal, project):
+    from core.history.store import HistoryStore
+    from core.runs.state import RunState
+
+    terminal.wait_for("0 runs")
+    terminal.keys("s")
+    terminal.wait_for("train.py --epochs 5")
+    terminal.keys("Tab", "Tab")
+    terminal.text("--epochs 20 --sleep 0.1")
+    terminal.keys("C-s")
+    terminal.wait_for("▶ Running", timeout=30)
+    os.kill(terminal.deck_pid(), 9)  # only the dashboard: its keepers are its children too
+    history = HistoryStore(Path(project) / ".deck" / "history.db")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        run = history.list_runs()[0]
+        if run.status.is_terminal:
+            break
+        time.sleep(0.2)
+    assert run.status is RunState.COMPLETED
+
+
+def test_keys_typed_ahead_land_where_they_were_meant(terminal, project):
+    from core.history.store import HistoryStore
+    from core.project import Project
+    from core.runs.submit import submit
+
+    run = submit(Project(Path(project)), "local", str(Path(project) / "train.py"),
+                 ("--epochs", "1", "--sleep", "0"))
+    terminal.wait_for("✓ Completed", timeout=60)
+    # Bursts, as a slow link delivers them: a command holding an "r" (rerun) and an "s"
+    # (submit), then a filter holding both.
+    terminal.text(":runconfigs\r")
+    terminal.wait_for("run configurations (aml_config/*.runconfig)")
+    terminal.text(":runs\r")
+    terminal.wait_for("1 runs")
+    terminal.text("/status:failed,running")
+    terminal.wait_for("0 shown by /status:failed,running")
+    terminal.keys("Escape")
+    terminal.wait_for("1 runs · sort")
+    history = HistoryStore(Path(project) / ".deck" / "history.db")
+    assert [r.run_id for r in history.list_runs()] == [run.run_id]  # no rerun, no submit
