@@ -104,11 +104,10 @@ class RunsScreen(DeckScreen):
 
     @on(DataTable.RowHighlighted)
     def _preview(self) -> None:
-        preview = self.query_one(RunPreview)
-        if preview.display:
-            run_id = self.table.cursor_run_id
-            preview.show(self.deck.runs.get(run_id) if run_id else None,
-                         self.deck.first_metric.get(run_id) if run_id else None)
+        # Kept current even while hidden: the terminal may grow wide enough to show it.
+        run_id = self.table.cursor_run_id
+        self.query_one(RunPreview).show(self.deck.runs.get(run_id) if run_id else None,
+                                        self.deck.first_metric.get(run_id) if run_id else None)
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:
