@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -66,6 +67,13 @@ def main() -> None:
     ssh, spark = facts("sshd.sh"), facts("spark.sh")
     compile_sources()  # start-up as an installed deck has it
     work = Path(tempfile.mkdtemp(prefix="bench-spark-"))
+    try:
+        run(args, ssh, spark, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args, ssh: dict[str, str], spark: dict[str, str], work: Path) -> None:
     home = work / "home"
     (home / ".ssh").mkdir(parents=True)
     pub = Path(ssh["DECK_SSHD_HOST_PUBKEY"]).read_text().split()[:2]
