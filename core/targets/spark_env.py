@@ -41,7 +41,9 @@ h=$1; py=$2; shift 2
 envs="$HOME/.launchdeck/envs"; d="$envs/$h"
 mkdir -p "$envs"
 if command -v flock >/dev/null 2>&1; then exec 9>"$envs/$h.lock"; flock 9; fi
-if [ -f "$d/.deck-ready" ]; then echo "environment $h is already built"; exit 0; fi
+if [ -f "$d/.deck-ready" ] && "$d/bin/python" -c "" 2>/dev/null; then
+  echo "environment $h is already built"; exit 0
+fi
 rm -rf "$d" "$d.tar.gz"
 if [ "$1" = "--ca" ]; then
   shift; cat > "$envs/$h.ca.pem"; export PIP_CERT="$envs/$h.ca.pem"
@@ -103,8 +105,9 @@ def _name(spec: str) -> str:
 
 
 async def is_built(host: "RemoteHost", env: ExecutorEnvironment) -> bool:
-    result = await host.run(["test", "-f", f"{env.folder}/.deck-ready", "-a",
-                             "-f", env.archive])
+    # An interpreter that no longer runs (the head node's python3 upgraded) means rebuild.
+    result = await host.run(["sh", "-c", 'test -f "$1/.deck-ready" && test -f "$2" && '
+                             '"$1/bin/python" -c ""', "sh", env.folder, env.archive])
     return result.exit_status == 0
 
 
