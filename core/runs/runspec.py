@@ -46,27 +46,27 @@ def load_configs(project: "Project", *, runconfig_path: Path, compute_path: Path
     compute = load_compute(compute_path)
     sources = {f"aml_config/{runconfig_path.name}": _digest(runconfig_path),
                f"aml_config/{compute_path.name}": _digest(compute_path)}
-    conda = spark = None
-    conda_rel = runconfig.conda_dependencies_file or "aml_config/conda_dependencies.yml"
-    conda_file = resolve(conda_rel)
-    if conda_file is not None:
-        conda = load_conda(conda_file)
-        sources[conda_rel] = _digest(conda_file)
-    elif runconfig.conda_dependencies_file:
-        raise runconfig.field_error("CondaDependenciesFile",
-                                    f"CondaDependenciesFile: {conda_rel} does not exist")
-    spark_rel = runconfig.spark_dependencies_file or "aml_config/spark_dependencies.yml"
-    spark_file = resolve(spark_rel)
-    if spark_file is not None:
-        spark = load_spark(spark_file)
-        sources[spark_rel] = _digest(spark_file)
-    elif runconfig.spark_dependencies_file:
-        raise runconfig.field_error("SparkDependenciesFile",
-                                    f"SparkDependenciesFile: {spark_rel} does not exist")
+    conda = _dependency_file(runconfig, "CondaDependenciesFile", runconfig.conda_dependencies_file,
+                             "aml_config/conda_dependencies.yml", load_conda, resolve, sources)
+    spark = _dependency_file(runconfig, "SparkDependenciesFile", runconfig.spark_dependencies_file,
+                             "aml_config/spark_dependencies.yml", load_spark, resolve, sources)
     env = EnvironmentSpec(project_dir=project.root, compute=compute, conda=conda, spark=spark,
                           framework=Framework(str(runconfig.framework)),
                           runconfig=runconfig.name)
     return RunConfigs(runconfig=runconfig, compute=compute, env=env, sources=sources)
+
+
+def _dependency_file(runconfig, field: str, named: str | None, default: str, load, resolve,
+                     sources: dict[str, str]):
+    """Load a dependency file; the default one may be absent, a named one must exist."""
+    rel = named or default
+    path = resolve(rel)
+    if path is None:
+        if named:
+            raise runconfig.field_error(field, f"{field}: {rel} does not exist")
+        return None
+    sources[rel] = _digest(path)
+    return load(path)
 
 
 def _digest(path: Path) -> str:

@@ -70,6 +70,10 @@ class LocalTarget:
         if self.compute.python_location and not shutil.which(self.python):
             raise TargetError(f"{self.compute.path}: pythonLocation {self.python!r} "
                               "is not an executable on this machine")
+        return await self.start_process(spec, [self.python, spec.script, *spec.arguments])
+
+    async def start_process(self, spec: RunSpec, argv: list[str]) -> "LocalExecution":
+        """Run ``argv`` in a fresh copy of the run's snapshot, with deck's run environment."""
         files = _RunFiles(spec.run_dir)
         files.root.mkdir(parents=True, exist_ok=True)
         if files.work.exists():
@@ -83,7 +87,6 @@ class LocalTarget:
         env["DECK_METRICS_FILE"] = str(files.metrics)
         env["PYTHONUNBUFFERED"] = "1"
         files.exit_code.unlink(missing_ok=True)
-        argv = [self.python, spec.script, *spec.arguments]
         external_id = await asyncio.to_thread(_spawn_with_waiter, argv, files, env)
         return LocalExecution(external_id, files)
 

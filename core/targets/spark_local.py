@@ -10,15 +10,14 @@ else deck's own interpreter).
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import os
 import shutil
 from pathlib import Path
 
 from core.errors import TargetError
-from core.targets.base import RUNTIME_DIR, Framework, Progress, RunSpec
-from core.targets.local import LocalExecution, LocalTarget, _RunFiles, _spawn_with_waiter
+from core.targets.base import Framework, Progress, RunSpec
+from core.targets.local import LocalExecution, LocalTarget
 from core.targets.spark_submit import SubmitCommand
 
 LOCAL_MASTER = "local[*]"
@@ -62,18 +61,4 @@ class LocalTargetWithSpark(LocalTarget):
             spark_submit=self.spark_submit(), script=spec.script, arguments=spec.arguments,
             master=LOCAL_MASTER, conf={"spark.pyspark.python": self.python},
             dependencies=spec.env.spark)
-        files = _RunFiles(spec.run_dir)
-        files.root.mkdir(parents=True, exist_ok=True)
-        if files.work.exists():
-            shutil.rmtree(files.work)
-        spec.store.materialize(spec.snapshot, files.work)
-        env = dict(os.environ)
-        env.update(spec.environment)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(RUNTIME_DIR), str(files.work), env.get("PYTHONPATH", "")) if p)
-        env["DECK_RUN_ID"] = spec.run_id
-        env["DECK_METRICS_FILE"] = str(files.metrics)
-        env["PYTHONUNBUFFERED"] = "1"
-        files.exit_code.unlink(missing_ok=True)
-        external_id = await asyncio.to_thread(_spawn_with_waiter, command.argv(), files, env)
-        return LocalExecution(external_id, files)
+        return await self.start_process(spec, command.argv())

@@ -206,12 +206,17 @@ def test_cancel_stops_the_whole_process_group(deck, project):
 
 def test_cancel_a_queued_run(deck, project):
     set_compute_key(project, "maxConcurrentRuns: 1")
-    write(project, "nap.py", "import time\ntime.sleep(2)\n")
-    first = run_id_of(deck("submit", "-c", "local", "--detach", "nap.py", check=True).out)
-    second = run_id_of(deck("submit", "-c", "local", "--detach", "nap.py", check=True).out)
+    write(project, "block.py", "import os, time\n"
+          "while not os.path.exists(os.environ['RELEASE']): time.sleep(0.05)\n")
+    release = project.parent / "release"
+    deck.env["RELEASE"] = str(release)
+    first = run_id_of(deck("submit", "-c", "local", "--detach", "block.py", check=True).out)
+    second = run_id_of(deck("submit", "-c", "local", "--detach", "block.py", check=True).out)
     assert deck("cancel", second).returncode == 0
-    assert deck.json("runs", "show", second)["status"] == "Canceled"
-    assert deck.json("runs", "show", second)["start_time_utc"] is None
+    canceled = deck.json("runs", "show", second)
+    assert canceled["status"] == "Canceled"
+    assert canceled["start_time_utc"] is None
+    release.touch()
     assert deck.wait_for(first)["status"] == "Completed"
     again = deck("cancel", second)
     assert again.returncode != 0 and "already Canceled" in again.err
