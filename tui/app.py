@@ -79,7 +79,8 @@ class DeckApp(App):
             self.set_keymap(keymap)
         for problem in problems:
             self.notify(problem, severity="warning", timeout=10)
-        self.watch_history()
+        # Paint first: reading thousands of runs can wait a frame, the first look cannot.
+        self.call_after_refresh(self.watch_history)
 
     def on_unmount(self) -> None:
         self._stop.set()

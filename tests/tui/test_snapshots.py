@@ -24,6 +24,7 @@ def snap_app(history_project, monkeypatch):
 def loaded(app):
     async def wait(pilot):
         await until(pilot, lambda: len(app.runs) == 5 and app.first_metric, what="history")
+        await until(pilot, lambda: app.screen.settled, what="table up to date")
         await pilot.pause(0.2)
     return wait
 

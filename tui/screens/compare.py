@@ -49,6 +49,7 @@ class CompareScreen(DeckScreen):
     SCREEN_NAME = "compare"
     SUMMARY = "marked runs side by side"
     CSS_PATH = "compare.tcss"
+    AUTO_FOCUS = "#compare"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
     BINDINGS = [Binding("a", "toggle_all", "All settings", id="compare.all")]
 

@@ -32,6 +32,7 @@ class EnvVarsScreen(DeckScreen):
     SCREEN_NAME = "env"
     SUMMARY = "environment variables of a run configuration"
     CSS_PATH = "envvars.tcss"
+    AUTO_FOCUS = "#env"
     BINDINGS = [
         Binding("a", "add", "Add", id="env.add"),
         Binding("e,enter", "edit", "Edit", id="env.edit"),

@@ -32,6 +32,7 @@ class LogSearchBox(SearchBox):
 class RunDetailScreen(DeckScreen):
     SUMMARY = "one run: log, metrics, artifacts, timeline"
     CSS_PATH = "run_detail.tcss"
+    AUTO_FOCUS = "#log-view"
 
     BINDINGS = [
         Binding("1", "tab('log')", "Log", id="detail.log"),

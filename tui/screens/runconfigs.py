@@ -27,6 +27,7 @@ class RunConfigsScreen(DeckScreen):
     SCREEN_NAME = "configs"
     SUMMARY = "run configurations: list and edit"
     CSS_PATH = "runconfigs.tcss"
+    AUTO_FOCUS = "#rc-list"
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="configs.save"),
         Binding("ctrl+r", "revert", "Revert", id="configs.revert"),

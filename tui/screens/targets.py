@@ -19,6 +19,7 @@ class TargetsScreen(DeckScreen):
     SCREEN_NAME = "targets"
     SUMMARY = "compute targets: reachability, versions, images"
     CSS_PATH = "targets.tcss"
+    AUTO_FOCUS = "#targets"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
         Binding("c,enter", "check", "Check", id="targets.check"),

@@ -5,8 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Iterable
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual.binding import Binding
 from textual.coordinate import Coordinate
+from textual.geometry import Size
+from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
@@ -24,6 +28,9 @@ STATE_ORDER = {state: i for i, state in enumerate(RunState)}
 MARK = "●"  # marked runs carry it before their id
 # Above this many removals a filter change rebuilds the rows: DataTable.remove_row is O(rows).
 REBUILD_OVER = 64
+# A long history is added a chunk at a time, newest first: the first screenful shows at once
+# and keys are answered between chunks (DataTable.add_row costs about 0.3 ms).
+FILL_CHUNK = 200
 
 
 class RunId(str):
@@ -39,6 +46,9 @@ class RunId(str):
 
 class RunsTable(DataTable):
     """Runs by id with marks, a filter and a sort order."""
+
+    class MarksChanged(Message):
+        """Runs were marked or unmarked."""
 
     BINDINGS = [
         Binding("space", "toggle_mark", "Mark", id="runs.mark"),
@@ -60,6 +70,7 @@ class RunsTable(DataTable):
         self.sort_column = "id"
         self.sort_reverse = True  # newest first
         self._shown: dict[str, dict[str, Any]] = {}
+        self._to_fill: list[str] = []
 
     def on_mount(self) -> None:
         for label, key in COLUMNS:
@@ -72,11 +83,14 @@ class RunsTable(DataTable):
         self.records.update(runs)
         self.first_metric.update(first_metric)
         was_empty = not self._shown
+        if was_empty and len(runs) > FILL_CHUNK:
+            self._fill([r.run_id for r in self.records.values() if self.filter.matches(r)])
+            return
         added = False
         resort = False
         for run_id in set(runs) | set(first_metric):
             run = self.records.get(run_id)
-            if run is None:
+            if run is None or (run_id in self._to_fill and run_id not in self._shown):
                 continue
             visible = self.filter.matches(run)
             if run_id in self._shown:
@@ -91,6 +105,29 @@ class RunsTable(DataTable):
             self.resort()
         if was_empty and self._shown:
             self.move_cursor(row=0, animate=False)  # the first look starts at the top
+
+    def _fill(self, run_ids: list[str]) -> None:
+        key = self._sort_key()
+        self._to_fill = sorted(run_ids, key=lambda rid: key(RunId("", rid)),
+                               reverse=self.sort_reverse)
+        self._fill_chunk(first=True)
+
+    def _fill_chunk(self, first: bool = False) -> None:
+        chunk, self._to_fill = self._to_fill[:FILL_CHUNK], self._to_fill[FILL_CHUNK:]
+        with self.app.batch_update():
+            for run_id in chunk:
+                if run_id not in self._shown:
+                    self._add(self.records[run_id])
+            if first:
+                self.move_cursor(row=0, animate=False)
+            if not self._to_fill:
+                self.resort()  # sort or filter may have changed while filling
+        if self._to_fill:
+            self.call_later(self._fill_chunk)
+
+    @property
+    def filling(self) -> bool:
+        return bool(self._to_fill)
 
     def tick(self) -> None:
         """Refresh the duration of runs still going (once a second)."""
@@ -126,6 +163,11 @@ class RunsTable(DataTable):
         self.resort()
 
     def resort(self) -> None:
+        cursor = self.cursor_run_id
+        self.sort("id", key=self._sort_key(), reverse=self.sort_reverse)
+        self.select(cursor)
+
+    def _sort_key(self):
         records, metric, column = self.records, self.first_metric, self.sort_column
 
         def key(cell: RunId):
@@ -146,9 +188,7 @@ class RunsTable(DataTable):
                 value = getattr(run, {"runconfig": "run_configuration"}.get(column, column))
             return (value, run.created_utc)
 
-        cursor = self.cursor_run_id
-        self.sort("id", key=key, reverse=self.sort_reverse)
-        self.select(cursor)
+        return key
 
     # -- marks and cursor ---------------------------------------------------------------------
 
@@ -175,6 +215,7 @@ class RunsTable(DataTable):
             return
         self.marked ^= {run_id}
         self._set(run_id, "id", self._id_cell(self.records[run_id]))
+        self.post_message(self.MarksChanged())
         self.action_cursor_down()
 
     def unmark_all(self) -> None:
@@ -182,6 +223,7 @@ class RunsTable(DataTable):
         for run_id in marked:
             if run_id in self._shown:
                 self._set(run_id, "id", self._id_cell(self.records[run_id]))
+        self.post_message(self.MarksChanged())
 
     def marked_in_order(self) -> list[str]:
         return sorted(self.marked, key=lambda rid: self.records[rid].created_utc)
@@ -190,13 +232,14 @@ class RunsTable(DataTable):
 
     def _cells(self, run: RunRecord) -> dict[str, Any]:
         got = self.first_metric.get(run.run_id)
-        metric = f"{got[0][:6]}={format_value(got[1], 7)}" if got else ""
+        # Text, not str: DataTable reads a str as markup, and "[done]" is not a style.
+        metric = Text(f"{got[0][:6]}={format_value(got[1], 7)}") if got else ""
         return {
             "id": self._id_cell(run),
             "status": status_text(run.status),
-            "script": run.script,
-            "runconfig": run.run_configuration,
-            "target": run.target,
+            "script": Text(run.script),
+            "runconfig": Text(run.run_configuration),
+            "target": Text(run.target),
             "started": short_time(run.start_time_utc, self.clock()),
             "duration": format_duration(duration_s(run, self.clock())),
             "metric": metric,
@@ -231,3 +274,35 @@ class RunsTable(DataTable):
 
     def shown_ids(self) -> Iterable[str]:
         return self._shown.keys()
+
+    # -- widths -------------------------------------------------------------------------------
+    # DataTable measures each new or updated cell through Rich (markup parsing, terminal size
+    # calls: about a millisecond a row, seconds for thousands of runs). Every cell here is one
+    # line of Text or plain str, so its width is its cell length. Columns only grow: a live
+    # table that jitters as values change is harder to read.
+
+    def _update_dimensions(self, new_rows) -> None:
+        for row_key in new_rows:
+            cells = self._data.get(row_key)
+            if cells is not None:
+                for column in self.ordered_columns:
+                    _widen(column, cells.get(column.key))
+        width = sum(column.get_render_width(self) for column in self.columns.values())
+        header = self.header_height if self.show_header else 0
+        self.virtual_size = Size(width + self._row_label_column_width,
+                                 self._total_row_height + header)
+
+    def _update_column_widths(self, updated_cells) -> None:
+        for row_key, column_key in updated_cells:
+            column, cells = self.columns.get(column_key), self._data.get(row_key)
+            if column is not None and cells is not None:
+                _widen(column, cells.get(column_key))
+        self._require_update_dimensions = True
+
+
+def _widen(column, cell: Any) -> None:
+    if cell is None:
+        return
+    width = cell.cell_len if isinstance(cell, Text) else cell_len(str(cell))
+    if width > column.content_width:
+        column.content_width = width

@@ -1,0 +1,323 @@
+"""The dashboard under load, in a real pseudo-terminal (figures printed, never asserted).
+
+1. Launch to first painted frame with 2,000 runs in history (goal <= 1 s), and to the rows.
+2. 50 chatty local runs printing as fast as they can: key press to repaint (median, p95),
+   log lines/s the open log view shows against what the run writes, dashboard CPU.
+3. A 1,000,000-line log: time to its first page, to the top, page by page; memory.
+4. Dashboard CPU when nothing changes.
+
+Run: python bench/bench_tui.py [--runs 2000] [--chatty 50] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import pty
+import re
+import select
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import (compile_sources, copy_sample_project, deck_command, median, p95,  # noqa: E402
+                           report, source_env)
+
+ANSI = re.compile(rb"\x1b\[[0-9;?<>=$]*[a-zA-Z~]|\x1b[()][0-9A-Za-z]|\x1b[=>78]|\x1b\][^\x07]*\x07")
+START = datetime(2026, 10, 1, tzinfo=timezone.utc)
+CHATTY = """\
+import sys, time
+end = time.monotonic() + float(sys.argv[1])
+i = 0
+while time.monotonic() < end:
+    print(f"chatty line {i} " + "x" * 40)
+    i += 1
+    if i % 5000 == 0:
+        import deckrun; deckrun.log("lines", i)
+"""
+
+
+class Pty:
+    """``deck`` in a pseudo-terminal; ``until`` waits for text on the screen stream."""
+
+    def __init__(self, project: Path, size=(120, 40)) -> None:
+        self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
+        env = source_env() | {"TERM": "xterm-256color", "COLUMNS": str(size[0]),
+                              "LINES": str(size[1])}
+        env.pop("SSH_CONNECTION", None)
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(deck_command(), cwd=project, env=env, stdin=slave,
+                                     stdout=slave, stderr=slave, start_new_session=True)
+        os.close(slave)
+        self.text = ""   # everything shown, escapes removed
+        self.mark = 0    # ``until`` looks after this position
+
+    def read(self, timeout: float) -> None:
+        ready, _, _ = select.select([self.master], [], [], timeout)
+        if ready:
+            try:
+                data = os.read(self.master, 1 << 20)
+            except OSError:
+                return
+            self.text += ANSI.sub(b"", data).decode("utf-8", "replace")
+
+    def until(self, pattern: str, timeout: float = 30.0) -> float:
+        """Seconds until ``pattern`` (a regex) shows after the last mark; moves the mark."""
+        start = time.perf_counter()
+        regex = re.compile(pattern)
+        while True:
+            found = regex.search(self.text, self.mark)
+            if found:
+                self.mark = found.end()
+                return time.perf_counter() - start
+            if time.perf_counter() - start > timeout:
+                raise TimeoutError(f"{pattern!r} not shown in {timeout} s")
+            self.read(0.005)
+
+    def press(self, keys: str) -> None:
+        self.mark = len(self.text)
+        os.write(self.master, keys.encode())
+
+    def drain(self, seconds: float) -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            self.read(0.05)
+        self.mark = len(self.text)
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def memory_mib(self, field: str = "VmRSS") -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def close(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        os.close(self.master)
+
+
+def fill_history(project: Path, count: int, *, log_lines: int = 0) -> list[str]:
+    from core.history.store import HistoryStore
+    from core.runs.state import RunState
+
+    store = HistoryStore(project / ".deck" / "history.db")
+    conn = store._conn  # one transaction: filling is not what is measured
+    conn.execute("BEGIN")
+    ids = []
+    for i in range(count):
+        rid = f"{project.name}_{1700000000000 + i}"
+        ids.append(rid)
+        made = (START + timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        conn.execute("INSERT INTO runs (run_id, status, target, run_configuration, script, "
+                     "arguments, framework, snapshot, config, created_utc, start_time_utc, "
+                     "end_time_utc, exit_code) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0)",
+                     (rid, str(RunState.COMPLETED), "local", "local", "train.py",
+                      '["--epochs", "5"]', "Python", "ab" * 32, '{"Target": "local"}', made,
+                      made, made))
+        conn.executemany("INSERT INTO metrics VALUES (?,?,?,?,?)",
+                         [(rid, s, "loss", str(1 / (s + 1)), None) for s in range(20)])
+        conn.execute("UPDATE runs SET metrics_offset=800 WHERE run_id=?", (rid,))
+    conn.execute("COMMIT")
+    if log_lines:
+        run_dir = project / ".deck" / "runs" / ids[-1]
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with open(run_dir / "output.log", "w") as f:
+            f.writelines(f"line {i} of a long log\n" for i in range(log_lines))
+    store.close()
+    return ids
+
+
+def bench_start(project: Path, history: list[str]) -> None:
+    runs = len(history)
+    newest = f"{1700000000000 + runs - 1}"  # its id, shown without the project's prefix
+    term = Pty(project)
+    try:
+        first = term.until(r"sort run")  # the summary bar: the first frame is on screen
+        rows = term.until(newest, timeout=60)
+        report("launch to first painted frame", first, goal="<= 1 s")
+        report(f"launch to the newest of {runs} runs in the table", first + rows)
+        report("dashboard memory with the runs shown (RSS)", term.memory_mib(), "MiB")
+        term.close()
+        term = Pty(project, size=(160, 40))
+        term.until(newest, timeout=60)
+        term.drain(2)
+        moves, sorts = key_latencies(term, history[::-1], 16)
+        report("cursor key to repaint, nothing running (median)", median(moves))
+        report(f"sort key ({runs} rows) to repaint, nothing running (median)", median(sorts))
+        before = term.cpu_seconds()
+        term.drain(10)
+        report("dashboard CPU while nothing changes", (term.cpu_seconds() - before) / 10 * 100,
+               "% of a core", goal="near 0")
+    finally:
+        term.close()
+
+
+SUBMIT = """\
+import sys
+from pathlib import Path
+from core.project import Project
+from core.runs.submit import submit
+project = Project(Path(sys.argv[1]))
+for _ in range(int(sys.argv[2])):
+    print(submit(project, "chatty", str(project.root / "chatty.py"), ("3600",)).run_id)
+"""
+
+
+def key_latencies(term: Pty, order: list[str], presses: int) -> tuple[list[float], list[float]]:
+    """Seconds from a key to its repaint: "j" (the wide screen's preview then names the next
+    run) and "o" (every row sorted again; the summary bar then names the column)."""
+    moves = []
+    for row in range(1, presses + 1):
+        term.press("j")
+        moves.append(term.until(rf"run +{order[row]}", timeout=300))
+        term.drain(0.2)
+    cycle = [("status", "▲"), ("script", "▲"), ("config", "▲"), ("target", "▲"),
+             ("took", "▼"), ("metric", "▲"), ("started", "▼"), ("run", "▼")]
+    sorts = []
+    for i in range(presses):
+        label, arrow = cycle[i % len(cycle)]
+        term.press("o")
+        sorts.append(term.until(rf"sort {label} {arrow}", timeout=300))
+        term.drain(0.2)
+    return moves, sorts
+
+
+def bench_chatty(project: Path, history: list[str], chatty: int, seconds: float, *, nice: int,
+                 presses: int) -> list[str]:
+    """``nice``: the niceness the runs get (their keepers inherit the submitter's)."""
+    from core.project import Project
+    from core.runs.control import request_cancel
+
+    (project / "aml_config" / "chatty.compute").write_text(
+        f'type: "local"\nmaxConcurrentRuns: {chatty}\n')
+    (project / "aml_config" / "chatty.runconfig").write_text(
+        'ArgumentVector: ["$file"]\nTarget: "chatty"\nFramework: "Python"\n')
+    (project / "chatty.py").write_text(CHATTY)
+    deck = Project(project)
+    # They run until canceled at the end; ``seconds`` is how long the log view is watched.
+    submitted = subprocess.run(["nice", "-n", str(nice), sys.executable, "-c", SUBMIT,
+                                str(project), str(chatty)], env=source_env(), check=True,
+                               capture_output=True, text=True)
+    run_ids = submitted.stdout.split()
+    term = Pty(project, size=(160, 40))  # wide: the run preview shows beside the table
+    where = f"{chatty} chatty runs at nice {nice}"
+    try:
+        term.until(rf"\b{chatty} running", timeout=600)  # 100 Pythons start on a few cores
+        term.drain(2)
+        cpu0, t0 = term.cpu_seconds(), time.perf_counter()
+        moves, sorts = key_latencies(term, [*run_ids, *history][::-1], presses)
+        cpu = (term.cpu_seconds() - cpu0) / (time.perf_counter() - t0) * 100
+        report(f"cursor key to repaint, {where} (median)", median(moves))
+        report(f"cursor key to repaint, {where} (p95)", p95(moves))
+        report(f"sort key (all rows) to repaint, {where} (median)", median(sorts))
+        report(f"sort key (all rows) to repaint, {where} (p95)", p95(sorts))
+        report(f"dashboard CPU, {where}", cpu, "% of a core")
+        log = project / ".deck" / "runs" / run_ids[0] / "output.log"
+        term.press(f":run {run_ids[0]}\r")
+        term.until(r"chatty line \d+", timeout=300)
+        term.drain(1)
+        start_written, start_shown = _written(log), _last_line(term)
+        start = time.perf_counter()
+        term.drain(seconds)
+        elapsed = time.perf_counter() - start
+        written, shown = _written(log), _last_line(term)
+        report("log lines/s the watched run writes", (written - start_written) / elapsed,
+               "lines/s")
+        report("log lines/s its followed log view shows", (shown - start_shown) / elapsed,
+               "lines/s")
+        report("  lines behind the end at the last look", written - shown, "lines")
+    finally:
+        term.close()
+        for run_id in run_ids:
+            request_cancel(deck, run_id)
+    return run_ids
+
+
+def _written(log: Path) -> int:
+    """The number of the last complete line the chatty script wrote (it counts them)."""
+    with open(log, "rb") as f:
+        f.seek(max(0, log.stat().st_size - 4096))
+        found = re.findall(rb"chatty line (\d+)", f.read())
+    return int(found[-2]) if len(found) > 1 else 0
+
+
+def _last_line(term: Pty) -> int:
+    found = re.findall(r"chatty line (\d+)", term.text[-200_000:])
+    return max(map(int, found)) if found else 0
+
+
+def bench_huge_log(project: Path, lines: int) -> None:
+    ids = fill_history(project, 1, log_lines=lines)
+    term = Pty(project, size=(120, 40))
+    try:
+        term.until(r"sort run")
+        term.drain(1)
+        rss = term.memory_mib()
+        term.press(f":run {ids[-1]}\r")
+        first = term.until(rf"line {lines - 1} of a long log", timeout=60)
+        report(f"open a {lines:,}-line log: last page shown", first, goal="about 1 s")
+        report("  memory added by the open log (RSS)", term.memory_mib() - rss, "MiB")
+        term.drain(0.3)  # nobody presses a key within a third of a second of seeing a page
+        report("  to the top (g)", _timed(term, "g", r"line 0 of a long log"))
+        page = 40 - 4 - 1  # rows of the log view, less the line kept on a page down
+        times = [_timed(term, "\x1b[6~", rf"line {page * k} of a long log") for k in
+                 range(1, 21)]
+        report("  page down (median of 20)", median(times))
+        report("  back to the end (G)", _timed(term, "G", rf"line {lines - 1} of a long log"))
+        report("  dashboard peak memory (VmHWM)", term.memory_mib("VmHWM"), "MiB")
+    finally:
+        term.close()
+
+
+def _timed(term: Pty, keys: str, pattern: str) -> float:
+    term.press(keys)
+    return term.until(pattern, timeout=20)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=2000)
+    parser.add_argument("--chatty", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--log-lines", type=int, default=1_000_000)
+    parser.add_argument("--presses", type=int, default=20)
+    parser.add_argument("--nice", type=int, action="append",
+                        help="niceness of the chatty runs (repeatable; default: 0 and 10)")
+    parser.add_argument("--only", choices=("start", "chatty", "log"))
+    args = parser.parse_args()
+    compile_sources()
+    with tempfile.TemporaryDirectory() as tmp:
+        project = copy_sample_project(Path(tmp) / "bench")
+        history = fill_history(project, args.runs)
+        if args.only in (None, "start"):
+            print(f"-- {args.runs} runs in history")
+            bench_start(project, history)
+        if args.only in (None, "chatty"):
+            for nice in args.nice or (0, 10):
+                print(f"-- {args.chatty} chatty local runs at nice {nice}, {args.runs} runs "
+                      "in history")
+                history += bench_chatty(project, history, args.chatty, args.seconds,
+                                        nice=nice, presses=args.presses)
+                time.sleep(5)  # let the canceled runs go
+    if args.only in (None, "log"):
+        with tempfile.TemporaryDirectory() as tmp:
+            print(f"-- a {args.log_lines:,}-line log")
+            bench_huge_log(copy_sample_project(Path(tmp) / "biglog"), args.log_lines)
+
+
+if __name__ == "__main__":
+    main()
