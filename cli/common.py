@@ -6,6 +6,7 @@ import json
 import sys
 from typing import Any, Iterable, Sequence
 
+from core.history.records import format_duration  # noqa: F401 - shared with the dashboard
 from core.project import Project
 
 
@@ -41,11 +42,3 @@ def short_time(utc: str | None) -> str:
     return utc[:19].replace("T", " ") if utc else ""
 
 
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.text import Text
 
-from core.history.records import RunRecord, parse_utc
+from core.history.records import RunRecord, format_duration, parse_utc  # noqa: F401
 from core.runs.state import RunState
 
 # A symbol per state so the table reads the same without colour (NO_COLOR, monochrome tmux).
@@ -78,16 +78,6 @@ def duration_s(run: RunRecord, now: float | None = None) -> float | None:
     if end is None:
         end = datetime.fromtimestamp(time.time() if now is None else now, timezone.utc)
     return max(0.0, (end - start).total_seconds())
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
 def format_value(value: Any, width: int = 12) -> str:

@@ -22,6 +22,17 @@ def parse_utc(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text)  # C-fast; understands the trailing Z since 3.11
 
 
+def format_duration(seconds: float | None) -> str:
+    """``12.3s``, ``4m05s``, ``2h07m``: the one way both faces show how long a run took."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
 @dataclass(frozen=True, kw_only=True)
 class RunRecord:
     run_id: str
