@@ -13,7 +13,8 @@ the engine's host) at ``/azureml-share/`` and named by ``AZUREML_NATIVE_SHARE_DI
 ``nvidiaDocker: true`` asks the engine for every GPU. The engine is ``DOCKER_HOST`` (or the
 local socket) unless a URL is given, as the remote Docker target does with its forwarded socket.
 
-What it cannot do: PySpark runs; pulling a base image from a registry that needs a login.
+``Framework: PySpark`` runs spark-submit with master ``local[*]`` in the container
+(``core.targets.spark_docker``). What it cannot do: pulling a base image from a registry that needs a login.
 """
 
 from __future__ import annotations
@@ -94,9 +95,6 @@ class DockerTarget(EnvironmentImages):
     async def launch(self, spec: RunSpec, *, progress: Progress) -> DockerExecution:
         # ``progress`` is not called: the keeper counts the run's log offsets from the moment
         # launch starts, so a line written here would shift them.
-        if spec.env.framework is not Framework.PYTHON:
-            raise TargetError(f"target {self.name}: Framework {spec.env.framework} is not "
-                              "supported on Docker targets; use a cluster target for PySpark")
         docker = await self.client()
         ref = await self.find_image(spec.env)
         if ref is None:
@@ -110,8 +108,9 @@ class DockerTarget(EnvironmentImages):
             image = await docker.images.inspect(ref)
         python = (image.get("Config", {}).get("Labels") or {}).get(recipes.LABEL_PYTHON) \
             or "python3"
+        program = await self._program(docker, spec, ref, python)
         work, binds = await self._code(spec)
-        config = self._container_config(spec, ref, python, image, binds)
+        config = self._container_config(spec, ref, python, image, binds, program)
         name = "deck-" + re.sub(r"[^A-Za-z0-9_.-]", "-", spec.run_id)
         async with engine_errors(f"starting run {spec.run_id} on target {self.name}", self.url):
             container, existing = await self._create(docker, config, name)
@@ -147,6 +146,16 @@ class DockerTarget(EnvironmentImages):
                 if not is_missing(exc):
                     raise  # a vanished container is reported by wait(), as for any loss
         return self._execution(spec, external_id, python)
+
+    async def _program(self, docker: aiodocker.Docker, spec: RunSpec, ref: str,
+                       python: str) -> list[str]:
+        """The launcher's arguments: the script for Python, spark-submit for PySpark."""
+        if spec.env.framework is Framework.PYSPARK:
+            from core.targets.spark_docker import submit_program
+
+            return await submit_program(docker, spec, image=ref, python=python,
+                                        target=self.name, url=self.url)
+        return [spec.script, *spec.arguments]
 
     def _execution(self, spec: RunSpec, container_id: str, python: str) -> DockerExecution:
         assert self._docker is not None
@@ -192,7 +201,7 @@ class DockerTarget(EnvironmentImages):
         return work, binds
 
     def _container_config(self, spec: RunSpec, ref: str, python: str, image: dict,
-                          binds: list[str]) -> dict:
+                          binds: list[str], program: list[str]) -> dict:
         image_env = dict(e.split("=", 1) for e in image.get("Config", {}).get("Env") or ()
                          if "=" in e)
         env = dict(spec.environment)
@@ -209,7 +218,7 @@ class DockerTarget(EnvironmentImages):
             "Image": ref, "Entrypoint": [],
             # -I: the run's PYTHONPATH holds the user's code, whose json.py or signal.py must
             # not replace the launcher's own imports.
-            "Cmd": [python, "-I", "/deck/bin/launch.py", spec.script, *spec.arguments],
+            "Cmd": [python, "-I", "/deck/bin/launch.py", *program],
             "Env": [f"{k}={v}" for k, v in env.items()], "WorkingDir": "/deck/work",
             "Labels": {"launchdeck.run_id": spec.run_id,
                        "launchdeck.project": str(self.project_dir)},

@@ -1,7 +1,8 @@
 """The first process of a deck run's container: runs the script, keeps its output and exit code.
 
 Copied into every run's container as ``/deck/bin/launch.py`` and started as
-``python /deck/bin/launch.py SCRIPT ARG...``. Standard library and Python 3.5 syntax only: it
+``python /deck/bin/launch.py SCRIPT ARG...`` (the script under this Python) or
+``python /deck/bin/launch.py --exec PROGRAM ARG...`` (another program, such as spark-submit). Standard library and Python 3.5 syntax only: it
 runs on whatever Python the image has. Why a launcher instead of running the script directly:
 
 - stdout and stderr go to one file, ``/deck/output.log``, byte for byte and in the order the
@@ -23,6 +24,7 @@ EXIT = DECK + "/exit.json"
 
 
 def main(argv):
+    program = argv[1:] if argv[:1] == ["--exec"] else [sys.executable] + argv
     out = os.open(OUTPUT, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     pid = os.fork()
     if pid == 0:
@@ -32,9 +34,9 @@ def main(argv):
             os.dup2(null, 0)
             os.dup2(out, 1)
             os.dup2(out, 2)
-            os.execv(sys.executable, [sys.executable] + argv)
+            os.execv(program[0], program)
         except BaseException as exc:
-            message = "deck: cannot start %s: %s\n" % (sys.executable, exc)
+            message = "deck: cannot start %s: %s\n" % (program[0], exc)
             os.write(2, message.encode("utf-8", "replace"))
         finally:
             os._exit(127)

@@ -2,7 +2,7 @@
 
 ``local`` is the local target, which also runs ``Framework: PySpark`` with spark-submit and
 master ``local[*]`` (``core.targets.spark_local``); ``cluster`` is a Spark cluster's head node
-over SSH (``core.targets.spark``); ``docker`` refuses PySpark with the reason its image gives
+over SSH (``core.targets.spark``); ``docker`` runs PySpark in the container when its image has Java and pyspark
 (``core.targets.spark_docker``).
 """
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 # compute type -> (module, class); the local target takes no project folder.
 _TARGETS: dict[str, tuple[str, str]] = {
     "local": ("core.targets.spark_local", "LocalTargetWithSpark"),
-    "docker": ("core.targets.spark_docker", "DockerTargetWithSpark"),
+    "docker": ("core.targets.docker", "DockerTarget"),
     "remotedocker": ("core.targets.remotedocker", "RemoteDockerTarget"),
     "cluster": ("core.targets.spark", "SparkTarget"),
 }

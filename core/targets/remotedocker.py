@@ -22,7 +22,8 @@ watched by N keepers hold N connections (each with its channels for log and metr
 Everything one process does on a host (a prepare, the dashboard's checks, many runs driven
 through one target object) shares one connection.
 
-What it cannot do: PySpark runs (as ``DockerTarget``); hosts without ``python3`` (the code is
+``Framework: PySpark`` runs as on the Docker target (spark-submit ``local[*]`` in the
+container). What it cannot do: hosts without ``python3`` (the code is
 put into containers by a host-side script); cleaning the host's store (it only grows); a run
 whose host never comes back stays Running, and its cancel waits for the host.
 """

@@ -18,9 +18,7 @@ from pathlib import Path
 from core.errors import TargetError
 from core.targets.base import Framework, Progress, RunSpec
 from core.targets.local import LocalExecution, LocalTarget
-from core.targets.spark_submit import SubmitCommand
-
-LOCAL_MASTER = "local[*]"
+from core.targets.spark_submit import LOCAL_MASTER, SubmitCommand
 
 
 class LocalTargetWithSpark(LocalTarget):

@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from core.config.spark import SparkDependencies
 
+#: The master of PySpark runs on one machine (local target, Docker container): every core.
+LOCAL_MASTER = "local[*]"
+
 #: A Spark application id in driver output: standalone, YARN, local mode.
 APP_ID = re.compile(rb"\b(app-\d{14}-\d{4,}|application_\d+_\d+|local-\d{10,})\b")
 

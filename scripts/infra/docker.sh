@@ -6,6 +6,8 @@
 set -euo pipefail
 
 BASE_IMAGE="${DECK_BASE_IMAGE:-launchdeck-base:bookworm-py311}"
+# The base image plus a Java runtime: what a user's base image needs for Framework PySpark.
+JAVA_IMAGE="${DECK_JAVA_IMAGE:-launchdeck-base-jre17:bookworm-py311}"
 CACHE_DIR="${DECK_INFRA_CACHE:-/var/cache/launchdeck}"
 ROOTFS_TAR="$CACHE_DIR/bookworm-py311-rootfs.tar"
 LOG=/var/log/dockerd.log
@@ -55,4 +57,13 @@ if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
     docker import -c 'CMD ["python3"]' "$ROOTFS_TAR" "$BASE_IMAGE" >/dev/null
 fi
 
+if ! docker image inspect "$JAVA_IMAGE" >/dev/null 2>&1; then
+    say "building $JAVA_IMAGE (the base image with openjdk-17-jre-headless, about a minute)"
+    # The image is not saved to the cache: apt in a container is about as fast as loading it.
+    printf '%s\n' "FROM $BASE_IMAGE" \
+        'RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless procps >/dev/null && rm -rf /var/lib/apt/lists/*' \
+        | docker build -q -t "$JAVA_IMAGE" - >/dev/null
+fi
+
+echo "$JAVA_IMAGE"
 echo "$BASE_IMAGE"

@@ -373,22 +373,3 @@ async def test_a_new_keeper_attaches_and_resumes_at_its_offsets(spark_project, k
         await again.release()
     finally:
         await pool.close()
-
-# -- Docker: an image without Java is a clear error -------------------------------------------
-
-@pytest.mark.docker
-async def test_pyspark_on_docker_without_java_says_what_the_image_lacks(docker_project):
-    from dataclasses import replace
-
-    from core.errors import TargetError
-    from core.targets.spark_docker import DockerTargetWithSpark
-
-    docker_project.write("job.py", "print('never runs')\n")
-    env = replace(docker_project.env(conda=None), framework=Framework.PYSPARK)
-    target = DockerTargetWithSpark(env.compute, project_dir=docker_project.root)
-    try:
-        spec = docker_project.run_spec(env, "run-spark", "job.py")
-        with pytest.raises(TargetError, match="needs Java in the image.*no `java` command"):
-            await target.launch(spec, progress=lambda _: None)
-    finally:
-        await target.close()
