@@ -10,6 +10,10 @@ A ``password`` is one of:
   SecretError that says what to use instead;
 - anything else: a plain-text password in the project. It works, with a warning, because it ends
   up in snapshots and version control. Its value never appears in a message or a repr.
+
+An environment variable of a ``.runconfig`` may also be a ``keyring:SERVICE/USER`` reference:
+the file, the snapshot and run history keep the reference; only the run's process gets the
+secret (``resolve_environment``, called where a run's spec is made).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from core.errors import ConfigError, SecretError
 
 if TYPE_CHECKING:
     from core.config.compute import ComputeConfig
+    from core.config.runconfig import RunConfiguration
 
 AZUREML_SECRET_PREFIX = "AzureMlSecret="
 KEYRING_PREFIX = "keyring:"
@@ -79,22 +84,48 @@ def resolve_password(config: "ComputeConfig") -> ResolvedPassword:
                          "in the project (it is copied into snapshots and version control); "
                          + _ALTERNATIVES)
         return ResolvedPassword(config.password, source, warning=str(warning))
-    service, user = parse_keyring_ref(config.password or "")
+    secret, problem = _from_keyring(config.password or "", what="password",
+                                    instead="or use an SSH key (identityFile) or the SSH agent")
+    if problem:
+        raise _error(config, problem)
+    return ResolvedPassword(secret, source)
+
+
+def resolve_environment(config: "RunConfiguration") -> dict[str, str]:
+    """A run's environment variables, each ``keyring:`` reference replaced by its secret."""
+    env = dict(config.environment_variables)
+    for name, value in env.items():
+        if not value.startswith(KEYRING_PREFIX):
+            continue
+        where = f"EnvironmentVariables.{name}"
+        try:
+            secret, problem = _from_keyring(value, what=where)
+        except ValueError as exc:  # not keyring:SERVICE/USER
+            secret, problem = None, f"{where}: {exc}"
+        if problem:
+            raise SecretError(problem, file=str(config.path), field=where)
+        env[name] = secret
+    return env
+
+
+def _from_keyring(ref: str, *, what: str, instead: str = "") -> tuple[str | None, str | None]:
+    """(the secret, None), or (None, why it cannot be had) for a ``keyring:`` reference."""
+    service, user = parse_keyring_ref(ref)
     try:
         import keyring  # optional: only users who choose keyring references install it
     except ImportError:
-        raise _error(config, f"password refers to the system keyring ({config.password}), but "
-                     "the Python package 'keyring' is not installed; install it (pip install "
-                     "keyring) or use an SSH key (identityFile) or the SSH agent") from None
+        return None, (f"{what} refers to the system keyring ({ref}), but the Python package "
+                      f"'keyring' is not installed; install it (pip install keyring) {instead}"
+                      ).rstrip()
     try:
         secret = keyring.get_password(service, user)
     except Exception as exc:  # keyring backends raise their own types (locked, no backend, D-Bus)
-        raise _error(config, f"the system keyring could not be read for service {service!r}, "
-                     f"user {user!r}: {type(exc).__name__}: {exc}") from None
+        return None, (f"the system keyring could not be read for service {service!r}, "
+                      f"user {user!r}: {type(exc).__name__}: {exc}")
     if secret is None:
-        raise _error(config, f"the system keyring holds no password for service {service!r}, "
-                     f"user {user!r}; store one with: keyring set {service} {user}")
-    return ResolvedPassword(secret, source)
+        return None, (f"the system keyring holds no password for service {service!r}, "
+                      f"user {user!r}; store one with: keyring set {service} {user}")
+    return secret, None
 
 
 def check_secrets(config: "ComputeConfig") -> str | None:

@@ -131,6 +131,9 @@ def spec_for(project: "Project", run: "RunRecord",
 
 
 def _spec(project: "Project", run: "RunRecord", run_dir: Path, configs: RunConfigs) -> RunSpec:
+    from core.config.secrets import resolve_environment
+
+    # Secrets are read here, in the process that launches the run, and live only in its spec.
     return RunSpec(run_id=run.run_id, run_dir=run_dir, store=project.store,
                    snapshot=run.snapshot, script=run.script, arguments=run.arguments,
-                   environment=dict(configs.runconfig.environment_variables), env=configs.env)
+                   environment=resolve_environment(configs.runconfig), env=configs.env)

@@ -69,9 +69,10 @@ def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[
         from core.targets.registry import target_module
 
         seed.warm([m for m in (target_module(configs.compute.type),) if m])
-    from core.config.secrets import check_secrets
+    from core.config.secrets import check_secrets, resolve_environment
 
     check_secrets(configs.compute)
+    resolve_environment(configs.runconfig)  # a missing secret fails the submit, not the run
     script_path = project.inside(script)
     if not script_path.is_file():
         raise ProjectError(f"{script}: no such file")

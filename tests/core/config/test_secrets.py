@@ -8,7 +8,8 @@ import types
 import pytest
 
 from core.config.compute import load_compute
-from core.config.secrets import PasswordSource, check_secrets, resolve_password
+from core.config.secrets import (PasswordSource, check_secrets, resolve_environment,
+                                 resolve_password)
 from core.errors import SecretError
 from tests.core.config.conftest import make_project, write
 
@@ -87,3 +88,33 @@ def test_a_failing_keyring_backend_is_a_secret_error(in_tmp, fake_keyring, monke
     monkeypatch.setattr(sys.modules["keyring"], "get_password", locked)
     with pytest.raises(SecretError, match="could not be read.*collection is locked"):
         resolve_password(compute(in_tmp, "password: keyring:launchdeck/me"))
+
+
+# -- environment variables of a runconfig ---------------------------------------------------------
+
+def runconfig(in_tmp, env_lines: str):
+    from core.config.runconfig import load_runconfig
+
+    return load_runconfig(write(in_tmp / "aml_config" / "gpu.runconfig",
+                                f"Target: local\nEnvironmentVariables:\n{env_lines}"))
+
+
+def test_environment_secrets_come_from_the_keyring_and_the_rest_stays(in_tmp, fake_keyring):
+    fake_keyring[("launchdeck", "proj.gpu.TOKEN")] = "tok-123"
+    config = runconfig(in_tmp, "  TOKEN: keyring:launchdeck/proj.gpu.TOKEN\n  RATE: '0.3'\n")
+    assert resolve_environment(config) == {"TOKEN": "tok-123", "RATE": "0.3"}
+    assert config.environment_variables["TOKEN"] == "keyring:launchdeck/proj.gpu.TOKEN"
+
+
+def test_a_missing_environment_secret_names_the_variable(in_tmp, fake_keyring):
+    config = runconfig(in_tmp, "  TOKEN: keyring:launchdeck/gone\n")
+    with pytest.raises(SecretError) as info:
+        resolve_environment(config)
+    assert info.value.field == "EnvironmentVariables.TOKEN"
+    assert "store one with: keyring set launchdeck gone" in str(info.value)
+
+
+def test_a_malformed_environment_reference_says_the_format(in_tmp, fake_keyring):
+    with pytest.raises(SecretError, match="EnvironmentVariables.TOKEN: a keyring reference is "
+                                          "keyring:SERVICE/USER"):
+        resolve_environment(runconfig(in_tmp, "  TOKEN: keyring:nouser\n"))
