@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.docker_engine",
     "tests.fixtures.ssh_server",
     "tests.fixtures.spark_cluster",
+    "tests.fixtures.system_keyring",
 ]

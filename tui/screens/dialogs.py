@@ -87,7 +87,7 @@ class Prompt(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.question, classes="question")
+            yield Static(self.question, classes="question")
             yield Input(self.value, placeholder=self.placeholder, password=self.password,
                         id="value", compact=True)
             yield Static("", classes="error", id="error")
@@ -114,7 +114,7 @@ class Choose(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.question, classes="question")
+            yield Static(self.question, classes="question")
             yield OptionList(*(Option(label, id=value) for value, label in self.choices))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

@@ -190,14 +190,17 @@ class EnvVarsScreen(DeckScreen):
     def action_secret(self) -> None:
         if self.runconfig is None:
             return
+        # The selected variable is offered: turning a plain value into a secret is the usual
+        # reason to press k. A new name works the same way.
         self.app.push_screen(
-            Prompt("Secret variable name (its value goes to the system keyring)",
-                   placeholder="API_TOKEN", validate=lambda n: env_problem(n, set(self.values))),
+            Prompt("Keep which variable in the system keyring?", value=self.selected or "",
+                   placeholder="API_TOKEN", validate=lambda n: env_problem(n, set())),
             lambda name: name and self._secret_value(name))
 
     def _secret_value(self, name: str) -> None:
-        self.app.push_screen(Prompt(f"Secret value of {name} (not shown, not written to the "
-                                    "project)", password=True),
+        replaces = " It replaces the current value." if name in self.values else ""
+        self.app.push_screen(Prompt(f"Secret value of {name}. It goes to the system keyring; "
+                                    f"the file gets only a reference.{replaces}", password=True),
                              lambda value: value and self._store_secret(name, value))
 
     @work(thread=True, group="keyring", name="store secret")

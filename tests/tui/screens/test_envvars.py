@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sys
-import types
 
+from core.config.runconfig import set_env
+from tests.fixtures.projects import Deck, run_id_of
 from tests.tui.conftest import make_app, notified, screen_text, shows, until
 from tui.screens.envvars import EnvVarsScreen
 
@@ -64,21 +66,45 @@ async def test_copy_from_another_runconfig(live_project):
         await until(pilot, lambda: env(live_project)["GREETING"] == "hello from docker")
 
 
-async def test_a_secret_goes_to_the_keyring_and_shows_masked(live_project, monkeypatch):
-    stored = {}
-    fake = types.ModuleType("keyring")
-    fake.set_password = lambda service, user, value: stored.__setitem__((service, user), value)
-    monkeypatch.setitem(sys.modules, "keyring", fake)
+async def test_a_secret_goes_to_the_keyring_never_to_the_file(live_project, system_keyring):
+    """k turns GREETING into a keyring secret; a real run still gets the value."""
+    secret = "s3cr3t-greeting-4711"
+    path = live_project.runconfig_path("local")
     app = make_app(live_project)
     async with app.run_test(size=(100, 30)) as pilot:
-        await open_env(app, pilot)
-        await pilot.press("k", *"API_TOKEN", "enter", *"s3cr3t-value", "enter")
-        await until(pilot, lambda: "API_TOKEN" in env(live_project))
+        screen = await open_env(app, pilot)
+        select_row(screen, "GREETING")
+        await pilot.press("k")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "Prompt")
+        assert "GREETING" in screen_text(app)  # the selected variable is offered
+        await pilot.press("enter")
+        await shows(pilot, app, "replaces the current value")
+        await pilot.press(*secret)
+        assert secret not in screen_text(app)  # typed as a password
+        await pilot.press("enter")
+        await until(pilot, lambda: env(live_project)["GREETING"].startswith("keyring:"))
         text = await shows(pilot, app, "••••••••")
-        assert "s3cr3t-value" not in text
-    assert stored == {("launchdeck", "project.local.API_TOKEN"): "s3cr3t-value"}
-    assert env(live_project)["API_TOKEN"] == "keyring:launchdeck/project.local.API_TOKEN"
-    assert "s3cr3t" not in live_project.runconfig_path("local").read_text()
+        assert secret not in text
+    ref = env(live_project)["GREETING"]
+    assert ref == "keyring:launchdeck/project.local.GREETING"
+    assert system_keyring.get("launchdeck", "project.local.GREETING") == secret
+    assert secret.encode() not in path.read_bytes()
+    assert "# Environment variables set for the run." in path.read_text()
+
+    deck = Deck(live_project.root)  # made now: it inherits the keyring's environment
+    result = deck("submit", "-c", "local", "train.py", "--epochs", "1", "--sleep", "0",
+                  check=True)
+    assert secret in result.out  # train.py prints GREETING: the run had the value
+    recorded = live_project.history.get_run(run_id_of(result.out)).config
+    assert recorded["env.GREETING"] == ref and secret not in json.dumps(recorded)
+
+
+async def test_a_secret_missing_from_the_keyring_stops_the_submit(live_project, system_keyring):
+    set_env(live_project.runconfig_path("local"), {"TOKEN": "keyring:launchdeck/nobody"})
+    result = Deck(live_project.root)("submit", "-c", "local", "train.py")
+    assert result.returncode != 0
+    assert "EnvironmentVariables.TOKEN" in result.err
+    assert "store one with: keyring set launchdeck nobody" in result.err
 
 
 async def test_without_keyring_nothing_is_written(live_project, monkeypatch):
@@ -87,6 +113,7 @@ async def test_without_keyring_nothing_is_written(live_project, monkeypatch):
     app = make_app(live_project)
     async with app.run_test(size=(100, 30)) as pilot:
         await open_env(app, pilot)
-        await pilot.press("k", *"TOKEN", "enter", *"x", "enter")
-        await until(pilot, lambda: notified(app, "keyring"))
+        await pilot.press("k", "ctrl+u", *"TOKEN", "enter", *"x", "enter")
+        await until(pilot, lambda: notified(app, "the Python package 'keyring' is not installed"))
+        assert "TOKEN" not in screen_text(app)
     assert live_project.runconfig_path("local").read_text() == before
