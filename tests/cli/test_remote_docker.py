@@ -224,3 +224,27 @@ def test_cancel_over_ssh(remote_deck, home):
     external = run["external_id"]
     gone = subprocess.run(["docker", "inspect", external], capture_output=True)
     assert gone.returncode != 0  # released on the host
+
+
+def test_pyspark_runs_in_a_container_on_the_remote_host(remote_deck, java_base_image):
+    from tests.core.targets.test_spark_docker import CONDA, JOB
+    from tests.fixtures.docker_engine import CA_BUNDLE
+
+    deck, server = remote_deck, remote_deck.server
+    deck.base_image = java_base_image
+    deck.env["DECK_BUILD_CA_BUNDLE"] = CA_BUNDLE  # pyspark comes from the package index
+    attach(deck)
+    deck("target", "check", "gpu1", "--accept-host-key", server.fingerprint, check=True)
+    project = deck.project
+    (project / "aml_config/rspark.runconfig").write_text(
+        "ArgumentVector: [$file]\nTarget: gpu1\nFramework: PySpark\n"
+        "CondaDependenciesFile: aml_config/rspark_conda.yml\nPrepareEnvironment: true\n")
+    (project / "aml_config/rspark_conda.yml").write_text(CONDA)
+    (project / "job.py").write_text(JOB)
+    (project / "helper.py").write_text("def tag(text):\n    return '[' + text + ']'\n")
+    (project / "data.csv").write_text("name\nfar_away\n")
+    result = deck("submit", "-c", "rspark", "job.py", "--input", "data.csv", timeout=1200)
+    assert result.returncode == 0, result.out[-3000:] + result.err
+    assert "master: local[*]" in result.out and "udf: ['[FarAway]']" in result.out
+    run = deck.json("runs", "show", run_id_of(result.out))
+    assert run["status"] == "Completed" and run["metrics"]["rows"] == [1]
