@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from core.errors import DeckError
 from core.history.records import RunRecord
-from core.runs.submit import script_arguments
 from tui.stores import own_project
 
 if TYPE_CHECKING:
@@ -38,9 +37,14 @@ def submit_in_worker(screen: "Screen", script: str, runconfig: str,
 
 def _submitted(screen: "Screen", run: RunRecord) -> None:
     screen.notify(f"{run.run_id}: {run.script} on {run.target}", title="Submitted")
+    _select_later(screen, run.run_id)
+
+
+def _select_later(screen: "Screen", run_id: str) -> None:
+    # The run reaches the table with the next look at history, a moment from now.
     ran = getattr(screen, "ran", None)
     if ran:
-        screen.set_timer(0.5, lambda: ran(run.run_id))
+        screen.set_timer(0.5, lambda: ran(run_id))
 
 
 def cancel_in_worker(screen: "Screen", run_ids: list[str]) -> None:
@@ -61,49 +65,28 @@ def cancel_in_worker(screen: "Screen", run_ids: list[str]) -> None:
     screen.run_worker(work, thread=True, group="cancel", name="cancel runs")
 
 
-def rerun_arguments(run: RunRecord) -> tuple[str, ...]:
-    """The arguments given to submit for ``run``: its arguments minus its runconfig's vector."""
-    vector = tuple(run.config.get("ArgumentVector") or ())
-    prefix = script_arguments(vector, run.script, ())
-    if run.arguments[:len(prefix)] == prefix:
-        return run.arguments[len(prefix):]
-    return run.arguments
-
-
 def rerun_in_worker(screen: "Screen", runs: list[RunRecord]) -> None:
-    """Submit each run again: same script, runconfig and arguments.
-
-    Core has no "rerun this snapshot" yet, so this takes a new snapshot of the project as it is
-    now and uses the runconfig as it is now; when either changed, the rerun differs and the
-    user is told so.
-    """
+    """Queue each run again from its own snapshot and configuration (``core`` ``resubmit``)."""
     project = screen.app.project
 
     def work() -> None:
-        from core.runs.submit import submit
+        from core.runs.submit import resubmit
 
         with own_project(project) as mine:
             for old in runs:
                 try:
-                    new = submit(mine, old.run_configuration, str(mine.root / old.script),
-                                 rerun_arguments(old))
+                    new = resubmit(mine, old.run_id)
                 except DeckError as exc:
                     screen.app.call_from_thread(screen.notify, f"{old.run_id}: {exc}",
                                                 title="Rerun failed", severity="error",
                                                 timeout=10)
                     continue
-                note = "" if new.snapshot == old.snapshot else \
-                    " (the project changed since: new snapshot)"
-                if new.config != old.config:
-                    note += " (its run configuration changed since)"
-                screen.app.call_from_thread(_reran, screen, old, new, note)
+                screen.app.call_from_thread(_reran, screen, old, new)
 
     screen.run_worker(work, thread=True, group="rerun", name="rerun")
 
 
-def _reran(screen: "Screen", old: RunRecord, new: RunRecord, note: str) -> None:
-    screen.notify(f"{old.run_id} -> {new.run_id}{note}", title="Rerun submitted",
-                  severity="warning" if note else "information")
-    ran = getattr(screen, "ran", None)
-    if ran:
-        screen.set_timer(0.5, lambda: ran(new.run_id))
+def _reran(screen: "Screen", old: RunRecord, new: RunRecord) -> None:
+    screen.notify(f"{old.run_id} -> {new.run_id} (same snapshot and configuration)",
+                  title="Rerun submitted")
+    _select_later(screen, new.run_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from core.errors import ConfigError, HistoryError, ProjectError
+from core.errors import ConfigError, HistoryError, ProjectError, SnapshotError
 from core.history.records import RunRecord, utc_now
 from core.project import Project
 from core.runs.runspec import live_resolver, load_configs
@@ -28,22 +28,49 @@ def script_arguments(argument_vector: tuple[str, ...], script: str,
 def submit(project: Project, runconfig_name: str, script: str,
            arguments: tuple[str, ...] = (), *, start: bool = True) -> RunRecord:
     """Queue a run of ``script`` with ``runconfig_name``; return its history record."""
+    return _enqueue(project, start,
+                    lambda seed: _queue(project, runconfig_name, script, arguments, seed))
+
+
+def resubmit(project: Project, run_id: str, *, start: bool = True) -> RunRecord:
+    """Queue ``run_id`` again: the same snapshot, script, arguments and configuration.
+
+    Nothing is read from the live project: the keeper loads the run configuration and compute
+    target from the snapshot, so code or configs edited since do not enter the new run.
+    """
+    def queue(seed):
+        old = project.history.get_run(run_id)
+        entries = {e.path for e in project.store.manifest(old.snapshot)}
+        for rel in (f"aml_config/{old.run_configuration}.runconfig",
+                    f"aml_config/{old.target}.compute", old.script):
+            if rel not in entries:
+                raise SnapshotError(f"run {run_id}: its snapshot lacks {rel}, so it cannot "
+                                    "run again")
+        fresh = RunRecord(run_id="", status=RunState.QUEUED, target=old.target,
+                          run_configuration=old.run_configuration, script=old.script,
+                          arguments=old.arguments, framework=old.framework,
+                          snapshot=old.snapshot, config=old.config, created_utc="")
+        return _insert_with_fresh_id(project, fresh), None
+
+    return _enqueue(project, start, queue)
+
+
+def _enqueue(project: Project, start: bool, queue) -> RunRecord:
+    """Insert a Queued run with ``queue(seed) -> (record, parsed configs)``, start its keeper."""
     from core.runs.launcher import KeeperSeed, can_fork, start_keeper
 
     # Fork the keeper first, before history is opened: it warms up while we snapshot.
     seed = KeeperSeed(project) if start and can_fork() else None
     try:
-        record, parsed = _queue(project, runconfig_name, script, arguments, seed)
+        record, parsed = queue(seed)
     except BaseException:
         if seed is not None:
             seed.abandon()
         raise
-    if seed is not None:
-        pid = seed.start(record.run_id, parsed)
-    elif start:
-        pid = start_keeper(project, record.run_id)
-    else:
+    if not start:
         return record
+    pid = seed.start(record.run_id, parsed) if seed is not None else \
+        start_keeper(project, record.run_id)
     project.history.update_run(record.run_id, keeper_pid=pid)
     return project.history.get_run(record.run_id)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.history.store import HistoryStore
 from core.runs.state import RunState
-from tests.tui.conftest import make_app, screen_text, until
+from tests.tui.conftest import make_app, screen_text, shows, until
 from tui.screens.run_detail import RunDetailScreen
 from tui.screens.runs import RunsScreen
 from tui.widgets.runs_table import RunsTable
@@ -24,7 +24,7 @@ async def test_rows_newest_first_with_status_symbols(fixed_app, history_project)
     async with fixed_app.run_test() as pilot:
         await until(pilot, lambda: table(fixed_app).row_count == 5, what="rows")
         assert shown(fixed_app) == ids[::-1]
-        text = screen_text(fixed_app)
+        text = await shows(pilot, fixed_app, "loss=0.05")  # the rows are painted
         for symbol, word in (("✓", "Completed"), ("✗", "Failed"), ("⊘", "Canceled"),
                              ("▶", "Running"), ("…", "Queued")):
             assert f"{symbol} {word}" in text
@@ -174,11 +174,15 @@ async def test_cancel_asks_then_stops_the_run(live_project):
                     what="canceled", timeout=30)
 
 
-async def test_rerun_submits_the_same_script_config_and_arguments(live_project):
+async def test_rerun_uses_the_same_snapshot_and_config_even_after_edits(live_project):
     from core.runs.submit import submit
 
     first = submit(live_project, "local", str(live_project.root / "train.py"),
                    ("--epochs", "1", "--sleep", "0"))
+    root = live_project.root
+    (root / "train.py").write_text("print('edited since')\n")
+    runconfig = root / "aml_config" / "local.runconfig"
+    runconfig.write_text(runconfig.read_text().replace("hello from local", "changed since"))
     app = make_app(live_project)
     async with app.run_test() as pilot:
         await until(pilot, lambda: first.run_id in app.runs and app.runs[first.run_id].status
@@ -186,7 +190,11 @@ async def test_rerun_submits_the_same_script_config_and_arguments(live_project):
         await pilot.press("r")
         await until(pilot, lambda: len(app.runs) == 2, what="rerun submitted")
         again = next(r for r in app.runs.values() if r.run_id != first.run_id)
-        assert (again.script, again.run_configuration, again.arguments, again.snapshot) == (
-            first.script, first.run_configuration, first.arguments, first.snapshot)
+        assert (again.script, again.run_configuration, again.arguments, again.snapshot,
+                again.config) == (first.script, first.run_configuration, first.arguments,
+                                  first.snapshot, first.config)
         await until(pilot, lambda: app.runs[again.run_id].status is RunState.COMPLETED,
                     what="rerun completed", timeout=60)
+        await until(pilot, lambda: table(app).cursor_run_id == again.run_id, what="selected")
+    log = (live_project.run_dir(again.run_id) / "output.log").read_text()
+    assert log.startswith("hello from local\n") and "edited since" not in log
