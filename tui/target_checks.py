@@ -1,20 +1,31 @@
-"""Reading and checking compute targets, for the targets screen's worker threads.
+"""Reading, checking and preparing compute targets, for the targets screen's worker threads.
 
-Each call opens the target, does its one job on a private event loop, and closes it again, so
-nothing of asyncssh or aiodocker ever runs on the dashboard's own loop.
+Each call opens the target, does its one job on a private event loop, and closes it again (its
+SSH connections too), so nothing of asyncssh or aiodocker ever runs on the dashboard's own loop.
+A check returns a new ``TargetFacts``; the screen swaps it in on its own thread.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Awaitable, Callable, TypeVar
 
 from rich.table import Table
 from rich.text import Text
 
-from core.errors import DeckError, HostKeyError
+from core.errors import ConfigError, DeckError, HostKeyError
 from core.project import Project
 from core.targets.base import Progress
+
+T = TypeVar("T")
+IMAGES_LISTED = 6  # the side panel lists this many images, then says how many more
+
+#: .compute settings shown before (and besides) a check, as the file has them.
+SETTINGS = (("base_docker_image", "base image"), ("username", "user"),
+            ("identity_file", "identity file"), ("python_location", "python"),
+            ("spark_master", "spark master"), ("spark_submit_location", "spark-submit"),
+            ("max_concurrent_runs", "max runs"))
 
 
 @dataclass
@@ -24,38 +35,60 @@ class TargetFacts:
     name: str
     type: str = ""
     address: str = ""
+    settings: dict[str, str] = field(default_factory=dict)
     error: str | None = None          # the .compute file itself is wrong
     reachable: bool | None = None     # None: not checked yet
     facts: dict[str, str] = field(default_factory=dict)
-    images: list[str] = field(default_factory=list)
-    checking: bool = False
+    #: run configuration -> its environment image and whether it is built (Docker targets)
+    environments: dict[str, str] = field(default_factory=dict)
+    images: list[str] = field(default_factory=list)  # environment images on this base image
+    host_key: HostKeyError | None = None  # the last check stopped at an unknown/changed key
     message: str = ""
 
-    def cells(self, state: str) -> dict[str, str | Text]:
-        versions = ", ".join(f"{k.replace('_version', '')} {v}" for k, v in self.facts.items()
+    @property
+    def state(self) -> tuple[str, str]:
+        """The reachability cell (symbol first, readable without colour) and its style."""
+        if self.error is not None:
+            return "✗ bad file", "red"
+        if self.reachable is None:
+            return "? not checked", "dim"
+        if self.host_key is not None:
+            return "✗ host key changed" if self.host_key.changed else "? host key", "yellow"
+        return ("✓ reachable", "green") if self.reachable else ("✗ unreachable", "red")
+
+    def cells(self, *, checking: bool = False) -> dict[str, str | Text]:
+        versions = ", ".join(f"{k.removesuffix('_version')} {v}" for k, v in self.facts.items()
                              if k.endswith("version") and v)
+        built = [v for v in self.environments.values() if v.endswith("✓ built")]
+        env = (f"{len(built)}/{len(self.environments)} built" if self.environments
+               else f"{len(self.images)} images" if self.images else "")
+        state, style = ("… checking", "dim") if checking else self.state
         return {"name": self.name, "type": self.type or "?", "address": self.address or "—",
-                "state": Text(state if self.error is None else "✗ bad file",
-                              style="green" if self.reachable else
-                              "red" if self.reachable is False or self.error else "dim"),
-                "versions": versions, "images": str(len(self.images)) if self.images else ""}
+                "state": Text(state, style=style), "versions": versions, "environment": env}
 
     def describe(self) -> Table:
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column(overflow="fold")
-        grid.add_row("target", self.name)
-        grid.add_row("type", self.type)
+        grid.add_row("target", f"{self.name} ({self.type})" if self.type else self.name)
         if self.address:
             grid.add_row("address", self.address)
+        found = {key.replace("_", " ") for key in self.facts}
+        for key, value in self.settings.items():
+            if key not in found:  # a check reports some settings again, as it found them
+                grid.add_row(key, value)
         if self.error:
             grid.add_row("file", Text(self.error, style="red"))
         if self.message:
             grid.add_row("check", Text(self.message, style="red" if not self.reachable else ""))
         for key, value in self.facts.items():
             grid.add_row(key.replace("_", " "), value)
-        for image in self.images:
+        for runconfig, value in self.environments.items():
+            grid.add_row(f"env of {runconfig}", value)
+        for image in self.images[:IMAGES_LISTED]:
             grid.add_row("image", image)
+        if len(self.images) > IMAGES_LISTED:
+            grid.add_row("", f"… and {len(self.images) - IMAGES_LISTED} more images")
         return grid
 
 
@@ -68,75 +101,118 @@ def read_targets(project: Project) -> list[TargetFacts]:
             found.append(TargetFacts(name=name, error=str(exc)))
             continue
         address = compute.address or ""
-        if address and compute.port and compute.port != 22:
-            address += f":{compute.port}"
-        found.append(TargetFacts(name=name, type=str(compute.type), address=address))
+        if address and compute.explicit_port:
+            address += f":{compute.explicit_port}"
+        settings = {label: str(getattr(compute, key)) for key, label in SETTINGS
+                    if getattr(compute, key) not in (None, "")}
+        found.append(TargetFacts(name=name, type=str(compute.type), address=address,
+                                 settings=settings))
     return found
 
 
-def check_target(project: Project, item: TargetFacts, *, accept_host_key: str | None = None
-                 ) -> None:
-    """Reach the target and fill ``item``; a host key to confirm raises ``HostKeyError``."""
-    from core.targets.registry import open_target
-
-    async def check() -> tuple[dict[str, str], list[str]]:
-        target = open_target(project, project.load_compute(item.name))
+def runconfigs_using(project: Project, target: str) -> list[str]:
+    """The run configurations whose Target is ``target`` (files that do not load are skipped)."""
+    names = []
+    for name in project.runconfig_names():
         try:
-            if accept_host_key and hasattr(target, "accept_host_key"):
-                await target.accept_host_key(accept_host_key)
-            facts = await target.check()
-            return facts, await _images(target)
-        finally:
-            await target.close()
+            if project.load_runconfig(name).target == target:
+                names.append(name)
+        except DeckError:
+            continue
+    return names
 
+
+def check_target(project: Project, item: TargetFacts, *,
+                 accept_host_key: str | None = None) -> TargetFacts:
+    """``item`` after reaching its target; an unknown or changed host key is in ``host_key``."""
+
+    async def check(target) -> tuple[dict[str, str], dict[str, str], list[str]]:
+        if accept_host_key and hasattr(target, "accept_host_key"):
+            await target.accept_host_key(accept_host_key)
+        facts = await target.check()
+        return (facts, *await _environments(project, target))
+
+    checked = replace(item, host_key=None, message="")
     try:
-        item.facts, item.images = asyncio.run(check())
-        item.reachable, item.message = True, ""
+        checked.facts, checked.environments, checked.images = _with_target(
+            project, item.name, check)
+        checked.reachable = True
     except HostKeyError as exc:
-        item.reachable, item.message = False, str(exc)
-        raise
+        checked.reachable, checked.message, checked.host_key = False, str(exc), exc
     except DeckError as exc:
-        item.reachable, item.message = False, str(exc)
-    finally:
-        item.checking = False
+        checked.reachable, checked.message = False, str(exc)
+    return checked
 
 
-async def _images(target) -> list[str]:
-    # Only Docker targets keep environment images; the catalog reads them from the engine.
-    client = getattr(target, "client", None)
-    if client is None:
-        return []
+async def _environments(project: Project, target) -> tuple[dict[str, str], list[str]]:
+    # Only Docker targets keep environment images, tagged by a hash of what goes into them.
+    if not hasattr(target, "environment_tag"):
+        return {}, []
     from core.images.catalog import list_images
+    from core.images.recipe import REPOSITORY
 
     try:
-        images = await list_images(await client(), url=target.url)
-    except DeckError:
-        return []
-    return [f"{image.ref} ({image.size // 1_000_000} MB)" for image in images]
+        images = await list_images(await target.client(), url=target.url)
+    except DeckError as exc:
+        return {"(all)": f"cannot list images: {exc}"}, []
+    refs = {image.ref for image in images}
+    environments = {}
+    for runconfig in runconfigs_using(project, target.name):
+        try:
+            env = _configs(project, runconfig, target.name).env
+            ref = f"{REPOSITORY}:{await target.environment_tag(env)}"
+        except DeckError as exc:
+            environments[runconfig] = f"cannot tell: {exc}"
+            continue
+        environments[runconfig] = ref + (" ✓ built" if ref in refs else
+                                         " ✗ not built (p prepares it)")
+    base = target.compute.base_docker_image
+    listed = [f"{image.ref} ({image.size // 1_000_000} MB)" for image in images
+              if image.base == base]
+    return environments, listed
 
 
-def prepare_target(project: Project, name: str, *, progress: Progress) -> str:
-    """Build or find the environment of the first run configuration that uses ``name``."""
-    from core.runs.runspec import live_resolver, load_configs
-    from core.targets.registry import open_target
-
-    runconfigs = [rc for rc in project.runconfig_names()
-                  if project.load_runconfig(rc).target == name]
+def prepare_target(project: Project, name: str, *, progress: Progress) -> list[str]:
+    """Build or find the environment of every run configuration that uses ``name``."""
+    runconfigs = runconfigs_using(project, name)
     if not runconfigs:
-        from core.errors import ConfigError
-
         raise ConfigError(f"no run configuration uses target {name}; create one on the "
                           "configs screen first")
-    progress(f"using run configuration {runconfigs[0]}")
-    configs = load_configs(project, runconfig_path=project.runconfig_path(runconfigs[0]),
-                           compute_path=project.compute_path(name),
-                           resolve=live_resolver(project))
 
-    async def prepare() -> str:
-        target = open_target(project, configs.compute)
+    async def prepare(target) -> list[str]:
+        done = []
+        for runconfig in runconfigs:
+            progress(f"run configuration {runconfig}:")
+            env_id = await target.prepare(_configs(project, runconfig, name).env,
+                                          progress=progress)
+            done.append(f"{runconfig}: {env_id or 'nothing to build on this target'}")
+        return done
+
+    return _with_target(project, name, prepare)
+
+
+def _configs(project: Project, runconfig: str, target: str):
+    from core.runs.runspec import live_resolver, load_configs
+
+    return load_configs(project, runconfig_path=project.runconfig_path(runconfig),
+                        compute_path=project.compute_path(target),
+                        resolve=live_resolver(project))
+
+
+def _with_target(project: Project, name: str, job: Callable[..., Awaitable[T]]) -> T:
+    """Run ``job(target)`` on a private event loop; close the target and its SSH links after."""
+    from core.targets.registry import open_target
+
+    async def main() -> T:
+        target = open_target(project, project.load_compute(name))
         try:
-            return await target.prepare(configs.env, progress=progress)
+            return await job(target)
         finally:
             await target.close()
+            if hasattr(target, "accept_host_key"):
+                # The loop ends here: its pool's connections would otherwise be left open.
+                from core.remote.connection import shared_pool
 
-    return asyncio.run(prepare())
+                await shared_pool().close()
+
+    return asyncio.run(main())

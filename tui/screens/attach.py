@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static
 
 from core.errors import DeckError
@@ -23,12 +26,16 @@ USES = {"local": {"python", "max_runs"},
         "cluster": {"address", "port", "username", "identity_file", "python", "master",
                     "spark_submit", "max_runs"}}
 FIELDS = (("name", "Name", "gpu1"), ("base_image", "Base Docker image", "IMAGE[:TAG]"),
-          ("address", "Address", "host or user@host"), ("port", "SSH port", "22"),
+          ("address", "Address", "host name or IP (or a Host of ~/.ssh/config)"), ("port", "SSH port", "22"),
           ("username", "Username", ""), ("identity_file", "Identity file", "~/.ssh/id_ed25519"),
           ("python", "Python (pythonLocation)", "/usr/bin/python3"),
           ("master", "Spark master", "spark://HOST:7077 or yarn"),
           ("spark_submit", "spark-submit", "spark-submit"),
           ("max_runs", "Max concurrent runs", ""))
+
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+MASTERS = ("spark://", "yarn", "local", "k8s://", "mesos://")
 
 
 def check_fields(project: Project, kind: str, values: dict[str, str]) -> dict[str, str]:
@@ -37,10 +44,13 @@ def check_fields(project: Project, kind: str, values: dict[str, str]) -> dict[st
     name = values.get("name", "")
     if not name:
         errors["name"] = "a name is needed"
-    elif any(c in name for c in "/\\\0") or name in (".", "..") or name.strip() != name:
-        errors["name"] = "letters, digits, - and _ only"
-    elif project.compute_path(name).exists() or project.runconfig_path(name).exists():
-        errors["name"] = f"aml_config/{name}.compute or .runconfig already exists"
+    elif not NAME.fullmatch(name):
+        errors["name"] = "letters, digits, - and _ only (it becomes a file name)"
+    else:
+        taken = [p for p in (project.compute_path(name), project.runconfig_path(name))
+                 if p.exists()]
+        if taken:
+            errors["name"] = f"taken: aml_config/{taken[0].name} exists"
     for key in REQUIRED.get(kind, ()):
         if not values.get(key):
             errors[key] = f"a {kind} target needs this"
@@ -48,6 +58,14 @@ def check_fields(project: Project, kind: str, values: dict[str, str]) -> dict[st
         text = values.get(key, "")
         if text and (not text.isdigit() or int(text) < 1 or (key == "port" and int(text) > 65535)):
             errors[key] = "a whole number" + (" from 1 to 65535" if key == "port" else " above 0")
+    master = values.get("master", "")
+    if master and not master.startswith(MASTERS):
+        errors["master"] = "spark://HOST:PORT, yarn, local[N], k8s://… or mesos://…"
+    key_file = values.get("identity_file", "")
+    if key_file and not Path(key_file).expanduser().is_file():
+        errors["identity_file"] = f"no such file on this machine: {key_file}"
+    if any(c.isspace() for c in values.get("address", "")):
+        errors["address"] = "a host name or address, without spaces"
     return errors
 
 
@@ -55,7 +73,7 @@ class AttachDialog(Dialog):
     """Dismisses with the new target's name, or None."""
 
     DEFAULT_CSS = """
-    AttachDialog VerticalScroll { height: auto; max-height: 40; }
+    AttachDialog VerticalScroll { height: auto; }
     AttachDialog .field { height: 1; margin-top: 0; }
     AttachDialog .field Label { width: 26; }
     AttachDialog .field-error { color: $error; padding-left: 26; height: auto; }
@@ -67,7 +85,7 @@ class AttachDialog(Dialog):
         self.project = project
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll():
+        with Vertical(), VerticalScroll():
             yield Label("Attach a compute target", classes="question")
             with Horizontal(classes="field"):
                 yield Label("Type")

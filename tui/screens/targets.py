@@ -5,14 +5,15 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Log, Static
 
-from core.errors import DeckError, HostKeyError
+from core.errors import DeckError
 from tui.screens.base import DeckScreen
 from tui.target_checks import TargetFacts, check_target, prepare_target, read_targets
 
-PENDING, OK, DOWN, UNKNOWN = "… checking", "✓ reachable", "✗ unreachable", "? not checked"
+COLUMNS = (("name", "name"), ("type", "type"), ("address", "address"), ("reachable", "state"),
+           ("versions", "versions"), ("environment", "environment"))
 
 
 class TargetsScreen(DeckScreen):
@@ -30,18 +31,19 @@ class TargetsScreen(DeckScreen):
     def __init__(self) -> None:
         super().__init__()
         self.facts: dict[str, TargetFacts] = {}
+        self.checking: set[str] = set()
+        self.preparing: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("compute targets (aml_config/*.compute)", classes="topbar")
         with Horizontal(id="targets-body"):
             table = DataTable(id="targets", cursor_type="row")
-            for label, key in (("name", "name"), ("type", "type"), ("address", "address"),
-                               ("reachable", "state"), ("versions", "versions"),
-                               ("images", "images")):
+            for label, key in COLUMNS:
                 table.add_column(label, key=key)
             yield table
             with Vertical(id="target-side"):
-                yield Static("", id="target-facts")
+                with VerticalScroll(id="target-facts-box"):
+                    yield Static("", id="target-facts")
                 yield Log(id="target-log", max_lines=2000)
         yield Footer(compact=True)
 
@@ -56,6 +58,9 @@ class TargetsScreen(DeckScreen):
     def _show(self, facts: list[TargetFacts]) -> None:
         table = self.query_one("#targets", DataTable)
         for item in facts:
+            known = self.facts.get(item.name)
+            if known is not None and known.error is None and item.error is None:
+                continue  # a re-read after attach: keep what checks found
             self.facts[item.name] = item
             self._row(item)
         if not facts:
@@ -69,8 +74,7 @@ class TargetsScreen(DeckScreen):
 
     def _row(self, item: TargetFacts) -> None:
         table = self.query_one("#targets", DataTable)
-        cells = item.cells(PENDING if item.checking else OK if item.reachable else
-                           DOWN if item.reachable is False else UNKNOWN)
+        cells = item.cells(checking=item.name in self.checking)
         if item.name in table.rows:
             for key, value in cells.items():
                 table.update_cell(item.name, key, value, update_width=True)
@@ -95,38 +99,55 @@ class TargetsScreen(DeckScreen):
     def _side(self, item: TargetFacts) -> None:
         self.query_one("#target-facts", Static).update(item.describe())
 
-    # -- actions ------------------------------------------------------------------------------
+    # -- check --------------------------------------------------------------------------------
 
     def action_check(self) -> None:
-        if self.selected:
-            self._check(self.selected)
+        name = self.selected
+        if name is None:
+            return
+        if self.facts[name].error is not None:
+            self.notify(f"fix aml_config/{name}.compute first: {self.facts[name].error}",
+                        severity="error", timeout=10)
+            return
+        self._check(name)
 
     def _check(self, name: str, accept: str | None = None) -> None:
-        item = self.facts[name]
-        item.checking = True
-        self._row(item)
+        if name in self.checking:
+            return  # the running check will answer
+        self.checking.add(name)
+        self._row(self.facts[name])
         self.run_worker(lambda: self._check_worker(name, accept), thread=True,
-                        group=f"check-{name}", exclusive=True, name=f"check {name}")
+                        group=f"check-{name}", name=f"check {name}")
 
     def _check_worker(self, name: str, accept: str | None) -> None:
-        item = self.facts[name]
-        try:
-            check_target(self.deck.project, item, accept_host_key=accept)
-        except HostKeyError as exc:
-            self.app.call_from_thread(self._ask_host_key, name, exc)
-        self.app.call_from_thread(self._row, item)
+        checked = check_target(self.deck.project, self.facts[name], accept_host_key=accept)
+        self.app.call_from_thread(self._checked, checked, accept)
 
-    def _ask_host_key(self, name: str, exc: HostKeyError) -> None:
+    def _checked(self, item: TargetFacts, accepted: str | None) -> None:
+        self.checking.discard(item.name)
+        self.facts[item.name] = item
+        self._row(item)
+        if item.host_key is None:
+            if accepted:
+                self.notify(f"trusted {item.name}'s host key {accepted} (added to known_hosts)")
+            return
+        if item.host_key.changed or not item.host_key.fingerprint or accepted:
+            # A changed key is never accepted from here: that is what an attack looks like.
+            self.notify(str(item.host_key), title="Host key", severity="error", timeout=20)
+            return
+        self._ask_host_key(item)
+
+    def _ask_host_key(self, item: TargetFacts) -> None:
         from tui.screens.dialogs import Confirm
 
-        if exc.changed or not exc.fingerprint:
-            self.notify(str(exc), title="Host key", severity="error", timeout=15)
-            return
+        exc = item.host_key
         question = (f"{exc.host} is not in known_hosts. Its host key fingerprint is\n\n"
                     f"    {exc.fingerprint}\n\nCompare it with the one the host's administrator "
                     "gave you. Trust this host and remember its key?")
         self.app.push_screen(Confirm(question, yes="Trust", danger=False),
-                             lambda yes: yes and self._check(name, accept=exc.fingerprint))
+                             lambda yes: yes and self._check(item.name, accept=exc.fingerprint))
+
+    # -- attach -------------------------------------------------------------------------------
 
     def action_attach(self) -> None:
         from tui.screens.attach import AttachDialog
@@ -135,18 +156,27 @@ class TargetsScreen(DeckScreen):
 
     def _attached(self, name: str | None) -> None:
         if name:
-            self.notify(f"attached {name}: wrote aml_config/{name}.compute and {name}.runconfig")
+            self.notify(f"attached {name}: wrote aml_config/{name}.compute and {name}.runconfig;"
+                        " press c to check it")
             self.reload()
+
+    # -- prepare ------------------------------------------------------------------------------
 
     def action_prepare(self) -> None:
         name = self.selected
         if not name:
             return
+        if self.preparing:
+            self.notify(f"still preparing {self.preparing}; its progress is below",
+                        severity="warning")
+            return
+        self.preparing = name
         log = self.query_one("#target-log", Log)
         log.clear()
-        log.write_line(f"preparing the environment of {name}…")
-        self.run_worker(lambda: self._prepare_worker(name), thread=True, exclusive=True,
-                        group="prepare", name=f"prepare {name}")
+        log.display = True
+        log.write_line(f"preparing the environments of {name}…")
+        self.run_worker(lambda: self._prepare_worker(name), thread=True, group="prepare",
+                        name=f"prepare {name}")
 
     def _prepare_worker(self, name: str) -> None:
         log = self.query_one("#target-log", Log)
@@ -155,10 +185,17 @@ class TargetsScreen(DeckScreen):
             self.app.call_from_thread(log.write_line, line.rstrip("\n"))
 
         try:
-            env_id = prepare_target(self.deck.project, name, progress=progress)
+            done = prepare_target(self.deck.project, name, progress=progress)
         except DeckError as exc:
             progress(f"failed: {exc}")
             self.app.call_from_thread(self.notify, str(exc), title=f"Prepare {name}",
                                       severity="error", timeout=10)
-            return
-        progress(f"ready: {env_id or 'nothing to build on this target'}")
+        else:
+            for line in done:
+                progress(f"ready: {line}")
+        self.app.call_from_thread(self._prepared, name)
+
+    def _prepared(self, name: str) -> None:
+        self.preparing = None
+        if self.facts[name].reachable is not None:
+            self._check(name)  # show the environments as they are now

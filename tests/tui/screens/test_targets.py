@@ -1,18 +1,59 @@
-"""The targets screen: list, check (local, for real), attach with validation, prepare."""
+"""The targets screen on real targets: local, the Docker Engine, remote Docker and a Spark
+cluster through the test sshd. Host keys are verified for real against a known_hosts file in a
+temporary HOME."""
 
 from __future__ import annotations
 
-from core.errors import HostKeyError
+import re
+
+import asyncssh
+import pytest
+
 from tests.tui.conftest import make_app, notified, screen_text, shows, until
 from tui.screens.targets import TargetsScreen
 
+NO_PIP = "name: env\ndependencies:\n  - python=3.11\n"
 
-async def open_targets(app, pilot):
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """HOME of this test: ~/.ssh/known_hosts and ~/.ssh/config are its own."""
+    path = tmp_path / "home"
+    (path / ".ssh").mkdir(parents=True, mode=0o700)
+    monkeypatch.setenv("HOME", str(path))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    return path
+
+
+async def open_targets(app, pilot, count=2):
     await pilot.press("T")
     await until(pilot, lambda: isinstance(app.screen, TargetsScreen))
     screen = app.screen
-    await until(pilot, lambda: len(screen.facts) == 2, what="targets read")
+    await until(pilot, lambda: len(screen.facts) == count, what="targets read")
     return screen
+
+
+def select(screen, name):
+    table = screen.query_one("#targets")
+    table.move_cursor(row=table.get_row_index(name))
+
+
+def row(screen, name) -> str:
+    table = screen.query_one("#targets")
+    return " ".join(str(cell) for cell in table.get_row(name))
+
+
+async def attach(app, pilot, kind, **fields):
+    """Fill the attach form by keyboard, field by field, and write it."""
+    await pilot.press("a")
+    await until(pilot, lambda: app.screen.__class__.__name__ == "AttachDialog")
+    dialog = app.screen
+    dialog.query_one("#type").value = kind
+    for key, value in fields.items():
+        dialog.query_one(f"#f-{key}").focus()
+        await pilot.press(*value)
+    await pilot.press("ctrl+s")
+    return dialog
 
 
 async def test_lists_every_compute_and_checks_local_for_real(live_project):
@@ -21,8 +62,8 @@ async def test_lists_every_compute_and_checks_local_for_real(live_project):
         screen = await open_targets(app, pilot)
         text = screen_text(app)
         assert "docker" in text and "local" in text and "? not checked" in text
-        table = screen.query_one("#targets")
-        table.move_cursor(row=table.get_row_index("local"))
+        assert "launchdeck-base:bookworm-py311" in text  # the docker target's base image
+        select(screen, "local")
         await pilot.press("c")
         await until(pilot, lambda: screen.facts["local"].reachable is True, what="checked")
         text = await shows(pilot, app, "✓ reachable")
@@ -33,38 +74,49 @@ async def test_a_bad_compute_file_is_shown_not_fatal(live_project):
     (live_project.config_dir / "broken.compute").write_text("type: [nonsense\n")
     app = make_app(live_project)
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.press("T")
-        await until(pilot, lambda: isinstance(app.screen, TargetsScreen))
-        await until(pilot, lambda: "broken" in app.screen.facts)
-        assert app.screen.facts["broken"].error
+        screen = await open_targets(app, pilot, count=3)
+        assert screen.facts["broken"].error
         await shows(pilot, app, "✗ bad file")
+        select(screen, "broken")
+        await pilot.press("c")
+        await until(pilot, lambda: notified(app, "fix aml_config/broken.compute first"))
 
 
-async def test_host_key_is_shown_and_accepted(live_project, monkeypatch):
-    calls = []
+@pytest.mark.docker
+async def test_docker_check_shows_engine_and_images_and_prepare_reports_progress(
+        live_project, docker_engine):
+    (live_project.config_dir / "conda_dependencies.yml").write_text(NO_PIP)
+    app = make_app(live_project)
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_targets(app, pilot)
+        select(screen, "docker")
+        await pilot.press("c")
+        await until(pilot, lambda: screen.facts["docker"].reachable is not None, what="check")
+        assert screen.facts["docker"].reachable, screen.facts["docker"].message
+        assert re.search(r"engine \d+\.\d+", row(screen, "docker"))  # its version
+        text = screen_text(app)
+        assert "env of docker" in text and "deck-env:" in text
+        await pilot.press("p")
+        await shows(pilot, app, "run configuration docker:")
+        await shows(pilot, app, "ready: docker: deck-env:", timeout=300)
+        # After prepare the target is checked again: its environment is built now.
+        await until(pilot, lambda: "1/1 built" in row(screen, "docker"), what="env built")
+        assert screen.facts["docker"].environments["docker"].endswith("✓ built")
 
-    def fake_check(project, item, *, accept_host_key=None):
-        calls.append(accept_host_key)
-        item.checking = False
-        if accept_host_key is None:
-            item.reachable = False
-            raise HostKeyError("host key unknown", host="gpu1:22",
-                               fingerprint="SHA256:abcdef123")
-        item.reachable, item.facts = True, {"docker_version": "27"}
 
-    monkeypatch.setattr("tui.screens.targets.check_target", fake_check)
+async def test_prepare_without_a_runconfig_says_what_to_do(live_project):
+    live_project.runconfig_path("local").unlink()
     app = make_app(live_project)
     async with app.run_test(size=(120, 30)) as pilot:
         screen = await open_targets(app, pilot)
-        await pilot.press("c")
-        await until(pilot, lambda: app.screen.__class__.__name__ == "Confirm")
-        assert "SHA256:abcdef123" in screen_text(app)
-        await pilot.press("y")
-        await until(pilot, lambda: calls == [None, "SHA256:abcdef123"])
-        await until(pilot, lambda: screen.facts["docker"].reachable is True)
+        select(screen, "local")
+        await pilot.press("p")
+        await shows(pilot, app, "no run configuration uses target local")
 
 
-async def test_attach_validates_as_you_type_and_writes(live_project):
+async def test_attach_validates_as_you_type_and_writes(live_project, tmp_path):
+    key = tmp_path / "id_test"
+    key.write_text("not really a key")
     app = make_app(live_project)
     async with app.run_test(size=(100, 40)) as pilot:
         screen = await open_targets(app, pilot)
@@ -72,32 +124,125 @@ async def test_attach_validates_as_you_type_and_writes(live_project):
         await until(pilot, lambda: app.screen.__class__.__name__ == "AttachDialog")
         dialog = app.screen
         await pilot.press(*"local")
-        assert "already exists" in screen_text(app)
+        await shows(pilot, app, "taken: aml_config/local.compute exists")
+        await pilot.press(*"/x")
+        await shows(pilot, app, "letters, digits, - and _ only")
+        await pilot.press("backspace", "backspace", "5")
         dialog.query_one("#type").value = "remotedocker"
-        await pilot.press("5", "ctrl+s")
+        await pilot.press("ctrl+s")
+        await shows(pilot, app, "a remotedocker target needs this")
         assert app.screen is dialog  # address and base image missing: refused
-        assert "a remotedocker target needs this" in screen_text(app)
         dialog.query_one("#f-address").value = "gpu1.example"
         dialog.query_one("#f-base_image").value = "python:3.11"
         dialog.query_one("#f-port").value = "99999"
-        await pilot.pause()
-        assert "from 1 to 65535" in screen_text(app)
+        dialog.query_one("#f-identity_file").value = str(tmp_path / "missing")
+        await shows(pilot, app, "from 1 to 65535")
+        await shows(pilot, app, "no such file on this machine")
+        await pilot.press("ctrl+s")
+        assert app.screen is dialog and not live_project.compute_path("local5").exists()
         dialog.query_one("#f-port").value = "2222"
+        dialog.query_one("#f-identity_file").value = str(key)
         await pilot.press("ctrl+s")
         await until(pilot, lambda: app.screen is screen)
         await until(pilot, lambda: notified(app, "attached local5"))
-        text = (live_project.config_dir / "local5.compute").read_text()
-        assert "remotedocker" in text and "gpu1.example" in text and "2222" in text
-        assert (live_project.config_dir / "local5.runconfig").is_file()
         await until(pilot, lambda: "local5" in screen.facts)
+    compute = live_project.load_compute("local5")
+    assert (str(compute.type), compute.address, compute.port, compute.identity_file) == (
+        "remotedocker", "gpu1.example", 2222, str(key))
+    assert live_project.load_runconfig("local5").target == "local5"
 
 
-async def test_prepare_reports_progress(live_project):
+async def test_escape_leaves_the_attach_form_without_writing(live_project):
+    before = sorted(p.name for p in live_project.config_dir.iterdir())
     app = make_app(live_project)
-    async with app.run_test(size=(120, 30)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_targets(app, pilot)
-        table = screen.query_one("#targets")
-        table.move_cursor(row=table.get_row_index("local"))
-        await pilot.press("p")
-        await shows(pilot, app, "ready: nothing to build on this target")
-        assert "using run configuration local" in screen_text(app)
+        await pilot.press("a", *"gpu9", "escape")
+        await until(pilot, lambda: app.screen is screen)
+        await pilot.press("escape")  # and back to the runs screen
+        await until(pilot, lambda: app.screen.__class__.__name__ == "RunsScreen")
+    assert sorted(p.name for p in live_project.config_dir.iterdir()) == before
+
+
+@pytest.mark.ssh
+@pytest.mark.docker
+async def test_unknown_host_key_shows_its_fingerprint_and_trust_writes_known_hosts(
+        live_project, ssh_server, docker_engine, home):
+    known_hosts = home / ".ssh" / "known_hosts"
+    app = make_app(live_project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_targets(app, pilot)
+        await attach(app, pilot, "remotedocker", name="gpu1", base_image=docker_engine,
+                     address=ssh_server.host, port=str(ssh_server.port),
+                     username=ssh_server.user, identity_file=str(ssh_server.client_key))
+        await until(pilot, lambda: "gpu1" in screen.facts, what="attached")
+        select(screen, "gpu1")
+        await pilot.press("c")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "Confirm", what="question")
+        assert ssh_server.fingerprint in screen_text(app)
+        assert not known_hosts.exists()  # nothing trusted before the user says so
+        await pilot.press("y")
+        await until(pilot, lambda: screen.facts["gpu1"].reachable or notified(app, "Host key"),
+                    timeout=60, what="checked with the key")
+        assert screen.facts["gpu1"].reachable, screen.facts["gpu1"].message
+        assert known_hosts.read_text() == ssh_server.known_hosts_line()
+        assert notified(app, f"trusted gpu1's host key {ssh_server.fingerprint}")
+        assert "✓ reachable" in row(screen, "gpu1") and "engine" in row(screen, "gpu1")
+        assert screen.facts["gpu1"].facts["host_key"] == ssh_server.fingerprint
+        await shows(pilot, app, "host key")  # in the side panel
+        # Checked again, the host is known: no question.
+        screen.facts["gpu1"].reachable = None
+        await pilot.press("c")
+        await until(pilot, lambda: screen.facts["gpu1"].reachable is True, what="re-check")
+        assert app.screen is screen
+
+
+@pytest.mark.ssh
+async def test_a_changed_host_key_is_refused_and_never_offered(live_project, ssh_server, home):
+    known_hosts = home / ".ssh" / "known_hosts"
+    other = asyncssh.generate_private_key("ssh-ed25519").export_public_key().decode().split()
+    known_hosts.write_text(f"[{ssh_server.host}]:{ssh_server.port} {other[0]} {other[1]}\n")
+    before = known_hosts.read_bytes()
+    (live_project.config_dir / "gpu2.compute").write_text(
+        f"type: remotedocker\nbaseDockerImage: img\naddress: {ssh_server.host}\n"
+        f"port: {ssh_server.port}\nusername: {ssh_server.user}\n"
+        f"identityFile: {ssh_server.client_key}\n")
+    app = make_app(live_project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_targets(app, pilot, count=3)
+        select(screen, "gpu2")
+        await pilot.press("c")
+        await until(pilot, lambda: screen.facts["gpu2"].reachable is False, what="refused")
+        assert "✗ host key changed" in row(screen, "gpu2")
+        await until(pilot, lambda: notified(app, "known_hosts"))
+        assert app.screen is screen  # no trust question for a changed key
+    assert known_hosts.read_bytes() == before
+
+
+@pytest.mark.spark
+async def test_attach_a_cluster_with_master_and_spark_submit_and_check_it(
+        live_project, ssh_server, spark_cluster, home):
+    (home / ".ssh" / "known_hosts").write_text(ssh_server.known_hosts_line())
+    app = make_app(live_project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_targets(app, pilot)
+        await attach(app, pilot, "cluster", name="spark1", address=ssh_server.host,
+                     port=str(ssh_server.port), username=ssh_server.user,
+                     identity_file=str(ssh_server.client_key), master="http://head:7077")
+        await shows(pilot, app, "spark://HOST:PORT, yarn")  # a master that is none
+        dialog = app.screen
+        dialog.query_one("#f-master").value = spark_cluster.master
+        dialog.query_one("#f-spark_submit").value = str(spark_cluster.spark_submit)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "spark1" in screen.facts, what="attached")
+        compute = live_project.load_compute("spark1")
+        assert (compute.spark_master, compute.spark_submit_location) == (
+            spark_cluster.master, str(spark_cluster.spark_submit))
+        assert str(live_project.load_runconfig("spark1").framework) == "PySpark"
+        select(screen, "spark1")
+        await pilot.press("c")
+        await until(pilot, lambda: screen.facts["spark1"].reachable is not None, timeout=120,
+                    what="cluster checked")
+        assert screen.facts["spark1"].reachable, screen.facts["spark1"].message
+        assert "spark " in row(screen, "spark1")  # its Spark version
+        assert "master reachable" in screen_text(app)
