@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,29 +32,44 @@ def form_values(config: RunConfiguration) -> dict[str, Any]:
             "TrackedRun": config.tracked_run}
 
 
-def field_problems(project: Project, values: dict[str, Any]) -> dict[str, str]:
-    """Field -> what is wrong with its value as typed (empty: the form can be saved)."""
-    problems: dict[str, str] = {}
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong with one field as typed; ``blocks`` problems keep the form from saving."""
+
+    text: str
+    blocks: bool = True
+
+    def __str__(self) -> str:
+        return ("✗ " if self.blocks else "! ") + self.text
+
+
+def field_problems(project: Project, values: dict[str, Any]) -> dict[str, Problem]:
+    """Field -> what is wrong with its value as typed (none blocking: the form can be saved)."""
+    problems: dict[str, Problem] = {}
     target = values["Target"]
     if not target:
-        problems["Target"] = "choose a compute target"
+        problems["Target"] = Problem("choose a compute target")
     elif target not in project.compute_names():
-        problems["Target"] = f"no aml_config/{target}.compute (attach it on the targets screen)"
+        problems["Target"] = Problem(f"no aml_config/{target}.compute: choose another target, "
+                                     "or attach this one on the targets screen")
     try:
         argv = shlex.split(values["ArgumentVector"])
         if not argv:
-            problems["ArgumentVector"] = "empty: use $file for the script"
+            problems["ArgumentVector"] = Problem("empty: use $file for the script")
     except ValueError as exc:
-        problems["ArgumentVector"] = f"cannot split into arguments: {exc}"
+        problems["ArgumentVector"] = Problem(f"cannot split into arguments: {exc}; quote with "
+                                             "'...' or \"...\"")
     for key in ("CondaDependenciesFile", "SparkDependenciesFile"):
         value = values[key].strip()
         if not value:
             continue
         problem = project_path_problem(value)
         if problem:
-            problems[key] = f"must be a path inside the project: {problem}"
+            problems[key] = Problem(f"must be a path inside the project: {problem}")
         elif not (project.root / value).is_file():
-            problems[key] = f"{value} does not exist (yet)"
+            # Saving is fine (the file may come next); submitting would fail until it exists.
+            problems[key] = Problem(f"{value} does not exist yet: runs fail until it does",
+                                    blocks=False)
     return problems
 
 
@@ -66,15 +82,18 @@ def to_file_values(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def draft(path: Path, values: dict[str, Any]) -> tuple[YamlDocument, str]:
-    """The edited document (not written) and a unified diff of the file; ConfigError if invalid."""
+def draft(path: Path, values: dict[str, Any], *, loaded: dict[str, Any]) -> tuple[
+        YamlDocument, str]:
+    """The edited document (not written) and a unified diff; ConfigError if invalid.
+
+    Only the fields changed since the form was ``loaded`` are set, so a change made to the
+    file meanwhile (by ``deck runconfig`` or an editor) to another field is kept.
+    """
     doc = load_document(path)
     before = doc.text
-    current = runconfig_from_document(doc)
-    wanted = to_file_values(values)
-    now = to_file_values(form_values(current))
+    wanted, was = to_file_values(values), to_file_values(loaded)
     for key in FORM_KEYS:
-        if wanted[key] != now[key]:
+        if wanted[key] != was[key]:
             doc.set(key, wanted[key])
     runconfig_from_document(doc)  # the whole edited file must load, or nothing is written
     return doc, unified_diff(path, before, doc.text)

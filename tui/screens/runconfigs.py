@@ -10,17 +10,20 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Select, Static
 
 from core.errors import DeckError
-from tui.runconfig_edit import FORM_KEYS, draft, field_problems, form_values
+from tui.runconfig_edit import FORM_KEYS, Problem, draft, field_problems, form_values
 from tui.screens.base import DeckScreen
-from tui.screens.dialogs import Prompt, ReviewDiff
+from tui.screens.dialogs import Confirm, Prompt, ReviewDiff
 
 LABELS = {"Target": "Target", "Framework": "Framework", "ArgumentVector": "Arguments",
           "CondaDependenciesFile": "Conda file", "SparkDependenciesFile": "Spark file",
           "PrepareEnvironment": "Prepare env", "TrackedRun": "Tracked run"}
 
 
-CHECKBOX_LABELS = {"PrepareEnvironment": "build the environment as part of each run",
+CHECKBOX_LABELS = {"PrepareEnvironment": "build the environment in each run",
                    "TrackedRun": "record runs in history"}
+PLACEHOLDERS = {"ArgumentVector": "$file --epochs 5  (quote like a shell)",
+                "CondaDependenciesFile": "empty: aml_config/conda_dependencies.yml",
+                "SparkDependenciesFile": "empty: aml_config/spark_dependencies.yml"}
 
 
 class RunConfigsScreen(DeckScreen):
@@ -60,7 +63,8 @@ class RunConfigsScreen(DeckScreen):
                         elif key in ("PrepareEnvironment", "TrackedRun"):
                             yield Checkbox(CHECKBOX_LABELS[key], compact=True, id=f"f-{key}")
                         else:
-                            yield Input(compact=True, id=f"f-{key}")
+                            yield Input(compact=True, id=f"f-{key}",
+                                        placeholder=PLACEHOLDERS.get(key, ""))
                     yield Static("", classes="rc-problem", id=f"p-{key}")
                 yield Static("", id="rc-env")
                 yield Static("", classes="error", id="rc-error")
@@ -93,11 +97,35 @@ class RunConfigsScreen(DeckScreen):
             return None
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
+    @property
+    def dirty(self) -> bool:
+        """Whether the form holds edits that are not in the file."""
+        return self.loaded is not None and self.values() != self.loaded
+
+    def _after_discarding(self, then, otherwise=lambda: None) -> None:
+        """``then()`` now, or once the user agrees to drop the form's unsaved edits."""
+        if not self.dirty:
+            then()
+            return
+        self.app.push_screen(Confirm(f"Discard your changes to {self.name_shown}?",
+                                     yes="Discard"),
+                             lambda discard: then() if discard else otherwise())
+
     @on(DataTable.RowHighlighted, "#rc-list")
     def _highlighted(self) -> None:
         name = self.current_runconfig()
-        if name != self.name_shown:
-            self._show(name)
+        if name == self.name_shown:
+            return
+        table = self.query_one("#rc-list", DataTable)
+
+        def stay() -> None:
+            if self.name_shown in table.rows:
+                table.move_cursor(row=table.get_row_index(self.name_shown))
+
+        self._after_discarding(lambda: self._show(name), stay)
+
+    def action_back(self) -> None:
+        self._after_discarding(super().action_back)
 
     @on(DataTable.RowSelected, "#rc-list")
     def _selected(self) -> None:
@@ -142,16 +170,16 @@ class RunConfigsScreen(DeckScreen):
     @on(Input.Changed)
     @on(Select.Changed)
     @on(Checkbox.Changed)
-    def _check(self) -> dict[str, str]:
+    def _check(self) -> dict[str, Problem]:
         problems = field_problems(self.deck.project, self.values())
         for key in FORM_KEYS:
             shown = self.query_one(f"#p-{key}", Static)
-            shown.update(problems.get(key, ""))
+            shown.update(str(problems.get(key, "")))
             shown.display = key in problems
-        changed = self.loaded is not None and self.values() != self.loaded
+            shown.set_class(key in problems and not problems[key].blocks, "-warning")
         self.query_one("#rc-file", Static).update(
             f"aml_config/{self.name_shown}.runconfig" + ("  (changed: ctrl+s saves)"
-                                                          if changed else ""))
+                                                          if self.dirty else ""))
         return problems
 
     # -- actions ------------------------------------------------------------------------------
@@ -159,15 +187,15 @@ class RunConfigsScreen(DeckScreen):
     def action_save(self) -> None:
         if self.name_shown is None or self.loaded is None:
             return
-        problems = {k: v for k, v in self._check().items() if "does not exist" not in v}
+        problems = {k: v for k, v in self._check().items() if v.blocks}
         if problems:
             self.app.bell()
-            self.notify("; ".join(f"{LABELS[k]}: {v}" for k, v in problems.items()),
+            self.notify("; ".join(f"{LABELS[k]}: {v.text}" for k, v in problems.items()),
                         title="Not saved", severity="error")
             return
         path = self.deck.project.runconfig_path(self.name_shown)
         try:
-            doc, diff = draft(path, self.values())
+            doc, diff = draft(path, self.values(), loaded=self.loaded)
         except DeckError as exc:
             self.query_one("#rc-error", Static).update(str(exc))
             return
@@ -192,7 +220,7 @@ class RunConfigsScreen(DeckScreen):
         self._show(self.name_shown)
 
     def action_env(self) -> None:
-        self.deck.action_goto("env", self.name_shown or "")
+        self._after_discarding(lambda: self.deck.action_goto("env", self.name_shown or ""))
 
     def action_new(self) -> None:
         project = self.deck.project
@@ -219,4 +247,5 @@ class RunConfigsScreen(DeckScreen):
             self.notify(f"wrote aml_config/{name}.runconfig (target {target})")
             self.reload(name)
 
-        self.app.push_screen(Prompt("New run configuration name", validate=valid), create)
+        self._after_discarding(lambda: self.app.push_screen(
+            Prompt("New run configuration name", validate=valid), create))

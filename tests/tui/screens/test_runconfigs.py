@@ -90,3 +90,106 @@ async def test_new_runconfig_and_jump_to_its_env_vars(live_project):
         await until(pilot, lambda: app.screen.name_shown == "localfast")
         await pilot.press("e")
         await shows(pilot, app, "environment variables of localfast")
+
+
+async def test_escape_on_the_diff_leaves_the_file_byte_identical(live_project):
+    path = live_project.runconfig_path("local")
+    before = path.read_bytes()
+    app = make_app(live_project)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_configs(app, pilot)
+        screen.query_one("#f-ArgumentVector").value = "$file --epochs 9"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ReviewDiff")
+        await shows(pilot, app, "--epochs")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+        assert "changed: ctrl+s saves" in screen_text(app)  # the edit is still in the form
+    assert path.read_bytes() == before
+
+
+async def test_an_unknown_target_is_named_and_must_be_changed(live_project):
+    path = live_project.runconfig_path("local")
+    path.write_text(path.read_text().replace('"Target": "local"', '"Target": "gpu9"'))
+    before = path.read_bytes()
+    app = make_app(live_project)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_configs(app, pilot)
+        await shows(pilot, app, "no aml_config/gpu9.compute")
+        assert "gpu9 (missing)" in screen_text(app)
+        screen.query_one("#f-TrackedRun").value = False
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: notified(app, "Target: no aml_config/gpu9.compute"))
+        assert path.read_bytes() == before
+        screen.query_one("#f-Target").value = "docker"
+        await pilot.pause()
+        assert "no aml_config/gpu9.compute" not in screen_text(app)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ReviewDiff")
+        await pilot.press("y")
+        await until(pilot, lambda: notified(app, "wrote aml_config/local.runconfig"))
+    config = live_project.load_runconfig("local")
+    assert (config.target, config.tracked_run) == ("docker", False)
+
+
+async def test_a_missing_dependency_file_warns_but_may_be_saved(live_project):
+    app = make_app(live_project)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_configs(app, pilot)
+        screen.query_one("#f-CondaDependenciesFile").value = "envs/gpu.yml"
+        await shows(pilot, app, "envs/gpu.yml does not exist yet: runs fail until it does")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ReviewDiff")
+        await pilot.press("y")
+        await until(pilot, lambda: notified(app, "wrote aml_config/local.runconfig"))
+    assert live_project.load_runconfig("local").conda_dependencies_file == "envs/gpu.yml"
+
+
+async def test_unsaved_edits_are_not_dropped_without_asking(live_project):
+    path = live_project.runconfig_path("local")
+    before = path.read_bytes()
+    app = make_app(live_project)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_configs(app, pilot)
+        screen.query_one("#f-ArgumentVector").value = "$file --epochs 11"
+        screen.query_one("#rc-list").focus()
+        await pilot.press("up")  # to docker
+        await until(pilot, lambda: app.screen.__class__.__name__ == "Confirm")
+        assert "Discard your changes to local?" in screen_text(app)
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen is screen)
+        assert screen.name_shown == "local" and screen.current_runconfig() == "local"
+        assert screen.query_one("#f-ArgumentVector").value == "$file --epochs 11"
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "Confirm")
+        await pilot.press("y")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "RunsScreen")
+    assert path.read_bytes() == before
+
+
+async def test_saving_keeps_a_change_made_to_the_file_meanwhile(live_project):
+    from core.config.runconfig import set_field
+
+    app = make_app(live_project)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_configs(app, pilot)
+        set_field(live_project.runconfig_path("local"), "TrackedRun", False)  # deck runconfig
+        screen.query_one("#f-ArgumentVector").value = "$file --epochs 3"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ReviewDiff")
+        assert "TrackedRun" not in screen_text(app)  # only the user's edit is in the diff
+        await pilot.press("y")
+        await until(pilot, lambda: notified(app, "wrote aml_config/local.runconfig"))
+    config = live_project.load_runconfig("local")
+    assert config.argument_vector == ("$file", "--epochs", "3") and config.tracked_run is False
+
+
+async def test_help_lists_the_keys_and_colon_reaches_the_screen(live_project):
+    app = make_app(live_project)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("colon", *"configs", "enter")
+        await until(pilot, lambda: isinstance(app.screen, RunConfigsScreen))
+        await pilot.press("question_mark")
+        text = await shows(pilot, app, "configs.save")
+        for key in ("configs.revert", "configs.new", "configs.env", "Back"):
+            assert key in text
