@@ -37,8 +37,8 @@ class EnvVarsScreen(DeckScreen):
         Binding("a", "add", "Add", id="env.add"),
         Binding("e,enter", "edit", "Edit", id="env.edit"),
         Binding("n", "rename", "Rename", id="env.rename"),
-        Binding("d,delete", "delete", "Delete", id="env.delete"),
-        Binding("y", "copy_from", "Copy from", id="env.copy"),
+        Binding("d,delete", "delete", "Del", id="env.delete"),
+        Binding("y", "copy_from", "Copy", id="env.copy"),
         Binding("k", "secret", "Secret", id="env.secret"),
     ]
 
@@ -76,18 +76,26 @@ class EnvVarsScreen(DeckScreen):
 
     def reload(self, select: str | None = None) -> None:
         table = self.query_one("#env", DataTable)
-        error = self.query_one("#env-error", Static)
-        error.update("")
+        problem = None
         if self.runconfig is None:
-            error.update("no run configurations in aml_config/")
+            problem = "no run configurations in aml_config/"
+        else:
+            try:
+                config = self.deck.project.load_runconfig(self.runconfig)
+            except DeckError as exc:
+                problem = str(exc)
+        error = self.query_one("#env-error", Static)
+        error.update(problem or "")
+        error.display = problem is not None
+        if self.runconfig is not None:
+            self.query_one("#env-title", Static).update(
+                f"environment variables of {self.runconfig} "
+                f"(aml_config/{self.runconfig}.runconfig)")
+        if problem is not None:
+            # Never leave another runconfig's variables on show under this one's name.
+            self.values = {}
+            table.clear()
             return
-        try:
-            config = self.deck.project.load_runconfig(self.runconfig)
-        except DeckError as exc:
-            error.update(str(exc))
-            return
-        self.query_one("#env-title", Static).update(
-            f"environment variables of {self.runconfig} (aml_config/{self.runconfig}.runconfig)")
         cursor = select or self.selected
         self.values = dict(config.environment_variables)
         table.clear()

@@ -117,3 +117,56 @@ async def test_without_keyring_nothing_is_written(live_project, monkeypatch):
         await until(pilot, lambda: notified(app, "the Python package 'keyring' is not installed"))
         assert "TOKEN" not in screen_text(app)
     assert live_project.runconfig_path("local").read_text() == before
+
+
+async def test_a_null_block_gets_its_first_variable_and_no_keeps_a_delete(live_project):
+    path = live_project.runconfig_path("docker")
+    path.write_text(path.read_text().replace(
+        "EnvironmentVariables:\n  GREETING: hello from docker\n  LEARNING_RATE: '0.3'\n",
+        "EnvironmentVariables: null\n"))
+    assert env(live_project, "docker") == {}
+    app = make_app(live_project)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_env(app, pilot, "docker")
+        await pilot.press("a", *"ONLY", "enter", *"1", "enter")
+        await until(pilot, lambda: env(live_project, "docker") == {"ONLY": "1"})
+        before = path.read_bytes()
+        select_row(screen, "ONLY")
+        await pilot.press("d")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "Confirm")
+        assert "Delete ONLY from docker?" in screen_text(app)
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen is screen)
+        assert path.read_bytes() == before
+
+
+async def test_a_broken_runconfig_is_reported_and_left_alone(live_project):
+    path = live_project.runconfig_path("local")
+    path.write_text(path.read_text().replace('"GREETING": "hello from local"',
+                                             '"GREETING": [not, text]'))
+    before = path.read_bytes()
+    app = make_app(live_project)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_env(app, pilot, "docker")
+        screen.query_one("#env-runconfig").value = "local"
+        await shows(pilot, app, "local.runconfig:")  # file:line:column and what is wrong
+        assert "hello from docker" not in screen_text(app)  # not the other one's variables
+        await pilot.press("a", *"NEW", "enter", *"1", "enter")
+        await until(pilot, lambda: notified(app, "GREETING"))
+    assert path.read_bytes() == before
+
+
+async def test_help_lists_the_keys_and_escape_goes_back(live_project):
+    app = make_app(live_project)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("colon", *"env docker", "enter")
+        await until(pilot, lambda: isinstance(app.screen, EnvVarsScreen))
+        await shows(pilot, app, "environment variables of docker")
+        await pilot.press("question_mark")
+        text = await shows(pilot, app, "env.secret")
+        for key in ("env.add", "env.edit", "env.rename", "env.delete", "env.copy"):
+            assert key in text
+        await pilot.press("escape")  # closes the help
+        await until(pilot, lambda: isinstance(app.screen, EnvVarsScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "RunsScreen")
