@@ -5,6 +5,7 @@ temporary HOME."""
 from __future__ import annotations
 
 import re
+import socket
 
 import asyncssh
 import pytest
@@ -246,3 +247,45 @@ async def test_attach_a_cluster_with_master_and_spark_submit_and_check_it(
         assert screen.facts["spark1"].reachable, screen.facts["spark1"].message
         assert "spark " in row(screen, "spark1")  # its Spark version
         assert "master reachable" in screen_text(app)
+
+
+async def test_a_check_that_hangs_leaves_the_keys_working(live_project, home):
+    """The host accepts TCP and then says nothing: the check waits, the screen does not."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.setblocking(False)
+    (live_project.config_dir / "mute.compute").write_text(
+        f"type: remotedocker\nbaseDockerImage: img\naddress: 127.0.0.1\n"
+        f"port: {listener.getsockname()[1]}\n")
+    accepted = []
+
+    def connected() -> bool:
+        try:
+            accepted.append(listener.accept()[0])
+        except BlockingIOError:
+            pass
+        return bool(accepted)
+
+    app = make_app(live_project)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_targets(app, pilot, count=3)
+            select(screen, "mute")
+            await pilot.press("c")
+            await until(pilot, connected, what="the check's connection")
+            assert "… checking" in row(screen, "mute")
+            await pilot.press("up")  # keys answer while the check waits on the host
+            assert screen.selected == "local"
+            await pilot.press("question_mark")
+            await until(pilot, lambda: app.screen.__class__.__name__ == "HelpScreen")
+            await pilot.press("escape")
+            assert "mute" in screen.checking  # it cannot have finished: the host said nothing
+            for conn in accepted:
+                conn.close()
+            listener.close()
+            await until(pilot, lambda: screen.facts["mute"].reachable is False, timeout=60,
+                        what="the check to fail")
+            assert "✗ unreachable" in row(screen, "mute")
+    finally:
+        listener.close()
