@@ -70,7 +70,7 @@ class TargetsScreen(DeckScreen):
         if self.deck.check_targets:
             for item in facts:
                 if item.error is None:
-                    self._check(item.name)
+                    self._check(item.name, by_user=False)
 
     def _row(self, item: TargetFacts) -> None:
         table = self.query_one("#targets", DataTable)
@@ -111,19 +111,19 @@ class TargetsScreen(DeckScreen):
             return
         self._check(name)
 
-    def _check(self, name: str, accept: str | None = None) -> None:
+    def _check(self, name: str, accept: str | None = None, *, by_user: bool = True) -> None:
         if name in self.checking:
             return  # the running check will answer
         self.checking.add(name)
         self._row(self.facts[name])
-        self.run_worker(lambda: self._check_worker(name, accept), thread=True,
+        self.run_worker(lambda: self._check_worker(name, accept, by_user), thread=True,
                         group=f"check-{name}", name=f"check {name}")
 
-    def _check_worker(self, name: str, accept: str | None) -> None:
+    def _check_worker(self, name: str, accept: str | None, by_user: bool) -> None:
         checked = check_target(self.deck.project, self.facts[name], accept_host_key=accept)
-        self.app.call_from_thread(self._checked, checked, accept)
+        self.app.call_from_thread(self._checked, checked, accept, by_user)
 
-    def _checked(self, item: TargetFacts, accepted: str | None) -> None:
+    def _checked(self, item: TargetFacts, accepted: str | None, by_user: bool) -> None:
         self.checking.discard(item.name)
         self.facts[item.name] = item
         self._row(item)
@@ -131,6 +131,8 @@ class TargetsScreen(DeckScreen):
             if accepted:
                 self.notify(f"trusted {item.name}'s host key {accepted} (added to known_hosts)")
             return
+        if not by_user:
+            return  # checks on opening the screen never pop questions; the row says "? host key"
         if item.host_key.changed or not item.host_key.fingerprint or accepted:
             # A changed key is never accepted from here: that is what an attack looks like.
             self.notify(str(item.host_key), title="Host key", severity="error", timeout=20)
@@ -198,4 +200,4 @@ class TargetsScreen(DeckScreen):
     def _prepared(self, name: str) -> None:
         self.preparing = None
         if self.facts[name].reachable is not None:
-            self._check(name)  # show the environments as they are now
+            self._check(name, by_user=False)  # show the environments as they are now

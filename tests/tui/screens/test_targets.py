@@ -289,3 +289,22 @@ async def test_a_check_that_hangs_leaves_the_keys_working(live_project, home):
             assert "✗ unreachable" in row(screen, "mute")
     finally:
         listener.close()
+
+
+@pytest.mark.ssh
+async def test_checks_on_opening_never_pop_a_trust_question(live_project, ssh_server, home):
+    (live_project.config_dir / "gpu3.compute").write_text(
+        f"type: remotedocker\nbaseDockerImage: img\naddress: {ssh_server.host}\n"
+        f"port: {ssh_server.port}\nusername: {ssh_server.user}\n"
+        f"identityFile: {ssh_server.client_key}\n")
+    app = make_app(live_project, check_targets=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_targets(app, pilot, count=3)
+        await until(pilot, lambda: screen.facts["gpu3"].reachable is False, what="auto check")
+        assert "? host key" in row(screen, "gpu3") and app.screen is screen
+        select(screen, "gpu3")
+        await pilot.press("c")  # asked for: now the fingerprint is shown
+        await until(pilot, lambda: app.screen.__class__.__name__ == "Confirm")
+        assert ssh_server.fingerprint in screen_text(app)
+        await pilot.press("n")
+    assert not (home / ".ssh" / "known_hosts").exists()
