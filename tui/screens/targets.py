@@ -199,5 +199,4 @@ class TargetsScreen(DeckScreen):
 
     def _prepared(self, name: str) -> None:
         self.preparing = None
-        if self.facts[name].reachable is not None:
-            self._check(name, by_user=False)  # show the environments as they are now
+        self._check(name, by_user=False)  # show the environments as they are now
