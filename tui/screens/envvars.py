@@ -68,6 +68,10 @@ class EnvVarsScreen(DeckScreen):
     def current_runconfig(self) -> str | None:
         return self.runconfig
 
+    @on(DataTable.RowSelected, "#env")
+    def _row_selected(self) -> None:
+        self.action_edit()  # the table takes enter for itself: this is what enter means here
+
     @on(Select.Changed, "#env-runconfig")
     def _runconfig_changed(self, event: Select.Changed) -> None:
         if event.value is not Select.BLANK and event.value != self.runconfig:

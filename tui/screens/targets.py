@@ -96,6 +96,10 @@ class TargetsScreen(DeckScreen):
         if name in self.facts:
             self._side(self.facts[name])
 
+    @on(DataTable.RowSelected, "#targets")
+    def _row_selected(self) -> None:
+        self.action_check()  # the table takes enter for itself: this is what enter means here
+
     def _side(self, item: TargetFacts) -> None:
         self.query_one("#target-facts", Static).update(item.describe())
 

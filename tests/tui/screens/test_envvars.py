@@ -37,7 +37,7 @@ async def test_add_edit_rename_delete(live_project):
         await pilot.press(*"1", "enter")
         await until(pilot, lambda: env(live_project).get("BAD") == "1")
         select_row(screen, "BAD")
-        await pilot.press("e", *["backspace"], *"two words", "enter")
+        await pilot.press("enter", *["backspace"], *"two words", "enter")  # enter edits too
         await until(pilot, lambda: env(live_project).get("BAD") == "two words")
         select_row(screen, "BAD")
         await pilot.press("n", *["backspace"] * 3, *"GREETING")

@@ -65,7 +65,7 @@ async def test_lists_every_compute_and_checks_local_for_real(live_project):
         assert "docker" in text and "local" in text and "? not checked" in text
         assert "launchdeck-base:bookworm-py311" in text  # the docker target's base image
         select(screen, "local")
-        await pilot.press("c")
+        await pilot.press("enter")  # c or enter
         await until(pilot, lambda: screen.facts["local"].reachable is True, what="checked")
         text = await shows(pilot, app, "✓ reachable")
         assert "python" in text and "cpus" in text
