@@ -11,6 +11,7 @@ import asyncssh
 import pytest
 
 from tests.tui.conftest import make_app, notified, screen_text, shows, until
+from tui.screens.attach import TYPES
 from tui.screens.targets import TargetsScreen
 
 NO_PIP = "name: env\ndependencies:\n  - python=3.11\n"
@@ -49,7 +50,9 @@ async def attach(app, pilot, kind, **fields):
     await pilot.press("a")
     await until(pilot, lambda: app.screen.__class__.__name__ == "AttachDialog")
     dialog = app.screen
-    dialog.query_one("#type").value = kind
+    # The type by keyboard: back from the name to the type list, open it, go down to it.
+    await pilot.press("shift+tab", "enter", *["down"] * TYPES.index(kind), "enter")
+    await until(pilot, lambda: dialog.query_one("#type").value == kind, what=kind)
     for key, value in fields.items():
         dialog.query_one(f"#f-{key}").focus()
         await pilot.press(*value)
