@@ -47,12 +47,13 @@ async def test_problems_show_while_typing_and_block_saving(live_project):
     app = make_app(live_project)
     async with app.run_test(size=(100, 40)) as pilot:
         screen = await open_configs(app, pilot)
-        screen.query_one("#f-ArgumentVector").value = "$file 'open"
-        screen.query_one("#f-CondaDependenciesFile").value = "../outside.yml"
-        await pilot.pause()
-        text = screen_text(app)
-        assert "cannot split into arguments" in text
-        assert "must be a path inside the project" in text
+        # By keyboard: enter goes to the form (Target), tab to Framework, tab to Arguments.
+        await pilot.press("enter", "tab", "tab")
+        assert screen.focused is screen.query_one("#f-ArgumentVector")
+        await pilot.press("end", *" 'open")
+        await shows(pilot, app, "cannot split into arguments: No closing quotation")
+        await pilot.press("tab", *"../outside.yml")
+        await shows(pilot, app, "must be a path inside the project")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: notified(app, "Not saved"))
         assert app.screen is screen
