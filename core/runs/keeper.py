@@ -77,6 +77,8 @@ class Keeper:
                 self._lease = lease  # may be None when over capacity after a config change
                 execution = await target.attach(spec, run.external_id)
             self.execution = execution
+            if hasattr(execution, "on_external_id"):  # an id that becomes known later (Spark)
+                execution.on_external_id = self._external_id_found
             await self._follow(execution)
         except DeckError as exc:
             self._fail(str(exc))
@@ -215,6 +217,9 @@ class Keeper:
     def _fail(self, message: str) -> None:
         self._append_log(f"deck: {message}\n".encode())
         self._finish(RunState.FAILED, error=message)
+
+    def _external_id_found(self, external_id: str) -> None:
+        self.history.update_run(self.run_id, external_id=external_id)
 
     def _link_state(self, down_since: str | None) -> None:
         """A target's link to its host went down (UTC time) or is back (None); the run goes on."""

@@ -74,6 +74,8 @@ class Execution(Protocol):
     """One launched run on a target."""
 
     #: What identifies the run on the target: a pid, a container id, a Spark application id.
+    #: Optional: an execution whose id becomes known later has a settable ``on_external_id``;
+    #: the keeper sets it to a callable taking the new id, which it records with the run.
     external_id: str
 
     def logs(self, from_offset: int = 0) -> AsyncIterator[bytes]:

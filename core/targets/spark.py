@@ -38,8 +38,10 @@ if TYPE_CHECKING:
     from core.remote.remotehost import RemoteHost
 
 RUNS = ".launchdeck/spark/runs"
-#: How long launch waits for the application id in the driver output.
-APP_ID_WAIT = 60.0
+#: How long launch waits for the application id in the driver output. None at all: the run is
+#: Running (and its output flows) as soon as spark-submit is; the id is spotted in the output
+#: later and reported to the keeper (``SparkExecution.on_external_id``).
+APP_ID_WAIT = 0.0
 
 _CHECK = r'''s=$1; m=$2
 if [ -z "$s" ]; then s=$(command -v spark-submit || true)
@@ -221,8 +223,20 @@ class SparkTarget:
         return env
 
     async def attach(self, spec: RunSpec, external_id: str) -> SparkExecution:
-        return SparkExecution(self.host, f"{RUNS}/{_safe(spec.run_id)}", external_id,
-                              on_link_state=self.on_link_state)
+        root = f"{RUNS}/{_safe(spec.run_id)}"
+        execution = SparkExecution(self.host, root, external_id,
+                                   on_link_state=self.on_link_state)
+        if execution.app_id is None:
+            # The id may be in output read before the last keeper died, before the offset
+            # this one resumes from: look at the whole log once.
+            try:
+                result = await self.host.run(hostside("report", root, "0"))
+                report = json.loads(result.stdout.decode().strip().splitlines()[-1])
+            except (TargetUnreachable, ValueError, IndexError):
+                report = {}
+            if report.get("app_id"):
+                execution.found_app_id(report["app_id"])
+        return execution
 
     async def close(self) -> None:
         # The pool is shared with other targets of this process (or owned by the caller).

@@ -1,8 +1,9 @@
 """One Spark application launched by deck on a head node, seen over SSH.
 
-``external_id`` is the Spark application id (``app-...``, ``application_...``), or
-``spark-submit pid N`` when the driver output showed none (a script that never starts a
-SparkContext). The processes themselves are found through the run folder's ``pids`` file on the
+``external_id`` is ``spark-submit pid N`` at launch and becomes the Spark application id
+(``app-...``, ``application_...``) once the driver output shows one; ``on_external_id``, when
+set, hears of the change (the keeper records it with the run). A script that never starts a
+SparkContext keeps the pid form. The processes themselves are found through the run folder's ``pids`` file on the
 head node, with their start times, so a reused pid is never signalled.
 
 Streams: output and metrics are files on the head node, read by ``spark_hostside follow`` from
@@ -52,6 +53,8 @@ class SparkExecution:
         self.external_id = external_id
         self.app_id = app_id_of(external_id)
         self.on_link_state = on_link_state
+        #: Called with the new external id once the application id shows up in the output.
+        self.on_external_id = None
         self._down_since: float | None = None  # shared by the streams: one link
 
     async def _link_down(self, exc: Exception, tries: int) -> None:
@@ -86,8 +89,23 @@ class SparkExecution:
                 await self._link_down(exc, tries)
                 tries += 1
 
+    def found_app_id(self, app_id: str) -> None:
+        self.app_id = self.external_id = app_id
+        if self.on_external_id is not None:
+            self.on_external_id(app_id)
+
+    def _spot_app_id(self, tail: bytes, chunk: bytes) -> bytes:
+        """Look for the application id in the output; return the tail for the next chunk."""
+        from core.targets.spark_submit import find_app_id
+
+        found = find_app_id(tail + chunk)
+        if found:
+            self.found_app_id(found)
+        return (tail + chunk)[-64:]  # an id may straddle two chunks
+
     async def _stream(self, name: str, offset: int) -> AsyncIterator[bytes]:
         tries = 0
+        tail = b""
         while True:
             try:
                 async with self.host.process(hostside("follow", self.root, name,
@@ -97,6 +115,8 @@ class SparkExecution:
                     tries = 0
                     while chunk := await proc.stdout.read(1 << 16):
                         offset += len(chunk)
+                        if self.app_id is None and name == "output.log":
+                            tail = self._spot_app_id(tail, chunk)
                         yield chunk
                     result = await proc.wait()
                 if result.exit_status == 0:

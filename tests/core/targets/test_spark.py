@@ -246,11 +246,14 @@ async def test_a_job_counts_rows_with_pip_dependency_conf_and_package(
 
     spec = spark_project.run_spec(env, "job.py", "--input", "data.csv")
     execution = await target.launch(spec, progress=lambda _: None)
-    assert execution.external_id.startswith("app-")
+    assert execution.external_id.startswith("spark-submit pid ")  # no wait for the app id
+    found: list[str] = []
+    execution.on_external_id = found.append
     output, metrics, code = await asyncio.gather(
         collect(execution.logs(0)), collect(execution.metrics(0)), execution.wait())
     text = output.decode()
     assert code == 0, text[-3000:]
+    assert found == [execution.external_id] and execution.external_id.startswith("app-")
     assert "rows: 3" in text and "conf: 42" in text
     assert "udf: ['<OtherThing>', '<SomeName>', '<ThirdOne>']" in text
     assert "jar: hello from a maven jar" in text
@@ -274,26 +277,28 @@ spark.sparkContext.parallelize(range(2), 2).map(lambda x: time.sleep(600)).count
 @pytest.mark.spark
 async def test_cancel_stops_the_application_on_the_master(spark_project, spark_cluster,
                                                           ssh_server):
-    """The link also drops while launch waits for the application id: the run is found."""
+    """The link drops right after launch: the output and the application id are still found."""
     spark_project.write("job.py", CANCEL_JOB)
     env = spark_project.env()
     target = spark_project.target(env)
-    launching = asyncio.ensure_future(target.launch(spark_project.run_spec(env, "job.py"),
-                                                    progress=lambda _: None))
-    await asyncio.sleep(3)  # spark-submit is up; the launcher waits for the app id
-    assert not launching.done()
-    conn = await spark_project.pool.connection(target.host.endpoint)
-    os.killpg(ssh_server.session_of(conn.get_extra_info("sockname")[1]), 9)
-    execution = await launching
-    app_id = execution.app_id
-    assert app_id and app_id.startswith("app-")
-    seen = b""
-    async for chunk in execution.logs(0):
-        seen += chunk
-        if b"started" in seen:
-            break
-    assert app_id in spark_cluster.running_app_ids()
-    await execution.cancel(grace_seconds=5)
+    spec = spark_project.run_spec(env, "job.py")
+    execution = await target.launch(spec, progress=lambda _: None)
+    try:
+        launched_as = execution.external_id
+        conn = await spark_project.pool.connection(target.host.endpoint)
+        os.killpg(ssh_server.session_of(conn.get_extra_info("sockname")[1]), 9)
+        seen = b""
+        async for chunk in execution.logs(0):
+            seen += chunk
+            if b"started app-" in seen:  # Spark itself logs "Successfully started service"
+                break
+        app_id = execution.app_id
+        assert app_id and app_id.startswith("app-") and execution.external_id == app_id
+        assert app_id in spark_cluster.running_app_ids()
+        # A keeper that died before it saw the id attaches with the pid form and finds it.
+        assert (await target.attach(spec, launched_as)).app_id == app_id
+    finally:  # the cluster has one core: a job left sleeping would starve every later test
+        await execution.cancel(grace_seconds=5)
     assert await execution.wait() != 0
     deadline = time.monotonic() + 30
     while app_id in spark_cluster.running_app_ids() and time.monotonic() < deadline:
@@ -313,10 +318,8 @@ raise ValueError("the job gave up")
 
 
 @pytest.mark.spark
-async def test_a_dropped_link_loses_and_repeats_no_line(spark_project, ssh_server, monkeypatch):
+async def test_a_dropped_link_loses_and_repeats_no_line(spark_project, ssh_server):
     """No SparkContext: spark-submit runs the script as the driver, which is quick."""
-    # No application id will come: launch returns at once, so the cut lands mid-run.
-    monkeypatch.setattr("core.targets.spark.APP_ID_WAIT", 0.5)
     spark_project.write("counter.py", COUNTER)
     env = spark_project.env()
     target = spark_project.target(env)
@@ -346,10 +349,8 @@ async def test_a_dropped_link_loses_and_repeats_no_line(spark_project, ssh_serve
 
 
 @pytest.mark.spark
-async def test_a_new_keeper_attaches_and_resumes_at_its_offsets(spark_project, known_hosts_file,
-                                                                monkeypatch):
+async def test_a_new_keeper_attaches_and_resumes_at_its_offsets(spark_project, known_hosts_file):
     """The first keeper's process is gone (its pool closed); a new one attaches by the id."""
-    monkeypatch.setattr("core.targets.spark.APP_ID_WAIT", 0.5)
     from core.remote.connection import SSHPool
     from core.targets.spark import SparkTarget
 
