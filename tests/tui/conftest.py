@@ -67,12 +67,15 @@ def screen_text(app) -> str:
     return "\n".join(strip.text.rstrip() for strip in strips)
 
 
-
-
 async def shows(pilot, app, text: str, timeout: float = 10.0) -> str:
     """Wait until the terminal shows ``text``; return the screen."""
     await until(pilot, lambda: text in screen_text(app), timeout=timeout, what=repr(text))
     return screen_text(app)
+
+
+def footer(app) -> str:
+    """The bottom line: the keys the footer offers now."""
+    return screen_text(app).rstrip("\n").rsplit("\n", 1)[-1]
 
 
 def notified(app, text: str) -> bool:

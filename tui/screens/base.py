@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Input
+from textual.widgets import Footer, Input
 
 from tui.screens.dialogs import TYPE_AHEAD_BINDINGS
 
@@ -22,6 +23,9 @@ class DeckScreen(Screen):
     SCREEN_NAME: ClassVar[str | None] = None
     #: One line on what the screen is for, in the help and the command palette.
     SUMMARY: ClassVar[str] = ""
+    #: Narrower than this, the footer leaves out its "^p palette" hint (it is in "?"): at 80
+    #: columns those twelve cells are worth more to the screen's own keys.
+    PALETTE_HINT_MIN_WIDTH: ClassVar[int] = 0
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="screen.back"),
@@ -35,10 +39,36 @@ class DeckScreen(Screen):
 
         self.mount(CommandLine())
 
+    @on(events.Resize)
+    def _fit_footer(self, event: events.Resize) -> None:
+        if self.PALETTE_HINT_MIN_WIDTH:
+            for footer in self.query(Footer):
+                footer.show_command_palette = event.size.width >= self.PALETTE_HINT_MIN_WIDTH
+
     def open_command_line(self) -> None:
         from tui.widgets.command_line import CommandLine
 
         self.query_one(CommandLine).open("")
+
+    # The footer shows the keys that act now: a screen's ``can()`` names its actions that
+    # cannot act at the moment (False hides their keys; ``?`` still lists them).
+
+    def can(self) -> dict[str, bool]:
+        """Action name -> whether it can act now; actions not named always can."""
+        return {}
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        try:
+            return self.can().get(action, True)
+        except NoMatches:
+            return True  # a key pressed before the screen's widgets are there
+
+    def keys_may_have_changed(self) -> None:
+        """Call when what ``can()`` says may have changed; the footer is rebuilt if it did."""
+        can = self.can()
+        if can != getattr(self, "_last_can", None):
+            self._last_can = can
+            self.refresh_bindings()  # a footer rebuild costs more than a repaint: only then
 
     def typing(self) -> bool:
         """Whether a text field has focus (then printable keys are text, not commands)."""

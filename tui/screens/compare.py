@@ -52,6 +52,7 @@ class CompareScreen(DeckScreen):
     AUTO_FOCUS = "#compare"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
     BINDINGS = [Binding("a", "toggle_all", "All settings", id="compare.all")]
+    PALETTE_HINT_MIN_WIDTH = 100
 
     def __init__(self, run_ids: list[str]) -> None:
         super().__init__()

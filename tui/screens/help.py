@@ -20,6 +20,8 @@ class HelpScreen(ModalScreen):
     def __init__(self, below: Screen) -> None:
         super().__init__()
         self.below = below
+        # Read now, while ``below`` is the active screen: whether a key acts is asked of it.
+        self.rows = self._rows()
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="keys"):
@@ -35,19 +37,38 @@ class HelpScreen(ModalScreen):
         table.add_column("key", style="bold", no_wrap=True)
         table.add_column("does")
         table.add_column("id", style="dim", no_wrap=True)
-        seen = set()
-        # Deck's own keys (the ones with ids a keys file can remap) first, Textual's after.
-        ordered = sorted(self.below.active_bindings.items(),
-                         key=lambda item: item[1].binding.id is None)
-        for key, active in ordered:
-            binding = active.binding
-            if (binding.action, id(active.node)) in seen:
-                continue
-            seen.add((binding.action, id(active.node)))
-            keys = ", ".join(
-                self.app.get_key_display(b.binding) for k, b in self.below.active_bindings.items()
-                if b.binding.action == binding.action and b.node is active.node)
-            does = binding.description or binding.action.replace("_", " ")
-            style = "" if active.enabled else "dim"
-            table.add_row(keys, Text(does, style=style), binding.id or "")
+        for keys, binding, state in self.rows:
+            does = Text(binding.description or binding.action.replace("_", " "))
+            if not state:
+                does.stylize("dim")
+                does.append(" (not now)" if state is False else " (off)", style="dim italic")
+            table.add_row(keys, does, binding.id or "")
         return table
+
+    def _rows(self) -> list[tuple[str, Binding, bool | None]]:
+        """(keys, binding, state) for every key of the screen below, those hidden included.
+
+        The footer leaves out keys that cannot act now (``check_action`` False); this list is
+        the whole set, the way Textual resolves a key: the focused widget first, then up.
+        """
+        app = self.app
+        chosen: dict[str, tuple[object, Binding, bool | None]] = {}
+        chain = self.below._modal_binding_chain  # noqa: SLF001 - what active_bindings walks
+        for node, bindings in chain:
+            for key, binding in bindings:
+                state = app._check_action_state(binding.action, node)  # noqa: SLF001
+                have = chosen.get(key)
+                if have is None or (binding.priority and not have[1].priority) or \
+                        (have[2] is False and state is not False):
+                    chosen[key] = (node, binding, state)
+        grouped: dict[tuple[str, int], list] = {}
+        for key, (node, binding, state) in chosen.items():
+            grouped.setdefault((binding.action, id(node)), []).append((binding, state))
+        rows = []
+        for entries in grouped.values():
+            binding, state = entries[0]
+            keys = ", ".join(app.get_key_display(b) for b, _ in entries)
+            rows.append((keys, binding, state))
+        # Deck's own keys (the ones with ids a keys file can remap) first, Textual's after.
+        rows.sort(key=lambda row: row[1].id is None)
+        return rows

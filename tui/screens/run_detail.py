@@ -14,7 +14,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
 from core.errors import DeckError
-from tui.format import duration_s, format_duration, format_size, join_args, status_text
+from tui.format import (duration_s, format_duration, format_size, join_args, short_id,
+                        status_text)
 from tui.runs_feed import FeedUpdate
 from tui.screens.base import DeckScreen
 from tui.widgets.log_view import LogView
@@ -34,17 +35,19 @@ class RunDetailScreen(DeckScreen):
     CSS_PATH = "run_detail.tcss"
     AUTO_FOCUS = "#log-view"
 
+    # The tab labels carry their keys ("1 Log"), so the footer need not.
     BINDINGS = [
-        Binding("1", "tab('log')", "Log", id="detail.log"),
-        Binding("2", "tab('metrics')", "Metrics", id="detail.metrics"),
-        Binding("3", "tab('artifacts')", "Artifacts", id="detail.artifacts"),
-        Binding("4", "tab('info')", "Info", id="detail.info"),
+        Binding("1", "tab('log')", "Log", show=False, id="detail.log"),
+        Binding("2", "tab('metrics')", "Metrics", show=False, id="detail.metrics"),
+        Binding("3", "tab('artifacts')", "Artifacts", show=False, id="detail.artifacts"),
+        Binding("4", "tab('info')", "Info", show=False, id="detail.info"),
         Binding("/", "search", "Search", id="detail.search", priority=True),
+        Binding("o", "open_artifact", "Open", id="detail.open"),
+        Binding("y", "copy_path", "Copy path", id="detail.copy"),
         Binding("c", "cancel", "Cancel", id="detail.cancel"),
         Binding("r", "rerun", "Rerun", id="detail.rerun"),
-        Binding("o", "open_artifact", "Open", show=False, id="detail.open"),
-        Binding("y", "copy_path", "Copy path", show=False, id="detail.copy"),
     ]
+    PALETTE_HINT_MIN_WIDTH = 100
 
     def __init__(self, run_id: str) -> None:
         super().__init__()
@@ -60,19 +63,18 @@ class RunDetailScreen(DeckScreen):
     def compose(self) -> ComposeResult:
         yield Static("", classes="topbar", id="run-header")
         with TabbedContent(initial="log"):
-            with TabPane("Log", id="log"):
+            with TabPane("1 Log", id="log"):
                 yield self.log_view
                 yield LogSearchBox(placeholder="search the log (enter: next, n/N in the log, "
                                 "esc: close)", id="search")
-            with TabPane("Metrics", id="metrics"):
+            with TabPane("2 Metrics", id="metrics"):
                 yield self.metrics_panel
-            with TabPane("Artifacts", id="artifacts"):
-                yield Static("enter or o: open in $PAGER · y: copy the path", classes="hint")
+            with TabPane("3 Artifacts", id="artifacts"):
                 table = DataTable(id="artifact-table", cursor_type="row")
                 table.add_column("artifact", key="path")
                 table.add_column("size", key="size")
                 yield table
-            with TabPane("Info", id="info"):
+            with TabPane("4 Info", id="info"):
                 with VerticalScroll(id="info-scroll"):
                     yield self.run_info
         yield Footer(compact=True)
@@ -94,6 +96,7 @@ class RunDetailScreen(DeckScreen):
         if self.run_id not in update.runs:
             return
         self._show_header()
+        self.keys_may_have_changed()
         wait = RELOAD_EVERY - (time.monotonic() - self._loaded_at)
         if wait <= 0:
             self._load()
@@ -127,6 +130,7 @@ class RunDetailScreen(DeckScreen):
             table.clear()
             for path, size in artifacts:
                 table.add_row(path, format_size(size), key=path)
+            self.keys_may_have_changed()
         self._show_header(run)
 
     def _show_header(self, run=None) -> None:
@@ -134,7 +138,8 @@ class RunDetailScreen(DeckScreen):
         if run is None:
             self.query_one("#run-header", Static).update(f"run {self.run_id}")
             return
-        parts = [run.run_id, status_text(run.status).markup,
+        # Without the project prefix, as in the table: at 80 columns the duration then fits.
+        parts = [short_id(run.run_id, self.deck.project.name), status_text(run.status).markup,
                  join_args([run.script, *run.arguments]),
                  f"{run.run_configuration} on {run.target}",
                  format_duration(duration_s(run, self.deck.clock()))]
@@ -147,10 +152,20 @@ class RunDetailScreen(DeckScreen):
         self.query_one({"log": "#log-view", "metrics": "#metrics-panel",
                         "artifacts": "#artifact-table", "info": "#info-scroll"}[tab]).focus()
 
-    def check_action(self, action: str, parameters) -> bool | None:
-        if action == "search":
-            return not self.typing()  # a priority key, but "/" is text inside a field
-        return True
+    def can(self) -> dict[str, bool]:
+        run = self.deck.runs.get(self.run_id)
+        on_artifacts = self.query_one(TabbedContent).active == "artifacts" and \
+            bool(self._artifact_paths)
+        return {
+            "search": not self.typing(),  # a priority key, but "/" is text inside a field
+            "cancel": run is not None and run.status.is_active,
+            "open_artifact": on_artifacts,
+            "copy_path": on_artifacts,
+        }
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self) -> None:
+        self.keys_may_have_changed()
 
     def action_search(self) -> None:
         self.query_one(TabbedContent).active = "log"

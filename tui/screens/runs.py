@@ -29,18 +29,20 @@ class RunsScreen(DeckScreen):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
 
     BINDINGS = [
-        Binding("enter", "open", "Open", id="runs.open"),
         Binding("/", "filter", "Filter", id="runs.filter", priority=True),
         Binding("s", "submit", "Submit", id="runs.submit"),
         Binding("c", "cancel", "Cancel", id="runs.cancel"),
         Binding("r", "rerun", "Rerun", id="runs.rerun"),
         Binding("=", "compare", "Compare", id="runs.compare"),
-        Binding("o", "sort", "Sort", id="runs.sort"),
+        # Left out of the footer, so that at 80 columns it keeps room for "? Keys": the
+        # summary bar names the sort key; q, x and esc are in "?".
+        Binding("o", "sort", "Sort", show=False, id="runs.sort"),
         Binding("O", "sort_reverse", "Reverse", show=False, id="runs.sort_reverse"),
         Binding("x", "clear_marks", "Unmark", show=False, id="runs.unmark"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="runs.clear_filter"),
-        Binding("q", "app.quit", "Quit", id="app.quit"),
+        Binding("q", "app.quit", "Quit", show=False, id="app.quit"),
     ]
+    PALETTE_HINT_MIN_WIDTH = 100
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="topbar", id="summary")
@@ -130,7 +132,7 @@ class RunsScreen(DeckScreen):
         if table.marked:
             parts.append(f"{len(table.marked)} marked")
         label = dict((key, label) for label, key in COLUMNS).get(table.sort_column)
-        parts.append(f"sort {label} {'▼' if table.sort_reverse else '▲'}")
+        parts.append(f"sort {label} {'▼' if table.sort_reverse else '▲'} (o)")
         self.query_one("#summary", Static).update(" · ".join(parts))
 
     # -- selection ----------------------------------------------------------------------------
@@ -152,10 +154,12 @@ class RunsScreen(DeckScreen):
         run_id = self.table.cursor_run_id
         self.query_one(RunPreview).show(self.deck.runs.get(run_id) if run_id else None,
                                         self.deck.first_metric.get(run_id) if run_id else None)
+        self.keys_may_have_changed()
 
     @on(RunsTable.MarksChanged)
     def _marks_changed(self) -> None:
         self._show_summary()
+        self.keys_may_have_changed()
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:
@@ -173,10 +177,19 @@ class RunsScreen(DeckScreen):
         if run_id:
             self.deck.action_goto("run", run_id)
 
-    def check_action(self, action: str, parameters) -> bool | None:
-        if action == "filter":
-            return not self.typing()  # a priority key, but "/" is text inside a field
-        return True
+    def can(self) -> dict[str, bool]:
+        table = self.table
+        targets = self._targets()
+        box = self.query_one("#filter", SearchBox)
+        return {
+            "filter": not self.typing(),  # a priority key, but "/" is text inside a field
+            "rerun": bool(targets),
+            "cancel": any(self.deck.runs[rid].status.is_active for rid in targets
+                          if rid in self.deck.runs),
+            "compare": len(table.marked) >= 2,
+            "clear_marks": bool(table.marked),
+            "clear_filter": bool(box.value or box.display or table.marked),
+        }
 
     def action_filter(self) -> None:
         self.query_one("#filter", SearchBox).open()
@@ -186,10 +199,12 @@ class RunsScreen(DeckScreen):
         with self.app.batch_update():
             self.table.set_filter(event.value)
         self._show_summary()
+        self.keys_may_have_changed()
 
     @on(SearchBox.Closed, "#filter")
     def _filter_closed(self, event: SearchBox.Closed) -> None:
         event.box.value = ""
+        self.keys_may_have_changed()
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", SearchBox)
@@ -197,6 +212,7 @@ class RunsScreen(DeckScreen):
             box.value = ""
             box.display = False
             self.set_focus(self.table)
+            self.keys_may_have_changed()
         elif self.table.marked:
             self.action_clear_marks()
 

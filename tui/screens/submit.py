@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 
+from core.config.runconfig import RunConfiguration
 from core.errors import DeckError
 from core.project import Project
 from tui.format import join_args
@@ -46,20 +47,20 @@ class SubmitDialog(Dialog):
         super().__init__()
         self.project = project
         self.script, self.runconfig = script, runconfig
+        #: Run configuration name -> the parsed file, or what is wrong with it (read once,
+        #: off the UI thread; the preview then costs nothing per key).
+        self.configs: dict[str, RunConfiguration | str] = {}
 
     def compose(self) -> ComposeResult:
-        names = self.project.runconfig_names()
         with Vertical():
             yield Label("Submit a run", classes="question")
             with Horizontal(classes="field"):
                 yield Label("Script")
                 yield Select([], prompt="looking for scripts…", compact=True, id="script")
-            chosen = self.runconfig if self.runconfig in names else \
-                ("local" if "local" in names else (names[0] if names else Select.BLANK))
             with Horizontal(classes="field"):
                 yield Label("Run config")
-                yield Select([(n, n) for n in names], value=chosen, allow_blank=not names,
-                             compact=True, id="runconfig")
+                yield Select([], prompt="reading run configurations…", compact=True,
+                             id="runconfig")
             with Horizontal(classes="field"):
                 yield Label("Arguments")
                 yield Input(placeholder="extra, after the runconfig's ArgumentVector: "
@@ -72,20 +73,27 @@ class SubmitDialog(Dialog):
 
     def on_mount(self) -> None:
         self.query_one("#script", Select).focus()
-        self._find_scripts()
+        self._read_project()
 
-    @work(thread=True, name="find scripts")
-    def _find_scripts(self) -> None:
+    @work(thread=True, name="read scripts and run configurations")
+    def _read_project(self) -> None:
         scripts = find_scripts(self.project.root)
-        self.app.call_from_thread(self._scripts_found, scripts)
+        configs: dict[str, RunConfiguration | str] = {}
+        for name in self.project.runconfig_names():
+            try:
+                configs[name] = self.project.load_runconfig(name)
+            except DeckError as exc:
+                configs[name] = str(exc)
+        self.app.call_from_thread(self._project_read, scripts, configs)
 
-    def _scripts_found(self, scripts: list[str]) -> None:
-        select = self.query_one("#script", Select)
-        select.set_options([(s, s) for s in scripts])
-        if scripts:
-            select.value = self.script if self.script in scripts else \
-                ("train.py" if "train.py" in scripts else scripts[0])
-        select.prompt = "choose a script"
+    def _project_read(self, scripts: list[str], configs: dict[str, "RunConfiguration | str"]) \
+            -> None:
+        self.configs = configs
+        _fill(self.query_one("#script", Select), scripts, "choose a script",
+              self.script, "train.py")
+        _fill(self.query_one("#runconfig", Select), list(configs),
+              "choose a run configuration" if configs else
+              "none yet: create one on the configs screen (C)", self.runconfig, "local")
         self._preview()
 
     @on(Select.Changed)
@@ -106,13 +114,12 @@ class SubmitDialog(Dialog):
             extra = tuple(shlex.split(self.query_one("#args", Input).value))
         except ValueError as exc:
             return f"arguments: {exc}", None
-        try:
-            from core.runs.submit import script_arguments
+        config = self.configs.get(str(runconfig))
+        if not isinstance(config, RunConfiguration):
+            return config or f"no run configuration {runconfig!r}", None
+        from core.runs.submit import script_arguments
 
-            config = self.project.load_runconfig(str(runconfig))
-            arguments = script_arguments(config.argument_vector, str(script), extra)
-        except DeckError as exc:
-            return str(exc), None
+        arguments = script_arguments(config.argument_vector, str(script), extra)
         return None, join_args([str(script), *arguments]) + f"   on {config.target}"
 
     def on_input_submitted(self) -> None:
@@ -133,3 +140,13 @@ class SubmitDialog(Dialog):
         self.dismiss((str(self.query_one("#script", Select).value),
                       str(self.query_one("#runconfig", Select).value),
                       tuple(shlex.split(self.query_one("#args", Input).value))))
+
+
+def _fill(select: Select, values: list[str], prompt: str, wanted: str | None,
+          usual: str) -> None:
+    """Offer ``values``; choose ``wanted``, else ``usual``, else the first; ``prompt`` when
+    none is chosen."""
+    select.set_options([(v, v) for v in values])
+    select.prompt = prompt
+    if values:
+        select.value = wanted if wanted in values else (usual if usual in values else values[0])

@@ -34,7 +34,8 @@ class LogView(ScrollView, can_focus=True):
     """A followed, searchable view of one log file."""
 
     BINDINGS = [
-        Binding("G,end", "follow", "Follow", id="log.follow"),
+        Binding("G", "follow", "Follow", id="log.follow"),
+        Binding("end", "follow", "Follow", show=False, id="log.follow_end"),
         Binding("g,home", "top", "Top", show=False, id="log.top"),
         Binding("w", "toggle_wrap", "Wrap", id="log.wrap"),
         Binding("t", "toggle_timestamps", "Times", id="log.timestamps"),
@@ -123,6 +124,12 @@ class LogView(ScrollView, can_focus=True):
     def _update_virtual_size(self) -> None:
         width = self.scrollable_content_region.width if self.wrap else self._max_width
         self.virtual_size = Size(width, self.index.line_count)
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        return not (action == "follow" and self.following)  # its key shows when it would act
+
+    def watch_following(self) -> None:
+        self.refresh_bindings()
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)

@@ -8,10 +8,11 @@ from rich.text import Text
 from textual.widgets import Static
 
 from core.history.records import RunEvent, RunRecord, parse_utc
-from tui.format import full_time, join_args, status_text
+from tui.format import clock_time, full_time, join_args, status_text
 
 STEP_NAMES = {"Queued": "queued", "Preparing": "preparing", "Running": "started",
               "Completed": "finished", "Failed": "finished", "Canceled": "finished"}
+STEPS = ("queued", "preparing", "started", "first output", "finished")
 
 
 def timeline(run: RunRecord, events: list[RunEvent]) -> list[tuple[str, str, str]]:
@@ -27,20 +28,32 @@ def timeline(run: RunRecord, events: list[RunEvent]) -> list[tuple[str, str, str
     for when, name, state, note in steps:
         offset = (parse_utc(when) - origin).total_seconds() if origin else 0.0
         label = f"{name} ({state})" if state else name
-        rows.append((label, f"{full_time(when)}  +{offset:.1f}s", note))
+        rows.append((label, f"{clock_time(when)}  +{offset:.1f}s", note))
+    reached = {name for _, name, _, _ in steps}
+    if "preparing" not in reached and not run.config.get("PrepareEnvironment"):
+        # A step the run skips, said in its place: the timeline always has the same shape.
+        rows.insert(min(1, len(rows)), ("preparing", "—", "skipped: PrepareEnvironment off"))
+        reached.add("preparing")
+    if run.status.is_active:  # the steps still ahead
+        rows += [(name, "—", "") for name in STEPS if name not in reached]
     return rows
 
 
 class RunInfo(Static):
     def show(self, run: RunRecord, events: list[RunEvent]) -> None:
-        steps = Table(title="Timeline", title_justify="left", box=None, expand=False)
+        # The date once, in the title: the rows keep to clock times and offsets. No table has
+        # edge padding: a 64-digit fingerprint then fits at 80 columns.
+        day = full_time(run.created_utc)[:10]
+        steps = Table(title=f"Timeline ({day})", title_justify="left", box=None, expand=False,
+                      pad_edge=False)
         steps.add_column("step", style="bold")
         steps.add_column("when")
         steps.add_column("note", overflow="fold")
         for row in timeline(run, events):
             steps.add_row(*row)
 
-        facts = Table(title="Run", title_justify="left", box=None, show_header=False)
+        facts = Table(title="Run", title_justify="left", box=None, show_header=False,
+                      pad_edge=False)
         facts.add_column(style="bold", no_wrap=True)
         facts.add_column(overflow="fold")
         facts.add_row("id", run.run_id)
@@ -55,7 +68,7 @@ class RunInfo(Static):
             if value is not None:
                 facts.add_row(label, Text(str(value), style="red" if label == "error" else ""))
 
-        config = Table(title="Configuration", title_justify="left", box=None)
+        config = Table(title="Configuration", title_justify="left", box=None, pad_edge=False)
         config.add_column("setting", style="bold", no_wrap=True)
         config.add_column("value", overflow="fold")
         for key, value in run.config.items():

@@ -52,6 +52,9 @@ class RunsTable(DataTable):
 
     BINDINGS = [
         Binding("space", "toggle_mark", "Mark", id="runs.mark"),
+        # DataTable's own enter, given a name and an id (it posts RowSelected: the screen opens
+        # the run).
+        Binding("enter", "select_cursor", "Open", show=False, id="runs.open"),
         Binding("j", "cursor_down", show=False),
         Binding("k", "cursor_up", show=False),
         Binding("G", "scroll_bottom", show=False),

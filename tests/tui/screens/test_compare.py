@@ -35,3 +35,26 @@ def test_rows_mark_differences(history_project):
     assert rows["script"][1] and rows["status"][1]
     assert "Target" not in rows  # same in both
     assert rows["loss (final)"][0] == [0.05, "—"]
+
+
+async def test_two_real_runs_compared(live_project):
+    from core.runs.state import RunState
+    from core.runs.submit import submit
+    from tests.tui.conftest import make_app
+
+    runs = [submit(live_project, "local", str(live_project.root / "train.py"),
+                   ("--epochs", str(n), "--sleep", "0")) for n in (2, 6)]
+    app = make_app(live_project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: all(r.run_id in app.runs and app.runs[r.run_id].status
+                                       is RunState.COMPLETED for r in runs),
+                    what="both runs done", timeout=60)
+        await until(pilot, lambda: app.screen.table.row_count == 2, what="rows")
+        await pilot.press("space", "space", "equals_sign")
+        await until(pilot, lambda: isinstance(app.screen, CompareScreen))
+        text = await shows(pilot, app, "loss (final)")
+        assert "--epochs 6" in text and "--epochs 2" in text  # the arguments differ
+        assert "Accuracy (final)" in text
+        loss = {r.run_id: app.screen.runs[i].metrics["loss"] for i, r in enumerate(runs)}
+        assert [len(v) for v in loss.values()] == [2, 6]
+        await until(pilot, lambda: len(app.screen.query(LinePlot)) == 2, what="loss, w plots")

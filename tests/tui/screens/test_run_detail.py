@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.runs.state import RunState
-from tests.tui.conftest import make_app, notified, screen_text, shows, until
+from tests.tui.conftest import footer, make_app, notified, screen_text, shows, until
 from tests.tui.projects import FakeRun, clock, copy_sample, fill_history
 from tui.screens.run_detail import RunDetailScreen
 from tui.widgets.plot import LinePlot
@@ -41,6 +41,27 @@ async def test_log_metrics_artifacts_and_timeline(fixed_app, history_project):
         for step in ("queued", "started", "first output", "finished (Completed)", "+44.0s"):
             assert step in text
         assert "env.LEARNING_RATE" in text and "0" * 0 + "00abab" in text  # config, snapshot
+
+
+async def test_footer_follows_what_each_key_can_do(fixed_app, history_project):
+    _, ids = history_project
+    async with fixed_app.run_test() as pilot:  # 80x24: the log overflows the view
+        await open_run(fixed_app, pilot, ids[0])
+        await until(pilot, lambda: "? Keys" in footer(fixed_app), what="footer")
+        keys = footer(fixed_app)
+        assert "w Wrap" in keys and "t Times" in keys and "/ Search" in keys
+        assert "G Follow" not in keys  # following already
+        assert "c Cancel" not in keys and "o Open" not in keys  # Completed; not on artifacts
+        await pilot.press("k")
+        await until(pilot, lambda: "G Follow" in footer(fixed_app), what="follow offered")
+        await pilot.press("G")
+        await until(pilot, lambda: "G Follow" not in footer(fixed_app), what="following")
+        await pilot.press("3")
+        await until(pilot, lambda: "o Open" in footer(fixed_app), what="artifact keys")
+        assert "y Copy path" in footer(fixed_app) and "w Wrap" not in footer(fixed_app)
+        await pilot.press("escape")
+        await open_run(fixed_app, pilot, ids[3])  # Running
+        await until(pilot, lambda: "c Cancel" in footer(fixed_app), what="cancel offered")
 
 
 async def test_open_artifact_hands_the_terminal_to_the_pager(fixed_app, history_project,
@@ -116,7 +137,7 @@ async def test_live_log_follows_and_stops_when_scrolled_up(live_project):
     run = submit(live_project, "local", str(live_project.root / "train.py"),
                  ("--epochs", "300", "--sleep", "0.01"))
     app = make_app(live_project)
-    async with app.run_test() as pilot:
+    async with app.run_test(size=(100, 50)) as pilot:
         view = await open_run(app, pilot, run.run_id)
         await until(pilot, lambda: view.index.line_count > 60, what="output", timeout=30)
         await until(pilot, lambda: f"epoch {view.index.line_count - 2}:" in screen_text(app)
@@ -130,3 +151,14 @@ async def test_live_log_follows_and_stops_when_scrolled_up(live_project):
         assert view.following
         await until(pilot, lambda: app.runs[run.run_id].status.is_terminal, timeout=60)
         await until(pilot, lambda: "model written to outputs/model.json" in screen_text(app))
+        await pilot.press("2")  # what the run logged, plotted per metric
+        panel = app.screen.metrics_panel
+        await until(pilot, lambda: len(panel.query(LinePlot)) == 2, what="loss and w plots")
+        assert "Accuracy" in screen_text(app)
+        await pilot.press("3")  # what it wrote to ./outputs/
+        await shows(pilot, app, "outputs/model.json")
+        await pilot.press("4")
+        text = await shows(pilot, app, "finished (Completed)")
+        for step in ("queued", "preparing", "PrepareEnvironment off", "started", "first output"):
+            assert step in text
+        assert run.snapshot in text and "LEARNING_RATE" in text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.history.store import HistoryStore
 from core.runs.state import RunState
-from tests.tui.conftest import make_app, screen_text, shows, until
+from tests.tui.conftest import footer, make_app, screen_text, shows, until
 from tui.screens.run_detail import RunDetailScreen
 from tui.screens.runs import RunsScreen
 from tui.widgets.runs_table import RunsTable
@@ -87,6 +87,28 @@ async def test_marks_and_compare(fixed_app, history_project):
         assert fixed_app.screen.marked_runs() == []
 
 
+async def test_footer_offers_the_keys_that_act_now(fixed_app, history_project):
+    _, ids = history_project
+    async with fixed_app.run_test() as pilot:  # 80x24
+        await until(pilot, lambda: table(fixed_app).row_count == 5)
+        await until(pilot, lambda: "? Keys" in footer(fixed_app), what="footer")
+        assert "c Cancel" in footer(fixed_app)  # the cursor is on the newest run: Queued
+        await pilot.press("G")  # the oldest: Completed, nothing to cancel
+        await until(pilot, lambda: "c Cancel" not in footer(fixed_app), what="no cancel")
+        assert "r Rerun" in footer(fixed_app) and "= Compare" not in footer(fixed_app)
+        await pilot.press("space", "k", "space")
+        await until(pilot, lambda: "= Compare" in footer(fixed_app), what="compare")
+        assert "? Keys" in footer(fixed_app)  # still fits at 80 columns
+        await pilot.press("x")
+        await until(pilot, lambda: "= Compare" not in footer(fixed_app), what="no compare")
+        await pilot.press("c")  # a hidden key does nothing
+        await pilot.pause(0.2)
+        assert isinstance(fixed_app.screen, RunsScreen)
+        await pilot.press("question_mark")  # "?" lists every key, those idle now included
+        await shows(pilot, fixed_app, "Cancel (not now)")
+        assert "Compare (not now)" in screen_text(fixed_app)
+
+
 async def test_enter_opens_the_run(fixed_app, history_project):
     _, ids = history_project
     async with fixed_app.run_test() as pilot:
@@ -142,15 +164,23 @@ async def test_submit_from_the_form_runs_to_completion(live_project):
 
 
 async def test_submit_form_checks_its_input(live_project):
+    (live_project.root / "aml_config" / "broken.runconfig").write_text('"Target": [\n')
     app = make_app(live_project)
     async with app.run_test() as pilot:
         await pilot.press("s")
         await until(pilot, lambda: app.screen.__class__.__name__ == "SubmitDialog")
-        app.screen.query_one("#args").value = "--name 'unclosed"
+        dialog = app.screen
+        await until(pilot, lambda: dialog.configs, what="run configurations read")
+        dialog.query_one("#args").value = "--name 'unclosed"
         await pilot.pause()
         assert "arguments:" in screen_text(app)
         await pilot.press("ctrl+s")
-        assert app.screen.__class__.__name__ == "SubmitDialog"  # refused
+        assert app.screen is dialog  # refused
+        dialog.query_one("#args").value = ""
+        dialog.query_one("#runconfig").value = "broken"
+        await shows(pilot, app, "broken.runconfig:2")  # where the file is wrong
+        await pilot.press("ctrl+s")
+        assert app.screen is dialog
         await pilot.press("escape")
         assert latest(live_project) is None
 
