@@ -99,6 +99,7 @@ class EnvVarsScreen(DeckScreen):
             # Never leave another runconfig's variables on show under this one's name.
             self.values = {}
             table.clear()
+            self.keys_may_have_changed()
             return
         cursor = select or self.selected
         self.values = dict(config.environment_variables)
@@ -107,6 +108,14 @@ class EnvVarsScreen(DeckScreen):
             table.add_row(name, shown_value(value), key=name)
         if cursor in self.values:
             table.move_cursor(row=table.get_row_index(cursor))
+        self.keys_may_have_changed()
+
+    def can(self) -> dict[str, bool]:
+        rows = bool(self.values)
+        loaded = self.runconfig is not None and not self.query_one("#env-error").display
+        others = len(self.deck.project.runconfig_names()) > 1
+        return {"add": loaded, "secret": loaded, "copy_from": loaded and others,
+                "edit": rows, "rename": rows, "delete": rows}
 
     @property
     def selected(self) -> str | None:

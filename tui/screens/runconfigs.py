@@ -138,11 +138,13 @@ class RunConfigsScreen(DeckScreen):
         self.loaded = None
         if name is None:
             self.query_one("#rc-file", Static).update("no run configurations: press n")
+            self.keys_may_have_changed()
             return
         try:
             config = self.deck.project.load_runconfig(name)
         except DeckError as exc:
             error.update(str(exc))
+            self.keys_may_have_changed()
             return
         self.query_one("#rc-file", Static).update(f"aml_config/{name}.runconfig")
         self.loaded = form_values(config)
@@ -180,7 +182,12 @@ class RunConfigsScreen(DeckScreen):
         self.query_one("#rc-file", Static).update(
             f"aml_config/{self.name_shown}.runconfig" + ("  (changed: ctrl+s saves)"
                                                           if self.dirty else ""))
+        self.keys_may_have_changed()
         return problems
+
+    def can(self) -> dict[str, bool]:
+        dirty = self.dirty
+        return {"save": dirty, "revert": dirty, "env": self.name_shown is not None}
 
     # -- actions ------------------------------------------------------------------------------
 

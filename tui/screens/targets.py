@@ -95,6 +95,13 @@ class TargetsScreen(DeckScreen):
         name = self.selected
         if name in self.facts:
             self._side(self.facts[name])
+        self.keys_may_have_changed()
+
+    def can(self) -> dict[str, bool]:
+        item = self.facts.get(self.selected or "")
+        usable = item is not None and item.error is None
+        return {"check": usable and item.name not in self.checking,
+                "prepare": usable and self.preparing is None}
 
     @on(DataTable.RowSelected, "#targets")
     def _row_selected(self) -> None:
@@ -106,20 +113,15 @@ class TargetsScreen(DeckScreen):
     # -- check --------------------------------------------------------------------------------
 
     def action_check(self) -> None:
-        name = self.selected
-        if name is None:
-            return
-        if self.facts[name].error is not None:
-            self.notify(f"fix aml_config/{name}.compute first: {self.facts[name].error}",
-                        severity="error", timeout=10)
-            return
-        self._check(name)
+        if self.can()["check"]:
+            self._check(self.selected)
 
     def _check(self, name: str, accept: str | None = None, *, by_user: bool = True) -> None:
         if name in self.checking:
             return  # the running check will answer
         self.checking.add(name)
         self._row(self.facts[name])
+        self.keys_may_have_changed()
         self.run_worker(lambda: self._check_worker(name, accept, by_user), thread=True,
                         group=f"check-{name}", name=f"check {name}")
 
@@ -131,6 +133,7 @@ class TargetsScreen(DeckScreen):
         self.checking.discard(item.name)
         self.facts[item.name] = item
         self._row(item)
+        self.keys_may_have_changed()
         if item.host_key is None:
             if accepted:
                 self.notify(f"trusted {item.name}'s host key {accepted} (added to known_hosts)")
@@ -177,6 +180,7 @@ class TargetsScreen(DeckScreen):
                         severity="warning")
             return
         self.preparing = name
+        self.keys_may_have_changed()
         log = self.query_one("#target-log", Log)
         log.clear()
         log.display = True
@@ -203,4 +207,5 @@ class TargetsScreen(DeckScreen):
 
     def _prepared(self, name: str) -> None:
         self.preparing = None
+        self.keys_may_have_changed()
         self._check(name, by_user=False)  # show the environments as they are now

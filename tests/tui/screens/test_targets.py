@@ -11,6 +11,7 @@ import asyncssh
 import pytest
 
 from tests.tui.conftest import make_app, notified, screen_text, shows, until
+from tests.tui.footer import footer_keys
 from tui.screens.attach import TYPES
 from tui.screens.targets import TargetsScreen
 
@@ -64,9 +65,9 @@ async def test_lists_every_compute_and_checks_local_for_real(live_project):
     app = make_app(live_project, check_targets=False)
     async with app.run_test(size=(120, 30)) as pilot:
         screen = await open_targets(app, pilot)
-        text = screen_text(app)
+        # The docker target's base image, from its file, in the side panel.
+        text = await shows(pilot, app, "launchdeck-base:bookworm-py311")
         assert "docker" in text and "local" in text and "? not checked" in text
-        assert "launchdeck-base:bookworm-py311" in text  # the docker target's base image
         select(screen, "local")
         await pilot.press("enter")  # c or enter
         await until(pilot, lambda: screen.facts["local"].reachable is True, what="checked")
@@ -82,8 +83,8 @@ async def test_a_bad_compute_file_is_shown_not_fatal(live_project):
         assert screen.facts["broken"].error
         await shows(pilot, app, "✗ bad file")
         select(screen, "broken")
-        await pilot.press("c")
-        await until(pilot, lambda: notified(app, "fix aml_config/broken.compute first"))
+        await shows(pilot, app, "expected ',' or ']'")  # what is wrong, in the side panel
+        await until(pilot, lambda: not {"Check", "Prepare"} & footer_keys(app), what="keys")
 
 
 @pytest.mark.docker
@@ -278,8 +279,11 @@ async def test_a_check_that_hangs_leaves_the_keys_working(live_project, home):
             await pilot.press("c")
             await until(pilot, connected, what="the check's connection")
             assert "… checking" in row(screen, "mute")
+            await until(pilot, lambda: "Check" not in footer_keys(app)  # the keys that work
+                        and "Prepare" in footer_keys(app), what="keys while checking")
             await pilot.press("up")  # keys answer while the check waits on the host
             assert screen.selected == "local"
+            await until(pilot, lambda: "Check" in footer_keys(app), what="c for local")
             await pilot.press("question_mark")
             await until(pilot, lambda: app.screen.__class__.__name__ == "HelpScreen")
             await pilot.press("escape")
