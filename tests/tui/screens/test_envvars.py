@@ -7,8 +7,7 @@ import sys
 
 from core.config.runconfig import set_env
 from tests.fixtures.projects import Deck, run_id_of
-from tests.tui.conftest import make_app, notified, screen_text, shows, until
-from tests.tui.footer import footer_keys
+from tests.tui.conftest import footer, make_app, notified, screen_text, shows, until
 from tui.screens.envvars import EnvVarsScreen
 
 
@@ -129,12 +128,12 @@ async def test_a_null_block_gets_its_first_variable_and_no_keeps_a_delete(live_p
     app = make_app(live_project)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_env(app, pilot, "docker")
-        await until(pilot, lambda: "Add" in footer_keys(app)
-                    and not {"Edit", "Del", "Rename"} & footer_keys(app), what="no row keys")
+        await until(pilot, lambda: "Add" in footer(app) and not any(
+            key in footer(app) for key in ("Edit", "Del", "Rename")), what="no row keys")
         await pilot.press("a", *"ONLY", "enter", *"1", "enter")
         await until(pilot, lambda: env(live_project, "docker") == {"ONLY": "1"})
         before = path.read_bytes()
-        await until(pilot, lambda: "Del" in footer_keys(app), what="keys for the new row")
+        await until(pilot, lambda: "Del" in footer(app), what="keys for the new row")
         select_row(screen, "ONLY")
         await pilot.press("d")
         await until(pilot, lambda: app.screen.__class__.__name__ == "Confirm")
@@ -156,7 +155,8 @@ async def test_a_broken_runconfig_is_reported_and_left_alone(live_project):
         await shows(pilot, app, "local.runconfig:")  # file:line:column and what is wrong
         assert "hello from docker" not in screen_text(app)  # not the other one's variables
         # Nothing to add to or edit in a file that does not load: those keys are gone.
-        await until(pilot, lambda: not {"Add", "Edit", "Secret"} & footer_keys(app))
+        await until(pilot, lambda: not any(key in footer(app)
+                                           for key in ("Add", "Edit", "Secret")))
         await pilot.press("a")
         assert app.screen is screen
     assert path.read_bytes() == before

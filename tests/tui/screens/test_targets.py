@@ -10,8 +10,7 @@ import socket
 import asyncssh
 import pytest
 
-from tests.tui.conftest import make_app, notified, screen_text, shows, until
-from tests.tui.footer import footer_keys
+from tests.tui.conftest import footer, make_app, notified, screen_text, shows, until
 from tui.screens.attach import TYPES
 from tui.screens.targets import TargetsScreen
 
@@ -84,7 +83,8 @@ async def test_a_bad_compute_file_is_shown_not_fatal(live_project):
         await shows(pilot, app, "✗ bad file")
         select(screen, "broken")
         await shows(pilot, app, "expected ',' or ']'")  # what is wrong, in the side panel
-        await until(pilot, lambda: not {"Check", "Prepare"} & footer_keys(app), what="keys")
+        await until(pilot, lambda: "Check" not in footer(app) and "Prepare" not in footer(app),
+                    what="no keys for a bad file")
 
 
 @pytest.mark.docker
@@ -279,11 +279,11 @@ async def test_a_check_that_hangs_leaves_the_keys_working(live_project, home):
             await pilot.press("c")
             await until(pilot, connected, what="the check's connection")
             assert "… checking" in row(screen, "mute")
-            await until(pilot, lambda: "Check" not in footer_keys(app)  # the keys that work
-                        and "Prepare" in footer_keys(app), what="keys while checking")
+            await until(pilot, lambda: "Check" not in footer(app)  # the keys that work
+                        and "Prepare" in footer(app), what="keys while checking")
             await pilot.press("up")  # keys answer while the check waits on the host
             assert screen.selected == "local"
-            await until(pilot, lambda: "Check" in footer_keys(app), what="c for local")
+            await until(pilot, lambda: "Check" in footer(app), what="c for local")
             await pilot.press("question_mark")
             await until(pilot, lambda: app.screen.__class__.__name__ == "HelpScreen")
             await pilot.press("escape")
