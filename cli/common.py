@@ -14,6 +14,15 @@ def project_of(args, *, create: bool = False) -> Project:
     return Project.find(getattr(args, "project", None), create=create)
 
 
+def ask_ssh_passwords_on_terminal(target) -> None:
+    """An SSH target's password is asked here when this command has a terminal."""
+    if hasattr(target, "accept_host_key"):  # the SSH targets
+        from core.remote.connection import shared_pool
+        from core.targets.remotedocker import ask_passwords_on_terminal
+
+        ask_passwords_on_terminal(shared_pool())
+
+
 def print_json(value: Any) -> None:
     """Indented JSON; a list gets one compact object per line (fast for 10,000 runs)."""
     if isinstance(value, list):

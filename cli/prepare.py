@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from cli.common import project_of
+from cli.common import ask_ssh_passwords_on_terminal, project_of
 
 
 def register(sub) -> None:
@@ -46,6 +46,7 @@ async def _prepare(target, env, *, rebuild: bool) -> int:
     import time
 
     started = time.monotonic()
+    ask_ssh_passwords_on_terminal(target)
     try:
         ensure = getattr(target, "ensure_image", None)
         if ensure is not None:

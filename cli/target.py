@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from cli.common import print_json, print_table, project_of
+from cli.common import ask_ssh_passwords_on_terminal, print_json, print_table, project_of
 
 TYPES = ("local", "docker", "localdocker", "remotedocker", "cluster")
 
@@ -101,11 +101,7 @@ def check_target(args) -> int:
     accept = getattr(args, "accept_host_key", None)
 
     async def check():
-        if hasattr(target, "accept_host_key"):  # an SSH target: a password may be asked here
-            from core.remote.connection import shared_pool
-            from core.targets.remotedocker import ask_passwords_on_terminal
-
-            ask_passwords_on_terminal(shared_pool())
+        ask_ssh_passwords_on_terminal(target)
         try:
             if accept and hasattr(target, "accept_host_key"):
                 await target.accept_host_key(accept)

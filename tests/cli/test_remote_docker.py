@@ -179,14 +179,15 @@ def test_a_run_outlives_a_cut_link_and_keeps_every_line(remote_deck, home):
         relay.cut()
 
 
-def test_password_is_asked_on_a_terminal_and_never_written(remote_deck, home):
+@pytest.mark.parametrize("command", [("target", "check", "gpu1"), ("prepare", "-c", "gpu1")])
+def test_password_is_asked_on_a_terminal_and_never_written(remote_deck, home, command):
     deck, s = remote_deck, remote_deck.server
     (home / ".ssh/known_hosts").write_text(s.known_hosts_line())
     deck("target", "attach", "remotedocker", "--name", "gpu1", "--address", "127.0.0.1",
          "--port", str(s.port), "--username", s.user, "--base-image", deck.base_image,
          check=True)
     leader, follower = pty.openpty()
-    proc = subprocess.Popen(deck.argv("target", "check", "gpu1"), cwd=deck.project,
+    proc = subprocess.Popen(deck.argv(*command), cwd=deck.project,
                             env=deck.env, stdin=follower, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)
     os.close(follower)
@@ -196,10 +197,11 @@ def test_password_is_asked_on_a_terminal_and_never_written(remote_deck, home):
         assert chunk, prompt
         prompt += chunk
     os.write(leader, s.password.encode() + b"\n")
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=600)
     os.close(leader)
     assert proc.returncode == 0, err.decode()
-    assert f"host_key: {s.fingerprint}" in out.decode()
+    assert (f"host_key: {s.fingerprint}" if command[0] == "target" else "Image: deck-env:") \
+        in out.decode()
     for path in deck.project.rglob("*"):
         if path.is_file():
             assert s.password.encode() not in path.read_bytes(), path
