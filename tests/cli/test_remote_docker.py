@@ -179,7 +179,8 @@ def test_a_run_outlives_a_cut_link_and_keeps_every_line(remote_deck, home):
         relay.cut()
 
 
-@pytest.mark.parametrize("command", [("target", "check", "gpu1"), ("prepare", "-c", "gpu1")])
+@pytest.mark.parametrize("command", [("target", "check", "gpu1"), ("prepare", "-c", "gpu1")],
+                         ids=["check", "prepare"])
 def test_password_is_asked_on_a_terminal_and_never_written(remote_deck, home, command):
     deck, s = remote_deck, remote_deck.server
     (home / ".ssh/known_hosts").write_text(s.known_hosts_line())
