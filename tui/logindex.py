@@ -3,7 +3,8 @@
 The file is cut into blocks of about ``BLOCK`` bytes that end on a newline; the index keeps each
 block's byte offset and the number of its first line, so indexing is one ``bytes.count`` per block
 (C speed: about 50 ms for 60 MB) and finding line N is a bisection plus one block read. Decoded
-blocks are kept in a small cache; only the blocks on screen are ever decoded.
+blocks are kept in a small cache; only the blocks on screen are ever decoded. A view reads with
+``cached_line`` (never touches the file) and has ``load`` run in a thread for what is missing.
 
 One thread appends (``update``) while another reads (``line``, ``search``): a lock guards the
 arrays and the cache.
@@ -145,11 +146,40 @@ class LineIndex:
         return self._end + len(self._partial)
 
     def line(self, number: int) -> str:
+        """Line ``number``, read from the file if its block is not cached."""
         with self._lock:
             if number >= self._lines:
-                return _decode(self._partial) if number == self._lines and self._partial else ""
+                return self._partial_line(number)
             block = bisect_right(self._firsts, number) - 1
             return self._block_lines(block)[number - self._firsts[block]]
+
+    def cached_line(self, number: int) -> str | None:
+        """Line ``number`` if it can be had without reading the file; else None (``load``)."""
+        with self._lock:
+            if number >= self._lines:
+                return self._partial_line(number)
+            block = bisect_right(self._firsts, number) - 1
+            lines = self._cache.get(block)
+            if lines is None:
+                return None
+            self._cache.move_to_end(block)
+            return lines[number - self._firsts[block]]
+
+    def load(self, first: int, last: int) -> None:
+        """Read the blocks holding lines ``first`` to ``last`` (exclusive) into the cache."""
+        with self._lock:
+            last = min(last, self._lines)
+            if first >= last:
+                return
+            blocks = range(bisect_right(self._firsts, first) - 1,
+                           bisect_right(self._firsts, last - 1))
+        for block in blocks[:CACHED_BLOCKS // 2]:  # never evict what this very call read
+            with self._lock:
+                if block < len(self._starts):
+                    self._block_lines(block)
+
+    def _partial_line(self, number: int) -> str:
+        return _decode(self._partial) if number == self._lines and self._partial else ""
 
     def arrival(self, number: int) -> float | None:
         """When the dashboard saw the line appear (None for lines that were there already)."""

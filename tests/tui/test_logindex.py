@@ -73,3 +73,16 @@ def test_a_missing_file_is_empty(tmp_path):
     index = LineIndex(tmp_path / "output.log")
     assert not index.update()
     assert index.line_count == 0
+
+
+def test_cached_lines_never_read_the_file(tmp_path):
+    log = tmp_path / "output.log"
+    write(log, "".join(f"line {i}\n" for i in range(50_000)) + "half a li")
+    index = LineIndex(log)
+    index.update()
+    assert index.cached_line(40_000) is None  # not read yet: the caller has it loaded
+    assert index.cached_line(50_000) == "half a li"  # the line being written is in memory
+    index.load(39_990, 40_010)
+    log.unlink()  # from here on, only what load() read can be had
+    assert [index.cached_line(n) for n in (39_990, 40_000, 40_009)] == [
+        "line 39990", "line 40000", "line 40009"]

@@ -1,8 +1,9 @@
 """``LogView``: a run's output, however long, rendered a page at a time with the Line API.
 
 The file is indexed off the UI thread (``tui.logindex.LineIndex``) by a worker that also follows
-appends; ``render_line`` decodes only the lines on screen. It follows the end while it is at the
-bottom and stops as soon as the user scrolls up; ``G`` (or End) goes back to following.
+appends; ``render_line`` decodes only the lines on screen, which workers have read for it. It
+follows the end while it is at the bottom and stops as soon as the user scrolls up; ``G`` (or
+End) goes back to following.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from tui.logindex import LineIndex
 FAST_POLL = 0.05   # while lines arrive: at most 20 repaints a second
 SLOW_POLL = 0.5    # while the log is quiet
 STAMP_WIDTH = 9
+PRELOAD_LINES = 200  # the end of a followed log, read ahead by the tail worker
 
 
 class LogView(ScrollView, can_focus=True):
@@ -62,6 +64,13 @@ class LogView(ScrollView, can_focus=True):
     class Grown(Message):
         """The index has new lines (posted from the tail worker)."""
 
+    class PageLoaded(Message):
+        """Lines a page needed were read into the index's cache (posted from a worker)."""
+
+        def __init__(self, lines: tuple[int, int]) -> None:
+            super().__init__()
+            self.lines = lines
+
     class Searched(Message):
         def __init__(self, term: str, line: int | None) -> None:
             super().__init__()
@@ -78,6 +87,9 @@ class LogView(ScrollView, can_focus=True):
         self._strips: LRUCache[tuple, list[Strip]] = LRUCache(1024)
         self._max_width = 0
         self._indexed = threading.Event()
+        self._page_rows: list[Strip] | None = None  # laid out once per repaint
+        self._missing: tuple[int, int] | None = None  # lines this layout lacked
+        self._loading: tuple[int, int] | None = None  # lines a worker is reading
 
     # -- following ----------------------------------------------------------------------------
 
@@ -99,6 +111,10 @@ class LogView(ScrollView, can_focus=True):
                 if over:
                     return
                 delay = min(delay * 2, SLOW_POLL)
+            if grew and self.following:
+                # The page the view is about to show, read here rather than on the UI thread.
+                count = self.index.line_count
+                self.index.load(max(0, count - PRELOAD_LINES), count)
             if first:
                 self._indexed.set()
             first = False
@@ -112,8 +128,15 @@ class LogView(ScrollView, can_focus=True):
         self._update_virtual_size()
         if self.following:
             self.scroll_end(animate=False, immediate=True, force=True)
+            # The scrollbar may appear with this very growth, after the scroll: it then
+            # starts at the top unless told where the view is once it is laid out.
+            self.call_after_refresh(self._place_scrollbar)
         self._strips_for_partial_line_expire()
         self.refresh()
+
+    def _place_scrollbar(self) -> None:
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.position = self.scroll_y
 
     def _strips_for_partial_line_expire(self) -> None:
         # The last line may still be growing; everything before it is final.
@@ -223,8 +246,18 @@ class LogView(ScrollView, can_focus=True):
 
     # -- rendering ----------------------------------------------------------------------------
 
+    # Lines come from the index's cache only: the UI thread never reads the file. A line not
+    # cached yet is drawn blank, and a worker reads it (and a page either side) at once.
+
+    def render_lines(self, crop):
+        self._page_rows = self._page()
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._page_rows = None
+
     def render_line(self, y: int) -> Strip:
-        rows = self._page()
+        rows = self._page_rows if self._page_rows is not None else self._page()
         width = self.scrollable_content_region.width
         if y < len(rows):
             strip = rows[y]
@@ -239,6 +272,7 @@ class LogView(ScrollView, can_focus=True):
         height = self.size.height
         top = int(self.scroll_y)
         count = self.index.line_count
+        self._missing = None
         rows: list[Strip] = []
         line = top
         while len(rows) < height and line < count:
@@ -252,7 +286,28 @@ class LogView(ScrollView, can_focus=True):
                 rows[:0] = self._line_strips(line)
                 line -= 1
             rows = rows[-height:]
+        if self._missing is not None:
+            first, last = self._missing
+            self._read_lines(max(0, first - height), last + height + 1)
         return rows[:height]
+
+    def _read_lines(self, first: int, last: int) -> None:
+        loading = self._loading
+        if loading is not None and loading[0] <= first and last <= loading[1]:
+            return  # already on its way
+        self._loading = (first, last)
+        self._load_lines(first, last)
+
+    @work(thread=True, group="log-page", name="log page")
+    def _load_lines(self, first: int, last: int) -> None:
+        self.index.load(first, last)
+        self.post_message(self.PageLoaded((first, last)))
+
+    def on_log_view_page_loaded(self, event: PageLoaded) -> None:
+        event.stop()
+        if event.lines == self._loading:
+            self._loading = None
+        self.refresh()
 
     def _line_strips(self, number: int) -> list[Strip]:
         width = self.scrollable_content_region.width
@@ -260,7 +315,12 @@ class LogView(ScrollView, can_focus=True):
         strips = self._strips.get(key)
         if strips is not None:
             return strips
-        text = self._line_text(number)
+        raw = self.index.cached_line(number)
+        if raw is None:
+            first, last = self._missing or (number, number)
+            self._missing = (min(first, number), max(last, number))
+            return [Strip.blank(width, self.rich_style)]  # not kept: drawn again once read
+        text = self._line_text(number, raw)
         console = self.app.console
         if self.wrap:
             lines = text.wrap(console, max(1, width), no_wrap=False) or [Text("")]
@@ -274,8 +334,7 @@ class LogView(ScrollView, can_focus=True):
         self._strips[key] = strips
         return strips
 
-    def _line_text(self, number: int) -> Text:
-        raw = self.index.line(number)
+    def _line_text(self, number: int, raw: str) -> Text:
         text = Text.from_ansi(raw) if "\x1b" in raw else Text(raw)
         text.no_wrap = not self.wrap
         term = self.search_term

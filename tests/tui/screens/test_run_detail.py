@@ -111,7 +111,19 @@ async def test_search_wrap_and_timestamps(fixed_app, history_project):
         assert view.following
 
 
-async def test_a_huge_log_opens_at_once_and_scrolls(tmp_path):
+async def test_a_huge_log_opens_at_once_and_scrolls(tmp_path, monkeypatch):
+    import threading
+
+    from tui.logindex import LineIndex
+
+    readers = set()
+    original = LineIndex._block_bytes
+
+    def spy(self, block):
+        readers.add(threading.current_thread() is threading.main_thread())
+        return original(self, block)
+
+    monkeypatch.setattr(LineIndex, "_block_bytes", spy)
     project = copy_sample(tmp_path)
     ids = fill_history(project, [FakeRun(RunState.COMPLETED, log="")])
     log = project.run_dir(ids[0]) / "output.log"
@@ -124,11 +136,12 @@ async def test_a_huge_log_opens_at_once_and_scrolls(tmp_path):
         await until(pilot, lambda: "line 999999 of a long log" in screen_text(app),
                     what="last page", timeout=10)
         await pilot.press("g")
-        await pilot.pause(0.1)
-        assert "line 0 of a long log" in screen_text(app)
+        await shows(pilot, app, "line 0 of a long log")
         view.scroll_to(y=500_000, animate=False)
-        await pilot.pause(0.1)
-        assert "line 500000 of a long log" in screen_text(app)
+        await shows(pilot, app, "line 500000 of a long log")
+        await pilot.press("slash", *"line 777777 ", "enter")
+        await shows(pilot, app, "line 777777 of a long log")
+    assert readers == {False}  # the file was read by workers only, never on the UI thread
 
 
 async def test_live_log_follows_and_stops_when_scrolled_up(live_project):
