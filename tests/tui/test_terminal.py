@@ -75,12 +75,17 @@ def _quote(text: str) -> str:
     return shlex.quote(text)
 
 
+def deck_terminal(project, **env) -> Terminal:
+    """``deck`` on ``project`` in a fresh tmux server; ``env`` adds to its environment."""
+    base = {"PYTHONPATH": str(REPO), "TERM": "xterm-256color", "TZ": "UTC",
+            "XDG_CONFIG_HOME": str(Path(project).parent / "config"), "LANG": "C.UTF-8",
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    return Terminal([sys.executable, "-m", "cli.main"], Path(project), base | env)
+
+
 @pytest.fixture
 def terminal(project):
-    env = {"PYTHONPATH": str(REPO), "TERM": "xterm-256color", "TZ": "UTC",
-           "XDG_CONFIG_HOME": str(Path(project).parent / "config"), "LANG": "C.UTF-8",
-           "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    term = Terminal([sys.executable, "-m", "cli.main"], Path(project), env)
+    term = deck_terminal(project)
     yield term
     term.close()
 
@@ -112,7 +117,8 @@ def test_submit_watch_open_log_quit(terminal):
     assert not terminal.alive()
 
 
-def test_killing_the_dashboard_leaves_the_run_going(terminal, project):
+@pytest.mark.parametrize("end", ["kill -9", "terminal closed"])
+def test_the_dashboard_ending_leaves_the_run_going(terminal, project, end):
     from core.history.store import HistoryStore
     from core.runs.state import RunState
 
@@ -123,7 +129,10 @@ def test_killing_the_dashboard_leaves_the_run_going(terminal, project):
     terminal.text("--epochs 20 --sleep 0.1")
     terminal.keys("C-s")
     terminal.wait_for("▶ Running", timeout=30)
-    os.kill(terminal.deck_pid(), 9)  # only the dashboard: its keepers are its children too
+    if end == "kill -9":
+        os.kill(terminal.deck_pid(), 9)  # the dashboard alone, with no chance to clean up
+    else:
+        terminal.close()  # the terminal goes away: SIGHUP to everything in the pane
     history = HistoryStore(Path(project) / ".deck" / "history.db")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -154,3 +163,28 @@ def test_keys_typed_ahead_land_where_they_were_meant(terminal, project):
     terminal.wait_for("1 runs · sort")
     history = HistoryStore(Path(project) / ".deck" / "history.db")
     assert [r.run_id for r in history.list_runs()] == [run.run_id]  # no rerun, no submit
+
+
+def test_an_artifact_opens_in_the_pager_and_the_dashboard_comes_back(project):
+    from core.project import Project
+    from core.runs.submit import submit
+
+    submit(Project(Path(project)), "local", str(Path(project) / "train.py"),
+           ("--epochs", "1", "--sleep", "0"))
+    terminal = deck_terminal(project, PAGER="less")
+    try:
+        terminal.wait_for("✓ Completed", timeout=60)
+        terminal.keys("Enter")
+        terminal.wait_for("model written to outputs/model.json")
+        terminal.keys("3")
+        terminal.wait_for("o Open")
+        terminal.keys("o")
+        screen = terminal.wait_for('"loss":')  # the file, shown by less on the whole terminal
+        assert "1 Log" not in screen  # the dashboard gave the terminal up
+        terminal.keys("q")
+        screen = terminal.wait_for("3 Artifacts")  # back, repainted
+        assert "outputs/model.json" in screen and '"loss":' not in screen
+        terminal.keys("Escape")
+        terminal.wait_for("1 runs")  # and still answering keys
+    finally:
+        terminal.close()

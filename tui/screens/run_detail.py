@@ -88,7 +88,10 @@ class RunDetailScreen(DeckScreen):
 
     def _start(self) -> None:
         self._load()
-        self.log_view.focus()
+        # A tab key typed ahead may have chosen another tab already: focusing the log would
+        # switch back to it.
+        if self.query_one(TabbedContent).active == "log":
+            self.log_view.focus()
 
     # -- data ---------------------------------------------------------------------------------
 
