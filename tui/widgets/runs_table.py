@@ -6,8 +6,10 @@ import time
 from typing import Any, Callable, Iterable
 
 from rich.cells import cell_len
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.coordinate import Coordinate
 from textual.geometry import Size
 from textual.message import Message
@@ -73,6 +75,7 @@ class RunsTable(DataTable):
         self.sort_column = "id"
         self.sort_reverse = True  # newest first
         self._shown: dict[str, dict[str, Any]] = {}
+        self._kept_cells: LRUCache[tuple, Any] = LRUCache(8192)
         self._to_fill: list[str] = []
 
     def on_mount(self) -> None:
@@ -278,6 +281,38 @@ class RunsTable(DataTable):
     def shown_ids(self) -> Iterable[str]:
         return self._shown.keys()
 
+    # -- cells --------------------------------------------------------------------------------
+    # DataTable forgets every rendered cell whenever any cell changes (its caches are keyed by
+    # an update counter), so a live table renders all its visible cells through Rich again
+    # at each change: with busy runs, most of the dashboard's CPU. Here a rendered cell is kept
+    # for as long as its value, place and look are the same.
+
+    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
+                     cursor: bool = False, hover: bool = False):
+        if row_index < 0 or column_index < 0:  # the header (and labels): DataTable's own way
+            return super()._render_cell(row_index, column_index, base_style, width, cursor,
+                                        hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        value = self._data.get(row_key, {}).get(column_key)
+        # The row index is in the key: DataTable puts it in the cell's mouse metadata.
+        key = (row_key, column_key, _value_key(value), row_index, base_style, width, cursor,
+               hover, self._show_hover_cursor, self._pseudo_class_state)
+        lines = self._kept_cells.get(key)
+        if lines is None:
+            lines = super()._render_cell(row_index, column_index, base_style, width, cursor,
+                                         hover)
+            self._kept_cells[key] = lines
+        return lines
+
+    def _clear_caches(self) -> None:
+        super()._clear_caches()  # a new theme, cursor type, zebra...: then ours go too
+        self._kept_cells.clear()
+
+    def notify_style_update(self) -> None:
+        self._kept_cells.clear()
+        super().notify_style_update()
+
     # -- widths -------------------------------------------------------------------------------
     # DataTable measures each new or updated cell through Rich (markup parsing, terminal size
     # calls: about a millisecond a row, seconds for thousands of runs). Every cell here is one
@@ -301,6 +336,13 @@ class RunsTable(DataTable):
             if column is not None and cells is not None:
                 _widen(column, cells.get(column_key))
         self._require_update_dimensions = True
+
+
+def _value_key(value: Any) -> Any:
+    """A hashable stand-in for a cell value (Rich ``Text`` is not hashable)."""
+    if isinstance(value, Text):
+        return (value.plain, str(value.style), tuple(value.spans))
+    return value
 
 
 def _widen(column, cell: Any) -> None:
