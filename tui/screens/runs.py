@@ -10,7 +10,8 @@ from textual.containers import Horizontal
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static
 
-from tui.runs_feed import FeedUpdate
+from core.runs.state import RunState
+from tui.runs_feed import ACTIVE, FeedUpdate
 from tui.screens.base import DeckScreen
 from tui.widgets.run_preview import RunPreview
 from tui.widgets.search_box import SearchBox
@@ -87,7 +88,7 @@ class RunsScreen(DeckScreen):
             self._schedule_flush()
 
     def _tick(self) -> None:
-        if any(run.status.is_active for run in self.deck.runs.values()):
+        if any(self.table.status_counts[state] for state in ACTIVE):
             self._tick_due = True
             self._schedule_flush()
 
@@ -117,15 +118,13 @@ class RunsScreen(DeckScreen):
 
     def _show_summary(self) -> None:
         table = self.table
-        counts: dict[str, int] = {}
-        for run in table.records.values():
-            counts[run.status.value] = counts.get(run.status.value, 0) + 1
+        counts = table.status_counts
         parts = [f"{self.deck.project.name}"]
         if not self.deck.runs_loaded:
             parts.append("reading history…")
-        for state in ("Running", "Preparing", "Queued"):
-            if counts.get(state):
-                parts.append(f"{counts[state]} {state.lower()}")
+        for state in (RunState.RUNNING, RunState.PREPARING, RunState.QUEUED):
+            if counts[state]:
+                parts.append(f"{counts[state]} {state.value.lower()}")
         parts.append(f"{len(table.records)} runs")
         if table.filter:
             parts.append(f"{table.row_count} shown by /{table.filter.text}")

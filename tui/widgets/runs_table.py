@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Any, Callable, Iterable
 
 from rich.cells import cell_len
@@ -69,6 +70,7 @@ class RunsTable(DataTable):
         self.project_name = project_name
         self.clock = clock
         self.records: dict[str, RunRecord] = {}
+        self.status_counts: Counter[RunState] = Counter()
         self.first_metric: dict[str, tuple[str, Any]] = {}
         self.marked: set[str] = set()
         self.filter = RunFilter()
@@ -86,6 +88,11 @@ class RunsTable(DataTable):
 
     def apply(self, runs: dict[str, RunRecord], first_metric: dict[str, tuple[str, Any]]) -> None:
         """Bring rows up to date with changed runs and metric values (call in a batch update)."""
+        for run_id, run in runs.items():  # kept as runs change: the summary asks every flush
+            old = self.records.get(run_id)
+            if old is not None:
+                self.status_counts[old.status] -= 1
+            self.status_counts[run.status] += 1
         self.records.update(runs)
         self.first_metric.update(first_metric)
         was_empty = not self._shown
