@@ -64,3 +64,83 @@ def report(name: str, value: float, unit: str = "s", *, baseline: float | None =
     if goal:
         line += f"   (goal: {goal})"
     print(line, flush=True)
+
+
+def processes_of(root: Path) -> dict[int, int]:
+    """pid -> process group of every process working in ``root`` or naming it on its command
+    line: keepers, their waiters, run scripts, keeper seeds forked by a submitter."""
+    root = root.resolve()
+    found: dict[int, int] = {}
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            cwd = Path(os.readlink(entry / "cwd"))
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            pgid = os.getpgid(int(entry.name))
+        except (OSError, ValueError):
+            continue  # gone, or not ours to look at
+        if cwd == root or root in cwd.parents or any(str(root).encode() in a for a in argv):
+            found[int(entry.name)] = pgid
+    return found
+
+
+def stop_project(root: Path, *, grace: float = 30.0) -> int:
+    """End every run of the project at ``root`` and every process working in it.
+
+    Active runs are canceled through history first (so keepers record Canceled); whatever is
+    left after ``grace`` seconds is killed by process group. Returns how many processes had
+    to be killed. Benchmarks call it in ``finally``: a failed bench must leave nothing running.
+    """
+    import signal
+
+    try:
+        from core.history.store import HistoryStore
+        from core.project import Project
+        from core.runs.control import request_cancel
+
+        if (root / ".deck" / "history.db").exists():
+            project = Project(root)
+            active = [r.run_id for r in project.history.list_runs() if r.status.is_active]
+            for run_id in active:
+                try:
+                    request_cancel(project, run_id)
+                except Exception:
+                    pass
+            history = HistoryStore(root / ".deck" / "history.db")
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline and any(
+                    history.get_run(r).status.is_active for r in active):
+                time.sleep(0.2)
+            history.close()
+            project.history.close()
+    except Exception as exc:  # history itself may be what failed: the kill below still runs
+        print(f"stop_project: {exc!r}", file=sys.stderr)
+    killed = 0
+    for _ in range(20):
+        left = processes_of(root)
+        if not left:
+            break
+        for pid, pgid in left.items():
+            try:
+                if pgid != os.getpgrp():
+                    os.killpg(pgid, signal.SIGKILL)
+                else:
+                    os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+        time.sleep(0.25)
+    return killed
+
+
+def exit_on_signals() -> None:
+    """SIGTERM and SIGHUP end the bench through ``finally`` blocks, as Ctrl-C does."""
+    import signal
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop)

@@ -6,6 +6,9 @@
 3. A 1,000,000-line log: time to its first page, to the top, page by page; memory.
 4. Dashboard CPU when nothing changes.
 
+Every run and process a section starts is canceled or killed before the next one starts, even
+when the section fails or the bench gets SIGTERM/SIGHUP/Ctrl-C (``bench._common.stop_project``).
+
 Run: python bench/bench_tui.py [--runs 2000] [--chatty 50] [--seconds 20]
 """
 
@@ -29,8 +32,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import (compile_sources, copy_sample_project, deck_command, median, p95,  # noqa: E402
-                           report, source_env)
+from bench._common import (compile_sources, copy_sample_project, deck_command,  # noqa: E402
+                           exit_on_signals, median, p95, processes_of, report, source_env,
+                           stop_project)
 
 ANSI = re.compile(rb"\x1b\[[0-9;?<>=$]*[a-zA-Z~]|\x1b[()][0-9A-Za-z]|\x1b[=>78]|\x1b\][^\x07]*\x07")
 START = datetime(2026, 10, 1, tzinfo=timezone.utc)
@@ -105,7 +109,12 @@ class Pty:
         return 0.0
 
     def close(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.proc.returncode is not None:
+            return  # closed already
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.proc.wait()
         os.close(self.master)
 
@@ -151,8 +160,10 @@ def bench_start(project: Path, history: list[str]) -> None:
         report("launch to first painted frame", first, goal="<= 1 s")
         report(f"launch to the newest of {runs} runs in the table", first + rows)
         report("dashboard memory with the runs shown (RSS)", term.memory_mib(), "MiB")
+    finally:
         term.close()
-        term = Pty(project, size=(160, 40))
+    term = Pty(project, size=(160, 40))
+    try:
         term.until(newest, timeout=60)
         term.drain(2)
         moves, sorts = key_latencies(term, history[::-1], 16)
@@ -173,8 +184,11 @@ from core.project import Project
 from core.runs.submit import submit
 project = Project(Path(sys.argv[1]))
 for _ in range(int(sys.argv[2])):
-    print(submit(project, "chatty", str(project.root / "chatty.py"), ("3600",)).run_id)
+    print(submit(project, "chatty", str(project.root / "chatty.py"), (sys.argv[3],)).run_id,
+          flush=True)
 """
+# Chatty runs end by themselves after this many seconds, should every cleanup fail.
+CHATTY_LIFETIME = 1800
 
 
 def key_latencies(term: Pty, order: list[str], presses: int) -> tuple[list[float], list[float]]:
@@ -198,28 +212,41 @@ def key_latencies(term: Pty, order: list[str], presses: int) -> tuple[list[float
 
 def bench_chatty(project: Path, history: list[str], chatty: int, seconds: float, *, nice: int,
                  presses: int) -> list[str]:
-    """``nice``: the niceness the runs get (their keepers inherit the submitter's)."""
-    from core.project import Project
-    from core.runs.control import request_cancel
+    """``nice``: the niceness the runs get (their keepers inherit the submitter's).
 
+    With Linux autogroup scheduling on (``/proc/sys/kernel/sched_autogroup_enabled``), a
+    process's niceness only counts inside its session's group, and every keeper and run is a
+    session of its own: fifty runs are a hundred groups sharing the CPU equally with the
+    dashboard's one, whatever their niceness. So the runs' groups get ``nice`` too.
+
+    Every run it starts is canceled, and every process left in the project killed, before it
+    returns, whether it succeeded or not.
+    """
     (project / "aml_config" / "chatty.compute").write_text(
         f'type: "local"\nmaxConcurrentRuns: {chatty}\n')
     (project / "aml_config" / "chatty.runconfig").write_text(
         'ArgumentVector: ["$file"]\nTarget: "chatty"\nFramework: "Python"\n')
     (project / "chatty.py").write_text(CHATTY)
-    deck = Project(project)
     # They run until canceled at the end; ``seconds`` is how long the log view is watched.
-    submitted = subprocess.run(["nice", "-n", str(nice), sys.executable, "-c", SUBMIT,
-                                str(project), str(chatty)], env=source_env(), check=True,
-                               capture_output=True, text=True)
-    run_ids = submitted.stdout.split()
-    term = Pty(project, size=(160, 40))  # wide: the run preview shows beside the table
+    run_ids: list[str] = []
+    term = None
     where = f"{chatty} chatty runs at nice {nice}"
     try:
+        submitted = subprocess.run(["nice", "-n", str(nice), sys.executable, "-c", SUBMIT,
+                                    str(project), str(chatty), str(CHATTY_LIFETIME)],
+                                   cwd=project, env=source_env(), capture_output=True, text=True)
+        run_ids = submitted.stdout.split()
+        if submitted.returncode != 0:
+            raise RuntimeError(f"submitting chatty runs failed:\n{submitted.stderr}")
+        term = Pty(project, size=(160, 40))  # wide: the run preview shows beside the table
         term.until(rf"\b{chatty} running", timeout=600)  # 100 Pythons start on a few cores
+        groups = nice_autogroups(project, nice, spare=term.proc.pid)
+        if groups:
+            print(f"   ({groups} processes of the runs had their autogroup set to nice {nice})")
         term.drain(2)
         cpu0, t0 = term.cpu_seconds(), time.perf_counter()
-        moves, sorts = key_latencies(term, [*run_ids, *history][::-1], presses)
+        # Newest first, as the table shows them: these runs are newer than all of history.
+        moves, sorts = key_latencies(term, [*history, *run_ids][::-1], presses)
         cpu = (term.cpu_seconds() - cpu0) / (time.perf_counter() - t0) * 100
         report(f"cursor key to repaint, {where} (median)", median(moves))
         report(f"cursor key to repaint, {where} (p95)", p95(moves))
@@ -241,10 +268,30 @@ def bench_chatty(project: Path, history: list[str], chatty: int, seconds: float,
                "lines/s")
         report("  lines behind the end at the last look", written - shown, "lines")
     finally:
-        term.close()
-        for run_id in run_ids:
-            request_cancel(deck, run_id)
+        if term is not None:
+            term.close()
+        stop_chatty = time.perf_counter()
+        killed = stop_project(project)
+        report(f"  runs canceled and gone ({killed} processes had to be killed)",
+               time.perf_counter() - stop_chatty)
     return run_ids
+
+
+def nice_autogroups(project: Path, nice: int, *, spare: int) -> int:
+    """Give the autogroup of every process working in ``project`` but ``spare`` the
+    niceness ``nice``; how many were set (0 without autogroup scheduling)."""
+    if not nice or not Path("/proc/self/autogroup").exists():
+        return 0
+    done = 0
+    for pid in processes_of(project):
+        if pid == spare:
+            continue
+        try:
+            Path(f"/proc/{pid}/autogroup").write_text(str(nice))
+            done += 1
+        except OSError:
+            pass  # gone, or not ours
+    return done
 
 
 def _written(log: Path) -> int:
@@ -299,24 +346,33 @@ def main() -> None:
                         help="niceness of the chatty runs (repeatable; default: 0 and 10)")
     parser.add_argument("--only", choices=("start", "chatty", "log"))
     args = parser.parse_args()
+    exit_on_signals()
     compile_sources()
     with tempfile.TemporaryDirectory() as tmp:
         project = copy_sample_project(Path(tmp) / "bench")
-        history = fill_history(project, args.runs)
-        if args.only in (None, "start"):
-            print(f"-- {args.runs} runs in history")
-            bench_start(project, history)
-        if args.only in (None, "chatty"):
-            for nice in args.nice or (0, 10):
-                print(f"-- {args.chatty} chatty local runs at nice {nice}, {args.runs} runs "
-                      "in history")
-                history += bench_chatty(project, history, args.chatty, args.seconds,
-                                        nice=nice, presses=args.presses)
-                time.sleep(5)  # let the canceled runs go
+        try:
+            history = fill_history(project, args.runs)
+            if args.only in (None, "start"):
+                print(f"-- {args.runs} runs in history")
+                bench_start(project, history)
+            if args.only in (None, "chatty"):
+                for nice in args.nice or (0, 10):
+                    print(f"-- {args.chatty} chatty local runs at nice {nice}, {args.runs} "
+                          "runs in history")
+                    history += bench_chatty(project, history, args.chatty, args.seconds,
+                                            nice=nice, presses=args.presses)
+        finally:
+            stop_project(project)
+            left = processes_of(project)
+            print(f"-- processes left in the project: {len(left)}")
     if args.only in (None, "log"):
         with tempfile.TemporaryDirectory() as tmp:
-            print(f"-- a {args.log_lines:,}-line log")
-            bench_huge_log(copy_sample_project(Path(tmp) / "biglog"), args.log_lines)
+            project = copy_sample_project(Path(tmp) / "biglog")
+            try:
+                print(f"-- a {args.log_lines:,}-line log")
+                bench_huge_log(project, args.log_lines)
+            finally:
+                stop_project(project)
 
 
 if __name__ == "__main__":
