@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.tui.conftest import make_app, screen_text, shows, until
 from tests.tui.projects import clock
+from tui.screens.compare import CompareScreen
 from tui.screens.envvars import EnvVarsScreen
 from tui.screens.help import HelpScreen
 from tui.screens.run_detail import RunDetailScreen
@@ -27,6 +28,12 @@ async def test_colon_jumps_to_every_view(fixed_app, history_project):
             await goto(pilot, fixed_app, command)
             await until(pilot, lambda: isinstance(fixed_app.screen, screen), what=command)
         assert fixed_app.screen.run_id == ids[1]
+        await goto(pilot, fixed_app, "help")
+        await until(pilot, lambda: isinstance(fixed_app.screen, HelpScreen), what=":help")
+        await pilot.press("escape")
+        await goto(pilot, fixed_app, f"compare {ids[0]} {ids[2]}")
+        await until(pilot, lambda: isinstance(fixed_app.screen, CompareScreen), what=":compare")
+        await pilot.press("escape")
         await goto(pilot, fixed_app, "nonsense")
         assert isinstance(fixed_app.screen, RunDetailScreen)
         await goto(pilot, fixed_app, "rc")  # alias; top-level views do not pile up
