@@ -20,8 +20,16 @@ from core.remote.forward import UnixSocketForward
 from core.remote.sshconfig import SSHEndpoint
 
 
-#: Waits before retrying a session the server refused; None: give up.
-_REFUSED_BACKOFF = (0.02, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, None)
+#: How long to keep retrying a session the server refused for want of a free slot, and the
+#: first and longest wait between tries. A refused session ran nothing, so retrying is safe; a
+#: loaded host can take seconds to free the slots of channels that already closed.
+_REFUSED_PATIENCE = 30.0
+_REFUSED_FIRST_WAIT, _REFUSED_LONGEST_WAIT = 0.02, 0.5
+#: How servers say "no free session": OpenSSH sends OPEN_CONNECT_FAILED ("open failed") when
+#: MaxSessions is reached, others administratively-prohibited or resource-shortage.
+_REFUSED_CODES = frozenset({asyncssh.OPEN_CONNECT_FAILED,
+                            asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED,
+                            asyncssh.OPEN_RESOURCE_SHORTAGE})
 
 
 class RemoteHost:
@@ -50,7 +58,10 @@ class RemoteHost:
         """A running remote command with binary stdin/stdout/stderr, holding one channel."""
         line = quote_command(cmd)
         reopened = False
-        for delay in _REFUSED_BACKOFF:
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + _REFUSED_PATIENCE
+        delay = _REFUSED_FIRST_WAIT
+        while True:
             conn = await self.connection()
             channels = self.pool.entry(self.endpoint).channels
             assert channels is not None
@@ -64,12 +75,19 @@ class RemoteHost:
                         self.pool._forget(self.endpoint.key, conn)
                         reopened = True
                         continue
-                    if getattr(exc, "code", None) == asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED \
-                            and delay is not None:
-                        # sshd frees a session slot (MaxSessions) a moment after the channel
-                        # closed, so a burst of short commands can briefly find none free.
+                    refused = getattr(exc, "code", None) in _REFUSED_CODES
+                    if refused and loop.time() + delay < give_up_at:
+                        # sshd frees a session slot (MaxSessions) only after it has reaped the
+                        # closed channel's command, so a burst of short commands can find none
+                        # free for a while, longer the busier the host.
                         await asyncio.sleep(delay)
+                        delay = min(delay * 2, _REFUSED_LONGEST_WAIT)
                         continue
+                    if refused:
+                        raise TargetError(
+                            f"{self.endpoint}: the server refused to start `{cmd[0]}` for "
+                            f"{_REFUSED_PATIENCE:g} s ({exc.reason or 'open failed'}); its "
+                            f"sshd_config may allow too few sessions (MaxSessions)") from exc
                     with translate_errors(self.endpoint, f"starting `{cmd[0]}` on"):
                         raise exc
                 try:

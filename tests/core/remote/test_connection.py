@@ -112,6 +112,27 @@ async def test_twenty_concurrent_commands_share_one_connection(ssh_server, known
         await pool.close()
 
 
+async def test_a_session_the_server_refuses_waits_for_a_free_slot(ssh_server, known_hosts_file):
+    # More channels than the server's MaxSessions (10): the 11th is refused until one closes.
+    pool, host = _host(ssh_server, ssh_server.write_known_hosts(known_hosts_file),
+                       max_channels=20)
+    try:
+        holders = [host.process(["cat"]) for _ in range(10)]
+        procs = [await holder.__aenter__() for holder in holders]
+        late = asyncio.create_task(host.run(["echo", "late"]))
+        await asyncio.sleep(1.0)
+        assert not late.done()  # refused by the server, still retrying
+        procs[0].stdin.write_eof()
+        await holders[0].__aexit__(None, None, None)
+        result = await asyncio.wait_for(late, 30)
+        assert (result.exit_status, result.stdout) == (0, b"late\n")
+        for proc, holder in zip(procs[1:], holders[1:]):
+            proc.stdin.write_eof()
+            await holder.__aexit__(None, None, None)
+    finally:
+        await pool.close()
+
+
 async def test_reopens_after_the_server_drops_the_connection(ssh_server, known_hosts_file):
     pool, host = _host(ssh_server, ssh_server.write_known_hosts(known_hosts_file))
     try:
