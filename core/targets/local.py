@@ -198,8 +198,10 @@ def _waiter_main(argv, files: _RunFiles, env, log_fd: int, report_fd: int) -> No
     code = 0
     try:
         os.setsid()  # its own session: signals aimed at deck or the keeper never reach it
+        # A do-nothing handler rather than SIG_IGN: exec resets handlers to the default but
+        # keeps ignored signals ignored, and the script must feel cancel's SIGTERM.
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_IGN)
+            signal.signal(sig, _shrug)
         # Drop every inherited descriptor (the keeper's locks, history, event loop).
         os.closerange(3, min(log_fd, report_fd))
         os.closerange(min(log_fd, report_fd) + 1, max(log_fd, report_fd))
@@ -223,6 +225,10 @@ def _waiter_main(argv, files: _RunFiles, env, log_fd: int, report_fd: int) -> No
         code = 1
     finally:
         os._exit(code)
+
+
+def _shrug(signum, frame) -> None:
+    """The waiter's handler for signals that must not stop it."""
 
 
 async def _wait_for_exit(pid: int, alive) -> None:

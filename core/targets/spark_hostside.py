@@ -145,12 +145,19 @@ def report(root, wait_seconds):
                       "app_id": app_id}))
 
 
+def shrug(signum, frame):
+    """The waiter's handler for signals that must not stop it."""
+
+
 def waiter(argv, root, work, env, report_fd):
     code = 0
     try:
         os.setsid()
-        for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGPIPE):
-            signal.signal(sig, signal.SIG_IGN)
+        # A do-nothing handler rather than SIG_IGN: exec keeps ignored signals ignored, and
+        # spark-submit must feel cancel's SIGTERM to stop its application cleanly.
+        for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+            signal.signal(sig, shrug)
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # Popen's restore_signals resets it
         import subprocess
 
         log = os.open(os.path.join(root, "output.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND,

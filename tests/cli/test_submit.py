@@ -204,6 +204,25 @@ def test_cancel_stops_the_whole_process_group(deck, project):
     assert not pid_alive(child)  # gone, or a zombie nobody reaps: not running
 
 
+def test_cancel_lets_a_shell_script_trap_sigterm_and_clean_up(deck, project):
+    # A shell cannot trap a signal that was ignored when it started, so this fails if the run's
+    # process inherits an ignored SIGTERM from deck.
+    write(project, "trap.py", "import os\n"
+          "os.execvp('sh', ['sh', '-c', 'trap \"echo cleaned up; exit 7\" TERM; "
+          "echo started; while :; do sleep 0.1; done'])\n")
+    run_id = run_id_of(deck("submit", "-c", "local", "--detach", "trap.py", check=True).out)
+    output = project / ".deck" / "runs" / run_id / "target" / "output.log"
+    deadline = time.monotonic() + 20
+    while "started" not in (output.read_text() if output.exists() else "") \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+    result = deck("cancel", run_id)
+    assert result.returncode == 0, result.err
+    run = deck.json("runs", "show", run_id)
+    assert run["status"] == "Canceled" and run["exit_code"] == 7
+    assert "cleaned up" in deck("logs", run_id, check=True).out
+
+
 def test_cancel_a_queued_run(deck, project):
     set_compute_key(project, "maxConcurrentRuns: 1")
     write(project, "block.py", "import os, time\n"
