@@ -13,8 +13,9 @@ COMMAND_MODULES = ["cli.target", "cli.runconfig", "cli.submit", "cli.runs", "cli
 # Which module owns each command: only that one is imported when the command is known, so a
 # quick command does not pay for the imports of every other.
 COMMAND_OWNERS = {"target": "cli.target", "runconfig": "cli.runconfig", "submit": "cli.submit",
-                  "runs": "cli.runs", "logs": "cli.runs", "cancel": "cli.runs",
-                  "prepare": "cli.prepare", "images": "cli.images", "dash": "cli.dash"}
+                  "rerun": "cli.submit", "runs": "cli.runs", "logs": "cli.runs",
+                  "cancel": "cli.runs", "prepare": "cli.prepare", "images": "cli.images",
+                  "dash": "cli.dash"}
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

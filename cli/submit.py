@@ -23,6 +23,27 @@ def register(sub) -> None:
                    help="arguments passed to the script after the runconfig's ArgumentVector")
     p.set_defaults(handler=run)
 
+    p = sub.add_parser(
+        "rerun", help="run a past run again, from its own snapshot and configuration",
+        description="Queue RUN_ID again with the same snapshot, script, arguments, run "
+                    "configuration and compute target as it had, whatever changed in the "
+                    "project since, and stream its output like submit.")
+    p.add_argument("run_id", metavar="RUN_ID")
+    p.add_argument("--detach", "-d", action="store_true",
+                   help="print the new run id and return at once")
+    p.set_defaults(handler=rerun)
+
+
+def rerun(args) -> int:
+    from core.runs.submit import resubmit
+
+    project = project_of(args)
+    record = resubmit(project, project.history.find_run(args.run_id).run_id)
+    print(f"RunId: {record.run_id}", flush=True)
+    if args.detach:
+        return 0
+    return stream_to_end(project, record.run_id)
+
 
 def run(args) -> int:
     from core.runs.submit import submit

@@ -239,3 +239,22 @@ def test_cancel_a_queued_run(deck, project):
     assert deck.wait_for(first)["status"] == "Completed"
     again = deck("cancel", second)
     assert again.returncode != 0 and "already Canceled" in again.err
+
+
+def test_rerun_runs_the_old_snapshot_again_and_streams_it(deck, project):
+    write(project, "shout.py", "import sys\nprint('first version', sys.argv[1:])\nsys.exit(3)\n")
+    first = run_id_of(deck("submit", "-c", "local", "shout.py", "x").out)
+    write(project, "shout.py", "print('edited since')\n")
+
+    result = deck("rerun", first)
+
+    assert result.returncode == 3, result.err
+    again = run_id_of(result.out)
+    assert again != first
+    # The local runconfig's ArgumentVector comes first: --epochs 5.
+    assert "first version ['--epochs', '5', 'x']" in result.out
+    assert "edited since" not in result.out
+    run = deck.json("runs", "show", again)
+    assert (run["status"], run["script"], run["arguments"][-1]) == ("Failed", "shout.py", "x")
+    missing = deck("rerun", "no-such-run")
+    assert missing.returncode == 2 and "no run" in missing.err
