@@ -69,7 +69,10 @@ def screen_text(app) -> str:
 
 async def shows(pilot, app, text: str, timeout: float = 10.0) -> str:
     """Wait until the terminal shows ``text``; return the screen."""
-    await until(pilot, lambda: text in screen_text(app), timeout=timeout, what=repr(text))
+    try:
+        await until(pilot, lambda: text in screen_text(app), timeout=timeout, what=repr(text))
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the screen shows:\n{screen_text(app)}") from None
     return screen_text(app)
 
 

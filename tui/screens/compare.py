@@ -17,6 +17,7 @@ from tui.format import (duration_s, format_duration, format_value, join_args, sh
                         status_text)
 from tui.screens.base import DeckScreen
 from tui.widgets.plot import PALETTE, LinePlot, numeric
+from tui.widgets.table import Table
 
 
 def compare_rows(runs: list[RunRecord], *, everything: bool) -> list[tuple[str, list[Any], bool]]:
@@ -64,7 +65,7 @@ class CompareScreen(DeckScreen):
         yield Static(f"comparing {len(self.run_ids)} runs · ≠ marks a difference · "
                      "a: show every setting", classes="topbar")
         with VerticalScroll():
-            yield DataTable(id="compare", cursor_type="row", zebra_stripes=True)
+            yield Table(id="compare", cursor_type="row", zebra_stripes=True)
             yield Grid(id="compare-plots")
         yield Footer(compact=True)
 

@@ -18,6 +18,7 @@ from core.errors import DeckError
 from tui.runconfig_edit import env_problem, rename_env
 from tui.screens.base import DeckScreen
 from tui.screens.dialogs import Choose, Confirm, Prompt
+from tui.widgets.table import Table
 
 KEYRING_SERVICE = "launchdeck"
 
@@ -54,7 +55,7 @@ class EnvVarsScreen(DeckScreen):
         yield Static("environment variables", classes="topbar", id="env-title")
         yield Select([(n, n) for n in names], value=self.runconfig or Select.BLANK,
                      allow_blank=not names, compact=True, id="env-runconfig")
-        table = DataTable(id="env", cursor_type="row")
+        table = Table(id="env", cursor_type="row")
         table.add_column("name", key="name")
         table.add_column("value", key="value")
         yield table

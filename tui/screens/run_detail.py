@@ -22,6 +22,7 @@ from tui.widgets.log_view import LogView
 from tui.widgets.metrics_panel import MetricsPanel
 from tui.widgets.run_info import RunInfo
 from tui.widgets.search_box import SearchBox
+from tui.widgets.table import Table
 
 RELOAD_EVERY = 1.0  # seconds: a chatty run commits metrics many times a second
 
@@ -70,7 +71,7 @@ class RunDetailScreen(DeckScreen):
             with TabPane("2 Metrics", id="metrics"):
                 yield self.metrics_panel
             with TabPane("3 Artifacts", id="artifacts"):
-                table = DataTable(id="artifact-table", cursor_type="row")
+                table = Table(id="artifact-table", cursor_type="row")
                 table.add_column("artifact", key="path")
                 table.add_column("size", key="size")
                 yield table

@@ -13,6 +13,7 @@ from core.errors import DeckError
 from tui.runconfig_edit import FORM_KEYS, Problem, draft, field_problems, form_values
 from tui.screens.base import DeckScreen
 from tui.screens.dialogs import Confirm, Prompt, ReviewDiff
+from tui.widgets.table import Table
 
 LABELS = {"Target": "Target", "Framework": "Framework", "ArgumentVector": "Arguments",
           "CondaDependenciesFile": "Conda file", "SparkDependenciesFile": "Spark file",
@@ -46,7 +47,7 @@ class RunConfigsScreen(DeckScreen):
     def compose(self) -> ComposeResult:
         yield Static("run configurations (aml_config/*.runconfig)", classes="topbar")
         with Horizontal(id="rc-body"):
-            table = DataTable(id="rc-list", cursor_type="row")
+            table = Table(id="rc-list", cursor_type="row")
             table.add_column("name", key="name")
             table.add_column("target", key="target")
             yield table

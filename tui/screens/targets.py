@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Footer, Log, Static
 from core.errors import DeckError
 from tui.screens.base import DeckScreen
 from tui.target_checks import TargetFacts, check_target, prepare_target, read_targets
+from tui.widgets.table import Table
 
 COLUMNS = (("name", "name"), ("type", "type"), ("address", "address"), ("reachable", "state"),
            ("versions", "versions"), ("environment", "environment"))
@@ -37,7 +38,7 @@ class TargetsScreen(DeckScreen):
     def compose(self) -> ComposeResult:
         yield Static("compute targets (aml_config/*.compute)", classes="topbar")
         with Horizontal(id="targets-body"):
-            table = DataTable(id="targets", cursor_type="row")
+            table = Table(id="targets", cursor_type="row")
             for label, key in COLUMNS:
                 table.add_column(label, key=key)
             yield table

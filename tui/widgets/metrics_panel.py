@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Static
 
 from tui.format import format_value
 from tui.widgets.plot import LinePlot, numeric
+from tui.widgets.table import Table
 
 
 class MetricsPanel(VerticalScroll):
@@ -28,7 +29,7 @@ class MetricsPanel(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static("no metrics logged (yet): deckrun.log(name, value) or "
                      "get_azureml_logger().log(name, value)", classes="hint", id="empty")
-        table = DataTable(id="last", cursor_type="row")
+        table = Table(id="last", cursor_type="row")
         table.add_column("metric", key="name")
         table.add_column("last", key="last")
         table.add_column("min", key="min")

@@ -14,7 +14,6 @@ from textual.cache import LRUCache
 from textual.coordinate import Coordinate
 from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from core.history.records import RunRecord
@@ -22,6 +21,7 @@ from core.runs.state import RunState
 from tui.format import (duration_s, format_duration, format_value, short_id, short_time,
                         status_text)
 from tui.runfilter import RunFilter
+from tui.widgets.table import Table
 
 # Most telling first: at 80 columns the start time is the one that scrolls off.
 COLUMNS = (("run", "id"), ("status", "status"), ("script", "script"), ("config", "runconfig"),
@@ -47,7 +47,7 @@ class RunId(str):
         return cell
 
 
-class RunsTable(DataTable):
+class RunsTable(Table):
     """Runs by id with marks, a filter and a sort order."""
 
     class MarksChanged(Message):
@@ -336,6 +336,7 @@ class RunsTable(DataTable):
         header = self.header_height if self.show_header else 0
         self.virtual_size = Size(width + self._row_label_column_width,
                                  self._total_row_height + header)
+        self._redraw_if_widths_changed()
 
     def _update_column_widths(self, updated_cells) -> None:
         for row_key, column_key in updated_cells:

@@ -1,0 +1,29 @@
+"""``Table``: Textual's DataTable, redrawn when its columns change width."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable
+
+
+class Table(DataTable):
+    """A DataTable that never shows lines drawn at old column widths.
+
+    DataTable measures new and changed cells when it is next idle, but keys its cached lines
+    on an update counter that this does not move. A repaint that falls between a change and
+    that idle moment (likely on a busy machine) caches lines at the old widths, and they stay
+    on screen, cut short, until some other cell changes.
+    """
+
+    _drawn_widths: tuple[int, ...] = ()
+
+    def _update_dimensions(self, new_rows) -> None:
+        super()._update_dimensions(new_rows)
+        self._redraw_if_widths_changed()
+
+    def _redraw_if_widths_changed(self) -> None:
+        widths = (self._label_column.content_width,
+                  *(column.content_width for column in self.ordered_columns))
+        if widths != self._drawn_widths:
+            self._drawn_widths = widths
+            self._update_count += 1  # part of every line cache key: the old lines are dropped
+            self.refresh()
