@@ -4,6 +4,11 @@ Remote Docker and Spark targets use ``shared_pool().host(address, ...)`` to get 
 ``RemoteHost`` and never import asyncssh themselves for anything but types.
 """
 
+from core.remote._quickimport import without_liboqs_search
+
+with without_liboqs_search():
+    import asyncssh  # noqa: F401  (first import here, before the modules below use it)
+
 from core.remote.connection import CommandResult, SSHPool, shared_pool, translate_errors
 from core.remote.hostkeys import KnownHosts, accept_host_key, fingerprint, host_pattern
 from core.remote.materialize import materialize_remote
