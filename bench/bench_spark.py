@@ -8,7 +8,7 @@
    is rebuilt; in-process and through the CLI; goal <= 0.5 s.
 
 Needs root (it runs scripts/infra/sshd.sh and spark.sh). Prints medians and ratios; asserts
-nothing about time. Run: python bench/bench_spark.py [--repeat N]
+nothing about time. Run: python bench/bench_spark.py [--repeat N] [--only submit|prepare]
 """
 
 from __future__ import annotations
@@ -63,6 +63,8 @@ def until_line(argv: list[str], needle: str, *, cwd=None, env=None) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", choices=("submit", "prepare"),
+                        help="run one of the two benchmarks")
     args = parser.parse_args()
     ssh, spark = facts("sshd.sh"), facts("spark.sh")
     compile_sources()  # start-up as an installed deck has it
@@ -94,6 +96,14 @@ def run(args, ssh: dict[str, str], spark: dict[str, str], work: Path) -> None:
     subprocess.run([*deck, "prepare", "-c", "spark1"], cwd=project, env=env, check=True,
                    stdout=subprocess.DEVNULL)
 
+    if args.only != "prepare":
+        bench_submit(args, ssh, spark, home, project, env, deck)
+    if args.only != "submit":
+        asyncio.run(bench_prepare(project, home, args.repeat))
+        bench_prepare_cli(args, project, env, deck)
+
+
+def bench_submit(args, ssh, spark, home: Path, project: Path, env, deck) -> None:
     ssh_argv = ["ssh", "-p", ssh["DECK_SSHD_PORT"], "-i", ssh["DECK_SSHD_CLIENT_KEY"],
                 "-o", f"UserKnownHostsFile={home / '.ssh' / 'known_hosts'}",
                 "-o", "BatchMode=yes", f"{ssh['DECK_SSHD_USER']}@{ssh['DECK_SSHD_HOST']}"]
@@ -113,7 +123,8 @@ def run(args, ssh: dict[str, str], spark: dict[str, str], work: Path) -> None:
            baseline=median(plain_times), goal="<= 1.15x")
     report("submit to first driver line: ssh spark-submit (median)", median(plain_times))
 
-    asyncio.run(bench_prepare(project, home, args.repeat))
+
+def bench_prepare_cli(args, project: Path, env, deck) -> None:
     cli = []
     for _ in range(args.repeat):
         start = time.perf_counter()

@@ -17,8 +17,7 @@ def project_of(args, *, create: bool = False) -> Project:
 def ask_ssh_passwords_on_terminal(target) -> None:
     """An SSH target's password is asked here when this command has a terminal."""
     if hasattr(target, "accept_host_key"):  # the SSH targets
-        from core.remote.connection import shared_pool
-        from core.targets.remotedocker import ask_passwords_on_terminal
+        from core.remote.connection import ask_passwords_on_terminal, shared_pool
 
         ask_passwords_on_terminal(shared_pool())
 

@@ -19,6 +19,7 @@ import contextlib
 import inspect
 import os
 import shlex
+import sys
 import weakref
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -307,6 +308,23 @@ def shared_pool() -> SSHPool:
     if loop not in _SHARED:
         _SHARED[loop] = SSHPool()
     return _SHARED[loop]
+
+
+def ask_passwords_on_terminal(pool: SSHPool) -> None:
+    """For command-line faces: SSH passwords are asked with getpass when stdin is a terminal.
+
+    Never installed by the target itself: under the dashboard (which owns the terminal) or in
+    a keeper (no terminal) a prompt must not appear.
+    """
+    if pool.password_provider is None and sys.stdin is not None and sys.stdin.isatty():
+        pool.password_provider = _ask_password
+
+
+async def _ask_password(endpoint) -> str | None:
+    import getpass
+
+    # getpass blocks; in a thread so the connection's other traffic keeps flowing.
+    return await asyncio.to_thread(getpass.getpass, f"Password for {endpoint}: ")
 
 
 def quote_command(cmd: list[str]) -> str:

@@ -13,7 +13,7 @@ shared SSH connection of this process (``core.remote``). What differs:
 - trust: host keys are checked against known_hosts; an unknown key is only accepted through
   ``accept_host_key(fingerprint)`` (``deck target check``), never by a run's keeper;
 - passwords: a ``keyring:`` reference is read from the system keyring; otherwise the CLI asks
-  on a terminal (``ask_passwords_on_terminal``: the pool's ``password_provider``), once per
+  on a terminal (``core.remote.ask_passwords_on_terminal``: the pool's ``password_provider``), once per
   process, kept in memory only. A run's keeper has no terminal: use a key, the agent, or the
   keyring for runs.
 
@@ -34,7 +34,6 @@ import asyncio
 import base64
 import functools
 import gzip
-import sys
 from pathlib import Path
 
 import aiodocker
@@ -265,20 +264,3 @@ def _gib(kib: str) -> str:
         return f"{int(kib) / (1 << 20):.1f} GiB"
     except ValueError:
         return kib
-
-
-def ask_passwords_on_terminal(pool: "SSHPool") -> None:
-    """For command-line faces: SSH passwords are asked with getpass when stdin is a terminal.
-
-    Never installed by the target itself: under the dashboard (which owns the terminal) or in
-    a keeper (no terminal) a prompt must not appear.
-    """
-    if pool.password_provider is None and sys.stdin is not None and sys.stdin.isatty():
-        pool.password_provider = _ask_password
-
-
-async def _ask_password(endpoint) -> str | None:
-    import getpass
-
-    # getpass blocks; in a thread so the connection's other traffic keeps flowing.
-    return await asyncio.to_thread(getpass.getpass, f"Password for {endpoint}: ")
