@@ -149,6 +149,11 @@ class DeckApp(App):
 
         open_screen(self, name, arg)
 
+    async def action_quit(self) -> None:
+        from tui.navigation import leave_screens
+
+        leave_screens(self, self.exit, down_to=HOME)
+
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     from tui.app import DeckApp
@@ -36,11 +36,11 @@ def open_screen(app: "DeckApp", name: str, arg: str = "") -> None:
 
     home = app.screen_stack[HOME]
     if name == "quit":
-        app.exit()
+        leave_screens(app, app.exit, down_to=HOME)
     elif name == "help":
         app.action_help()
     elif name == "runs":
-        _to_home(app)
+        leave_screens(app, lambda: _to_home(app))
     elif name == "run":
         run = app.find_run(arg) if arg else None
         if run is None:
@@ -60,10 +60,35 @@ def open_screen(app: "DeckApp", name: str, arg: str = "") -> None:
             screen = EnvVarsScreen(arg or (current() if current else None))
         else:
             screen = TargetsScreen() if name == "targets" else RunConfigsScreen()
-        _to_home(app)
-        app.push_screen(screen)
+
+        def replace() -> None:
+            _to_home(app)
+            app.push_screen(screen)
+
+        leave_screens(app, replace)
     else:
         app.notify(f":{name}: no such view (try {', '.join(NAMES)})", severity="warning")
+
+
+def leave_screens(app: "DeckApp", then: Callable[[], None], *,
+                  down_to: int | None = None) -> None:
+    """``then()`` once every screen above ``down_to`` (default: above home) agrees to go.
+
+    A screen with unsaved edits asks first; if the user keeps them, nothing happens.
+    """
+    from tui.app import HOME
+    from tui.screens.base import DeckScreen
+
+    bottom = HOME + 1 if down_to is None else down_to
+    screens = [s for s in app.screen_stack[bottom:] if isinstance(s, DeckScreen)]
+
+    def next_one() -> None:
+        if screens:
+            screens.pop().leave(next_one)
+        else:
+            then()
+
+    next_one()
 
 
 def _to_home(app: "DeckApp") -> None:

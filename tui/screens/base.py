@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Callable, ClassVar
 
 from textual import events, on
 from textual.binding import Binding
@@ -77,6 +77,10 @@ class DeckScreen(Screen):
     @property
     def deck(self) -> "DeckApp":
         return self.app  # type: ignore[return-value]
+
+    def leave(self, then: Callable[[], None]) -> None:
+        """Call ``then()`` once this screen may go (a screen holding unsaved edits asks first)."""
+        then()
 
     def action_back(self) -> None:
         from tui.app import HOME

@@ -125,8 +125,11 @@ class RunConfigsScreen(DeckScreen):
 
         self._after_discarding(lambda: self._show(name), stay)
 
+    def leave(self, then) -> None:
+        self._after_discarding(then)
+
     def action_back(self) -> None:
-        self._after_discarding(super().action_back)
+        self.leave(super().action_back)
 
     @on(DataTable.RowSelected, "#rc-list")
     def _selected(self) -> None:

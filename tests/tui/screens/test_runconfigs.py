@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.tui.conftest import footer, make_app, notified, screen_text, shows, until
 from tui.screens.runconfigs import RunConfigsScreen
 
@@ -165,6 +167,35 @@ async def test_unsaved_edits_are_not_dropped_without_asking(live_project):
         await until(pilot, lambda: app.screen.__class__.__name__ == "Confirm")
         await pilot.press("y")
         await until(pilot, lambda: app.screen.__class__.__name__ == "RunsScreen")
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("leave", [":targets\n", ":runs\n", ":quit\n", "ctrl+q"],
+                         ids=["goto-targets", "goto-runs", "goto-quit", "ctrl+q"])
+async def test_going_elsewhere_asks_before_dropping_unsaved_edits(live_project, leave):
+    path = live_project.runconfig_path("local")
+    before = path.read_bytes()
+    app = make_app(live_project)
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await open_configs(app, pilot)
+        screen.query_one("#f-ArgumentVector").value = "$file --epochs 11"
+        screen.query_one("#rc-list").focus()
+        keys = [leave] if leave == "ctrl+q" else list(leave.replace("\n", "")) + ["enter"]
+        await pilot.press(*keys)
+        await until(pilot, lambda: app.screen.__class__.__name__ == "Confirm", what="asked")
+        assert "Discard your changes to local?" in screen_text(app)
+        await pilot.press("n")  # keep them: still here, edits and all
+        await until(pilot, lambda: app.screen is screen)
+        assert screen.query_one("#f-ArgumentVector").value == "$file --epochs 11"
+        assert app.is_running
+        await pilot.press(*keys)
+        await until(pilot, lambda: app.screen.__class__.__name__ == "Confirm", what="asked")
+        await pilot.press("y")
+        if "quit" in leave or leave == "ctrl+q":
+            await until(pilot, lambda: not app.is_running, what="quit")
+        else:
+            want = "TargetsScreen" if "targets" in leave else "RunsScreen"
+            await until(pilot, lambda: app.screen.__class__.__name__ == want, what=want)
     assert path.read_bytes() == before
 
 
