@@ -30,6 +30,10 @@ Progress = Callable[[str], None]
 #: folder on the run's PYTHONPATH (mounting or copying it where the run is remote).
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
 
+#: How many runs a target on another machine takes at once when its ``.compute`` file does not
+#: say (``maxConcurrentRuns``): this machine's core count says nothing about that one.
+REMOTE_DEFAULT_RUNS = 4
+
 
 class Framework(StrEnum):
     PYTHON = "Python"    #: the script runs under the target's Python interpreter

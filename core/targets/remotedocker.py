@@ -42,7 +42,7 @@ from core.errors import ConfigError, HostKeyError, TargetError, TargetUnreachabl
 from core.remote.forward import UnixSocketForward
 from core.remote.hostkeys import fingerprint
 from core.remote.sync import REMOTE_STORE, sync_snapshot
-from core.targets.base import RunSpec
+from core.targets.base import REMOTE_DEFAULT_RUNS, RunSpec
 from core.targets.docker import SHARE_MOUNT, DockerTarget
 from core.targets.docker_archive import run_files
 from core.targets.remotedocker_link import Link, LinkCallback, RemoteDockerExecution
@@ -76,6 +76,11 @@ class RemoteDockerTarget(DockerTarget):
         self._home: str | None = None
         self.link = Link(self.host, self.connection, name=self.name)
         self.last_sync = None  #: the SyncReport of the last launch (benchmarks, tests)
+
+    @property
+    def max_concurrent_runs(self) -> int:
+        # Not this machine's core count (the Docker target's default): the runs go elsewhere.
+        return self.compute.max_concurrent_runs or REMOTE_DEFAULT_RUNS
 
     @property
     def on_link_state(self) -> LinkCallback | None:

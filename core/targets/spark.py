@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING
 
 from core.errors import ConfigError, EnvironmentBuildError, TargetError, TargetUnreachable
 from core.targets import spark_env
-from core.targets.base import RUNTIME_DIR, EnvironmentSpec, Progress, RunSpec
+from core.targets.base import (REMOTE_DEFAULT_RUNS, RUNTIME_DIR, EnvironmentSpec, Progress,
+                               RunSpec)
 from core.targets.spark_execution import SparkExecution, format_id, hostside
 from core.targets.spark_submit import SubmitCommand, deploy_mode, mode_note
 
@@ -77,7 +78,7 @@ class SparkTarget:
 
     @property
     def max_concurrent_runs(self) -> int:
-        return self.compute.max_concurrent_runs or 4
+        return self.compute.max_concurrent_runs or REMOTE_DEFAULT_RUNS
 
     @property
     def host(self) -> "RemoteHost":
