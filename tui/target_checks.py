@@ -41,7 +41,8 @@ class TargetFacts:
     facts: dict[str, str] = field(default_factory=dict)
     #: run configuration -> its environment image and whether it is built (Docker targets)
     environments: dict[str, str] = field(default_factory=dict)
-    images: list[str] = field(default_factory=list)  # environment images on this base image
+    #: environment images on this base image (Docker), executor environments (Spark cluster)
+    images: list[str] = field(default_factory=list)
     host_key: HostKeyError | None = None  # the last check stopped at an unknown/changed key
     message: str = ""
 
@@ -61,7 +62,8 @@ class TargetFacts:
                              if k.endswith("version") and v)
         built = [v for v in self.environments.values() if v.endswith("✓ built")]
         env = (f"{len(built)}/{len(self.environments)} built" if self.environments
-               else f"{len(self.images)} images" if self.images else "")
+               else f"{len(self.images)} {'envs' if self.type == 'cluster' else 'images'}"
+               if self.images else "")
         state, style = ("… checking", "dim") if checking else self.state
         return {"name": self.name, "type": self.type or "?", "address": self.address or "—",
                 "state": Text(state, style=style), "versions": versions, "environment": env}
@@ -85,10 +87,11 @@ class TargetFacts:
             grid.add_row(key.replace("_", " "), value)
         for runconfig, value in self.environments.items():
             grid.add_row(f"env of {runconfig}", value)
+        kind = "environment" if self.type == "cluster" else "image"
         for image in self.images[:IMAGES_LISTED]:
-            grid.add_row("image", image)
+            grid.add_row(kind, image)
         if len(self.images) > IMAGES_LISTED:
-            grid.add_row("", f"… and {len(self.images) - IMAGES_LISTED} more images")
+            grid.add_row("", f"… and {len(self.images) - IMAGES_LISTED} more {kind}s")
         return grid
 
 
@@ -145,7 +148,10 @@ def check_target(project: Project, item: TargetFacts, *,
 
 
 async def _environments(project: Project, target) -> tuple[dict[str, str], list[str]]:
-    # Only Docker targets keep environment images, tagged by a hash of what goes into them.
+    # Docker targets keep environment images, tagged by a hash of what goes into them; Spark
+    # clusters keep executor environments on the head node, named by such a hash too.
+    if hasattr(target, "executor_environment"):
+        return await _executor_environments(project, target)
     if not hasattr(target, "environment_tag"):
         return {}, []
     from core.images.catalog import list_images
@@ -169,6 +175,25 @@ async def _environments(project: Project, target) -> tuple[dict[str, str], list[
     base = target.compute.base_docker_image
     listed = [f"{image.ref} ({image.size // 1_000_000} MB)" for image in images
               if image.base == base]
+    return environments, listed
+
+
+async def _executor_environments(project: Project, target) -> tuple[dict[str, str], list[str]]:
+    environments = {}
+    for runconfig in runconfigs_using(project, target.name):
+        try:
+            wanted = target.executor_environment(_configs(project, runconfig, target.name).env)
+            if wanted is None:
+                environments[runconfig] = "the cluster's own Python (nothing to build)"
+                continue
+            built = await target.environment_built(wanted)
+        except DeckError as exc:
+            environments[runconfig] = f"cannot tell: {exc}"
+            continue
+        environments[runconfig] = wanted.folder + (" ✓ built" if built else
+                                                   " ✗ not built (p prepares it)")
+    listed = [f"{name} ({size // 1_000_000} MB)" for name, size in
+              await target.built_environments()]
     return environments, listed
 
 

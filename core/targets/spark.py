@@ -123,7 +123,8 @@ class SparkTarget:
             facts["note"] = note
         return facts
 
-    def _environment(self, env: EnvironmentSpec) -> spark_env.ExecutorEnvironment | None:
+    def executor_environment(self, env: EnvironmentSpec) -> spark_env.ExecutorEnvironment | None:
+        """The executors' environment ``env`` asks for; None when it needs nothing built."""
         return spark_env.executor_environment(
             env.conda, python=self.python, user_managed=self.compute.user_managed_environment)
 
@@ -131,13 +132,20 @@ class SparkTarget:
         note = mode_note(self.compute.spark_master, self.compute.yarn_deploy_mode)
         if note:
             progress(note)
-        wanted = self._environment(env)
+        wanted = self.executor_environment(env)
         if wanted is None:
             progress("executor environment: the cluster's own Python (no pip packages)")
             return ""
         await spark_env.build(self.host, wanted, progress=progress,
                               ca_bundle=self._ca_bundle(env))
         return wanted.hash
+
+    async def environment_built(self, wanted: spark_env.ExecutorEnvironment) -> bool:
+        return await spark_env.is_built(self.host, wanted)
+
+    async def built_environments(self) -> list[tuple[str, int]]:
+        """(hash, bytes of its archive) of every executor environment on the head node."""
+        return await spark_env.list_built(self.host)
 
     def _ca_bundle(self, env: EnvironmentSpec) -> Path | None:
         from core.images.settings import BuildSettings
@@ -192,7 +200,7 @@ class SparkTarget:
         conf: dict[str, str] = {}
         archives: tuple[str, ...] = ()
         require: list[str] = []
-        wanted = self._environment(spec.env)
+        wanted = self.executor_environment(spec.env)
         if wanted is not None:
             archives = (f"@HOME@/{wanted.archive}#environment",)
             conf["spark.pyspark.python"] = "./environment/bin/python"

@@ -111,6 +111,19 @@ async def is_built(host: "RemoteHost", env: ExecutorEnvironment) -> bool:
     return result.exit_status == 0
 
 
+async def list_built(host: "RemoteHost") -> list[tuple[str, int]]:
+    """(hash, archive bytes) of the environments built on the head node, largest first."""
+    result = await host.run(["sh", "-c", 'cd "$HOME/$1" 2>/dev/null || exit 0; for d in */; do '
+                             'h=${d%/}; [ -f "$h/.deck-ready" ] && [ -f "$h.tar.gz" ] && '
+                             'echo "$h $(wc -c < "$h.tar.gz")"; done; exit 0', "sh", ENVS])
+    found = []
+    for line in result.stdout.decode(errors="replace").splitlines():
+        name, _, size = line.partition(" ")
+        if size.strip().isdigit():
+            found.append((name, int(size)))
+    return sorted(found, key=lambda item: -item[1])
+
+
 async def build(host: "RemoteHost", env: ExecutorEnvironment, *, progress: "Progress",
                 ca_bundle: Path | None = None) -> bool:
     """Build ``env`` on the head node unless it is there; True when something was built."""

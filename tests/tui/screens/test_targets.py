@@ -5,7 +5,9 @@ temporary HOME."""
 from __future__ import annotations
 
 import re
+import shutil
 import socket
+from pathlib import Path
 
 import asyncssh
 import pytest
@@ -251,6 +253,24 @@ async def test_attach_a_cluster_with_master_and_spark_submit_and_check_it(
         assert screen.facts["spark1"].reachable, screen.facts["spark1"].message
         assert "spark " in row(screen, "spark1")  # its Spark version
         assert "master reachable" in screen_text(app)
+
+        # Its executor environment (the sample's pip list), gone from the head node: then
+        # not built, and p builds it there.
+        state = screen.facts["spark1"].environments["spark1"]
+        folder = ssh_server.home / state.split()[0]
+        shutil.rmtree(folder, ignore_errors=True)
+        Path(f"{folder}.tar.gz").unlink(missing_ok=True)
+        await pilot.press("c")
+        await until(pilot, lambda: "0/1 built" in row(screen, "spark1"), timeout=60,
+                    what="not built")
+        environments = screen.facts["spark1"].environments
+        assert environments["spark1"].endswith(" ✗ not built (p prepares it)")
+        await shows(pilot, app, "env of spark1")  # in the side panel
+        await pilot.press("p")
+        await until(pilot, lambda: "1/1 built" in row(screen, "spark1"), timeout=300,
+                    what="built")
+        assert screen.facts["spark1"].environments["spark1"].endswith(" ✓ built")
+        assert any(env.startswith(f"{folder.name} (") for env in screen.facts["spark1"].images)
 
 
 async def test_a_check_that_hangs_leaves_the_keys_working(live_project, home):
