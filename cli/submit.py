@@ -51,6 +51,11 @@ def run(args) -> int:
     project = project_of(args)
     record = submit(project, args.run_configuration, args.script, tuple(args.arguments))
     print(f"RunId: {record.run_id}", flush=True)
+    if record.config and record.config.get("TrackedRun") is False:
+        # Workbench kept no history for such runs; deck keeps every run (its snapshot is what
+        # makes it reproducible), so say so rather than ignore the setting silently.
+        sys.stderr.write(f"note: {args.run_configuration}.runconfig sets TrackedRun: false; "
+                         "deck records every run in the history all the same\n")
     if args.detach:
         return 0
     return stream_to_end(project, record.run_id)

@@ -258,3 +258,12 @@ def test_rerun_runs_the_old_snapshot_again_and_streams_it(deck, project):
     assert (run["status"], run["script"], run["arguments"][-1]) == ("Failed", "shout.py", "x")
     missing = deck("rerun", "no-such-run")
     assert missing.returncode == 2 and "no run" in missing.err
+
+
+def test_trackedrun_false_is_recorded_all_the_same_and_says_so(deck, project):
+    path = project / "aml_config" / "local.runconfig"
+    path.write_text(path.read_text().replace('"TrackedRun": true', '"TrackedRun": false'))
+    result = deck("submit", "-c", "local", "train.py", "--epochs", "1", "--sleep", "0")
+    assert result.returncode == 0, result.err
+    assert "TrackedRun: false; deck records every run" in result.err
+    assert deck.json("runs", "show", run_id_of(result.out))["status"] == "Completed"
