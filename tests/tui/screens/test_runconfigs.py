@@ -148,7 +148,13 @@ async def test_a_missing_dependency_file_warns_but_may_be_saved(live_project):
     assert live_project.load_runconfig("local").conda_dependencies_file == "envs/gpu.yml"
 
 
-async def test_unsaved_edits_are_not_dropped_without_asking(live_project):
+LEAVING = {"up": ["up"], "escape": ["escape"], "goto-targets": [*":targets", "enter"],
+           "goto-runs": [*":runs", "enter"], "goto-quit": [*":quit", "enter"],
+           "ctrl+q": ["ctrl+q"]}
+
+
+@pytest.mark.parametrize("leave", LEAVING)
+async def test_unsaved_edits_are_not_dropped_without_asking(live_project, leave):
     path = live_project.runconfig_path("local")
     before = path.read_bytes()
     app = make_app(live_project)
@@ -156,45 +162,22 @@ async def test_unsaved_edits_are_not_dropped_without_asking(live_project):
         screen = await open_configs(app, pilot)
         screen.query_one("#f-ArgumentVector").value = "$file --epochs 11"
         screen.query_one("#rc-list").focus()
-        await pilot.press("up")  # to docker
-        await until(pilot, lambda: app.screen.__class__.__name__ == "Confirm")
-        assert "Discard your changes to local?" in screen_text(app)
-        await pilot.press("n")
-        await until(pilot, lambda: app.screen is screen)
-        assert screen.name_shown == "local" and screen.current_runconfig() == "local"
-        assert screen.query_one("#f-ArgumentVector").value == "$file --epochs 11"
-        await pilot.press("escape")
-        await until(pilot, lambda: app.screen.__class__.__name__ == "Confirm")
-        await pilot.press("y")
-        await until(pilot, lambda: app.screen.__class__.__name__ == "RunsScreen")
-    assert path.read_bytes() == before
-
-
-@pytest.mark.parametrize("leave", [":targets\n", ":runs\n", ":quit\n", "ctrl+q"],
-                         ids=["goto-targets", "goto-runs", "goto-quit", "ctrl+q"])
-async def test_going_elsewhere_asks_before_dropping_unsaved_edits(live_project, leave):
-    path = live_project.runconfig_path("local")
-    before = path.read_bytes()
-    app = make_app(live_project)
-    async with app.run_test(size=(100, 40)) as pilot:
-        screen = await open_configs(app, pilot)
-        screen.query_one("#f-ArgumentVector").value = "$file --epochs 11"
-        screen.query_one("#rc-list").focus()
-        keys = [leave] if leave == "ctrl+q" else list(leave.replace("\n", "")) + ["enter"]
-        await pilot.press(*keys)
+        await pilot.press(*LEAVING[leave])
         await until(pilot, lambda: app.screen.__class__.__name__ == "Confirm", what="asked")
         assert "Discard your changes to local?" in screen_text(app)
         await pilot.press("n")  # keep them: still here, edits and all
         await until(pilot, lambda: app.screen is screen)
+        assert screen.name_shown == "local" and screen.current_runconfig() == "local"
         assert screen.query_one("#f-ArgumentVector").value == "$file --epochs 11"
-        assert app.is_running
-        await pilot.press(*keys)
+        await pilot.press(*LEAVING[leave])
         await until(pilot, lambda: app.screen.__class__.__name__ == "Confirm", what="asked")
         await pilot.press("y")
-        if "quit" in leave or leave == "ctrl+q":
+        if leave in ("goto-quit", "ctrl+q"):
             await until(pilot, lambda: not app.is_running, what="quit")
+        elif leave == "up":
+            await until(pilot, lambda: screen.name_shown == "docker", what="docker shown")
         else:
-            want = "TargetsScreen" if "targets" in leave else "RunsScreen"
+            want = "TargetsScreen" if leave == "goto-targets" else "RunsScreen"
             await until(pilot, lambda: app.screen.__class__.__name__ == want, what=want)
     assert path.read_bytes() == before
 
