@@ -117,6 +117,10 @@ def stop_project(root: Path, *, grace: float = 30.0) -> int:
             project.history.close()
     except Exception as exc:  # history itself may be what failed: the kill below still runs
         print(f"stop_project: {exc!r}", file=sys.stderr)
+    # Keepers finish their work (outputs, clean-up) after the run is recorded: let them.
+    deadline = time.monotonic() + 10
+    while processes_of(root) and time.monotonic() < deadline:
+        time.sleep(0.2)
     killed = 0
     for _ in range(20):
         left = processes_of(root)

@@ -1,8 +1,9 @@
 """The dashboard under load, in a real pseudo-terminal (figures printed, never asserted).
 
 1. Launch to first painted frame with 2,000 runs in history (goal <= 1 s), and to the rows.
-2. 50 chatty local runs printing as fast as they can: key press to repaint (median, p95),
-   log lines/s the open log view shows against what the run writes, dashboard CPU.
+2. 50 chatty local runs printing as fast as they can, at deck's default niceness and at 0:
+   key press to repaint (median, p95), log lines/s the open log view shows against what the
+   run writes, dashboard CPU.
 3. A 1,000,000-line log: time to its first page, to the top, page by page; memory.
 4. Dashboard CPU when nothing changes.
 
@@ -210,29 +211,30 @@ def key_latencies(term: Pty, order: list[str], presses: int) -> tuple[list[float
     return moves, sorts
 
 
-def bench_chatty(project: Path, history: list[str], chatty: int, seconds: float, *, nice: int,
-                 presses: int) -> list[str]:
-    """``nice``: the niceness the runs get (their keepers inherit the submitter's).
+def bench_chatty(project: Path, history: list[str], chatty: int, seconds: float, *,
+                 nice: int | None, presses: int) -> list[str]:
+    """``nice``: the ``niceness`` of the runs' ``.compute`` file (None: deck's default, 10).
 
-    With Linux autogroup scheduling on (``/proc/sys/kernel/sched_autogroup_enabled``), a
-    process's niceness only counts inside its session's group, and every keeper and run is a
-    session of its own: fifty runs are a hundred groups sharing the CPU equally with the
-    dashboard's one, whatever their niceness. So the runs' groups get ``nice`` too.
+    Keepers and local runs set it on themselves and on their sessions' scheduling groups
+    (``core.targets.priority``): with Linux autogroup scheduling, niceness alone only counts
+    inside a session, and every keeper and run is a session of its own.
 
     Every run it starts is canceled, and every process left in the project killed, before it
     returns, whether it succeeded or not.
     """
+    setting = "" if nice is None else f"niceness: {nice}\n"
     (project / "aml_config" / "chatty.compute").write_text(
-        f'type: "local"\nmaxConcurrentRuns: {chatty}\n')
+        f'type: "local"\nmaxConcurrentRuns: {chatty}\n{setting}')
     (project / "aml_config" / "chatty.runconfig").write_text(
         'ArgumentVector: ["$file"]\nTarget: "chatty"\nFramework: "Python"\n')
     (project / "chatty.py").write_text(CHATTY)
     # They run until canceled at the end; ``seconds`` is how long the log view is watched.
     run_ids: list[str] = []
     term = None
-    where = f"{chatty} chatty runs at nice {nice}"
+    where = f"{chatty} chatty runs at " + ("default niceness" if nice is None
+                                             else f"niceness {nice}")
     try:
-        submitted = subprocess.run(["nice", "-n", str(nice), sys.executable, "-c", SUBMIT,
+        submitted = subprocess.run([sys.executable, "-c", SUBMIT,
                                     str(project), str(chatty), str(CHATTY_LIFETIME)],
                                    cwd=project, env=source_env(), capture_output=True, text=True)
         run_ids = submitted.stdout.split()
@@ -240,9 +242,6 @@ def bench_chatty(project: Path, history: list[str], chatty: int, seconds: float,
             raise RuntimeError(f"submitting chatty runs failed:\n{submitted.stderr}")
         term = Pty(project, size=(160, 40))  # wide: the run preview shows beside the table
         term.until(rf"\b{chatty} running", timeout=600)  # 100 Pythons start on a few cores
-        groups = nice_autogroups(project, nice, spare=term.proc.pid)
-        if groups:
-            print(f"   ({groups} processes of the runs had their autogroup set to nice {nice})")
         term.drain(2)
         cpu0, t0 = term.cpu_seconds(), time.perf_counter()
         # Newest first, as the table shows them: these runs are newer than all of history.
@@ -275,23 +274,6 @@ def bench_chatty(project: Path, history: list[str], chatty: int, seconds: float,
         report(f"  runs canceled and gone ({killed} processes had to be killed)",
                time.perf_counter() - stop_chatty)
     return run_ids
-
-
-def nice_autogroups(project: Path, nice: int, *, spare: int) -> int:
-    """Give the autogroup of every process working in ``project`` but ``spare`` the
-    niceness ``nice``; how many were set (0 without autogroup scheduling)."""
-    if not nice or not Path("/proc/self/autogroup").exists():
-        return 0
-    done = 0
-    for pid in processes_of(project):
-        if pid == spare:
-            continue
-        try:
-            Path(f"/proc/{pid}/autogroup").write_text(str(nice))
-            done += 1
-        except OSError:
-            pass  # gone, or not ours
-    return done
 
 
 def _written(log: Path) -> int:
@@ -343,7 +325,8 @@ def main() -> None:
     parser.add_argument("--log-lines", type=int, default=1_000_000)
     parser.add_argument("--presses", type=int, default=20)
     parser.add_argument("--nice", type=int, action="append",
-                        help="niceness of the chatty runs (repeatable; default: 0 and 10)")
+                        help="niceness of the chatty runs, set in their .compute file "
+                             "(repeatable; default: deck's default, then 0)")
     parser.add_argument("--only", choices=("start", "chatty", "log"))
     args = parser.parse_args()
     exit_on_signals()
@@ -356,8 +339,9 @@ def main() -> None:
                 print(f"-- {args.runs} runs in history")
                 bench_start(project, history)
             if args.only in (None, "chatty"):
-                for nice in args.nice or (0, 10):
-                    print(f"-- {args.chatty} chatty local runs at nice {nice}, {args.runs} "
+                for nice in args.nice or (None, 0):
+                    shown = "deck's default niceness" if nice is None else f"niceness {nice}"
+                    print(f"-- {args.chatty} chatty local runs at {shown}, {args.runs} "
                           "runs in history")
                     history += bench_chatty(project, history, args.chatty, args.seconds,
                                             nice=nice, presses=args.presses)

@@ -56,6 +56,8 @@ KEYS: dict[str, tuple[str, str]] = {
     "maxConcurrentRuns": ("max_concurrent_runs", "How many runs may execute here at once "
                           "(more wait in the queue)"),
     "sparkMaster": ("spark_master", "The Spark master URL, for example yarn or spark://host:7077"),
+    "niceness": ("niceness", "How far below your shell and the dashboard deck schedules the "
+                 "runs on this machine (Unix nice, 0 to 19; default 10)"),
 }
 
 
@@ -83,6 +85,7 @@ class ComputeConfig:
     user_managed_environment: bool = False
     max_concurrent_runs: int | None = None
     spark_master: str | None = None
+    niceness: int | None = None
     unknown_keys: tuple[str, ...] = ()
 
 
@@ -115,6 +118,8 @@ def compute_from_document(doc: YamlDocument) -> ComputeConfig:
     values["port"] = values["explicit_port"] or 22
     values["max_concurrent_runs"] = s.integer("maxConcurrentRuns", None, low=1,
                                               expected="a whole number of at least 1")
+    values["niceness"] = s.integer("niceness", None, low=0, high=19,
+                                   expected="a whole number from 0 to 19")
     for key in ("sharedVolumes", "nvidiaDocker", "userManagedEnvironment"):
         values[KEYS[key][0]] = s.boolean(key, False)
     values["password"] = _password(s)
@@ -158,7 +163,8 @@ def write_compute(path: str | os.PathLike[str], *, type: TargetType | str,
                   spark_submit_location: str | None = None, yarn_deploy_mode: str | None = None,
                   user_managed_environment: bool | None = None,
                   max_concurrent_runs: int | None = None, spark_master: str | None = None,
-                  header_comment: str | None = None, force: bool = False) -> ComputeConfig:
+                  niceness: int | None = None, header_comment: str | None = None,
+                  force: bool = False) -> ComputeConfig:
     """Create a commented ``.compute`` file (for ``deck target attach``); None values are left out.
 
     Nothing is written if a value is wrong, or if the file exists and ``force`` is not given.

@@ -56,11 +56,13 @@ class Keeper:
         watcher = asyncio.create_task(self._watch_cancel())
         target = None
         try:
+            from core.targets.priority import lower_priority, niceness_of
             from core.runs.runspec import spec_for
             from core.targets.registry import open_target
 
             spec, configs = spec_for(self.project, run, self.parsed)
             target = open_target(self.project, configs.compute)
+            lower_priority(niceness_of(configs.compute))
             if hasattr(target, "on_link_state"):  # targets behind a network link (SSH)
                 target.on_link_state = self._link_state
             if run.external_id is None:

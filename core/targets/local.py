@@ -27,6 +27,7 @@ from core import filetail
 from core.errors import ExecutionLost, TargetError
 from core.targets.base import RUNTIME_DIR, EnvironmentSpec, Framework, Progress, RunSpec
 from core.targets.outputs import copy_outputs
+from core.targets.priority import lower_priority, niceness_of
 
 if False:  # typing only; keeps start-up light
     from core.config.compute import ComputeConfig
@@ -87,7 +88,8 @@ class LocalTarget:
         env["DECK_METRICS_FILE"] = str(files.metrics)
         env["PYTHONUNBUFFERED"] = "1"
         files.exit_code.unlink(missing_ok=True)
-        external_id = await asyncio.to_thread(_spawn_with_waiter, argv, files, env)
+        external_id = await asyncio.to_thread(_spawn_with_waiter, argv, files, env,
+                                              niceness_of(self.compute))
         return LocalExecution(external_id, files)
 
     async def attach(self, spec: RunSpec, external_id: str) -> "LocalExecution":
@@ -176,13 +178,14 @@ class LocalExecution:
         await asyncio.to_thread(shutil.rmtree, self._files.work, True)
 
 
-def _spawn_with_waiter(argv: list[str], files: _RunFiles, env: dict[str, str]) -> str:
+def _spawn_with_waiter(argv: list[str], files: _RunFiles, env: dict[str, str],
+                       niceness: int) -> str:
     """Fork the waiter, which starts the script; return the execution's external id."""
     read_end, write_end = os.pipe()
     log_fd = os.open(files.output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     waiter = os.fork()
     if waiter == 0:
-        _waiter_main(argv, files, env, log_fd, write_end)  # never returns
+        _waiter_main(argv, files, env, niceness, log_fd, write_end)  # never returns
     os.close(write_end)
     os.close(log_fd)
     with os.fdopen(read_end, "rb") as pipe:
@@ -194,10 +197,12 @@ def _spawn_with_waiter(argv: list[str], files: _RunFiles, env: dict[str, str]) -
     return f"{pid}:{_start_time(pid)}/{waiter}:{_start_time(waiter)}"
 
 
-def _waiter_main(argv, files: _RunFiles, env, log_fd: int, report_fd: int) -> None:
+def _waiter_main(argv, files: _RunFiles, env, niceness: int, log_fd: int,
+                 report_fd: int) -> None:
     code = 0
     try:
         os.setsid()  # its own session: signals aimed at deck or the keeper never reach it
+        lower_priority(niceness)  # the script shares this session (and its scheduling group)
         # A do-nothing handler rather than SIG_IGN: exec resets handlers to the default but
         # keeps ignored signals ignored, and the script must feel cancel's SIGTERM.
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
@@ -210,7 +215,7 @@ def _waiter_main(argv, files: _RunFiles, env, log_fd: int, report_fd: int) -> No
 
         try:
             proc = subprocess.Popen(argv, cwd=files.work, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=log_fd, stderr=log_fd, start_new_session=True,
+                                    stdout=log_fd, stderr=log_fd, process_group=0,
                                     restore_signals=True)
         except OSError as exc:
             os.write(report_fd, f"error: cannot start {argv[0]}: {exc}".encode())

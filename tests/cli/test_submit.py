@@ -267,3 +267,31 @@ def test_trackedrun_false_is_recorded_all_the_same_and_says_so(deck, project):
     assert result.returncode == 0, result.err
     assert "TrackedRun: false; deck records every run" in result.err
     assert deck.json("runs", "show", run_id_of(result.out))["status"] == "Completed"
+
+
+PRIORITY = ("import os\n"
+            "print('nice', os.nice(0))\n"
+            "if os.path.exists('/proc/self/autogroup'):\n"
+            "    print('autogroup', open('/proc/self/autogroup').read().split()[-1])\n")
+
+
+@pytest.mark.parametrize("line, niceness", [("", 10), ("niceness: 3", 3)],
+                         ids=["default", "set"])
+def test_runs_yield_the_cpu_to_the_keyboard(deck, project, line, niceness):
+    # A nice value only counts inside a session's scheduling group, so the group gets it too.
+    set_compute_key(project, line)
+    write(project, "priority.py", PRIORITY)
+    result = deck("submit", "-c", "local", "priority.py")
+    assert result.returncode == 0, result.err
+    assert f"nice {niceness}\n" in result.out
+    if os.path.exists("/proc/self/autogroup"):
+        assert f"autogroup {niceness}\n" in result.out
+    assert os.nice(0) == 0  # deck itself, and this session, keep their priority
+
+
+def test_a_niceness_out_of_range_names_the_file_and_line(deck, project):
+    set_compute_key(project, "niceness: 25")
+    result = deck("submit", "-c", "local", "train.py")
+    assert result.returncode == 2
+    assert "local.compute:" in result.err and "niceness" in result.err
+    assert "0 to 19" in result.err
