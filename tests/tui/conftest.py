@@ -67,7 +67,7 @@ def screen_text(app) -> str:
     return "\n".join(strip.text.rstrip() for strip in strips)
 
 
-async def shows(pilot, app, text: str, timeout: float = 10.0) -> str:
+async def shows(pilot, app, text: str, timeout: float = 20.0) -> str:
     """Wait until the terminal shows ``text``; return the screen."""
     try:
         await until(pilot, lambda: text in screen_text(app), timeout=timeout, what=repr(text))
