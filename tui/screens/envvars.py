@@ -177,8 +177,15 @@ class EnvVarsScreen(DeckScreen):
         name = self.selected
         if name is None:
             return
+        question = f"Delete {name} from {self.runconfig}?"
+        value = self.values.get(name, "")
+        if value.startswith(KEYRING_PREFIX):
+            # Other run configurations may refer to the same secret: it is not deleted here.
+            service, _, user = value[len(KEYRING_PREFIX):].rpartition("/")
+            question += (f"\n\nIts secret stays in the system keyring ({value}); remove it "
+                         f"there with: keyring del {service} {user}")
         self.app.push_screen(
-            Confirm(f"Delete {name} from {self.runconfig}?", yes="Delete"),
+            Confirm(question, yes="Delete"),
             lambda yes: yes and self._write(lambda: unset_env(self.path, [name]),
                                             f"deleted {name}"))
 

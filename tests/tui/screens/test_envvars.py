@@ -98,6 +98,17 @@ async def test_a_secret_goes_to_the_keyring_never_to_the_file(live_project, syst
     recorded = live_project.history.get_run(run_id_of(result.out)).config
     assert recorded["env.GREETING"] == ref and secret not in json.dumps(recorded)
 
+    # Deleting the variable says where its secret stays (another runconfig may use it).
+    app = make_app(live_project)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_env(app, pilot)
+        select_row(screen, "GREETING")
+        await pilot.press("d")
+        await shows(pilot, app, "keyring del launchdeck project.local.GREETING")
+        await pilot.press("y")
+        await until(pilot, lambda: "GREETING" not in env(live_project), what="deleted")
+    assert system_keyring.get("launchdeck", "project.local.GREETING") == secret
+
 
 async def test_a_secret_missing_from_the_keyring_stops_the_submit(live_project, system_keyring):
     set_env(live_project.runconfig_path("local"), {"TOKEN": "keyring:launchdeck/nobody"})
