@@ -16,6 +16,7 @@ nothing repeated. ``deck cancel`` sets ``cancel_requested`` and sends SIGTERM to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import json
 import os
@@ -31,6 +32,9 @@ from core.runs.launcher import keeper_alive
 from core.runs.state import RunState
 
 CANCEL_GRACE_SECONDS = 10.0
+#: How long a finished run's clean-up on its target (container, files, links) may take; a host
+#: that went away must not keep a keeper alive for ever.
+RELEASE_TIMEOUT_SECONDS = 120.0
 
 
 class Keeper:
@@ -43,6 +47,7 @@ class Keeper:
         self.output_log = self.run_dir / "output.log"
         self.cancel_event = asyncio.Event()
         self.execution = None
+        self._lease: slots.SlotLease | None = None
 
     # -- the life of a run --------------------------------------------------------------------
 
@@ -90,7 +95,8 @@ class Keeper:
         finally:
             watcher.cancel()
             if target is not None:
-                await target.close()
+                with contextlib.suppress(Exception, asyncio.TimeoutError):
+                    await asyncio.wait_for(target.close(), RELEASE_TIMEOUT_SECONDS)
 
     async def _start(self, run: RunRecord, target, spec, configs):
         def progress(line: str) -> None:
@@ -145,7 +151,19 @@ class Keeper:
         else:
             self._finish(RunState.FAILED, exit_code=exit_code,
                          error=_failure_summary(self.output_log, exit_code))
-        await execution.release()
+        # The run is over: its slot goes to the next one now, not after the clean-up, which
+        # may wait for a host that went away.
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
+        try:
+            await asyncio.wait_for(execution.release(), RELEASE_TIMEOUT_SECONDS)
+        except asyncio.TimeoutError:
+            self._append_log(b"deck: the run's files on the target were not cleaned up: no "
+                             b"answer within %g s\n" % RELEASE_TIMEOUT_SECONDS)
+        except DeckError as exc:
+            self._append_log(f"deck: the run's files on the target were not cleaned up: "
+                             f"{exc}\n".encode())
 
     # -- streams ------------------------------------------------------------------------------
 
