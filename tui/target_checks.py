@@ -47,6 +47,11 @@ class TargetFacts:
     message: str = ""
 
     @property
+    def kept_as(self) -> str:
+        """What the target keeps built environments as, in the singular."""
+        return "environment" if self.type == "cluster" else "image"
+
+    @property
     def state(self) -> tuple[str, str]:
         """The reachability cell (symbol first, readable without colour) and its style."""
         if self.error is not None:
@@ -62,7 +67,7 @@ class TargetFacts:
                              if k.endswith("version") and v)
         built = [v for v in self.environments.values() if v.endswith("✓ built")]
         env = (f"{len(built)}/{len(self.environments)} built" if self.environments
-               else f"{len(self.images)} {'envs' if self.type == 'cluster' else 'images'}"
+               else f"{len(self.images)} {self.kept_as}s"
                if self.images else "")
         state, style = ("… checking", "dim") if checking else self.state
         return {"name": self.name, "type": self.type or "?", "address": self.address or "—",
@@ -87,11 +92,10 @@ class TargetFacts:
             grid.add_row(key.replace("_", " "), value)
         for runconfig, value in self.environments.items():
             grid.add_row(f"env of {runconfig}", value)
-        kind = "environment" if self.type == "cluster" else "image"
         for image in self.images[:IMAGES_LISTED]:
-            grid.add_row(kind, image)
+            grid.add_row(self.kept_as, image)
         if len(self.images) > IMAGES_LISTED:
-            grid.add_row("", f"… and {len(self.images) - IMAGES_LISTED} more {kind}s")
+            grid.add_row("", f"… and {len(self.images) - IMAGES_LISTED} more {self.kept_as}s")
         return grid
 
 

@@ -61,8 +61,8 @@ class Keeper:
         watcher = asyncio.create_task(self._watch_cancel())
         target = None
         try:
-            from core.targets.priority import lower_priority, niceness_of
             from core.runs.runspec import spec_for
+            from core.targets.priority import lower_priority, niceness_of
             from core.targets.registry import open_target
 
             spec, configs = spec_for(self.project, run, self.parsed)
@@ -95,7 +95,7 @@ class Keeper:
         finally:
             watcher.cancel()
             if target is not None:
-                with contextlib.suppress(Exception, asyncio.TimeoutError):
+                with contextlib.suppress(Exception):  # asyncio.TimeoutError included
                     await asyncio.wait_for(target.close(), RELEASE_TIMEOUT_SECONDS)
 
     async def _start(self, run: RunRecord, target, spec, configs):

@@ -86,4 +86,4 @@ class DeckScreen(Screen):
         from tui.app import HOME
 
         if len(self.app.screen_stack) > HOME + 1:
-            self.app.pop_screen()
+            self.leave(self.app.pop_screen)

@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Select, Static
 
 from core.config.runconfig import set_env, unset_env
-from core.config.secrets import KEYRING_PREFIX
+from core.config.secrets import KEYRING_PREFIX, parse_keyring_ref
 from core.errors import DeckError
 from tui.runconfig_edit import env_problem, rename_env
 from tui.screens.base import DeckScreen
@@ -181,7 +181,7 @@ class EnvVarsScreen(DeckScreen):
         value = self.values.get(name, "")
         if value.startswith(KEYRING_PREFIX):
             # Other run configurations may refer to the same secret: it is not deleted here.
-            service, _, user = value[len(KEYRING_PREFIX):].rpartition("/")
+            service, user = parse_keyring_ref(value)
             question += (f"\n\nIts secret stays in the system keyring ({value}); remove it "
                          f"there with: keyring del {service} {user}")
         self.app.push_screen(

@@ -128,9 +128,6 @@ class RunConfigsScreen(DeckScreen):
     def leave(self, then) -> None:
         self._after_discarding(then)
 
-    def action_back(self) -> None:
-        self.leave(super().action_back)
-
     @on(DataTable.RowSelected, "#rc-list")
     def _selected(self) -> None:
         self.query_one("#f-Target", Select).focus()
