@@ -14,8 +14,8 @@ shared SSH connection of this process (``core.remote``). What differs:
   ``accept_host_key(fingerprint)`` (``deck target check``), never by a run's keeper;
 - passwords: a ``keyring:`` reference is read from the system keyring; otherwise the CLI asks
   on a terminal (``core.remote.connection.ask_passwords_on_terminal``: the pool's
-  ``password_provider``), once per process, kept in memory only. A run's keeper has no terminal: use a key, the agent, or the
-  keyring for runs.
+  ``password_provider``), once per process, kept in memory only. A run's keeper has no
+  terminal: use a key, the agent, or the keyring for runs.
 
 One SSH connection per host *per process*: each run's keeper is its own process, so N runs
 watched by N keepers hold N connections (each with its channels for log and metrics tails).
