@@ -3,8 +3,8 @@
 ``SSHPool`` keeps one asyncssh connection per (host, port, user) for every caller in the
 process; ``RemoteHost`` is a caller's handle on one destination. Authentication: keys
 (``identityFile`` or ``~/.ssh/config``/default keys), the SSH agent (``SSH_AUTH_SOCK``), then a
-password from a callback, asked once per process and kept in memory only. Host keys are checked
-by ``core.remote.hostkeys`` (never ``known_hosts=None``).
+password from a callback, asked once per process and kept in memory only. Every host key is
+checked by ``core.remote.hostkeys``; checking is never switched off.
 
 asyncssh and OS exceptions are translated here (``translate_errors``) into ``core.errors``.
 A command that was running when the link dropped fails with ``TargetUnreachable``: it is never
