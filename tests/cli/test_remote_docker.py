@@ -15,6 +15,7 @@ import pytest
 
 from tests.core.targets.test_remotedocker import Relay, known_line
 from tests.fixtures.projects import run_id_of
+from tests.fixtures.waiting import until
 
 pytestmark = [pytest.mark.ssh, pytest.mark.docker]
 
@@ -166,9 +167,9 @@ def test_a_run_outlives_a_cut_link_and_keeps_every_line(remote_deck, home):
             assert time.monotonic() < deadline
             time.sleep(0.05)
         relay.cut()
-        time.sleep(3)
-        run = deck.json("runs", "show", run_id)
-        assert run["status"] == "Running" and run["disconnected_since"]
+        run = until(lambda: (r := deck.json("runs", "show", run_id))["disconnected_since"] and r,
+                    what="the run to show the lost link")
+        assert run["status"] == "Running"
         relay.start()
         run = deck.wait_for(run_id, timeout=90)
         assert run["status"] == "Completed", run

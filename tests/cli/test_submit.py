@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tests.fixtures.projects import run_id_of
+from tests.fixtures.waiting import until
 
 
 def write(project, name, text):
@@ -76,12 +77,18 @@ def test_env_values_and_arguments_reach_the_script_byte_for_byte(deck, project):
     assert not os.path.exists("/tmp/deck-pwned")
 
 
-def test_detach_returns_at_once_and_the_run_completes(deck, project):
-    write(project, "slow.py", "import time\ntime.sleep(1.5)\nprint('finished')\n")
-    started = time.monotonic()
+def test_detach_returns_while_the_run_goes_on_and_the_run_completes(deck, project):
+    # The script cannot end before the test releases it, so a submit that returned with the run
+    # still active did not wait for it.
+    write(project, "slow.py", "import os, time\n"
+          "while not os.path.exists(os.environ['RELEASE']): time.sleep(0.05)\n"
+          "print('finished')\n")
+    release = project.parent / "release"
+    deck.env["RELEASE"] = str(release)
     result = deck("submit", "-c", "local", "--detach", "slow.py", check=True)
-    assert time.monotonic() - started < 1.5
     run_id = run_id_of(result.out)
+    assert deck.json("runs", "show", run_id)["status"] in ("Queued", "Preparing", "Running")
+    release.touch()
     assert deck.wait_for(run_id)["status"] == "Completed"
     assert deck("logs", run_id, check=True).out == "finished\n"
 
@@ -96,7 +103,8 @@ def test_a_queued_run_executes_the_snapshot_taken_at_submit(deck, project):
     deck.env["RELEASE"] = str(release)
     blocker = run_id_of(deck("submit", "-c", "local", "--detach", "block.py", check=True).out)
     second = run_id_of(deck("submit", "-c", "local", "--detach", "show.py", check=True).out)
-    time.sleep(0.5)
+    # With the only slot held by a running blocker, the second run can only be waiting.
+    deck.wait_for(blocker, states=("Running",))
     assert deck.json("runs", "show", second)["status"] == "Queued"
     write(project, "data.txt", "edited after submit")
     write(project, "show.py", "print('the live file, not the snapshot')\n")
@@ -136,7 +144,7 @@ def test_sigkill_of_deck_submit_leaves_the_run_going_and_logs_f_reattaches(deck,
           "    time.sleep(0.05)\n"
           "import os; os.makedirs('outputs'); open('outputs/done.txt', 'w').write('ok')\n")
     proc, run_id = _submit_in_background(deck, "count.py")
-    time.sleep(0.4)
+    assert proc.stdout.readline() == b"line 0\n"  # killed while it streams
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     follow = deck("logs", run_id, "-f")
@@ -149,17 +157,25 @@ def test_sigkill_of_deck_submit_leaves_the_run_going_and_logs_f_reattaches(deck,
 
 
 def test_killing_the_keeper_loses_no_line_and_still_records_the_exit_code(deck, project):
-    write(project, "count.py", "import sys, time, deckrun\n"
+    # The script holds still half-way until the keeper is dead, so the kill lands while it runs.
+    write(project, "count.py", "import os, sys, time, deckrun\n"
           "for i in range(40):\n    print(f'line {i}')\n    deckrun.log('i', i)\n"
-          "    time.sleep(0.05)\nsys.exit(4)\n")
+          "    while i == 19 and not os.path.exists(os.environ['RELEASE']): time.sleep(0.05)\n"
+          "sys.exit(4)\n")
+    release = project.parent / "release"
+    deck.env["RELEASE"] = str(release)
     run_id = run_id_of(deck("submit", "-c", "local", "--detach", "count.py", check=True).out)
-    time.sleep(0.7)
-    keeper = deck.json("runs", "show", run_id)
+    output = project / ".deck" / "runs" / run_id / "output.log"
+    until(lambda: "line 19\n" in (output.read_text() if output.exists() else ""),
+          what="line 19 in the run's log")
     from core.history.store import HistoryStore
 
-    pid = HistoryStore(project / ".deck" / "history.db").get_run(run_id).keeper_pid
+    history = HistoryStore(project / ".deck" / "history.db")
+    pid = history.get_run(run_id).keeper_pid
+    history.close()
     os.kill(pid, signal.SIGKILL)
-    assert keeper["status"] == "Running"
+    assert deck.json("runs", "show", run_id)["status"] == "Running"
+    release.touch()
     follow = deck("logs", run_id, "-f")  # revives a keeper, which attaches
     assert follow.returncode == 4
     assert follow.out == "".join(f"line {i}\n" for i in range(40))
@@ -169,15 +185,19 @@ def test_killing_the_keeper_loses_no_line_and_still_records_the_exit_code(deck, 
 
 
 def test_ctrl_c_while_streaming_detaches_and_says_how_to_come_back(deck, project):
-    write(project, "nap.py", "import time\nprint('start', flush=True)\ntime.sleep(1)\n"
+    write(project, "nap.py", "import os, time\nprint('start', flush=True)\n"
+          "while not os.path.exists(os.environ['RELEASE']): time.sleep(0.05)\n"
           "print('end')\n")
+    release = project.parent / "release"
+    deck.env["RELEASE"] = str(release)
     proc, run_id = _submit_in_background(deck, "nap.py")
-    time.sleep(0.4)
+    assert proc.stdout.readline() == b"start\n"  # streaming, with its handlers in place
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=10)
+    _, err = proc.communicate(timeout=60)
     err = err.decode()
     assert f"deck logs {run_id} -f" in err and f"deck cancel {run_id}" in err
     assert "Traceback" not in err
+    release.touch()
     assert deck.wait_for(run_id)["status"] == "Completed"
 
 

