@@ -122,7 +122,7 @@ def env_set(args) -> int:
     if edit_env(path, set_vars=values).written:
         print(f"Set {', '.join(values)} in {path.relative_to(project.root)}")
     else:
-        print(f"{', '.join(values)} already set so in {path.relative_to(project.root)}; "
+        print(f"{', '.join(values)}: already set to that in {path.relative_to(project.root)}; "
               "nothing written")
     return 0
 

@@ -47,10 +47,12 @@ def read_config_bytes(path: Path, shown: str) -> bytes:
     if real != absolute:
         root = project_root_of(path)
         if root is not None and not _inside(real, os.path.realpath(root)):
+            from core.config.yamlio import display_path
+
             link = _first_link(absolute) or absolute
-            raise ConfigError(f"refusing to read it: {display_link(link, absolute)} is a symlink "
-                              "that leads outside the project; put a copy of the file in the "
-                              "project instead", file=shown)
+            raise ConfigError(f"refusing to read it: {display_path(link)} is a symlink to "
+                              f"{os.readlink(link)}, which leads outside the project (put a "
+                              "copy of the file in the project instead)", file=shown)
     with open(path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size > MAX_BYTES:
@@ -64,10 +66,6 @@ def read_config_bytes(path: Path, shown: str) -> bytes:
 def too_big(size: int) -> str:
     return (f"is {size / (1024 * 1024):.1f} MB; config files over {MAX_BYTES // (1024 * 1024)} MB "
             "are refused (a config file is a few lines: is this the right file?)")
-
-
-def display_link(link: str, absolute: str) -> str:
-    return "the file" if link == absolute else os.path.basename(link) + "/"
 
 
 def _inside(path: str, root: str) -> bool:
