@@ -88,8 +88,10 @@ def _warnings_of(config: Any) -> list[ConfigWarning]:
                        f"(deck submit -c {config.name} SCRIPT); this file's script "
                        f"({config.script}) is not run by itself"))
     for name in getattr(config, "unknown_keys", ()):
+        if name in known:  # read by another part of deck (the image builder's keys)
+            continue
         out.append(_at(doc, _path(name), _message(name, known, workbench, sdk)))
-    return out
+    return sorted(out, key=lambda w: w.line if w.line is not None else 1 << 30)
 
 
 def _message(name: str, known: set[str], workbench: dict[str, str], sdk: bool) -> str:

@@ -140,6 +140,8 @@ def _is_default(path: str, value: Any) -> bool:
         default = _DEFAULTS[path]
         if isinstance(default, str) and isinstance(value, str):
             return default.lower() == value.lower()
+        if isinstance(default, list):
+            return isinstance(value, list) and list(value) == default
         return value == default and type(value) is type(default)
     return False
 
