@@ -122,7 +122,7 @@ def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[
     script_rel = script_path.relative_to(project.root).as_posix()
 
     # The run's own configs are in its snapshot whatever .gitignore/.amlignore say.
-    snapshot = project.store.snapshot(project.root, keep=frozenset(configs.sources))
+    snapshot = project.store.snapshot(project.root, keep=_kept_configs(project, configs))
     if script_rel not in {e.path for e in project.store.manifest(snapshot.fingerprint)}:
         raise ProjectError(f"{script}: excluded from the project's snapshot by .gitignore or "
                            ".amlignore, so a run cannot execute it")
@@ -139,6 +139,19 @@ def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[
     # file edited during the submit makes the keeper read the snapshot's own).
     parsed = configs if snapshot_holds(project, snapshot.fingerprint, configs) else None
     return record, parsed
+
+
+def _kept_configs(project: Project, configs) -> frozenset[str]:
+    """The run's config files, and the files they link to inside the project."""
+    import os
+
+    kept = set(configs.sources)
+    root = str(project.root)
+    for rel in configs.sources:
+        real = os.path.realpath(project.root / rel)
+        if real.startswith(root + os.sep):
+            kept.add(Path(os.path.relpath(real, root)).as_posix())
+    return frozenset(kept)
 
 
 def _insert_with_fresh_id(project: Project, record: RunRecord) -> RunRecord:

@@ -141,3 +141,15 @@ def test_a_2018_sdk_runconfig_runs_with_its_variables(deck, project):
     result = deck("submit", "-c", "sdk", "train.py")
     assert result.returncode == 0, result.err
     assert "hello from the sdk file" in result.out and "training for 2 epochs" in result.out
+
+
+def test_configs_that_are_links_inside_the_project_reach_the_run(deck, project):
+    real = project / "shared_configs"
+    (project / "aml_config").rename(real)
+    (project / "aml_config").mkdir()
+    for path in real.iterdir():
+        (project / "aml_config" / path.name).symlink_to(f"../shared_configs/{path.name}")
+    (project / ".amlignore").write_text("shared_configs/\n")  # the links' targets ignored too
+    result = deck("submit", "-c", "local", "train.py")
+    assert result.returncode == 0, result.out + result.err
+    assert "hello from local" in result.out and "snapshot" not in result.err
