@@ -248,7 +248,7 @@ def edit_env(path: str | os.PathLike[str], *, set_vars: Mapping[str, str] | None
     """
     with editing(path) as doc:
         _check_env_input(doc, set_vars or {})
-        existing = list(_environment(Section(doc, doc.data)))  # a broken block is reported
+        keys, existing = _env_block(doc)  # a broken block is reported where it is
         names = list(dict.fromkeys(unset))
         missing = [n for n in names if n not in existing]
         if missing:
@@ -256,10 +256,25 @@ def edit_env(path: str | os.PathLike[str], *, set_vars: Mapping[str, str] | None
                               f"(set: {', '.join(existing) or 'none'}); nothing was written",
                               file=doc.display, field=ENV)
         for name in names:
-            doc.delete((ENV, name))
+            doc.delete((*keys, name))
         for name, value in (set_vars or {}).items():
-            doc.set((ENV, name), value)
+            doc.set((*keys, name), value)
         return EnvEdit(*_save_valid(doc))
+
+
+def _env_block(doc: YamlDocument) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Where the file keeps its variables (Workbench: EnvironmentVariables; the 2018 SDK
+    format: environment.environmentVariables), and the variables there now."""
+    from core.config import sdkrunconfig
+
+    if not sdkrunconfig.is_sdk_format(doc.data):
+        return (ENV,), _environment(Section(doc, doc.data))
+    environment = doc.data.get("environment")
+    if environment is not None and not isinstance(environment, dict):
+        raise Section(doc, doc.data).wrong("environment", "a map (environmentVariables:, ...)")
+    current = (_environment_of(Section(doc, environment, "environment."), "environmentVariables")
+               if environment else {})
+    return ("environment", "environmentVariables"), current
 
 
 def set_field(path: str | os.PathLike[str], field_name: str, value: Any) -> RunConfiguration:

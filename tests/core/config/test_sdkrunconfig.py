@@ -83,3 +83,19 @@ def test_what_a_2018_file_asks_and_deck_cannot_do_is_refused(in_tmp, text, needl
         load_runconfig(write(in_tmp / "aml_config" / "bad.runconfig", text))
     assert needle in str(caught.value)
     assert str(caught.value).startswith("aml_config/bad.runconfig:")
+
+
+def test_env_set_and_unset_edit_a_2018_file_in_its_own_format(in_tmp):
+    from core.config.runconfig import set_env, unset_env
+
+    path = write(in_tmp / "aml_config" / "sdk.runconfig", SDK)
+    set_env(path, {"NEW": "1", "EXAMPLE_ENV_VAR": "changed"})
+    rc = load_runconfig(path)
+    assert rc.environment_variables == {"EXAMPLE_ENV_VAR": "changed", "NEW": "1"}
+    assert "EnvironmentVariables" not in path.read_text()
+    unset_env(path, ["NEW"])
+    set_env(path, {"EXAMPLE_ENV_VAR": "Example Value"})
+    assert path.read_text() == SDK
+    bare = write(in_tmp / "aml_config" / "bare.runconfig", "target: local\n")
+    set_env(bare, {"A": "1"})
+    assert load_runconfig(bare).environment_variables == {"A": "1"}
