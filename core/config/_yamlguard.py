@@ -32,6 +32,10 @@ _KEY = re.compile(r"""(?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#'"{\[\]},&*!|>%@`
                   r"""|-[^\s\t\n][^\t\n]*?):(?=[ \t])""")
 
 
+_VALUE_THEN_COMMENT = re.compile(r"""(?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s'"#][^\t#]*?)"""
+                                 r"""(?P<gap>[ ]*\t[ \t]*)#""")
+
+
 def project_root_of(path: Path) -> Path | None:
     """The folder holding ``aml_config/`` above ``path`` (the project), or None."""
     for folder in Path(os.path.abspath(path)).parents:
@@ -108,11 +112,16 @@ def _separator_tabs(line: str) -> list[int]:
     tabs = [lead.start("dashes") + i for i, c in enumerate(lead.group("dashes")) if c == "\t"]
     key = _KEY.match(line, at)
     if key is not None:
-        end = key.end()
-        while end < len(line) and line[end] in " \t":
-            if line[end] == "\t":
-                tabs.append(end)
-            end += 1
+        at = key.end()
+        while at < len(line) and line[at] in " \t":
+            if line[at] == "\t":
+                tabs.append(at)
+            at += 1
+    # "value<TAB># comment": the tabs before a comment that ends the line separate too.
+    comment = _VALUE_THEN_COMMENT.match(line, at)
+    if comment is not None:
+        tabs += [comment.start("gap") + i for i, c in enumerate(comment.group("gap"))
+                 if c == "\t"]
     return tabs
 
 

@@ -23,7 +23,7 @@ TABBED = {
     "local.compute": "type:\tlocal\npythonLocation:\t\t/usr/bin/python3\n",
     "local.runconfig": ("ArgumentVector:\n-\t\"$file\"\n  # a comment\nTarget:\tlocal\n"
                         "EnvironmentVariables:\n  A:\t\"1\"\n  B: |\n    keep\ta tab: here\t\n"
-                        "Framework: Python\n"),
+                        "Framework: Python\t# or PySpark\n"),
     "conda_dependencies.yml": "name:\tenv\ndependencies:\n  -\tpython=3.11\n  - pip:\n"
                               "    -\trequests\n",
     "spark_dependencies.yml": "configuration:\n  spark.app.name:\tdemo\npackages:\n"
@@ -51,7 +51,7 @@ def test_tabs_as_separators_load_in_all_four_files_with_a_warning_per_line(tabbe
     assert spark.configuration == {"spark.app.name": "demo"}
     assert spark.packages[0].group == "com.a"
     lines = {name: [w.line for w in load_document(tabbed / name).warnings] for name in TABBED}
-    assert lines == {"local.compute": [1, 2], "local.runconfig": [2, 4, 6],
+    assert lines == {"local.compute": [1, 2], "local.runconfig": [2, 4, 6, 9],
                      "conda_dependencies.yml": [1, 3, 5], "spark_dependencies.yml": [2, 4]}
     warning = str(load_document(tabbed / "local.compute").warnings[0])
     assert warning.startswith("aml_config/local.compute:1: warning: a tab separates")
