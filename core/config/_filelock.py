@@ -69,7 +69,7 @@ def _lock_inode(path: str, deadline: float) -> int | None:
     pause = 0.005
     while True:
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)  # a FIFO must not block
         except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError:

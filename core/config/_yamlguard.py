@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,8 @@ def read_config_bytes(path: Path, shown: str) -> bytes:
             raise ConfigError(f"refusing to read it: {display_path(link)} is a symlink to "
                               f"{os.readlink(link)}, which leads outside the project (put a "
                               "copy of the file in the project instead)", file=shown)
+    if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read for ever
+        raise ConfigError("not a regular file; a config must be a file", file=shown)
     with open(path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size > MAX_BYTES:

@@ -129,3 +129,11 @@ def test_a_self_referring_alias_and_deep_nesting_are_errors_not_crashes(in_tmp):
                  "Target: local\nx: " + "[" * 5000 + "]" * 5000 + "\n")
     with pytest.raises(ConfigError):
         load_runconfig(deep)
+
+
+def test_a_fifo_in_place_of_a_config_is_refused_not_waited_on(in_tmp):
+    path = in_tmp / "aml_config" / "local.runconfig"
+    path.parent.mkdir()
+    os.mkfifo(path)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_runconfig(path)
