@@ -58,7 +58,8 @@ def read_config_bytes(path: Path, shown: str) -> bytes:
             raise ConfigError(f"refusing to read it: {display_path(link)} is a symlink to "
                               f"{os.readlink(link)}, which leads outside the project (put a "
                               "copy of the file in the project instead)", file=shown)
-    if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read for ever
+    mode = os.stat(path).st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a FIFO would block the read for ever
         raise ConfigError("not a regular file; a config must be a file", file=shown)
     with open(path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
