@@ -19,7 +19,6 @@ import fcntl
 import os
 import threading
 import time
-from pathlib import Path
 from typing import Iterator
 
 from core.errors import ConfigError
