@@ -50,3 +50,17 @@ def short_time(utc: str | None) -> str:
     return utc[:19].replace("T", " ") if utc else ""
 
 
+
+
+def print_config_warnings(*configs) -> None:
+    """What the loaded config files hold that deck does not use, one line each on stderr."""
+    from core.config.report import format_warnings, warnings_for
+
+    for line in format_warnings(warnings_for(*configs)):
+        print(line, file=sys.stderr)
+
+
+def print_load_errors(errors: Iterable[str]) -> None:
+    """The files a listing could not read, after the listing (on stderr)."""
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)

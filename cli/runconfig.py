@@ -70,20 +70,28 @@ def create(args) -> int:
 
 
 def list_runconfigs(args) -> int:
+    from cli.common import print_load_errors
+
     project = project_of(args)
-    configs = [project.load_runconfig(name) for name in project.runconfig_names()]
+    loaded = project.load_all_runconfigs()  # an unreadable file is listed with its error
     if args.json:
-        print_json([_as_json(c) for c in configs])
+        print_json([_as_json(c) if c is not None else {"name": name, "error": error}
+                    for name, c, error in loaded])
         return 0
     print_table(["name", "target", "framework", "prepare", "env vars"],
                 ([c.name, c.target, c.framework, c.prepare_environment,
-                  len(c.environment_variables)] for c in configs))
+                  len(c.environment_variables)] if c is not None else
+                 [name, "(unreadable)", "", "", ""] for name, c, _ in loaded))
+    print_load_errors(error for _, _, error in loaded if error)
     return 0
 
 
 def show(args) -> int:
+    from cli.common import print_config_warnings
+
     project = project_of(args)
     config = project.load_runconfig(args.name)
+    print_config_warnings(config)
     data = _as_json(config)
     if args.json:
         print_json(data)
@@ -99,7 +107,7 @@ def show(args) -> int:
 
 
 def env_set(args) -> int:
-    from core.config.runconfig import set_env
+    from core.config.runconfig import edit_env
     from core.errors import ConfigError
 
     project = project_of(args)
@@ -110,16 +118,20 @@ def env_set(args) -> int:
         if not sep:
             raise ConfigError(f"{pair!r} is not KEY=VALUE", field="KEY=VALUE")
         values[name] = value
-    set_env(path, values)
-    print(f"Set {', '.join(values)} in {path.relative_to(project.root)}")
+    # Under the file's lock (concurrent edits all land); say only what was really written.
+    if edit_env(path, set_vars=values).written:
+        print(f"Set {', '.join(values)} in {path.relative_to(project.root)}")
+    else:
+        print(f"{', '.join(values)}: already set to that in {path.relative_to(project.root)}; "
+              "nothing written")
     return 0
 
 
 def env_unset(args) -> int:
-    from core.config.runconfig import unset_env
+    from core.config.runconfig import edit_env
 
     project = project_of(args)
     path = project.load_runconfig(args.name).path
-    unset_env(path, list(args.keys))
+    edit_env(path, unset=list(args.keys))
     print(f"Removed {', '.join(args.keys)} from {path.relative_to(project.root)}")
     return 0

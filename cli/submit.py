@@ -49,7 +49,8 @@ def run(args) -> int:
     from core.runs.submit import submit
 
     project = project_of(args)
-    record = submit(project, args.run_configuration, args.script, tuple(args.arguments))
+    record = submit(project, args.run_configuration, args.script, tuple(args.arguments),
+                    on_warning=lambda line: print(line, file=sys.stderr, flush=True))
     print(f"RunId: {record.run_id}", flush=True)
     if record.config and record.config.get("TrackedRun") is False:
         # Workbench kept no history for such runs; deck keeps every run (its snapshot is what

@@ -75,9 +75,15 @@ def attach(args) -> int:
 
 def list_targets(args) -> int:
     project = project_of(args)
-    rows = []
-    for name in project.compute_names():
-        compute = project.load_compute(name)
+    from cli.common import print_load_errors
+
+    rows, errors = [], []
+    for name, compute, error in project.load_all_computes():
+        if error is not None:  # one unreadable file never hides the others
+            errors.append(error)
+            rows.append({"name": name, "type": None, "address": None, "base_docker_image": None,
+                         "file": _rel(project, project.compute_path(name)), "error": error})
+            continue
         rows.append({"name": name, "type": str(compute.type),
                      "address": compute.address, "base_docker_image": compute.base_docker_image,
                      "file": _rel(project, compute.path)})
@@ -85,7 +91,9 @@ def list_targets(args) -> int:
         print_json(rows)
         return 0
     print_table(["name", "type", "address", "base image"],
-                ([r["name"], r["type"], r["address"], r["base_docker_image"]] for r in rows))
+                ([r["name"], r["type"] or "(unreadable)", r["address"], r["base_docker_image"]]
+                 for r in rows))
+    print_load_errors(errors)
     return 0
 
 
@@ -95,8 +103,11 @@ def check_target(args) -> int:
     from core.errors import HostKeyError
     from core.targets.registry import open_target
 
+    from cli.common import print_config_warnings
+
     project = project_of(args)
     compute = project.load_compute(args.name)
+    print_config_warnings(compute)
     target = open_target(project, compute)
     accept = getattr(args, "accept_host_key", None)
 

@@ -82,6 +82,15 @@ class Project:
                                f"(run configurations: {known})")
         return load_runconfig(path)
 
+    def load_all_runconfigs(self) -> list[tuple[str, "RunConfiguration | None", str | None]]:
+        """Every run configuration as (name, config, None), or (name, None, error) when it
+        cannot be read: one bad file never hides the others from a listing."""
+        return [_try(name, self.load_runconfig) for name in self.runconfig_names()]
+
+    def load_all_computes(self) -> list[tuple[str, "ComputeConfig | None", str | None]]:
+        """Every compute target as (name, config, None) or (name, None, error)."""
+        return [_try(name, self.load_compute) for name in self.compute_names()]
+
     # -- deck's own files ---------------------------------------------------------------------
 
     @cached_property
@@ -114,6 +123,15 @@ class Project:
             return str(path.relative_to(Path.cwd()))
         except ValueError:
             return str(path)
+
+
+def _try(name: str, load) -> tuple:
+    from core.errors import DeckError
+
+    try:
+        return name, load(name), None
+    except DeckError as exc:
+        return name, None, str(exc)
 
 
 def _safe_name(name: str, what: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from core.config.runconfig import (ENV, RunConfiguration, env_name_problem, project_path_problem,
                                    runconfig_from_document)
-from core.config.yamlio import YamlDocument, load_document
+from core.config.yamlio import YamlDocument, editing, load_document
 from core.errors import ConfigError
 from core.project import Project
 from tui.format import join_args
@@ -120,13 +120,14 @@ def env_problem(name: str, existing: set[str], *, old: str | None = None) -> str
 
 def rename_env(path: Path, old: str, new: str) -> RunConfiguration:
     """Rename one variable in a single write (its value and the rest of the file unchanged)."""
-    doc = load_document(path)
-    env = doc.get(ENV) or {}
-    if old not in env:
-        raise ConfigError(f"no environment variable {old!r} here", file=doc.display, field=ENV)
-    value = env[old]
-    doc.delete((ENV, old))
-    doc.set((ENV, new), value)
-    config = runconfig_from_document(doc)
-    doc.save()
-    return config
+    with editing(path) as doc:  # under the file's lock: a concurrent edit is not lost
+        env = doc.get(ENV) or {}
+        if old not in env:
+            raise ConfigError(f"no environment variable {old!r} here", file=doc.display,
+                              field=ENV)
+        value = env[old]
+        doc.delete((ENV, old))
+        doc.set((ENV, new), value)
+        config = runconfig_from_document(doc)
+        doc.save()
+        return config

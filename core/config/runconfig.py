@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from core.config._section import Section
-from core.config.yamlio import YamlDocument, describe, load_document, new_document
+from core.config.yamlio import YamlDocument, describe, editing, load_document, new_document
 from core.errors import ConfigError
 from core.targets.base import Framework
 
@@ -54,6 +54,11 @@ class RunConfiguration:
     prepare_environment: bool = False
     tracked_run: bool = True
     unknown_keys: tuple[str, ...] = ()
+    #: "workbench" (``Target``, ``ArgumentVector``...) or "sdk2018" (``target``, ``arguments``,
+    #: ``environment:``...); in the latter, ``unknown_keys`` are dotted paths deck did not read.
+    file_format: str = "workbench"
+    #: sdk2018 only: the ``script`` the file names (deck runs the one given to ``deck submit``).
+    script: str | None = None
 
     def _project(self, project_dir: str | os.PathLike[str] | None) -> Path:
         return Path(project_dir) if project_dir is not None else self.path.parent.parent
@@ -84,6 +89,40 @@ def env_name_problem(name: str) -> str | None:
         return 'names cannot contain "="'
     if "\0" in name:
         return "names cannot contain a NUL character"
+    bad = next((c for c in name if c.isspace() or not c.isprintable()), None)
+    if bad is not None:
+        # A shell, `docker run -e` and `env` all split or mangle such a name.
+        return f"names cannot contain {'a space' if bad == ' ' else repr(bad)}"
+    return None
+
+
+#: Linux refuses to start a process with one NAME=value longer than this (MAX_ARG_STRLEN).
+MAX_ENV_ENTRY = 128 * 1024 - 1
+#: ... or with all of them together near ARG_MAX; keep well clear of it (argv needs room too).
+MAX_ENV_TOTAL = 1024 * 1024
+
+
+def environment_problem(env: Mapping[str, str]) -> str | None:
+    """Why ``env`` (the run's own variables, secrets resolved) cannot be given to a process."""
+    total = 0
+    for name, value in env.items():
+        problem = env_name_problem(name)
+        if problem:
+            return f"{name!r} is not a valid environment variable name ({problem})"
+        if "\0" in value:
+            return f"the value of {name} contains a NUL character, which no environment " \
+                   "variable can hold"
+        try:
+            size = len(os.fsencode(name)) + 1 + len(os.fsencode(value))
+        except UnicodeError:
+            return f"the value of {name} holds text that cannot be encoded for a process"
+        if size > MAX_ENV_ENTRY:
+            return (f"{name} is {size:,} bytes with its value; a process cannot be given a "
+                    f"variable over {MAX_ENV_ENTRY:,} bytes (put it in a file instead)")
+        total += size + 1
+    if total > MAX_ENV_TOTAL:
+        return (f"the environment variables take {total:,} bytes; over {MAX_ENV_TOTAL:,} a "
+                "process may not start (put large values in files instead)")
     return None
 
 
@@ -106,6 +145,12 @@ def load_runconfig(path: str | os.PathLike[str]) -> RunConfiguration:
 
 
 def runconfig_from_document(doc: YamlDocument) -> RunConfiguration:
+    from core.config import sdkrunconfig
+
+    if sdkrunconfig.is_sdk_format(doc.data):
+        sdkrunconfig.refuse_mixed(doc, KEYS)
+        return sdkrunconfig.runconfig_from_sdk(doc, RunConfiguration, _environment_of,
+                                               _dependency_path)
     s = Section(doc, doc.data)
     argv = (s.text_list("ArgumentVector", item="an argument")
             if s.get("ArgumentVector") is not None else ("$file",))
@@ -130,36 +175,47 @@ def runconfig_from_document(doc: YamlDocument) -> RunConfiguration:
 
 
 def _environment(s: Section) -> dict[str, str]:
-    node = s.get(ENV)
+    return _environment_of(s, ENV)
+
+
+def _environment_of(s: Section, key: str) -> dict[str, str]:
+    """The map of variables at ``key`` of ``s``, every name and value checked."""
+    label = s.name(key)  # how messages name the map
+    node = s.get(key)
     if node is None:
         return {}
     if not isinstance(node, dict):
-        raise s.wrong(ENV, "a map of NAME: value")
+        raise s.wrong(key, "a map of NAME: value")
     env = {}
     for name in node:
         if not isinstance(name, str):
-            raise s.doc.error(f"{ENV}: a variable name must be text, got {describe(name)}; put "
-                              "it in quotes", node, name, part="key", field=ENV)
+            raise s.doc.error(f"{label}: a variable name must be text, got {describe(name)}; put "
+                              "it in quotes", node, name, part="key", field=label)
         problem = env_name_problem(name)
         if problem:
-            raise s.doc.error(f"{ENV}: {name!r} is not a valid environment variable name "
-                              f"({problem})", node, name, part="key", field=ENV)
-        value = s.scalar_text(node, name, f"{ENV}.{name}")
+            raise s.doc.error(f"{label}: {name!r} is not a valid environment variable name "
+                              f"({problem})", node, name, part="key", field=label)
+        value = s.scalar_text(node, name, f"{label}.{name}")
         if "\0" in value:
-            raise s.doc.error(f"{ENV}.{name} contains a NUL character, which no environment "
-                              "variable can hold", node, name, field=ENV)
+            raise s.doc.error(f"{label}.{name} contains a NUL character, which no environment "
+                              "variable can hold", node, name, field=label)
         env[name] = value
     return env
 
 
 def _dependency_file(s: Section, key: str, default: str) -> str | None:
+    return _dependency_path(s, key, default)
+
+
+def _dependency_path(s: Section, key: str, default: str) -> str | None:
     value = s.text(key, expected=f"a path relative to the project, or null for {default}")
     if value is None:
         return None
     value = value.strip().replace("\\", "/")  # Workbench ran on Windows too
     problem = project_path_problem(value)
     if problem:
-        raise s.fail(key, f"{key} must be a path inside the project, relative to it: {problem}")
+        raise s.fail(key, f"{s.name(key)} must be a path inside the project, relative to it: "
+                     f"{problem}")
     return value
 
 
@@ -167,48 +223,79 @@ def _dependency_file(s: Section, key: str, default: str) -> str | None:
 
 def set_env(path: str | os.PathLike[str], variables: Mapping[str, str]) -> RunConfiguration:
     """Set environment variables (adding or replacing), keeping every other byte of the file."""
-    doc = load_document(path)
-    _check_env_input(doc, variables)
-    _environment(Section(doc, doc.data))  # a broken block is reported where it is
-    for name, value in variables.items():
-        doc.set((ENV, name), value)
-    return _save_valid(doc)
+    return edit_env(path, set_vars=variables).config
 
 
 def unset_env(path: str | os.PathLike[str], names: Iterable[str]) -> RunConfiguration:
     """Remove environment variables; an unknown name is an error and nothing is written."""
-    doc = load_document(path)
-    existing = list(_environment(Section(doc, doc.data)))
-    names = list(dict.fromkeys(names))
-    missing = [n for n in names if n not in existing]
-    if missing:
-        raise ConfigError(f"no environment variable {', '.join(map(repr, missing))} here "
-                          f"(set: {', '.join(existing) or 'none'}); nothing was written",
-                          file=doc.display, field=ENV)
-    for name in names:
-        doc.delete((ENV, name))
-    return _save_valid(doc)
+    return edit_env(path, unset=names).config
+
+
+@dataclass(frozen=True)
+class EnvEdit:
+    """What an edit did: the file as it now is, and whether it was written at all."""
+
+    config: RunConfiguration
+    written: bool
+
+
+def edit_env(path: str | os.PathLike[str], *, set_vars: Mapping[str, str] | None = None,
+             unset: Iterable[str] = ()) -> EnvEdit:
+    """Set and/or remove environment variables under the file's lock (no edit is lost).
+
+    The file is read after the lock is taken, so concurrent edits each see the others'.
+    ``written`` is False when the file already said exactly this (nothing was written).
+    """
+    with editing(path) as doc:
+        _check_env_input(doc, set_vars or {})
+        keys, existing = _env_block(doc)  # a broken block is reported where it is
+        names = list(dict.fromkeys(unset))
+        missing = [n for n in names if n not in existing]
+        if missing:
+            raise ConfigError(f"no environment variable {', '.join(map(repr, missing))} here "
+                              f"(set: {', '.join(existing) or 'none'}); nothing was written",
+                              file=doc.display, field=ENV)
+        for name in names:
+            doc.delete((*keys, name))
+        for name, value in (set_vars or {}).items():
+            doc.set((*keys, name), value)
+        return EnvEdit(*_save_valid(doc))
+
+
+def _env_block(doc: YamlDocument) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Where the file keeps its variables (Workbench: EnvironmentVariables; the 2018 SDK
+    format: environment.environmentVariables), and the variables there now."""
+    from core.config import sdkrunconfig
+
+    if not sdkrunconfig.is_sdk_format(doc.data):
+        return (ENV,), _environment(Section(doc, doc.data))
+    environment = doc.data.get("environment")
+    if environment is not None and not isinstance(environment, dict):
+        raise Section(doc, doc.data).wrong("environment", "a map (environmentVariables:, ...)")
+    current = (_environment_of(Section(doc, environment, "environment."), "environmentVariables")
+               if environment else {})
+    return ("environment", "environmentVariables"), current
 
 
 def set_field(path: str | os.PathLike[str], field_name: str, value: Any) -> RunConfiguration:
     """Set one field, by file key (``Target``) or field name (``target``); checked first."""
     key = field_name if field_name in KEYS else _BY_FIELD.get(field_name)
-    doc = load_document(path)
-    if key is None:
-        raise ConfigError(f"unknown run configuration field {field_name!r} (one of "
-                          f"{', '.join(KEYS)})", file=doc.display)
-    value = _check_field_input(doc, key, value)
-    if key == ENV:
-        current = _environment(Section(doc, doc.data))
-        for name in current:
-            if name not in value:
-                doc.delete((ENV, name))
-        for name, text in value.items():
-            if current.get(name) != text:
-                doc.set((ENV, name), text)
-    else:
-        doc.set(key, value)
-    return _save_valid(doc)
+    with editing(path) as doc:
+        if key is None:
+            raise ConfigError(f"unknown run configuration field {field_name!r} (one of "
+                              f"{', '.join(KEYS)})", file=doc.display)
+        value = _check_field_input(doc, key, value)
+        if key == ENV:
+            current = _environment(Section(doc, doc.data))
+            for name in current:
+                if name not in value:
+                    doc.delete((ENV, name))
+            for name, text in value.items():
+                if current.get(name) != text:
+                    doc.set((ENV, name), text)
+        else:
+            doc.set(key, value)
+        return _save_valid(doc)[0]
 
 
 def create_runconfig(path: str | os.PathLike[str], *, target: str,
@@ -236,10 +323,9 @@ def create_runconfig(path: str | os.PathLike[str], *, target: str,
     return config
 
 
-def _save_valid(doc: YamlDocument) -> RunConfiguration:
+def _save_valid(doc: YamlDocument) -> tuple[RunConfiguration, bool]:
     config = runconfig_from_document(doc)  # the edited file must load, or nothing is written
-    doc.save()
-    return config
+    return config, doc.save()
 
 
 def _check_env_input(doc: YamlDocument | None, variables: Mapping[str, Any],

@@ -12,12 +12,14 @@ import contextlib
 import os
 import re
 import threading
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from core.config import _yamltext
+from core.config import _yamlguard, _yamltext
 from core.config._atomicfile import atomic_write, default_mode
+from core.config._filelock import locked
 from core.config._yamlrender import (EditError, Layout, Style, comparable, plain, plain_input,
                                      render_block)
 from core.errors import ConfigError
@@ -33,9 +35,28 @@ def _yaml() -> Any:
     global _yaml_instance
     if _yaml_instance is None:
         from ruamel.yaml import YAML
+        from ruamel.yaml.scanner import Scanner
 
         _yaml_instance = YAML(typ="rt")
+        # The round-trip scanner joins runs of comment lines with string concatenation, which
+        # is quadratic (8 MB of comments took 40 s). Deck never uses ruamel's comments (edits
+        # splice the text itself), so the plain scanner, which skips them, is enough: same
+        # nodes, same marks, linear time.
+        _yaml_instance.Scanner = Scanner
     return _yaml_instance
+
+
+@dataclass(frozen=True)
+class ConfigWarning:
+    """Something about a config file that still loads but that the user should know."""
+
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: warning: {self.message}"
 
 
 def display_path(path: str | os.PathLike[str]) -> str:
@@ -73,9 +94,11 @@ class YamlDocument:
     """One YAML file: ``data`` is the ruamel CommentedMap, ``path`` the file."""
 
     def __init__(self, path: Path, text: str, data: Any, *, on_disk: bytes | None,
-                 bom: bool = False) -> None:
+                 bom: bool = False, warnings: list[ConfigWarning] | None = None) -> None:
         self.path = path
         self.data = data
+        #: What the user should be told about the file as read (tabs read as spaces, ...).
+        self.warnings = list(warnings or [])
         self._text = text
         self._saved_text = text if on_disk is not None else None
         self._on_disk = on_disk
@@ -181,14 +204,16 @@ class YamlDocument:
     def _edit(self, splice: Any, expected: Any, keys: tuple[str, ...]) -> None:
         what = ".".join(keys)
         with _lock:
-            root = _yaml().compose(self._text)
+            # Separator tabs are read as spaces (one character for one), so the marks of the
+            # parsed copy index the file's own text and the splice keeps its other tabs.
+            root = _yaml().compose(_yamlguard.untab(self._text)[0])
         try:
             text = splice(self._text, root)
         except (EditError, KeyError, ValueError) as exc:
             raise ConfigError(f"cannot change {what}: {exc}; nothing was changed",
                               file=self.display) from None
         try:
-            data = _parse(text, self.path)
+            data = _parse(text, self.path)[0]
         except ConfigError as exc:  # e.g. the old value carried an anchor used elsewhere
             raise ConfigError(f"cannot change {what}: the file would no longer parse "
                               f"({exc.message}); nothing was changed", file=self.display) from None
@@ -211,15 +236,8 @@ class YamlDocument:
         payload = ((_BOM if self._bom else "") + self._text).encode("utf-8")
         target = Path(os.path.realpath(self.path))  # keep a symlinked config a symlink
         try:
-            if self._on_disk is None:
-                mode = default_mode()
-            else:
-                current = target.read_bytes()
-                if current != self._on_disk and not force:
-                    raise ConfigError("changed on disk since it was read; nothing was written "
-                                      "(reload and try again)", file=self.display)
-                mode = target.stat().st_mode & 0o7777
-            atomic_write(target, payload, mode, exclusive=self._on_disk is None and not force)
+            with locked(target):
+                self._write_locked(target, payload, force)
         except FileExistsError:
             raise ConfigError("already exists; nothing was written", file=self.display) from None
         except FileNotFoundError:
@@ -233,12 +251,25 @@ class YamlDocument:
         self._on_disk, self._saved_text = payload, self._text
         return True
 
+    def _write_locked(self, target: Path, payload: bytes, force: bool) -> None:
+        # Under the file's lock: the check that nobody changed the file since it was read and
+        # the replace are one step for every deck process and thread.
+        if self._on_disk is None:
+            mode = default_mode()
+        else:
+            current = target.read_bytes()
+            if current != self._on_disk and not force:
+                raise ConfigError("changed on disk since it was read; nothing was written "
+                                  "(reload and try again)", file=self.display)
+            mode = target.stat().st_mode & 0o7777
+        atomic_write(target, payload, mode, exclusive=self._on_disk is None and not force)
+
 
 def load_document(path: str | os.PathLike[str]) -> YamlDocument:
     """Read and parse one YAML file whose top level is a map (an empty file is an empty map)."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = _yamlguard.read_config_bytes(path, display_path(path))
     except FileNotFoundError:
         raise ConfigError("no such file", file=display_path(path)) from None
     except OSError as exc:
@@ -251,7 +282,19 @@ def load_document(path: str | os.PathLike[str]) -> YamlDocument:
                           file=display_path(path), line=line) from None
     bom = text.startswith(_BOM)
     text = text[1:] if bom else text
-    return YamlDocument(path, text, _parse(text, path), on_disk=raw, bom=bom)
+    data, warnings = _parse(text, path)
+    return YamlDocument(path, text, data, on_disk=raw, bom=bom, warnings=warnings)
+
+
+@contextlib.contextmanager
+def editing(path: str | os.PathLike[str]):
+    """Hold the file's lock while it is read, changed and saved: no concurrent edit is lost.
+
+    ``with editing(path) as doc: doc.set(...); doc.save()``; the lock is re-entrant within a
+    thread, other threads and processes wait (see ``_filelock``).
+    """
+    with locked(Path(os.path.realpath(path))):
+        yield load_document(path)
 
 
 def new_document(path: str | os.PathLike[str], mapping: Mapping[str, Any],
@@ -268,22 +311,62 @@ def new_document(path: str | os.PathLike[str], mapping: Mapping[str, Any],
         lines += _comment_lines((key_comments or {}).get(key))
         lines += render_block({key: value}, 0, layout, Style())
     text = "".join(line + "\n" for line in lines)
-    return YamlDocument(Path(path), text, _parse(text, Path(path)), on_disk=None)
+    return YamlDocument(Path(path), text, _parse(text, Path(path))[0], on_disk=None)
 
 
 def _comment_lines(text: str | None) -> list[str]:
     return [f"# {line}".rstrip() for line in text.splitlines()] if text else []
 
 
-def _parse(text: str, path: Path) -> Any:
+def _parse(text: str, path: Path) -> tuple[Any, list[ConfigWarning]]:
+    """The data of ``text`` and the warnings about how it was read."""
     from ruamel.yaml.comments import CommentedMap
+
+    shown = display_path(path)
+    if len(text) > _yamlguard.MAX_BYTES:  # an edit may grow a file; a read is bounded before
+        raise ConfigError(_yamlguard.too_big(len(text.encode("utf-8"))), file=shown)
+    parse_text, replaced = _yamlguard.untab(text)
+    if replaced:
+        try:
+            with _lock:
+                inside = _yamlguard.tabs_in_scalars(_yaml().compose(parse_text), replaced)
+        except Exception:  # noqa: BLE001 - the parse below reports what is wrong
+            inside = set()
+        if inside:  # tabs inside block text are the value's own: give them back
+            chars = list(parse_text)
+            for index in inside:
+                chars[index] = "\t"
+            parse_text = "".join(chars)
+            replaced = [i for i in replaced if i not in inside]
+    data = _load(parse_text, text, shown)
+    warnings = []
+    for line in _yamlguard.line_numbers(text, replaced):
+        warnings.append(ConfigWarning(shown, line, "a tab separates a key or a list item from "
+                                      "its value; read as a space (YAML allows only spaces "
+                                      "there, so other tools may refuse this file)"))
+    if data is None:
+        return CommentedMap(), warnings
+    if not isinstance(data, dict):
+        raise ConfigError(f"must be a map of key: value lines, got {describe(data)}",
+                          file=shown, line=1, column=1)
+    try:
+        _yamlguard.check_expansion(data)
+    except _yamlguard.AliasBomb as exc:
+        raise ConfigError(f"refusing the file: {exc} (a YAML alias bomb?); write the values "
+                          "out instead of repeating aliases", file=shown) from None
+    return data, warnings
+
+
+def _load(parse_text: str, text: str, shown: str) -> Any:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
     from ruamel.yaml.reader import ReaderError
 
-    shown = display_path(path)
     try:
         with _lock:
-            data = _yaml().load(text)
+            return _yaml().load(parse_text)
+    except RecursionError:
+        raise ConfigError("nested too deeply to read (thousands of levels of lists or maps)",
+                          file=shown) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = (exc.problem or exc.context or "not valid YAML").strip()
@@ -296,12 +379,6 @@ def _parse(text: str, path: Path) -> Any:
                           column=exc.position - before.rfind("\n")) from None
     except YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", file=shown) from None
-    if data is None:
-        return CommentedMap()
-    if not isinstance(data, dict):
-        raise ConfigError(f"must be a map of key: value lines, got {describe(data)}",
-                          file=shown, line=1, column=1)
-    return data
 
 
 def _keys(key_path: KeyPath) -> tuple[str, ...]:

@@ -77,8 +77,26 @@ def _digest(path: Path) -> str:
 
 def snapshot_holds(project: "Project", fingerprint: str, configs: RunConfigs) -> bool:
     """Whether the snapshot has exactly the config files ``configs`` was parsed from."""
-    entries = {e.path: e.hash for e in project.store.manifest(fingerprint)}
-    return all(entries.get(rel) == digest for rel, digest in configs.sources.items())
+    content = _content_of(project.store.manifest(fingerprint))
+    return all(content(rel) == digest for rel, digest in configs.sources.items())
+
+
+def _content_of(manifest):
+    """``rel -> hash`` of a snapshot's file, following in-snapshot symlinks (a config may be
+    a link to a file elsewhere in the project)."""
+    import posixpath
+
+    entries = {e.path: e for e in manifest}
+
+    def content(rel: str) -> str | None:
+        rel = posixpath.normpath(rel)
+        for _ in range(40):  # a loop of links ends here
+            entry = entries.get(rel)
+            if entry is None or entry.link is None:
+                return entry.hash if entry is not None else None
+            rel = posixpath.normpath(posixpath.join(posixpath.dirname(rel), entry.link))
+        return None
+    return content
 
 
 def live_resolver(project: "Project"):
@@ -92,11 +110,11 @@ def snapshot_resolver(project: "Project", fingerprint: str, into: Path):
     """Copy config files out of a snapshot into ``into`` (keeping their names) on demand."""
     import shutil
 
-    paths = {entry.path: entry.hash for entry in project.store.manifest(fingerprint)}
+    content = _content_of(project.store.manifest(fingerprint))
 
     def resolve(rel: str) -> Path | None:
         rel = Path(rel).as_posix()
-        digest = paths.get(rel)
+        digest = content(rel)
         if digest is None:
             return None
         copy = into / rel
@@ -123,8 +141,12 @@ def spec_for(project: "Project", run: "RunRecord",
     from core.errors import SnapshotError
 
     if rc_path is None or compute_path is None:
-        raise SnapshotError(f"run {run.run_id}: its snapshot lacks the configs it was "
-                            "submitted with")
+        # Only a snapshot taken before deck kept every run's configs can lack them.
+        missing = (f"aml_config/{run.run_configuration}.runconfig" if rc_path is None
+                   else f"aml_config/{run.target}.compute")
+        raise SnapshotError(f"run {run.run_id}: {missing} is not in the run's snapshot (taken "
+                            "by an older deck, whose ignore rules could leave it out); submit "
+                            "the script again instead")
     configs = load_configs(project, runconfig_path=rc_path, compute_path=compute_path,
                            resolve=resolve)
     return _spec(project, run, run_dir, configs), configs

@@ -26,10 +26,15 @@ def script_arguments(argument_vector: tuple[str, ...], script: str,
 
 
 def submit(project: Project, runconfig_name: str, script: str,
-           arguments: tuple[str, ...] = (), *, start: bool = True) -> RunRecord:
-    """Queue a run of ``script`` with ``runconfig_name``; return its history record."""
-    return _enqueue(project, start,
-                    lambda seed: _queue(project, runconfig_name, script, arguments, seed))
+           arguments: tuple[str, ...] = (), *, start: bool = True,
+           on_warning=None) -> RunRecord:
+    """Queue a run of ``script`` with ``runconfig_name``; return its history record.
+
+    ``on_warning(line)`` is told what the run's config files hold that deck does not use
+    (unknown keys, Workbench keys it does not implement, tabs); the run goes all the same.
+    """
+    return _enqueue(project, start, lambda seed: _queue(project, runconfig_name, script,
+                                                        arguments, seed, on_warning))
 
 
 def resubmit(project: Project, run_id: str, *, start: bool = True) -> RunRecord:
@@ -76,7 +81,7 @@ def _enqueue(project: Project, start: bool, queue) -> RunRecord:
 
 
 def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[str, ...],
-           seed=None):
+           seed=None, on_warning=None):
     runconfig_path = project.runconfig_path(runconfig_name)
     if not runconfig_path.is_file():
         project.load_runconfig(runconfig_name)  # raises the clear "no such runconfig" error
@@ -92,6 +97,12 @@ def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[
                           file=str(runconfig_path), field="Target")
     configs = load_configs(project, runconfig_path=runconfig_path, compute_path=compute_path,
                            resolve=live_resolver(project), runconfig=runconfig)
+    if on_warning is not None:
+        from core.config.report import format_warnings, warnings_for
+
+        for line in format_warnings(warnings_for(configs.runconfig, configs.compute,
+                                                 configs.env.conda, configs.env.spark)):
+            on_warning(line)
     if seed is not None:
         from core.targets.registry import target_module
 
@@ -99,13 +110,19 @@ def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[
     from core.config.secrets import check_secrets, resolve_environment
 
     check_secrets(configs.compute)
-    resolve_environment(configs.runconfig)  # a missing secret fails the submit, not the run
+    # A missing secret, or variables no process can be given, fail the submit, not the run.
+    from core.config.runconfig import ENV, environment_problem
+
+    problem = environment_problem(resolve_environment(configs.runconfig))
+    if problem:
+        raise configs.runconfig.field_error(ENV, f"{problem}; the run was not queued")
     script_path = project.inside(script)
     if not script_path.is_file():
         raise ProjectError(f"{script}: no such file")
     script_rel = script_path.relative_to(project.root).as_posix()
 
-    snapshot = project.store.snapshot(project.root)
+    # The run's own configs are in its snapshot whatever .gitignore/.amlignore say.
+    snapshot = project.store.snapshot(project.root, keep=_kept_configs(project, configs))
     if script_rel not in {e.path for e in project.store.manifest(snapshot.fingerprint)}:
         raise ProjectError(f"{script}: excluded from the project's snapshot by .gitignore or "
                            ".amlignore, so a run cannot execute it")
@@ -122,6 +139,19 @@ def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[
     # file edited during the submit makes the keeper read the snapshot's own).
     parsed = configs if snapshot_holds(project, snapshot.fingerprint, configs) else None
     return record, parsed
+
+
+def _kept_configs(project: Project, configs) -> frozenset[str]:
+    """The run's config files, and the files they link to inside the project."""
+    import os
+
+    kept = set(configs.sources)
+    root = str(project.root)
+    for rel in configs.sources:
+        real = os.path.realpath(project.root / rel)
+        if real.startswith(root + os.sep):
+            kept.add(Path(os.path.relpath(real, root)).as_posix())
+    return frozenset(kept)
 
 
 def _insert_with_fresh_id(project: Project, record: RunRecord) -> RunRecord:

@@ -235,21 +235,67 @@ class IgnoreRules:
         return None if m is None else verdicts[m.lastindex - 1]
 
 
+#: Files a run is submitted with: no ignore file can leave them out of a snapshot, or the run
+#: would lack its own .compute, .runconfig and dependency files (Workbench projects often have
+#: an ``aml_config/.gitignore`` that ignores everything but the default configs).
+CONFIG_DIR = "aml_config"
+_DEPENDENCY_FILES = ("conda_dependencies.yml", "spark_dependencies.yml")
+
+
+def always_kept(relpath: str) -> bool:
+    """Whether a project-relative file is a config a run may be submitted with."""
+    folder, _, name = relpath.rpartition("/")
+    return folder == CONFIG_DIR and (name.endswith((".runconfig", ".compute"))
+                                     or name in _DEPENDENCY_FILES)
+
+
+def _parents(relpath: str) -> list[str]:
+    parts = relpath.split("/")[:-1]
+    return ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
+
+
 class IgnoreStack:
-    """The rules in force in one folder: its own ignore files, then each parent's."""
+    """The rules in force in one folder: its own ignore files, then each parent's.
 
-    __slots__ = ("_levels",)
+    ``keep`` names more files (a run's dependency files outside ``aml_config/``) that no rule
+    may exclude; like the configs of ``always_kept`` they are taken even from an excluded
+    folder, while the rest of such a folder stays out.
+    """
 
-    def __init__(self, levels: tuple[tuple[str, IgnoreRules], ...] = ()) -> None:
+    __slots__ = ("_levels", "_keep", "_keep_dirs", "_keep_tops")
+
+    def __init__(self, levels: tuple[tuple[str, IgnoreRules], ...] = (), *,
+                 keep: frozenset[str] = frozenset()) -> None:
         self._levels = levels  # (folder prefix ending in "/" or "", rules), deepest first
+        self._keep = keep
+        self._keep_dirs = frozenset({CONFIG_DIR, *(d for k in keep for d in _parents(k))})
+        self._keep_tops = frozenset(d.split("/", 1)[0] for d in self._keep_dirs)
 
     def push(self, prefix: str, rules: IgnoreRules) -> "IgnoreStack":
         """The stack for a subfolder ``prefix`` that has rules of its own."""
-        return IgnoreStack(((prefix, rules),) + self._levels) if rules else self
+        if not rules:
+            return self
+        return IgnoreStack(((prefix, rules),) + self._levels, keep=self._keep)
 
     def ignored(self, relpath: str, *, is_dir: bool) -> bool:
         """Whether a project-relative posix path is excluded."""
+        if is_dir:
+            if relpath in self._keep_dirs:
+                return False
+        elif relpath in self._keep or always_kept(relpath):
+            return False
+        if self._by_rules(relpath, is_dir=is_dir):
+            return True
+        # Inside a folder entered only for the files it must keep, the rest stays out.
+        if relpath.split("/", 1)[0] not in self._keep_tops or "/" not in relpath:
+            return False
+        return any(self._by_rules(d, is_dir=True) for d in _parents(relpath)
+                   if d in self._keep_dirs)
+
+    def _by_rules(self, relpath: str, *, is_dir: bool) -> bool:
         for prefix, rules in self._levels:
+            if not relpath.startswith(prefix):
+                continue
             verdict = rules.match(relpath[len(prefix):], is_dir=is_dir)
             if verdict is not None:
                 return verdict

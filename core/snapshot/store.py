@@ -104,8 +104,9 @@ class ContentStore:
 
     # -- snapshot -------------------------------------------------------------------------
 
-    def snapshot(self, project_dir: Path) -> SnapshotResult:
-        """Take a snapshot of ``project_dir`` into this store."""
+    def snapshot(self, project_dir: Path, *, keep: frozenset[str] = frozenset()) -> SnapshotResult:
+        """Take a snapshot of ``project_dir`` into this store (``keep``: files no ignore file
+        may leave out, such as a run's dependency files)."""
         root = os.path.realpath(project_dir)
         if not os.path.isdir(root):
             raise ProjectError(f"{project_dir}: not a folder, cannot snapshot it")
@@ -116,7 +117,7 @@ class ContentStore:
         start_ns = fs_clock_ns(self._files.tmp_dir)  # before any file is looked at (racy rule)
         cache_file = cache_path(self._caches, root)
         cache = StatCache.load(cache_file, root)
-        tree = walk_project(root, exclude=exclude)
+        tree = walk_project(root, exclude=exclude, keep=keep)
         warnings = list(tree.warnings)
         entries = [ManifestEntry(path=rel, link=target) for rel, target in tree.links]
         new_blobs = new_bytes = hashed = total = 0

@@ -58,11 +58,13 @@ def _link_target(path: str, rel: str, root: str) -> str | None:
     return target if link_stays_inside(rel, target) else None
 
 
-def walk_project(root: str, *, exclude: frozenset[str] = frozenset()) -> ProjectTree:
-    """Walk ``root`` (a real, absolute path); ``exclude`` adds relative paths to leave out."""
+def walk_project(root: str, *, exclude: frozenset[str] = frozenset(),
+                 keep: frozenset[str] = frozenset()) -> ProjectTree:
+    """Walk ``root`` (a real, absolute path); ``exclude`` adds relative paths to leave out,
+    ``keep`` files no ignore file may leave out (a run's configs; see ``IgnoreStack``)."""
     tree = ProjectTree()
     excluded = _TOP_LEVEL | exclude
-    pending: list[tuple[str, str, IgnoreStack]] = [(root, "", IgnoreStack())]
+    pending: list[tuple[str, str, IgnoreStack]] = [(root, "", IgnoreStack(keep=keep))]
     while pending:
         folder, prefix, rules = pending.pop()
         try:

@@ -68,6 +68,7 @@ class RunConfigsScreen(DeckScreen):
                                         placeholder=PLACEHOLDERS.get(key, ""))
                     yield Static("", classes="rc-problem", id=f"p-{key}")
                 yield Static("", id="rc-env")
+                yield Static("", id="rc-warnings")
                 yield Static("", classes="error", id="rc-error")
         yield Footer(compact=True)
 
@@ -136,6 +137,7 @@ class RunConfigsScreen(DeckScreen):
         self.name_shown = name
         error = self.query_one("#rc-error", Static)
         error.update("")
+        self.query_one("#rc-warnings", Static).display = False
         self.loaded = None
         if name is None:
             self.query_one("#rc-file", Static).update("no run configurations: press n")
@@ -157,10 +159,28 @@ class RunConfigsScreen(DeckScreen):
                     widget.set_options([*((t, t) for t in self.deck.project.compute_names()),
                                         (f"{value} (missing)", value)])
                 widget.value = value
+        self._show_warnings(config)
         env = config.environment_variables
         self.query_one("#rc-env", Static).update(
             f"{len(env)} environment variables: {', '.join(env) or 'none'} (e: edit them)")
         self._check()
+
+    def _show_warnings(self, config) -> None:
+        """What the file (and its target's) holds that deck does not use: unknown keys..."""
+        from rich.text import Text
+
+        from core.config.report import format_warnings, warnings_for
+
+        project = self.deck.project
+        compute = None
+        try:
+            compute = project.load_compute(config.target)
+        except DeckError:
+            pass  # a missing or broken target is shown at the Target field
+        lines = format_warnings(warnings_for(config, compute))
+        shown = self.query_one("#rc-warnings", Static)
+        shown.update(Text("\n".join(lines)))  # plain text: "packages[0]" is not markup
+        shown.display = bool(lines)
 
     def values(self) -> dict:
         out = {}

@@ -320,8 +320,8 @@ def test_field_error_points_at_the_field(plain_rc):
 
 
 def test_env_names_of_any_allowed_spelling_round_trip(plain_rc):
-    names = ["a:b", "with space", "ünï", "-dash", "yes", "Y", "1", "x#y", "#x", "null", "~",
-             "a b: c", "tab\tname"]
+    # Names with spaces, tabs or control characters are refused (see the test below).
+    names = ["a:b", "ünï", "-dash", "yes", "Y", "1", "x#y", "#x", "null", "~", "a:c"]
     set_env(plain_rc, {name: name for name in names})
     env = load_runconfig(plain_rc).environment_variables
     assert {name: env[name] for name in names} == {name: name for name in names}

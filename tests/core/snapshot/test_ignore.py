@@ -183,3 +183,34 @@ def test_walk_agrees_with_git_on_random_trees(git, tmp_path: Path, seed: int) ->
     expected = {p for p in out.split("\0") if p}
     walked = {rel for rel, _ in walk_project(str(repo.resolve())).files}
     assert walked == expected, {f: files[f] for f in files if f.endswith(".gitignore")}
+
+
+# -- a run's configs are never ignored ------------------------------------------------------------
+
+def _stack(rules: dict[str, str], keep: frozenset[str] = frozenset()) -> IgnoreStack:
+    stack = IgnoreStack(keep=keep)
+    for prefix, text in rules.items():
+        stack = stack.push(prefix, IgnoreRules.parse(text))
+    return stack
+
+
+def test_the_configs_a_run_needs_are_never_ignored():
+    # aml_config/.gitignore of the "ignore everything but the defaults" kind, and worse.
+    stack = _stack({"": "aml_config/\n*.yml\n", "aml_config/": "*\n!.gitignore\n"})
+    assert not stack.ignored("aml_config", is_dir=True)
+    for kept in ("aml_config/local.runconfig", "aml_config/gpu.compute",
+                 "aml_config/conda_dependencies.yml", "aml_config/spark_dependencies.yml"):
+        assert not stack.ignored(kept, is_dir=False), kept
+    # Everything else in the folder keeps its verdict.
+    assert stack.ignored("aml_config/notes.txt", is_dir=False)
+    assert stack.ignored("aml_config/sub", is_dir=True)
+    assert stack.ignored("other.yml", is_dir=False)
+
+
+def test_kept_files_elsewhere_are_taken_from_an_ignored_folder_alone():
+    stack = _stack({"": "envs/\n"}, keep=frozenset({"envs/py/conda.yml"}))
+    assert not stack.ignored("envs", is_dir=True) and not stack.ignored("envs/py", is_dir=True)
+    assert not stack.ignored("envs/py/conda.yml", is_dir=False)
+    assert stack.ignored("envs/py/other.yml", is_dir=False)
+    assert stack.ignored("envs/readme.txt", is_dir=False)
+    assert stack.ignored("envs/data", is_dir=True)

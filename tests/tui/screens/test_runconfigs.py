@@ -221,3 +221,16 @@ async def test_the_footer_offers_save_once_there_is_something_to_save(live_proje
                     what="save key")
         await pilot.press("ctrl+r")
         await until(pilot, lambda: "Save" not in footer(app), what="nothing to save again")
+
+
+async def test_unknown_and_workbench_keys_are_named_with_file_and_line(live_project):
+    path = live_project.runconfig_path("local")
+    path.write_text(path.read_text() + "UseSampling: true\nTaget: local\n")
+    lines = len(path.read_text().splitlines())
+    app = make_app(live_project)
+    async with app.run_test(size=(120, 50)) as pilot:
+        await open_configs(app, pilot)
+        await shows(pilot, app, "Taget: unknown key, ignored; did you mean Target?")
+        text = screen_text(app)
+        assert f":{lines}: warning: Taget: unknown key" in text  # file:line (the path wraps)
+        assert "UseSampling: Workbench key, not supported by deck" in text
