@@ -92,5 +92,5 @@ def _check_outputs(deck: Deck, project: str, run: dict, target: str) -> None:
     if project == "plain_crlf":
         scores = json.loads((outputs / "scores.json").read_text())
         assert scores["rows"] == 3
-        assert "unbuffered True" in log  # `-u` before $file is an interpreter option
+        assert "optimize 1" in log  # `-u -O` before $file are interpreter options
         assert "data folder in snapshot: False" in log  # .amlignore left data/ out
