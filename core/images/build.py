@@ -98,8 +98,8 @@ class _Transcript:
             text = ("image build failed: pip could not verify the package index's TLS "
                     "certificate (CERTIFICATE_VERIFY_FAILED; a TLS-inspecting proxy on the "
                     f"way, most likely): {advice}\n  at {step or 'the first step'}")
-            shown = [ln for ln in shown if "No matching distribution" not in ln
-                     and "Could not find a version" not in ln] or shown[-3:]
+            shown = [ln if len(ln) < 300 else ln[:297] + "..."
+                     for ln in self.step_lines if _CERT.search(ln)][-1:]
         else:
             missing = condapip.not_found(lines, recipe.sources if recipe is not None else {})
             if missing:

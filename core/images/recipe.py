@@ -160,13 +160,13 @@ def plan(*, tag: str, base_name: str, facts: "BaseFacts", conda: "CondaDependenc
         # No conda in the base: its conda packages are installed with pip (core.images.condapip),
         # in a layer of their own before the pip: list, as conda would install them first.
         translation = condapip.translate(conda)
-        notes.append(condapip.check_python(translation.python, facts.python_version,
-                                           where_python=f"base image {base_name}"))
         translated = translation.pip_lines
         if translation.notes:
             notes.append(f"base image {base_name} has no conda: the conda packages of "
                          f"{conda_file} are installed with pip")
             notes += [f"  {note}" for note in translation.notes]
+        notes.append(condapip.check_python(translation.python, facts.python_version,
+                                           where_python=f"base image {base_name}"))
         if (pip_packages or translated) and not facts.has_pip:
             raise EnvironmentBuildError(
                 f"{conda_file} lists packages to install but base image {base_name} has Python "

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from aiodocker.exceptions import DockerError
 
+from core.config.yamlio import display_path
 from core.errors import ConfigError, TargetError
 from core.images import build as image_build
 from core.images import probe as image_probe
@@ -135,7 +136,8 @@ class EnvironmentImages:
             facts = await image_probe.probe(docker, base_id, url=self.url)
             info = await docker.system.info()
         settings = self.settings()
-        conda_file = str(env.conda.path) if env.conda is not None else "the conda file"
+        conda_file = display_path(env.conda.path) if env.conda is not None else \
+            "the conda file"
         wheel_dir = None
         pip = recipes.pip_requirements(env.conda, facts)
         if settings.offline and pip:
@@ -148,7 +150,7 @@ class EnvironmentImages:
         recipe = recipes.plan(tag=tag, base_name=self.base_image, facts=facts, conda=env.conda,
                               settings=settings, project_dir=self.project_dir,
                               conda_file=conda_file, wheel_dir=wheel_dir,
-                              compute_file=str(self.compute.path))
+                              compute_file=display_path(self.compute.path))
         for note in recipe.notes:
             progress(note)
         progress(f"building environment image {recipe.ref} on {self.base_image}")
