@@ -188,6 +188,30 @@ def _pip_version(parsed: _Parsed, spec: str, where: str) -> str:
     return ",".join(c for c in constraints if c)
 
 
+# -- the pip: list ------------------------------------------------------------------------------
+
+#: Where Workbench's own runtime wheels (azureml.assets, azureml.dataprep, ...) were downloaded
+#: from; the service is retired, so such an entry can only fail a build. Deck provides the part
+#: scripts use for metrics (``azureml.logging``) itself.
+WORKBENCH_WHEEL_HOST = "azuremldownloads.blob.core.windows.net"
+
+
+def pip_entries(conda: "CondaDependencies | None") -> tuple[list[str], list[str]]:
+    """The ``pip:`` list as pip gets it, and notes on the entries left out (with their line)."""
+    kept, notes = [], []
+    for spec in conda.pip_packages if conda else ():
+        if not spec.strip():
+            continue
+        if WORKBENCH_WHEEL_HOST in spec:
+            wheel = spec.split("?")[0].rsplit("/", 1)[-1]
+            notes.append(f"{conda.line_of(spec, pip=True)}: {wheel}: a Workbench runtime wheel "
+                         f"from {WORKBENCH_WHEEL_HOST} (retired); skipped (deck provides "
+                         "azureml.logging itself)")
+            continue
+        kept.append(spec)
+    return kept, notes
+
+
 # -- naming the line pip failed on -------------------------------------------------------------
 
 _NOT_FOUND = re.compile(r"No matching distribution found for ([A-Za-z0-9][A-Za-z0-9._-]*)")

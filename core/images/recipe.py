@@ -92,8 +92,8 @@ def package_name(spec: str) -> str:
 
 
 def pip_pending(conda: "CondaDependencies | None") -> list[str]:
-    """The ``pip:`` list of ``conda``, as pip gets it."""
-    return [p for p in (conda.pip_packages if conda else ()) if p.strip()]
+    """The ``pip:`` list of ``conda``, as pip gets it (see ``condapip.pip_entries``)."""
+    return condapip.pip_entries(conda)[0]
 
 
 def pip_requirements(conda: "CondaDependencies | None", facts: "BaseFacts") -> list[str]:
@@ -127,7 +127,7 @@ def plan(*, tag: str, base_name: str, facts: "BaseFacts", conda: "CondaDependenc
             f"base image {base_name} has no python3 or python on its PATH; deck runs scripts "
             "with the image's Python, so choose a baseDockerImage that has one")
     python_entry, lists_pip, others = split_conda(conda)
-    pip_packages = pip_pending(conda)
+    pip_packages, skipped = condapip.pip_entries(conda)
     notes: list[str] = []
     files: dict[str, bytes] = {}
     lines = [f"# deck environment layer (recipe {RECIPE_VERSION}) on {base_name}",
@@ -184,6 +184,7 @@ def plan(*, tag: str, base_name: str, facts: "BaseFacts", conda: "CondaDependenc
         lines += [f"COPY requirements.txt {BUILD_DIR}/requirements.txt",
                   f"RUN {pip_env} {facts.python} -m pip install{source} "
                   f"--requirement {BUILD_DIR}/requirements.txt"]
+    notes += skipped
     labels = {LABEL_RECIPE: str(RECIPE_VERSION), LABEL_PROJECT: str(project_dir),
               LABEL_BASE: base_name, LABEL_PYTHON: facts.python}
     # One LABEL line, last: labels never invalidate the cached package layers, and one line

@@ -93,7 +93,8 @@ def executor_environment(conda: "CondaDependencies | None", *, python: str,
     if conda is None or user_managed:
         return None
     translation = condapip.translate(conda)
-    packages = translation.pip_lines + [p for p in conda.pip_packages if p.strip()]
+    pip_list, skipped = condapip.pip_entries(conda)
+    packages = translation.pip_lines + pip_list
     if not packages:
         return None
     meaning = {"recipe": RECIPE_VERSION, "translation": condapip.TRANSLATION_VERSION,
@@ -101,7 +102,7 @@ def executor_environment(conda: "CondaDependencies | None", *, python: str,
     digest = hashlib.sha256(json.dumps(meaning, sort_keys=True).encode()).hexdigest()[:24]
     notes = ((f"the conda packages of {conda.path.name} are installed with pip "
               "(no conda on the cluster):",) + tuple(f"  {n}" for n in translation.notes)
-             if translation.notes else ())
+             if translation.notes else ()) + tuple(skipped)
     return ExecutorEnvironment(digest, python, tuple(packages), notes, translation.python,
                                condapip.sources(conda, translation))
 

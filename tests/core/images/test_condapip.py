@@ -103,3 +103,16 @@ def test_pips_not_found_lines_are_traced_to_the_file(tmp_path):
     assert "conda_dependencies.yml:2: Deck_Missing=1.0 (a conda package, installed with pip " \
         "as Deck_Missing==1.0.*)" in text
     assert "conda_dependencies.yml:4: other-missing" in text
+
+
+def test_workbench_runtime_wheels_from_the_retired_host_are_skipped_with_a_note(tmp_path):
+    path = tmp_path / "conda_dependencies.yml"
+    path.write_text("dependencies:\n  - pip:\n    - six\n    - https://azuremldownloads.blob."
+                    "core.windows.net/wheels/latest/azureml.assets-1.0.0-py3-none-any.whl"
+                    "?sv=2016-05-31&sig=x\n")
+    kept, notes = condapip.pip_entries(load_conda(path))
+    assert kept == ["six"]
+    assert len(notes) == 1 and notes[0].endswith(
+        "conda_dependencies.yml:4: azureml.assets-1.0.0-py3-none-any.whl: a Workbench runtime "
+        "wheel from azuremldownloads.blob.core.windows.net (retired); skipped (deck provides "
+        "azureml.logging itself)")
