@@ -215,6 +215,9 @@ def pip_entries(conda: "CondaDependencies | None") -> tuple[list[str], list[str]
 # -- naming the line pip failed on -------------------------------------------------------------
 
 _NOT_FOUND = re.compile(r"No matching distribution found for ([A-Za-z0-9][A-Za-z0-9._-]*)")
+_BUILD_FAILED = re.compile(r"Failed (?:building wheel for|to build) ([A-Za-z0-9][A-Za-z0-9._-]*)")
+_SUBPROCESS = re.compile(r"metadata-generation-failed|subprocess-exited-with-error")
+_COLLECTING = re.compile(r"^\s*Collecting ([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 def normal_name(name: str) -> str:
@@ -236,10 +239,24 @@ def sources(conda: "CondaDependencies | None", translation: Translation | None) 
 
 
 def not_found(lines: list[str], asked: dict[str, str]) -> str:
-    """"pip cannot find X (file:line: spec)" for pip's "No matching distribution" lines, or ""."""
-    missing = [asked.get(normal_name(m.group(1)), m.group(1))
-               for line in lines for m in [_NOT_FOUND.search(line)] if m]
-    return ("pip cannot find " + "; ".join(dict.fromkeys(missing))) if missing else ""
+    """What pip failed on, traced to the file's line: "pip cannot find X (file:line: spec)"
+    for its "No matching distribution" lines, "pip cannot build X (...)" when building a
+    package from source failed (an old pin with no wheel for this Python), or ""."""
+    def traced(names: list[str]) -> str:
+        return "; ".join(dict.fromkeys(asked.get(normal_name(n), n) for n in names))
+
+    missing = [m.group(1) for line in lines for m in [_NOT_FOUND.search(line)] if m]
+    if missing:
+        return "pip cannot find " + traced(missing)
+    failed = [m.group(1) for line in lines for m in [_BUILD_FAILED.search(line)] if m]
+    if not failed and any(_SUBPROCESS.search(line) for line in lines):
+        # metadata generation failed: pip names the package only in its "Collecting" line
+        collecting = [m.group(1) for line in lines for m in [_COLLECTING.match(line)] if m]
+        failed = collecting[-1:]
+    if failed:
+        return ("pip cannot build " + traced(failed) + " (no wheel of that version for this "
+                "Python, and building it from source failed; a newer version may have one)")
+    return ""
 
 
 # -- the python entry -------------------------------------------------------------------------

@@ -156,7 +156,7 @@ async def build(host: "RemoteHost", env: ExecutorEnvironment, *, progress: "Prog
             *lines, buffer = buffer.split(b"\n")
             for line in lines:
                 text = line.decode(errors="replace").rstrip()
-                tail = (tail + [text])[-20:]
+                tail = (tail + [text])[-200:]  # kept to trace a failure to its line
                 progress(text)
         if buffer:
             progress(buffer.decode(errors="replace"))

@@ -116,3 +116,20 @@ def test_workbench_runtime_wheels_from_the_retired_host_are_skipped_with_a_note(
         "conda_dependencies.yml:4: azureml.assets-1.0.0-py3-none-any.whl: a Workbench runtime "
         "wheel from azuremldownloads.blob.core.windows.net (retired); skipped (deck provides "
         "azureml.logging itself)")
+
+
+def test_a_package_pip_could_not_build_from_source_is_traced_to_the_file(tmp_path):
+    path = tmp_path / "conda_dependencies.yml"
+    path.write_text("dependencies:\n  - six\n  - scikit-learn=0.19.1\n")
+    conda = load_conda(path)
+    asked = condapip.sources(conda, condapip.translate(conda))
+    metadata = ["Collecting six", "  Downloading six-1.16.0-py2.py3-none-any.whl",
+                "Collecting scikit-learn==0.19.1", "  Preparing metadata (setup.py): started",
+                "  error: subprocess-exited-with-error", "error: metadata-generation-failed"]
+    wheel = ["Building wheel for scikit-learn (setup.py): finished with status 'error'",
+             "  ERROR: Failed building wheel for scikit-learn"]
+    for lines in (metadata, wheel):
+        text = condapip.not_found(lines, asked)
+        assert text.startswith("pip cannot build ") and "conda_dependencies.yml:3: " \
+            "scikit-learn=0.19.1 (a conda package, installed with pip as scikit-learn==0.19.1)" \
+            in text
