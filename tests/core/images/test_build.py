@@ -227,7 +227,9 @@ async def test_behind_the_proxy_without_a_bundle_the_error_names_the_readme_fix(
 async def test_offline_mode_installs_wheels_gathered_on_the_host(docker_project, tmp_path,
                                                                  monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    env = docker_project.env(conda=SIX, buildOffline=True)
+    # toolz is a conda entry: on this conda-less base it is installed from the wheels too
+    env = docker_project.env(conda=SIX.replace("  - pip\n", "  - pip\n  - toolz\n"),
+                             buildOffline=True)
     target = docker_project.target(env)
     try:
         ref = await fresh(target, env)
@@ -236,8 +238,9 @@ async def test_offline_mode_installs_wheels_gathered_on_the_host(docker_project,
         assert result.built and result.ref == ref
         assert any("--no-index --find-links" in line for line in lines)
         assert list((tmp_path / "cache/launchdeck/wheels").glob("*/six-*.whl"))
+        assert list((tmp_path / "cache/launchdeck/wheels").glob("*/toolz-*.whl"))
         check = subprocess.run(["docker", "run", "--rm", "--network", "none", ref, "python3",
-                                "-c", "import six; print(six.__version__)"],
+                                "-c", "import six, toolz; print(six.__version__)"],
                                capture_output=True, text=True)
         assert check.returncode == 0, check.stderr
     finally:

@@ -157,3 +157,12 @@ def test_build_settings_from_compute_keys_and_environment(tmp_path, monkeypatch)
     path.write_text('type: docker\nbaseDockerImage: "b:1"\nbuildCaBundle: /no/such.pem\n')
     with pytest.raises(ConfigError, match="buildCaBundle: /no/such.pem is not a file"):
         BuildSettings.from_compute(load_compute(path), tmp_path, {})
+
+
+def test_offline_installs_conda_and_pip_layers_from_the_same_wheels(tmp_path):
+    conda = conda_file(tmp_path, "dependencies:\n  - toolz\n  - pip:\n    - six\n")
+    assert recipe.pip_requirements(conda, DEBIAN) == ["toolz", "six"]
+    assert recipe.pip_requirements(conda, CONDA) == ["six"]  # conda installs toolz there
+    r = plan(conda, settings=BuildSettings(offline=True), wheel_dir=tmp_path)
+    assert r.dockerfile.count("COPY wheels/") == 1
+    assert r.dockerfile.count("--no-index --find-links /tmp/deck-build/wheels") == 2
