@@ -168,6 +168,9 @@ async def _environments(project: Project, target) -> tuple[dict[str, str], list[
     refs = {image.ref for image in images}
     environments = {}
     for runconfig in runconfigs_using(project, target.name):
+        if getattr(target, "user_managed", False):
+            environments[runconfig] = f"{target.base_image} as it is (userManagedEnvironment)"
+            continue
         try:
             env = _configs(project, runconfig, target.name).env
             ref = f"{REPOSITORY}:{await target.environment_tag(env)}"

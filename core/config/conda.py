@@ -29,6 +29,22 @@ class CondaDependencies:
     pip_packages: tuple[str, ...] = ()
     python_version: str | None = None      # from "python=3.6" / "python==3.6.2"; None if open
     unknown_keys: tuple[str, ...] = ()
+    #: 1-based line of each entry of ``conda_packages`` / ``pip_packages`` (0: not known), so
+    #: a build that cannot install one names the line; not part of ``meaning()``.
+    conda_lines: tuple[int, ...] = ()
+    pip_lines: tuple[int, ...] = ()
+
+    def line_of(self, spec: str, *, pip: bool = False) -> str:
+        """``file:line`` of an entry as written (``file`` alone when the line is unknown)."""
+        from core.config.yamlio import display_path
+
+        specs, lines = (self.pip_packages, self.pip_lines) if pip else \
+            (self.conda_packages, self.conda_lines)
+        where = display_path(self.path)
+        for entry, line in zip(specs, lines):
+            if entry == spec and line:
+                return f"{where}:{line}"
+        return where
 
     def meaning(self) -> dict[str, Any]:
         """A canonical JSON-able dict: the same for files that differ only in comments/layout.
@@ -50,7 +66,9 @@ def load_conda(path: str | os.PathLike[str]) -> CondaDependencies:
     if deps is not None and not isinstance(deps, list):
         raise s.wrong("dependencies", "a list of packages")
     conda: list[str] = []
+    conda_lines: list[int] = []
     pip: list[str] | None = None
+    pip_lines: list[int] = []
     for index, item in enumerate(deps or []):
         label = f"dependencies[{index}]"
         if isinstance(item, dict):
@@ -63,8 +81,10 @@ def load_conda(path: str | os.PathLike[str]) -> CondaDependencies:
                                 deps, index, field=label)
             pip = list(Section(doc, item, f"{label}.").text_list(
                 "pip", item="a pip requirement", allow_numbers=False))
+            pip_lines = [_line(doc, item.get("pip"), i) for i in range(len(pip))]
         elif isinstance(item, str) and item.strip():
             conda.append(item.strip())
+            conda_lines.append(_line(doc, deps, index))
         else:
             raw = doc.source_text(deps, index) if not isinstance(item, list) else None
             raise doc.error(f"{label} must be a package spec such as numpy=1.13 or a pip: list, "
@@ -72,7 +92,13 @@ def load_conda(path: str | os.PathLike[str]) -> CondaDependencies:
     return CondaDependencies(
         path=doc.path, name=name, channels=tuple(c.strip() for c in channels),
         conda_packages=tuple(conda), pip_packages=tuple(p.strip() for p in pip or ()),
-        python_version=python_version(conda), unknown_keys=s.unknown(KNOWN))
+        python_version=python_version(conda), unknown_keys=s.unknown(KNOWN),
+        conda_lines=tuple(conda_lines), pip_lines=tuple(pip_lines))
+
+
+def _line(doc: Any, node: Any, index: int) -> int:
+    where = doc.where(node, index)
+    return where[0] if where else 0
 
 
 def python_version(conda_packages: tuple[str, ...] | list[str]) -> str | None:

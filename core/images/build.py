@@ -19,6 +19,7 @@ import aiodocker
 from aiodocker.exceptions import DockerError
 
 from core.errors import EnvironmentBuildError
+from core.images import condapip
 from core.images.recipe import REPOSITORY, ImageRecipe
 from core.targets.base import Progress
 from core.targets.docker_engine import engine_errors
@@ -26,6 +27,7 @@ from core.targets.docker_engine import engine_errors
 _STEP = re.compile(r"^Step \d+/\d+ : ")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # the engine colours a RUN step's stderr
 _ENV_PREFIX = re.compile(r"^(Step \d+/\d+ : RUN )(?:[A-Z_]+=\S* )+")
+_CERT = re.compile(r"CERTIFICATE_VERIFY_FAILED|certificate verify failed", re.I)
 _EXIT = re.compile(r"The command '.*' returned a non-zero code: (\d+)", re.S)
 
 
@@ -75,7 +77,7 @@ class _Transcript:
             self.step_lines = (self.step_lines + [line])[-200:]
         self.progress(line)
 
-    def failure(self, engine_message: str) -> str:
+    def failure(self, engine_message: str, recipe: ImageRecipe | None = None) -> str:
         step = _ENV_PREFIX.sub(r"\1", self.step)  # the pip settings only hide the command
         step = step if len(step) < 160 else step[:157] + "..."
         code = _EXIT.search(engine_message)
@@ -88,6 +90,20 @@ class _Transcript:
                                                                    "PackagesNotFoundError"))]
         shown = reasons or lines[-15:]
         text = f"image build failed at {step or 'the first step'}: {engine_message.strip()}"
+        if any(_CERT.search(ln) for ln in self.step_lines):
+            # pip then also says "No matching distribution": the index was never read, so no
+            # package is to blame; the fix is the CA bundle.
+            advice = recipe.ca_advice if recipe is not None and recipe.ca_advice else \
+                "set buildCaBundle in the target's .compute file"
+            text = ("image build failed: pip could not verify the package index's TLS "
+                    "certificate (CERTIFICATE_VERIFY_FAILED; a TLS-inspecting proxy on the "
+                    f"way, most likely): {advice}\n  at {step or 'the first step'}")
+            shown = [ln if len(ln) < 300 else ln[:297] + "..."
+                     for ln in self.step_lines if _CERT.search(ln)][-1:]
+        else:
+            missing = condapip.not_found(lines, recipe.sources if recipe is not None else {})
+            if missing:
+                text += "\n  " + missing
         if shown:
             text += "\n" + "\n".join("  " + ln for ln in shown)
         return text
@@ -115,7 +131,7 @@ async def build_image(docker: aiodocker.Docker, recipe: ImageRecipe, *, url: str
                         transcript.feed(chunk["status"] + "\n")
             except DockerError as exc:
                 transcript.flush()
-                raise EnvironmentBuildError(transcript.failure(exc.message)) from None
+                raise EnvironmentBuildError(transcript.failure(exc.message, recipe)) from None
         transcript.flush()
         if image_id is None:  # engines before API 1.30 only print "Successfully built <id>"
             for line in reversed(transcript.step_lines):

@@ -10,11 +10,11 @@ never touches the image: code arrives per run.
 Layers, in order of how rarely they change: conda packages, then pip packages. A changed pip
 entry rebuilds only the pip layer; the engine's build cache keeps the rest.
 
-Python packages a conda file lists that a Python base image already has: the ``pip`` entry is
-satisfied by the base's pip; a ``python=X.Y`` entry, with no conda to install another Python,
-is checked against the base's Python and a mismatch is reported as a note, not an error (nearly
-every Workbench file pins the Python of its day). Any other conda package needs conda or mamba
-in the base image; without one the build stops with an error naming the packages.
+A base image with conda (or mamba, micromamba) installs the conda packages with it. A base
+without conda installs them with pip, translated by ``core.images.condapip`` (``x=1.2.3`` ->
+``x==1.2.3``; the build log lists every translation): the ``pip`` entry is the base's own pip,
+and a ``python=X.Y`` entry is checked against the base's Python (another minor version is a
+warning in the build log, another major version an error; see ``condapip.check_python``).
 """
 
 from __future__ import annotations
@@ -27,13 +27,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import EnvironmentBuildError
+from core.images import condapip
 
 if TYPE_CHECKING:
     from core.config.conda import CondaDependencies
     from core.images.probe import BaseFacts
     from core.images.settings import BuildSettings
 
-RECIPE_VERSION = 1
+#: 2: conda packages on a base without conda are installed with pip (core.images.condapip).
+RECIPE_VERSION = 2
 REPOSITORY = "deck-env"
 BUILD_DIR = "/tmp/deck-build"
 LABEL_RECIPE = "launchdeck.recipe"
@@ -55,6 +57,11 @@ class ImageRecipe:
     wheel_dir: Path | None = None   # offline mode: host folder sent as ``wheels/``
     labels: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()     # decisions worth telling the user (shown as progress)
+    #: normalized package name -> where it was asked for ("file:line: spec ..."), so a build
+    #: that cannot find a package names the line that asked for it.
+    sources: dict[str, str] = field(default_factory=dict)
+    #: what to do when pip cannot verify the index's certificate (the buildCaBundle fix).
+    ca_advice: str = ""
 
     @property
     def ref(self) -> str:
@@ -72,6 +79,7 @@ def environment_tag(*, base_id: str, conda: "CondaDependencies | None",
         "conda": ({k: v for k, v in conda.meaning().items() if k != "name"}
                   if conda is not None else None),
         "settings": settings.tag_inputs(),
+        "translation": condapip.TRANSLATION_VERSION,
     }
     canonical = json.dumps(inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:20]
@@ -84,7 +92,15 @@ def package_name(spec: str) -> str:
 
 
 def pip_pending(conda: "CondaDependencies | None") -> list[str]:
-    return [p for p in (conda.pip_packages if conda else ()) if p.strip()]
+    """The ``pip:`` list of ``conda``, as pip gets it (see ``condapip.pip_entries``)."""
+    return condapip.pip_entries(conda)[0]
+
+
+def pip_requirements(conda: "CondaDependencies | None", facts: "BaseFacts") -> list[str]:
+    """Everything pip installs in the build: translated conda packages (no conda in the base),
+    then the ``pip:`` list; what offline builds gather wheels for."""
+    translated = condapip.translate(conda).pip_lines if facts.conda is None else []
+    return translated + pip_pending(conda)
 
 
 def split_conda(conda: "CondaDependencies | None") -> tuple[str | None, bool, list[str]]:
@@ -103,14 +119,15 @@ def split_conda(conda: "CondaDependencies | None") -> tuple[str | None, bool, li
 
 def plan(*, tag: str, base_name: str, facts: "BaseFacts", conda: "CondaDependencies | None",
          settings: "BuildSettings", project_dir: Path, conda_file: str = "the conda file",
-         wheel_dir: Path | None = None) -> ImageRecipe:
+         wheel_dir: Path | None = None, compute_file: str = "the target's .compute file"
+         ) -> ImageRecipe:
     """The recipe for ``conda`` on a base image with ``facts``; raises when it cannot work."""
     if facts.python is None:
         raise EnvironmentBuildError(
             f"base image {base_name} has no python3 or python on its PATH; deck runs scripts "
             "with the image's Python, so choose a baseDockerImage that has one")
     python_entry, lists_pip, others = split_conda(conda)
-    pip_packages = pip_pending(conda)
+    pip_packages, skipped = condapip.pip_entries(conda)
     notes: list[str] = []
     files: dict[str, bytes] = {}
     lines = [f"# deck environment layer (recipe {RECIPE_VERSION}) on {base_name}",
@@ -119,6 +136,10 @@ def plan(*, tag: str, base_name: str, facts: "BaseFacts", conda: "CondaDependenc
         files["ca.pem"] = settings.ca_bundle.read_bytes()
         lines.append(f"COPY ca.pem {BUILD_DIR}/ca.pem")
     ca_env = f"{BUILD_DIR}/ca.pem" if settings.ca_bundle is not None else None
+    pip_env = _PIP_ENV + (f" PIP_CERT={ca_env}" if ca_env else "")
+    source = f" --no-index --find-links {BUILD_DIR}/wheels" if settings.offline else ""
+    translated: list[str] = []
+    translation = None
 
     if facts.conda is not None:
         conda_specs = ([python_entry] if python_entry else []) + others
@@ -136,49 +157,50 @@ def plan(*, tag: str, base_name: str, facts: "BaseFacts", conda: "CondaDependenc
                       f"RUN {env}{facts.conda} install --yes{name}{override}{channels} "
                       f"--file {BUILD_DIR}/conda.txt && {facts.conda} clean --all --yes"]
     else:
-        if others:
-            names = ", ".join(others)
+        # No conda in the base: its conda packages are installed with pip (core.images.condapip),
+        # in a layer of their own before the pip: list, as conda would install them first.
+        translation = condapip.translate(conda)
+        translated = translation.pip_lines
+        if translation.notes:
+            notes.append(f"base image {base_name} has no conda: the conda packages of "
+                         f"{conda_file} are installed with pip")
+            notes += [f"  {note}" for note in translation.notes]
+        notes.append(condapip.check_python(translation.python, facts.python_version,
+                                           where_python=f"base image {base_name}"))
+        if (pip_packages or translated) and not facts.has_pip:
             raise EnvironmentBuildError(
-                f"{conda_file} lists conda packages ({names}) but base image {base_name} has "
-                "no conda or mamba to install them (and no conda channel may be reachable). "
-                f"Move them to the pip: list of {conda_file} (most have the same name on "
-                "PyPI), or set baseDockerImage to an image that has conda")
-        if python_entry:
-            notes.append(_python_note(python_entry, base_name, facts))
-        if pip_packages and not facts.has_pip:
-            raise EnvironmentBuildError(
-                f"{conda_file} lists pip packages but base image {base_name} has Python "
-                f"{facts.python_version} without pip; add pip to the base image (Debian: "
-                "python3-pip) or use one that has it")
+                f"{conda_file} lists packages to install but base image {base_name} has Python "
+                f"{facts.python_version} without pip (and no conda); add pip to the base image "
+                "(Debian: python3-pip) or use one that has it")
+    if settings.offline and (translated or pip_packages):
+        lines.append(f"COPY wheels/ {BUILD_DIR}/wheels/")
+    if translated:
+        files["conda-pip.txt"] = ("\n".join(translated) + "\n").encode()
+        lines += [f"COPY conda-pip.txt {BUILD_DIR}/conda-pip.txt",
+                  f"RUN {pip_env} {facts.python} -m pip install{source} "
+                  f"--requirement {BUILD_DIR}/conda-pip.txt"]
     if pip_packages:
         files["requirements.txt"] = ("\n".join(pip_packages) + "\n").encode()
-        env = _PIP_ENV + (f" PIP_CERT={ca_env}" if ca_env else "")
-        source = ""
-        if settings.offline:
-            lines.append(f"COPY wheels/ {BUILD_DIR}/wheels/")
-            source = f" --no-index --find-links {BUILD_DIR}/wheels"
         lines += [f"COPY requirements.txt {BUILD_DIR}/requirements.txt",
-                  f"RUN {env} {facts.python} -m pip install{source} "
+                  f"RUN {pip_env} {facts.python} -m pip install{source} "
                   f"--requirement {BUILD_DIR}/requirements.txt"]
+    notes += skipped
     labels = {LABEL_RECIPE: str(RECIPE_VERSION), LABEL_PROJECT: str(project_dir),
               LABEL_BASE: base_name, LABEL_PYTHON: facts.python}
     # One LABEL line, last: labels never invalidate the cached package layers, and one line
     # is one step (the API's labels parameter adds a step per label).
     lines.append("LABEL " + " ".join(f"{json.dumps(k)}={json.dumps(v)}"
                                      for k, v in sorted(labels.items())))
+    ca_advice = (f"buildCaBundle ({settings.ca_bundle}) is set but does not verify it: point "
+                 "it at a PEM bundle that holds your proxy's CA (on Debian "
+                 "/etc/ssl/certs/ca-certificates.crt)" if settings.ca_bundle is not None else
+                 f"set buildCaBundle: /etc/ssl/certs/ca-certificates.crt (a PEM bundle that "
+                 f"holds your proxy's CA) in {compute_file}, or DECK_BUILD_CA_BUNDLE, and "
+                 "build again")
     return ImageRecipe(tag=tag, dockerfile="\n".join(lines) + "\n", files=files,
-                       wheel_dir=wheel_dir if settings.offline and pip_packages else None,
-                       labels=labels, notes=tuple(n for n in notes if n))
-
-
-def _python_note(entry: str, base_name: str, facts: "BaseFacts") -> str:
-    wanted = re.sub(r"^[^0-9]*", "", entry.split("::")[-1][len("python"):]).strip()
-    have = facts.python_version or "unknown"
-    if any(op in entry for op in "<>!") or not wanted or have == wanted or have.startswith(wanted + ".") or \
-            have.startswith(wanted.rstrip(".*") + "."):
-        return ""
-    return (f"note: the conda file asks for {entry}; base image {base_name} has Python {have} "
-            "and no conda to install another, so runs use Python " + have)
+                       wheel_dir=wheel_dir if settings.offline and (translated or pip_packages)
+                       else None, labels=labels, notes=tuple(n for n in notes if n),
+                       sources=condapip.sources(conda, translation), ca_advice=ca_advice)
 
 
 def _shell_word(text: str) -> str:

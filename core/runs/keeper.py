@@ -120,6 +120,10 @@ class Keeper:
         self._write_log_base()
         execution = await target.launch(spec, progress=progress)
         self.history.update_run(self.run_id, external_id=execution.external_id)
+        # The image a run used, also when it was found rather than prepared (optional attribute).
+        launched = getattr(target, "launched_environment", None)
+        if isinstance(launched, str) and launched:
+            self.history.update_run(self.run_id, environment_id=launched)
         self.history.transition(self.run_id, RunState.RUNNING)
         return execution
 

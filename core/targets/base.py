@@ -114,6 +114,8 @@ class ComputeTarget(Protocol):
     Optional: a target reached over a network link may have a settable ``on_link_state``
     attribute. The keeper sets it to a callable that takes the UTC time the link was lost, or
     None once it is back, and shows it on the run ("disconnected since"); the run stays Running.
+    Optional too: ``launched_environment``, set by ``launch`` to the environment it used (an
+    image), which the keeper records as the run's ``environment_id`` even without a prepare.
     """
 
     name: str

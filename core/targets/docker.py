@@ -106,8 +106,8 @@ class DockerTarget(EnvironmentImages):
                 "or set PrepareEnvironment: true")
         async with engine_errors(f"target {self.name}", self.url):
             image = await docker.images.inspect(ref)
-        python = (image.get("Config", {}).get("Labels") or {}).get(recipes.LABEL_PYTHON) \
-            or "python3"
+        python = await self.image_python(ref, image)
+        self.launched_environment = ref  # the keeper records it as the run's environment_id
         program = await self._program(docker, spec, ref, python)
         work, binds = await self._code(spec)
         config = self._container_config(spec, ref, python, image, binds, program)

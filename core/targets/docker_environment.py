@@ -2,6 +2,9 @@
 
 A mixin of ``DockerTarget``, apart only to keep each module readable: it needs the target's
 ``client()``, ``url``, ``compute``, ``project_dir`` and ``name``.
+
+``userManagedEnvironment: true`` (Workbench's key): nothing is built, the conda file is not
+used, and runs use ``baseDockerImage`` as it is; its id is the base image's name.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from dataclasses import dataclass
 
 from aiodocker.exceptions import DockerError
 
+from core.config.yamlio import display_path
 from core.errors import ConfigError, TargetError
 from core.images import build as image_build
 from core.images import probe as image_probe
@@ -31,6 +35,13 @@ class ImageResult:
 
 class EnvironmentImages:
     """``prepare`` and friends; see ``core.images.recipe`` for what decides a tag."""
+
+    #: The image the last ``launch`` used (the keeper records it as the run's environment_id).
+    launched_environment: str | None = None
+
+    @property
+    def user_managed(self) -> bool:
+        return bool(getattr(self.compute, "user_managed_environment", False))
 
     @property
     def base_image(self) -> str:
@@ -67,10 +78,34 @@ class EnvironmentImages:
                                        settings=self.settings())
 
     async def find_image(self, env: EnvironmentSpec) -> str | None:
-        """``deck-env:<tag>`` if the environment image exists, else None."""
+        """``deck-env:<tag>`` if the environment image exists, else None.
+
+        With ``userManagedEnvironment: true`` the base image itself (it must be on the engine).
+        """
+        if self.user_managed:
+            await self.environment_tag(env)  # says clearly when the base image is missing
+            return self.base_image
         ref = f"{recipes.REPOSITORY}:{await self.environment_tag(env)}"
         async with engine_errors(f"target {self.name}", self.url):
             return ref if await self._image_id(ref) else None
+
+    async def image_python(self, ref: str, image: dict) -> str:
+        """The interpreter a run of image ``ref`` uses: the label deck's build left, else (a
+        user-managed base image) what the probe finds there."""
+        python = (image.get("Config", {}).get("Labels") or {}).get(recipes.LABEL_PYTHON)
+        if python:
+            return python
+        if self.user_managed:
+            docker = await self.client()
+            async with engine_errors(f"target {self.name}", self.url):
+                facts = await image_probe.probe(docker, image["Id"], url=self.url)
+            if facts.python is None:
+                raise TargetError(
+                    f"target {self.name}: userManagedEnvironment is true but base image "
+                    f"{ref} has no python3 or python on its PATH; deck runs scripts with the "
+                    "image's Python")
+            return facts.python
+        return "python3"
 
     async def prepare(self, env: EnvironmentSpec, *, progress: Progress) -> str:
         return (await self.ensure_image(env, progress=progress)).ref
@@ -85,6 +120,12 @@ class EnvironmentImages:
         started = time.monotonic()
         docker = await self.client()
         await self._ensure_base(progress)
+        if self.user_managed:
+            conda = f"; {env.conda.path.name} is not used" if env.conda is not None else ""
+            progress(f"nothing to build: userManagedEnvironment is true in "
+                     f"{self.compute.path.name}, so runs use the base image {self.base_image} "
+                     f"as it is{conda}")
+            return ImageResult(self.base_image, False, time.monotonic() - started)
         ref = None if rebuild else await self.find_image(env)
         if ref is not None:
             progress(f"environment image {ref} found; nothing to build")
@@ -95,9 +136,10 @@ class EnvironmentImages:
             facts = await image_probe.probe(docker, base_id, url=self.url)
             info = await docker.system.info()
         settings = self.settings()
-        conda_file = str(env.conda.path) if env.conda is not None else "the conda file"
+        conda_file = display_path(env.conda.path) if env.conda is not None else \
+            "the conda file"
         wheel_dir = None
-        pip = recipes.pip_pending(env.conda)
+        pip = recipes.pip_requirements(env.conda, facts)
         if settings.offline and pip:
             from core.images import wheels
 
@@ -107,7 +149,8 @@ class EnvironmentImages:
                 ca_bundle=settings.ca_bundle, progress=progress)
         recipe = recipes.plan(tag=tag, base_name=self.base_image, facts=facts, conda=env.conda,
                               settings=settings, project_dir=self.project_dir,
-                              conda_file=conda_file, wheel_dir=wheel_dir)
+                              conda_file=conda_file, wheel_dir=wheel_dir,
+                              compute_file=display_path(self.compute.path))
         for note in recipe.notes:
             progress(note)
         progress(f"building environment image {recipe.ref} on {self.base_image}")

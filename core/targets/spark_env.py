@@ -11,8 +11,10 @@ the unpacked venv on the head node directly.
 
 The hash covers the pip list, the interpreter and this recipe's version, so an unchanged
 environment is found by one ``test -f`` and never rebuilt; a lock file keeps two prepares of
-the same environment from building it twice. Conda packages cannot be installed (no conda on
-the cluster is assumed): they are a clear error. A CA bundle for pip (``DECK_BUILD_CA_BUNDLE``
+the same environment from building it twice. No conda is assumed on the cluster: the conda
+packages of the file are installed with pip, translated as for a Docker base image without
+conda (``core.images.condapip``; the build log lists each translation), and a ``python`` entry
+is checked against the head node's interpreter. A CA bundle for pip (``DECK_BUILD_CA_BUNDLE``
 or ``buildCaBundle``, see ``core.images.settings``) is copied to the head node for the build.
 """
 
@@ -20,21 +22,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import EnvironmentBuildError, TargetError
+from core.images import condapip
 
 if TYPE_CHECKING:
     from core.config.conda import CondaDependencies
     from core.remote.remotehost import RemoteHost
     from core.targets.base import Progress
 
-RECIPE_VERSION = 1
+#: 2: conda packages are installed with pip (translated by core.images.condapip).
+RECIPE_VERSION = 2
 ENVS = ".launchdeck/envs"
-#: Entries of a conda file that name the interpreter itself, not a package to install.
-_NOT_PACKAGES = ("python", "pip")
 
 _BUILD = r'''set -e
 h=$1; py=$2; shift 2
@@ -69,6 +71,12 @@ class ExecutorEnvironment:
     hash: str
     python: str
     packages: tuple[str, ...]
+    #: What the build log says about the conda entries (translations, skipped libraries).
+    notes: tuple[str, ...] = field(default=(), compare=False)
+    #: The conda file's ``python`` entry, checked against the head node's interpreter.
+    python_entry: condapip.Requirement | None = field(default=None, compare=False)
+    #: Normalized package name -> the line of the conda file that asks for it.
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def folder(self) -> str:
@@ -84,24 +92,19 @@ def executor_environment(conda: "CondaDependencies | None", *, python: str,
     """The environment a run needs, or None when the cluster's own Python is used as is."""
     if conda is None or user_managed:
         return None
-    conda_only = [p for p in conda.conda_packages
-                  if _name(p) not in _NOT_PACKAGES]
-    if conda_only:
-        raise EnvironmentBuildError(
-            f"{conda.path}: conda packages {', '.join(conda_only)} cannot be installed on a "
-            "Spark cluster target (executor environments are built with pip, no conda "
-            "channel is used); list them under pip:, or set userManagedEnvironment: true")
-    if not conda.pip_packages:
+    translation = condapip.translate(conda)
+    pip_list, skipped = condapip.pip_entries(conda)
+    packages = translation.pip_lines + pip_list
+    if not packages:
         return None
-    meaning = {"recipe": RECIPE_VERSION, "python": python, "pip": list(conda.pip_packages)}
+    meaning = {"recipe": RECIPE_VERSION, "translation": condapip.TRANSLATION_VERSION,
+               "python": python, "pip": packages}
     digest = hashlib.sha256(json.dumps(meaning, sort_keys=True).encode()).hexdigest()[:24]
-    return ExecutorEnvironment(digest, python, tuple(conda.pip_packages))
-
-
-def _name(spec: str) -> str:
-    for sep in "=<>! ":
-        spec = spec.split(sep, 1)[0]
-    return spec.strip().lower()
+    notes = ((f"the conda packages of {conda.path.name} are installed with pip "
+              "(no conda on the cluster):",) + tuple(f"  {n}" for n in translation.notes)
+             if translation.notes else ()) + tuple(skipped)
+    return ExecutorEnvironment(digest, python, tuple(packages), notes, translation.python,
+                               condapip.sources(conda, translation))
 
 
 async def is_built(host: "RemoteHost", env: ExecutorEnvironment) -> bool:
@@ -130,6 +133,9 @@ async def build(host: "RemoteHost", env: ExecutorEnvironment, *, progress: "Prog
     if await is_built(host, env):
         progress(f"executor environment {env.hash} is ready (nothing to build)")
         return False
+    await _check_python(host, env, progress)
+    for note in env.notes:
+        progress(note)
     args = ["sh", "-c", _BUILD, "sh", env.hash, env.python]
     data = b""
     if ca_bundle is not None:
@@ -150,7 +156,7 @@ async def build(host: "RemoteHost", env: ExecutorEnvironment, *, progress: "Prog
             *lines, buffer = buffer.split(b"\n")
             for line in lines:
                 text = line.decode(errors="replace").rstrip()
-                tail = (tail + [text])[-20:]
+                tail = (tail + [text])[-200:]  # kept to trace a failure to its line
                 progress(text)
         if buffer:
             progress(buffer.decode(errors="replace"))
@@ -158,7 +164,25 @@ async def build(host: "RemoteHost", env: ExecutorEnvironment, *, progress: "Prog
     if result.exit_status != 0:
         err = (result.stderr or b"").decode(errors="replace").strip()
         detail = "\n".join(tail[-8:] + ([err[-1500:]] if err else []))
+        missing = condapip.not_found(tail, env.sources)
+        if missing:
+            detail = f"{missing}\n{detail}"
         raise EnvironmentBuildError(
             f"{host.endpoint}: building the executor environment {env.hash} failed "
             f"(exit {result.exit_status}):\n{detail}")
     return True
+
+
+async def _check_python(host: "RemoteHost", env: ExecutorEnvironment,
+                        progress: "Progress") -> None:
+    """The conda file's ``python`` entry against the head node's interpreter (a note, or an
+    error for another major version: see ``condapip.check_python``)."""
+    if env.python_entry is None:
+        return
+    result = await host.run([env.python, "-c", "import sys; print('%d.%d.%d' % "
+                             "sys.version_info[:3])"])
+    have = result.stdout.decode(errors="replace").strip() if result.exit_status == 0 else None
+    note = condapip.check_python(env.python_entry, have or None,
+                                 where_python=f"the head node's {env.python}")
+    if note:
+        progress(note)

@@ -68,7 +68,7 @@ async def test_prepare_builds_once_then_finds_the_image(docker_project, build_ca
         labels = subprocess.run(["docker", "image", "inspect", "-f",
                                  "{{json .Config.Labels}}", ref],
                                 capture_output=True, text=True).stdout
-        assert '"launchdeck.recipe":"1"' in labels
+        assert '"launchdeck.recipe":"2"' in labels
         assert f'"launchdeck.project":"{docker_project.root}"' in labels
     finally:
         await target.close()
@@ -119,18 +119,107 @@ async def test_missing_pip_package_fails_with_pips_message_and_tags_nothing(dock
         await target.close()
 
 
-async def test_conda_only_package_on_a_conda_less_base_is_refused_before_building(
-        docker_project, build_calls):
-    conda = "dependencies:\n  - python=3.11\n  - numpy=1.26\n  - pip:\n    - six\n"
-    env = docker_project.env(conda=conda)
+WORKBENCH = """\
+# Conda environment specification, as Workbench wrote them.
+name: project_environment
+dependencies:
+  # The python interpreter version.
+  - python=3.5.2
+  - six=1.16.0
+  - toolz
+  - pip
+  - pip:
+    # pip packages
+    - inflection==0.5.1
+"""
+
+
+async def test_a_workbench_conda_file_builds_on_a_base_without_conda(docker_project):
+    env = docker_project.env(conda=WORKBENCH, buildCaBundle=CA_BUNDLE)
+    target = docker_project.target(env)
+    try:
+        ref = await fresh(target, env)
+        lines: list[str] = []
+        result = await target.ensure_image(env, progress=lines.append)
+        assert result.built and result.ref == ref
+        log = "\n".join(lines)
+        assert "has no conda: the conda packages of" in log
+        assert "conda_dependencies.yml:6: conda six=1.16.0 -> pip six==1.16.0" in log
+        assert "conda_dependencies.yml:7: conda toolz -> pip toolz" in log
+        assert "warning: " in log and "conda_dependencies.yml:5: python=3.5.2 asks for " \
+            "Python 3.5.2, but base image launchdeck-base:bookworm-py311 has Python 3.11" in log
+        check = subprocess.run(
+            ["docker", "run", "--rm", ref, "python3", "-c",
+             "import six, toolz, inflection; print(six.__version__, inflection.__version__)"],
+            capture_output=True, text=True)
+        assert check.returncode == 0, check.stderr
+        assert check.stdout.split() == ["1.16.0", "0.5.1"]
+        pip_list = subprocess.run(["docker", "run", "--rm", ref, "python3", "-m", "pip",
+                                   "list", "--format=freeze"], capture_output=True, text=True)
+        assert "python==" not in pip_list.stdout.lower()  # the python entry is never installed
+    finally:
+        await target.close()
+
+
+async def test_a_conda_name_pip_cannot_find_fails_naming_its_line(docker_project):
+    conda = "dependencies:\n  - python=3.11\n  - six\n  - deck-no-such-conda-package-9d4=2.1\n"
+    env = docker_project.env(conda=conda, buildCaBundle=CA_BUNDLE)
+    target = docker_project.target(env)
+    try:
+        ref = await fresh(target, env)
+        with pytest.raises(EnvironmentBuildError) as err:
+            await target.ensure_image(env, progress=lambda _: None)
+        message = str(err.value)
+        assert "pip cannot find" in message and "conda_dependencies.yml:4: " \
+            "deck-no-such-conda-package-9d4=2.1 (a conda package, installed with pip as " \
+            "deck-no-such-conda-package-9d4==2.1.*)" in message
+        assert not image_exists(ref)
+    finally:
+        await target.close()
+
+
+def unrelated_ca(folder) -> str:
+    """A PEM bundle holding only a CA of our own, which signs nothing pip will see."""
+    key, cert = folder / "key.pem", folder / "ca.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=deck test CA", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return str(cert)
+
+
+async def test_a_certificate_failure_says_to_set_build_ca_bundle(docker_project, tmp_path):
+    env = docker_project.env(conda="dependencies:\n  - pip:\n    - six\n",
+                             buildCaBundle=unrelated_ca(tmp_path))
+    target = docker_project.target(env)
+    try:
+        ref = await fresh(target, env)
+        with pytest.raises(EnvironmentBuildError) as err:
+            await target.ensure_image(env, progress=lambda _: None)
+        first, *rest = str(err.value).splitlines()
+        assert first.startswith("image build failed: pip could not verify the package index's "
+                                "TLS certificate (CERTIFICATE_VERIFY_FAILED")
+        assert "buildCaBundle (" in first and "is set but does not verify it" in first
+        assert "pip cannot find" not in str(err.value)
+        assert not image_exists(ref)
+    finally:
+        await target.close()
+
+
+async def test_behind_the_proxy_without_a_bundle_the_error_names_the_readme_fix(
+        docker_project, monkeypatch):
+    """The test machines reach the index through a TLS-inspecting proxy (see
+    /work/shared/test-infrastructure.md), as corporate users do."""
+    monkeypatch.delenv("DECK_BUILD_CA_BUNDLE", raising=False)
+    env = docker_project.env(conda="dependencies:\n  - toolz\n")
     target = docker_project.target(env)
     try:
         await fresh(target, env)
         with pytest.raises(EnvironmentBuildError) as err:
             await target.ensure_image(env, progress=lambda _: None)
-        assert "conda packages (numpy=1.26)" in str(err.value)
-        assert "no conda or mamba" in str(err.value)
-        assert build_calls == []
+        first = str(err.value).splitlines()[0]
+        assert "pip could not verify the package index's TLS certificate" in first
+        assert "set buildCaBundle: /etc/ssl/certs/ca-certificates.crt" in first
+        assert "aml_config/docker.compute" in first
     finally:
         await target.close()
 
@@ -138,7 +227,9 @@ async def test_conda_only_package_on_a_conda_less_base_is_refused_before_buildin
 async def test_offline_mode_installs_wheels_gathered_on_the_host(docker_project, tmp_path,
                                                                  monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    env = docker_project.env(conda=SIX, buildOffline=True)
+    # toolz is a conda entry: on this conda-less base it is installed from the wheels too
+    env = docker_project.env(conda=SIX.replace("  - pip\n", "  - pip\n  - toolz\n"),
+                             buildOffline=True)
     target = docker_project.target(env)
     try:
         ref = await fresh(target, env)
@@ -147,8 +238,9 @@ async def test_offline_mode_installs_wheels_gathered_on_the_host(docker_project,
         assert result.built and result.ref == ref
         assert any("--no-index --find-links" in line for line in lines)
         assert list((tmp_path / "cache/launchdeck/wheels").glob("*/six-*.whl"))
+        assert list((tmp_path / "cache/launchdeck/wheels").glob("*/toolz-*.whl"))
         check = subprocess.run(["docker", "run", "--rm", "--network", "none", ref, "python3",
-                                "-c", "import six; print(six.__version__)"],
+                                "-c", "import six, toolz; print(six.__version__)"],
                                capture_output=True, text=True)
         assert check.returncode == 0, check.stderr
     finally:

@@ -59,22 +59,53 @@ def test_pip_only_recipe_has_one_pip_layer_and_labels_last(tmp_path):
     assert lines[-2].startswith("RUN ") and "python3 -m pip install" in lines[-2]
     assert lines[-1].startswith('LABEL "launchdeck.base"="base:1"')
     assert r.files["requirements.txt"] == b"six\n--index-url https://example.invalid/simple\n"
-    assert r.notes == ()  # python=3.11 matches the base's 3.11.2; pip is the base's own
+    # python=3.11 matches the base's 3.11.2 (said once); pip is the base's own, not installed
+    assert len(r.notes) == 1 and "python=3.11: base image base:1 has Python 3.11.2, which " \
+        "matches" in r.notes[0]
+    assert "conda-pip.txt" not in r.files
 
 
-def test_conda_package_without_conda_is_a_clear_error(tmp_path):
+def test_conda_packages_without_conda_are_a_pip_layer_before_the_pip_list(tmp_path):
     conda = conda_file(tmp_path, "dependencies:\n  - python=3.6\n  - numpy=1.26\n"
-                                 "  - scikit-learn\n  - pip:\n    - six\n")
+                                 "  - scikit-learn\n  - pip\n  - pip:\n    - six\n")
+    r = plan(conda, conda_file="aml_config/conda_dependencies.yml")
+    assert r.files["conda-pip.txt"] == b"numpy==1.26.*\nscikit-learn\n"
+    assert r.dockerfile.index("conda-pip.txt") < r.dockerfile.index("requirements.txt")
+    assert "python3 -m pip install --requirement /tmp/deck-build/conda-pip.txt" in r.dockerfile
+    text = "\n".join(r.notes)
+    assert "has no conda: the conda packages of aml_config/conda_dependencies.yml are " \
+        "installed with pip" in text
+    assert "conda_dependencies.yml:3: conda numpy=1.26 -> pip numpy==1.26.*" in text
+    assert "conda_dependencies.yml:4: conda scikit-learn -> pip scikit-learn" in text
+    assert "warning: " in text and "python=3.6 asks for Python 3.6" in text
+    assert r.sources["numpy"].endswith(
+        "conda_dependencies.yml:3: numpy=1.26 (a conda package, installed with pip as "
+        "numpy==1.26.*)")
+    assert r.sources["six"].endswith("conda_dependencies.yml:7: six")
+
+
+def test_translation_changes_the_tag_through_the_recipe_version(tmp_path, monkeypatch):
+    conda = conda_file(tmp_path, "dependencies:\n  - six=1.16.0\n")
+    tag = recipe.environment_tag(base_id="sha256:b", conda=conda, settings=BuildSettings())
+    monkeypatch.setattr(recipe.condapip, "TRANSLATION_VERSION", 99)
+    assert recipe.environment_tag(base_id="sha256:b", conda=conda,
+                                  settings=BuildSettings()) != tag
+    assert recipe.RECIPE_VERSION >= 2
+
+
+def test_python_2_on_a_python_3_base_is_an_error_naming_the_line(tmp_path):
     with pytest.raises(EnvironmentBuildError) as err:
-        plan(conda, conda_file="aml_config/conda_dependencies.yml")
+        plan(conda_file(tmp_path, "dependencies:\n  - python=2.7\n  - six\n"))
     message = str(err.value)
-    assert "numpy=1.26, scikit-learn" in message and "no conda or mamba" in message
-    assert "pip: list of aml_config/conda_dependencies.yml" in message
+    assert "conda_dependencies.yml:2: python=2.7 asks for Python 2.7" in message
+    assert "base image base:1 has Python 3.11.2" in message
 
 
-def test_python_version_mismatch_is_a_note_not_an_error(tmp_path):
+def test_python_version_mismatch_is_a_warning_not_an_error(tmp_path):
     r = plan(conda_file(tmp_path, "dependencies:\n  - python=3.5.2\n  - pip:\n    - six\n"))
-    assert len(r.notes) == 1 and "python=3.5.2" in r.notes[0] and "3.11.2" in r.notes[0]
+    assert len(r.notes) == 1 and r.notes[0].startswith("warning: ")
+    assert "conda_dependencies.yml:2: python=3.5.2 asks for Python 3.5.2" in r.notes[0]
+    assert "has Python 3.11.2" in r.notes[0] and "the run uses Python 3.11.2" in r.notes[0]
 
 
 def test_conda_base_installs_conda_packages_before_pip(tmp_path):
@@ -126,3 +157,12 @@ def test_build_settings_from_compute_keys_and_environment(tmp_path, monkeypatch)
     path.write_text('type: docker\nbaseDockerImage: "b:1"\nbuildCaBundle: /no/such.pem\n')
     with pytest.raises(ConfigError, match="buildCaBundle: /no/such.pem is not a file"):
         BuildSettings.from_compute(load_compute(path), tmp_path, {})
+
+
+def test_offline_installs_conda_and_pip_layers_from_the_same_wheels(tmp_path):
+    conda = conda_file(tmp_path, "dependencies:\n  - toolz\n  - pip:\n    - six\n")
+    assert recipe.pip_requirements(conda, DEBIAN) == ["toolz", "six"]
+    assert recipe.pip_requirements(conda, CONDA) == ["six"]  # conda installs toolz there
+    r = plan(conda, settings=BuildSettings(offline=True), wheel_dir=tmp_path)
+    assert r.dockerfile.count("COPY wheels/") == 1
+    assert r.dockerfile.count("--no-index --find-links /tmp/deck-build/wheels") == 2

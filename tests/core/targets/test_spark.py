@@ -61,15 +61,13 @@ def test_application_ids_are_found_in_driver_output():
     assert find_app_id(b"nothing here") is None
 
 
-def test_conda_packages_are_a_clear_error_and_pip_lists_hash_by_content(tmp_path):
+def test_conda_packages_are_installed_with_pip_and_pip_lists_hash_by_content(tmp_path):
     from core.config.conda import load_conda
-    from core.errors import EnvironmentBuildError
     from core.targets.spark_env import executor_environment
 
     conda = tmp_path / "conda.yml"
     conda.write_text("dependencies:\n  - python=3.11\n  - numpy\n  - pip:\n    - six\n")
-    with pytest.raises(EnvironmentBuildError, match="numpy"):
-        executor_environment(load_conda(conda), python="python3")
+    assert executor_environment(load_conda(conda), python="python3").packages == ("numpy", "six")
     conda.write_text("dependencies:\n  - python=3.11\n  - pip:\n    - six\n")
     first = executor_environment(load_conda(conda), python="python3")
     conda.write_text("# a comment\ndependencies:\n  - python=3.11\n  - pip:\n    - six\n")
