@@ -82,12 +82,10 @@ def _extra_keys(compute: "ComputeConfig") -> dict[str, Any]:
     path = getattr(compute, "path", None)
     if not wanted or not path:
         return {}
-    from ruamel.yaml import YAML
+    from core.config.yamlio import load_document
 
-    try:
-        data = YAML(typ="safe").load(Path(path).read_text(encoding="utf-8"))
-    except Exception as exc:  # the config loader already accepted this file; be plain here
-        raise ConfigError(f"cannot read build settings: {exc}", file=str(path)) from None
+    # The same loader as the .compute file itself: tabs, size and link checks all apply.
+    data = load_document(path).data
     if not isinstance(data, dict):
         return {}
     return {k: data[k] for k in wanted if k in data}
