@@ -242,8 +242,8 @@ def waiter(argv, root, work, env, report_fd):
             proc.pid, start_time(proc.pid), os.getpid(), start_time(os.getpid())))
         os.write(report_fd, b"ok")
         os.close(report_fd)
-        returncode = proc.wait()
-        stop_leftovers(proc.pid)
+        returncode = wait_reaping(proc.pid)
+        stop_leftovers()
         write_atomic(os.path.join(root, "exit_code"),
                      str(128 - returncode if returncode < 0 else returncode))
     except BaseException:
@@ -252,7 +252,18 @@ def waiter(argv, root, work, env, report_fd):
         os._exit(code)
 
 
-def stop_leftovers(pid, grace=2.0):
+def wait_reaping(pid):
+    """Wait for the program; meanwhile reap the orphans re-parented here, so none lingers."""
+    while True:
+        try:
+            done, status = os.waitpid(-1, 0)
+        except InterruptedError:
+            continue
+        if done == pid:
+            return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
+def stop_leftovers(grace=2.0):
     """Stop what the program left running below this waiter (nothing outlives a run), reaping it.
 
     Called once the program has ended, whether by itself or by a cancel.
