@@ -112,6 +112,13 @@ class RemoteTarget:
         # Nothing is installed on the host: its Python runs the script as it is.
         progress(f"environment: {self.python} on {self.compute.address} as it is "
                  "(nothing is installed on a remote target)")
+        wanted = env.conda and [p for p in (*env.conda.conda_packages, *env.conda.pip_packages)
+                                if p.split("=")[0].strip() not in ("python", "pip")]
+        if wanted and not self.compute.user_managed_environment:
+            # Said, not silently skipped: the script may need them on the host.
+            progress(f"note: {env.conda.path.name} is not installed on a remote target; the "
+                     f"host's Python must already have {', '.join(wanted[:5])}"
+                     + (" ..." if len(wanted) > 5 else ""))
         return ""
 
     async def launch(self, spec: RunSpec, *, progress: Progress) -> SparkExecution:

@@ -300,3 +300,18 @@ async def test_a_wrong_python_location_fails_the_launch_clearly(remote_project):
     with pytest.raises(TargetError, match="cannot start /no/such/python"):
         await remote_project.target(env).launch(remote_project.run_spec(env, "job.py"),
                                                 progress=lambda _: None)
+
+
+async def test_prepare_says_the_conda_file_is_not_installed_on_the_host(remote_project):
+    from dataclasses import replace
+
+    from core.config.conda import load_conda
+
+    conda = remote_project.root / "aml_config" / "conda_dependencies.yml"
+    conda.write_text("dependencies:\n  - python=3.5.2\n  - scikit-learn\n  - pip:\n"
+                     "    - six\n")
+    env = replace(remote_project.env(), conda=load_conda(conda))
+    lines: list[str] = []
+    assert await remote_project.target(env).prepare(env, progress=lines.append) == ""
+    assert any("conda_dependencies.yml is not installed on a remote target" in line
+               and "scikit-learn, six" in line for line in lines), lines
