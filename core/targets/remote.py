@@ -128,7 +128,13 @@ class RemoteTarget:
             raise TargetError(f"target {self.name}: Framework {spec.env.framework} does not "
                               "run on a remote target; use a cluster target for PySpark")
         root = f"{RUNS}/{_safe(spec.run_id)}"
-        await self.host.run(["rm", "-rf", "--", root], check=True)  # a launch retried
+        started = await self._started_before(root)
+        if started is not None:
+            # A keeper died after the host started this run but before the run's id was
+            # recorded: the run is there, running or ended. Starting it again would run the
+            # script twice.
+            return started
+        await self.host.run(["rm", "-rf", "--", root], check=True)  # a launch that failed
         # No progress line from here on: the keeper has noted where the run's own output
         # starts in the log (a later keeper resumes the host's stream from that offset).
         await sync_snapshot(self.host, spec.store, spec.snapshot)
@@ -152,6 +158,19 @@ class RemoteTarget:
         if "error" in report:
             raise TargetError(f"target {self.name}: {report['error']}")
         return self._execution(root, f"{self.python} pid {report['pid']}")
+
+    async def _started_before(self, root: str) -> SparkExecution | None:
+        """The run already started in ``root`` (by an earlier keeper), if there is one."""
+        result = await self.host.run(["sh", "-c", 'test -f "$1/pids" || exit 9', "sh", root])
+        if result.exit_status == 9:
+            return None
+        result = await self.host.run(_runner("report", root, "0"))
+        try:
+            report = json.loads(result.stdout.decode().strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return None
+        return self._execution(root, f"{self.python} pid {report['pid']}") \
+            if report.get("pid") else None
 
     async def _report_after_drop(self, root: str):
         for delay in (0.2, 0.5, 1.0, 2.0, 5.0, 10.0):

@@ -92,7 +92,13 @@ def _keeper_pid(deck, run_id: str) -> int:
 
 
 def test_a_killed_keeper_is_revived_and_finds_the_true_end(remote_deck):
-    """#11.2 on the remote target: kill -9 of the keeper at a random moment of the run, 10 tries."""
+    """#11.2 on the remote target: kill -9 of the keeper at a random moment, 10 tries.
+
+    The moment falls anywhere from the script's start to its last lines and the clean-up: a
+    revived keeper must neither lose nor repeat a line, and must end the run with its true
+    exit code and outputs. (A keeper killed while Preparing is the keeper's own matter: the
+    target side of it, a second launch of a started run, is in tests/core/targets.)
+    """
     deck = remote_deck
     _trust(deck)
     attach(deck)
@@ -104,14 +110,15 @@ def test_a_killed_keeper_is_revived_and_finds_the_true_end(remote_deck):
         deadline = time.monotonic() + 120
         while not (pid := _keeper_pid(deck, run_id)):
             assert time.monotonic() < deadline, f"try {attempt}: the run never ran"
-            time.sleep(0.02)
-        time.sleep(random.uniform(0, 1.2))  # the script takes about 1 s on an idle machine
+            time.sleep(0.01)
+        time.sleep(random.uniform(0, 1.5))  # the script takes about 1 s on an idle machine
         os.kill(pid, signal.SIGKILL)
-        follow = deck("logs", run_id, "-f", timeout=300)  # revives a keeper, which attaches
-        assert follow.returncode == 0, (attempt, follow.err)
-        # After prepare's one line ("environment: python3 ... as it is"), the script's.
-        assert follow.out.split("\n", 1)[1] == "".join(f"line {i}\n" for i in range(lines)), \
+        follow = deck("logs", run_id, "-f", timeout=300)  # revives a keeper if it is needed
+        assert follow.returncode == 0, (attempt, follow.out, follow.err)
+        # After prepare's lines ("environment: python3 ... as it is"), the script's.
+        assert follow.out.endswith("".join(f"line {i}\n" for i in range(lines))), \
             (attempt, follow.out)
+        assert follow.out.count("line 0\n") == 1, (attempt, follow.out)
         run = deck.wait_for(run_id, timeout=120)
         assert run["status"] == "Completed" and run["exit_code"] == 0, (attempt, run)
         assert run["metrics"]["i"] == list(range(lines)), attempt

@@ -315,3 +315,18 @@ async def test_prepare_says_the_conda_file_is_not_installed_on_the_host(remote_p
     assert await remote_project.target(env).prepare(env, progress=lines.append) == ""
     assert any("conda_dependencies.yml is not installed on a remote target" in line
                and "scikit-learn, six" in line for line in lines), lines
+
+
+async def test_a_second_launch_of_a_started_run_finds_it_instead_of_starting_it_again(
+        remote_project):
+    """A keeper that died between the host's start and recording the id: no second script."""
+    remote_project.write("counter.py", COUNTER)
+    env = remote_project.env()
+    spec = remote_project.run_spec(env, "counter.py", "100")
+    first = await remote_project.target(env).launch(spec, progress=lambda _: None)
+    again = await remote_project.target(env).launch(spec, progress=lambda _: None)
+    assert again.external_id == first.external_id
+    log = (await collect(again.logs(0))).decode()
+    assert await again.wait() == 5
+    assert log.splitlines() == [f"line {i:04d}" for i in range(100)]
+    await again.release()
