@@ -12,8 +12,10 @@ runner's waiter (a subreaper), so a double-forked grandchild stops too. The exte
 ``PYTHON pid N``; the processes are found again through the run folder's ``pids`` file.
 
 What it cannot do: build an environment (the host's Python is used as it is, as Workbench's
-``userManagedEnvironment: true``); PySpark (use a cluster target); a password login (use a
-key or the SSH agent). The runner itself needs ``python3`` 3.6+ on the host.
+``userManagedEnvironment: true``; a conda file is named in prepare's output, not installed);
+PySpark (use a cluster target). Passwords: only from the system keyring
+(``password: keyring:SERVICE/USER``) or asked on a terminal. The runner itself needs ``python3``
+3.6+ on the host.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from core.remote.remotehost import RemoteHost
 
 RUNS = ".launchdeck/remote/runs"
+_CONNECT_RETRIES = (0.2, 0.5, 1.0, None)
 #: The variable Workbench gave scripts for ``nativeSharedDirectory``.
 SHARE_VARIABLE = "AZUREML_NATIVE_SHARE_DIRECTORY"
 
@@ -75,11 +78,27 @@ class RemoteTarget:
         if self._host is None:
             from core.remote import shared_pool
 
+            from core.config.secrets import resolve_password
+
             pool = self._pool or shared_pool()
-            self._host = pool.host(self.compute.address, port=self.compute.explicit_port,
-                                   user=self.compute.username,
-                                   identity_file=self.compute.identity_file)
+            host = pool.host(self.compute.address, port=self.compute.explicit_port,
+                             user=self.compute.username, identity_file=self.compute.identity_file)
+            password = resolve_password(self.compute)  # keyring:SERVICE/USER, or a clear error
+            if password.value is not None:
+                pool.remember_password(host.endpoint, password.value)
+            self._host = host
         return self._host
+
+    async def _connect(self) -> None:
+        """Open the link; sshd drops handshakes past MaxStartups at random, so retry a little."""
+        for delay in _CONNECT_RETRIES:
+            try:
+                await self.host.connection()
+                return
+            except TargetUnreachable:
+                if delay is None:  # runs started at once must not fail for that
+                    raise
+                await asyncio.sleep(delay)
 
     async def accept_host_key(self, fingerprint: str) -> None:
         await self.host.accept_host_key(fingerprint)
@@ -87,6 +106,7 @@ class RemoteTarget:
     async def check(self) -> dict[str, str]:
         from core.remote.hostkeys import fingerprint
 
+        await self._connect()
         result = await self.host.run(["sh", "-c", _CHECK, "sh", self.python], timeout=120)
         facts = dict(line.split("=", 1) for line in result.stdout.decode().splitlines()
                      if "=" in line)
@@ -128,6 +148,7 @@ class RemoteTarget:
             raise TargetError(f"target {self.name}: Framework {spec.env.framework} does not "
                               "run on a remote target; use a cluster target for PySpark")
         root = f"{RUNS}/{_safe(spec.run_id)}"
+        await self._connect()
         started = await self._started_before(root)
         if started is not None:
             # A keeper died after the host started this run but before the run's id was

@@ -330,3 +330,23 @@ async def test_a_second_launch_of_a_started_run_finds_it_instead_of_starting_it_
     assert await again.wait() == 5
     assert log.splitlines() == [f"line {i:04d}" for i in range(100)]
     await again.release()
+
+
+async def test_a_password_from_the_system_keyring_logs_in(remote_project, system_keyring,
+                                                         monkeypatch, tmp_path):
+    import keyring
+
+    from core.remote import SSHPool
+
+    keyring.set_password("launchdeck", "deckuser", remote_project.server.password)
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no default keys of this machine's user
+    s = remote_project.server
+    remote_project.compute_file.write_text(
+        f"type: remote\naddress: {s.host}\nport: {s.port}\nusername: {s.user}\n"
+        "password: keyring:launchdeck/deckuser\n")
+    target = remote_project.target()
+    try:
+        assert (await target.check())["python_version"].startswith("3.")
+    finally:
+        SSHPool.forget_password(target.host.endpoint)
