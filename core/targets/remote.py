@@ -26,7 +26,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import ConfigError, TargetError, TargetUnreachable
+from core.errors import ConfigError, HostKeyError, TargetError, TargetUnreachable
 from core.targets.base import (REMOTE_DEFAULT_RUNS, RUNTIME_DIR, EnvironmentSpec, Framework,
                                Progress, RunSpec)
 from core.targets.spark_execution import SparkExecution
@@ -91,14 +91,22 @@ class RemoteTarget:
 
     async def _connect(self) -> None:
         """Open the link; sshd drops handshakes past MaxStartups at random, so retry a little."""
-        for delay in _CONNECT_RETRIES:
-            try:
-                await self.host.connection()
-                return
-            except TargetUnreachable:
-                if delay is None:  # runs started at once must not fail for that
-                    raise
-                await asyncio.sleep(delay)
+        try:
+            for delay in _CONNECT_RETRIES:
+                try:
+                    await self.host.connection()
+                    return
+                except TargetUnreachable:
+                    if delay is None:  # runs started at once must not fail for that
+                        raise
+                    await asyncio.sleep(delay)
+        except HostKeyError as exc:  # a keeper never trusts a key: say what the user runs
+            raise HostKeyError(str(exc).replace("deck target check NAME",
+                                                f"deck target check {self.name}")
+                               + ("" if exc.changed else
+                                  f"\nRuns on target {self.name} cannot start until then."),
+                               host=exc.host, fingerprint=exc.fingerprint,
+                               changed=exc.changed) from None
 
     async def accept_host_key(self, fingerprint: str) -> None:
         await self.host.accept_host_key(fingerprint)

@@ -172,3 +172,16 @@ def _running(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_a_keeper_never_accepts_an_unknown_host_key(remote_deck):
+    deck = remote_deck
+    attach(deck)
+    (deck.project / "hello.py").write_text("print('hello')\n")
+    result = deck("submit", "-c", "box", "hello.py")
+    assert result.returncode != 0
+    run = deck.json("runs", "show", run_id_of(result.out))
+    assert run["status"] == "Failed"
+    assert "deck target check box" in run["error"] and deck.server.fingerprint in run["error"]
+    assert not (deck.home / ".ssh" / "known_hosts").exists()
+    assert "Traceback" not in result.err
