@@ -76,9 +76,8 @@ class RemoteTarget:
     @property
     def host(self) -> "RemoteHost":
         if self._host is None:
-            from core.remote import shared_pool
-
             from core.config.secrets import resolve_password
+            from core.remote import shared_pool
 
             pool = self._pool or shared_pool()
             host = pool.host(self.compute.address, port=self.compute.explicit_port,
