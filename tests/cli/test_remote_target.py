@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.core.targets.test_remotedocker import Relay, known_line
 from tests.fixtures.projects import run_id_of
 
 pytestmark = pytest.mark.ssh
@@ -185,3 +186,39 @@ def test_a_keeper_never_accepts_an_unknown_host_key(remote_deck):
     assert "deck target check box" in run["error"] and deck.server.fingerprint in run["error"]
     assert not (deck.home / ".ssh" / "known_hosts").exists()
     assert "Traceback" not in result.err
+
+
+def test_a_run_outlives_a_cut_link_and_keeps_every_line(remote_deck):
+    deck, s = remote_deck, remote_deck.server
+    relay = Relay(s.port)
+    relay.start()
+    try:
+        (deck.home / ".ssh" / "known_hosts").write_text(known_line(s, relay.port))
+        deck("target", "attach", "remote", "--name", "box", "--address", "127.0.0.1",
+             "--port", str(relay.port), "--username", s.user, "--identity-file",
+             str(s.client_key), check=True)
+        (deck.project / "count.py").write_text(
+            "import time\nfor i in range(150):\n    print('line %d' % i, flush=True)\n"
+            "    time.sleep(0.05)\n")
+        run_id = run_id_of(deck("submit", "-c", "box", "--detach", "count.py",
+                                check=True).out)
+        log = deck.project / ".deck/runs" / run_id / "output.log"
+        deadline = time.monotonic() + 120
+        while b"line 20\n" not in (log.read_bytes() if log.exists() else b""):
+            assert time.monotonic() < deadline, "the run never got going"
+            time.sleep(0.05)
+        relay.cut()
+        deadline = time.monotonic() + 60
+        while not (run := deck.json("runs", "show", run_id))["disconnected_since"]:
+            assert time.monotonic() < deadline, "the lost link was never shown"
+            time.sleep(0.2)
+        assert run["status"] == "Running"
+        relay.start()
+        run = deck.wait_for(run_id, timeout=180)
+        assert run["status"] == "Completed", run
+        assert run["disconnected_since"] is None
+        text = log.read_text()
+        assert [ln for ln in text.splitlines() if ln.startswith("line ")] == \
+            [f"line {i}" for i in range(150)]
+    finally:
+        relay.cut()
