@@ -102,7 +102,7 @@ def become_subreaper():
 
         libc = ctypes.CDLL(None, use_errno=True)
         return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    except (OSError, AttributeError):
+    except (ImportError, OSError, AttributeError):  # no ctypes, no prctl: not Linux
         return False
 
 
