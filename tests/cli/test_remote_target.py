@@ -220,5 +220,10 @@ def test_a_run_outlives_a_cut_link_and_keeps_every_line(remote_deck):
         text = log.read_text()
         assert [ln for ln in text.splitlines() if ln.startswith("line ")] == \
             [f"line {i}" for i in range(150)]
+        folder = s.home / ".launchdeck/remote/runs" / run_id  # cleaned up after the end
+        deadline = time.monotonic() + 60
+        while folder.exists():
+            assert time.monotonic() < deadline, "the run's folder stayed on the host"
+            time.sleep(0.1)
     finally:
         relay.cut()
