@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from cli.common import ask_ssh_passwords_on_terminal, print_json, print_table, project_of
 
-TYPES = ("local", "docker", "localdocker", "remotedocker", "cluster")
+TYPES = ("local", "docker", "localdocker", "remotedocker", "remote", "cluster")
 
 
 def register(sub) -> None:
@@ -21,7 +21,8 @@ def register(sub) -> None:
     p.add_argument("--port", type=int, metavar="N", help="remote targets: SSH port (22)")
     p.add_argument("--username", metavar="USER", help="remote targets: SSH user")
     p.add_argument("--identity-file", metavar="KEY", help="remote targets: SSH private key")
-    p.add_argument("--python", metavar="PATH", help="the Python interpreter (pythonLocation)")
+    p.add_argument("--python", "--python-location", dest="python", metavar="PATH",
+                   help="the Python interpreter (pythonLocation)")
     p.add_argument("--master", metavar="URL", help="cluster targets: spark://HOST:7077 or yarn")
     p.add_argument("--spark-submit", metavar="PATH", help="cluster targets: spark-submit path")
     p.add_argument("--max-runs", type=int, metavar="N",
@@ -50,7 +51,7 @@ def attach(args) -> int:
     kind = "docker" if args.type == "localdocker" else args.type
     if kind in ("docker", "remotedocker") and not args.base_image:
         raise ConfigError(f"a {kind} target needs --base-image IMAGE[:TAG]", field="--base-image")
-    if kind in ("remotedocker", "cluster") and not args.address:
+    if kind in ("remotedocker", "remote", "cluster") and not args.address:
         raise ConfigError(f"a {kind} target needs --address HOST", field="--address")
     fields = {
         "base_docker_image": args.base_image, "address": args.address, "port": args.port,

@@ -1,6 +1,6 @@
 """SSH foundation for remote targets: shared connections, host keys, ~/.ssh/config, sync.
 
-Remote Docker and Spark targets use ``shared_pool().host(address, ...)`` to get a
+Remote Docker, remote and Spark targets use ``shared_pool().host(address, ...)`` to get a
 ``RemoteHost`` and never import asyncssh themselves for anything but types.
 """
 

@@ -32,6 +32,34 @@ _REFUSED_CODES = frozenset({asyncssh.OPEN_CONNECT_FAILED,
                             asyncssh.OPEN_RESOURCE_SHORTAGE})
 
 
+async def _communicate(proc: asyncssh.SSHClientProcess,
+                       input: bytes | None) -> tuple[bytes, bytes]:
+    """Feed ``input`` then EOF while reading stdout and stderr to their end.
+
+    A command may end (or close its stdin) before it has read all of ``input``: asyncssh then
+    refuses further writes ("Channel not open for sending"). That is the command's doing, not
+    the link's, so the rest of the input is dropped and the command's own exit status and
+    stderr are reported; a link that really dropped still shows as a missing exit status.
+    """
+    async def feed() -> None:
+        try:
+            if input:
+                proc.stdin.write(input)
+            proc.stdin.write_eof()
+            await proc.stdin.drain()
+        except (BrokenPipeError, ConnectionError, asyncssh.Error):
+            pass
+
+    feeding = asyncio.ensure_future(feed())
+    try:
+        stdout, stderr = await asyncio.gather(proc.stdout.read(), proc.stderr.read())
+        await proc.wait_closed()
+    finally:
+        feeding.cancel()
+        await asyncio.gather(feeding, return_exceptions=True)
+    return stdout, stderr
+
+
 class RemoteHost:
     """One SSH destination seen through a shared ``SSHPool``."""
 
@@ -105,11 +133,10 @@ class RemoteHost:
         """Run ``cmd`` to the end; stdin gets ``input`` then EOF. Output is bytes."""
         async with self.process(cmd) as proc:
             try:
-                result = await asyncio.wait_for(proc.communicate(input or b""), timeout)
+                stdout, stderr = await asyncio.wait_for(_communicate(proc, input), timeout)
             except asyncio.TimeoutError:
                 raise TargetError(f"{self.endpoint}: `{cmd[0]}` did not finish within "
                                   f"{timeout:g} s") from None
-            stdout, stderr = result
             status = proc.exit_status
             if status is None and proc.exit_signal:
                 raise TargetError(f"{self.endpoint}: `{cmd[0]}` was killed by signal "

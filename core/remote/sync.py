@@ -30,7 +30,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import SnapshotError, TargetError
+from core.errors import SnapshotError, TargetError, TargetUnreachable
 from core.remote.remotehost import RemoteHost
 from core.snapshot.manifest import is_digest
 from core.snapshot.store import ContentStore
@@ -275,9 +275,15 @@ async def sync_snapshot(host: RemoteHost, store: ContentStore, fingerprint: str,
         put(sink.take())
 
     async with host.process(["sh", "-c", _PUSH, "sh", store_dir, fingerprint]) as proc:
-        await _pipe(build, proc.stdin, counter)
-        proc.stdin.write_eof()
+        try:
+            await _pipe(build, proc.stdin, counter)
+            proc.stdin.write_eof()
+        except BrokenPipeError:
+            pass  # the host's side ended before reading it all: its exit status says why
         result = await proc.wait()
+        if result.exit_status is None:
+            raise TargetUnreachable(f"{host.endpoint.host}:{host.endpoint.port}: connection "
+                                    f"lost while storing snapshot {fingerprint[:12]} there")
         if result.exit_status != 0:
             err = (result.stderr or b"").decode(errors="replace").strip()
             raise TargetError(f"{host.endpoint}: storing snapshot {fingerprint[:12]} on the "

@@ -2,8 +2,9 @@
 
 ``local`` is the local target, which also runs ``Framework: PySpark`` with spark-submit and
 master ``local[*]`` (``core.targets.spark_local``); ``cluster`` is a Spark cluster's head node
-over SSH (``core.targets.spark``); ``docker`` runs PySpark in the container when its image has Java and pyspark
-(``core.targets.spark_docker``).
+over SSH (``core.targets.spark``); ``remote`` is a host's own Python over SSH
+(``core.targets.remote``); ``docker`` runs PySpark in the container when its image has Java
+and pyspark (``core.targets.spark_docker``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ _TARGETS: dict[str, tuple[str, str]] = {
     "docker": ("core.targets.docker", "DockerTarget"),
     "remotedocker": ("core.targets.remotedocker", "RemoteDockerTarget"),
     "cluster": ("core.targets.spark", "SparkTarget"),
+    "remote": ("core.targets.remote", "RemoteTarget"),
 }
 
 

@@ -2,7 +2,8 @@
 
 Mapping: environment -> a venv per content hash on the head node, shipped to executors as an
 archive (``core.targets.spark_env``); run -> one Spark application started by spark-submit,
-detached on the head node (``spark_hostside``) in ``~/.launchdeck/spark/runs/<run id>/``;
+detached on the head node (``core/remote/hostside/runner.py``) in
+``~/.launchdeck/spark/runs/<run id>/``;
 code -> the snapshot synced into the head node's store (only missing files travel) and
 materialized in ``work/``, the driver's cwd, with its ``.py`` files zipped for ``--py-files``;
 output -> spark-submit's stdout and stderr in one log file there, tailed from a byte offset;

@@ -6,7 +6,8 @@ set, hears of the change (the keeper records it with the run). A script that nev
 SparkContext keeps the pid form. The processes themselves are found through the run folder's ``pids`` file on the
 head node, with their start times, so a reused pid is never signalled.
 
-Streams: output and metrics are files on the head node, read by ``spark_hostside follow`` from
+Streams: output and metrics are files on the head node, read by the host-side runner
+(``core/remote/hostside/runner.py``, ``follow``) from
 a byte offset. When the link drops, the reader reconnects and asks again from the offset it
 has delivered, so no byte is lost or repeated. Cancel signals spark-submit's process group on
 the head node (TERM, then KILL): in client mode that is the driver, and the master removes the
@@ -24,14 +25,15 @@ from typing import AsyncIterator
 from core.errors import ExecutionLost, TargetError, TargetUnreachable
 from core.remote.connection import translate_errors
 
-_HOSTSIDE = (Path(__file__).parent / "spark_hostside.py").read_text()
 #: How long a dropped link may stay down before the run counts as lost.
 LINK_PATIENCE = 600.0
 _BACKOFF = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 
 
 def hostside(*args: str) -> list[str]:
-    return ["python3", "-c", _HOSTSIDE, *args]
+    from core.remote.runner import runner_command
+
+    return runner_command(*args)
 
 
 def format_id(app_id: str | None, pid: int) -> str:
@@ -47,8 +49,12 @@ def app_id_of(external_id: str) -> str | None:
 class SparkExecution:
     """A spark-submit run in ``root`` (relative to the login user's home) on ``host``."""
 
-    def __init__(self, host, root: str, external_id: str, *, on_link_state=None) -> None:
+    def __init__(self, host, root: str, external_id: str, *, on_link_state=None,
+                 program: str = "spark-submit", spark: bool = True) -> None:
         self.host = host
+        #: What the runner started, for messages; ``spark=False`` (the remote target's plain
+        #: Python) never looks for an application id in the output.
+        self.program, self.spark = program, spark
         self.root = root
         self.external_id = external_id
         self.app_id = app_id_of(external_id)
@@ -115,7 +121,7 @@ class SparkExecution:
                     tries = 0
                     while chunk := await proc.stdout.read(1 << 16):
                         offset += len(chunk)
-                        if self.app_id is None and name == "output.log":
+                        if self.spark and self.app_id is None and name == "output.log":
                             tail = self._spot_app_id(tail, chunk)
                         yield chunk
                     result = await proc.wait()
@@ -146,7 +152,7 @@ class SparkExecution:
 
         answer = await self._retrying(attempt)
         if answer == "lost" or not answer.lstrip("-").isdigit():
-            raise ExecutionLost(f"spark-submit of {self.app_id or self.root} ended while "
+            raise ExecutionLost(f"{self.program} of {self.app_id or self.root} ended while "
                                 "nothing watched it on the head node; its exit code is "
                                 "unknown, its output was kept")
         return int(answer)

@@ -135,3 +135,15 @@ def test_manifest_delta_rebuilds_exactly():
         head, middle, tail = _delta(base, new)
         assert base[:head] + middle + base[len(base) - tail:] == new
         assert head + tail <= min(len(base), len(new))
+
+
+async def test_a_host_that_refuses_the_push_says_why_not_connection_lost(host, tmp_path):
+    """The host's side fails before reading what is sent: its own error is reported."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "big.bin").write_bytes(os.urandom(4 << 20))  # more than the channel's window
+    store = ContentStore(tmp_path / "store")
+    fingerprint = store.snapshot(project).fingerprint
+    for _ in range(5):
+        with pytest.raises(TargetError, match=r"storing snapshot .* failed \(exit 1\): mkdir"):
+            await sync_snapshot(host, store, fingerprint, store_dir="/proc/deck-no-store")

@@ -1,17 +1,24 @@
-"""Runs on a Spark head node, passed as ``python3 -c``: launch, follow, wait and cancel a run.
+"""Runs on a remote host, passed as ``python3 -c``: launch, follow, wait and cancel a run.
 
-Stdlib only, Python 3.6+, no imports from Launchdeck. A run's folder ROOT (relative to the
-login user's home) holds ``work/`` (the snapshot, the driver's cwd), ``output.log``,
-``metrics.jsonl``, ``pids`` and, once spark-submit has ended, ``exit_code``.
+Shared by the cluster target (the program is spark-submit on the head node) and the remote
+target (the program is the host's own Python running the script). Stdlib only, Python 3.6+, no
+imports from Launchdeck. A run's folder ROOT (relative to the login user's home) holds
+``work/`` (the snapshot, the program's cwd, with an empty ``outputs/``), ``output.log``,
+``metrics.jsonl``, ``pids`` and, once the program has ended, ``exit_code``.
 
-``launch SPEC_JSON``: fork a waiter in its own session (so the SSH session ending never
-signals it) that starts spark-submit in yet another process group (so a cancel signals
-spark-submit and its driver, never the waiter), waits for it and writes ``exit_code``. The
-launcher then waits for the Spark application id to appear in the log, or for the end, and
-prints one JSON line. ``report ROOT WAIT`` prints the same line for a run
-launched earlier (a launch whose link dropped). ``follow ROOT NAME OFFSET`` streams a file from a byte offset until the
-run has ended. ``wait ROOT`` prints the exit code (or ``lost``). ``cancel ROOT GRACE`` signals
-spark-submit's process group: TERM, then KILL after GRACE seconds.
+``launch SPEC_JSON`` (or ``launch -``, the spec on stdin): fork a waiter in its own session
+(so the SSH session ending never signals it) that starts the program in yet another process
+group (so a cancel signals the program, never the waiter), waits for it and writes
+``exit_code``. The waiter is a child subreaper (Linux ``PR_SET_CHILD_SUBREAPER``): whatever
+the program started and orphaned, even through a double fork with ``setsid``, stays below the
+waiter, so cancel finds and stops all of it, and the waiter stops what is left once the
+program itself has ended. The launcher then
+waits up to ``app_wait`` seconds for a Spark application id to appear in the log (or for the
+end) and prints one JSON line. ``report ROOT WAIT`` prints the same line for a run launched
+earlier (a launch whose link dropped). ``follow ROOT NAME OFFSET`` streams a file from a byte
+offset until the run has ended. ``wait ROOT`` prints the exit code (or ``lost``).
+``cancel ROOT GRACE`` signals the program's process group and every process below the waiter:
+TERM, then KILL after GRACE seconds.
 """
 import json
 import os
@@ -20,6 +27,8 @@ import signal
 import sys
 import time
 import zipfile
+
+PR_SET_CHILD_SUBREAPER = 36
 
 APP_ID = re.compile(rb"\b(app-\d{14}-\d{4,}|application_\d+_\d+|local-\d{10,})\b")
 
@@ -45,6 +54,56 @@ def read_pids(root):
         return int(pid), started, int(waiter), waiter_started
     except (OSError, ValueError):
         return 0, "", 0, ""
+
+
+def children_map():
+    """pid -> parent pid of every process on the host (that this user may see)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry, "rb") as f:
+                stat = f.read()
+            parents[int(entry)] = int(stat[stat.rindex(b")") + 2:].split()[1])
+        except (OSError, ValueError):
+            continue
+    return parents
+
+
+def descendants(pid):
+    """The live processes below ``pid``, as (pid, start time) pairs."""
+    parents = children_map()
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        for child, its_parent in parents.items():
+            if its_parent == parent:
+                started = start_time(child)
+                if started:
+                    found.append((child, started))
+                todo.append(child)
+    return found
+
+
+def signal_all(procs, sig):
+    for pid, started in procs:
+        if alive(pid, started):
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+
+
+def become_subreaper():
+    """Orphans of the program are re-parented to this process, not to init (Linux 3.4+)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (ImportError, OSError, AttributeError):  # no ctypes, no prctl: not Linux
+        return False
 
 
 def ended(root):
@@ -87,6 +146,10 @@ def launch(spec):
         return text.replace("@ROOT@", root).replace("@HOME@", home)
 
     work = os.path.join(root, "work")
+    # Workbench made ./outputs/ before the script started; scripts write into it blindly.
+    os.makedirs(os.path.join(work, "outputs"), exist_ok=True)
+    for folder in spec.get("mkdirs", []):  # e.g. the native shared directory
+        os.makedirs(expand(folder), exist_ok=True)
     for rel, data in spec.get("files", {}).items():
         path = os.path.join(root, rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -96,7 +159,8 @@ def launch(spec):
         if not os.path.exists(expand(need)):
             print(json.dumps({"error": "missing " + expand(need)}))
             return
-    zip_modules(work, os.path.join(root, "runtime"), os.path.join(root, "modules.zip"))
+    if spec.get("zip_modules", True):  # for spark-submit --py-files
+        zip_modules(work, os.path.join(root, "runtime"), os.path.join(root, "modules.zip"))
     env = dict(os.environ)
     env.update({k: expand(v) for k, v in spec["env"].items()})
     argv = [expand(a) for a in spec["argv"]]
@@ -111,13 +175,13 @@ def launch(spec):
     with os.fdopen(read_end, "rb") as pipe:
         answer = pipe.read().decode()
     if not answer.startswith("ok"):
-        print(json.dumps({"error": answer or "spark-submit did not start"}))
+        print(json.dumps({"error": answer or "%s did not start" % argv[0]}))
         return
     report(root, float(spec.get("app_wait", 30)))
 
 
 def report(root, wait_seconds):
-    """Print the run's processes and its application id, waiting up to ``wait_seconds`` for it."""
+    """Print the run's processes and its Spark application id, waiting up to ``wait_seconds``."""
     log = os.path.join(root, "output.log")
     deadline = time.time() + wait_seconds
     app_id, seen = None, 0
@@ -139,7 +203,7 @@ def report(root, wait_seconds):
         time.sleep(0.05)
     pid, started, w, w_started = read_pids(root)
     if not pid:
-        print(json.dumps({"error": "no spark-submit was started in " + root}))
+        print(json.dumps({"error": "no program was started in " + root}))
         return
     print(json.dumps({"pid": pid, "start": started, "waiter": w, "waiter_start": w_started,
                       "app_id": app_id}))
@@ -153,6 +217,7 @@ def waiter(argv, root, work, env, report_fd):
     code = 0
     try:
         os.setsid()
+        become_subreaper()
         # A do-nothing handler rather than SIG_IGN: exec keeps ignored signals ignored, and
         # spark-submit must feel cancel's SIGTERM to stop its application cleanly.
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
@@ -177,13 +242,56 @@ def waiter(argv, root, work, env, report_fd):
             proc.pid, start_time(proc.pid), os.getpid(), start_time(os.getpid())))
         os.write(report_fd, b"ok")
         os.close(report_fd)
-        returncode = proc.wait()
+        returncode = wait_reaping(proc.pid)
+        stop_leftovers()
         write_atomic(os.path.join(root, "exit_code"),
                      str(128 - returncode if returncode < 0 else returncode))
     except BaseException:
         code = 1
     finally:
         os._exit(code)
+
+
+def wait_reaping(pid):
+    """Wait for the program; meanwhile reap the orphans re-parented here, so none lingers."""
+    while True:
+        try:
+            done, status = os.waitpid(-1, 0)
+        except InterruptedError:
+            continue
+        if done == pid:
+            return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
+def stop_leftovers(grace=2.0):
+    """Stop what the program left running below this waiter (nothing outlives a run), reaping it.
+
+    Called once the program has ended, whether by itself or by a cancel.
+    """
+    me = os.getpid()
+    procs = descendants(me)
+    signal_all(procs, signal.SIGTERM)
+    deadline = time.time() + grace
+    while True:
+        reap()
+        procs = [p for p in procs if alive(*p)] + [p for p in descendants(me) if p not in procs]
+        if not procs or time.time() >= deadline:
+            break
+        time.sleep(0.05)
+    signal_all(procs, signal.SIGKILL)
+    deadline = time.time() + 10
+    while descendants(me) and time.time() < deadline:
+        reap()
+        time.sleep(0.05)
+
+
+def reap():
+    """Collect one exited child if any; return whether children remain."""
+    try:
+        os.waitpid(-1, os.WNOHANG)
+        return True
+    except ChildProcessError:
+        return False
 
 
 def follow(root, name, offset):
@@ -228,27 +336,46 @@ def wait(root):
 
 
 def cancel(root, grace):
-    pid, started, _, _ = read_pids(root)
-    if not alive(pid, started):
+    """TERM the program's group and all below the waiter; KILL what is left after ``grace``.
+
+    Every process seen is remembered with its start time: one that the waiter's end re-parents
+    to init is still found and stopped, and a pid reused meanwhile is never signalled.
+    """
+    pid, started, waiter_pid, waiter_started = read_pids(root)
+
+    def tree():
+        procs = [(pid, started)] if alive(pid, started) else []
+        if alive(waiter_pid, waiter_started):
+            procs += [p for p in descendants(waiter_pid) if p not in procs]
+        return procs
+
+    procs = tree()
+    if not procs:
         return
     try:
         os.killpg(pid, signal.SIGTERM)
     except OSError:
-        return
+        pass
+    signal_all(procs, signal.SIGTERM)
     deadline = time.time() + grace
-    while alive(pid, started) and time.time() < deadline:
+    while time.time() < deadline:
+        procs += [p for p in tree() if p not in procs]
+        if not any(alive(*p) for p in procs):
+            return
         time.sleep(0.05)
-    if alive(pid, started):
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    procs += [p for p in tree() if p not in procs]
+    signal_all(procs, signal.SIGKILL)
 
 
 def main(args):
     command = args[0]
     if command == "launch":
-        launch(json.loads(args[1]))
+        # "-": the spec on stdin, so the run's environment (secrets) is on no command line.
+        launch(json.loads(sys.stdin.read() if args[1] == "-" else args[1]))
     elif command == "follow":
         follow(os.path.expanduser(os.path.join("~", args[1])), args[2], int(args[3]))
     elif command == "report":
