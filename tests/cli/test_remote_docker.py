@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from tests.core.targets.test_docker_secrets import assert_the_secret_stays_in_the_script, \
+    use_keyring_secret
 from tests.core.targets.test_remotedocker import Relay, known_line
 from tests.fixtures.projects import run_id_of
 
@@ -123,6 +125,16 @@ def test_a_keeper_never_accepts_an_unknown_host_key(remote_deck, home):
     assert run["status"] == "Failed"
     assert "deck target check gpu1" in run["error"] and deck.server.fingerprint in run["error"]
     assert not (home / ".ssh/known_hosts").exists()
+
+
+def test_a_keyring_secret_is_in_no_container_config_ps_or_file(system_keyring, remote_deck,
+                                                                home):
+    deck = remote_deck
+    (home / ".ssh/known_hosts").write_text(deck.server.known_hosts_line())
+    attach(deck)
+    secret = use_keyring_secret(deck, system_keyring, "gpu1")
+    deck("prepare", "-c", "gpu1", timeout=600, check=True)
+    assert_the_secret_stays_in_the_script(deck, "gpu1", secret)
 
 
 def test_second_submit_sends_only_the_changed_file(remote_deck, home):
