@@ -184,7 +184,11 @@ class DockerTarget(EnvironmentImages):
             raise ConfigError("nativeSharedDirectory must be an absolute path on the "
                               "engine's host", file=str(self.compute.path),
                               field="nativeSharedDirectory")
-        return [f"{share_dir.rstrip('/')}/{self.project_dir.name}:{SHARE_MOUNT}"]
+        folder = f"{share_dir.rstrip('/')}/{self.project_dir.name}"
+        if self.local_engine:
+            # Created as the user: the engine would create it owned by root.
+            os.makedirs(folder, exist_ok=True)
+        return [f"{folder}:{SHARE_MOUNT}"]
 
     async def _code(self, spec: RunSpec) -> tuple[Path | None, list[str]]:
         """The run's code on this machine, and the bind mounts the container needs."""
