@@ -199,11 +199,17 @@ class Keeper:
     async def _collect(self, execution) -> list[tuple[str, int]]:
         from core.targets.outputs import list_artifacts
 
+        from core.runs import skipped
+
         outputs = self.run_dir / "outputs"
         try:
-            await execution.collect_outputs(outputs)
+            left_out = await execution.collect_outputs(outputs)
         except DeckError as exc:
             self._append_log(f"deck: could not collect outputs: {exc}\n".encode())
+            left_out = None
+        # Said once, even when a revived keeper collects again.
+        if left_out and skipped.read(self.run_dir).get("outputs") != list(left_out):
+            self._append_log(skipped.record(self.run_dir, "outputs", left_out).encode())
         return list_artifacts(outputs)
 
     # -- queue and cancel ---------------------------------------------------------------------

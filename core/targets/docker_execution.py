@@ -221,7 +221,8 @@ class DockerExecution:
                 if exc.status not in (304, 404, 409):  # already stopped or gone
                     raise
 
-    async def collect_outputs(self, dest: Path) -> None:
+    async def collect_outputs(self, dest: Path) -> list[str]:
+        """Copy ``outputs/`` into ``dest``; return what was left out, and why."""
         with tempfile.TemporaryFile() as spool:
             async with engine_errors(f"copying outputs/ of container {self._short}", self._url):
                 try:
@@ -231,8 +232,12 @@ class DockerExecution:
                     if is_missing(exc):
                         raise self._gone() from None
                     raise
-            if found:
-                await asyncio.to_thread(docker_archive.extract_outputs, spool, dest)
+            if not found:
+                return []
+            skipped = await asyncio.to_thread(docker_archive.extract_outputs, spool, dest)
+        record = await self._read_json(EXIT) or {}
+        return skipped + [f"{path}: socket, not a regular file"
+                          for path in record.get("sockets") or ()]
 
     async def release(self) -> None:
         async with engine_errors(f"removing container {self._short}", self._url):

@@ -23,6 +23,7 @@ image has. Why a launcher instead of running the script directly:
 import json
 import os
 import signal
+import stat
 import sys
 import time
 
@@ -67,6 +68,21 @@ def deliver():
         f.write(data)
     os.rename(tmp, ENV_FILE)
     return 0
+
+
+def sockets_in(folder):
+    """Sockets under ``folder``: the engine's archive drops them without a word, so deck is
+    told here and lists them with what it did not collect."""
+    found = []
+    for parent, _dirs, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(parent, name)
+            try:
+                if stat.S_ISSOCK(os.lstat(path).st_mode):
+                    found.append(os.path.relpath(path, folder))
+            except OSError:
+                pass
+    return sorted(found)
 
 
 def main(argv):
@@ -115,7 +131,8 @@ def main(argv):
             break
         if done == pid:
             code = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-    record = {"code": code, "signal": received[0] if received else None}
+    record = {"code": code, "signal": received[0] if received else None,
+              "sockets": sockets_in("outputs")}
     tmp = EXIT + ".tmp"
     with open(tmp, "w") as f:
         json.dump(record, f)
