@@ -263,3 +263,17 @@ def test_pyspark_runs_in_a_container_on_the_remote_host(remote_deck, java_base_i
     assert "master: local[*]" in result.out and "udf: ['[FarAway]']" in result.out
     run = deck.json("runs", "show", run_id_of(result.out))
     assert run["status"] == "Completed" and run["metrics"]["rows"] == [1]
+
+
+def test_killing_a_remote_runs_keeper_at_any_moment_loses_nothing(remote_deck, home):
+    from tests.core.targets.test_docker_keeper_kills import TRIES, kill_tries
+
+    deck = remote_deck
+    (home / ".ssh/known_hosts").write_text(deck.server.known_hosts_line())
+    attach(deck)
+    deck("prepare", "-c", "gpu1", timeout=600, check=True)
+    line = deck("prepare", "-c", "gpu1", check=True)
+    prepare_line = next(l for l in (line.out + line.err).splitlines()
+                        if "nothing to build" in l) + "\n"
+    seen = kill_tries(deck, "gpu1", prepare_line, seed=12)
+    assert len(seen) == TRIES, seen
