@@ -86,7 +86,11 @@ def assert_the_secret_stays_in_the_script(deck, runconfig: str, secret: str) -> 
         for name in files:
             with open(os.path.join(folder, name), "rb") as f:
                 assert secret.encode() not in f.read(), os.path.join(folder, name)
-    assert subprocess.run(["docker", "inspect", container], capture_output=True).returncode != 0
+    # The keeper removes the container just after the run's final state.
+    deadline = time.monotonic() + 120
+    while subprocess.run(["docker", "inspect", container], capture_output=True).returncode == 0:
+        assert time.monotonic() < deadline, f"container {container} was never removed"
+        time.sleep(0.1)
     return run
 
 
