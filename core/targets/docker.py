@@ -119,8 +119,10 @@ class DockerTarget(EnvironmentImages):
             if existing:
                 if work is not None:
                     shutil.rmtree(work, ignore_errors=True)
-                # The keeper that started it may have died before handing the variables over.
-                if container["State"].get("Running"):
+                # The keeper that started it may have died before handing the variables over
+                # (a container of an older deck, without --env, takes none this way).
+                if container["State"].get("Running") and \
+                        "--env" in (container["Config"].get("Cmd") or ()):
                     await deliver_environment(docker, container.id, python, variables)
                 return self._execution(spec, container.id, python)
             try:

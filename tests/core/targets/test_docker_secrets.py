@@ -98,3 +98,33 @@ def test_a_keyring_secret_is_in_no_container_config_ps_or_file(system_keyring, d
     (deck.project / "aml_config" / "conda_dependencies.yml").write_text(NO_PIP)
     secret = use_keyring_secret(deck, system_keyring, "docker")
     assert_the_secret_stays_in_the_script(deck, "docker", secret)
+
+
+async def test_a_relaunch_hands_over_the_variables_a_dead_keeper_did_not(docker_project,
+                                                                         monkeypatch):
+    """A keeper killed between the container's start and the hand-over: the next keeper's
+    launch finds the container waiting and hands the variables over; the script runs once."""
+    import core.targets.docker as docker_target
+
+    docker_project.write("env.py", "import os\nprint('got', os.environ.get('TOKEN'))\n")
+    env = docker_project.env(conda=None)
+    target = docker_project.target(env)
+    real = docker_target.deliver_environment
+
+    async def died_first(*args, **kwargs):
+        return None  # the keeper "died" here: nothing was handed over
+    try:
+        await target.ensure_image(env, progress=lambda _: None)
+        spec = docker_project.run_spec(env, "run-handover", "env.py",
+                                       environment={"TOKEN": "t0ken"})
+        monkeypatch.setattr(docker_target, "deliver_environment", died_first)
+        first = await target.launch(spec, progress=lambda _: None)
+        monkeypatch.setattr(docker_target, "deliver_environment", real)
+        again = await target.launch(spec, progress=lambda _: None)
+        assert again.external_id == first.external_id
+        output = b"".join([chunk async for chunk in again.logs(0)])
+        assert await again.wait() == 0
+        assert output == b"got t0ken\n"
+        await again.release()
+    finally:
+        await target.close()
