@@ -7,6 +7,7 @@ line on the machine, in a file in the container or in the project once the run i
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -122,7 +123,9 @@ async def test_a_relaunch_hands_over_the_variables_a_dead_keeper_did_not(docker_
         monkeypatch.setattr(docker_target, "deliver_environment", real)
         again = await target.launch(spec, progress=lambda _: None)
         assert again.external_id == first.external_id
-        output = b"".join([chunk async for chunk in again.logs(0)])
+        async def read():
+            return b"".join([chunk async for chunk in again.logs(0)])
+        output = await asyncio.wait_for(read(), 120)  # the script never starts without them
         assert await again.wait() == 0
         assert output == b"got t0ken\n"
         await again.release()
