@@ -277,3 +277,14 @@ def test_killing_a_remote_runs_keeper_at_any_moment_loses_nothing(remote_deck, h
                         if "nothing to build" in l) + "\n"
     seen = kill_tries(deck, "gpu1", prepare_line, seed=12)
     assert len(seen) == TRIES, seen
+
+
+def test_remote_run_keeps_hard_links_sparse_files_and_lists_what_it_skipped(remote_deck, home):
+    from tests.core.targets.test_outputs import assert_odd_outputs_kept, odd_outputs_run
+
+    deck = remote_deck
+    (home / ".ssh/known_hosts").write_text(deck.server.known_hosts_line())
+    attach(deck)
+    deck("prepare", "-c", "gpu1", timeout=600, check=True)
+    run_id, run = odd_outputs_run(deck, "gpu1")
+    assert_odd_outputs_kept(deck, run_id, run)

@@ -48,7 +48,7 @@ def test_a_run_that_links_outside_keeps_only_its_own_files(deck, project):
     assert not (project / ".deck" / "runs" / run_id / "outputs" / "passwd").exists()
 
 
-SPARSE_SIZE = 256 << 20
+SPARSE_SIZE = 64 << 20
 
 ODD_OUTPUTS = """\
 import os, socket
