@@ -129,9 +129,10 @@ class DockerTarget(EnvironmentImages):
                 await self._deliver(docker, container.id, spec, work)
                 await container.start()
                 await deliver_environment(docker, container.id, python, variables)
-            except DockerError as exc:
+            except (DockerError, TargetError) as exc:
+                # A container left waiting for variables that never come would live for ever.
                 await container.delete(force=True)
-                if "could not select device driver" in exc.message:
+                if isinstance(exc, DockerError) and "could not select device driver" in exc.message:
                     raise TargetError(
                         f"target {self.name}: nvidiaDocker is true but the Docker Engine at "
                         f"{self.url} has no GPU support ({exc.message}); install the NVIDIA "

@@ -1,10 +1,11 @@
 """kill -9 of a docker run's keeper at any moment: the revived keeper ends the run truly.
 
-Real `deck submit`, real keepers, real engine. Each try kills the keeper at one of four
-moments (queued, preparing, just prepared, while the script runs, right around its exit, while outputs are
-collected), a little later than its trigger by a random amount, then revives it the way a
-user does (`deck logs RUN -f`). The run must end Completed with exit code 0, its outputs
-whole, every metric and every log line exactly once.
+Real `deck submit`, real keepers, real engine. Each try kills the keeper at one of six
+moments (queued, preparing, just prepared, while the script runs, right around its exit,
+while outputs are collected), a little later than its trigger by a random amount, then revives
+it the way a user does (`deck logs RUN -f`). The run must end Completed with exit code 0, its
+outputs whole, every metric and every log line exactly once. ``DECK_KILL_TRIES`` sets the
+number of tries (default 12: each moment twice).
 """
 
 from __future__ import annotations
