@@ -76,8 +76,11 @@ def show_run(args) -> int:
     run = project.history.find_run(args.run_id)
     revive(project, [run])
     run = project.history.get_run(run.run_id, details=True)
+    from core.runs import skipped
+
+    left_out = skipped.lines(project.run_dir(run.run_id))
     if args.json:
-        print_json(run.to_json())
+        print_json({**run.to_json(), **({"skipped": left_out} if left_out else {})})
         return 0
     data = run.to_json()
     for key in ("run_id", "status", "exit_code", "error", "target", "run_configuration",
@@ -97,6 +100,10 @@ def show_run(args) -> int:
         print("artifacts:")
         for path in run.artifacts:
             print(f"  {path}")
+    if left_out:
+        print("skipped:")
+        for line in left_out:
+            print(f"  {line}")
     return 0
 
 

@@ -105,10 +105,12 @@ class Keeper:
         if self.cancel_event.is_set():
             self._finish(RunState.CANCELED, note="canceled before it started")
             return None
+        self._restart_log()
         # PrepareEnvironment: false means "use the environment prepared beforehand": a target
         # that needs one and finds none says to run `deck prepare` when it launches.
         if configs.runconfig.prepare_environment:
-            self.history.transition(self.run_id, RunState.PREPARING)
+            if self.history.get_run(self.run_id).status is not RunState.PREPARING:
+                self.history.transition(self.run_id, RunState.PREPARING)
             environment_id = await target.prepare(spec.env, progress=progress)
             if environment_id:
                 self.history.update_run(self.run_id, environment_id=environment_id)
@@ -203,11 +205,17 @@ class Keeper:
     async def _collect(self, execution) -> list[tuple[str, int]]:
         from core.targets.outputs import list_artifacts
 
+        from core.runs import skipped
+
         outputs = self.run_dir / "outputs"
         try:
-            await execution.collect_outputs(outputs)
+            left_out = await execution.collect_outputs(outputs)
         except DeckError as exc:
             self._append_log(f"deck: could not collect outputs: {exc}\n".encode())
+            left_out = None
+        # Said once, even when a revived keeper collects again.
+        if left_out and skipped.read(self.run_dir).get("outputs") != list(left_out):
+            self._append_log(skipped.record(self.run_dir, "outputs", left_out).encode())
         return list_artifacts(outputs)
 
     # -- queue and cancel ---------------------------------------------------------------------
@@ -254,6 +262,19 @@ class Keeper:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with open(self.output_log, "ab") as log:
             log.write(data)
+
+    def _restart_log(self) -> None:
+        """Before prepare: a keeper that died before its run launched wrote lines (prepare's)
+        that this one writes again, so they are dropped; nothing of the run was read yet."""
+        mark = self.run_dir / "prepare_base"
+        try:
+            size = int(mark.read_text())
+        except (FileNotFoundError, ValueError):
+            mark.write_text(str(_size(self.output_log)))
+            return
+        if _size(self.output_log) > size:
+            with open(self.output_log, "ab") as log:
+                log.truncate(size)
 
     def _write_log_base(self) -> None:
         (self.run_dir / "log_base").write_text(str(_size(self.output_log)))

@@ -133,6 +133,13 @@ def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[
         framework=str(configs.runconfig.framework), snapshot=snapshot.fingerprint,
         config=_config_summary(configs), created_utc="")
     record = _insert_with_fresh_id(project, record)
+    if snapshot.warnings:  # what the snapshot left out goes in the run's log and runs show
+        from core.runs import skipped
+
+        run_dir = project.run_dir(record.run_id)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with open(run_dir / "output.log", "ab") as log:
+            log.write(skipped.record(run_dir, "snapshot", snapshot.warnings).encode())
     from core.runs.runspec import snapshot_holds
 
     # The keeper may reuse the parsed configs only if the snapshot holds those very bytes (a

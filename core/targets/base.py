@@ -98,8 +98,12 @@ class Execution(Protocol):
         """Stop the run: a polite signal first, a forced stop after the grace period."""
         ...
 
-    async def collect_outputs(self, dest: Path) -> None:
-        """Copy what the run wrote under ``./outputs/`` into ``dest``, never following links out."""
+    async def collect_outputs(self, dest: Path) -> "list[str] | None":
+        """Copy what the run wrote under ``./outputs/`` into ``dest``, never following links out.
+
+        Returns what was left out (``"path: why"``: links, FIFOs, sockets, devices), which the
+        keeper puts in the run's log and ``runs show``; None if the target cannot tell.
+        """
         ...
 
     async def release(self) -> None:

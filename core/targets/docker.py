@@ -36,7 +36,8 @@ from core.targets.base import Framework, Progress, RunSpec
 from core.targets.docker_engine import connect, engine_errors, engine_url, is_local, \
     is_missing, put_files
 from core.targets.docker_environment import EnvironmentImages, ImageResult
-from core.targets.docker_execution import METRICS, DockerExecution
+from core.targets.docker_execution import METRICS, SECRETS, SECRETS_TMPFS, DockerExecution, \
+    deliver_environment
 
 __all__ = ["DockerTarget", "ImageResult"]
 
@@ -112,18 +113,26 @@ class DockerTarget(EnvironmentImages):
         work, binds = await self._code(spec)
         config = self._container_config(spec, ref, python, image, binds, program)
         name = "deck-" + re.sub(r"[^A-Za-z0-9_.-]", "-", spec.run_id)
+        variables = self._delivered_environment(spec, image)
         async with engine_errors(f"starting run {spec.run_id} on target {self.name}", self.url):
             container, existing = await self._create(docker, config, name)
             if existing:
                 if work is not None:
                     shutil.rmtree(work, ignore_errors=True)
+                # The keeper that started it may have died before handing the variables over
+                # (a container of an older deck, without --env, takes none this way).
+                if container["State"].get("Running") and \
+                        "--env" in (container["Config"].get("Cmd") or ()):
+                    await deliver_environment(docker, container.id, python, variables)
                 return self._execution(spec, container.id, python)
             try:
                 await self._deliver(docker, container.id, spec, work)
                 await container.start()
-            except DockerError as exc:
+                await deliver_environment(docker, container.id, python, variables)
+            except (DockerError, TargetError) as exc:
+                # A container left waiting for variables that never come would live for ever.
                 await container.delete(force=True)
-                if "could not select device driver" in exc.message:
+                if isinstance(exc, DockerError) and "could not select device driver" in exc.message:
                     raise TargetError(
                         f"target {self.name}: nvidiaDocker is true but the Docker Engine at "
                         f"{self.url} has no GPU support ({exc.message}); install the NVIDIA "
@@ -178,7 +187,11 @@ class DockerTarget(EnvironmentImages):
             raise ConfigError("nativeSharedDirectory must be an absolute path on the "
                               "engine's host", file=str(self.compute.path),
                               field="nativeSharedDirectory")
-        return [f"{share_dir.rstrip('/')}/{self.project_dir.name}:{SHARE_MOUNT}"]
+        folder = f"{share_dir.rstrip('/')}/{self.project_dir.name}"
+        if self.local_engine:
+            # Created as the user: the engine would create it owned by root.
+            os.makedirs(folder, exist_ok=True)
+        return [f"{folder}:{SHARE_MOUNT}"]
 
     async def _code(self, spec: RunSpec) -> tuple[Path | None, list[str]]:
         """The run's code on this machine, and the bind mounts the container needs."""
@@ -202,29 +215,38 @@ class DockerTarget(EnvironmentImages):
 
     def _container_config(self, spec: RunSpec, ref: str, python: str, image: dict,
                           binds: list[str], program: list[str]) -> dict:
-        image_env = dict(e.split("=", 1) for e in image.get("Config", {}).get("Env") or ()
-                         if "=" in e)
-        env = dict(spec.environment)
-        inherited = env.get("PYTHONPATH") or image_env.get("PYTHONPATH")
-        env["PYTHONPATH"] = ":".join(p for p in ("/deck/runtime", "/deck/work", inherited) if p)
-        env.update({"DECK_RUN_ID": spec.run_id, "DECK_METRICS_FILE": METRICS,
-                    "PYTHONUNBUFFERED": "1"})
+        # Only deck's own variables are in the container's configuration; the runconfig's
+        # (keyring: secrets among them) are delivered after the start (_delivered_environment).
+        env = {"PYTHONPATH": _python_path(None, image),
+               "DECK_RUN_ID": spec.run_id, "DECK_METRICS_FILE": METRICS,
+               "PYTHONUNBUFFERED": "1"}
         if self.compute.native_shared_directory:
             env["AZUREML_NATIVE_SHARE_DIRECTORY"] = SHARE_MOUNT
-        host: dict = {"Binds": binds}
+        host: dict = {"Binds": binds, "Tmpfs": {SECRETS: SECRETS_TMPFS}}
         if self.compute.nvidia_docker:
             host["DeviceRequests"] = GPU_REQUEST
         return {
             "Image": ref, "Entrypoint": [],
             # -I: the run's PYTHONPATH holds the user's code, whose json.py or signal.py must
             # not replace the launcher's own imports.
-            "Cmd": [python, "-I", "/deck/bin/launch.py", *program],
+            "Cmd": [python, "-I", "/deck/bin/launch.py", "--env", *program],
             "Env": [f"{k}={v}" for k, v in env.items()], "WorkingDir": "/deck/work",
             "Labels": {"launchdeck.run_id": spec.run_id,
                        "launchdeck.project": str(self.project_dir)},
             "AttachStdout": False, "AttachStderr": False, "Tty": False, "OpenStdin": False,
             "HostConfig": host,
         }
+
+    def _delivered_environment(self, spec: RunSpec, image: dict) -> dict[str, str]:
+        """The runconfig's variables as the script sees them; deck's own names win."""
+        variables = dict(spec.environment)
+        if "PYTHONPATH" in variables:
+            variables["PYTHONPATH"] = _python_path(variables["PYTHONPATH"], image)
+        for own in ("DECK_RUN_ID", "DECK_METRICS_FILE", "PYTHONUNBUFFERED"):
+            variables.pop(own, None)
+        if self.compute.native_shared_directory:
+            variables.pop("AZUREML_NATIVE_SHARE_DIRECTORY", None)
+        return variables
 
     async def _create(self, docker: aiodocker.Docker, config: dict, name: str):
         """A new container, or (second value True) the run's own container if it already ran.
@@ -242,3 +264,11 @@ class DockerTarget(EnvironmentImages):
             return old, True
         await old.delete(force=True)
         return await docker.containers.create(config=config, name=name), False
+
+
+def _python_path(user: str | None, image: dict) -> str:
+    """The run's PYTHONPATH: deck's runtime, the code, then the user's (or the image's)."""
+    image_env = dict(e.split("=", 1) for e in image.get("Config", {}).get("Env") or ()
+                     if "=" in e)
+    inherited = user or image_env.get("PYTHONPATH")
+    return ":".join(p for p in ("/deck/runtime", "/deck/work", inherited) if p)

@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from core.targets.base import RUNTIME_DIR
+from core.targets.outputs import copy_file_sparse, write_sparse
 
 HERE = Path(__file__).resolve().parent
 #: In-container helpers: (file in this package, path inside the container).
@@ -66,8 +67,13 @@ def one_file(name: str, data: bytes) -> IO[bytes]:
 
 
 def extract_outputs(archive: IO[bytes], dest: Path) -> list[str]:
-    """Unpack the tar of a container's ``outputs`` folder into ``dest``; return what was skipped."""
+    """Unpack the tar of a container's ``outputs`` folder into ``dest``; return what was skipped.
+
+    Files are written sparse (``core.targets.outputs``); a hard link is kept under every name
+    (the tar holds its data once, under the first name).
+    """
     skipped: list[str] = []
+    written: dict[str, Path] = {}  # member name -> the file it was written to
     dest.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=archive, mode="r|") as tar:
         for member in tar:
@@ -80,26 +86,63 @@ def extract_outputs(archive: IO[bytes], dest: Path) -> list[str]:
                 continue
             if member.isdir():
                 _safe_dirs(dest, parts)
-            elif member.isfile():
-                folder = _safe_dirs(dest, parts[:-1])
-                if folder is None:
-                    skipped.append(f"{rel}: a folder on its path is not a folder")
+                continue
+            if not (member.isfile() or member.islnk()):
+                skipped.append(f"{rel}: {_kind(member)}")
+                continue
+            folder = _safe_dirs(dest, parts[:-1])
+            if folder is None:
+                skipped.append(f"{rel}: a folder on its path is not a folder")
+                continue
+            if member.islnk():
+                first = written.get(member.linkname.rstrip("/"))
+                if first is None:
+                    skipped.append(f"{rel}: hard link to {member.linkname}, which was not kept")
                     continue
-                source = tar.extractfile(member)
-                assert source is not None
-                flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-                try:
-                    fd = os.open(folder / parts[-1], flags, 0o644)
-                except OSError as exc:
-                    skipped.append(f"{rel}: {exc.strerror}")
-                    continue
-                with os.fdopen(fd, "wb") as out:
-                    while chunk := source.read(1 << 20):
-                        out.write(chunk)
-            else:
-                kind = "symbolic link not followed" if member.issym() else "not a regular file"
-                skipped.append(f"{rel}: {kind}")
+                problem = _link_or_copy(first, folder / parts[-1])
+                if problem:
+                    skipped.append(f"{rel}: {problem}")
+                else:
+                    written[member.name] = folder / parts[-1]
+                continue
+            source = tar.extractfile(member)
+            assert source is not None
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+            try:
+                fd = os.open(folder / parts[-1], flags, 0o644)
+            except OSError as exc:
+                skipped.append(f"{rel}: {exc.strerror}")
+                continue
+            try:
+                write_sparse(source.read, fd)
+            finally:
+                os.close(fd)
+            written[member.name] = folder / parts[-1]
     return skipped
+
+
+def _kind(member: tarfile.TarInfo) -> str:
+    if member.issym():
+        return "symbolic link not followed"
+    if member.isfifo():
+        return "FIFO (named pipe), not a regular file"
+    if member.ischr() or member.isblk():
+        return "device, not a regular file"
+    return "not a regular file"
+
+
+def _link_or_copy(first: Path, path: Path) -> str | None:
+    """Give ``first``'s content a second name in history; the reason it failed, or None."""
+    try:
+        if os.path.lexists(path):
+            os.unlink(path)  # collected before by a keeper that died: same content
+        os.link(first, path, follow_symlinks=False)
+    except OSError:
+        try:
+            copy_file_sparse(first, path)
+        except OSError as exc:
+            return exc.strerror
+    return None
 
 
 def _safe_dirs(dest: Path, parts: tuple[str, ...]) -> Path | None:

@@ -12,6 +12,8 @@ engine over a forwarded socket:
   signal if the container was stopped while it ran. ``cancel()`` first drops a
   ``/deck/canceled`` marker, so any later keeper can tell deck's own stop from a stranger's.
 - outputs: the archive API copies ``/deck/work/outputs`` out, safely (``docker_archive``).
+- variables: the runconfig's environment reaches the launcher through ``docker exec`` stdin
+  (``deliver_environment``), never through the container's configuration.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import AsyncIterator, Awaitable, Callable, TypeVar
 import aiodocker
 from aiodocker.exceptions import DockerError
 
-from core.errors import ExecutionLost, TargetUnreachable
+from core.errors import ExecutionLost, TargetError, TargetUnreachable
 from core.targets import docker_archive
 from core.targets.docker_follow import MAGIC
 from core.targets.docker_engine import engine_errors, fetch_archive, is_missing, put_files, \
@@ -39,6 +41,11 @@ METRICS = "/deck/metrics.jsonl"
 EXIT = "/deck/exit.json"
 CANCELED = "/deck/canceled"
 FOLLOW = "/deck/bin/follow.py"
+LAUNCH = "/deck/bin/launch.py"
+#: A tmpfs in each run's container where the launcher picks up the run's variables (a 0600
+#: file, deleted once read); sticky and world-writable because the image's user may not be root.
+SECRETS = "/deck/secrets"
+SECRETS_TMPFS = "rw,noexec,nosuid,nodev,size=16m,mode=1777"
 #: How long a run waits for an engine that went away (a restart takes a few seconds).
 ENGINE_PATIENCE = 30.0
 
@@ -214,7 +221,8 @@ class DockerExecution:
                 if exc.status not in (304, 404, 409):  # already stopped or gone
                     raise
 
-    async def collect_outputs(self, dest: Path) -> None:
+    async def collect_outputs(self, dest: Path) -> list[str]:
+        """Copy ``outputs/`` into ``dest``; return what was left out, and why."""
         with tempfile.TemporaryFile() as spool:
             async with engine_errors(f"copying outputs/ of container {self._short}", self._url):
                 try:
@@ -224,8 +232,12 @@ class DockerExecution:
                     if is_missing(exc):
                         raise self._gone() from None
                     raise
-            if found:
-                await asyncio.to_thread(docker_archive.extract_outputs, spool, dest)
+            if not found:
+                return []
+            skipped = await asyncio.to_thread(docker_archive.extract_outputs, spool, dest)
+        record = await self._read_json(EXIT) or {}
+        return skipped + [f"{path}: socket, not a regular file"
+                          for path in record.get("sockets") or ()]
 
     async def release(self) -> None:
         async with engine_errors(f"removing container {self._short}", self._url):
@@ -264,6 +276,30 @@ class DockerExecution:
                     if is_missing(exc):
                         return False
                     raise
+
+
+async def deliver_environment(docker: aiodocker.Docker, container_id: str, python: str,
+                              variables: dict[str, str]) -> None:
+    """Hand a started container's launcher the run's variables over ``docker exec`` stdin.
+
+    Neither the exec's command line nor any configuration holds a value: only the stream does.
+    """
+    payload = json.dumps(variables).encode("utf-8")
+    exe = await docker.containers.container(container_id).exec(
+        [python, "-I", "-S", LAUNCH, "--deliver"], stdin=True, stdout=True, stderr=True)
+    stream = exe.start(detach=False)
+    errors = b""
+    try:
+        await stream.write_in(b"%d\n" % len(payload) + payload)
+        while (message := await stream.read_out()) is not None:
+            errors += message.data
+    finally:
+        await stream.close()
+    code = (await exe.inspect()).get("ExitCode")
+    if code != 0:
+        raise TargetError(f"container {container_id[:12]}: the run's environment variables "
+                          f"could not be handed to it (exit code {code}): "
+                          f"{errors.decode(errors='replace').strip()[-500:]}")
 
 
 def _stopped_meanwhile(exc: DockerError) -> bool:

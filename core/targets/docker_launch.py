@@ -1,30 +1,101 @@
 """The first process of a deck run's container: runs the script, keeps its output and exit code.
 
 Copied into every run's container as ``/deck/bin/launch.py`` and started as
-``python /deck/bin/launch.py SCRIPT ARG...`` (the script under this Python) or
-``python /deck/bin/launch.py --exec PROGRAM ARG...`` (another program, such as spark-submit). Standard library and Python 3.5 syntax only: it
-runs on whatever Python the image has. Why a launcher instead of running the script directly:
+``python /deck/bin/launch.py [--env] SCRIPT ARG...`` (the script under this Python) or
+``python /deck/bin/launch.py [--env] --exec PROGRAM ARG...`` (another program, such as
+spark-submit). Standard library and Python 3.5 syntax only: it runs on whatever Python the
+image has. Why a launcher instead of running the script directly:
 
 - stdout and stderr go to one file, ``/deck/output.log``, byte for byte and in the order the
   script wrote them, so a reader can resume at any byte offset (Docker's log API has no
   offsets, and its json-file driver rewrites bytes that are not UTF-8);
 - the exit code lands in ``/deck/exit.json``, with the signal that stopped the container if one
   did, so deck tells "the script failed" from "someone stopped the container";
-- as PID 1 it forwards SIGTERM/SIGINT/SIGHUP to the script's process group and reaps orphans.
+- as PID 1 it forwards SIGTERM/SIGINT/SIGHUP to the script's process group and reaps orphans;
+- ``./outputs/`` exists (empty) before the script starts, as on Workbench;
+- with ``--env`` the run configuration's variables (``keyring:`` secrets among them) never
+  enter the container's configuration, where ``docker inspect`` would show them: deck delivers
+  them after the start through ``docker exec`` on stdin (``--deliver``, below), into a 0600
+  file on a tmpfs (``/deck/secrets``, gone when the container stops); the launcher reads the
+  file, deletes it, and starts the program with the variables set.
 """
 
 import json
 import os
 import signal
+import stat
 import sys
+import time
 
 DECK = "/deck"
 OUTPUT = DECK + "/output.log"
 EXIT = DECK + "/exit.json"
+SECRETS = DECK + "/secrets"
+ENV_FILE = SECRETS + "/env.json"
+#: Written once the launcher took the variables: a later delivery (a revived keeper's) is moot.
+ENV_TAKEN = DECK + "/env-taken"
+
+
+def receive_environment():
+    """The variables deck delivers (see ``deliver``), read once and deleted at once."""
+    delay = 0.005
+    while not os.path.exists(ENV_FILE):
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
+    with open(ENV_FILE, "rb") as f:
+        variables = json.loads(f.read().decode("utf-8"))
+    open(ENV_TAKEN, "w").close()
+    os.unlink(ENV_FILE)
+    return variables
+
+
+def deliver():
+    """``--deliver``: stdin holds ``<length>\n<json>``; write it where the launcher waits."""
+    stdin = getattr(sys.stdin, "buffer", sys.stdin)
+    size = int(stdin.readline().strip())
+    data = b""
+    while len(data) < size:
+        chunk = stdin.read(size - len(data))
+        if not chunk:
+            sys.stderr.write("deck: the run's environment was cut short\n")
+            return 3
+        data += chunk
+    if os.path.exists(ENV_TAKEN):
+        return 0  # the launcher already has it (an earlier keeper delivered it)
+    tmp = ENV_FILE + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.rename(tmp, ENV_FILE)
+    return 0
+
+
+def sockets_in(folder):
+    """Sockets under ``folder``: the engine's archive drops them without a word, so deck is
+    told here and lists them with what it did not collect."""
+    found = []
+    for parent, _dirs, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(parent, name)
+            try:
+                if stat.S_ISSOCK(os.lstat(path).st_mode):
+                    found.append(os.path.relpath(path, folder))
+            except OSError:
+                pass
+    return sorted(found)
 
 
 def main(argv):
+    if argv[:1] == ["--deliver"]:
+        return deliver()
+    if argv[:1] == ["--env"]:
+        argv = argv[1:]
+        os.environ.update(receive_environment())
     program = argv[1:] if argv[:1] == ["--exec"] else [sys.executable] + argv
+    try:
+        os.mkdir("outputs")  # scripts open('./outputs/model.pkl', 'wb') without creating it
+    except OSError:
+        pass  # already there (a folder of the snapshot), or a file of that name: the script's
     out = os.open(OUTPUT, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     pid = os.fork()
     if pid == 0:
@@ -60,7 +131,8 @@ def main(argv):
             break
         if done == pid:
             code = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-    record = {"code": code, "signal": received[0] if received else None}
+    record = {"code": code, "signal": received[0] if received else None,
+              "sockets": sockets_in("outputs")}
     tmp = EXIT + ".tmp"
     with open(tmp, "w") as f:
         json.dump(record, f)

@@ -170,8 +170,8 @@ class LocalExecution:
         if self._script_alive():
             _signal_group(self._pid, signal.SIGKILL)
 
-    async def collect_outputs(self, dest: Path) -> None:
-        await asyncio.to_thread(copy_outputs, self._files.work / "outputs", dest)
+    async def collect_outputs(self, dest: Path) -> list[str]:
+        return await asyncio.to_thread(copy_outputs, self._files.work / "outputs", dest)
 
     async def release(self) -> None:
         # The code can be restored from the content store; only outputs are kept.

@@ -218,7 +218,14 @@ class RemoteDockerTarget(DockerTarget):
             raise ConfigError("nativeSharedDirectory must be an absolute path on the host, or "
                               "start with ~/", file=str(self.compute.path),
                               field="nativeSharedDirectory")
-        return [f"{share.rstrip('/')}/{self.project_dir.name}:{SHARE_MOUNT}"]
+        folder = f"{share.rstrip('/')}/{self.project_dir.name}"
+        # Created as the SSH user: the engine would create it owned by root, in their home.
+        made = await (await self.host()).run(["mkdir", "-p", "--", folder])
+        if made.exit_status != 0:
+            raise TargetError(f"target {self.name}: nativeSharedDirectory {folder} cannot be "
+                              f"created on the host: "
+                              f"{made.stderr.decode(errors='replace').strip()}")
+        return [f"{folder}:{SHARE_MOUNT}"]
 
     async def _deliver(self, docker: aiodocker.Docker, container_id: str, spec: RunSpec,
                        work: Path | None) -> None:

@@ -140,8 +140,8 @@ class RemoteDockerExecution:
     async def cancel(self, *, grace_seconds: float = 10.0) -> None:
         await self.link.call(lambda: self.inner.cancel(grace_seconds=grace_seconds))
 
-    async def collect_outputs(self, dest: Path) -> None:
-        await self.link.call(lambda: self.inner.collect_outputs(dest))
+    async def collect_outputs(self, dest: Path) -> list[str]:
+        return await self.link.call(lambda: self.inner.collect_outputs(dest))
 
     async def release(self) -> None:
         await self.link.call(self.inner.release)

@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from tests.core.targets.test_docker_secrets import assert_the_secret_stays_in_the_script, \
+    use_keyring_secret
 from tests.core.targets.test_remotedocker import Relay, known_line
 from tests.fixtures.projects import run_id_of
 from tests.fixtures.waiting import until
@@ -126,6 +128,16 @@ def test_a_keeper_never_accepts_an_unknown_host_key(remote_deck, home):
     assert not (home / ".ssh/known_hosts").exists()
 
 
+def test_a_keyring_secret_is_in_no_container_config_ps_or_file(system_keyring, remote_deck,
+                                                                home):
+    deck = remote_deck
+    (home / ".ssh/known_hosts").write_text(deck.server.known_hosts_line())
+    attach(deck)
+    secret = use_keyring_secret(deck, system_keyring, "gpu1")
+    deck("prepare", "-c", "gpu1", timeout=600, check=True)
+    assert_the_secret_stays_in_the_script(deck, "gpu1", secret)
+
+
 def test_second_submit_sends_only_the_changed_file(remote_deck, home):
     deck, project = remote_deck, remote_deck.project
     (home / ".ssh/known_hosts").write_text(deck.server.known_hosts_line())
@@ -225,9 +237,12 @@ def test_cancel_over_ssh(remote_deck, home):
     deck("cancel", run_id, check=True)
     run = deck.wait_for(run_id, timeout=60)
     assert run["status"] == "Canceled"
+    # Released on the host, just after the final state was recorded.
     external = run["external_id"]
-    gone = subprocess.run(["docker", "inspect", external], capture_output=True)
-    assert gone.returncode != 0  # released on the host
+    deadline = time.monotonic() + 120
+    while subprocess.run(["docker", "inspect", external], capture_output=True).returncode == 0:
+        assert time.monotonic() < deadline, f"container {external} was never removed"
+        time.sleep(0.1)
 
 
 def test_pyspark_runs_in_a_container_on_the_remote_host(remote_deck, java_base_image):
@@ -252,3 +267,28 @@ def test_pyspark_runs_in_a_container_on_the_remote_host(remote_deck, java_base_i
     assert "master: local[*]" in result.out and "udf: ['[FarAway]']" in result.out
     run = deck.json("runs", "show", run_id_of(result.out))
     assert run["status"] == "Completed" and run["metrics"]["rows"] == [1]
+
+
+def test_killing_a_remote_runs_keeper_at_any_moment_loses_nothing(remote_deck, home):
+    from tests.core.targets.test_docker_keeper_kills import TRIES, kill_tries
+
+    deck = remote_deck
+    (home / ".ssh/known_hosts").write_text(deck.server.known_hosts_line())
+    attach(deck)
+    deck("prepare", "-c", "gpu1", timeout=600, check=True)
+    line = deck("prepare", "-c", "gpu1", check=True)
+    prepare_line = next(l for l in (line.out + line.err).splitlines()
+                        if "nothing to build" in l) + "\n"
+    seen = kill_tries(deck, "gpu1", prepare_line, seed=12)
+    assert len(seen) == TRIES, seen
+
+
+def test_remote_run_keeps_hard_links_sparse_files_and_lists_what_it_skipped(remote_deck, home):
+    from tests.core.targets.test_outputs import assert_odd_outputs_kept, odd_outputs_run
+
+    deck = remote_deck
+    (home / ".ssh/known_hosts").write_text(deck.server.known_hosts_line())
+    attach(deck)
+    deck("prepare", "-c", "gpu1", timeout=600, check=True)
+    run_id, run = odd_outputs_run(deck, "gpu1")
+    assert_odd_outputs_kept(deck, run_id, run)

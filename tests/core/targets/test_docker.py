@@ -179,3 +179,43 @@ async def test_project_modules_do_not_shadow_the_launchers_imports(docker_projec
         await execution.release()
     finally:
         await target.close()
+
+
+WORKBENCH_SCRIPT = """\
+import os, pickle
+share = os.environ["AZUREML_NATIVE_SHARE_DIRECTORY"]
+seen = open(share + "runs.txt").read() if os.path.exists(share + "runs.txt") else ""
+print("seen:" + seen.replace("\\n", ","))
+open(share + "runs.txt", "a").write(os.environ["DECK_RUN_ID"] + "\\n")
+pickle.dump({"model": 1}, open("./outputs/model.pkl", "wb"))
+"""
+
+
+@pytest.mark.parametrize("shared_volumes", [False, True])
+async def test_a_workbench_script_finds_outputs_and_a_share_that_persists(
+        docker_project, tmp_path, shared_volumes):
+    """./outputs/ exists before the script starts; the share keeps files from run to run."""
+    share = tmp_path / "share"
+    docker_project.write("wb.py", WORKBENCH_SCRIPT)
+    env = docker_project.env(conda=None, sharedVolumes=shared_volumes,
+                             nativeSharedDirectory=str(share))
+    target = docker_project.target(env)
+    try:
+        await target.ensure_image(env, progress=lambda _: None)
+        outputs = []
+        for name in ("run-wb1", "run-wb2"):
+            spec = docker_project.run_spec(env, name, "wb.py")
+            execution, output, _, code = await run_to_end(target, spec)
+            assert code == 0, output
+            await execution.collect_outputs(tmp_path / spec.run_id)
+            assert (tmp_path / spec.run_id / "model.pkl").exists()
+            await execution.release()
+            outputs.append((spec.run_id, output.decode()))
+        (first, out1), (second, out2) = outputs
+        assert out1 == "seen:\n"
+        assert out2 == f"seen:{first},\n"
+        folder = share / docker_project.root.name
+        assert (folder / "runs.txt").read_text() == f"{first}\n{second}\n"
+        assert folder.stat().st_uid == __import__("os").getuid()
+    finally:
+        await target.close()

@@ -467,3 +467,40 @@ async def test_a_silent_link_is_noticed_by_keepalives_and_resumed(remote, relay)
             os.kill(relay.proc.pid, signal.SIGCONT)
         tailer.cancel()
         await execution.release()
+
+
+async def test_a_workbench_script_finds_outputs_and_a_share_that_persists(remote):
+    """./outputs/ exists before the script starts; ~/share on the host keeps files between
+    runs, created by the SSH user (not by the engine as root)."""
+    from tests.core.targets.test_docker import WORKBENCH_SCRIPT
+
+    name = f".deck-test-share/{secrets.token_hex(4)}"
+    remote.write("wb.py", WORKBENCH_SCRIPT)
+    target = remote.target()
+    remote.write("aml_config/gpu1.compute", (remote.root / "aml_config/gpu1.compute")
+                 .read_text() + f'nativeSharedDirectory: "~/{name}"\n')
+    from core.config.compute import load_compute
+
+    target.compute = load_compute(remote.root / "aml_config/gpu1.compute")
+    await target.ensure_image(remote.spec(target, "wb.py").env, progress=lambda line: None)
+    folder = remote.server.home / name / remote.root.name
+    try:
+        seen = []
+        for _ in range(2):
+            spec = remote.spec(target, "wb.py")
+            execution = await target.launch(spec, progress=lambda line: None)
+            try:
+                output = await read_all(execution)
+                assert await execution.wait() == 0, output
+                await execution.collect_outputs(spec.run_dir / "outputs")
+                assert (spec.run_dir / "outputs/model.pkl").exists()
+            finally:
+                await execution.release()
+            seen.append((spec.run_id, output.decode()))
+        (first, out1), (second, out2) = seen
+        assert out1 == "seen:\n" and out2 == f"seen:{first},\n"
+        assert (folder / "runs.txt").read_text() == f"{first}\n{second}\n"
+        assert folder.stat().st_uid == (remote.server.home).stat().st_uid
+    finally:
+        subprocess.run(["rm", "-rf", str(remote.server.home / name.split("/")[0] /
+                                         name.split("/")[1])], check=False)
