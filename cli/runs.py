@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from cli.common import format_duration, print_json, print_table, project_of, short_time
+from cli.common import (format_duration, print_json, print_table, printable, project_of,
+                        short_time)
 
 
 def register(sub) -> None:
@@ -87,16 +88,16 @@ def show_run(args) -> int:
         value = data.get(key)
         if value in (None, "", []):
             continue
-        print(f"{key + ':':22}{value}")
+        print(f"{key + ':':22}{printable(value)}")
     if run.metrics:
         print("metrics:")
         for name, values in run.metrics.items():
             shown = values[-1] if len(values) == 1 else f"{values[-1]}  ({len(values)} values)"
-            print(f"  {name}: {shown}")
+            print(printable(f"  {name}: {shown}"))
     if run.artifacts:
         print("artifacts:")
         for path in run.artifacts:
-            print(f"  {path}")
+            print(f"  {printable(path)}")
     return 0
 
 
