@@ -137,9 +137,11 @@ def show_logs(args) -> int:
         from cli.submit import stream_to_end
 
         return stream_to_end(project, run.run_id)
-    log = project.run_dir(run.run_id) / "output.log"
+    from core.history.runfile import output_log
+
+    log = output_log(project.run_dir(run.run_id), run)
     out = sys.stdout.buffer
-    if log.exists():
+    if log is not None:
         with open(log, "rb") as f:
             while chunk := f.read(1 << 20):
                 out.write(chunk)

@@ -110,3 +110,23 @@ def _guarded(folder: Path, write) -> None:
 
         print(f"deck: warning: the run record in {folder} was not updated: "
               f"{storage_error(exc)}", file=sys.stderr)
+
+
+def output_log(run_dir: Path, run) -> Path | None:
+    """The run's log, None when it has none yet; a log or run folder that is gone is an error.
+
+    ``run`` is its ``RunRecord``: a run that never started has written no log, while one that
+    started always has (its keeper creates it), so a missing file then means it was lost.
+    """
+    from core.errors import HistoryError
+    from core.runs.state import RunState
+
+    log = run_dir / "output.log"
+    if log.exists():
+        return log
+    if not run_dir.is_dir() and run.status is not RunState.QUEUED:
+        raise HistoryError(f"run {run.run_id}: its run folder {run_dir} is gone (its output, "
+                           "outputs and record were there)")
+    if run.start_time_utc is not None:
+        raise HistoryError(f"run {run.run_id}: its log {log} is gone")
+    return None
