@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     except DeckError as exc:
         from core.text import printable
 
-        print(f"deck: {printable(exc, keep_newlines=True)}", file=sys.stderr)
+        print("deck: " + printable(exc, keep="\n"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("deck: interrupted", file=sys.stderr)

@@ -7,6 +7,8 @@ import shlex
 import subprocess
 import time
 
+from rich.markup import escape
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,8 +16,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
 from core.errors import DeckError
-from tui.format import (duration_s, format_duration, format_size, join_args, short_id,
-                        status_text)
+from tui.format import (duration_s, format_duration, format_size, join_args, printable,
+                        short_id, status_text)
 from tui.runs_feed import FeedUpdate
 from tui.screens.base import DeckScreen
 from tui.widgets.log_view import LogView
@@ -133,7 +135,7 @@ class RunDetailScreen(DeckScreen):
             self._artifact_paths = paths
             table.clear()
             for path, size in artifacts:
-                table.add_row(path, format_size(size), key=path)
+                table.add_row(Text(printable(path)), format_size(size), key=path)
             self.keys_may_have_changed()
         self._show_header(run)
 
@@ -144,8 +146,8 @@ class RunDetailScreen(DeckScreen):
             return
         # Without the project prefix, as in the table: at 80 columns the duration then fits.
         parts = [short_id(run.run_id, self.deck.project.name), status_text(run.status).markup,
-                 join_args([run.script, *run.arguments]),
-                 f"{run.run_configuration} on {run.target}",
+                 escape(printable(join_args([run.script, *run.arguments]))),
+                 escape(printable(f"{run.run_configuration} on {run.target}")),
                  format_duration(duration_s(run, self.deck.clock()))]
         self.query_one("#run-header", Static).update(" · ".join(p for p in parts if p))
 
