@@ -94,6 +94,10 @@ def repair(db_path: Path) -> RepairReport:
     from core.errors import HistoryCorrupt
     from core.history.db import connect, history_error, repair_lock
 
+    from core.diskerrors import read_only
+
+    if not os.access(db_path.parent, os.W_OK):
+        raise read_only(db_path.parent)
     with repair_lock(db_path):
         moved = None
         if db_path.exists() and _damaged(db_path):

@@ -41,6 +41,9 @@ RELEASE_TIMEOUT_SECONDS = 120.0
 #: Longest pause between two tries of a history write that found the database locked or the
 #: disk full.
 HISTORY_RETRY_MAX_SECONDS = 5.0
+#: Space each keeper sets aside in its run folder and gives back when the disk is full, so the
+#: run's final state can still be written (a few database pages and the run record).
+SPACE_RESERVE_BYTES = 256 * 1024
 
 
 class Keeper:
@@ -50,7 +53,8 @@ class Keeper:
         self.run_id = run_id
         self.run_dir = project.run_dir(run_id)
         self.output_log = self.run_dir / "output.log"
-        self.history = PatientHistory(project.history, self._note)
+        self.reserve = SpaceReserve(self.run_dir / "space_reserve")
+        self.history = PatientHistory(project, self._note, self.reserve.release)
         self.cancel_event = asyncio.Event()
         self.execution = None
         self._lease: slots.SlotLease | None = None
@@ -66,6 +70,7 @@ class Keeper:
         watcher = asyncio.create_task(self._watch_cancel())
         target = None
         try:
+            self.reserve.take()
             self.history.update_run(self.run_id, keeper_pid=os.getpid())
             from core.runs.runspec import spec_for
             from core.targets.priority import lower_priority, niceness_of
@@ -103,7 +108,7 @@ class Keeper:
                 self._fail(f"internal error in the run keeper: {exc.__class__.__name__}: {exc}")
                 raise
             await self._stop_execution()
-            self._fail(str(storage_error(exc)))
+            self._fail(str(storage_error(exc, self.run_dir)))
         except DeckError as exc:
             self._fail(str(exc))
         except Exception as exc:  # a bug must still end the run visibly, never leave it Running
@@ -111,6 +116,7 @@ class Keeper:
             raise
         finally:
             watcher.cancel()
+            self.reserve.release()
             if target is not None:
                 with contextlib.suppress(Exception):  # asyncio.TimeoutError included
                     await asyncio.wait_for(target.close(), RELEASE_TIMEOUT_SECONDS)
@@ -205,10 +211,15 @@ class Keeper:
         base = self._read_log_base()
         offset = max(0, _size(self.output_log) - base)
         first = self.history.get_run(self.run_id).first_output_utc is None
-        with open(self.output_log, "ab") as log:
+        with open(self.output_log, "ab", buffering=0) as log:  # unbuffered: no flush at close
             async for chunk in execution.logs(offset):
-                log.write(chunk)
-                log.flush()
+                try:
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[log.write(view):]
+                except OSError as exc:
+                    raise storage_error(exc, self.output_log) if is_storage_problem(exc) \
+                        else exc
                 if first:
                     first = False
                     self.history.update_run(self.run_id, first_output_utc=utc_now())
@@ -272,8 +283,10 @@ class Keeper:
                                     note=note)
 
     def _fail(self, message: str) -> None:
-        self._note(message)
+        noted = self._note(message)
         self._finish(RunState.FAILED, error=message)
+        if not noted:  # a full disk: the keeper's reserve may have made room for it since
+            self._note(message)
 
     def _external_id_found(self, external_id: str) -> None:
         self.history.update_run(self.run_id, external_id=external_id)
@@ -288,7 +301,7 @@ class Keeper:
         with open(self.output_log, "ab") as log:
             log.write(data)
 
-    def _note(self, message: str) -> None:
+    def _note(self, message: str) -> bool:
         """A ``deck:`` line in the run's log, written at any moment of the run.
 
         The line is not the target's output: ``log_base`` grows by its length, so a keeper
@@ -297,13 +310,18 @@ class Keeper:
         """
         data = f"deck: {message}\n".encode()
         try:
+            if not _ends_a_line(self.output_log):  # output cut mid-line (a full disk)
+                data = b"\n" + data
             base = self._read_log_base() if (self.run_dir / "log_base").exists() else None
             self._append_log(data)
             if base is not None:
                 (self.run_dir / "log_base").write_text(str(base + len(data)))
+            return True
         except OSError as exc:
-            print(f"deck keeper: {message} (not in the run's log: {storage_error(exc)})",
-                  file=sys.stderr, flush=True)
+            with contextlib.suppress(OSError):  # keeper.log may be on the full disk too
+                print(f"deck keeper: {message} (not in the run's log: "
+                      f"{storage_error(exc, self.output_log)})", file=sys.stderr, flush=True)
+            return False
 
     def _write_log_base(self) -> None:
         (self.run_dir / "log_base").write_text(str(_size(self.output_log)))
@@ -324,9 +342,11 @@ class PatientHistory:
     same way (a run's final state must be written once space is back).
     """
 
-    def __init__(self, store, note) -> None:
-        self._store = store
+    def __init__(self, project: Project, note, free_space=lambda: False) -> None:
+        self._project = project  # its history is opened on first use, patiently too
+        self._path = project.deck_dir / "history.db"
         self._note = note
+        self._free_space = free_space
         self._full_disk_ok = 0
 
     @contextlib.contextmanager
@@ -338,12 +358,8 @@ class PatientHistory:
             self._full_disk_ok -= 1
 
     def __getattr__(self, name: str):
-        attr = getattr(self._store, name)
-        if not callable(attr):
-            return attr
-
         def patient(*args, **kwargs):
-            return self._retry(lambda: attr(*args, **kwargs))
+            return self._retry(lambda: getattr(self._project.history, name)(*args, **kwargs))
         return patient
 
     def _retry(self, call):
@@ -356,6 +372,8 @@ class PatientHistory:
                 reason = self._worth_waiting(exc)
                 if reason is None:
                     raise
+                if reason.startswith("the run history cannot be written") and self._free_space():
+                    continue  # the keeper's reserve was given back: try again at once
                 if waiting_since is None:
                     waiting_since = time.monotonic()
                     self._note(f"{reason}; this run's keeper waits for it (the run goes on)")
@@ -371,13 +389,54 @@ class PatientHistory:
         if isinstance(exc, sqlite3.OperationalError):  # a read that met the lock
             from core.history.db import history_error
 
-            exc = history_error(exc, self._store.path, "read")
+            exc = history_error(exc, self._path, "read")
         if isinstance(exc, HistoryBusy):
-            return f"the run history {self._store.path} is locked by another process"
+            return f"the run history {self._path} is locked by another process"
         if isinstance(exc, StorageError) and self._full_disk_ok \
                 and str(exc).startswith("no space left"):
             return f"the run history cannot be written: {exc}"
         return None
+
+
+class SpaceReserve:
+    """A file of ``SPACE_RESERVE_BYTES`` a keeper holds while its run goes.
+
+    On a full disk the keeper deletes it to write the run's final state ("no space left on
+    device (PATH)") at once rather than leave the run Running until someone frees space.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._held = False
+
+    def take(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.posix_fallocate(fd, 0, SPACE_RESERVE_BYTES)
+            finally:
+                os.close(fd)
+            self._held = True
+        except OSError:  # no room for it (or a read-only folder): the run goes on without
+            with contextlib.suppress(OSError):
+                self.path.unlink(missing_ok=True)
+
+    def release(self) -> bool:
+        """Give the space back; whether there was any to give."""
+        held, self._held = self._held, False
+        with contextlib.suppress(OSError):
+            self.path.unlink(missing_ok=True)
+        return held
+
+
+def _ends_a_line(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) == b"\n"
+    except OSError:  # missing or empty
+        return True
 
 
 def _size(path: Path) -> int:
@@ -446,7 +505,8 @@ def keep(project_root: str, run_id: str, *, parsed=None) -> int:
     try:
         asyncio.run(Keeper(project, run_id, parsed).run())
     except DeckError as exc:
-        print(f"deck keeper: {exc}", file=sys.stderr)
+        with contextlib.suppress(OSError):  # keeper.log may be on a full disk
+            print(f"deck keeper: {exc}", file=sys.stderr)
         return 1
     return 0
 
