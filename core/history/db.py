@@ -121,7 +121,10 @@ def connect(path: Path, *, rebuild: bool = True,
             return _open(path, rebuild, notice)
         except HistoryCorrupt:
             pass
-        aside = move_aside(path)
+        try:
+            aside = move_aside(path)
+        except OSError:  # a read-only folder: say what is wrong, change nothing
+            raise damage from None
         notice(f"the run history could not be read ({damage.detail}); it was moved to "
                f"{aside} and is rebuilt from the run folders")
         return _open(path, rebuild, notice)
