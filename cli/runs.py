@@ -133,13 +133,13 @@ def compare_runs(args) -> int:
 def show_logs(args) -> int:
     project = project_of(args)
     run = project.history.find_run(args.run_id)
+    from core.history.runfile import output_log
+
+    log = output_log(project.run_dir(run.run_id), run)  # a log that is gone is an error
     if args.follow:
         from cli.submit import stream_to_end
 
         return stream_to_end(project, run.run_id)
-    from core.history.runfile import output_log
-
-    log = output_log(project.run_dir(run.run_id), run)
     out = sys.stdout.buffer
     if log is not None:
         with open(log, "rb") as f:

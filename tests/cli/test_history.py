@@ -91,3 +91,35 @@ def test_logs_of_a_run_whose_log_is_gone_is_an_error_not_empty_output(deck, proj
     assert result.returncode != 0
     assert f"run {run_id}: its log" in result.err and "is gone" in result.err
     assert result.out == ""
+
+
+def test_logs_of_a_run_whose_run_folder_is_gone_is_an_error_with_or_without_follow(deck,
+                                                                                   project):
+    import shutil
+
+    run_id, _ = finished_run(deck, project)
+    shutil.rmtree(project / ".deck" / "runs" / run_id)
+
+    for follow in ((), ("-f",)):
+        result = deck("logs", run_id, *follow)
+        assert result.returncode != 0
+        assert f"run {run_id}: its run folder" in result.err and "is gone" in result.err
+
+
+def test_a_database_damaged_inside_says_so_and_repair_rebuilds_it(deck, project):
+    run_id, before = finished_run(deck, project)
+    db_path = project / ".deck" / "history.db"
+    db = sqlite3.connect(db_path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    data = bytearray(db_path.read_bytes())
+    data[4096:] = b"\xa5" * (len(data) - 4096)  # every page but the header's
+    db_path.write_bytes(bytes(data))
+
+    listed = deck("runs", "list")
+
+    assert listed.returncode != 0 and "Traceback" not in listed.err
+    assert "the run history is damaged" in listed.err and "deck history repair" in listed.err
+    repaired = deck("history", "repair", check=True)
+    assert "The run history was damaged; it was moved to" in repaired.out
+    assert deck.json("runs", "show", run_id) == before
