@@ -33,6 +33,15 @@ def storage_error(exc: OSError, path: str | os.PathLike[str] | None = None) -> S
     return StorageError(f"{reason} ({_shown(where)})" if where else reason)
 
 
+def disk_full(folder: str | os.PathLike[str]) -> bool:
+    """Whether the file system holding ``folder`` has (next to) no space left."""
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < 64 * 1024
+
+
 def no_space(path: str | os.PathLike[str]) -> StorageError:
     return StorageError(f"no space left on device ({_shown(path)})")
 

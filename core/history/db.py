@@ -175,12 +175,12 @@ def _unwritable(path: Path) -> bool:
 
 def history_error(exc: sqlite3.Error, path: Path, doing: str = "write") -> DeckError:
     """A sqlite3 error as the one-line error a user reads (full disk and lock said plainly)."""
-    from core.diskerrors import no_space, read_only
+    from core.diskerrors import disk_full, no_space, read_only
 
     code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
     if code in (_BUSY, _LOCKED):
         return HistoryBusy(f"{path}: the run history is locked by another process ({exc})")
-    if code == _FULL or (code in (_IOERR, _CANTOPEN) and _disk_full(path)):
+    if code == _FULL or (code in (_IOERR, _CANTOPEN) and disk_full(path.parent)):
         return no_space(path)
     if code == _READONLY or (code in (_IOERR, _CANTOPEN) and _unwritable(path)):
         return read_only(path)
@@ -189,14 +189,6 @@ def history_error(exc: sqlite3.Error, path: Path, doing: str = "write") -> DeckE
                               "repair' moves it aside and rebuilds it from the run folders",
                               detail=str(exc))
     return HistoryError(f"{path}: cannot {doing} run history: {exc}")
-
-
-def _disk_full(path: Path) -> bool:
-    try:
-        stats = os.statvfs(path.parent)
-    except OSError:
-        return False
-    return stats.f_bavail * stats.f_frsize < 64 * 1024
 
 
 @contextmanager

@@ -58,6 +58,7 @@ class Keeper:
         self.cancel_event = asyncio.Event()
         self.execution = None
         self._lease: slots.SlotLease | None = None
+        self._outputs_collected = False
 
     # -- the life of a run --------------------------------------------------------------------
 
@@ -103,12 +104,14 @@ class Keeper:
             # ends with that reason (written as soon as history can be written again).
             await self._stop_execution()
             self._fail(str(exc))
+            await self._release_after_storage_failure()
         except OSError as exc:
             if not is_storage_problem(exc):
                 self._fail(f"internal error in the run keeper: {exc.__class__.__name__}: {exc}")
                 raise
             await self._stop_execution()
             self._fail(str(storage_error(exc, self.run_dir)))
+            await self._release_after_storage_failure()
         except DeckError as exc:
             self._fail(str(exc))
         except Exception as exc:  # a bug must still end the run visibly, never leave it Running
@@ -150,6 +153,18 @@ class Keeper:
         if self.execution is not None:
             with contextlib.suppress(Exception):
                 await self.execution.cancel(grace_seconds=CANCEL_GRACE_SECONDS)
+
+    async def _release_after_storage_failure(self) -> None:
+        """Free the run's files on the target (often what filled the disk), unless they hold
+        outputs that were not collected: those are the user's and stay."""
+        if self.execution is None:
+            return
+        if not self._outputs_collected:
+            self._note("the run's files on the target were kept: its outputs were not "
+                       "collected")
+            return
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.execution.release(), RELEASE_TIMEOUT_SECONDS)
 
     async def _follow(self, execution) -> None:
         pumps = asyncio.ensure_future(
@@ -247,6 +262,7 @@ class Keeper:
         outputs = self.run_dir / "outputs"
         try:
             await execution.collect_outputs(outputs)
+            self._outputs_collected = True
         except DeckError as exc:
             self._append_log(f"deck: could not collect outputs: {exc}\n".encode())
         return list_artifacts(outputs)

@@ -133,3 +133,26 @@ def test_a_read_only_project_reads_and_refuses_writes_in_one_line(small_disk):
 
     assert_one_clear_line(deck("submit", "-c", "local", "train.py"), "read-only")
     assert_one_clear_line(deck("history", "repair"), "read-only")
+
+
+def test_a_run_that_fills_the_disk_quietly_is_not_said_to_have_lost_its_waiter(small_disk):
+    # The script writes no output, so only its exit code finds no room.
+    mount, project, deck = small_disk
+    (project / "hog.py").write_text(
+        "try:\n"
+        "    with open('hog', 'wb', buffering=0) as f:\n"
+        "        while True:\n"
+        "            f.write(bytes(65536))\n"
+        "except OSError:\n"
+        "    pass\n")
+
+    result = deck("submit", "-c", "local", "hog.py", timeout=300)
+
+    run = deck.json("runs", "show", run_id_of(result.out))
+    assert run["status"] == "Failed" and "Traceback" not in result.err
+    assert "waiter was killed" not in run["error"]
+    assert "no space left on device (" + str(project) in run["error"]
+    hog = project / ".deck" / "runs" / run["run_id"] / "target" / "work" / "hog"
+    until(lambda: not hog.exists(), "the run's files to be cleaned up")  # space is back
+    again = deck("submit", "-c", "local", "train.py", "--epochs", "1", "--sleep", "0")
+    assert again.returncode == 0, again.err
