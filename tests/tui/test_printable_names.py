@@ -40,3 +40,4 @@ async def test_a_hostile_script_name_metric_and_output_are_shown_escaped(live_pr
         await pilot.press("4")
         text = await shows(pilot, app, "ValueError: \\x1b]0;boom\\x07")
         assert "\x1b" not in terminal_bytes(app)
+

@@ -58,6 +58,7 @@ class RunDetailScreen(DeckScreen):
         self._loaded_at = 0.0
         self._reload_pending = False
         self._artifact_paths: list[str] = []
+        self._log_loss_said = False
         # Built here, not in compose: the tabs mount their panes a moment after the screen.
         self.log_view = LogView(self.deck.project.run_dir(run_id) / "output.log", id="log-view")
         self.metrics_panel = MetricsPanel(id="metrics-panel")
@@ -122,6 +123,15 @@ class RunDetailScreen(DeckScreen):
         except DeckError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error")
             return
+        if not self._log_loss_said:
+            from core.history.runfile import output_log
+
+            try:  # a log or run folder that is gone is said, not shown as an empty log
+                output_log(self.deck.project.run_dir(self.run_id), run)
+            except DeckError as exc:
+                self._log_loss_said = True
+                self.app.call_from_thread(self.notify, escape(printable(exc)), severity="error",
+                                          timeout=30)
         self.app.call_from_thread(self._loaded, run, events, artifacts)
 
     def _loaded(self, run, events, artifacts) -> None:
