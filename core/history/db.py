@@ -220,7 +220,7 @@ def _migrate(conn: sqlite3.Connection, path: Path, rebuild: bool, notice) -> Non
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             # A database made here gets its whole schema and its runs in one transaction, so
             # no other process ever sees it empty while run folders hold runs.
-            last = SCHEMA_VERSION if version == 0 else version + 1
+            last = SCHEMA_VERSION if version == 0 else min(version + 1, SCHEMA_VERSION)
             fresh = version == 0
             while version < last:
                 for statement in MIGRATIONS[version].split(";"):

@@ -123,3 +123,39 @@ def test_a_database_damaged_inside_says_so_and_repair_rebuilds_it(deck, project)
     repaired = deck("history", "repair", check=True)
     assert "The run history was damaged; it was moved to" in repaired.out
     assert deck.json("runs", "show", run_id) == before
+
+
+def test_many_commands_opening_an_emptied_history_at_once_rebuild_it_once(deck, project):
+    import json
+
+    run_id, before = finished_run(deck, project)
+    remove_database(project)
+
+    readers = [deck.popen("runs", "list", "--json") for _ in range(6)]
+    outputs = [p.communicate(timeout=120) for p in readers]
+
+    for proc, (out, err) in zip(readers, outputs):
+        assert proc.returncode == 0, err
+        assert [r["run_id"] for r in json.loads(out)] == [run_id]
+    said = [err for _, err in outputs if b"rebuilt 1 run(s)" in err]
+    assert len(said) == 1  # one process rebuilt it; the others found it whole
+    db = sqlite3.connect(project / ".deck" / "history.db")
+    assert db.execute("SELECT COUNT(*) FROM run_events").fetchone()[0] == 3
+    assert deck.json("runs", "show", run_id) == before
+
+
+def test_many_commands_opening_a_damaged_history_at_once_move_it_aside_once(deck, project):
+    import json
+
+    run_id, before = finished_run(deck, project)
+    remove_database(project)
+    (project / ".deck" / "history.db").write_bytes(b"not a database " * 300)
+
+    readers = [deck.popen("runs", "list", "--json") for _ in range(6)]
+    outputs = [p.communicate(timeout=120) for p in readers]
+
+    for proc, (out, err) in zip(readers, outputs):
+        assert proc.returncode == 0, err
+        assert [r["run_id"] for r in json.loads(out)] == [run_id]
+    assert len(list((project / ".deck").glob("history.db.damaged-*"))) == 1
+    assert deck.json("runs", "show", run_id) == before
