@@ -8,6 +8,7 @@ from typing import Any, Iterable, Sequence
 
 from core.history.records import format_duration  # noqa: F401 - shared with the dashboard
 from core.project import Project
+from core.text import printable
 
 
 def project_of(args, *, create: bool = False) -> Project:
@@ -33,8 +34,12 @@ def print_json(value: Any) -> None:
 
 
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """A plain aligned table (no colours: it is meant for pipes and logs too)."""
-    rows = [["" if v is None else str(v) for v in row] for row in rows]
+    """A plain aligned table (no colours: it is meant for pipes and logs too).
+
+    Cells and headers are shown ``printable``: a name holding ESC must not drive the terminal.
+    """
+    rows = [["" if v is None else printable(v) for v in row] for row in rows]
+    headers = [printable(h) for h in headers]
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):

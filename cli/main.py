@@ -9,13 +9,13 @@ import sys
 # Each module adds its subcommands through ``register(subparsers)``; handlers take the parsed
 # arguments and return the exit code.
 COMMAND_MODULES = ["cli.target", "cli.runconfig", "cli.submit", "cli.runs", "cli.prepare",
-                   "cli.images", "cli.dash"]
+                   "cli.images", "cli.dash", "cli.history"]
 # Which module owns each command: only that one is imported when the command is known, so a
 # quick command does not pay for the imports of every other.
 COMMAND_OWNERS = {"target": "cli.target", "runconfig": "cli.runconfig", "submit": "cli.submit",
                   "rerun": "cli.submit", "runs": "cli.runs", "logs": "cli.runs",
                   "cancel": "cli.runs", "prepare": "cli.prepare", "images": "cli.images",
-                  "dash": "cli.dash"}
+                  "dash": "cli.dash", "history": "cli.history"}
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handler(args)
     except DeckError as exc:
-        print(f"deck: {exc}", file=sys.stderr)
+        from core.text import printable
+
+        print("deck: " + printable(exc, keep="\n"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("deck: interrupted", file=sys.stderr)
@@ -64,6 +66,29 @@ def main(argv: list[str] | None = None) -> int:
         # `deck runs list | head` closes the pipe early; that is not an error.
         sys.stderr.close()
         return 0
+    except Exception as exc:
+        # A full disk or a read-only folder met outside core's own translations: one line.
+        message = _storage_problem(exc)
+        if message is None:
+            raise
+        print(f"deck: {message}", file=sys.stderr)
+        return 2
+
+
+def _storage_problem(exc: Exception) -> str | None:
+    import sqlite3
+
+    from core.diskerrors import is_storage_problem, storage_error
+
+    if isinstance(exc, OSError) and is_storage_problem(exc):
+        return str(storage_error(exc))
+    if isinstance(exc, sqlite3.Error):
+        from pathlib import Path
+
+        from core.history.db import history_error
+
+        return str(history_error(exc, Path(".deck/history.db"), "use"))
+    return None
 
 
 def _owner_of(argv: list[str]) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli.common import print_json, print_table, project_of
+from cli.common import print_json, print_table, printable, project_of
 
 
 def register(sub) -> None:
@@ -100,9 +100,9 @@ def show(args) -> int:
         if key == "EnvironmentVariables":
             print("EnvironmentVariables:")
             for name, val in value.items():
-                print(f"  {name}={val}")
+                print(printable(f"  {name}={val}"))
         elif key != "unknown_keys" or value:
-            print(f"{key}: {value}")
+            print(printable(f"{key}: {value}"))
     return 0
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from cli.common import format_duration, print_json, print_table, project_of, short_time
+from cli.common import (format_duration, print_json, print_table, printable, project_of,
+                        short_time)
 
 
 def register(sub) -> None:
@@ -90,20 +91,20 @@ def show_run(args) -> int:
         value = data.get(key)
         if value in (None, "", []):
             continue
-        print(f"{key + ':':22}{value}")
+        print(f"{key + ':':22}{printable(value)}")
     if run.metrics:
         print("metrics:")
         for name, values in run.metrics.items():
             shown = values[-1] if len(values) == 1 else f"{values[-1]}  ({len(values)} values)"
-            print(f"  {name}: {shown}")
+            print(printable(f"  {name}: {shown}"))
     if run.artifacts:
         print("artifacts:")
         for path in run.artifacts:
-            print(f"  {path}")
+            print(f"  {printable(path)}")
     if left_out:
         print("skipped:")
         for line in left_out:
-            print(f"  {line}")
+            print(f"  {printable(line)}")
     return 0
 
 
@@ -139,13 +140,15 @@ def compare_runs(args) -> int:
 def show_logs(args) -> int:
     project = project_of(args)
     run = project.history.find_run(args.run_id)
+    from core.history.runfile import output_log
+
+    log = output_log(project.run_dir(run.run_id), run)  # a log that is gone is an error
     if args.follow:
         from cli.submit import stream_to_end
 
         return stream_to_end(project, run.run_id)
-    log = project.run_dir(run.run_id) / "output.log"
     out = sys.stdout.buffer
-    if log.exists():
+    if log is not None:
         with open(log, "rb") as f:
             while chunk := f.read(1 << 20):
                 out.write(chunk)

@@ -9,8 +9,13 @@ happen, so the CLI and the dashboard only ever catch ``DeckError``::
     ├── ConfigError           a config file or value is wrong (names file:line:column or field)
     │   └── SecretError       a secret cannot be resolved (AzureMlSecret=..., keyring)
     ├── SnapshotError         the content store cannot take or restore a snapshot
+    ├── StorageError          a file or database cannot be written: no space left on the
+    │                         device, a read-only folder (the message names the path)
     ├── HistoryError          the run history cannot be read or written
-    │   └── RunNotFound       no run with that id
+    │   ├── RunNotFound       no run with that id
+    │   ├── RunExists         a run with that id is already recorded
+    │   ├── HistoryBusy       another process holds the database's lock past the busy timeout
+    │   └── HistoryCorrupt    the database file is damaged ('deck history repair' rebuilds it)
     ├── RunStateError         a state change that the run's life does not allow
     └── TargetError           a compute target cannot do what was asked
         ├── TargetUnreachable the host, engine or cluster does not answer
@@ -76,6 +81,26 @@ class HistoryError(DeckError):
 
 class RunNotFound(HistoryError):
     """No run has the given id."""
+
+
+class RunExists(HistoryError):
+    """A run with that id is already recorded (a new run then takes another id)."""
+
+
+class HistoryBusy(HistoryError):
+    """Another process held the database's write lock longer than the busy timeout."""
+
+
+class HistoryCorrupt(HistoryError):
+    """The database file is damaged or is not a database."""
+
+    def __init__(self, message: str, *, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail or message
+
+
+class StorageError(DeckError):
+    """A file or the database cannot be written: no space left, or a read-only folder."""
 
 
 class RunStateError(DeckError):

@@ -9,6 +9,7 @@ from typing import Any
 from rich.text import Text
 
 from core.history.records import RunRecord, format_duration, parse_utc  # noqa: F401
+from core.text import printable  # noqa: F401 - every name from a run is shown through it
 from core.runs.state import RunState
 
 # A symbol per state so the table reads the same without colour (NO_COLOR, monochrome tmux).
@@ -91,7 +92,7 @@ def format_value(value: Any, width: int = 12) -> str:
     elif isinstance(value, list):
         text = "[" + ", ".join(format_value(v, width) for v in value) + "]"
     else:
-        text = str(value)
+        text = printable(value)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

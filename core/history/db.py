@@ -3,14 +3,23 @@
 SQLite in WAL mode so that many keepers write while the CLI and the dashboard read. The schema
 version lives in ``PRAGMA user_version``; each entry of ``MIGRATIONS`` moves it up by one, inside
 one transaction, so a database left by a killed process opens with everything it committed.
+
+A database that is missing, empty or damaged is never taken for an empty history: a fresh one
+is filled from the run folders' records (``core.history.runfile``) in the very transaction that
+creates its schema, and a damaged one is moved aside (never overwritten) before that.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, Iterator
 
-from core.errors import HistoryError
+from core.errors import DeckError, HistoryBusy, HistoryCorrupt, HistoryError
 
 MIGRATIONS: list[str] = [
     # 1: runs, their state changes, metrics and artifacts
@@ -66,42 +75,166 @@ MIGRATIONS: list[str] = [
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
+#: Seconds a connection waits for another's write lock before it gives up with "locked".
+#: ``DECK_SQLITE_BUSY_TIMEOUT`` overrides it (tests use a short one).
+DEFAULT_BUSY_TIMEOUT = 30.0
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating and migrating as needed) the history database at ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+# SQLite's primary result codes (the low byte of extended ones).
+_BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 5, 6, 8, 10, 11, 13, \
+    14, 26
+
+
+def busy_timeout() -> float:
     try:
-        conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        return max(0.0, float(os.environ["DECK_SQLITE_BUSY_TIMEOUT"]))
+    except (KeyError, ValueError):
+        return DEFAULT_BUSY_TIMEOUT
+
+
+def notice_on_stderr(message: str) -> None:
+    print(f"deck: {message}", file=sys.stderr)
+
+
+def connect(path: Path, *, rebuild: bool = True,
+            notice: Callable[[str], None] = notice_on_stderr) -> sqlite3.Connection:
+    """Open (creating and migrating as needed) the history database at ``path``.
+
+    With ``rebuild``, a database created here is filled from the run folders' records, and a
+    damaged one is moved aside first; ``notice`` says what was done.
+    """
+    from core.diskerrors import storage_error
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise storage_error(exc, path.parent) from exc
+    try:
+        return _open(path, rebuild, notice)
+    except HistoryCorrupt as exc:
+        if not rebuild:
+            raise
+        damage = exc
+    from core.history.repair import move_aside
+
+    with repair_lock(path):
+        try:  # another process may have repaired it while we waited for the lock
+            return _open(path, rebuild, notice)
+        except HistoryCorrupt:
+            pass
+        try:
+            aside = move_aside(path)
+        except OSError:  # a read-only folder: say what is wrong, change nothing
+            raise damage from None
+        notice(f"the run history could not be read ({damage.detail}); it was moved to "
+               f"{aside} and is rebuilt from the run folders")
+        return _open(path, rebuild, notice)
+
+
+def _open(path: Path, rebuild: bool, notice) -> sqlite3.Connection:
+    conn = None
+    try:
+        conn = sqlite3.connect(path, timeout=busy_timeout(), isolation_level=None,
+                               check_same_thread=False)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         # NORMAL is durable across process crashes in WAL mode; only a power cut may lose the
         # last transactions, never corrupt the file.
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        _migrate(conn, path)
-    except sqlite3.DatabaseError as exc:
-        raise HistoryError(f"{path}: cannot open run history: {exc}") from exc
+        _migrate(conn, path, rebuild, notice)
+    except sqlite3.Error as exc:
+        if conn is not None:
+            conn.close()
+        error = history_error(exc, path, "open")
+        if _unwritable(path) and path.exists():
+            # A read-only project (or .deck/) can still be read: list, show, logs.
+            return _open_read_only(path, error)
+        raise error from exc
     return conn
 
 
-def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+def _open_read_only(path: Path, error: DeckError) -> sqlite3.Connection:
+    # immutable: no -shm/-wal can be created in a read-only folder, and nobody can write it.
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True,
+                               isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.Error:
+        raise error from None
+    if version != SCHEMA_VERSION:
+        conn.close()
+        raise error
+    return conn
+
+
+def _unwritable(path: Path) -> bool:
+    folder = path.parent
+    return not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK))
+
+
+def history_error(exc: sqlite3.Error, path: Path, doing: str = "write") -> DeckError:
+    """A sqlite3 error as the one-line error a user reads (full disk and lock said plainly)."""
+    from core.diskerrors import disk_full, no_space, read_only
+
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    if code in (_BUSY, _LOCKED):
+        return HistoryBusy(f"{path}: the run history is locked by another process ({exc})")
+    if code == _FULL or (code in (_IOERR, _CANTOPEN) and disk_full(path.parent)):
+        return no_space(path)
+    if code == _READONLY or (code in (_IOERR, _CANTOPEN) and _unwritable(path)):
+        return read_only(path)
+    if code in (_CORRUPT, _NOTADB):
+        return HistoryCorrupt(f"{path}: the run history is damaged ({exc}); 'deck history "
+                              "repair' moves it aside and rebuilds it from the run folders",
+                              detail=str(exc))
+    return HistoryError(f"{path}: cannot {doing} run history: {exc}")
+
+
+@contextmanager
+def repair_lock(path: Path) -> Iterator[None]:
+    """One process at a time moves a damaged database aside and rebuilds it."""
+    try:
+        fd = os.open(path.with_name(path.name + ".repair.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        yield  # a read-only folder: nothing can be repaired there anyway
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _migrate(conn: sqlite3.Connection, path: Path, rebuild: bool, notice) -> None:
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
         raise HistoryError(
             f"{path}: run history has schema version {version}, newer than this deck "
             f"understands ({SCHEMA_VERSION}); upgrade launchdeck")
     while version < SCHEMA_VERSION:
+        report = None
         conn.execute("BEGIN IMMEDIATE")
         try:
             # Re-read under the write lock: another process may have migrated meanwhile.
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version < SCHEMA_VERSION:
+            # A database made here gets its whole schema and its runs in one transaction, so
+            # no other process ever sees it empty while run folders hold runs.
+            last = SCHEMA_VERSION if version == 0 else min(version + 1, SCHEMA_VERSION)
+            fresh = version == 0
+            while version < last:
                 for statement in MIGRATIONS[version].split(";"):
                     if statement.strip():
                         conn.execute(statement)
                 version += 1
-                conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute(f"PRAGMA user_version = {version}")
+            if fresh and rebuild:
+                from core.history.repair import restore_runs
+
+                report = restore_runs(conn, path.parent / "runs")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        if report is not None and (report.restored or report.problems):
+            notice(report.summary())

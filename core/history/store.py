@@ -12,8 +12,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Iterable
 
-from core.errors import HistoryError, RunNotFound, RunStateError
-from core.history.db import connect
+from core.errors import HistoryError, RunExists, RunNotFound, RunStateError
+from core.history import runfile
+from core.history.db import connect, history_error
 from core.history.records import RunEvent, RunRecord, utc_now
 from core.runs.state import ALLOWED, RunState
 
@@ -51,9 +52,10 @@ class HistoryStore:
                      record.framework, record.snapshot, json.dumps(record.config),
                      record.created_utc))
             except sqlite3.IntegrityError as exc:
-                raise HistoryError(f"run {record.run_id} already exists") from exc
+                raise RunExists(f"run {record.run_id} already exists") from exc
             conn.execute("INSERT INTO run_events VALUES (?,?,?,?)",
                          (record.run_id, record.created_utc, str(RunState.QUEUED), None))
+        self._save_record(record.run_id)
 
     def transition(self, run_id: str, new: RunState, *, note: str | None = None,
                    exit_code: int | None = None, error: str | None = None) -> RunRecord:
@@ -81,6 +83,7 @@ class HistoryStore:
                          (*sets.values(), run_id))
             conn.execute("INSERT INTO run_events VALUES (?,?,?,?)",
                          (run_id, now, str(new), note or error))
+        self._save_record(run_id)
         return self.get_run(run_id)
 
     def update_run(self, run_id: str, **fields: Any) -> None:
@@ -94,6 +97,7 @@ class HistoryStore:
                                (*fields.values(), run_id))
             if cur.rowcount == 0:
                 raise RunNotFound(f"no run {run_id!r} in this project's history")
+        self._save_record(run_id)
 
     def add_metrics(self, run_id: str, entries: Iterable[tuple[str, Any, str | None]],
                     *, new_offset: int) -> None:
@@ -107,12 +111,14 @@ class HistoryStore:
                 rows.append((run_id, seq, name, json.dumps(value), time_utc))
             conn.executemany("INSERT INTO metrics VALUES (?,?,?,?,?)", rows)
             conn.execute("UPDATE runs SET metrics_offset=? WHERE run_id=?", (new_offset, run_id))
+        runfile.append_metrics(self._runs_dir, run_id, [r[1:] for r in rows])
 
     def set_artifacts(self, run_id: str, artifacts: Iterable[tuple[str, int]]) -> None:
         with self._write() as conn:
             conn.execute("DELETE FROM artifacts WHERE run_id=?", (run_id,))
             conn.executemany("INSERT INTO artifacts VALUES (?,?,?)",
                              [(run_id, path, size) for path, size in artifacts])
+        self._save_record(run_id)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -218,6 +224,14 @@ class HistoryStore:
     def _write(self) -> "_Transaction":
         return _Transaction(self._conn, self.path)
 
+    @property
+    def _runs_dir(self) -> Path:
+        return self.path.parent / "runs"
+
+    def _save_record(self, run_id: str) -> None:
+        """Keep the run folder's record (``run.json``) in step: history is rebuilt from it."""
+        runfile.save_record(self._conn, self._runs_dir, run_id)
+
 
 # Must give the same keys and values as RunRecord.to_json (a test compares them).
 _JSON_COLUMNS = """json_object(
@@ -246,7 +260,7 @@ class _Transaction:
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise HistoryError(f"{self._path}: cannot write run history: {exc}") from exc
+            raise history_error(exc, self._path) from exc
         return self._conn
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -255,8 +269,14 @@ class _Transaction:
                 self._conn.execute("COMMIT")
                 return
             except sqlite3.Error as err:
-                self._conn.execute("ROLLBACK")
-                raise HistoryError(f"{self._path}: cannot write run history: {err}") from err
-        self._conn.execute("ROLLBACK")
+                _rollback(self._conn)
+                raise history_error(err, self._path) from err
+        _rollback(self._conn)
         if isinstance(exc, sqlite3.Error):
-            raise HistoryError(f"{self._path}: cannot write run history: {exc}") from exc
+            raise history_error(exc, self._path) from exc
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    # A failed COMMIT (disk full, lock) may have ended the transaction already.
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")

@@ -21,10 +21,13 @@ import fcntl
 import json
 import os
 import signal
+import sqlite3
 import sys
+import time
 from pathlib import Path
 
-from core.errors import DeckError, ExecutionLost
+from core.diskerrors import is_storage_problem, storage_error
+from core.errors import DeckError, ExecutionLost, HistoryBusy, StorageError
 from core.history.records import RunRecord, utc_now
 from core.project import Project
 from core.runs import slots
@@ -35,19 +38,27 @@ CANCEL_GRACE_SECONDS = 10.0
 #: How long a finished run's clean-up on its target (container, files, links) may take; a host
 #: that went away must not keep a keeper alive for ever.
 RELEASE_TIMEOUT_SECONDS = 120.0
+#: Longest pause between two tries of a history write that found the database locked or the
+#: disk full.
+HISTORY_RETRY_MAX_SECONDS = 5.0
+#: Space each keeper sets aside in its run folder and gives back when the disk is full, so the
+#: run's final state can still be written (a few database pages and the run record).
+SPACE_RESERVE_BYTES = 256 * 1024
 
 
 class Keeper:
     def __init__(self, project: Project, run_id: str, parsed=None) -> None:
         self.parsed = parsed
         self.project = project
-        self.history = project.history
         self.run_id = run_id
         self.run_dir = project.run_dir(run_id)
         self.output_log = self.run_dir / "output.log"
+        self.reserve = SpaceReserve(self.run_dir / "space_reserve")
+        self.history = PatientHistory(project, self._note, self.reserve.release)
         self.cancel_event = asyncio.Event()
         self.execution = None
         self._lease: slots.SlotLease | None = None
+        self._outputs_collected = False
 
     # -- the life of a run --------------------------------------------------------------------
 
@@ -55,12 +66,13 @@ class Keeper:
         run = self.history.get_run(self.run_id)
         if run.status.is_terminal:
             return
-        self.history.update_run(self.run_id, keeper_pid=os.getpid())
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self.cancel_event.set)
         watcher = asyncio.create_task(self._watch_cancel())
         target = None
         try:
+            self.reserve.take()
+            self.history.update_run(self.run_id, keeper_pid=os.getpid())
             from core.runs.runspec import spec_for
             from core.targets.priority import lower_priority, niceness_of
             from core.targets.registry import open_target
@@ -87,6 +99,19 @@ class Keeper:
             if hasattr(execution, "on_external_id"):  # an id that becomes known later (Spark)
                 execution.on_external_id = self._external_id_found
             await self._follow(execution)
+        except StorageError as exc:
+            # A full disk or a read-only folder: the run cannot be kept, so it is stopped and
+            # ends with that reason (written as soon as history can be written again).
+            await self._stop_execution()
+            self._fail(str(exc))
+            await self._release_after_storage_failure()
+        except OSError as exc:
+            if not is_storage_problem(exc):
+                self._fail(f"internal error in the run keeper: {exc.__class__.__name__}: {exc}")
+                raise
+            await self._stop_execution()
+            self._fail(str(storage_error(exc, self.run_dir)))
+            await self._release_after_storage_failure()
         except DeckError as exc:
             self._fail(str(exc))
         except Exception as exc:  # a bug must still end the run visibly, never leave it Running
@@ -94,6 +119,7 @@ class Keeper:
             raise
         finally:
             watcher.cancel()
+            self.reserve.release()
             if target is not None:
                 with contextlib.suppress(Exception):  # asyncio.TimeoutError included
                     await asyncio.wait_for(target.close(), RELEASE_TIMEOUT_SECONDS)
@@ -129,13 +155,42 @@ class Keeper:
         self.history.transition(self.run_id, RunState.RUNNING)
         return execution
 
+    async def _stop_execution(self) -> None:
+        if self.execution is not None:
+            with contextlib.suppress(Exception):
+                await self.execution.cancel(grace_seconds=CANCEL_GRACE_SECONDS)
+
+    async def _release_after_storage_failure(self) -> None:
+        """Free the run's files on the target (often what filled the disk), unless they hold
+        outputs that were not collected: those are the user's and stay."""
+        if self.execution is None:
+            return
+        if not self._outputs_collected:
+            self._note("the run's files on the target were kept: its outputs were not "
+                       "collected")
+            return
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.execution.release(), RELEASE_TIMEOUT_SECONDS)
+
     async def _follow(self, execution) -> None:
-        pumps = asyncio.gather(self._pump_logs(execution), self._pump_metrics(execution))
+        pumps = asyncio.ensure_future(
+            asyncio.gather(self._pump_logs(execution), self._pump_metrics(execution)))
         waiter = asyncio.ensure_future(execution.wait())
         canceller = asyncio.ensure_future(self.cancel_event.wait())
-        done, _ = await asyncio.wait({waiter, canceller}, return_when=asyncio.FIRST_COMPLETED)
+        watched = {waiter, canceller, pumps}
+        while waiter in watched and canceller in watched:
+            done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+            watched -= done
+            # Output that cannot be kept (a full disk) stops the run rather than losing it;
+            # other stream errors are reported once the run ends, as they always were.
+            if pumps in done and is_storage_problem(pumps.exception()):
+                await execution.cancel(grace_seconds=CANCEL_GRACE_SECONDS)
+                with contextlib.suppress(Exception):
+                    await waiter
+                canceller.cancel()
+                raise pumps.exception()
         canceled = False
-        if waiter not in done:
+        if waiter in watched:
             canceled = True
             await execution.cancel(grace_seconds=CANCEL_GRACE_SECONDS)
         canceller.cancel()
@@ -177,10 +232,15 @@ class Keeper:
         base = self._read_log_base()
         offset = max(0, _size(self.output_log) - base)
         first = self.history.get_run(self.run_id).first_output_utc is None
-        with open(self.output_log, "ab") as log:
+        with open(self.output_log, "ab", buffering=0) as log:  # unbuffered: no flush at close
             async for chunk in execution.logs(offset):
-                log.write(chunk)
-                log.flush()
+                try:
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[log.write(view):]
+                except OSError as exc:
+                    raise storage_error(exc, self.output_log) if is_storage_problem(exc) \
+                        else exc
                 if first:
                     first = False
                     self.history.update_run(self.run_id, first_output_utc=utc_now())
@@ -210,6 +270,7 @@ class Keeper:
         outputs = self.run_dir / "outputs"
         try:
             left_out = await execution.collect_outputs(outputs)
+            self._outputs_collected = True
         except DeckError as exc:
             self._append_log(f"deck: could not collect outputs: {exc}\n".encode())
             left_out = None
@@ -241,14 +302,19 @@ class Keeper:
 
     def _finish(self, state: RunState, *, exit_code: int | None = None, error: str | None = None,
                 note: str | None = None) -> None:
-        current = self.history.get_run(self.run_id).status
-        if current.is_terminal:
-            return
-        self.history.transition(self.run_id, state, exit_code=exit_code, error=error, note=note)
+        # The run's true end must reach history: a full disk is waited out here too.
+        with self.history.patient_with_full_disk():
+            current = self.history.get_run(self.run_id).status
+            if current.is_terminal:
+                return
+            self.history.transition(self.run_id, state, exit_code=exit_code, error=error,
+                                    note=note)
 
     def _fail(self, message: str) -> None:
-        self._append_log(f"deck: {message}\n".encode())
+        noted = self._note(message)
         self._finish(RunState.FAILED, error=message)
+        if not noted:  # a full disk: the keeper's reserve may have made room for it since
+            self._note(message)
 
     def _external_id_found(self, external_id: str) -> None:
         self.history.update_run(self.run_id, external_id=external_id)
@@ -276,6 +342,28 @@ class Keeper:
             with open(self.output_log, "ab") as log:
                 log.truncate(size)
 
+    def _note(self, message: str) -> bool:
+        """A ``deck:`` line in the run's log, written at any moment of the run.
+
+        The line is not the target's output: ``log_base`` grows by its length, so a keeper
+        that takes over resumes the target's stream at the right byte. A log that cannot be
+        written (a full disk) gets the line in the keeper's own log instead.
+        """
+        data = f"deck: {message}\n".encode()
+        try:
+            if not _ends_a_line(self.output_log):  # output cut mid-line (a full disk)
+                data = b"\n" + data
+            base = self._read_log_base() if (self.run_dir / "log_base").exists() else None
+            self._append_log(data)
+            if base is not None:
+                (self.run_dir / "log_base").write_text(str(base + len(data)))
+            return True
+        except OSError as exc:
+            with contextlib.suppress(OSError):  # keeper.log may be on the full disk too
+                print(f"deck keeper: {message} (not in the run's log: "
+                      f"{storage_error(exc, self.output_log)})", file=sys.stderr, flush=True)
+            return False
+
     def _write_log_base(self) -> None:
         (self.run_dir / "log_base").write_text(str(_size(self.output_log)))
 
@@ -284,6 +372,112 @@ class Keeper:
             return int((self.run_dir / "log_base").read_text())
         except (FileNotFoundError, ValueError):
             return 0
+
+
+class PatientHistory:
+    """The history store as a keeper uses it: it never dies of a lock.
+
+    A write that finds the database locked past the busy timeout (another process holding a
+    long transaction) is tried again with a growing pause, for as long as it takes, and the
+    run's log says so once. Inside ``patient_with_full_disk`` a full disk is waited out the
+    same way (a run's final state must be written once space is back).
+    """
+
+    def __init__(self, project: Project, note, free_space=lambda: False) -> None:
+        self._project = project  # its history is opened on first use, patiently too
+        self._path = project.deck_dir / "history.db"
+        self._note = note
+        self._free_space = free_space
+        self._full_disk_ok = 0
+
+    @contextlib.contextmanager
+    def patient_with_full_disk(self):
+        self._full_disk_ok += 1
+        try:
+            yield
+        finally:
+            self._full_disk_ok -= 1
+
+    def __getattr__(self, name: str):
+        def patient(*args, **kwargs):
+            return self._retry(lambda: getattr(self._project.history, name)(*args, **kwargs))
+        return patient
+
+    def _retry(self, call):
+        pause = 0.05
+        waiting_since = None
+        while True:
+            try:
+                result = call()
+            except (HistoryBusy, StorageError, sqlite3.OperationalError) as exc:
+                reason = self._worth_waiting(exc)
+                if reason is None:
+                    raise
+                if reason.startswith("the run history cannot be written") and self._free_space():
+                    continue  # the keeper's reserve was given back: try again at once
+                if waiting_since is None:
+                    waiting_since = time.monotonic()
+                    self._note(f"{reason}; this run's keeper waits for it (the run goes on)")
+                time.sleep(pause)
+                pause = min(pause * 2, HISTORY_RETRY_MAX_SECONDS)
+                continue
+            if waiting_since is not None:
+                self._note(f"the run history can be written again (waited "
+                           f"{time.monotonic() - waiting_since:.1f} s)")
+            return result
+
+    def _worth_waiting(self, exc: Exception) -> str | None:
+        if isinstance(exc, sqlite3.OperationalError):  # a read that met the lock
+            from core.history.db import history_error
+
+            exc = history_error(exc, self._path, "read")
+        if isinstance(exc, HistoryBusy):
+            return f"the run history {self._path} is locked by another process"
+        if isinstance(exc, StorageError) and self._full_disk_ok \
+                and str(exc).startswith("no space left"):
+            return f"the run history cannot be written: {exc}"
+        return None
+
+
+class SpaceReserve:
+    """A file of ``SPACE_RESERVE_BYTES`` a keeper holds while its run goes.
+
+    On a full disk the keeper deletes it to write the run's final state ("no space left on
+    device (PATH)") at once rather than leave the run Running until someone frees space.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._held = False
+
+    def take(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.posix_fallocate(fd, 0, SPACE_RESERVE_BYTES)
+            finally:
+                os.close(fd)
+            self._held = True
+        except OSError:  # no room for it (or a read-only folder): the run goes on without
+            with contextlib.suppress(OSError):
+                self.path.unlink(missing_ok=True)
+
+    def release(self) -> bool:
+        """Give the space back; whether there was any to give."""
+        held, self._held = self._held, False
+        with contextlib.suppress(OSError):
+            self.path.unlink(missing_ok=True)
+        return held
+
+
+def _ends_a_line(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) == b"\n"
+    except OSError:  # missing or empty
+        return True
 
 
 def _size(path: Path) -> int:
@@ -352,7 +546,8 @@ def keep(project_root: str, run_id: str, *, parsed=None) -> int:
     try:
         asyncio.run(Keeper(project, run_id, parsed).run())
     except DeckError as exc:
-        print(f"deck keeper: {exc}", file=sys.stderr)
+        with contextlib.suppress(OSError):  # keeper.log may be on a full disk
+            print(f"deck keeper: {exc}", file=sys.stderr)
         return 1
     return 0
 

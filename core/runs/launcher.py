@@ -146,12 +146,19 @@ def revive(project: Project, runs: list[RunRecord] | None = None) -> list[str]:
     if runs is None:
         runs = project.history.list_runs(status=[RunState.QUEUED, RunState.PREPARING,
                                                  RunState.RUNNING])
+    from core.errors import HistoryBusy, StorageError
+
     revived = []
     for run in runs:
         if run.status.is_terminal or keeper_alive(run):
             continue
-        pid = start_keeper(project, run.run_id)
-        project.history.update_run(run.run_id, keeper_pid=pid)
+        try:
+            pid = start_keeper(project, run.run_id)
+            project.history.update_run(run.run_id, keeper_pid=pid)
+        except (StorageError, HistoryBusy, OSError):
+            # A full disk, a read-only project or a long lock: looking at history must still
+            # work; the keeper (if it started) records itself, or the next look tries again.
+            break
         revived.append(run.run_id)
     return revived
 

@@ -108,6 +108,7 @@ def live_resolver(project: "Project"):
 
 def snapshot_resolver(project: "Project", fingerprint: str, into: Path):
     """Copy config files out of a snapshot into ``into`` (keeping their names) on demand."""
+    import os
     import shutil
 
     content = _content_of(project.store.manifest(fingerprint))
@@ -120,7 +121,15 @@ def snapshot_resolver(project: "Project", fingerprint: str, into: Path):
         copy = into / rel
         if not copy.is_file():
             copy.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(project.store.blob_path(digest), copy)
+            # Through a temp name: a copy cut short (a full disk, a kill) must never be read
+            # later as the config itself (a zero-byte runconfig reads as "Target is required").
+            tmp = copy.with_name(f".{copy.name}.{os.getpid()}.tmp")
+            try:
+                shutil.copyfile(project.store.blob_path(digest), tmp)
+                os.replace(tmp, copy)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
         return copy
     return resolve
 

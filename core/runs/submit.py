@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from core.errors import ConfigError, HistoryError, ProjectError, SnapshotError
+from core.errors import ConfigError, HistoryError, ProjectError, RunExists, SnapshotError
 from core.history.records import RunRecord, utc_now
 from core.project import Project
 from core.runs.runspec import live_resolver, load_configs
@@ -172,7 +172,7 @@ def _insert_with_fresh_id(project: Project, record: RunRecord) -> RunRecord:
         try:
             project.history.insert_run(candidate)
             return candidate
-        except HistoryError:
+        except RunExists:  # only a taken id means "try the next one"; a full disk does not
             continue
     raise HistoryError("could not find a free run id")
 

@@ -39,7 +39,11 @@ class BlobFiles:
         return os.path.isfile(self.blob_file(digest))
 
     def _failed(self, exc: OSError) -> SnapshotError:
-        return SnapshotError(f"cannot write to the store {self.root}: {exc.strerror}")
+        from core.diskerrors import storage_error
+
+        # "no space left on device (PATH)": the same words as every other full-disk failure.
+        return SnapshotError(f"cannot write to the store {self.root}: "
+                             f"{storage_error(exc, self.root)}")
 
     def _ensure_dir(self, path: Path | str) -> None:
         # Not remembered between calls: the store may be cleaned while a process holds it.

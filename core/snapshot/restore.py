@@ -113,11 +113,12 @@ class _Writer:
             try:
                 dst = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, mode)
             except OSError as exc:
-                raise SnapshotError(f"cannot create {entry.path}: {exc.strerror}") from None
+                raise SnapshotError(f"cannot create {entry.path}: {_reason(exc, path)}") \
+                    from None
             try:
                 _copy(src, dst, entry.size)
             except OSError as exc:
-                raise SnapshotError(f"cannot write {entry.path}: {exc.strerror or exc}") \
+                raise SnapshotError(f"cannot write {entry.path}: {_reason(exc, path)}") \
                     from None
             finally:
                 os.close(dst)
@@ -173,3 +174,10 @@ def write_tree(store: "ContentStore", manifest: Manifest, dest: Path, *, overwri
         writer.link(entry)
     for entry in links:
         writer.check_link(entry)
+
+
+def _reason(exc: OSError, path) -> str:
+    from core.diskerrors import is_storage_problem, storage_error
+
+    # A full disk reads "no space left on device (PATH)" wherever it is met.
+    return str(storage_error(exc, path)) if is_storage_problem(exc) else (exc.strerror or str(exc))

@@ -153,6 +153,11 @@ class LocalExecution:
         try:
             text = self._files.exit_code.read_text()
         except FileNotFoundError:
+            from core.diskerrors import disk_full, no_space
+
+            if disk_full(self._files.root):  # the waiter had no room to record the exit code
+                raise ExecutionLost(f"process {self._pid} ended; its exit code could not be "
+                                    f"recorded: {no_space(self._files.root)}") from None
             raise ExecutionLost(
                 f"process {self._pid} ended while nothing watched it (its waiter was killed); "
                 "its exit code is unknown, its output was kept") from None

@@ -13,8 +13,8 @@ from textual.widgets import DataTable, Footer, Static
 
 from core.errors import DeckError
 from core.history.records import RunRecord
-from tui.format import (duration_s, format_duration, format_value, join_args, short_id,
-                        status_text)
+from tui.format import (duration_s, format_duration, format_value, join_args, printable,
+                        short_id, status_text)
 from tui.screens.base import DeckScreen
 from tui.widgets.plot import PALETTE, LinePlot, numeric
 from tui.widgets.table import Table
@@ -95,7 +95,8 @@ class CompareScreen(DeckScreen):
         took = ["took", *[format_duration(duration_s(r, self.deck.clock())) for r in runs]]
         for label, values, differs in compare_rows(runs, everything=self.everything):
             cells = [status_text(v) if label == "status" else format_value(v, 40) for v in values]
-            mark = Text(("≠ " if differs else "  ") + label, style="bold" if differs else "")
+            mark = Text(("≠ " if differs else "  ") + printable(label),
+                        style="bold" if differs else "")
             table.add_row(mark, *cells)
             if label == "snapshot":
                 table.add_row(Text("  " + took[0]), *took[1:])
@@ -109,7 +110,7 @@ class CompareScreen(DeckScreen):
             names += [n for n, v in (run.metrics or {}).items()
                       if n not in names and len(numeric(v)) > 1]
         for name in names:
-            plot = LinePlot(name)
+            plot = LinePlot(printable(name))
             plot.border_subtitle = "  ".join(
                 f"[{PALETTE[i % len(PALETTE)]}]{short_id(r.run_id, self.deck.project.name)}[/]"
                 for i, r in enumerate(runs))

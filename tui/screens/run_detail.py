@@ -7,6 +7,8 @@ import shlex
 import subprocess
 import time
 
+from rich.markup import escape
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,8 +16,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
 from core.errors import DeckError
-from tui.format import (duration_s, format_duration, format_size, join_args, short_id,
-                        status_text)
+from tui.format import (duration_s, format_duration, format_size, join_args, printable,
+                        short_id, status_text)
 from tui.runs_feed import FeedUpdate
 from tui.screens.base import DeckScreen
 from tui.widgets.log_view import LogView
@@ -56,6 +58,7 @@ class RunDetailScreen(DeckScreen):
         self._loaded_at = 0.0
         self._reload_pending = False
         self._artifact_paths: list[str] = []
+        self._log_loss_said = False
         # Built here, not in compose: the tabs mount their panes a moment after the screen.
         self.log_view = LogView(self.deck.project.run_dir(run_id) / "output.log", id="log-view")
         self.metrics_panel = MetricsPanel(id="metrics-panel")
@@ -120,6 +123,15 @@ class RunDetailScreen(DeckScreen):
         except DeckError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error")
             return
+        if not self._log_loss_said:
+            from core.history.runfile import output_log
+
+            try:  # a log or run folder that is gone is said, not shown as an empty log
+                output_log(self.deck.project.run_dir(self.run_id), run)
+            except DeckError as exc:
+                self._log_loss_said = True
+                self.app.call_from_thread(self.notify, escape(printable(exc)), severity="error",
+                                          timeout=30)
         self.app.call_from_thread(self._loaded, run, events, artifacts)
 
     def _loaded(self, run, events, artifacts) -> None:
@@ -133,7 +145,7 @@ class RunDetailScreen(DeckScreen):
             self._artifact_paths = paths
             table.clear()
             for path, size in artifacts:
-                table.add_row(path, format_size(size), key=path)
+                table.add_row(Text(printable(path)), format_size(size), key=path)
             self.keys_may_have_changed()
         self._show_header(run)
 
@@ -144,8 +156,8 @@ class RunDetailScreen(DeckScreen):
             return
         # Without the project prefix, as in the table: at 80 columns the duration then fits.
         parts = [short_id(run.run_id, self.deck.project.name), status_text(run.status).markup,
-                 join_args([run.script, *run.arguments]),
-                 f"{run.run_configuration} on {run.target}",
+                 escape(printable(join_args([run.script, *run.arguments]))),
+                 escape(printable(f"{run.run_configuration} on {run.target}")),
                  format_duration(duration_s(run, self.deck.clock()))]
         self.query_one("#run-header", Static).update(" · ".join(p for p in parts if p))
 

@@ -24,6 +24,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import get_current_worker
 
+from core.text import printable_output
 from tui.logindex import LineIndex
 
 FAST_POLL = 0.05   # while lines arrive: at most 20 repaints a second
@@ -335,6 +336,9 @@ class LogView(ScrollView, can_focus=True):
         return strips
 
     def _line_text(self, number: int, raw: str) -> Text:
+        # The run's own output: its colours stay, any other control sequence is shown escaped
+        # (a script must not clear, retitle or reset the user's terminal through the view).
+        raw = printable_output(raw)
         text = Text.from_ansi(raw) if "\x1b" in raw else Text(raw)
         text.no_wrap = not self.wrap
         term = self.search_term

@@ -8,7 +8,9 @@ from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from tui.format import format_value
+from rich.text import Text
+
+from tui.format import format_value, printable
 from tui.widgets.plot import LinePlot, numeric
 from tui.widgets.table import Table
 
@@ -51,7 +53,7 @@ class MetricsPanel(VerticalScroll):
                 continue
             self._shown[name] = marker
             numbers = numeric(values)
-            cells = (name, format_value(values[-1], 24),
+            cells = (Text(printable(name)), format_value(values[-1], 24),
                      format_value(min(numbers)) if numbers else "",
                      format_value(max(numbers)) if numbers else "", str(len(values)))
             if name in table.rows:
@@ -62,7 +64,7 @@ class MetricsPanel(VerticalScroll):
             if len(numbers) > 1:  # one value is a fact for the table, not a curve
                 plot = self._plots.get(name)
                 if plot is None:
-                    plot = self._plots[name] = LinePlot(name)
+                    plot = self._plots[name] = LinePlot(printable(name))
                     grid.mount(plot)
                 plot.border_subtitle = f"last {format_value(numbers[-1])}"
                 plot.set_series([(name, numbers)])

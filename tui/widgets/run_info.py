@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from core.history.records import RunEvent, RunRecord, parse_utc
-from tui.format import clock_time, full_time, join_args, status_text
+from tui.format import clock_time, full_time, join_args, printable, status_text
 
 STEP_NAMES = {"Queued": "queued", "Preparing": "preparing", "Running": "started",
               "Completed": "finished", "Failed": "finished", "Canceled": "finished"}
@@ -28,7 +28,7 @@ def timeline(run: RunRecord, events: list[RunEvent]) -> list[tuple[str, str, str
     for when, name, state, note in steps:
         offset = (parse_utc(when) - origin).total_seconds() if origin else 0.0
         label = f"{name} ({state})" if state else name
-        rows.append((label, f"{clock_time(when)}  +{offset:.1f}s", note))
+        rows.append((label, f"{clock_time(when)}  +{offset:.1f}s", printable(note, keep="\n")))
     reached = {name for _, name, _, _ in steps}
     if "preparing" not in reached and not run.config.get("PrepareEnvironment"):
         # A step the run skips, said in its place: the timeline always has the same shape.
@@ -58,21 +58,22 @@ class RunInfo(Static):
         facts.add_column(overflow="fold")
         facts.add_row("id", run.run_id)
         facts.add_row("status", status_text(run.status))
-        facts.add_row("command", join_args([run.script, *run.arguments]))
-        facts.add_row("framework", run.framework)
+        facts.add_row("command", printable(join_args([run.script, *run.arguments])))
+        facts.add_row("framework", printable(run.framework))
         facts.add_row("snapshot", run.snapshot)
         for label, value in (("exit code", run.exit_code), ("error", run.error),
                              ("environment", run.environment_id),
                              ("external id", run.external_id),
                              ("disconnected since", run.disconnected_since)):
             if value is not None:
-                facts.add_row(label, Text(str(value), style="red" if label == "error" else ""))
+                facts.add_row(label, Text(printable(value, keep="\n"),
+                                          style="red" if label == "error" else ""))
 
         config = Table(title="Configuration", title_justify="left", box=None, pad_edge=False)
         config.add_column("setting", style="bold", no_wrap=True)
         config.add_column("value", overflow="fold")
         for key, value in run.config.items():
-            config.add_row(key, _show(value))
+            config.add_row(printable(key), printable(_show(value)))
         self.update(Group(steps, Text(""), facts, Text(""), config))
 
 

@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from core.history.records import RunRecord
 from tui.format import (duration_s, format_duration, format_value, full_time, join_args,
-                        status_text)
+                        printable, status_text)
 
 
 class RunPreview(Static):
@@ -34,8 +34,9 @@ class RunPreview(Static):
         grid.add_row("status", status_text(run.status))
         if run.exit_code is not None:
             grid.add_row("exit code", str(run.exit_code))
-        grid.add_row("script", join_args([run.script, *run.arguments]))
-        grid.add_row("config", f"{run.run_configuration} on {run.target} ({run.framework})")
+        grid.add_row("script", printable(join_args([run.script, *run.arguments])))
+        grid.add_row("config", printable(f"{run.run_configuration} on {run.target} "
+                                         f"({run.framework})"))
         grid.add_row("queued", full_time(run.created_utc))
         if run.start_time_utc:
             grid.add_row("started", full_time(run.start_time_utc))
@@ -43,8 +44,8 @@ class RunPreview(Static):
             grid.add_row("ended", full_time(run.end_time_utc))
         grid.add_row("took", format_duration(duration_s(run, self.clock())))
         if metric:
-            grid.add_row(metric[0], format_value(metric[1], 30))
+            grid.add_row(printable(metric[0]), format_value(metric[1], 30))
         grid.add_row("snapshot", run.snapshot[:16])
         if run.error:
-            grid.add_row("error", Text(run.error, style="red"))
+            grid.add_row("error", Text(printable(run.error, keep="\n"), style="red"))
         self.update(grid)

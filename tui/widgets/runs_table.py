@@ -18,7 +18,8 @@ from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from core.history.records import RunRecord
 from core.runs.state import RunState
-from tui.format import (duration_s, format_duration, format_value, short_id, short_time,
+from tui.format import (duration_s, format_duration, format_value, printable, short_id,
+                        short_time,
                         status_text)
 from tui.runfilter import RunFilter
 from tui.widgets.table import Table
@@ -246,13 +247,13 @@ class RunsTable(Table):
     def _cells(self, run: RunRecord) -> dict[str, Any]:
         got = self.first_metric.get(run.run_id)
         # Text, not str: DataTable reads a str as markup, and "[done]" is not a style.
-        metric = Text(f"{got[0][:6]}={format_value(got[1], 7)}") if got else ""
+        metric = Text(f"{printable(got[0][:6])}={format_value(got[1], 7)}") if got else ""
         return {
             "id": self._id_cell(run),
             "status": status_text(run.status),
-            "script": Text(run.script),
-            "runconfig": Text(run.run_configuration),
-            "target": Text(run.target),
+            "script": Text(printable(run.script)),
+            "runconfig": Text(printable(run.run_configuration)),
+            "target": Text(printable(run.target)),
             "started": short_time(run.start_time_utc, self.clock()),
             "duration": format_duration(duration_s(run, self.clock())),
             "metric": metric,

@@ -33,3 +33,60 @@ async def test_a_finished_run_frees_its_slot_first_and_a_hung_clean_up_is_given_
     assert "training for 1 epochs" in log
     assert log.endswith("deck: the run's files on the target were not cleaned up: no answer "
                         "within 0.5 s\n")
+
+
+def _until(condition, timeout=90.0, what="condition"):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_keeper_waits_out_a_history_lock_held_past_the_busy_timeout(deck, project, tmp_path):
+    # Another process (a backup, a sqlite3 shell) holds the write lock across the run's end.
+    import sqlite3
+
+    from tests.fixtures.projects import run_id_of
+
+    go = tmp_path / "go"
+    (project / "gated.py").write_text(
+        "import os, time\n"
+        f"while not os.path.exists({str(go)!r}):\n    time.sleep(0.05)\n"
+        "print('script done', flush=True)\n")
+    deck.env["DECK_SQLITE_BUSY_TIMEOUT"] = "0.2"
+    run_id = run_id_of(deck("submit", "-d", "-c", "local", "gated.py", check=True).out)
+    db_path = project / ".deck" / "history.db"
+    log = project / ".deck" / "runs" / run_id / "output.log"
+
+    def status() -> str:
+        reader = sqlite3.connect(db_path)
+        try:
+            return reader.execute("SELECT status FROM runs WHERE run_id=?",
+                                  (run_id,)).fetchone()[0]
+        finally:
+            reader.close()
+
+    _until(lambda: status() == "Running", what="the run to be Running")
+    lock = sqlite3.connect(db_path, isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        go.touch()
+        _until(lambda: log.exists() and "script done" in log.read_text()
+               and "is locked by another process; this run's keeper waits for it"
+               in log.read_text(), what="the keeper to say it waits for the lock")
+        assert status() == "Running"
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+
+    final = deck.wait_for(run_id, timeout=90)
+
+    assert final["status"] == "Completed" and final["exit_code"] == 0
+    text = log.read_text()
+    assert text.startswith("script done\n")
+    assert "deck: the run history can be written again (waited" in text
