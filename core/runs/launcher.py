@@ -35,8 +35,10 @@ def start_keeper(project: Project, run_id: str) -> int:
             [sys.executable, "-m", "core.runs.keeper", str(project.root), run_id],
             stdin=subprocess.DEVNULL, stdout=keeper_log, stderr=keeper_log, env=env,
             cwd=project.root, start_new_session=True, close_fds=True)
-    # The keeper outlives us; nobody will wait() for it here, and Python must not warn.
-    proc.returncode = 0
+    # The keeper is our child (a threaded caller such as the dashboard cannot fork a detached
+    # one safely): wait for it in a daemon thread, or each run would leave a zombie behind
+    # until this process exits.
+    threading.Thread(target=proc.wait, name=f"reap-keeper-{proc.pid}", daemon=True).start()
     return proc.pid
 
 
