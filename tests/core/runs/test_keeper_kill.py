@@ -26,8 +26,16 @@ sys.exit(3)
 RUNCONFIG = "ArgumentVector:\n  - $file\nTarget: local\nFramework: Python\n"
 
 
-def keeper_pid_of(deck, run_id: str) -> int | None:
-    return deck.json("runs", "show", run_id).get("keeper_pid")
+def keeper_of(project, run_id: str) -> tuple[int | None, str]:
+    """The run's keeper pid and state, read from history without reviving anything."""
+    from core.history.store import HistoryStore
+
+    history = HistoryStore(project / ".deck" / "history.db")
+    try:
+        run = history.get_run(run_id)
+        return run.keeper_pid, str(run.status)
+    finally:
+        history.close()
 
 
 def test_a_keeper_killed_at_random_moments_is_revived_and_gets_every_thing_right(deck,
@@ -36,6 +44,7 @@ def test_a_keeper_killed_at_random_moments_is_revived_and_gets_every_thing_right
     (project / "aml_config" / "plain.runconfig").write_text(RUNCONFIG)
     rng = random.Random(os.environ.get("DECK_CHAOS_SEED", "11.2"))
     expected_log = "".join(f"line {i}\n" for i in range(LINES))
+    killed_in = []
     for attempt in range(10):
         # From "just queued" to "the script is about done" (the run lasts about 2 s).
         delay = rng.uniform(0.0, 2.5)
@@ -44,10 +53,11 @@ def test_a_keeper_killed_at_random_moments_is_revived_and_gets_every_thing_right
         run_id = run_id_of(result.out)
         what = f"try {attempt}: keeper of {run_id} killed {delay:.2f} s after submit"
         time.sleep(delay)  # the chaos itself: a random moment, not a wait for a result
-        pid = keeper_pid_of(deck, run_id)
+        pid, state = keeper_of(project, run_id)
         if pid:
             try:
                 os.kill(pid, signal.SIGKILL)
+                killed_in.append(state)
             except ProcessLookupError:
                 pass  # it had finished already
         deck("runs", "list", check=True)  # any look at history revives a dead keeper
@@ -56,3 +66,5 @@ def test_a_keeper_killed_at_random_moments_is_revived_and_gets_every_thing_right
         assert run["artifacts"] == ["outputs/result.txt"], (what, run)
         assert deck("logs", run_id, check=True).out == expected_log, what
         assert run["metrics"]["step"] == list(range(LINES)), (what, run["metrics"])
+    # The tries must have hit live keepers, not only finished runs.
+    assert len(killed_in) >= 5, killed_in

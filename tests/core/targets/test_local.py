@@ -182,3 +182,28 @@ def test_a_daemon_left_behind_by_a_finished_script_is_stopped_even_if_it_ignores
     run = deck.json("runs", "show", run_id_of(result.out))
     assert run["status"] == "Completed" and run["exit_code"] == 0
     assert not alive(daemon)
+
+
+async def test_launching_a_run_again_attaches_to_the_process_already_started(project):
+    # As when a keeper dies between starting the script and recording it in history: the
+    # revived keeper launches again, and must find the first process instead of a second run.
+    from core.project import Project
+    from core.runs.runspec import spec_for
+    from core.runs.submit import submit
+    from core.targets.local import LocalTarget
+
+    write(project, "once.py", "import time\nprint('started', flush=True)\ntime.sleep(1)\n")
+    runconfig(project, "plain", ["$file"])
+    deck_project = Project(project)
+    run = submit(deck_project, "plain", str(project / "once.py"), start=False)
+    spec, configs = spec_for(deck_project, run)
+    target = LocalTarget(configs.compute)
+    first = await target.launch(spec, progress=lambda _: None)
+    second = await target.launch(spec, progress=lambda _: None)
+    assert second.external_id == first.external_id
+    assert await second.wait() == 0
+    assert b"".join([chunk async for chunk in second.logs(0)]) == b"started\n"
+    # Once the first process has ended, a launch still finds it rather than running again.
+    third = await target.launch(spec, progress=lambda _: None)
+    assert third.external_id == first.external_id and await third.wait() == 0
+    assert (spec.run_dir / "target" / "output.log").read_text() == "started\n"
