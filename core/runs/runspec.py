@@ -191,6 +191,6 @@ def applicable_options(configs: RunConfigs, options: tuple[str, ...]) -> tuple[s
             "ArgumentVector",
             f"ArgumentVector: {' '.join(refused)} before $file would be options of the Python "
             "interpreter, but spark-submit (Framework PySpark, or a cluster target) starts "
-            "the driver's Python itself and takes no interpreter options; move them after $file (script "
-            "arguments), or run with Framework Python on a non-cluster target")
+            "the driver's Python itself and takes no interpreter options; move them after "
+            "$file (script arguments), or run with Framework Python on a non-cluster target")
     return ()  # -u: PYTHONUNBUFFERED=1 already does it

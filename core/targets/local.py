@@ -275,7 +275,8 @@ def _spawn_with_waiter(argv: list[str], files: _RunFiles, env: dict[str, str],
         report = pipe.read().decode()
     if not report.startswith("id:"):
         _reap(waiter, block=True)
-        raise TargetError(report.removeprefix("error:").strip() or "the run's process did not start")
+        raise TargetError(report.removeprefix("error:").strip()
+                          or "the run's process did not start")
     return report[3:]
 
 
