@@ -23,7 +23,11 @@ def can_fork() -> bool:
 
 def start_keeper(project: Project, run_id: str) -> int:
     """Start the keeper of ``run_id`` in a new session, detached from this process."""
-    if can_fork():
+    # A forked keeper must not inherit an open SQLite connection (revive() has read history
+    # before it gets here): SQLite keeps its lock bookkeeping per process, so the child's own
+    # connection would believe it holds locks it does not, and read pages while others write
+    # ("file is not a database"; revived keepers died of it). Then start a fresh interpreter.
+    if can_fork() and "history" not in vars(project):
         seed = KeeperSeed(project)
         return seed.start(run_id)
     run_dir = project.run_dir(run_id)
@@ -35,8 +39,10 @@ def start_keeper(project: Project, run_id: str) -> int:
             [sys.executable, "-m", "core.runs.keeper", str(project.root), run_id],
             stdin=subprocess.DEVNULL, stdout=keeper_log, stderr=keeper_log, env=env,
             cwd=project.root, start_new_session=True, close_fds=True)
-    # The keeper outlives us; nobody will wait() for it here, and Python must not warn.
-    proc.returncode = 0
+    # The keeper is our child (a threaded caller such as the dashboard cannot fork a detached
+    # one safely): wait for it in a daemon thread, or each run would leave a zombie behind
+    # until this process exits.
+    threading.Thread(target=proc.wait, name=f"reap-keeper-{proc.pid}", daemon=True).start()
     return proc.pid
 
 

@@ -7,7 +7,7 @@ Configs are read from the snapshot taken at submit time, never from the live pro
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from core.targets.base import EnvironmentSpec, Framework, RunSpec
@@ -164,7 +164,64 @@ def spec_for(project: "Project", run: "RunRecord",
 def _spec(project: "Project", run: "RunRecord", run_dir: Path, configs: RunConfigs) -> RunSpec:
     from core.config.secrets import resolve_environment
 
+    options, _ = split_argument_vector(configs.runconfig.argument_vector, run.script)
     # Secrets are read here, in the process that launches the run, and live only in its spec.
     return RunSpec(run_id=run.run_id, run_dir=run_dir, store=project.store,
                    snapshot=run.snapshot, script=run.script, arguments=run.arguments,
-                   environment=resolve_environment(configs.runconfig), env=configs.env)
+                   environment=resolve_environment(configs.runconfig), env=configs.env,
+                   interpreter_options=applicable_options(configs, options))
+
+
+def split_argument_vector(vector: tuple[str, ...],
+                          script: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Split a runconfig's ArgumentVector into (interpreter options, script arguments).
+
+    As in Workbench, ``$file`` stands for the script: entries before the first ``$file`` are
+    options of the Python interpreter (``["-u", "$file"]`` runs ``python -u script``), entries
+    after it are the script's arguments, and a later ``$file`` becomes the script's path. A
+    vector without ``$file`` whose first entry names the script itself (``["train.py",
+    "--epochs", "3"]`` when submitting train.py) does not pass the script its own name again.
+    """
+    vector = tuple(vector)
+    if "$file" in vector:
+        at = vector.index("$file")
+        options, rest = vector[:at], vector[at + 1:]
+    elif vector and _names_script(vector[0], script):
+        options, rest = (), vector[1:]
+    else:
+        options, rest = (), vector
+    return options, tuple(script if a == "$file" else a for a in rest)
+
+
+def _names_script(entry: str, script: str) -> bool:
+    """Whether an ArgumentVector entry is the submitted script's own file name."""
+    path = PurePosixPath(entry.replace("\\", "/"))  # ./train.py and train.py are equal
+    wanted = PurePosixPath(script)
+    return path == wanted or path.as_posix() == wanted.name
+
+
+#: Interpreter options that spark-submit's driver still gets: deck sets PYTHONUNBUFFERED=1 on
+#: every target, which is what ``-u`` asks for.
+_SPARK_IMPLIED_OPTIONS = frozenset({"-u"})
+
+
+def applicable_options(configs: RunConfigs, options: tuple[str, ...]) -> tuple[str, ...]:
+    """The interpreter options a target gets; options that cannot apply are an error.
+
+    spark-submit starts the driver's Python itself, with no way to add options to its command
+    line (``spark.pyspark.driver.python`` names a program, not a command), so a PySpark run
+    (and any run on a cluster target) refuses every option but ``-u``, which holds anyway.
+    """
+    through_spark = configs.env.framework is Framework.PYSPARK or \
+        str(configs.compute.type) == "cluster"  # the cluster target always uses spark-submit
+    if not through_spark or not options:
+        return options
+    refused = [o for o in options if o not in _SPARK_IMPLIED_OPTIONS]
+    if refused:
+        raise configs.runconfig.field_error(
+            "ArgumentVector",
+            f"ArgumentVector: {' '.join(refused)} before $file would be options of the Python "
+            "interpreter, but spark-submit (Framework PySpark, or a cluster target) starts "
+            "the driver's Python itself and takes no interpreter options; move them after "
+            "$file (script arguments), or run with Framework Python on a non-cluster target")
+    return ()  # -u: PYTHONUNBUFFERED=1 already does it

@@ -8,21 +8,20 @@ from pathlib import Path
 from core.errors import ConfigError, HistoryError, ProjectError, RunExists, SnapshotError
 from core.history.records import RunRecord, utc_now
 from core.project import Project
-from core.runs.runspec import live_resolver, load_configs
+from core.runs.runspec import (applicable_options, live_resolver, load_configs,
+                               split_argument_vector)
 from core.runs.state import RunState
 
 
 def script_arguments(argument_vector: tuple[str, ...], script: str,
                      extra: tuple[str, ...]) -> tuple[str, ...]:
-    """The script's arguments: the runconfig's ArgumentVector, then those given to submit.
-
-    A leading ``$file`` stands for the script itself and is dropped (the interpreter gets the
-    script first); any other ``$file`` becomes the script's path.
+    """The script's arguments: the runconfig's ArgumentVector after ``$file`` (see
+    ``split_argument_vector``; the entries before it are interpreter options), then those given
+    to submit.
     """
-    vector = list(argument_vector)
-    if vector and vector[0] == "$file":
-        vector = vector[1:]
-    return tuple(script if a == "$file" else a for a in vector) + tuple(extra)
+    from core.runs.runspec import split_argument_vector
+
+    return split_argument_vector(argument_vector, script)[1] + tuple(extra)
 
 
 def submit(project: Project, runconfig_name: str, script: str,
@@ -103,6 +102,9 @@ def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[
         for line in format_warnings(warnings_for(configs.runconfig, configs.compute,
                                                  configs.env.conda, configs.env.spark)):
             on_warning(line)
+    # Interpreter options a target cannot apply are refused now, not when the run starts.
+    applicable_options(configs, split_argument_vector(configs.runconfig.argument_vector,
+                                                      script)[0])
     if seed is not None:
         from core.targets.registry import target_module
 

@@ -62,6 +62,8 @@ class RunSpec:
     manifest in ``store``; the target materializes or syncs it. ``arguments`` are the script's
     arguments after ``$file`` substitution; ``environment`` holds only the runconfig's variables
     (the target adds its own, such as PYTHONPATH and DECK_METRICS_FILE).
+    ``interpreter_options`` go between the interpreter and the script
+    (``python -u script.py``).
     """
 
     run_id: str
@@ -72,6 +74,9 @@ class RunSpec:
     arguments: tuple[str, ...]
     environment: dict[str, str] = field(default_factory=dict)
     env: EnvironmentSpec
+    #: Options for the Python interpreter itself (``-u``, ``-W ignore``): the ArgumentVector's
+    #: entries before ``$file``. Every target that starts Python puts them before the script.
+    interpreter_options: tuple[str, ...] = ()
 
 
 class Execution(Protocol):

@@ -164,7 +164,8 @@ class DockerTarget(EnvironmentImages):
 
             return await submit_program(docker, spec, image=ref, python=python,
                                         target=self.name, url=self.url)
-        return [spec.script, *spec.arguments]
+        # The launcher runs its arguments under the image's Python: options go first.
+        return [*spec.interpreter_options, spec.script, *spec.arguments]
 
     def _execution(self, spec: RunSpec, container_id: str, python: str) -> DockerExecution:
         assert self._docker is not None

@@ -4,27 +4,41 @@ Mapping: run -> one process (the target's Python running the script) in its own 
 and session, so closing a terminal or killing deck never signals it; cwd -> a copy of the run's
 snapshot under the run's folder; output -> one file that both stdout and stderr write to, so it
 is kept whole and in the order the script wrote it; cancel -> SIGTERM to the process group, then
-SIGKILL after the grace period.
+SIGKILL after the grace period. ``./outputs/`` exists (empty) before the script starts, and
+``nativeSharedDirectory`` gives the script ``AZUREML_NATIVE_SHARE_DIRECTORY`` (``<dir>/<project
+name>/``, created), as on Workbench.
 
 The exit code of a process is known only to its parent, so the keeper does not start the script
 itself: it forks a tiny waiter (a copy of itself, no new interpreter) that starts the script,
 waits for it and writes its exit code to a file. If the keeper dies, a new keeper attaches by
 the ids of both processes and still learns the exit code. Only if the waiter itself is killed
 while the script runs is the exit code lost; the run then ends Failed with "exit code unknown".
+
+Nothing a run started outlives it: the waiter is a child subreaper (``PR_SET_CHILD_SUBREAPER``),
+so processes the script daemonized (double fork, ``setsid``) become its children, and once the
+script has ended (on its own or by cancel) the waiter stops every one left: SIGTERM, then
+SIGKILL after a short grace.
+
+A keeper killed while it launches never makes a run start twice: the launch lock
+(``target/launch.lock``) is taken before the snapshot copy and inherited by the waiter, which
+holds it for its whole life and writes the execution's id (``target/external_id``) as soon as
+the script started. A later keeper that finds the lock held or the id written attaches instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import shutil
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import AsyncIterator
 
 from core import filetail
-from core.errors import ExecutionLost, TargetError
+from core.errors import ConfigError, ExecutionLost, TargetError
 from core.targets.base import RUNTIME_DIR, EnvironmentSpec, Framework, Progress, RunSpec
 from core.targets.outputs import copy_outputs
 from core.targets.priority import lower_priority, niceness_of
@@ -71,26 +85,60 @@ class LocalTarget:
         if self.compute.python_location and not shutil.which(self.python):
             raise TargetError(f"{self.compute.path}: pythonLocation {self.python!r} "
                               "is not an executable on this machine")
-        return await self.start_process(spec, [self.python, spec.script, *spec.arguments])
+        return await self.start_process(
+            spec, [self.python, *spec.interpreter_options, spec.script, *spec.arguments])
 
     async def start_process(self, spec: RunSpec, argv: list[str]) -> "LocalExecution":
-        """Run ``argv`` in a fresh copy of the run's snapshot, with deck's run environment."""
+        """Run ``argv`` in a fresh copy of the run's snapshot, with deck's run environment.
+
+        If an earlier keeper of this run already started it (and died before history knew),
+        attach to that process instead of starting the script a second time.
+        """
         files = _RunFiles(spec.run_dir)
         files.root.mkdir(parents=True, exist_ok=True)
-        if files.work.exists():
-            shutil.rmtree(files.work)
-        spec.store.materialize(spec.snapshot, files.work)
-        env = dict(os.environ)
-        env.update(spec.environment)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(RUNTIME_DIR), str(files.work), env.get("PYTHONPATH", "")) if p)
-        env["DECK_RUN_ID"] = spec.run_id
-        env["DECK_METRICS_FILE"] = str(files.metrics)
-        env["PYTHONUNBUFFERED"] = "1"
-        files.exit_code.unlink(missing_ok=True)
-        external_id = await asyncio.to_thread(_spawn_with_waiter, argv, files, env,
-                                              niceness_of(self.compute))
+        share = self._native_share(spec)
+        lock = os.open(files.launch_lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            launched = await _launched_before(files, lock)
+            if launched:
+                return LocalExecution(launched, files)
+            if files.work.exists():
+                shutil.rmtree(files.work)
+            spec.store.materialize(spec.snapshot, files.work)
+            # Workbench scripts write ./outputs/ without creating it.
+            (files.work / "outputs").mkdir(exist_ok=True)
+            env = dict(os.environ)
+            env.update(spec.environment)
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(RUNTIME_DIR), str(files.work), env.get("PYTHONPATH", "")) if p)
+            env["DECK_RUN_ID"] = spec.run_id
+            env["DECK_METRICS_FILE"] = str(files.metrics)
+            env["PYTHONUNBUFFERED"] = "1"
+            if share is not None:
+                env["AZUREML_NATIVE_SHARE_DIRECTORY"] = share
+            files.exit_code.unlink(missing_ok=True)
+            external_id = await asyncio.to_thread(_spawn_with_waiter, argv, files, env,
+                                                  niceness_of(self.compute), lock)
+        finally:
+            os.close(lock)  # the waiter holds its own copy of the lock for its whole life
         return LocalExecution(external_id, files)
+
+    def _native_share(self, spec: RunSpec) -> str | None:
+        """``<nativeSharedDirectory>/<project name>/``, created; None when the key is unset."""
+        share = self.compute.native_shared_directory
+        if not share:
+            return None
+        root = Path(os.path.expanduser(share))
+        if not root.is_absolute():
+            raise ConfigError("nativeSharedDirectory must be an absolute path or start with ~",
+                              file=str(self.compute.path), field="nativeSharedDirectory")
+        folder = root / spec.env.project_dir.name
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TargetError(f"{self.compute.path}: nativeSharedDirectory: cannot create "
+                              f"{folder}: {exc.strerror or exc}") from None
+        return f"{folder}/"
 
     async def attach(self, spec: RunSpec, external_id: str) -> "LocalExecution":
         return LocalExecution(external_id, _RunFiles(spec.run_dir))
@@ -108,6 +156,37 @@ class _RunFiles:
         self.output = self.root / "output.log"
         self.metrics = self.root / "metrics.jsonl"
         self.exit_code = self.root / "exit_code"
+        self.launch_lock = self.root / "launch.lock"
+        self.external_id = self.root / "external_id"
+
+
+#: How long a launching keeper waits for a live waiter (found holding the launch lock) to
+#: write the execution's id; the waiter writes it right after starting the script.
+LAUNCH_ID_TIMEOUT_SECONDS = 60.0
+
+#: Processes the script left behind get SIGTERM when it ends, then SIGKILL after this long.
+LEFTOVER_GRACE_SECONDS = 5.0
+
+
+async def _launched_before(files: _RunFiles, lock: int) -> str | None:
+    """The id of this run's execution if a keeper started it already; else take the lock."""
+    deadline = time.monotonic() + LAUNCH_ID_TIMEOUT_SECONDS
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            free = True
+        except BlockingIOError:
+            free = False  # a waiter of this run lives
+        try:
+            return files.external_id.read_text()
+        except FileNotFoundError:
+            pass
+        if free:
+            return None  # nobody started it: ours to start, and we hold the lock
+        if time.monotonic() > deadline:
+            raise TargetError(f"{files.root}: a process of this run holds its launch lock but "
+                              "never reported starting the script")
+        await asyncio.sleep(0.05)
 
 
 class LocalExecution:
@@ -184,38 +263,59 @@ class LocalExecution:
 
 
 def _spawn_with_waiter(argv: list[str], files: _RunFiles, env: dict[str, str],
-                       niceness: int) -> str:
+                       niceness: int, lock_fd: int) -> str:
     """Fork the waiter, which starts the script; return the execution's external id."""
+    import subprocess  # noqa: F401 - imported here, not in the child forked from a thread
+
+    subreaper = _subreaper_call()
     read_end, write_end = os.pipe()
     log_fd = os.open(files.output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     waiter = os.fork()
     if waiter == 0:
-        _waiter_main(argv, files, env, niceness, log_fd, write_end)  # never returns
+        _waiter_main(argv, files, env, niceness, (log_fd, write_end, lock_fd),
+                     subreaper)  # never returns
     os.close(write_end)
     os.close(log_fd)
     with os.fdopen(read_end, "rb") as pipe:
         report = pipe.read().decode()
-    if not report.startswith("pid:"):
+    if not report.startswith("id:"):
         _reap(waiter, block=True)
-        raise TargetError(report.removeprefix("error:").strip() or "the run's process did not start")
-    pid = int(report[4:])
-    return f"{pid}:{_start_time(pid)}/{waiter}:{_start_time(waiter)}"
+        raise TargetError(report.removeprefix("error:").strip()
+                          or "the run's process did not start")
+    return report[3:]
 
 
-def _waiter_main(argv, files: _RunFiles, env, niceness: int, log_fd: int,
-                 report_fd: int) -> None:
+def _subreaper_call():
+    """``prctl(PR_SET_CHILD_SUBREAPER, 1)`` as a callable, resolved before forking."""
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None  # not Linux: orphans go to init as before
+    return lambda: prctl(36, 1, 0, 0, 0)  # 36 = PR_SET_CHILD_SUBREAPER
+
+
+def _waiter_main(argv, files: _RunFiles, env, niceness: int, fds: tuple[int, int, int],
+                 subreaper) -> None:
+    log_fd, report_fd, _lock_fd = fds
     code = 0
     try:
         os.setsid()  # its own session: signals aimed at deck or the keeper never reach it
+        if subreaper is not None:
+            subreaper()  # what the script daemonizes becomes ours, to stop when it ends
         lower_priority(niceness)  # the script shares this session (and its scheduling group)
         # A do-nothing handler rather than SIG_IGN: exec resets handlers to the default but
         # keeps ignored signals ignored, and the script must feel cancel's SIGTERM.
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
             signal.signal(sig, _shrug)
-        # Drop every inherited descriptor (the keeper's locks, history, event loop).
-        os.closerange(3, min(log_fd, report_fd))
-        os.closerange(min(log_fd, report_fd) + 1, max(log_fd, report_fd))
-        os.closerange(max(log_fd, report_fd) + 1, 65536)
+        # Drop every inherited descriptor (the keeper's locks, history, event loop) but ours;
+        # the launch lock stays held by this process until it exits.
+        low = 3
+        for fd in sorted(fds):
+            os.closerange(low, fd)
+            low = fd + 1
+        os.closerange(low, 65536)
         import subprocess
 
         try:
@@ -226,15 +326,74 @@ def _waiter_main(argv, files: _RunFiles, env, niceness: int, log_fd: int,
             os.write(report_fd, f"error: cannot start {argv[0]}: {exc}".encode())
             code = 1
             return
-        os.write(report_fd, f"pid:{proc.pid}".encode())
+        me = os.getpid()
+        external_id = f"{proc.pid}:{_start_time(proc.pid)}/{me}:{_start_time(me)}"
+        _write_atomic(files.external_id, external_id)
+        os.write(report_fd, f"id:{external_id}".encode())
         os.close(report_fd)
-        returncode = proc.wait()
+        returncode = _wait_reaping(proc.pid)
         # A negative code means a signal; report it the way a shell does.
         _write_atomic(files.exit_code, str(128 - returncode if returncode < 0 else returncode))
+        _end_leftovers(LEFTOVER_GRACE_SECONDS)
     except BaseException:  # the waiter must never fall back into the keeper's code
         code = 1
     finally:
         os._exit(code)
+
+
+def _wait_reaping(pid: int) -> int:
+    """Wait for ``pid``, reaping orphans handed to us meanwhile; its exit code (-N: signal N)."""
+    while True:
+        try:
+            done, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return -signal.SIGKILL  # cannot happen: the script is our child
+        if done == pid:
+            return os.waitstatus_to_exitcode(status)
+
+
+def _end_leftovers(grace: float) -> None:
+    """Stop every process still under this subreaper: SIGTERM, then SIGKILL after ``grace``."""
+    me = os.getpid()
+    deadline = time.monotonic() + grace
+    told: set[int] = set()
+    while True:
+        while True:  # reap what already ended
+            try:
+                done, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if done == 0:
+                break
+        left = _children_of(me)
+        if not left:
+            return
+        late = time.monotonic() >= deadline
+        for pid in left:
+            if late or pid not in told:
+                try:
+                    os.kill(pid, signal.SIGKILL if late else signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+                told.add(pid)
+        time.sleep(0.02)
+
+
+def _children_of(parent: int) -> list[int]:
+    """Live (not zombie) children of ``parent``, from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(b")") + 2:].split()
+        if fields[0] != b"Z" and int(fields[1]) == parent:
+            found.append(int(entry))
+    return found
 
 
 def _shrug(signum, frame) -> None:

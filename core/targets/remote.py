@@ -168,7 +168,8 @@ class RemoteTarget:
         await sync_snapshot(self.host, spec.store, spec.snapshot)
         await materialize_remote(self.host, spec.snapshot, f"{root}/work")
         env, mkdirs = self._run_env(spec)
-        launch = {"root": root, "argv": [self.python, spec.script, *spec.arguments],
+        argv = [self.python, *spec.interpreter_options, spec.script, *spec.arguments]
+        launch = {"root": root, "argv": argv,
                   "env": env, "files": _runtime_files(), "mkdirs": mkdirs,
                   "zip_modules": False, "app_wait": 0}
         command = _runner("launch", "-")

@@ -67,6 +67,18 @@ def _trust(deck) -> None:
     (deck.home / ".ssh" / "known_hosts").write_text(deck.server.known_hosts_line())
 
 
+def test_entries_before_file_are_options_of_the_hosts_python(remote_deck):
+    deck = remote_deck
+    _trust(deck)
+    attach(deck)
+    runconfig = deck.project / "aml_config" / "box.runconfig"
+    runconfig.write_text(runconfig.read_text().replace("- $file", "- -O\n- $file"))
+    (deck.project / "flags.py").write_text("import sys\nprint('optimize', sys.flags.optimize)\n")
+    result = deck("submit", "-c", "box", "flags.py", timeout=300)
+    assert result.returncode == 0, result.err
+    assert "optimize 1\n" in result.out
+
+
 def test_submit_runs_on_the_host_with_outputs_and_metrics(remote_deck):
     deck = remote_deck
     _trust(deck)

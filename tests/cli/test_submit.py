@@ -142,7 +142,8 @@ def test_sigkill_of_deck_submit_leaves_the_run_going_and_logs_f_reattaches(deck,
     write(project, "count.py", "import time, deckrun\n"
           "for i in range(30):\n    print(f'line {i}')\n    deckrun.log('i', i)\n"
           "    time.sleep(0.05)\n"
-          "import os; os.makedirs('outputs'); open('outputs/done.txt', 'w').write('ok')\n")
+          "import os; os.makedirs('outputs', exist_ok=True)\n"
+          "open('outputs/done.txt', 'w').write('ok')\n")
     proc, run_id = _submit_in_background(deck, "count.py")
     assert proc.stdout.readline() == b"line 0\n"  # killed while it streams
     proc.send_signal(signal.SIGKILL)

@@ -1,4 +1,5 @@
-"""A run's configs copied out of its snapshot: never a half copy read as the config."""
+"""Loading a run's configs: ArgumentVector as Workbench read it, and config copies out of a
+snapshot that are never read half written."""
 
 import errno
 import shutil
@@ -7,7 +8,7 @@ import subprocess
 import pytest
 
 from core.project import Project
-from core.runs.runspec import snapshot_resolver
+from core.runs.runspec import snapshot_resolver, split_argument_vector
 from tests.fixtures.projects import REPO
 
 
@@ -43,3 +44,23 @@ def test_a_config_copy_cut_short_by_a_full_disk_is_not_read_later(tiny_disk):
     filler.unlink()
     copy = resolve("aml_config/local.runconfig")
     assert copy.read_bytes() == (root / "aml_config" / "local.runconfig").read_bytes()
+
+
+
+@pytest.mark.parametrize("vector, script, expected", [
+    (["$file"], "train.py", ((), ())),
+    (["$file", "--epochs", "5"], "train.py", ((), ("--epochs", "5"))),
+    (["-u", "$file", "x"], "train.py", (("-u",), ("x",))),
+    (["-W", "ignore", "-O", "$file"], "train.py", (("-W", "ignore", "-O"), ())),
+    (["$file", "--self", "$file"], "src/train.py", ((), ("--self", "src/train.py"))),
+    (["train.py", "--epochs", "3"], "train.py", ((), ("--epochs", "3"))),
+    (["./train.py", "--epochs", "3"], "train.py", ((), ("--epochs", "3"))),
+    (["src/train.py", "3"], "src/train.py", ((), ("3",))),
+    (["train.py", "3"], "src/train.py", ((), ("3",))),
+    (["--epochs", "3"], "train.py", ((), ("--epochs", "3"))),
+    (["other.py", "3"], "train.py", ((), ("other.py", "3"))),
+    ([], "train.py", ((), ())),
+])
+def test_entries_before_file_are_options_and_the_script_is_never_doubled(vector, script,
+                                                                          expected):
+    assert split_argument_vector(tuple(vector), script) == expected
