@@ -59,6 +59,9 @@ class RunConfiguration:
     file_format: str = "workbench"
     #: sdk2018 only: the ``script`` the file names (deck runs the one given to ``deck submit``).
     script: str | None = None
+    #: sdk2018 only: ``environment.python.userManagedDependencies``; None lets the target's
+    #: ``userManagedEnvironment`` decide, a bool overrides it for runs of this configuration.
+    user_managed_environment: bool | None = None
 
     def _project(self, project_dir: str | os.PathLike[str] | None) -> Path:
         return Path(project_dir) if project_dir is not None else self.path.parent.parent

@@ -37,23 +37,22 @@ _DEFAULTS: dict[str, Any] = {
     "mpi.processCountPerNode": 1, "hdi.yarnDeployMode": "Cluster",
     "environment.docker.enabled": False, "environment.docker.gpuSupport": False,
     "environment.docker.shmSize": "1g", "environment.docker.sharedVolumes": True,
-    "environment.python.userManagedDependencies": False,
     "environment.python.interpreterPath": "python", "environment.spark.precachePackages": True,
-    "environment.name": None, "environment.version": None, "autoPrepareEnvironment": False,
+    "environment.name": None, "environment.version": None,
 }
 #: Keys whose value, whatever it is, deck has nothing to do with and nothing to say about.
 _NO_MEANING = ("environment.docker.baseImage", "environment.docker.baseImageRegistry",
                "environment.name", "environment.version", "amlcompute", "containerInstance",
                "sourceDirectoryDataStore", "data")
 _READ = ("script", "arguments", "target", "framework", "environment.environmentVariables",
-         "environment.python.condaDependenciesFile")
+         "environment.python.condaDependenciesFile",
+         "environment.python.userManagedDependencies", "autoPrepareEnvironment")
 
 #: What happens instead, for keys users set on purpose.
 INSTEAD = {
     "environment.docker": "the run goes where target's .compute says (a docker target runs in "
                           "a container)",
     "environment.python.interpreterPath": "the target's pythonLocation picks the interpreter",
-    "environment.python.userManagedDependencies": "the target's userManagedEnvironment decides",
     "environment.spark": "Spark packages come from aml_config/spark_dependencies.yml",
     "spark": "Spark settings come from aml_config/spark_dependencies.yml",
     "history": "deck always records the run and collects ./outputs/",
@@ -100,6 +99,7 @@ def runconfig_from_sdk(doc: YamlDocument, make: Callable[..., Any], environment_
     env_node = s.get("environment")
     env: dict[str, str] = {}
     conda = None
+    user_managed = None
     if env_node is not None:
         if not isinstance(env_node, dict):
             raise s.wrong("environment", "a map (environmentVariables:, python:, ...)")
@@ -107,16 +107,23 @@ def runconfig_from_sdk(doc: YamlDocument, make: Callable[..., Any], environment_
         env = environment_of(env_section, "environmentVariables")
         python = env_node.get("python")
         if isinstance(python, dict):
-            conda = dependency_path(Section(doc, python, "environment.python."),
-                                    "condaDependenciesFile", "aml_config/conda_dependencies.yml")
+            python_section = Section(doc, python, "environment.python.")
+            conda = dependency_path(python_section, "condaDependenciesFile",
+                                    "aml_config/conda_dependencies.yml")
+            if python.get("userManagedDependencies") is not None:
+                user_managed = python_section.boolean("userManagedDependencies", False)
         elif python is not None:
             raise env_section.wrong("python", "a map (condaDependenciesFile:, ...)")
     script = s.text("script", expected="the script's path")
+    # The SDK built a run's environment on submit unless told not to; Workbench files say so
+    # with PrepareEnvironment, these with autoPrepareEnvironment (absent: prepare).
+    prepare = s.boolean("autoPrepareEnvironment", True)
     return make(name=doc.path.stem, path=doc.path, argument_vector=("$file", *arguments),
                 target=target, environment_variables=env, framework=framework,
                 conda_dependencies_file=conda, spark_dependencies_file=None,
-                prepare_environment=False, tracked_run=True,
-                unknown_keys=tuple(_not_read(doc.data)), file_format="sdk2018", script=script)
+                prepare_environment=prepare, tracked_run=True,
+                unknown_keys=tuple(_not_read(doc.data)), file_format="sdk2018", script=script,
+                user_managed_environment=user_managed)
 
 
 def _not_read(data: dict, prefix: str = "") -> list[str]:

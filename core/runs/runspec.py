@@ -44,6 +44,10 @@ def load_configs(project: "Project", *, runconfig_path: Path, compute_path: Path
 
     runconfig = runconfig or load_runconfig(runconfig_path)
     compute = load_compute(compute_path)
+    if runconfig.user_managed_environment is not None:  # a 2018 SDK runconfig says so itself
+        from dataclasses import replace
+
+        compute = replace(compute, user_managed_environment=runconfig.user_managed_environment)
     sources = {f"aml_config/{runconfig_path.name}": _digest(runconfig_path),
                f"aml_config/{compute_path.name}": _digest(compute_path)}
     conda = _dependency_file(runconfig, "CondaDependenciesFile", runconfig.conda_dependencies_file,

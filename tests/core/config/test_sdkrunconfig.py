@@ -99,3 +99,18 @@ def test_env_set_and_unset_edit_a_2018_file_in_its_own_format(in_tmp):
     bare = write(in_tmp / "aml_config" / "bare.runconfig", "target: local\n")
     set_env(bare, {"A": "1"})
     assert load_runconfig(bare).environment_variables == {"A": "1"}
+
+
+def test_the_2018_environment_settings_decide_prepare_and_user_managed(in_tmp):
+    # The SDK built a run's environment on submit unless told not to, and
+    # userManagedDependencies meant "use the image's Python as it is".
+    rc = load_runconfig(write(in_tmp / "aml_config" / "sdk.runconfig", SDK))
+    assert rc.prepare_environment is True and rc.user_managed_environment is False
+    managed = SDK.replace("userManagedDependencies: false", "userManagedDependencies: true")
+    rc = load_runconfig(write(in_tmp / "aml_config" / "sdk.runconfig",
+                              "autoPrepareEnvironment: false\n" + managed))
+    assert rc.prepare_environment is False and rc.user_managed_environment is True
+    assert not [w for w in format_warnings(warnings_for(rc)) if "userManaged" in w]
+    workbench = write(in_tmp / "aml_config" / "wb.runconfig",
+                      "ArgumentVector: [$file]\nTarget: local\n")
+    assert load_runconfig(workbench).user_managed_environment is None  # the target decides
