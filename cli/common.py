@@ -50,3 +50,19 @@ def short_time(utc: str | None) -> str:
     return utc[:19].replace("T", " ") if utc else ""
 
 
+
+
+def confirm(question: str, *, yes: bool) -> bool:
+    """Ask ``question [y/N]`` on the terminal; ``--yes`` answers for scripts.
+
+    Without a terminal and without ``--yes`` nothing is done: a script must say so.
+    """
+    from core.errors import DeckError
+
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise DeckError(f"{question} Not asked: no terminal here; pass --yes to confirm")
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
