@@ -21,7 +21,7 @@ METRICS_WIDTH = 48
 
 
 def register(sub) -> None:
-    runs = sub.add_parser("runs", help="list, show and compare runs",
+    runs = sub.add_parser("runs", help="list, show, compare, download and delete runs",
                           description="The project's run history.")
     rsub = runs.add_subparsers(dest="runs_command", metavar="COMMAND", required=True)
 

@@ -27,6 +27,8 @@ def delete_runs(project: "Project", runs: "list[RunRecord]") -> None:
     History goes first: a run that is listed always has its files. Snapshots stay in the
     content store, which other runs may share.
     """
+    # Read again: a run may have been rerun or revived while the user was asked.
+    runs = [project.history.get_run(r.run_id) for r in runs]
     check_deletable(runs)
     project.history.delete_runs([r.run_id for r in runs])
     for run in runs:
