@@ -120,6 +120,8 @@ def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[
     if script_rel not in {e.path for e in project.store.manifest(snapshot.fingerprint)}:
         raise ProjectError(f"{script}: excluded from the project's snapshot by .gitignore or "
                            ".amlignore, so a run cannot execute it")
+    if overrides is not None:
+        overrides.check_in_snapshot(project, snapshot.fingerprint, configs.runconfig)
     record = RunRecord(
         run_id="", status=RunState.QUEUED, target=configs.compute.name,
         run_configuration=configs.runconfig.name, script=script_rel,
@@ -160,6 +162,18 @@ class SubmitOverrides:
                     raise ConfigError(f"{value}: no such file", field=flag)
                 changes[field] = path.relative_to(project.root).as_posix()
         return replace(runconfig, **changes) if changes else runconfig
+
+    def check_in_snapshot(self, project: Project, fingerprint: str, runconfig) -> None:
+        """The run reads its files from its snapshot: one an ignore file leaves out is refused
+        now, not when the run starts."""
+        entries = {e.path for e in project.store.manifest(fingerprint)}
+        for flag, given, rel in (("--conda-dependencies", self.conda_file,
+                                  runconfig.conda_dependencies_file),
+                                 ("--spark-dependencies", self.spark_file,
+                                  runconfig.spark_dependencies_file)):
+            if given and rel not in entries:
+                raise ConfigError(f"{given}: excluded from the project's snapshot by .gitignore "
+                                  "or .amlignore, so a run cannot use it", field=flag)
 
 
 def _insert_with_fresh_id(project: Project, record: RunRecord) -> RunRecord:

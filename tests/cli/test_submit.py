@@ -344,4 +344,8 @@ def test_dependency_file_flags_are_read_at_submit(deck, project):
     write(project, "envs/spark.yml", "configuration:\n  spark.app.name: [not, a, value\n")
     broken = deck("submit", "-c", "local", "-s", "envs/spark.yml", "train.py")
     assert broken.returncode == 2 and "envs/spark.yml" in broken.err
+    write(project, "envs/hidden.yml", "dependencies:\n  - python=3.11\n")
+    write(project, ".amlignore", "envs/hidden.yml\n")
+    hidden = deck("submit", "-c", "local", "-d", "envs/hidden.yml", "train.py")
+    assert hidden.returncode == 2 and "excluded from the project's snapshot" in hidden.err
     assert deck.json("runs", "list") == []
