@@ -53,8 +53,9 @@ class HistoryStore:
             except sqlite3.IntegrityError as exc:
                 raise HistoryError(f"run {record.run_id} already exists") from exc
             # Inside the same write transaction: two submits never get one number.
+            # fetchall: a RETURNING statement must be stepped to its end before COMMIT.
             number = conn.execute("UPDATE run_counter SET last_number = last_number + 1 "
-                                  "RETURNING last_number").fetchone()[0]
+                                  "RETURNING last_number").fetchall()[0][0]
             conn.execute("UPDATE runs SET run_number=? WHERE run_id=?", (number, record.run_id))
             conn.execute("INSERT INTO run_events VALUES (?,?,?,?)",
                          (record.run_id, record.created_utc, str(RunState.QUEUED), None))

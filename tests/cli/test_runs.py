@@ -113,7 +113,8 @@ def test_a_part_of_several_ids_is_refused_with_the_candidates(deck, project):
     assert result.returncode == 2
     assert "matches 2 runs" in result.err
     assert f"#2 {second}" in result.err and f"#1 {first}" in result.err
-    # without the project prefix, a unique middle part names the run
+    # without the project prefix, a unique part names the run
+    assert deck.json("runs", "show", second[len(project.name) + 1:])["run_id"] == second
     middle = second[len(project.name) + 1:-1]
     if middle not in first:
         assert deck.json("runs", "show", middle)["run_id"] == second

@@ -231,3 +231,25 @@ def test_json_listing_with_last_metrics(history):
     rows = [json.loads(t) for t in history.list_runs_json(last_metrics=True)]
     assert {r["run_id"]: r["metrics"] for r in rows} == {"p_1": {"acc": 0.9, "tag": "x"},
                                                          "p_2": {}}
+
+
+def test_concurrent_submitters_never_share_a_run_number(tmp_path):
+    path = tmp_path / ".deck" / "history.db"
+    HistoryStore(path).close()
+    script = textwrap.dedent(f"""
+        import sys
+        from core.history.store import HistoryStore
+        from tests.core.history.test_store import make_record
+        from pathlib import Path
+        store = HistoryStore(Path({str(path)!r}))
+        for i in range(15):
+            store.insert_run(make_record(f"p_{{sys.argv[1]}}_{{i}}"))
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(n)]) for n in range(4)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
+    store = HistoryStore(path)
+    try:
+        numbers = sorted(r.run_number for r in store.list_runs())
+    finally:
+        store.close()
+    assert numbers == list(range(1, 61))
