@@ -69,3 +69,19 @@ def print_load_errors(errors: Iterable[str]) -> None:
     """The files a listing could not read, after the listing (on stderr)."""
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
+
+
+def confirm(question: str, *, yes: bool) -> bool:
+    """Ask ``question [y/N]`` on the terminal; ``--yes`` answers for scripts.
+
+    Without a terminal and without ``--yes`` nothing is done: a script must say so.
+    """
+    from core.errors import DeckError
+
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise DeckError(f"{question} Not asked: no terminal here; pass --yes to confirm")
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli.common import print_json, print_table, printable, project_of
+from cli.common import confirm, print_json, print_table, printable, project_of
 
 
 def register(sub) -> None:
@@ -25,6 +25,8 @@ def register(sub) -> None:
     p.add_argument("name")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=show)
+
+    register_delete(rsub)
 
     env = rsub.add_parser("env", help="set or unset environment variables of a runconfig")
     esub = env.add_subparsers(dest="env_command", metavar="COMMAND", required=True)
@@ -134,4 +136,26 @@ def env_unset(args) -> int:
     path = project.load_runconfig(args.name).path
     edit_env(path, unset=list(args.keys))
     print(f"Removed {', '.join(args.keys)} from {path.relative_to(project.root)}")
+    return 0
+
+
+def register_delete(rsub) -> None:
+    p = rsub.add_parser("delete", help="remove aml_config/NAME.runconfig (asks first)",
+                        description="Remove a run configuration. Runs made with it keep "
+                                    "their own copy; `deck rerun` still works for them.")
+    p.add_argument("name")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask")
+    p.set_defaults(handler=delete)
+
+
+def delete(args) -> int:
+    from core.config.removal import delete_runconfig, runconfig_file
+
+    project = project_of(args)
+    path = runconfig_file(project, args.name)
+    if not confirm(f"Delete {path.relative_to(project.root)}?", yes=args.yes):
+        print("Nothing deleted.")
+        return 1
+    delete_runconfig(project, args.name)
+    print(f"Deleted {path.relative_to(project.root)}")
     return 0

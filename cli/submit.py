@@ -16,8 +16,16 @@ def register(sub) -> None:
                     "(the run goes on).")
     p.add_argument("-c", "--run-configuration", required=True, metavar="RUNCONFIG",
                    help="name of aml_config/RUNCONFIG.runconfig")
-    p.add_argument("--detach", "-d", action="store_true",
+    # Workbench's flags: -a/--async, -t/--target, -d/--conda-dependencies,
+    # -s/--spark-dependencies. -d is a conda file there, so detach has no -d here.
+    p.add_argument("-a", "--async", "--detach", dest="detach", action="store_true",
                    help="print the run id and return at once")
+    p.add_argument("-t", "--target", metavar="NAME",
+                   help="run on this compute target instead of the runconfig's Target")
+    p.add_argument("-d", "--conda-dependencies", metavar="FILE",
+                   help="use this conda dependencies file instead of the runconfig's")
+    p.add_argument("-s", "--spark-dependencies", metavar="FILE",
+                   help="use this Spark dependencies file instead of the runconfig's")
     p.add_argument("script", help="the script to run (a file of the project)")
     p.add_argument("arguments", nargs=argparse.REMAINDER,
                    help="arguments passed to the script after the runconfig's ArgumentVector")
@@ -28,8 +36,9 @@ def register(sub) -> None:
         description="Queue RUN_ID again with the same snapshot, script, arguments, run "
                     "configuration and compute target as it had, whatever changed in the "
                     "project since, and stream its output like submit.")
-    p.add_argument("run_id", metavar="RUN_ID")
-    p.add_argument("--detach", "-d", action="store_true",
+    p.add_argument("run_id", metavar="RUN",
+                   help="a run: its id, its run number, or a unique part of its id")
+    p.add_argument("-a", "--async", "--detach", dest="detach", action="store_true",
                    help="print the new run id and return at once")
     p.set_defaults(handler=rerun)
 
@@ -46,10 +55,13 @@ def rerun(args) -> int:
 
 
 def run(args) -> int:
-    from core.runs.submit import submit
+    from core.runs.submit import SubmitOverrides, submit
 
     project = project_of(args)
+    overrides = SubmitOverrides(target=args.target, conda_file=args.conda_dependencies,
+                                spark_file=args.spark_dependencies)
     record = submit(project, args.run_configuration, args.script, tuple(args.arguments),
+                    overrides=overrides,
                     on_warning=lambda line: print(line, file=sys.stderr, flush=True))
     print(f"RunId: {record.run_id}", flush=True)
     if record.config and record.config.get("TrackedRun") is False:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 
-from cli.common import ask_ssh_passwords_on_terminal, print_json, print_table, project_of
+from cli.common import (ask_ssh_passwords_on_terminal, confirm, print_json, print_table,
+                        project_of)
 
 TYPES = ("local", "docker", "localdocker", "remotedocker", "remote", "cluster")
 
@@ -29,6 +30,8 @@ def register(sub) -> None:
                    help="how many runs may execute at once on this target")
     p.add_argument("--force", action="store_true", help="overwrite an existing target file")
     p.set_defaults(handler=attach)
+
+    register_detach(tsub)
 
     p = tsub.add_parser("list", help="the project's compute targets")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -152,6 +155,42 @@ async def _confirm_host_key(target, exc) -> bool:
     sys.stderr.flush()
     answer = await asyncio.to_thread(sys.stdin.readline)
     return answer.strip().lower() in ("y", "yes")
+
+
+def register_detach(tsub) -> None:
+    p = tsub.add_parser(
+        "detach", help="remove a compute target (aml_config/NAME.compute and its runconfig)",
+        description="Remove aml_config/NAME.compute, and NAME.runconfig when its Target is "
+                    "NAME (the pair `target attach` writes). Refused while another runconfig "
+                    "uses the target, unless --force. Asks first.")
+    p.add_argument("name")
+    p.add_argument("--force", action="store_true",
+                   help="detach even though other runconfigs name this target")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask")
+    p.set_defaults(handler=detach)
+
+
+def detach(args) -> int:
+    import sys
+
+    from core.config.removal import detach_plan, remove_files, target_users
+
+    project = project_of(args)
+    files = detach_plan(project, args.name, force=args.force)
+    users, unreadable = target_users(project, args.name)
+    for name in unreadable:
+        sys.stderr.write(f"warning: aml_config/{name}.runconfig cannot be read, so whether it "
+                         f"uses {args.name!r} is not known\n")
+    names = " and ".join(_rel(project, f) for f in files)
+    if not confirm(f"Detach target {args.name!r}: delete {names}?", yes=args.yes):
+        print("Nothing deleted.")
+        return 1
+    remove_files(files)
+    print(f"Deleted {names}")
+    left = [u for u in users if u != args.name]
+    if left:
+        sys.stderr.write(f"note: {', '.join(left)} still name target {args.name!r}\n")
+    return 0
 
 
 def _rel(project, path) -> str:

@@ -117,12 +117,14 @@ class DeckApp(App):
         self.runs_changed.publish(update)
 
     def find_run(self, text: str) -> RunRecord | None:
-        """A known run by id, or by an unambiguous prefix or suffix of it."""
-        text = text.strip()
-        if text in self.runs:
-            return self.runs[text]
-        found = [r for rid, r in self.runs.items() if rid.startswith(text) or rid.endswith(text)]
-        return found[0] if len(found) == 1 else None
+        """A known run named by the rule of ``core.history.runref``, or None."""
+        from core.errors import RunNotFound
+        from core.history.runref import resolve_run_ref
+
+        try:
+            return resolve_run_ref(text, self.runs.values())
+        except RunNotFound:
+            return None
 
     # -- navigation ---------------------------------------------------------------------------
 

@@ -1,4 +1,9 @@
-"""Command palette (ctrl+p): screens, the actions of the current screen, and runs by id."""
+"""Command palette (ctrl+p): screens, the actions of the current screen, and runs.
+
+Runs follow the rule of ``core.history.runref``, as ``:run`` and the CLI do: a query that names
+one run (its id, its run number, a unique part of its id) offers that run alone; a part that
+several ids hold offers them all, for the user to choose; nothing else is offered.
+"""
 
 from __future__ import annotations
 
@@ -57,25 +62,25 @@ class ActionCommands(Provider):
 
 
 class RunCommands(Provider):
-    """Open a run by (part of) its id."""
+    """Open a run by its id, its run number or a part of its id."""
 
     async def search(self, query: str) -> Hits:
+        from core.errors import RunNotFound
+        from core.history.runref import resolve_run_ref
+
         query = query.strip()
         if not query:
             return
         runs = getattr(self.app, "runs", {})
-        shown = 0
+        try:
+            found = [resolve_run_ref(query, runs.values())]
+        except RunNotFound:
+            found = sorted((r for r in runs.values() if query in r.run_id),
+                           key=lambda r: r.created_utc, reverse=True)[:RUN_HITS]
         matcher = self.matcher(query)
-        for run_id, run in sorted(runs.items(), key=lambda kv: kv[1].created_utc, reverse=True):
-            if query in run_id:
-                score = 1.0
-            elif score := matcher.match(run_id):
-                score *= 0.5
-            else:
-                continue
-            text = f"{run_id}  {run.status.value}  {run.script}"
-            yield Hit(score, matcher.highlight(text), partial(self.app.action_goto, "run", run_id),
+        for run in found:
+            number = f"#{run.run_number}  " if run.run_number else ""
+            text = f"{number}{run.run_id}  {run.status.value}  {run.script}"
+            yield Hit(1.0, matcher.highlight(text), partial(self.app.action_goto, "run",
+                                                            run.run_id),
                       text=text, help=f"{run.run_configuration} on {run.target}")
-            shown += 1
-            if shown >= RUN_HITS:
-                return

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 #: ``:`` names, with what each opens; aliases map onto the first spelling.
 NAMES = {
     "runs": "the run queue and history (home)",
-    "run": "one run: :run ID (an id, or a unique part of one)",
+    "run": "one run: :run RUN (its id, its run number, or a unique part of its id)",
     "targets": "compute targets",
     "configs": "run configurations",
     "env": "environment variables of a run configuration: :env NAME",
@@ -42,16 +42,20 @@ def open_screen(app: "DeckApp", name: str, arg: str = "") -> None:
     elif name == "runs":
         leave_screens(app, lambda: _to_home(app))
     elif name == "run":
-        run = app.find_run(arg) if arg else None
-        if run is None:
-            app.notify(f"no run {arg!r}" if arg else "which run? :run ID", severity="warning")
+        if not arg:
+            app.notify("which run? :run RUN (its id, number or a unique part of its id)",
+                       severity="warning")
             return
-        app.push_screen(RunDetailScreen(run.run_id))
+        run = resolve_or_tell(app, arg)
+        if run is not None:
+            app.push_screen(RunDetailScreen(run.run_id))
     elif name == "compare":
         ids = arg.split() if arg else (home.marked_runs() if isinstance(home, RunsScreen) else [])
-        runs = [app.find_run(i) for i in ids]
-        if len(ids) < 2 or None in runs:
+        if len(ids) < 2:
             app.notify("mark two runs or more with space, then press =", severity="warning")
+            return
+        runs = [resolve_or_tell(app, i) for i in ids]
+        if None in runs:
             return
         app.push_screen(CompareScreen([r.run_id for r in runs]))
     elif name in ("targets", "configs", "env"):
@@ -68,6 +72,19 @@ def open_screen(app: "DeckApp", name: str, arg: str = "") -> None:
         leave_screens(app, replace)
     else:
         app.notify(f":{name}: no such view (try {', '.join(NAMES)})", severity="warning")
+
+
+def resolve_or_tell(app: "DeckApp", ref: str):
+    """The run ``ref`` names by the one rule of ``core.history.runref``; None (and a
+    notification saying why, with the candidates of an ambiguous part) otherwise."""
+    from core.errors import RunNotFound
+    from core.history.runref import resolve_run_ref
+
+    try:
+        return resolve_run_ref(ref, app.runs.values())
+    except RunNotFound as exc:
+        app.notify(str(exc), severity="warning", timeout=8)
+        return None
 
 
 def leave_screens(app: "DeckApp", then: Callable[[], None], *,

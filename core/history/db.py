@@ -71,6 +71,21 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (run_id, path)
     );
     """,
+    # 2: a per-project run number (1, 2, 3, ... in creation order; never reused, so "run 7"
+    # keeps naming the same run after others are deleted) and the counter that hands them out
+    """
+    ALTER TABLE runs ADD COLUMN run_number INTEGER;
+    UPDATE runs SET run_number = (
+        SELECT n FROM (SELECT run_id AS id,
+                              ROW_NUMBER() OVER (ORDER BY created_utc, rowid) AS n FROM runs)
+        WHERE id = runs.run_id);
+    CREATE UNIQUE INDEX runs_by_number ON runs(run_number);
+    CREATE TABLE run_counter (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        last_number INTEGER NOT NULL
+    );
+    INSERT INTO run_counter VALUES (1, (SELECT COALESCE(MAX(run_number), 0) FROM runs));
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -56,6 +56,8 @@ class RunRecord:
     metrics_offset: int = 0
     disconnected_since: str | None = None
     environment_id: str | None = None
+    #: 1, 2, 3, ... per project in submission order (None until history has numbered it)
+    run_number: int | None = None
     metrics: dict[str, list[Any]] | None = field(default=None, compare=False)
     artifacts: tuple[str, ...] | None = field(default=None, compare=False)
 
@@ -71,6 +73,7 @@ class RunRecord:
         """The object ``deck runs show --json`` prints."""
         out: dict[str, Any] = {
             "run_id": self.run_id,
+            "run_number": self.run_number,
             "status": str(self.status),
             "exit_code": self.exit_code,
             "target": self.target,
@@ -118,6 +121,7 @@ class RunRecord:
             metrics_offset=row["metrics_offset"],
             disconnected_since=row["disconnected_since"],
             environment_id=row["environment_id"],
+            run_number=row["run_number"],
         )
 
 

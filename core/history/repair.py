@@ -71,7 +71,21 @@ def restore_runs(conn: sqlite3.Connection, runs_dir: Path) -> RepairReport:
             report.problems.append((folder.name, f"record does not fit the history: {exc}"))
             continue
         report.restored.append(folder.name)
+    if "run_number" in columns:
+        _renumber(conn)
     return report
+
+
+def _renumber(conn: sqlite3.Connection) -> None:
+    """Runs recorded before run numbers existed get the next ones, in creation order; the
+    counter goes past every number in use, so none is handed out twice."""
+    unnumbered = [r[0] for r in conn.execute(
+        "SELECT run_id FROM runs WHERE run_number IS NULL ORDER BY created_utc, rowid")]
+    top = conn.execute("SELECT COALESCE(MAX(run_number), 0) FROM runs").fetchone()[0]
+    for number, run_id in enumerate(unnumbered, start=top + 1):
+        conn.execute("UPDATE runs SET run_number=? WHERE run_id=?", (number, run_id))
+    top += len(unnumbered)
+    conn.execute("UPDATE run_counter SET last_number = MAX(last_number, ?)", (top,))
 
 
 def move_aside(path: Path) -> Path:

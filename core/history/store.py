@@ -53,6 +53,11 @@ class HistoryStore:
                      record.created_utc))
             except sqlite3.IntegrityError as exc:
                 raise RunExists(f"run {record.run_id} already exists") from exc
+            # Inside the same write transaction: two submits never get one number.
+            # fetchall: a RETURNING statement must be stepped to its end before COMMIT.
+            number = conn.execute("UPDATE run_counter SET last_number = last_number + 1 "
+                                  "RETURNING last_number").fetchall()[0][0]
+            conn.execute("UPDATE runs SET run_number=? WHERE run_id=?", (number, record.run_id))
             conn.execute("INSERT INTO run_events VALUES (?,?,?,?)",
                          (record.run_id, record.created_utc, str(RunState.QUEUED), None))
         self._save_record(record.run_id)
@@ -113,6 +118,12 @@ class HistoryStore:
             conn.execute("UPDATE runs SET metrics_offset=? WHERE run_id=?", (new_offset, run_id))
         runfile.append_metrics(self._runs_dir, run_id, [r[1:] for r in rows])
 
+    def delete_runs(self, run_ids: Iterable[str]) -> None:
+        """Remove runs with their timeline, metrics and artifacts (their numbers stay used)."""
+        ids = list(run_ids)
+        with self._write() as conn:
+            conn.executemany("DELETE FROM runs WHERE run_id=?", [(i,) for i in ids])
+
     def set_artifacts(self, run_id: str, artifacts: Iterable[tuple[str, int]]) -> None:
         with self._write() as conn:
             conn.execute("DELETE FROM artifacts WHERE run_id=?", (run_id,))
@@ -133,21 +144,30 @@ class HistoryStore:
                              artifacts=tuple(p for p, _ in self.artifacts(run_id)))
         return record
 
-    def find_run(self, prefix: str) -> RunRecord:
-        """A run by its id or an unambiguous prefix or suffix of it (like git)."""
-        try:
-            return self.get_run(prefix)
-        except RunNotFound:
-            pass
+    def find_run(self, ref: str) -> RunRecord:
+        """The run ``ref`` names: its id, its run number, or a unique part of its id.
+
+        The rule is ``core.history.runref.resolve_run_ref`` (the dashboard uses it too); SQL
+        only narrows the runs it looks at.
+        """
+        from core.history.runref import resolve_run_ref
+
+        text = ref.strip()
+        digits = text.lstrip("#")
+        number = int(digits) if digits.isdigit() else None
         rows = self._conn.execute(
-            "SELECT run_id FROM runs WHERE run_id LIKE ? ESCAPE '\\' OR run_id LIKE ? ESCAPE '\\' "
-            "LIMIT 3", (_like(prefix) + "%", "%" + _like(prefix))).fetchall()
-        if len(rows) == 1:
-            return self.get_run(rows[0][0])
-        if not rows:
-            raise RunNotFound(f"no run {prefix!r} in this project's history")
-        raise RunNotFound(f"{prefix!r} matches several runs: "
-                          + ", ".join(r[0] for r in rows[:2]) + ", ...")
+            "SELECT run_id, run_number FROM runs WHERE run_id=? OR run_number=? "
+            "OR instr(run_id, ?) > 0", (text, number, text)).fetchall()
+        found = resolve_run_ref(text, [_RunKey(r[0], r[1]) for r in rows])
+        return self.get_run(found.run_id)
+
+    def last_run(self) -> RunRecord:
+        """The most recently submitted run."""
+        row = self._conn.execute(
+            "SELECT * FROM runs ORDER BY created_utc DESC, rowid DESC LIMIT 1").fetchone()
+        if row is None:
+            raise RunNotFound("this project has no runs yet")
+        return RunRecord.from_row(row)
 
     def list_runs(self, *, status: Iterable[RunState] | None = None, target: str | None = None,
                   limit: int | None = None, newest_first: bool = True) -> list[RunRecord]:
@@ -155,10 +175,18 @@ class HistoryStore:
         return [RunRecord.from_row(r) for r in self._conn.execute(sql, params)]
 
     def list_runs_json(self, *, status: Iterable[RunState] | None = None,
-                       target: str | None = None, limit: int | None = None) -> list[str]:
+                       target: str | None = None, limit: int | None = None,
+                       last_metrics: bool = False) -> list[str]:
         """``list_runs`` as ready JSON texts (RunRecord.to_json without metrics), built by
-        SQLite itself: ten thousand runs in a few milliseconds."""
-        sql, params = self._list_query(_JSON_COLUMNS, status, target, limit, True)
+        SQLite itself: ten thousand runs in a few milliseconds.
+
+        With ``last_metrics`` each object also has ``"metrics"``: name -> the last value logged
+        (what ``runs list`` shows, and what a ``--query`` such as ``max_by(...)`` compares).
+        """
+        columns = _JSON_COLUMNS
+        if last_metrics:
+            columns = f"json_set({_JSON_COLUMNS}, '$.metrics', json({_LAST_METRICS}))"
+        sql, params = self._list_query(columns, status, target, limit, True)
         return [row[0] for row in self._conn.execute(sql, params)]
 
     def _list_query(self, columns: str, status, target, limit, newest_first):
@@ -235,7 +263,7 @@ class HistoryStore:
 
 # Must give the same keys and values as RunRecord.to_json (a test compares them).
 _JSON_COLUMNS = """json_object(
-    'run_id', run_id, 'status', status, 'exit_code', exit_code, 'target', target,
+    'run_id', run_id, 'run_number', run_number, 'status', status, 'exit_code', exit_code, 'target', target,
     'run_configuration', run_configuration, 'script', script, 'arguments', json(arguments),
     'framework', framework, 'created_utc', created_utc, 'start_time_utc', start_time_utc,
     'end_time_utc', end_time_utc,
@@ -244,9 +272,19 @@ _JSON_COLUMNS = """json_object(
     'snapshot', snapshot, 'error', error, 'external_id', external_id,
     'environment_id', environment_id, 'disconnected_since', disconnected_since)"""
 
+# Name -> last value of one run's metrics (SQLite takes a bare column from the MAX(seq) row).
+_LAST_METRICS = """(SELECT json_group_object(name, json(value)) FROM (
+    SELECT name, value, MAX(seq) FROM metrics WHERE metrics.run_id = runs.run_id GROUP BY name))"""
 
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+class _RunKey:
+    """What run references are resolved against (id and number only: cheap to fetch)."""
+
+    __slots__ = ("run_id", "run_number")
+
+    def __init__(self, run_id: str, run_number: int | None) -> None:
+        self.run_id = run_id
+        self.run_number = run_number
 
 
 class _Transaction:

@@ -160,9 +160,26 @@ def spec_for(project: "Project", run: "RunRecord",
         raise SnapshotError(f"run {run.run_id}: {missing} is not in the run's snapshot (taken "
                             "by an older deck, whose ignore rules could leave it out); submit "
                             "the script again instead")
+    from core.config.runconfig import load_runconfig
+
     configs = load_configs(project, runconfig_path=rc_path, compute_path=compute_path,
-                           resolve=resolve)
+                           resolve=resolve,
+                           runconfig=as_submitted(load_runconfig(rc_path), run))
     return _spec(project, run, run_dir, configs), configs
+
+
+def as_submitted(runconfig, run: "RunRecord"):
+    """A runconfig read back from a run's snapshot, with the dependency files the run was
+    submitted with (``submit -d/-s`` record theirs in the run's config summary)."""
+    from dataclasses import replace
+
+    changes = {}
+    for field, key in (("conda_dependencies_file", "CondaDependenciesFile"),
+                       ("spark_dependencies_file", "SparkDependenciesFile")):
+        recorded = (run.config or {}).get(key)
+        if recorded and recorded != getattr(runconfig, field):
+            changes[field] = recorded
+    return replace(runconfig, **changes) if changes else runconfig
 
 
 def _spec(project: "Project", run: "RunRecord", run_dir: Path, configs: RunConfigs) -> RunSpec:

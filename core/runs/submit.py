@@ -26,14 +26,17 @@ def script_arguments(argument_vector: tuple[str, ...], script: str,
 
 def submit(project: Project, runconfig_name: str, script: str,
            arguments: tuple[str, ...] = (), *, start: bool = True,
-           on_warning=None) -> RunRecord:
+           on_warning=None, overrides: "SubmitOverrides | None" = None) -> RunRecord:
     """Queue a run of ``script`` with ``runconfig_name``; return its history record.
 
     ``on_warning(line)`` is told what the run's config files hold that deck does not use
     (unknown keys, Workbench keys it does not implement, tabs); the run goes all the same.
+    ``overrides`` replace the runconfig's Target and dependency files for this run only
+    (Workbench's ``submit -t/-d/-s``); the run records them, so a rerun keeps them.
     """
-    return _enqueue(project, start, lambda seed: _queue(project, runconfig_name, script,
-                                                        arguments, seed, on_warning))
+    return _enqueue(project, start,
+                    lambda seed: _queue(project, runconfig_name, script, arguments, seed,
+                                        on_warning, overrides))
 
 
 def resubmit(project: Project, run_id: str, *, start: bool = True) -> RunRecord:
@@ -80,17 +83,22 @@ def _enqueue(project: Project, start: bool, queue) -> RunRecord:
 
 
 def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[str, ...],
-           seed=None, on_warning=None):
+           seed=None, on_warning=None, overrides: "SubmitOverrides | None" = None):
     runconfig_path = project.runconfig_path(runconfig_name)
     if not runconfig_path.is_file():
         project.load_runconfig(runconfig_name)  # raises the clear "no such runconfig" error
     from core.config.runconfig import load_runconfig
 
     runconfig = load_runconfig(runconfig_path)
+    if overrides is not None:
+        runconfig = overrides.apply(project, runconfig)
     target = runconfig.target
     compute_path = project.compute_path(target)
     if not compute_path.is_file():
         known = ", ".join(project.compute_names()) or "none"
+        if overrides is not None and overrides.target:
+            raise ConfigError(f"no compute target {target!r} (aml_config/{target}.compute "
+                              f"does not exist; targets: {known})", field="--target")
         raise ConfigError(f"Target {target!r} names no compute target "
                           f"(aml_config/{target}.compute does not exist; targets: {known})",
                           file=str(runconfig_path), field="Target")
@@ -161,6 +169,34 @@ def _kept_configs(project: Project, configs) -> frozenset[str]:
         if real.startswith(root + os.sep):
             kept.add(Path(os.path.relpath(real, root)).as_posix())
     return frozenset(kept)
+
+
+class SubmitOverrides:
+    """What ``deck submit -t/-d/-s`` changes of a runconfig for one run."""
+
+    def __init__(self, *, target: str | None = None, conda_file: str | None = None,
+                 spark_file: str | None = None) -> None:
+        self.target = target
+        self.conda_file = conda_file
+        self.spark_file = spark_file
+
+    def apply(self, project: Project, runconfig):
+        from dataclasses import replace
+
+        changes = {}
+        if self.target:
+            changes["target"] = self.target
+        for field, flag, value in (("conda_dependencies_file", "--conda-dependencies",
+                                    self.conda_file),
+                                   ("spark_dependencies_file", "--spark-dependencies",
+                                    self.spark_file)):
+            if value:
+                path = project.inside(value)
+                if not path.is_file():
+                    raise ConfigError(f"{value}: no such file", field=flag)
+                changes[field] = path.relative_to(project.root).as_posix()
+        return replace(runconfig, **changes) if changes else runconfig
+
 
 
 def _insert_with_fresh_id(project: Project, record: RunRecord) -> RunRecord:

@@ -159,3 +159,15 @@ def test_many_commands_opening_a_damaged_history_at_once_move_it_aside_once(deck
         assert [r["run_id"] for r in json.loads(out)] == [run_id]
     assert len(list((project / ".deck").glob("history.db.damaged-*"))) == 1
     assert deck.json("runs", "show", run_id) == before
+
+
+def test_a_rebuilt_history_keeps_run_numbers_and_never_hands_one_out_twice(deck, project):
+    first, _ = finished_run(deck, project)
+    second, _ = finished_run(deck, project)
+    remove_database(project)
+
+    assert [r["run_number"] for r in deck.json("runs", "list")] == [2, 1]
+    third, _ = finished_run(deck, project)
+
+    assert deck.json("runs", "show", third)["run_number"] == 3
+    assert deck.json("runs", "show", "1")["run_id"] == first

@@ -1,5 +1,8 @@
 """`deck runs list|show|compare` and `deck logs` over real runs."""
 
+import json
+import os
+
 from tests.fixtures.projects import run_id_of
 
 
@@ -44,3 +47,113 @@ def test_logs_of_a_finished_run_are_the_whole_output(deck, project):
     logs = deck("logs", run_id, check=True).out
     assert logs.count("\n") == 2000
     assert "999\n" in logs and "e 999\n" in logs
+
+
+ACCURACY_SCRIPT = ("import sys\nfrom azureml.logging import get_azureml_logger\n"
+                   "get_azureml_logger().log('accuracy', float(sys.argv[-1]))\n")
+
+
+def test_runs_are_numbered_and_listed_with_their_last_metrics(deck, project):
+    (project / "acc.py").write_text(ACCURACY_SCRIPT)
+    ids = [submit(deck, "acc.py", value)[0] for value in ("0.5", "0.75")]
+    listed = deck.json("runs", "list")
+    assert [(r["run_number"], r["run_id"]) for r in listed] == [(2, ids[1]), (1, ids[0])]
+    assert [r["metrics"] for r in listed] == [{"accuracy": 0.75}, {"accuracy": 0.5}]
+    table = deck("runs", "list", check=True).out.splitlines()
+    assert table[0].split()[:3] == ["#", "RUN", "ID"]
+    assert table[1].split()[:2] == ["2", ids[1]] and "accuracy=0.75" in table[1]
+    assert deck.json("runs", "show", "1")["run_id"] == ids[0]
+    assert deck.json("runs", "show", ids[1])["run_number"] == 2
+
+
+def test_the_best_run_is_one_query(deck, project):
+    (project / "acc.py").write_text(ACCURACY_SCRIPT)
+    ids = {value: submit(deck, "acc.py", value)[0] for value in ("0.5", "0.98", "0.75")}
+    (project / "plain.py").write_text("print('no metrics')\n")
+    submit(deck, "plain.py")
+    best = deck("runs", "list", "--query",
+                "max_by([?metrics.accuracy], &metrics.accuracy).run_id", check=True)
+    assert best.out == ids["0.98"] + "\n"
+    numbers = deck("runs", "list", "--query", "[?metrics.accuracy > `0.6`].run_number",
+                   check=True)
+    assert json.loads(numbers.out) == [3, 2]
+    shown = deck("runs", "show", "2", "--query", "metrics.accuracy[-1]", check=True)
+    assert json.loads(shown.out) == 0.98
+    bad = deck("runs", "list", "--query", "max_by(")
+    assert bad.returncode == 2 and "--query" in bad.err and "Traceback" not in bad.err
+
+
+def test_runs_last_is_the_newest_run(deck, project):
+    first, _ = submit(deck, "train.py", "--epochs", "1", "--sleep", "0")
+    second, _ = submit(deck, "train.py", "--epochs", "1", "--sleep", "0")
+    assert deck.json("runs", "last")["run_id"] == second
+    assert deck("runs", "last", check=True).out.startswith(f"run_id:               {second}")
+
+
+def test_a_short_number_is_a_run_number_or_refused_never_an_unrelated_run(deck, project):
+    (project / "slow.py").write_text("import time\ntime.sleep(60)\n")
+    running = run_id_of(deck("submit", "-c", "local", "--detach", "slow.py", check=True).out)
+    # ids are <project>_<milliseconds>: "7" is in one of them often enough; it must never
+    # name that run, and cancel must stop nothing
+    for word in ("7", "2"):
+        shown = deck("runs", "show", word)
+        assert shown.returncode == 2 and f"no run number {word}" in shown.err
+        cancel = deck("cancel", word, "--no-wait")
+        assert cancel.returncode == 2 and f"no run number {word}" in cancel.err
+    assert deck.json("runs", "show", "1")["status"] in ("Queued", "Preparing", "Running")
+    deck("cancel", "1", check=True)
+    assert deck.json("runs", "show", running)["status"] == "Canceled"
+
+
+def test_a_part_of_several_ids_is_refused_with_the_candidates(deck, project):
+    first, _ = submit(deck, "train.py", "--epochs", "1", "--sleep", "0")
+    second, _ = submit(deck, "train.py", "--epochs", "1", "--sleep", "0")
+    common = os.path.commonprefix([first, second])
+    result = deck("runs", "show", common)
+    assert result.returncode == 2
+    assert "matches 2 runs" in result.err
+    assert f"#2 {second}" in result.err and f"#1 {first}" in result.err
+    # without the project prefix, a unique part names the run
+    assert deck.json("runs", "show", second[len(project.name) + 1:])["run_id"] == second
+    middle = second[len(project.name) + 1:-1]
+    if middle not in first:
+        assert deck.json("runs", "show", middle)["run_id"] == second
+
+
+def test_download_writes_outputs_log_and_metrics(deck, project, tmp_path):
+    run_id, _ = submit(deck, "train.py", "--epochs", "2", "--sleep", "0")
+    dest = tmp_path / "got"
+    result = deck("runs", "download", "1", str(dest), check=True)
+    assert run_id in result.out
+    assert json.loads((dest / "outputs" / "model.json").read_text())["w"] > 0
+    assert "training for 2 epochs" in (dest / "output.log").read_text()
+    metrics = json.loads((dest / "metrics.json").read_text())
+    assert len(metrics["loss"]) == 2 and "Accuracy" in metrics
+    assert json.loads((dest / "run.json").read_text())["run_id"] == run_id
+    again = deck("runs", "download", "1", str(dest))
+    assert again.returncode == 2 and "not an empty folder" in again.err
+    # the default destination is a folder named after the run, here
+    deck("runs", "download", run_id, check=True)
+    assert (project / run_id / "metrics.json").is_file()
+
+
+def test_delete_asks_refuses_active_runs_and_removes_history_and_files(deck, project):
+    done, _ = submit(deck, "train.py", "--epochs", "1", "--sleep", "0")
+    (project / "slow.py").write_text("import time\ntime.sleep(60)\n")
+    going = run_id_of(deck("submit", "-c", "local", "--detach", "slow.py", check=True).out)
+    run_dir = project / ".deck" / "runs" / done
+    assert run_dir.is_dir()
+    # no terminal to ask on, no --yes: nothing is deleted
+    unasked = deck("runs", "delete", "1")
+    assert unasked.returncode == 2 and "--yes" in unasked.err
+    assert run_dir.is_dir() and deck.json("runs", "show", done)
+    refused = deck("runs", "delete", "1", "2", "--yes")
+    assert refused.returncode == 2 and "cancel it first" in refused.err
+    assert run_dir.is_dir()
+    deck("cancel", going, check=True)
+    deck("runs", "delete", "1", going, "--yes", check=True)
+    assert deck.json("runs", "list") == []
+    assert not run_dir.exists() and not (project / ".deck" / "runs" / going).exists()
+    # numbers are not reused: the next run is #3
+    third, _ = submit(deck, "train.py", "--epochs", "1", "--sleep", "0")
+    assert deck.json("runs", "show", "3")["run_id"] == third

@@ -316,3 +316,64 @@ def test_a_niceness_out_of_range_names_the_file_and_line(deck, project):
     assert result.returncode == 2
     assert "local.compute:" in result.err and "niceness" in result.err
     assert "0 to 19" in result.err
+
+
+# -- Workbench's submit flags: -a/--async, -t/--target, -d/--conda-dependencies, -s ------------
+
+def test_async_is_detach(deck, project):
+    write(project, "slow.py", "import time\ntime.sleep(1)\nprint('finished')\n")
+    result = deck("submit", "-c", "local", "-a", "slow.py", check=True)
+    assert result.out.splitlines() == [result.out.splitlines()[0]]  # the run id line only
+    run_id = run_id_of(result.out)
+    assert deck.wait_for(run_id)["status"] == "Completed"
+    run_id = run_id_of(deck("submit", "-c", "local", "--async", "slow.py", check=True).out)
+    assert deck.wait_for(run_id)["status"] == "Completed"
+
+
+def test_target_flag_runs_on_another_target_for_this_run_only(deck, project):
+    write(project, "where.py", "import os\nprint('GREETING', os.environ.get('GREETING'))\n")
+    # the docker runconfig, on the local target: its env vars, this machine
+    result = deck("submit", "-c", "docker", "-t", "local", "where.py")
+    assert result.returncode == 0, result.err
+    assert "GREETING hello from docker" in result.out
+    run = deck.json("runs", "show", run_id_of(result.out))
+    assert run["target"] == "local" and run["run_configuration"] == "docker"
+    assert "Target: docker" in (project / "aml_config" / "docker.runconfig").read_text()
+    bad = deck("submit", "-c", "local", "-t", "nowhere", "where.py")
+    assert bad.returncode == 2 and "--target" in bad.err and "nowhere" in bad.err
+
+
+@pytest.mark.docker
+def test_conda_flag_is_the_dependencies_file_not_detach(deck, project, docker_engine):
+    write(project, "envs/never.yml", "dependencies:\n  - pip:\n    - deck-never-built==0.0\n")
+    # Workbench's -d: the docker runconfig builds its image from this file instead
+    result = deck("submit", "-c", "docker", "-d", "envs/never.yml", "train.py", timeout=600)
+    assert result.returncode != 0
+    run = deck.json("runs", "show", run_id_of(result.out))
+    assert run["status"] == "Failed" and "deck-never-built" in run["error"]
+    assert run["script"] == "train.py"
+    # a rerun is built from the run's own snapshot with the same file
+    again = deck("rerun", run["run_id"], timeout=600)
+    rerun = deck.json("runs", "show", run_id_of(again.out))
+    assert rerun["status"] == "Failed" and "deck-never-built" in rerun["error"]
+
+
+def test_dependency_file_flags_are_read_at_submit(deck, project):
+    missing = deck("submit", "-c", "local", "-d", "envs/none.yml", "train.py")
+    assert missing.returncode == 2
+    assert "--conda-dependencies" in missing.err and "envs/none.yml" in missing.err
+    write(project, "envs/spark.yml", "configuration:\n  spark.app.name: [not, a, value\n")
+    broken = deck("submit", "-c", "local", "-s", "envs/spark.yml", "train.py")
+    assert broken.returncode == 2 and "envs/spark.yml" in broken.err
+    assert deck.json("runs", "list") == []
+    # A file the run is given is the run's own, as its configs are: an ignore file never
+    # leaves it out of the snapshot.
+    write(project, "envs/hidden.yml", "dependencies:\n  - python=3.11\n")
+    write(project, ".amlignore", "envs/hidden.yml\n")
+    hidden = deck("submit", "-c", "local", "-d", "envs/hidden.yml", "train.py")
+    assert hidden.returncode == 0, hidden.err
+    from core.project import Project
+
+    project_ = Project(project)
+    fingerprint = deck.json("runs", "show", run_id_of(hidden.out))["snapshot"]
+    assert "envs/hidden.yml" in {e.path for e in project_.store.manifest(fingerprint)}

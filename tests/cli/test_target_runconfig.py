@@ -68,3 +68,60 @@ def test_every_command_has_help(deck):
                  ["runconfig", "env", "set", "--help"]):
         result = deck(*args)
         assert result.returncode == 0 and "usage: deck" in result.out, args
+
+
+def answer_on_a_terminal(deck, answer, *args):
+    """Run deck with a terminal as stdin (so it asks), typing ``answer``."""
+    import os
+    import subprocess
+
+    main, side = os.openpty()
+    try:
+        os.write(main, answer.encode() + b"\n")
+        done = subprocess.run(deck.argv(*args), cwd=deck.project, env=deck.env, stdin=side,
+                              capture_output=True, timeout=60)
+    finally:
+        os.close(main)
+        os.close(side)
+    done.out, done.err = done.stdout.decode(), done.stderr.decode()
+    return done
+
+
+def test_runconfig_delete_asks_first(deck, project):
+    path = project / "aml_config" / "docker.runconfig"
+    kept = answer_on_a_terminal(deck, "n", "runconfig", "delete", "docker")
+    assert "Delete aml_config/docker.runconfig? [y/N]" in kept.err
+    assert kept.returncode == 1 and path.is_file()
+    gone = answer_on_a_terminal(deck, "y", "runconfig", "delete", "docker")
+    assert gone.returncode == 0, gone.err
+    assert not path.exists()
+    assert [c["name"] for c in deck.json("runconfig", "list")] == ["local"]
+    missing = deck("runconfig", "delete", "docker", "--yes")
+    assert missing.returncode == 2 and "no run configuration 'docker'" in missing.err
+    # no terminal and no --yes: nothing is deleted
+    unasked = deck("runconfig", "delete", "local")
+    assert unasked.returncode == 2 and "--yes" in unasked.err
+    assert (project / "aml_config" / "local.runconfig").is_file()
+
+
+def test_target_detach_refused_while_another_runconfig_uses_it(deck, project):
+    config = project / "aml_config"
+    deck("runconfig", "create", "--name", "nightly", "--target", "docker", check=True)
+    refused = deck("target", "detach", "docker", "--yes")
+    assert refused.returncode == 2 and "nightly.runconfig" in refused.err
+    assert (config / "docker.compute").is_file() and (config / "docker.runconfig").is_file()
+    deck("target", "detach", "docker", "--force", "--yes", check=True)
+    assert not (config / "docker.compute").exists()
+    assert not (config / "docker.runconfig").exists()  # the pair attach wrote
+    assert (config / "nightly.runconfig").is_file()
+    assert [t["name"] for t in deck.json("target", "list")] == ["local"]
+
+
+def test_target_detach_of_an_unused_target(deck, project):
+    deck("target", "attach", "docker", "--name", "spare", "--base-image", "python:3.11",
+         check=True)
+    deck("target", "detach", "spare", "--yes", check=True)
+    assert not (project / "aml_config" / "spare.compute").exists()
+    assert not (project / "aml_config" / "spare.runconfig").exists()
+    missing = deck("target", "detach", "spare", "--yes")
+    assert missing.returncode == 2 and "no compute target 'spare'" in missing.err

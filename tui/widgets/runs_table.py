@@ -25,7 +25,7 @@ from tui.runfilter import RunFilter
 from tui.widgets.table import Table
 
 # Most telling first: at 80 columns the start time is the one that scrolls off.
-COLUMNS = (("run", "id"), ("status", "status"), ("script", "script"), ("config", "runconfig"),
+COLUMNS = (("#", "number"), ("run", "id"), ("status", "status"), ("script", "script"), ("config", "runconfig"),
            ("target", "target"), ("took", "duration"), ("metric", "metric"),
            ("started", "started"))
 STATE_ORDER = {state: i for i, state in enumerate(RunState)}
@@ -198,6 +198,8 @@ class RunsTable(Table):
                 value = run.start_time_utc or ""
             elif column == "id":
                 value = run.created_utc
+            elif column == "number":
+                value = run.run_number or 0
             else:
                 value = getattr(run, {"runconfig": "run_configuration"}.get(column, column))
             return (value, run.created_utc)
@@ -249,6 +251,7 @@ class RunsTable(Table):
         # Text, not str: DataTable reads a str as markup, and "[done]" is not a style.
         metric = Text(f"{printable(got[0][:6])}={format_value(got[1], 7)}") if got else ""
         return {
+            "number": Text(str(run.run_number or ""), justify="right"),
             "id": self._id_cell(run),
             "status": status_text(run.status),
             "script": Text(printable(run.script)),

@@ -18,19 +18,19 @@ def record(run_id: str) -> RunRecord:
 
 def test_columns_added_by_a_later_migration_round_trip_through_the_run_record(
         tmp_path, monkeypatch):
-    # As the run_number column another change adds: the record keeps the row by column name.
-    migrations = [*db.MIGRATIONS, "ALTER TABLE runs ADD COLUMN run_number INTEGER"]
+    # A column a future migration adds: the record keeps the row by column name.
+    migrations = [*db.MIGRATIONS, "ALTER TABLE runs ADD COLUMN later_column TEXT"]
     monkeypatch.setattr(db, "MIGRATIONS", migrations)
     monkeypatch.setattr(db, "SCHEMA_VERSION", len(migrations))
     path = tmp_path / ".deck" / "history.db"
     store = HistoryStore(path)
     store.insert_run(record("p_1"))
-    store._conn.execute("UPDATE runs SET run_number=7 WHERE run_id='p_1'")
+    store._conn.execute("UPDATE runs SET later_column='seven' WHERE run_id='p_1'")
     store.transition("p_1", RunState.RUNNING)
     store.add_metrics("p_1", [("loss", 0.5, None), ("loss", 0.25, None)], new_offset=40)
     store.transition("p_1", RunState.COMPLETED, exit_code=0)
     saved = json.loads((tmp_path / ".deck" / "runs" / "p_1" / "run.json").read_text())
-    assert saved["run"]["run_number"] == 7 and saved["run"]["status"] == "Completed"
+    assert saved["run"]["later_column"] == "seven" and saved["run"]["status"] == "Completed"
     store.close()
     for suffix in ("", "-wal", "-shm"):
         path.with_name("history.db" + suffix).unlink(missing_ok=True)
@@ -43,7 +43,8 @@ def test_columns_added_by_a_later_migration_round_trip_through_the_run_record(
     run = rebuilt.get_run("p_1", details=True)
     assert run.status is RunState.COMPLETED and run.exit_code == 0
     assert run.metrics == {"loss": [0.5, 0.25]} and run.metrics_offset == 40
-    assert rebuilt._conn.execute("SELECT run_number FROM runs").fetchone()[0] == 7
+    assert tuple(rebuilt._conn.execute("SELECT later_column, run_number FROM runs").fetchone()) \
+        == ("seven", 1)
     assert [e.status for e in rebuilt.events("p_1")] == ["Queued", "Running", "Completed"]
     assert notices == ["rebuilt 1 run(s) of the run history from their run folders"]
 

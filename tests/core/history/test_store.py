@@ -75,7 +75,7 @@ def test_find_run_by_unambiguous_part(history):
     history.insert_run(make_record("proj_1764290000001"))
     history.insert_run(make_record("proj_1764290000002"))
     assert history.find_run("0001").run_id == "proj_1764290000001"
-    with pytest.raises(RunNotFound, match="several"):
+    with pytest.raises(RunNotFound, match="matches 2 runs"):
         history.find_run("proj_17642")
     with pytest.raises(RunNotFound, match="no run"):
         history.find_run("nope")
@@ -162,3 +162,94 @@ def test_fast_json_listing_matches_the_records(history):
                 assert quick[key] == pytest.approx(full[key], abs=0.01)
             else:
                 assert quick[key] == full[key], key
+
+
+def test_runs_are_numbered_per_project_and_numbers_are_never_reused(history):
+    for i in range(3):
+        history.insert_run(make_record(f"proj_176429000000{i}"))
+    assert [r.run_number for r in history.list_runs(newest_first=False)] == [1, 2, 3]
+    history.delete_runs(["proj_1764290000002"])
+    history.insert_run(make_record("proj_1764290000009"))
+    assert history.get_run("proj_1764290000009").run_number == 4
+    assert history.get_run("proj_1764290000009").to_json()["run_number"] == 4
+
+
+def test_a_run_is_named_by_its_number_and_a_short_number_never_matches_inside_ids(history):
+    # ids full of 7s: "7" must mean run number 7 or nothing, never some id holding a 7
+    for i in range(3):
+        history.insert_run(make_record(f"proj_17777777777{i}"))
+    assert history.find_run("2").run_id == "proj_177777777771"
+    assert history.find_run("#3").run_id == "proj_177777777772"
+    with pytest.raises(RunNotFound, match="no run number 7"):
+        history.find_run("7")
+    # a part of an id (middle, prefix, suffix), with or without the project name, when only
+    # one id holds it; digits too short to be an id part but starting with 0 are one
+    history.insert_run(make_record("proj_1234567890123"))
+    assert history.find_run("4567890").run_id == "proj_1234567890123"
+    assert history.find_run("j_1234").run_id == "proj_1234567890123"
+    assert history.find_run("proj_177777777770").run_id == "proj_177777777770"
+    assert history.find_run("0123").run_id == "proj_1234567890123"
+    with pytest.raises(RunNotFound) as ambiguous:
+        history.find_run("proj_1777")
+    message = str(ambiguous.value)
+    assert "matches 3 runs" in message
+    for i in range(3):
+        assert f"#{i + 1} proj_17777777777{i}" in message
+
+
+def test_an_existing_history_gets_run_numbers_in_creation_order(tmp_path):
+    path = tmp_path / "history.db"
+    conn = sqlite3.connect(path)
+    from core.history.db import MIGRATIONS
+
+    conn.executescript(MIGRATIONS[0])
+    conn.execute("PRAGMA user_version = 1")
+    for run_id, created in (("p_b", "2026-01-02T00:00:00.000000Z"),
+                            ("p_a", "2026-01-01T00:00:00.000000Z"),
+                            ("p_c", "2026-01-03T00:00:00.000000Z")):
+        conn.execute("INSERT INTO runs (run_id, status, target, run_configuration, script, "
+                     "arguments, framework, snapshot, config, created_utc) VALUES "
+                     "(?, 'Completed', 'local', 'local', 'x.py', '[]', 'Python', 's', '{}', ?)",
+                     (run_id, created))
+    conn.commit()
+    conn.close()
+    store = HistoryStore(path)
+    try:
+        assert {r.run_id: r.run_number for r in store.list_runs()} == \
+            {"p_a": 1, "p_b": 2, "p_c": 3}
+        store.insert_run(make_record("p_d"))
+        assert store.get_run("p_d").run_number == 4
+    finally:
+        store.close()
+
+
+def test_json_listing_with_last_metrics(history):
+    history.insert_run(make_record("p_1"))
+    history.insert_run(make_record("p_2"))
+    history.add_metrics("p_1", [("acc", 0.5, None), ("acc", 0.9, None), ("tag", "x", None)],
+                        new_offset=10)
+    rows = [json.loads(t) for t in history.list_runs_json(last_metrics=True)]
+    assert {r["run_id"]: r["metrics"] for r in rows} == {"p_1": {"acc": 0.9, "tag": "x"},
+                                                         "p_2": {}}
+
+
+def test_concurrent_submitters_never_share_a_run_number(tmp_path):
+    path = tmp_path / ".deck" / "history.db"
+    HistoryStore(path).close()
+    script = textwrap.dedent(f"""
+        import sys
+        from core.history.store import HistoryStore
+        from tests.core.history.test_store import make_record
+        from pathlib import Path
+        store = HistoryStore(Path({str(path)!r}))
+        for i in range(15):
+            store.insert_run(make_record(f"p_{{sys.argv[1]}}_{{i}}"))
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(n)]) for n in range(4)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
+    store = HistoryStore(path)
+    try:
+        numbers = sorted(r.run_number for r in store.list_runs())
+    finally:
+        store.close()
+    assert numbers == list(range(1, 61))

@@ -1,0 +1,40 @@
+"""`:run` and the palette name runs by the one rule of core.history.runref."""
+
+from __future__ import annotations
+
+from tests.tui.conftest import notified, shows, until
+from tui.screens.run_detail import RunDetailScreen
+from tui.screens.runs import RunsScreen
+
+
+async def goto(pilot, command):
+    await pilot.press("colon", *command, "enter")
+    await pilot.pause()
+
+
+async def test_colon_run_takes_a_number_and_refuses_a_guess(fixed_app, history_project):
+    _, ids = history_project
+    async with fixed_app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: len(fixed_app.runs) == 5)
+        await goto(pilot, "run 7")
+        await until(pilot, lambda: notified(fixed_app, "no run number 7"))
+        assert isinstance(fixed_app.screen, RunsScreen)
+        # two ids hold this part: both are named, none is opened
+        await goto(pilot, "run 17643205")
+        await until(pilot, lambda: notified(fixed_app, "matches 2 runs: #4 sample_1764320580000, "
+                                                       "#3 sample_1764320520000"))
+        assert isinstance(fixed_app.screen, RunsScreen)
+        await goto(pilot, "run 2")
+        await until(pilot, lambda: isinstance(fixed_app.screen, RunDetailScreen))
+        assert fixed_app.screen.run_id == ids[1]
+
+
+async def test_palette_offers_the_run_a_number_names(fixed_app, history_project):
+    _, ids = history_project
+    async with fixed_app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: len(fixed_app.runs) == 5)
+        await pilot.press("ctrl+p", "4")
+        await shows(pilot, fixed_app, "#4  sample_1764320580000")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(fixed_app.screen, RunDetailScreen))
+        assert fixed_app.screen.run_id == ids[3]
