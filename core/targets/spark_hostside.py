@@ -248,7 +248,8 @@ def cancel(root, grace):
 def main(args):
     command = args[0]
     if command == "launch":
-        launch(json.loads(args[1]))
+        # "-": the spec on stdin, so the run's environment (secrets) is on no command line.
+        launch(json.loads(sys.stdin.read() if args[1] == "-" else args[1]))
     elif command == "follow":
         follow(os.path.expanduser(os.path.join("~", args[1])), args[2], int(args[3]))
     elif command == "report":

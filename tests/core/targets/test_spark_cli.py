@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
 import time
+import uuid
+from pathlib import Path
 
 import pytest
 
@@ -151,3 +156,159 @@ def test_a_malformed_spark_dependencies_file_is_reported_at_its_line(deck, proje
     assert result.returncode != 0
     assert "spark_dependencies.yml:3:" in result.err, result.err
     assert "did you mean version" in result.err
+
+
+# -- pip's wrapper, Workbench's folders and a secret on the real cluster ----------------------
+
+#: pip's spark-submit wrapper of the shared venv (pyspark installed there).
+WRAPPER = Path(sys.prefix) / "bin" / "spark-submit"
+
+SHARE_JOB = """\
+import hashlib, os, pickle, sys, time
+from pyspark.sql import SparkSession
+print("outputs at start:", sorted(os.listdir("outputs")), flush=True)
+share = os.environ["AZUREML_NATIVE_SHARE_DIRECTORY"]
+print("share:", share, flush=True)
+print("token sha256:", hashlib.sha256(os.environ["TOKEN"].encode()).hexdigest(), flush=True)
+spark = SparkSession.builder.getOrCreate()  # registers with the master; no job: one core
+print("app:", spark.sparkContext.applicationId, flush=True)
+open(os.path.join(share, "ready"), "w").write("ready")
+deadline = time.time() + 300
+while not os.path.exists(os.path.join(share, "go")) and time.time() < deadline:
+    time.sleep(0.1)
+pickle.dump({"w": 1}, open("./outputs/model.pkl", "wb"))
+spark.stop()
+"""
+
+
+def _cluster_project(deck, project, ssh_server, spark_cluster, tmp_path, *, extra: str = "",
+                     env: str = "{}", spark_submit: Path | None = None) -> None:
+    """A ``spark1`` cluster target written as a user would, and this test's known_hosts."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True, exist_ok=True)
+    ssh_server.write_known_hosts(home / ".ssh" / "known_hosts")
+    deck.env["HOME"] = str(home)
+    write(project, "aml_config/spark1.compute", textwrap.dedent(f"""\
+        type: cluster
+        address: {ssh_server.host}
+        port: {ssh_server.port}
+        username: {ssh_server.user}
+        identityFile: {ssh_server.client_key}
+        sparkMaster: {spark_cluster.master}
+        sparkSubmitLocation: {spark_submit or spark_cluster.spark_submit}
+        userManagedEnvironment: true
+        """) + extra)
+    write(project, "aml_config/spark1.runconfig", textwrap.dedent(f"""\
+        ArgumentVector: [$file]
+        Target: spark1
+        Framework: PySpark
+        EnvironmentVariables: {env}
+        PrepareEnvironment: false
+        """))
+
+
+@pytest.mark.spark
+def test_pips_wrapper_outputs_share_and_a_keyring_secret_on_the_cluster(
+        deck, project, ssh_server, spark_cluster, system_keyring, tmp_path):
+    """The head node's python3 has no pyspark: pip's wrapper alone would exit 127 there."""
+    import hashlib
+    import secrets
+
+    import keyring
+
+    token = "tok-" + secrets.token_hex(12)
+    keyring.set_password("deck-spark-test", "token", token)
+    for key in ("PYTHON_KEYRING_BACKEND", "XDG_DATA_HOME"):
+        deck.env[key] = os.environ[key]
+    share_name = f".launchdeck-test/share-{secrets.token_hex(4)}"
+    share = ssh_server.home / share_name / project.name
+    _cluster_project(deck, project, ssh_server, spark_cluster, tmp_path,
+                     extra=f"nativeSharedDirectory: ~/{share_name}\n",
+                     env="{TOKEN: 'keyring:deck-spark-test/token'}", spark_submit=WRAPPER)
+    check = deck("target", "check", "spark1", timeout=180, check=True)
+    assert "spark_home: " in check.out and "set by deck for pip's wrapper" in check.out
+
+    write(project, "job.py", SHARE_JOB)
+    proc = deck.popen("submit", "-c", "spark1", "job.py")
+    try:
+        deadline = time.monotonic() + 300
+        while not (share / "ready").exists():
+            assert proc.poll() is None, proc.communicate()[0].decode()[-3000:]
+            assert time.monotonic() < deadline, "the job never got to its SparkContext"
+            time.sleep(0.2)
+        # While spark-submit, its JVM and the driver run: no command line holds the secret.
+        ps = subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True, text=True)
+        assert token not in ps.stdout
+        seen = [line for line in ps.stdout.splitlines()
+                if "org.apache.spark.deploy.SparkSubmit" in line and "job.py" in line]
+        assert seen, "spark-submit of the run must be there to be seen"
+        (share / "go").write_text("go")
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    out = out.decode(errors="replace")
+    assert proc.returncode == 0, out[-3000:] + err.decode(errors="replace")
+    assert "spark-class: No such file" not in out
+    assert "outputs at start: []" in out and "app: app-" in out
+    assert f"share: {ssh_server.home}/{share_name}/{project.name}/" in out
+    assert f"token sha256: {hashlib.sha256(token.encode()).hexdigest()}" in out
+    run = deck.json("runs", "show", run_id_of(out))
+    assert run["status"] == "Completed" and run["artifacts"] == ["outputs/model.pkl"]
+    # No file left on the head node (or in the project) holds the secret.
+    for folder in (ssh_server.home, project):
+        found = subprocess.run(["grep", "-rlF", token, str(folder)], capture_output=True,
+                               text=True)
+        assert found.stdout == "", found.stdout
+
+
+@pytest.mark.spark
+def test_a_failed_runs_summary_names_what_spark_said(deck, project, ssh_server, spark_cluster,
+                                                     tmp_path):
+    empty_repo = ssh_server.home / ".launchdeck-test" / f"repo-{uuid.uuid4().hex[:6]}"
+    empty_repo.mkdir(parents=True)
+    _cluster_project(deck, project, ssh_server, spark_cluster, tmp_path)
+    write(project, "job.py", "print('never runs')\n")
+    write(project, "aml_config/spark_dependencies.yml", textwrap.dedent(f"""\
+        configuration: {{}}
+        repositories:
+          - file://{empty_repo}
+        packages:
+          - group: deck
+            artifact: absent
+            version: 9.9.9
+        """))
+    failed = deck("submit", "-c", "spark1", "job.py", timeout=300)
+    assert failed.returncode != 0 and "never runs" not in failed.out
+    run = deck.json("runs", "show", run_id_of(failed.out))
+    assert run["status"] == "Failed"
+    assert run["error"].startswith(
+        "exit code 1: unresolved dependency: deck#absent;9.9.9: not found"), run["error"]
+
+    # The JVM does not start: what it said before giving up.
+    write(project, "aml_config/spark_dependencies.yml",
+          "configuration:\n  spark.driver.memory: lots\n")
+    failed = deck("submit", "-c", "spark1", "job.py", timeout=300)
+    run = deck.json("runs", "show", run_id_of(failed.out))
+    assert run["status"] == "Failed"
+    assert run["error"] == "exit code 1: Java did not start: Invalid maximum heap size: " \
+                           "-Xmxlots", run["error"]
+
+    # A Python exception raised by a driver connected to the cluster: Spark logs its shutdown
+    # after the traceback.
+    write(project, "aml_config/spark_dependencies.yml", "configuration: {}\n")
+    write(project, "fail.py", CLUSTER_FAIL_JOB)
+    failed = deck("submit", "-c", "spark1", "fail.py", timeout=300)
+    assert "Successfully stopped SparkContext" in failed.out
+    run = deck.json("runs", "show", run_id_of(failed.out))
+    assert run["error"] == "exit code 1: ValueError: the model diverged", run["error"]
+    shown = deck("runs", "show", run["id"] if "id" in run else run_id_of(failed.out))
+    assert "ValueError: the model diverged" in shown.out
+
+
+CLUSTER_FAIL_JOB = """\
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+print("app:", spark.sparkContext.applicationId, flush=True)
+raise ValueError("the model diverged")
+"""
