@@ -212,7 +212,9 @@ class SparkTarget:
         from core.remote import materialize_remote, sync_snapshot
 
         root = f"{RUNS}/{_safe(spec.run_id)}"
-        await self.host.run(["rm", "-rf", "--", root], check=True)  # a launch retried
+        started = await self._started_before(root)
+        if started is not None:
+            return started
         await sync_snapshot(self.host, spec.store, spec.snapshot)
         await materialize_remote(self.host, spec.snapshot, f"{root}/work")
         share = await self._prepare_work(spec, root)
@@ -245,6 +247,28 @@ class SparkTarget:
             raise TargetError(f"target {self.name}: {report['error']}")
         external = format_id(report.get("app_id"), report["pid"])
         return SparkExecution(self.host, root, external, on_link_state=self.on_link_state)
+
+    async def _started_before(self, root: str) -> SparkExecution | None:
+        """The run's spark-submit if an earlier launch started it, else a clean ``root``.
+
+        A keeper killed after spark-submit started but before it recorded the run's id is
+        revived and launches again: the run must be found, never started a second time.
+        """
+        result = await self.host.run(["sh", "-c", 'cd "$HOME" && if [ -f "$1/pids" ]; then '
+                                      'echo started; else rm -rf -- "$1"; fi', "sh", root],
+                                     check=True)
+        if result.stdout.decode().strip() != "started":
+            return None
+        result = await self.host.run(hostside("report", root, "0"), check=True)
+        try:
+            report = json.loads(result.stdout.decode().strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            report = {}
+        if "pid" not in report:  # a torn earlier launch: start afresh
+            await self.host.run(["rm", "-rf", "--", root], check=True)
+            return None
+        return SparkExecution(self.host, root, format_id(report.get("app_id"), report["pid"]),
+                              on_link_state=self.on_link_state)
 
     async def _prepare_work(self, spec: RunSpec, root: str) -> str | None:
         """Create ``work/outputs/`` and the ``nativeSharedDirectory`` folder of the project.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -312,3 +313,66 @@ spark = SparkSession.builder.getOrCreate()
 print("app:", spark.sparkContext.applicationId, flush=True)
 raise ValueError("the model diverged")
 """
+
+
+# -- the keeper killed at random moments ------------------------------------------------------
+
+KILL_TRIES = 10
+KILL_JOB = """\
+import os, sys, time, deckrun
+with open(os.environ["AZUREML_NATIVE_SHARE_DIRECTORY"] + "starts", "a") as starts:
+    starts.write(os.environ["DECK_RUN_ID"] + "\\n")  # a revived keeper must not start it again
+for i in range(40):
+    print("line %03d" % i, flush=True)
+    deckrun.log("i", i)
+    time.sleep(0.05)
+open("outputs/done.txt", "w").write("done")
+sys.exit(3)
+"""
+
+
+@pytest.mark.spark
+def test_keepers_killed_at_random_moments_lose_nothing_on_the_cluster(
+        deck, project, ssh_server, spark_cluster, tmp_path):
+    """kill -9 of the keeper anywhere from submit to the end; a revived keeper finishes it.
+
+    No SparkContext: spark-submit runs the script as its driver, a few seconds a try.
+    """
+    import random
+    import signal
+
+    from core.history.store import HistoryStore
+
+    share_name = f".launchdeck-test/share-{uuid.uuid4().hex[:8]}"
+    starts = ssh_server.home / share_name / project.name / "starts"
+    _cluster_project(deck, project, ssh_server, spark_cluster, tmp_path,
+                     extra=f"nativeSharedDirectory: ~/{share_name}\n")
+    write(project, "job.py", KILL_JOB)
+    rng = random.Random(int(os.environ.get("DECK_TEST_SEED", time.time())))
+    expected = [f"line {i:03d}" for i in range(40)]
+    for attempt in range(KILL_TRIES):
+        run_id = run_id_of(deck("submit", "-c", "spark1", "--detach", "job.py",
+                                check=True).out)
+        history = HistoryStore(project / ".deck" / "history.db")
+        try:
+            # The moment of the kill (not an assertion); every other try within the launch.
+            time.sleep(rng.uniform(0.0, 2.0 if attempt % 2 else 6.0))
+            run = history.get_run(run_id)
+            if run.keeper_pid and not run.status.is_terminal:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(run.keeper_pid, signal.SIGKILL)
+        finally:
+            history.close()
+        follow = deck("logs", run_id, "-f", timeout=300)  # revives a keeper, which attaches
+        why = f"try {attempt}, run {run_id} (killed while {run.status}):\n{follow.out[-2000:]}"
+        assert follow.returncode == 3, why
+        assert [ln for ln in follow.out.splitlines() if ln.startswith("line ")] == expected, why
+        log = (project / ".deck" / "runs" / run_id / "output.log").read_text()
+        assert [ln for ln in log.splitlines() if ln.startswith("line ")] == expected, why
+        shown = deck.json("runs", "show", run_id)
+        assert shown["status"] == "Failed" and shown["exit_code"] == 3, why
+        assert shown["metrics"]["i"] == list(range(40)), why
+        assert shown["artifacts"] == ["outputs/done.txt"], why
+        assert (project / ".deck" / "runs" / run_id / "outputs" / "done.txt").read_text() \
+            == "done"
+        assert starts.read_text().splitlines().count(run_id) == 1, why
