@@ -301,10 +301,10 @@ def test_a_failed_runs_summary_names_what_spark_said(deck, project, ssh_server, 
     write(project, "fail.py", CLUSTER_FAIL_JOB)
     failed = deck("submit", "-c", "spark1", "fail.py", timeout=300)
     assert "Successfully stopped SparkContext" in failed.out
-    run = deck.json("runs", "show", run_id_of(failed.out))
+    run_id = run_id_of(failed.out)
+    run = deck.json("runs", "show", run_id)
     assert run["error"] == "exit code 1: ValueError: the model diverged", run["error"]
-    shown = deck("runs", "show", run["id"] if "id" in run else run_id_of(failed.out))
-    assert "ValueError: the model diverged" in shown.out
+    assert "ValueError: the model diverged" in deck("runs", "show", run_id, check=True).out
 
 
 CLUSTER_FAIL_JOB = """\
