@@ -425,3 +425,21 @@ async def test_a_new_keeper_attaches_and_resumes_at_its_offsets(spark_project, k
         await again.release()
     finally:
         await pool.close()
+
+
+@pytest.mark.spark
+async def test_a_second_launch_of_a_started_run_finds_it_and_starts_nothing(spark_project):
+    """A keeper killed after spark-submit started, before it recorded the id, is revived and
+    launches the run again: the script must not run twice."""
+    spark_project.write("counter.py", COUNTER)
+    env = spark_project.env()
+    target = spark_project.target(env)
+    spec = spark_project.run_spec(env, "counter.py", "100")
+    first = await target.launch(spec, progress=lambda _: None)
+    again = await spark_project.target(env).launch(spec, progress=lambda _: None)
+    assert again.external_id == first.external_id
+    output = await collect(again.logs(0))
+    assert await again.wait() == 1
+    lines = [ln for ln in output.decode().splitlines() if ln.startswith("line ")]
+    assert lines == [f"line {i:04d}" for i in range(100)]
+    await again.release()
