@@ -49,6 +49,7 @@ _CHECK = SPARK_HOME_SH + r'''
 s=$1; m=$2
 if [ -z "$s" ]; then s=$(command -v spark-submit || true)
   [ -z "$s" ] && [ -n "$SPARK_HOME" ] && s="$SPARK_HOME/bin/spark-submit"; fi
+case $s in "~/"*) s=$HOME/${s#"~/"} ;; esac
 echo "spark_submit=$s"
 case $s in */*) p=$s ;; *) p=$(command -v "$s" || true) ;; esac
 if [ -z "$s" ]; then echo "problem=not_found"

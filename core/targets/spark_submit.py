@@ -153,10 +153,11 @@ SPARK_HOME_SH = r'''deck_spark_home() {
   return 0
 }'''
 
-#: ``sh -c WITH_SPARK_HOME_SH sh SPARK_SUBMIT ARGS...``: runs spark-submit with SPARK_HOME set
-#: for pip's wrapper when it is not set already. ``exec`` keeps the pid: the process deck
-#: started is spark-submit itself.
+#: ``sh -c WITH_SPARK_HOME_SH sh SPARK_SUBMIT ARGS...``: runs spark-submit (``~/`` is the
+#: home there) with SPARK_HOME set for pip's wrapper when it is not set already. ``exec``
+#: keeps the pid: the process deck started is spark-submit itself.
 WITH_SPARK_HOME_SH = SPARK_HOME_SH + r'''
+case $1 in "~/"*) _x=$HOME/${1#"~/"}; shift; set -- "$_x" "$@" ;; esac
 if [ -z "$SPARK_HOME" ]; then
   _home=$(deck_spark_home "$1")
   [ -n "$_home" ] && export SPARK_HOME="$_home"

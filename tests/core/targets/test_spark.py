@@ -223,7 +223,7 @@ async def test_check_names_why_spark_submit_cannot_run_on_the_head_node(
     plain.chmod(0o644)
     subprocess.run(["chmod", "-R", "a+rX", str(ssh_server.home / ".launchdeck-test")])
     with pytest.raises(TargetError, match="no pyspark package was found.*set SPARK_HOME"):
-        await at(lonely / "spark-submit").check()
+        await at(f"~/{remote_scratch}/venv/bin/spark-submit").check()  # ~: deckuser's home
     with pytest.raises(TargetError, match="is not executable"):
         await at(plain).check()
     with pytest.raises(TargetError, match="/nowhere/spark does not exist there"):

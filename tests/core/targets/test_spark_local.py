@@ -147,6 +147,12 @@ def test_the_head_node_shell_finds_spark_home_for_the_wrapper_on_path(tmp_path):
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"ran with {find_spark_home(str(WRAPPER))}" in result.stdout
+    # ``~/`` in sparkSubmitLocation is the home of the head node's user.
+    (tmp_path / "bin" / "show").write_text('#!/bin/sh\necho "ran $0 $*"\n')
+    (tmp_path / "bin" / "show").chmod(0o755)
+    result = subprocess.run(with_spark_home(["~/bin/show", "x"]), env=env, capture_output=True,
+                            text=True)
+    assert result.stdout == f"ran {tmp_path}/bin/show x\n", result.stderr
     # A SPARK_HOME already set is kept.
     result = subprocess.run(["sh", "-c", with_spark_home(["true"])[2] + "\n", "sh", "env"],
                             env=dict(env, SPARK_HOME="/opt/mine"), capture_output=True,
