@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -210,7 +209,7 @@ def _cluster_project(deck, project, ssh_server, spark_cluster, tmp_path, *, extr
 
 @pytest.mark.spark
 def test_pips_wrapper_outputs_share_and_a_keyring_secret_on_the_cluster(
-        deck, project, ssh_server, spark_cluster, system_keyring, tmp_path):
+        deck, project, ssh_server, spark_cluster, system_keyring, remote_scratch, tmp_path):
     """The head node's python3 has no pyspark: pip's wrapper alone would exit 127 there."""
     import hashlib
     import secrets
@@ -221,7 +220,7 @@ def test_pips_wrapper_outputs_share_and_a_keyring_secret_on_the_cluster(
     keyring.set_password("deck-spark-test", "token", token)
     for key in ("PYTHON_KEYRING_BACKEND", "XDG_DATA_HOME"):
         deck.env[key] = os.environ[key]
-    share_name = f".launchdeck-test/share-{secrets.token_hex(4)}"
+    share_name = f"{remote_scratch}/share"
     share = ssh_server.home / share_name / project.name
     _cluster_project(deck, project, ssh_server, spark_cluster, tmp_path,
                      extra=f"nativeSharedDirectory: ~/{share_name}\n",
@@ -265,8 +264,8 @@ def test_pips_wrapper_outputs_share_and_a_keyring_secret_on_the_cluster(
 
 @pytest.mark.spark
 def test_a_failed_runs_summary_names_what_spark_said(deck, project, ssh_server, spark_cluster,
-                                                     tmp_path):
-    empty_repo = ssh_server.home / ".launchdeck-test" / f"repo-{uuid.uuid4().hex[:6]}"
+                                                     remote_scratch, tmp_path):
+    empty_repo = ssh_server.home / remote_scratch / "repo"
     empty_repo.mkdir(parents=True)
     _cluster_project(deck, project, ssh_server, spark_cluster, tmp_path)
     write(project, "job.py", "print('never runs')\n")
@@ -333,7 +332,7 @@ sys.exit(3)
 
 @pytest.mark.spark
 def test_keepers_killed_at_random_moments_lose_nothing_on_the_cluster(
-        deck, project, ssh_server, spark_cluster, tmp_path):
+        deck, project, ssh_server, spark_cluster, remote_scratch, tmp_path):
     """kill -9 of the keeper anywhere from submit to the end; a revived keeper finishes it.
 
     No SparkContext: spark-submit runs the script as its driver, a few seconds a try.
@@ -343,7 +342,7 @@ def test_keepers_killed_at_random_moments_lose_nothing_on_the_cluster(
 
     from core.history.store import HistoryStore
 
-    share_name = f".launchdeck-test/share-{uuid.uuid4().hex[:8]}"
+    share_name = f"{remote_scratch}/share"
     starts = ssh_server.home / share_name / project.name / "starts"
     _cluster_project(deck, project, ssh_server, spark_cluster, tmp_path,
                      extra=f"nativeSharedDirectory: ~/{share_name}\n")
