@@ -33,6 +33,7 @@ from core.project import Project
 from core.runs import slots
 from core.runs.launcher import keeper_alive
 from core.runs.state import RunState
+from core.targets.spark_failure import spark_cause
 
 CANCEL_GRACE_SECONDS = 10.0
 #: How long a finished run's clean-up on its target (container, files, links) may take; a host
@@ -519,7 +520,8 @@ def _failure_summary(log: Path, exit_code: int | None) -> str:
         exception = next((line for line in after if not line[:1].isspace()), None)
         return f"exit code {exit_code}: {exception.strip()}" if exception \
             else f"exit code {exit_code}"
-    return f"exit code {exit_code}"
+    cause = spark_cause(tail)  # spark-submit's own failures leave no Python traceback
+    return f"exit code {exit_code}: {cause}" if cause else f"exit code {exit_code}"
 
 
 def run_lock(run_dir: Path) -> int | None:

@@ -32,7 +32,8 @@ from core.targets import spark_env
 from core.targets.base import (REMOTE_DEFAULT_RUNS, RUNTIME_DIR, EnvironmentSpec, Progress,
                                RunSpec)
 from core.targets.spark_execution import SparkExecution, format_id, hostside
-from core.targets.spark_submit import SubmitCommand, deploy_mode, mode_note
+from core.targets.spark_submit import (SPARK_HOME_SH, SubmitCommand, deploy_mode, mode_note,
+                                       with_spark_home)
 
 if TYPE_CHECKING:
     from core.config.compute import ComputeConfig
@@ -45,12 +46,30 @@ RUNS = ".launchdeck/spark/runs"
 #: later and reported to the keeper (``SparkExecution.on_external_id``).
 APP_ID_WAIT = 0.0
 
-_CHECK = r'''s=$1; m=$2
+_CHECK = SPARK_HOME_SH + r'''
+s=$1; m=$2
 if [ -z "$s" ]; then s=$(command -v spark-submit || true)
   [ -z "$s" ] && [ -n "$SPARK_HOME" ] && s="$SPARK_HOME/bin/spark-submit"; fi
+case $s in "~/"*) s=$HOME/${s#"~/"} ;; esac
 echo "spark_submit=$s"
-if [ -n "$s" ] && [ -x "$s" ]; then
-  "$s" --version 2>&1 | sed -n 's/.*version \([0-9][0-9.]*\).*/spark_version=\1/p' | head -n 1
+case $s in */*) p=$s ;; *) p=$(command -v "$s" || true) ;; esac
+if [ -z "$s" ]; then echo "problem=not_found"
+elif [ -z "$p" ] || [ ! -e "$p" ]; then echo "problem=missing"
+elif [ -d "$p" ] || [ ! -x "$p" ]; then echo "problem=not_executable"
+else
+  if [ -z "$SPARK_HOME" ]; then
+    h=$(deck_spark_home "$p")
+    if [ -n "$h" ]; then export SPARK_HOME="$h"; echo "spark_home=$h (set by deck for pip's wrapper)"
+    elif [ -f "$(dirname "$(readlink -f "$p" 2>/dev/null || echo "$p")")/find_spark_home.py" ]; then
+      echo "problem=no_spark_home"; fi
+  fi
+  if [ -n "$JAVA_HOME" ]; then [ -x "$JAVA_HOME/bin/java" ] || echo "problem=bad_java_home=$JAVA_HOME"
+  elif ! command -v java >/dev/null 2>&1; then echo "problem=no_java"; fi
+  out=$("$p" --version 2>&1 </dev/null)
+  v=$(printf '%s\n' "$out" | sed -n 's/.*version \([0-9][0-9.]*\).*/\1/p' | head -n 1)
+  if [ -n "$v" ]; then echo "spark_version=$v"
+  else echo "problem=version_failed"
+    echo "spark_said=$(printf '%s\n' "$out" | grep -v '^[[:space:]]*$' | tail -n 3 | tr '\n' '|')"; fi
 fi
 echo "python=$(python3 -c 'import sys; print(sys.version.split()[0])' 2>/dev/null)"
 case "$m" in spark://*)
@@ -59,6 +78,17 @@ case "$m" in spark://*)
     && echo "master_reachable=yes" || echo "master_reachable=no";;
 yarn*) command -v yarn >/dev/null && echo "yarn=$(command -v yarn)" || echo "yarn=missing";;
 esac'''
+
+
+#: ``sh -c _PREPARE_WORK sh WORK SHARE PROJECT``: the driver's ``outputs/`` exists (empty)
+#: before the script starts, as on Workbench; ``SHARE/PROJECT`` is created and printed.
+_PREPARE_WORK = r'''set -e
+cd "$HOME"; mkdir -p "$1/outputs"
+[ -n "$2" ] || exit 0
+case $2 in "~") d=$HOME ;; "~/"*) d=$HOME/${2#"~/"} ;; *) d=$2 ;; esac
+d=${d%/}/$3
+mkdir -p "$d"
+printf '%s\n' "$d"'''
 
 
 class SparkTarget:
@@ -103,13 +133,15 @@ class SparkTarget:
         result = await self.host.run(["sh", "-c", _CHECK, "sh",
                                       self.compute.spark_submit_location or "",
                                       self.compute.spark_master or ""], timeout=120)
-        facts = dict(line.split("=", 1) for line in result.stdout.decode().splitlines()
-                     if "=" in line)
+        lines = [line.split("=", 1) for line in result.stdout.decode().splitlines()
+                 if "=" in line]
+        facts = dict(kv for kv in lines if kv[0] != "problem")
+        # The first problem found is the cause; later ones (--version failing) follow from it.
+        problem = next((value for key, value in lines if key == "problem"), None)
         where = f"target {self.name} ({self.host.endpoint})"
-        if not facts.get("spark_submit") or "spark_version" not in facts:
-            raise TargetError(f"{where}: spark-submit does not run on the head node "
-                              f"({facts.get('spark_submit') or 'not on PATH'}); set "
-                              "sparkSubmitLocation")
+        if problem is not None or "spark_version" not in facts:
+            raise TargetError(f"{where}: spark-submit does not run on the head node: "
+                              + self._check_problem(problem or "version_failed", facts))
         if not facts.get("python"):
             raise TargetError(f"{where}: python3 is not installed on the head node")
         if facts.get("master_reachable") == "no":
@@ -123,6 +155,31 @@ class SparkTarget:
         if note:
             facts["note"] = note
         return facts
+
+    def _check_problem(self, problem: str, facts: dict[str, str]) -> str:
+        """What the check script's ``problem`` means, and what to set."""
+        submit = facts.get("spark_submit") or "spark-submit"
+        config = f"sparkSubmitLocation in {self.compute.path}"
+        if problem == "not_found":
+            return f"no spark-submit on the head node's PATH and no SPARK_HOME there; set {config}"
+        if problem == "missing":
+            return f"{submit} does not exist there; set {config}"
+        if problem == "not_executable":
+            return f"{submit} is not executable (chmod +x it), or set {config}"
+        if problem == "no_spark_home":
+            return (f"{submit} is pip's spark-submit wrapper, but no pyspark package was found "
+                    "in its environment (lib/python*/site-packages/pyspark), so it cannot find "
+                    "Spark; set SPARK_HOME to the pyspark package folder (in the runconfig's "
+                    f"EnvironmentVariables or the head node's environment), or set {config} "
+                    "to $SPARK_HOME/bin/spark-submit")
+        if problem.startswith("bad_java_home="):
+            return (f"JAVA_HOME is {problem.split('=', 1)[1]}, which has no bin/java: set "
+                    "JAVA_HOME on the head node to a Java 17 installation")
+        if problem == "no_java":
+            return ("Java is not installed there (no java on PATH, JAVA_HOME not set): "
+                    "install Java 17 or set JAVA_HOME")
+        said = facts.pop("spark_said", "").strip("|").replace("|", " | ")
+        return f"{submit} --version failed: {said or 'no output'}; check {config}"
 
     def executor_environment(self, env: EnvironmentSpec) -> spark_env.ExecutorEnvironment | None:
         """The executors' environment ``env`` asks for; None when it needs nothing built."""
@@ -157,14 +214,23 @@ class SparkTarget:
         from core.remote import materialize_remote, sync_snapshot
 
         root = f"{RUNS}/{_safe(spec.run_id)}"
-        await self.host.run(["rm", "-rf", "--", root], check=True)  # a launch retried
+        started = await self._started_before(root)
+        if started is not None:
+            return started
         await sync_snapshot(self.host, spec.store, spec.snapshot)
         await materialize_remote(self.host, spec.snapshot, f"{root}/work")
+        share = await self._prepare_work(spec, root)
         command, require = self._command(spec, root)
-        launch = {"root": root, "argv": command.argv(), "env": self._run_env(spec),
+        env = self._run_env(spec)
+        if share:
+            env["AZUREML_NATIVE_SHARE_DIRECTORY"] = share
+        launch = {"root": root, "argv": with_spark_home(command.argv()), "env": env,
                   "files": _runtime_files(), "require": require, "app_wait": APP_ID_WAIT}
         try:
-            result = await self.host.run(hostside("launch", json.dumps(launch)), check=True)
+            # The spec travels on stdin: its environment holds the run's secrets, which must
+            # not show on the head node's command lines (ps).
+            result = await self.host.run(hostside("launch", "-"),
+                                         input=json.dumps(launch).encode(), check=True)
         except TargetUnreachable:
             # spark-submit may be running already, detached: find it rather than lose it.
             result = await self._report_after_drop(root)
@@ -183,6 +249,48 @@ class SparkTarget:
             raise TargetError(f"target {self.name}: {report['error']}")
         external = format_id(report.get("app_id"), report["pid"])
         return SparkExecution(self.host, root, external, on_link_state=self.on_link_state)
+
+    async def _started_before(self, root: str) -> SparkExecution | None:
+        """The run's spark-submit if an earlier launch started it, else a clean ``root``.
+
+        A keeper killed after spark-submit started but before it recorded the run's id is
+        revived and launches again: the run must be found, never started a second time.
+        """
+        result = await self.host.run(["sh", "-c", 'cd "$HOME" && if [ -f "$1/pids" ]; then '
+                                      'echo started; else rm -rf -- "$1"; fi', "sh", root],
+                                     check=True)
+        if result.stdout.decode().strip() != "started":
+            return None
+        result = await self.host.run(hostside("report", root, "0"), check=True)
+        try:
+            report = json.loads(result.stdout.decode().strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            report = {}
+        if "pid" not in report:  # a torn earlier launch: start afresh
+            await self.host.run(["rm", "-rf", "--", root], check=True)
+            return None
+        return SparkExecution(self.host, root, format_id(report.get("app_id"), report["pid"]),
+                              on_link_state=self.on_link_state)
+
+    async def _prepare_work(self, spec: RunSpec, root: str) -> str | None:
+        """Create ``work/outputs/`` and the ``nativeSharedDirectory`` folder of the project.
+
+        Returns the share folder as the head node spells it (``~`` expanded there), or None.
+        """
+        share = self.compute.native_shared_directory or ""
+        if share and not (share == "~" or share.startswith(("~/", "/"))):
+            raise ConfigError("nativeSharedDirectory must be an absolute path on the head node, "
+                              "or start with ~/", file=str(self.compute.path),
+                              field="nativeSharedDirectory")
+        project = (spec.env.project_dir or self.project_dir or Path("project")).name
+        result = await self.host.run(["sh", "-c", _PREPARE_WORK, "sh", f"{root}/work", share,
+                                      project])
+        if result.exit_status != 0:
+            err = result.stderr.decode(errors="replace").strip()[-1000:]
+            raise TargetError(f"target {self.name}: cannot create the run's folders on "
+                              f"{self.host.endpoint}: {err}")
+        folder = result.stdout.decode().strip()
+        return folder + "/" if share and folder else None
 
     async def _report_after_drop(self, root: str):
         for delay in (0.2, 0.5, 1.0, 2.0, 5.0, 10.0):

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
+import sys
 import textwrap
 import time
 import uuid
@@ -188,6 +190,55 @@ async def test_check_reports_facts_and_says_what_is_wrong(spark_project, spark_c
     wrong = replace(env, compute=replace(env.compute, spark_master="spark://127.0.0.1:9"))
     with pytest.raises(TargetError, match="cannot reach the Spark master spark://127.0.0.1:9"):
         await spark_project.target(wrong).check()
+
+WRAPPER = Path(sys.prefix) / "bin" / "spark-submit"  # pip's wrapper of the shared venv
+
+
+@pytest.mark.spark
+async def test_check_names_why_spark_submit_cannot_run_on_the_head_node(
+        spark_project, ssh_server, remote_scratch):
+    from dataclasses import replace
+
+    from core.errors import TargetError
+
+    env = spark_project.env()
+
+    def at(location) -> object:
+        return spark_project.target(
+            replace(env, compute=replace(env.compute, spark_submit_location=str(location))))
+
+    # pip's wrapper: the head node's python3 has no pyspark, deck finds Spark for it.
+    facts = await at(WRAPPER).check()
+    assert facts["spark_version"][0].isdigit()
+    assert facts["spark_home"].startswith(str(WRAPPER.parent.parent / "lib"))
+    scratch = ssh_server.home / remote_scratch
+    lonely = scratch / "venv" / "bin"
+    lonely.mkdir(parents=True)
+    for name in ("spark-submit", "find-spark-home", "find_spark_home.py"):
+        shutil.copy(WRAPPER.parent / name, lonely / name)
+    plain = scratch / "plain-spark-submit"
+    shutil.copy(WRAPPER, plain)
+    plain.chmod(0o644)
+    subprocess.run(["chmod", "-R", "a+rX", str(ssh_server.home / ".launchdeck-test")])
+    with pytest.raises(TargetError, match="no pyspark package was found.*set SPARK_HOME"):
+        await at(f"~/{remote_scratch}/venv/bin/spark-submit").check()  # ~: deckuser's home
+    with pytest.raises(TargetError, match="is not executable"):
+        await at(plain).check()
+    with pytest.raises(TargetError, match="/nowhere/spark does not exist there"):
+        await at("/nowhere/spark").check()
+
+
+def test_the_check_script_names_a_java_home_without_java(tmp_path):
+    """The head node's check script, run here with a JAVA_HOME that holds no Java."""
+    from core.targets.spark import _CHECK
+
+    env = {k: v for k, v in os.environ.items() if k != "SPARK_HOME"}
+    env.update(JAVA_HOME=str(tmp_path / "no-jdk"), PATH="/usr/local/bin:/usr/bin:/bin")
+    out = subprocess.run(["sh", "-c", _CHECK, "sh", str(WRAPPER), ""], env=env,
+                         capture_output=True, text=True, timeout=120).stdout
+    assert f"problem=bad_java_home={tmp_path / 'no-jdk'}" in out
+    assert "spark_home=" in out  # found for the wrapper all the same
+
 
 ROWS_JOB = """\
 import sys
@@ -371,3 +422,21 @@ async def test_a_new_keeper_attaches_and_resumes_at_its_offsets(spark_project, k
         await again.release()
     finally:
         await pool.close()
+
+
+@pytest.mark.spark
+async def test_a_second_launch_of_a_started_run_finds_it_and_starts_nothing(spark_project):
+    """A keeper killed after spark-submit started, before it recorded the id, is revived and
+    launches the run again: the script must not run twice."""
+    spark_project.write("counter.py", COUNTER)
+    env = spark_project.env()
+    target = spark_project.target(env)
+    spec = spark_project.run_spec(env, "counter.py", "100")
+    first = await target.launch(spec, progress=lambda _: None)
+    again = await spark_project.target(env).launch(spec, progress=lambda _: None)
+    assert again.external_id == first.external_id
+    output = await collect(again.logs(0))
+    assert await again.wait() == 1
+    lines = [ln for ln in output.decode().splitlines() if ln.startswith("line ")]
+    assert lines == [f"line {i:04d}" for i in range(100)]
+    await again.release()

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
+import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -151,3 +156,224 @@ def test_a_malformed_spark_dependencies_file_is_reported_at_its_line(deck, proje
     assert result.returncode != 0
     assert "spark_dependencies.yml:3:" in result.err, result.err
     assert "did you mean version" in result.err
+
+
+# -- pip's wrapper, Workbench's folders and a secret on the real cluster ----------------------
+
+#: pip's spark-submit wrapper of the shared venv (pyspark installed there).
+WRAPPER = Path(sys.prefix) / "bin" / "spark-submit"
+
+SHARE_JOB = """\
+import hashlib, os, pickle, sys, time
+from pyspark.sql import SparkSession
+print("outputs at start:", sorted(os.listdir("outputs")), flush=True)
+share = os.environ["AZUREML_NATIVE_SHARE_DIRECTORY"]
+print("share:", share, flush=True)
+print("token sha256:", hashlib.sha256(os.environ["TOKEN"].encode()).hexdigest(), flush=True)
+spark = SparkSession.builder.getOrCreate()  # registers with the master; no job: one core
+print("app:", spark.sparkContext.applicationId, flush=True)
+open(os.path.join(share, "ready"), "w").write("ready")
+deadline = time.time() + 300
+while not os.path.exists(os.path.join(share, "go")) and time.time() < deadline:
+    time.sleep(0.1)
+pickle.dump({"w": 1}, open("./outputs/model.pkl", "wb"))
+spark.stop()
+"""
+
+
+def _cluster_project(deck, project, ssh_server, spark_cluster, tmp_path, *, extra: str = "",
+                     env: str = "{}", spark_submit: Path | None = None) -> None:
+    """A ``spark1`` cluster target written as a user would, and this test's known_hosts."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True, exist_ok=True)
+    ssh_server.write_known_hosts(home / ".ssh" / "known_hosts")
+    deck.env["HOME"] = str(home)
+    write(project, "aml_config/spark1.compute", textwrap.dedent(f"""\
+        type: cluster
+        address: {ssh_server.host}
+        port: {ssh_server.port}
+        username: {ssh_server.user}
+        identityFile: {ssh_server.client_key}
+        sparkMaster: {spark_cluster.master}
+        sparkSubmitLocation: {spark_submit or spark_cluster.spark_submit}
+        userManagedEnvironment: true
+        """) + extra)
+    write(project, "aml_config/spark1.runconfig", textwrap.dedent(f"""\
+        ArgumentVector: [$file]
+        Target: spark1
+        Framework: PySpark
+        EnvironmentVariables: {env}
+        PrepareEnvironment: false
+        """))
+
+
+@pytest.mark.spark
+def test_pips_wrapper_outputs_share_and_a_keyring_secret_on_the_cluster(
+        deck, project, ssh_server, spark_cluster, system_keyring, remote_scratch, tmp_path):
+    """The head node's python3 has no pyspark: pip's wrapper alone would exit 127 there."""
+    import hashlib
+    import secrets
+
+    import keyring
+
+    token = "tok-" + secrets.token_hex(12)
+    keyring.set_password("deck-spark-test", "token", token)
+    for key in ("PYTHON_KEYRING_BACKEND", "XDG_DATA_HOME"):
+        deck.env[key] = os.environ[key]
+    share_name = f"{remote_scratch}/share"
+    share = ssh_server.home / share_name / project.name
+    _cluster_project(deck, project, ssh_server, spark_cluster, tmp_path,
+                     extra=f"nativeSharedDirectory: ~/{share_name}\n",
+                     env="{TOKEN: 'keyring:deck-spark-test/token'}", spark_submit=WRAPPER)
+    check = deck("target", "check", "spark1", timeout=180, check=True)
+    assert "spark_home: " in check.out and "set by deck for pip's wrapper" in check.out
+
+    write(project, "job.py", SHARE_JOB)
+    proc = deck.popen("submit", "-c", "spark1", "job.py")
+    try:
+        deadline = time.monotonic() + 300
+        while not (share / "ready").exists():
+            assert proc.poll() is None, proc.communicate()[0].decode()[-3000:]
+            assert time.monotonic() < deadline, "the job never got to its SparkContext"
+            time.sleep(0.2)
+        # While spark-submit, its JVM and the driver run: no command line holds the secret.
+        ps = subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True, text=True)
+        assert token not in ps.stdout
+        seen = [line for line in ps.stdout.splitlines()
+                if "org.apache.spark.deploy.SparkSubmit" in line and "job.py" in line]
+        assert seen, "spark-submit of the run must be there to be seen"
+        (share / "go").write_text("go")
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if share.is_dir():  # a failed assertion must not leave the job holding the cluster
+            (share / "go").write_text("go")
+        if proc.poll() is None:
+            proc.kill()
+    out = out.decode(errors="replace")
+    assert proc.returncode == 0, out[-3000:] + err.decode(errors="replace")
+    assert "spark-class: No such file" not in out
+    assert "outputs at start: []" in out and "app: app-" in out
+    assert f"share: {ssh_server.home}/{share_name}/{project.name}/" in out
+    assert f"token sha256: {hashlib.sha256(token.encode()).hexdigest()}" in out
+    run = deck.json("runs", "show", run_id_of(out))
+    assert run["status"] == "Completed" and run["artifacts"] == ["outputs/model.pkl"]
+    # No file left on the head node (or in the project) holds the secret.
+    for folder in (ssh_server.home, project):
+        found = subprocess.run(["grep", "-rlF", token, str(folder)], capture_output=True,
+                               text=True)
+        assert found.stdout == "", found.stdout
+
+
+@pytest.mark.spark
+def test_a_failed_runs_summary_names_what_spark_said(deck, project, ssh_server, spark_cluster,
+                                                     remote_scratch, tmp_path):
+    empty_repo = ssh_server.home / remote_scratch / "repo"
+    empty_repo.mkdir(parents=True)
+    _cluster_project(deck, project, ssh_server, spark_cluster, tmp_path)
+    write(project, "job.py", "print('never runs')\n")
+    write(project, "aml_config/spark_dependencies.yml", textwrap.dedent(f"""\
+        configuration: {{}}
+        repositories:
+          - file://{empty_repo}
+        packages:
+          - group: deck
+            artifact: absent
+            version: 9.9.9
+        """))
+    failed = deck("submit", "-c", "spark1", "job.py", timeout=300)
+    assert failed.returncode != 0 and "never runs" not in failed.out
+    run = deck.json("runs", "show", run_id_of(failed.out))
+    assert run["status"] == "Failed"
+    assert run["error"].startswith(
+        "exit code 1: unresolved dependency: deck#absent;9.9.9: not found"), run["error"]
+
+    # The JVM does not start: what it said before giving up.
+    write(project, "aml_config/spark_dependencies.yml",
+          "configuration:\n  spark.driver.memory: lots\n")
+    failed = deck("submit", "-c", "spark1", "job.py", timeout=300)
+    run = deck.json("runs", "show", run_id_of(failed.out))
+    assert run["status"] == "Failed"
+    assert run["error"] == "exit code 1: Java did not start: Invalid maximum heap size: " \
+                           "-Xmxlots", run["error"]
+
+    # A Python exception raised by a driver connected to the cluster: Spark logs its shutdown
+    # after the traceback.
+    write(project, "aml_config/spark_dependencies.yml", "configuration: {}\n")
+    write(project, "fail.py", CLUSTER_FAIL_JOB)
+    failed = deck("submit", "-c", "spark1", "fail.py", timeout=300)
+    assert "Successfully stopped SparkContext" in failed.out
+    run_id = run_id_of(failed.out)
+    run = deck.json("runs", "show", run_id)
+    assert run["error"] == "exit code 1: ValueError: the model diverged", run["error"]
+    assert "ValueError: the model diverged" in deck("runs", "show", run_id, check=True).out
+
+
+CLUSTER_FAIL_JOB = """\
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+print("app:", spark.sparkContext.applicationId, flush=True)
+raise ValueError("the model diverged")
+"""
+
+
+# -- the keeper killed at random moments ------------------------------------------------------
+
+KILL_TRIES = 10
+KILL_JOB = """\
+import os, sys, time, deckrun
+with open(os.environ["AZUREML_NATIVE_SHARE_DIRECTORY"] + "starts", "a") as starts:
+    starts.write(os.environ["DECK_RUN_ID"] + "\\n")  # a revived keeper must not start it again
+for i in range(40):
+    print("line %03d" % i, flush=True)
+    deckrun.log("i", i)
+    time.sleep(0.05)
+open("outputs/done.txt", "w").write("done")
+sys.exit(3)
+"""
+
+
+@pytest.mark.spark
+def test_keepers_killed_at_random_moments_lose_nothing_on_the_cluster(
+        deck, project, ssh_server, spark_cluster, remote_scratch, tmp_path):
+    """kill -9 of the keeper anywhere from submit to the end; a revived keeper finishes it.
+
+    No SparkContext: spark-submit runs the script as its driver, a few seconds a try.
+    """
+    import random
+    import signal
+
+    from core.history.store import HistoryStore
+
+    share_name = f"{remote_scratch}/share"
+    starts = ssh_server.home / share_name / project.name / "starts"
+    _cluster_project(deck, project, ssh_server, spark_cluster, tmp_path,
+                     extra=f"nativeSharedDirectory: ~/{share_name}\n")
+    write(project, "job.py", KILL_JOB)
+    rng = random.Random(int(os.environ.get("DECK_TEST_SEED", time.time())))
+    expected = [f"line {i:03d}" for i in range(40)]
+    for attempt in range(KILL_TRIES):
+        run_id = run_id_of(deck("submit", "-c", "spark1", "--detach", "job.py",
+                                check=True).out)
+        history = HistoryStore(project / ".deck" / "history.db")
+        try:
+            # The moment of the kill (not an assertion); every other try within the launch.
+            time.sleep(rng.uniform(0.0, 2.0 if attempt % 2 else 6.0))
+            run = history.get_run(run_id)
+            if run.keeper_pid and not run.status.is_terminal:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(run.keeper_pid, signal.SIGKILL)
+        finally:
+            history.close()
+        follow = deck("logs", run_id, "-f", timeout=300)  # revives a keeper, which attaches
+        why = f"try {attempt}, run {run_id} (killed while {run.status}):\n{follow.out[-2000:]}"
+        assert follow.returncode == 3, why
+        assert [ln for ln in follow.out.splitlines() if ln.startswith("line ")] == expected, why
+        log = (project / ".deck" / "runs" / run_id / "output.log").read_text()
+        assert [ln for ln in log.splitlines() if ln.startswith("line ")] == expected, why
+        shown = deck.json("runs", "show", run_id)
+        assert shown["status"] == "Failed" and shown["exit_code"] == 3, why
+        assert shown["metrics"]["i"] == list(range(40)), why
+        assert shown["artifacts"] == ["outputs/done.txt"], why
+        assert (project / ".deck" / "runs" / run_id / "outputs" / "done.txt").read_text() \
+            == "done"
+        assert starts.read_text().splitlines().count(run_id) == 1, why
