@@ -161,8 +161,9 @@ def _open(path: Path, rebuild: bool, notice) -> sqlite3.Connection:
         if conn is not None:
             conn.close()
         error = history_error(exc, path, "open")
-        if _unwritable(path) and path.exists():
-            # A read-only project (or .deck/) can still be read: list, show, logs.
+        if path.exists() and (_unwritable(path) or _closed_cleanly_on_a_full_disk(path)):
+            # A read-only project (or .deck/) can still be read: list, show, logs. So can one
+            # on a full disk, where WAL mode cannot make its -shm file to open normally.
             return _open_read_only(path, error)
         raise error from exc
     return conn
@@ -183,6 +184,18 @@ def _open_read_only(path: Path, error: DeckError) -> sqlite3.Connection:
     return conn
 
 
+def _closed_cleanly_on_a_full_disk(path: Path) -> bool:
+    """An empty or absent -wal file (every change is in the main file, so an immutable read
+    misses nothing), and no room for the -shm file a normal open needs."""
+    from core.diskerrors import disk_full
+
+    try:
+        wal_empty = os.path.getsize(f"{path}-wal") == 0
+    except FileNotFoundError:
+        wal_empty = True
+    return wal_empty and disk_full(path.parent)
+
+
 def _unwritable(path: Path) -> bool:
     folder = path.parent
     return not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK))
@@ -195,7 +208,8 @@ def history_error(exc: sqlite3.Error, path: Path, doing: str = "write") -> DeckE
     code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
     if code in (_BUSY, _LOCKED):
         return HistoryBusy(f"{path}: the run history is locked by another process ({exc})")
-    if code == _FULL or (code in (_IOERR, _CANTOPEN) and disk_full(path.parent)):
+    # READONLY too: on a full disk history is opened read-only, so a write fails that way.
+    if code == _FULL or (code in (_IOERR, _CANTOPEN, _READONLY) and disk_full(path.parent)):
         return no_space(path)
     if code == _READONLY or (code in (_IOERR, _CANTOPEN) and _unwritable(path)):
         return read_only(path)
