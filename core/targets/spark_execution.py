@@ -18,7 +18,6 @@ with ``yarn application -kill``.
 from __future__ import annotations
 
 import asyncio
-import stat
 from pathlib import Path, PurePosixPath
 from typing import AsyncIterator
 
@@ -165,38 +164,31 @@ class SparkExecution:
             await self.host.run(["sh", "-c", 'command -v yarn >/dev/null && '
                                  'yarn application -kill "$1"', "sh", self.app_id])
 
-    async def collect_outputs(self, dest: Path) -> None:
-        sftp = await self.host.sftp()
-        home = await self._home(sftp)
-        source = str(PurePosixPath(home) / self.root / "work" / "outputs")
-        with translate_errors(self.host.endpoint, "copying outputs from"):
-            await _copy_tree(sftp, source, dest)
+    async def collect_outputs(self, dest: Path) -> list[str]:
+        """The run's ``outputs/`` as the host-side runner packs it: every hard-link name kept,
+        sparse files written sparse here, and what is not a regular file listed, not lost."""
+        import json
+        import tempfile
 
-    async def _home(self, sftp) -> str:
-        with translate_errors(self.host.endpoint, "reading outputs on"):
-            return await sftp.realpath(".")
+        from core.targets.docker_archive import extract_outputs
+
+        with tempfile.TemporaryFile() as spool:
+            with translate_errors(self.host.endpoint, "copying outputs from"):
+                async with self.host.process(hostside("pack", self.root)) as proc:
+                    proc.stdin.write_eof()
+                    while chunk := await proc.stdout.read(1 << 16):
+                        spool.write(chunk)
+                    errors = await proc.stderr.read()
+                    await proc.wait()
+            report = errors.decode(errors="replace").strip().splitlines()
+            try:
+                host_skipped = json.loads(report[-1])["skipped"]
+            except (IndexError, ValueError, KeyError, TypeError):
+                raise TargetError(f"{self.host.endpoint}: packing the run's outputs failed: "
+                                  f"{' '.join(report)[-300:] or 'no answer'}") from None
+            spool.seek(0)
+            return host_skipped + extract_outputs(spool, dest)
 
     async def release(self) -> None:
         # The snapshot stays in the host's store; only this run's folder goes.
         await self.host.run(["rm", "-rf", "--", self.root])
-
-
-async def _copy_tree(sftp, source: str, dest: Path) -> None:
-    """Regular files under ``source``, never following links (as ``copy_outputs`` does)."""
-    import asyncssh
-
-    try:
-        entries = await sftp.readdir(source)
-    except asyncssh.SFTPNoSuchFile:
-        return
-    for entry in entries:
-        name = entry.filename
-        if name in (".", "..") or "/" in name:
-            continue
-        mode = entry.attrs.permissions or 0
-        remote = f"{source}/{name}"
-        if stat.S_ISDIR(mode):
-            await _copy_tree(sftp, remote, dest / name)
-        elif stat.S_ISREG(mode):
-            dest.mkdir(parents=True, exist_ok=True)
-            await sftp.get(remote, str(dest / name))

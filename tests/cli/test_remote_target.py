@@ -239,3 +239,14 @@ def test_a_run_outlives_a_cut_link_and_keeps_every_line(remote_deck):
             time.sleep(0.1)
     finally:
         relay.cut()
+
+
+def test_a_remote_run_keeps_hard_links_sparse_files_and_lists_what_it_skipped(remote_deck):
+    # The cluster target collects outputs the same way (the shared host-side runner's pack).
+    from tests.core.targets.test_outputs import assert_odd_outputs_kept, odd_outputs_run
+
+    deck = remote_deck
+    _trust(deck)
+    attach(deck)
+    run_id, run = odd_outputs_run(deck, "box")
+    assert_odd_outputs_kept(deck, run_id, run)

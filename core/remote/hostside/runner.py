@@ -18,13 +18,17 @@ end) and prints one JSON line. ``report ROOT WAIT`` prints the same line for a r
 earlier (a launch whose link dropped). ``follow ROOT NAME OFFSET`` streams a file from a byte
 offset until the run has ended. ``wait ROOT`` prints the exit code (or ``lost``).
 ``cancel ROOT GRACE`` signals the program's process group and every process below the waiter:
-TERM, then KILL after GRACE seconds.
+TERM, then KILL after GRACE seconds. ``pack ROOT`` writes a tar of ``work/outputs`` to stdout
+(regular files, every name of a hard link, never following a link) and, after it, one JSON
+line on stderr: what it left out and why.
 """
 import json
 import os
 import re
 import signal
+import stat
 import sys
+import tarfile
 import time
 import zipfile
 
@@ -371,6 +375,39 @@ def cancel(root, grace):
     signal_all(procs, signal.SIGKILL)
 
 
+def pack(root):
+    """The run's outputs as a tar on stdout; what is not a regular file is named, not sent."""
+    source = os.path.join(root, "work", "outputs")
+    skipped = []
+    kinds = ((stat.S_ISLNK, "symbolic link not followed"),
+             (stat.S_ISFIFO, "FIFO (named pipe), not a regular file"),
+             (stat.S_ISSOCK, "socket, not a regular file"),
+             (stat.S_ISCHR, "device, not a regular file"),
+             (stat.S_ISBLK, "device, not a regular file"))
+    with tarfile.open(fileobj=sys.stdout.buffer, mode="w|") as tar:
+        if os.path.isdir(source) and not os.path.islink(source):
+            tar.add(source, arcname="outputs", recursive=False)
+        for folder, dirs, files in os.walk(source):
+            rel_folder = os.path.relpath(folder, source)
+            for name in sorted(dirs) + sorted(files):
+                path = os.path.join(folder, name)
+                rel = os.path.normpath(os.path.join(rel_folder, name))
+                try:
+                    mode = os.lstat(path).st_mode
+                except OSError:
+                    continue  # gone meanwhile
+                if stat.S_ISDIR(mode) or stat.S_ISREG(mode):
+                    # gettarinfo records a second name of one inode as a hard link
+                    tar.add(path, arcname="outputs/" + rel, recursive=False)
+                    continue
+                if name in dirs:
+                    dirs.remove(name)  # a link to a folder: never walked into
+                skipped.append(rel + ": " + next(
+                    (why for test, why in kinds if test(mode)), "not a regular file"))
+    sys.stdout.flush()
+    sys.stderr.write(json.dumps({"skipped": skipped}) + "\n")
+
+
 def main(args):
     command = args[0]
     if command == "launch":
@@ -384,6 +421,8 @@ def main(args):
         wait(os.path.expanduser(os.path.join("~", args[1])))
     elif command == "cancel":
         cancel(os.path.expanduser(os.path.join("~", args[1])), float(args[2]))
+    elif command == "pack":
+        pack(os.path.expanduser(os.path.join("~", args[1])))
     else:
         sys.exit("unknown command " + command)
 
