@@ -26,7 +26,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import ConfigError, HostKeyError, TargetError, TargetUnreachable
+from core.errors import ConfigError, TargetError, TargetUnreachable
 from core.targets.base import (REMOTE_DEFAULT_RUNS, RUNTIME_DIR, EnvironmentSpec, Framework,
                                Progress, RunSpec)
 from core.targets.spark_execution import SparkExecution
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from core.remote.remotehost import RemoteHost
 
 RUNS = ".launchdeck/remote/runs"
-_CONNECT_RETRIES = (0.2, 0.5, 1.0, None)
 #: The variable Workbench gave scripts for ``nativeSharedDirectory``.
 SHARE_VARIABLE = "AZUREML_NATIVE_SHARE_DIRECTORY"
 
@@ -76,36 +75,15 @@ class RemoteTarget:
     @property
     def host(self) -> "RemoteHost":
         if self._host is None:
-            from core.config.secrets import resolve_password
-            from core.remote import shared_pool
+            from core.remote.targethost import host_of
 
-            pool = self._pool or shared_pool()
-            host = pool.host(self.compute.address, port=self.compute.explicit_port,
-                             user=self.compute.username, identity_file=self.compute.identity_file)
-            password = resolve_password(self.compute)  # keyring:SERVICE/USER, or a clear error
-            if password.value is not None:
-                pool.remember_password(host.endpoint, password.value)
-            self._host = host
+            self._host = host_of(self.compute, self._pool)
         return self._host
 
     async def _connect(self) -> None:
-        """Open the link; sshd drops handshakes past MaxStartups at random, so retry a little."""
-        try:
-            for delay in _CONNECT_RETRIES:
-                try:
-                    await self.host.connection()
-                    return
-                except TargetUnreachable:
-                    if delay is None:  # runs started at once must not fail for that
-                        raise
-                    await asyncio.sleep(delay)
-        except HostKeyError as exc:  # a keeper never trusts a key: say what the user runs
-            raise HostKeyError(str(exc).replace("deck target check NAME",
-                                                f"deck target check {self.name}")
-                               + ("" if exc.changed else
-                                  f"\nRuns on target {self.name} cannot start until then."),
-                               host=exc.host, fingerprint=exc.fingerprint,
-                               changed=exc.changed) from None
+        from core.remote.targethost import connect
+
+        await connect(self.host, self.name)
 
     async def accept_host_key(self, fingerprint: str) -> None:
         await self.host.accept_host_key(fingerprint)

@@ -30,7 +30,6 @@ whose host never comes back stays Running, and its cancel waits for the host.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import functools
 import gzip
@@ -38,7 +37,7 @@ from pathlib import Path
 
 import aiodocker
 
-from core.errors import ConfigError, HostKeyError, TargetError, TargetUnreachable
+from core.errors import ConfigError, TargetError, TargetUnreachable
 from core.remote.forward import UnixSocketForward
 from core.remote.hostkeys import fingerprint
 from core.remote.sync import REMOTE_STORE, sync_snapshot
@@ -53,7 +52,6 @@ if False:  # typing only
     from core.remote.remotehost import RemoteHost
 
 DOCKER_SOCKET = "/var/run/docker.sock"
-_CONNECT_RETRIES = (0.2, 0.5, 1.0, None)
 _PUT = (Path(__file__).parent / "remotedocker_put.py").read_bytes()
 _PROBE = r'''s=$1; [ -S "$s" ] || { echo missing; exit 0; }
 [ -r "$s" ] && [ -w "$s" ] || { echo denied; exit 0; }
@@ -95,39 +93,16 @@ class RemoteDockerTarget(DockerTarget):
 
     async def host(self) -> "RemoteHost":
         if self._host is None:
-            from core.config.secrets import resolve_password
-            from core.remote.connection import shared_pool
+            from core.remote.targethost import host_of
 
-            pool = self._pool or shared_pool()
-            c = self.compute
-            host = pool.host(c.address or "", port=c.explicit_port, user=c.username,
-                             identity_file=c.identity_file)
-            password = resolve_password(c)  # AzureMlSecret=: a clear SecretError, here
-            if password.value is not None:
-                pool.remember_password(host.endpoint, password.value)
-            self._host = host
+            self._host = host_of(self.compute, self._pool)
         return self._host
 
     async def connection(self):
         """The shared SSH connection; host key trouble names this target's check command."""
-        host = await self.host()
-        try:
-            for delay in _CONNECT_RETRIES:
-                try:
-                    return await host.connection()
-                except TargetUnreachable:
-                    # sshd drops handshakes beyond MaxStartups (10 by default) at random:
-                    # 20 keepers starting at once must not fail their runs for that.
-                    if delay is None:
-                        raise
-                    await asyncio.sleep(delay)
-        except HostKeyError as exc:
-            raise HostKeyError(str(exc).replace("deck target check NAME",
-                                                f"deck target check {self.name}")
-                               + ("" if exc.changed else
-                                  f"\nRuns on target {self.name} cannot start until then."),
-                               host=exc.host, fingerprint=exc.fingerprint,
-                               changed=exc.changed) from None
+        from core.remote.targethost import connect
+
+        return await connect(await self.host(), self.name)
 
     async def accept_host_key(self, fp: str) -> None:
         """Trust the host's key if it has fingerprint ``fp`` (what the user confirmed)."""

@@ -114,12 +114,10 @@ class SparkTarget:
     @property
     def host(self) -> "RemoteHost":
         if self._host is None:
-            from core.remote import shared_pool
+            from core.remote.targethost import host_of
 
-            pool = self._pool or shared_pool()
-            self._host = pool.host(self.compute.address, port=self.compute.port,
-                                   user=self.compute.username,
-                                   identity_file=self.compute.identity_file)
+            # The file's port only when it sets one: ~/.ssh/config's Port applies otherwise.
+            self._host = host_of(self.compute, self._pool)
         return self._host
 
     @property

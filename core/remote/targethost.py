@@ -1,0 +1,57 @@
+"""The SSH host of a target's ``.compute`` file: built and reached the same way by every target
+that works over SSH (remote Docker, remote Python, Spark cluster).
+
+One place, so the targets cannot drift apart again: the file's ``port`` only when it sets one
+(otherwise ``~/.ssh/config`` and then 22 decide), a ``password`` (a ``keyring:`` reference, or
+a clear error for Workbench's ``AzureMlSecret=``) handed to the pool and never stored, and the
+same patience with a busy sshd.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from core.errors import HostKeyError, TargetUnreachable
+
+if TYPE_CHECKING:
+    from core.config.compute import ComputeConfig
+    from core.remote.connection import SSHPool
+    from core.remote.remotehost import RemoteHost
+
+#: Waits between tries to open the link. sshd drops handshakes beyond MaxStartups (10 by
+#: default) at random: 20 keepers starting at once must not fail their runs for that.
+CONNECT_RETRIES = (0.2, 0.5, 1.0, None)
+
+
+def host_of(compute: "ComputeConfig", pool: "SSHPool | None" = None) -> "RemoteHost":
+    from core.config.secrets import resolve_password
+    from core.remote.connection import shared_pool
+
+    pool = pool or shared_pool()
+    host = pool.host(compute.address or "", port=compute.explicit_port, user=compute.username,
+                     identity_file=compute.identity_file)
+    password = resolve_password(compute)  # keyring:SERVICE/USER, or a clear error
+    if password.value is not None:
+        pool.remember_password(host.endpoint, password.value)
+    return host
+
+
+async def connect(host: "RemoteHost", target_name: str):
+    """The host's shared connection; host key trouble names the target's check command (a
+    keeper never trusts a key itself: the user confirms it there)."""
+    try:
+        for delay in CONNECT_RETRIES:
+            try:
+                return await host.connection()
+            except TargetUnreachable:
+                if delay is None:
+                    raise
+                await asyncio.sleep(delay)
+    except HostKeyError as exc:
+        raise HostKeyError(str(exc).replace("deck target check NAME",
+                                            f"deck target check {target_name}")
+                           + ("" if exc.changed else
+                              f"\nRuns on target {target_name} cannot start until then."),
+                           host=exc.host, fingerprint=exc.fingerprint,
+                           changed=exc.changed) from None

@@ -1,0 +1,31 @@
+"""Every SSH target builds its host the same way (core.remote.targethost)."""
+
+import pytest
+
+from core.config.compute import load_compute
+from core.remote import SSHPool
+from core.targets.remote import RemoteTarget
+from core.targets.remotedocker import RemoteDockerTarget
+from core.targets.spark import SparkTarget
+
+
+@pytest.mark.parametrize("kind, make", [("cluster", SparkTarget), ("remote", RemoteTarget),
+                                        ("remotedocker", RemoteDockerTarget)])
+async def test_a_compute_without_port_takes_port_and_user_from_ssh_config(tmp_path, kind, make):
+    # The cluster target once passed 22 itself, so ~/.ssh/config's Port never applied.
+    config = tmp_path / "ssh_config"
+    config.write_text("Host head\n  HostName 127.0.0.1\n  Port 2222\n  User deckuser\n")
+    path = tmp_path / "aml_config" / f"{kind}1.compute"
+    path.parent.mkdir()
+
+    async def endpoint_of(text: str):
+        path.write_text(text)
+        pool = SSHPool(config_paths=[config], known_hosts=tmp_path / "known_hosts")
+        target = make(load_compute(path), project_dir=tmp_path, pool=pool)
+        host = await target.host() if kind == "remotedocker" else target.host
+        return host.endpoint
+
+    ep = await endpoint_of(f"type: {kind}\naddress: head\nbaseDockerImage: x\n")
+    assert (ep.host, ep.port, ep.user) == ("127.0.0.1", 2222, "deckuser")
+    ep = await endpoint_of(f"type: {kind}\naddress: head\nport: 2200\nbaseDockerImage: x\n")
+    assert ep.port == 2200  # the file's own port wins
