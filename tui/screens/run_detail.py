@@ -56,6 +56,7 @@ class RunDetailScreen(DeckScreen):
         self._loaded_at = 0.0
         self._reload_pending = False
         self._artifact_paths: list[str] = []
+        self._latest = None  # (run, events) last read, for the tab that shows next
         # Built here, not in compose: the tabs mount their panes a moment after the screen.
         self.log_view = LogView(self.deck.project.run_dir(run_id) / "output.log", id="log-view")
         self.metrics_panel = MetricsPanel(id="metrics-panel")
@@ -125,8 +126,9 @@ class RunDetailScreen(DeckScreen):
     def _loaded(self, run, events, artifacts) -> None:
         if run.status.is_terminal:
             self.log_view.run_over.set()
-        self.metrics_panel.show(run.metrics or {})
-        self.run_info.show(run, events)
+        # Only the tab on show is drawn; the others get the newest data when they show.
+        self._latest = (run, events)
+        self._show_tab_data()
         table = self.query_one("#artifact-table", DataTable)
         paths = [path for path, _ in artifacts]
         if paths != self._artifact_paths:
@@ -147,7 +149,9 @@ class RunDetailScreen(DeckScreen):
                  join_args([run.script, *run.arguments]),
                  f"{run.run_configuration} on {run.target}",
                  format_duration(duration_s(run, self.deck.clock()))]
-        self.query_one("#run-header", Static).update(" · ".join(p for p in parts if p))
+        # One line of fixed size: no layout pass (a pass repainted the whole screen each second).
+        self.query_one("#run-header", Static).update(" · ".join(p for p in parts if p),
+                                                     layout=False)
 
     # -- actions ------------------------------------------------------------------------------
 
@@ -169,7 +173,18 @@ class RunDetailScreen(DeckScreen):
 
     @on(TabbedContent.TabActivated)
     def _tab_changed(self) -> None:
+        self._show_tab_data()
         self.keys_may_have_changed()
+
+    def _show_tab_data(self) -> None:
+        if self._latest is None:
+            return
+        run, events = self._latest
+        active = self.query_one(TabbedContent).active
+        if active == "metrics":
+            self.metrics_panel.show(run.metrics or {})
+        elif active == "info":
+            self.run_info.show(run, events)
 
     def action_search(self) -> None:
         self.query_one(TabbedContent).active = "log"

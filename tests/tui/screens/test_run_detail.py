@@ -175,3 +175,43 @@ async def test_live_log_follows_and_stops_when_scrolled_up(live_project):
         for step in ("queued", "preparing", "PrepareEnvironment off", "started", "first output"):
             assert step in text
         assert run.snapshot in text and "LEARNING_RATE" in text
+
+
+async def test_a_hidden_log_and_a_covered_runs_screen_do_no_work(live_project):
+    """#14.7: on the Metrics tab the log is neither read nor drawn, and the runs screen under
+    a run's detail draws nothing; both catch up as soon as they show again."""
+    from core.runs.submit import submit
+
+    run = submit(live_project, "local", str(live_project.root / "train.py"),
+                 ("--epochs", "400", "--sleep", "0.02"))
+    log = live_project.run_dir(run.run_id) / "output.log"
+    app = make_app(live_project)
+    async with app.run_test(size=(80, 24)) as pilot:
+        runs_screen = app.screen
+        applied = []
+        real_apply = runs_screen.table.apply
+        runs_screen.table.apply = lambda *a: (applied.append(a), real_apply(*a))
+        view = await open_run(app, pilot, run.run_id)
+        await until(pilot, lambda: view.index.line_count > 20, what="output", timeout=30)
+        drawn = []
+        real_render = view.render_lines
+        view.render_lines = lambda crop: (drawn.append(1), real_render(crop))[1]
+        await pilot.press("2")
+        await pilot.pause(0.5)  # a repaint or tail pass under way when the tab changed
+        indexed, drawn[:] = view.index.line_count, []
+        applied.clear()
+        written = log.read_bytes().count(b"\n")
+        await until(pilot, lambda: log.read_bytes().count(b"\n") > written + 30,
+                    what="the run writes on", timeout=60)
+        await pilot.pause(0.6)  # more than the tail's slowest pause
+        assert view.index.line_count == indexed and not drawn  # hidden: no reading, no drawing
+        assert not applied  # the runs screen under the detail took no change
+        await pilot.press("1")
+        await until(pilot, lambda: view.index.line_count > written + 30 and drawn,
+                    what="read and drawn again once shown")
+        await until(pilot, lambda: app.runs[run.run_id].status.is_terminal, timeout=120)
+        await shows(pilot, app, "model written to outputs/model.json")  # followed to the end
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is runs_screen)
+        await until(pilot, lambda: applied, what="the changes applied on return")
+        await shows(pilot, app, "Completed")
