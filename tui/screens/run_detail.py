@@ -25,6 +25,7 @@ from tui.widgets.search_box import SearchBox
 from tui.widgets.table import Table
 
 RELOAD_EVERY = 1.0  # seconds: a chatty run commits metrics many times a second
+USAGE_EVERY = 3.0  # seconds between reads of a running run's CPU and memory (Info tab only)
 
 
 class LogSearchBox(SearchBox):
@@ -61,6 +62,7 @@ class RunDetailScreen(DeckScreen):
         self.log_view = LogView(self.deck.project.run_dir(run_id) / "output.log", id="log-view")
         self.metrics_panel = MetricsPanel(id="metrics-panel")
         self.run_info = RunInfo(id="run-info")
+        self._meter = None  # core.runs.usage.UsageMeter of this run, while the Info tab reads it
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="topbar", id="run-header")
@@ -78,6 +80,7 @@ class RunDetailScreen(DeckScreen):
                 yield table
             with TabPane("4 Info", id="info"):
                 with VerticalScroll(id="info-scroll"):
+                    yield Static("", id="run-usage")
                     yield self.run_info
         yield Footer(compact=True)
 
@@ -87,6 +90,7 @@ class RunDetailScreen(DeckScreen):
         # The tabs mount their panes after this screen mounts: wait for one refresh.
         self.call_after_refresh(self._start)
         self.set_interval(1.0, self._show_header)
+        self._usage_timer = self.set_interval(USAGE_EVERY, self._read_usage)
 
     def _start(self) -> None:
         self._load()
@@ -181,10 +185,62 @@ class RunDetailScreen(DeckScreen):
             return
         run, events = self._latest
         active = self.query_one(TabbedContent).active
+        if active == "info" and self._meter is None:
+            self._read_usage()  # at once, and the next read a whole interval later
+            self._usage_timer.reset()
         if active == "metrics":
             self.metrics_panel.show(run.metrics or {})
         elif active == "info":
             self.run_info.show(run, events)
+
+    # -- CPU and memory (Info tab) ------------------------------------------------------------
+
+    def _read_usage(self) -> None:
+        """Read the run's CPU and memory again, only while the Info tab shows them."""
+        if self.query_one(TabbedContent).active != "info":
+            return
+        from core.runs.usage import UsageMeter
+
+        run = self.deck.runs.get(self.run_id)
+        why_not = "not running" if run is None else UsageMeter.measurable(self.deck.project, run)
+        if why_not is not None:
+            self._show_usage(f"[dim]{why_not}[/]")
+            if self._meter is not None:
+                self._close_meter()
+            return
+        if self._meter is None or self._meter.run.external_id != run.external_id:
+            if self._meter is not None:
+                self._close_meter()
+            self._meter = UsageMeter(self.deck.project, run)
+        self._usage_worker(self._meter)
+
+    @work(exclusive=True, group="run-usage", name="run usage")
+    async def _usage_worker(self, meter) -> None:
+        try:
+            usage = await meter.read()
+        except Exception as exc:  # an engine or link that fails: said in place of the figures
+            self._show_usage(f"[dim]cannot read: {type(exc).__name__}: {exc}[/]")
+            return
+        if usage is None:
+            self._show_usage("[dim]not running[/]")
+            return
+        cpu = "measuring…" if usage.cpu_percent is None else \
+            f"{usage.cpu_percent:.0f} % of a core"
+        parts = [f"CPU {cpu}", f"memory {format_size(usage.memory_bytes)}"]
+        if usage.processes is not None:
+            parts.append(f"{usage.processes} process{'es' if usage.processes != 1 else ''}")
+        self._show_usage(" · ".join(parts))
+
+    def _show_usage(self, text: str) -> None:
+        self.query_one("#run-usage", Static).update(f"[b]now[/]  {text}")
+
+    def _close_meter(self) -> None:
+        meter, self._meter = self._meter, None
+        self.run_worker(meter.close(), group="run-usage-close")
+
+    async def on_unmount(self) -> None:
+        if self._meter is not None:
+            await self._meter.close()
 
     def action_search(self) -> None:
         self.query_one(TabbedContent).active = "log"

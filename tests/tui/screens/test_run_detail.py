@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from core.runs.state import RunState
 from tests.tui.conftest import footer, make_app, notified, screen_text, shows, until
 from tests.tui.projects import FakeRun, clock, copy_sample, fill_history
@@ -215,3 +217,85 @@ async def test_a_hidden_log_and_a_covered_runs_screen_do_no_work(live_project):
         await until(pilot, lambda: app.screen is runs_screen)
         await until(pilot, lambda: applied, what="the changes applied on return")
         await shows(pilot, app, "Completed")
+
+
+BURN = """\
+import time
+ballast = bytearray(60 * 1024 * 1024)  # resident: every page written
+for i in range(0, len(ballast), 4096):
+    ballast[i] = 1
+print("burning", flush=True)
+end = time.monotonic() + 600
+while time.monotonic() < end:
+    pass
+"""
+
+
+def usage_line(app) -> str:
+    return str(app.screen.query_one("#run-usage").render())
+
+
+async def watch_usage(app, pilot, run_id):
+    """Open the run's Info tab and wait for a CPU figure after a memory one."""
+    import re
+
+    await until(pilot, lambda: run_id in app.runs and app.runs[run_id].external_id,
+                what="started", timeout=300)
+    app.action_goto("run", run_id)
+    await until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+    await shows(pilot, app, "burning", timeout=120)
+    await pilot.press("4")
+    await shows(pilot, app, "% of a core", timeout=60)  # two reads: a CPU share
+
+    def busy() -> bool:  # a busy loop: most of a core, but runs are niced on a busy machine
+        found = re.search(r"CPU (\d+) % of a core", screen_text(app))
+        return found is not None and int(found.group(1)) >= 1
+
+    await until(pilot, busy, timeout=60, what="the CPU of a busy loop")
+    text = screen_text(app)
+    memory = re.search(r"memory ([\d.]+) MiB", text)
+    assert memory and float(memory.group(1)) >= 60, text
+    return text
+
+
+async def test_info_shows_cpu_and_memory_of_a_running_local_run(live_project):
+    from core.runs.control import request_cancel
+    from core.runs.submit import submit
+
+    (live_project.root / "burn.py").write_text(BURN)
+    run = submit(live_project, "local", str(live_project.root / "burn.py"), ())
+    app = make_app(live_project)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            text = await watch_usage(app, pilot, run.run_id)
+            assert "1 process" in text
+            reads = []
+            real = app.screen._meter.read
+
+            async def counted():
+                reads.append(1)
+                return await real()
+
+            app.screen._meter.read = counted
+            await pilot.press("1")  # the log tab: the figures are not read any more
+            await pilot.pause(6.5)  # two intervals
+            assert not reads
+    finally:
+        request_cancel(live_project, run.run_id)
+
+
+@pytest.mark.docker
+async def test_info_shows_cpu_and_memory_of_a_running_container(live_project, docker_engine):
+    from core.runs.control import request_cancel
+    from core.runs.submit import submit
+
+    (live_project.config_dir / "conda_dependencies.yml").write_text(
+        "name: env\ndependencies:\n  - python=3.11\n")
+    (live_project.root / "burn.py").write_text(BURN)
+    run = submit(live_project, "docker", str(live_project.root / "burn.py"), ())
+    app = make_app(live_project)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await watch_usage(app, pilot, run.run_id)
+    finally:
+        request_cancel(live_project, run.run_id)
