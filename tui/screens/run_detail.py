@@ -80,7 +80,7 @@ class RunDetailScreen(DeckScreen):
                 yield table
             with TabPane("4 Info", id="info"):
                 with VerticalScroll(id="info-scroll"):
-                    yield Static("", id="run-usage")
+                    yield Static("", id="run-usage")  # shown for running runs
                     yield self.run_info
         yield Footer(compact=True)
 
@@ -204,7 +204,8 @@ class RunDetailScreen(DeckScreen):
         run = self.deck.runs.get(self.run_id)
         why_not = "not running" if run is None else UsageMeter.measurable(self.deck.project, run)
         if why_not is not None:
-            self._show_usage(f"[dim]{why_not}[/]")
+            # A finished run has no figures to show: the line goes rather than say so.
+            self._show_usage(None if why_not == "not running" else f"[dim]{why_not}[/]")
             if self._meter is not None:
                 self._close_meter()
             return
@@ -222,7 +223,7 @@ class RunDetailScreen(DeckScreen):
             self._show_usage(f"[dim]cannot read: {type(exc).__name__}: {exc}[/]")
             return
         if usage is None:
-            self._show_usage("[dim]not running[/]")
+            self._show_usage(None)
             return
         cpu = "measuring…" if usage.cpu_percent is None else \
             f"{usage.cpu_percent:.0f} % of a core"
@@ -231,8 +232,11 @@ class RunDetailScreen(DeckScreen):
             parts.append(f"{usage.processes} process{'es' if usage.processes != 1 else ''}")
         self._show_usage(" · ".join(parts))
 
-    def _show_usage(self, text: str) -> None:
-        self.query_one("#run-usage", Static).update(f"[b]now[/]  {text}")
+    def _show_usage(self, text: str | None) -> None:
+        line = self.query_one("#run-usage", Static)
+        line.display = text is not None
+        if text is not None:
+            line.update(f"[b]now[/]  {text}")
 
     def _close_meter(self) -> None:
         meter, self._meter = self._meter, None
