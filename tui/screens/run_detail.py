@@ -48,6 +48,7 @@ class RunDetailScreen(DeckScreen):
         Binding("y", "copy_path", "Copy path", id="detail.copy"),
         Binding("c", "cancel", "Cancel", id="detail.cancel"),
         Binding("r", "rerun", "Rerun", id="detail.rerun"),
+        Binding("s", "shell", "Shell", id="detail.shell"),
     ]
     PALETTE_HINT_MIN_WIDTH = 100
 
@@ -62,6 +63,7 @@ class RunDetailScreen(DeckScreen):
         self.log_view = LogView(self.deck.project.run_dir(run_id) / "output.log", id="log-view")
         self.metrics_panel = MetricsPanel(id="metrics-panel")
         self.run_info = RunInfo(id="run-info")
+        self._target_kind: str | None = None
         self._meter = None  # core.runs.usage.UsageMeter of this run, while the Info tab reads it
 
     def compose(self) -> ComposeResult:
@@ -171,6 +173,8 @@ class RunDetailScreen(DeckScreen):
         return {
             "search": not self.typing(),  # a priority key, but "/" is text inside a field
             "cancel": run is not None and run.status.is_active,
+            "shell": run is not None and run.status.is_active and bool(run.external_id)
+            and self._in_container(run),
             "open_artifact": on_artifacts,
             "copy_path": on_artifacts,
         }
@@ -272,6 +276,38 @@ class RunDetailScreen(DeckScreen):
         run = self.deck.runs.get(self.run_id)
         if run is not None:
             actions.rerun_in_worker(self, [run])
+
+    def _in_container(self, run) -> bool:
+        if self._target_kind is None:  # asked on every footer refresh: the file is read once
+            try:
+                self._target_kind = str(self.deck.project.load_compute(run.target).type)
+            except DeckError:
+                self._target_kind = ""
+        return self._target_kind in ("docker", "remotedocker")
+
+    def action_shell(self) -> None:
+        """A shell in the run's container on the whole terminal; back here when it exits."""
+        from textual.app import SuspendNotSupported
+
+        from core.runs.shell import shell_command
+
+        run = self.deck.runs.get(self.run_id)
+        if run is None:
+            return
+        try:
+            argv = shell_command(self.deck.project, run)
+        except DeckError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        try:
+            with self.app.suspend():
+                print(f"deck: a shell in run {self.run_id}'s container; exit (or ctrl+d) "
+                      "goes back to the dashboard", flush=True)
+                subprocess.run(argv, check=False)
+        except SuspendNotSupported:
+            self.notify("cannot hand the terminal over here; run: " + shlex.join(argv))
+        except OSError as exc:
+            self.notify(f"{argv[0]}: {exc}", severity="error")
 
     def _artifact(self):
         table = self.query_one("#artifact-table", DataTable)
