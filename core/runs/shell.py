@@ -2,8 +2,9 @@
 
 Docker runs: ``docker exec -it CONTAINER sh`` against the target's engine. Remote Docker
 runs: ``ssh -t`` to the host (its port, user and identity file as the ``.compute`` file says;
-``~/.ssh/config`` and ``~/.ssh/known_hosts`` apply as they do for deck's own links, so an
-unknown host key is asked about by ssh, never accepted silently), then ``docker exec`` there.
+the ``~/.ssh/config`` and ``~/.ssh/known_hosts`` deck's own links read, so a host deck trusts
+is trusted and an unknown key is asked about by ssh, never accepted silently), then
+``docker exec`` there.
 The caller hands the terminal over (the dashboard suspends itself) and gets it back on exit.
 """
 
@@ -39,7 +40,14 @@ def shell_command(project: "Project", run: "RunRecord") -> list[str]:
     if kind == "remotedocker":
         from core.targets.remotedocker import DOCKER_SOCKET
 
-        argv = [_tool("ssh"), "-t"]
+        from core.remote.hostkeys import DEFAULT_KNOWN_HOSTS
+        from core.remote.sshconfig import DEFAULT_CONFIG
+
+        # The files deck's own links read ($HOME's): OpenSSH alone would take the passwd home.
+        argv = [_tool("ssh"), "-t", "-o",
+                f"UserKnownHostsFile={DEFAULT_KNOWN_HOSTS.expanduser()}"]
+        if DEFAULT_CONFIG.expanduser().is_file():
+            argv += ["-F", str(DEFAULT_CONFIG.expanduser())]
         if compute.explicit_port:
             argv += ["-p", str(compute.explicit_port)]
         if compute.identity_file:
