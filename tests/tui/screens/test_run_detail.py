@@ -299,3 +299,38 @@ async def test_info_shows_cpu_and_memory_of_a_running_container(live_project, do
             await watch_usage(app, pilot, run.run_id)
     finally:
         request_cancel(live_project, run.run_id)
+
+
+@pytest.mark.ssh
+@pytest.mark.docker
+async def test_info_shows_cpu_and_memory_of_a_remote_container(live_project, docker_engine,
+                                                               ssh_server, tmp_path,
+                                                               monkeypatch):
+    """A remote Docker run: the engine's stats come through the SSH link to the host."""
+    from core.config.compute import write_compute
+    from core.config.runconfig import create_runconfig
+    from core.runs.control import request_cancel
+    from core.runs.submit import submit
+
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True, mode=0o700)
+    (home / ".ssh" / "known_hosts").write_text(ssh_server.known_hosts_line())
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    (live_project.config_dir / "conda_dependencies.yml").write_text(
+        "name: env\ndependencies:\n  - python=3.11\n")
+    write_compute(live_project.compute_path("gpu1"), type="remotedocker",
+                  base_docker_image=docker_engine, address=ssh_server.host,
+                  port=ssh_server.port, username=ssh_server.user,
+                  identity_file=str(ssh_server.client_key))
+    create_runconfig(live_project.runconfig_path("gpu1"), target="gpu1",
+                     conda_dependencies_file="aml_config/conda_dependencies.yml",
+                     prepare_environment=True)
+    (live_project.root / "burn.py").write_text(BURN)
+    run = submit(live_project, "gpu1", str(live_project.root / "burn.py"), ())
+    app = make_app(live_project)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await watch_usage(app, pilot, run.run_id)
+    finally:
+        request_cancel(live_project, run.run_id)
