@@ -224,7 +224,9 @@ class RunDetailScreen(DeckScreen):
         try:
             usage = await meter.read()
         except Exception as exc:  # an engine or link that fails: said in place of the figures
-            self._show_usage(f"[dim]cannot read: {type(exc).__name__}: {exc}[/]")
+            from rich.markup import escape
+
+            self._show_usage(f"[dim]cannot read: {escape(f'{type(exc).__name__}: {exc}')}[/]")
             return
         if usage is None:
             self._show_usage(None)
