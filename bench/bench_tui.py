@@ -6,11 +6,14 @@
    run writes, dashboard CPU.
 3. A 1,000,000-line log: time to its first page, to the top, page by page; memory.
 4. Dashboard CPU when nothing changes.
+5. One run writing 20 log lines/s (and a metric a second, as training scripts do): dashboard
+   CPU while its log is followed, and while the run's Metrics or Info tab hides the log
+   (``--only follow``).
 
 Every run and process a section starts is canceled or killed before the next one starts, even
 when the section fails or the bench gets SIGTERM/SIGHUP/Ctrl-C (``bench._common.stop_project``).
 
-Run: python bench/bench_tui.py [--runs 2000] [--chatty 50] [--seconds 20]
+Run: python bench/bench_tui.py [--runs 2000] [--chatty 50] [--seconds 20] [--only follow]
 """
 
 from __future__ import annotations
@@ -48,6 +51,21 @@ while time.monotonic() < end:
     i += 1
     if i % 5000 == 0:
         import deckrun; deckrun.log("lines", i)
+"""
+
+STEADY = """\
+import sys, time
+import deckrun
+end = time.monotonic() + float(sys.argv[1])
+rate = float(sys.argv[2])
+i = 0
+start = time.monotonic()
+while time.monotonic() < end:
+    print(f"steady line {i} " + "y" * 40, flush=True)
+    i += 1
+    if i % int(rate) == 0:
+        deckrun.log("lines", i)
+    time.sleep(max(0.0, start + i / rate - time.monotonic()))
 """
 
 
@@ -289,6 +307,44 @@ def _last_line(term: Pty) -> int:
     return max(map(int, found)) if found else 0
 
 
+def bench_follow(project: Path, seconds: float, rate: float = 20.0) -> None:
+    """Dashboard CPU with one run writing ``rate`` lines/s: its log followed, then hidden
+    behind the Metrics and Info tabs of the same run (the log tab is not on screen)."""
+    (project / "aml_config" / "steady.runconfig").write_text(
+        'ArgumentVector: ["$file"]\nTarget: "local"\nFramework: "Python"\n')
+    (project / "steady.py").write_text(STEADY)
+    submit = SUBMIT.replace('"chatty", str(project.root / "chatty.py"), (sys.argv[3],)',
+                            '"steady", str(project.root / "steady.py"), (sys.argv[3], sys.argv[4])')
+    term = None
+    try:
+        submitted = subprocess.run([sys.executable, "-c", submit, str(project), "1",
+                                    str(CHATTY_LIFETIME), str(rate)],
+                                   cwd=project, env=source_env(), capture_output=True, text=True)
+        if submitted.returncode != 0:
+            raise RuntimeError(f"submitting the steady run failed:\n{submitted.stderr}")
+        run_id = submitted.stdout.split()[0]
+        term = Pty(project, size=(120, 40))
+        term.until(r"sort run", timeout=60)
+        term.drain(1)
+        term.press(f":run {run_id}\r")
+        term.until(r"steady line \d+", timeout=300)
+        term.drain(2)
+        for label, keys in (("followed", ""), ("hidden behind the Metrics tab", "2"),
+                            ("hidden behind the Info tab", "4")):
+            if keys:
+                term.press(keys)
+                term.drain(2)
+            before, start = term.cpu_seconds(), time.perf_counter()
+            term.drain(seconds)
+            cpu = (term.cpu_seconds() - before) / (time.perf_counter() - start) * 100
+            report(f"dashboard CPU, a {rate:.0f} lines/s log {label}", cpu, "% of a core",
+                   goal="<= 5 %" if not keys else "near 0")
+    finally:
+        if term is not None:
+            term.close()
+        stop_project(project)
+
+
 def bench_huge_log(project: Path, lines: int) -> None:
     ids = fill_history(project, 1, log_lines=lines)
     term = Pty(project, size=(120, 40))
@@ -327,7 +383,7 @@ def main() -> None:
     parser.add_argument("--nice", type=int, action="append",
                         help="niceness of the chatty runs, set in their .compute file "
                              "(repeatable; default: deck's default, then 0)")
-    parser.add_argument("--only", choices=("start", "chatty", "log"))
+    parser.add_argument("--only", choices=("start", "chatty", "log", "follow"))
     args = parser.parse_args()
     exit_on_signals()
     compile_sources()
@@ -349,6 +405,15 @@ def main() -> None:
             stop_project(project)
             left = processes_of(project)
             print(f"-- processes left in the project: {len(left)}")
+    if args.only in (None, "follow"):
+        with tempfile.TemporaryDirectory() as tmp:
+            project = copy_sample_project(Path(tmp) / "follow")
+            try:
+                fill_history(project, 200)
+                print("-- one run writing 20 lines/s (a metric a second), 200 runs in history")
+                bench_follow(project, args.seconds)
+            finally:
+                stop_project(project)
     if args.only in (None, "log"):
         with tempfile.TemporaryDirectory() as tmp:
             project = copy_sample_project(Path(tmp) / "biglog")

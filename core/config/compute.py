@@ -163,7 +163,8 @@ def write_compute(path: str | os.PathLike[str], *, type: TargetType | str,
                   spark_submit_location: str | None = None, yarn_deploy_mode: str | None = None,
                   user_managed_environment: bool | None = None,
                   max_concurrent_runs: int | None = None, spark_master: str | None = None,
-                  niceness: int | None = None, header_comment: str | None = None,
+                  niceness: int | None = None, build_ca_bundle: str | None = None,
+                  build_offline: bool | None = None, header_comment: str | None = None,
                   force: bool = False) -> ComputeConfig:
     """Create a commented ``.compute`` file (for ``deck target attach``); None values are left out.
 
@@ -181,9 +182,30 @@ def write_compute(path: str | os.PathLike[str], *, type: TargetType | str,
     mapping = {key: given[name] for key, (name, _) in KEYS.items() if given[name] is not None}
     mapping["type"] = str(type)
     comments = {key: comment for key, (_, comment) in KEYS.items()}
+    # The build settings are read by core.images.settings (not ComputeConfig fields).
+    from core.images.settings import CA_BUNDLE_KEY, OFFLINE_KEY
+
+    for key, value, comment in (
+            (CA_BUNDLE_KEY, build_ca_bundle, "A PEM CA bundle pip trusts while building "
+             "environment images (for a TLS-inspecting proxy)"),
+            (OFFLINE_KEY, build_offline, "Whether images are built from wheels gathered on "
+             "this machine, for engines with no network")):
+        if value is not None:
+            mapping[key], comments[key] = value, comment
     header = header_comment or (f"Defines the compute target {path.stem} "
                                 "(written by deck; Azure ML Workbench compatible)")
     doc = new_document(path, mapping, header, key_comments=comments)
     config = compute_from_document(doc)  # validate before anything touches the disk
+    if build_ca_bundle is not None or build_offline is not None:
+        from core.images.settings import BuildSettings
+
+        # A bundle that is not a file is refused now, not at the first build. The file is
+        # not on disk yet: the values are handed over as the attributes settings look for.
+        from types import SimpleNamespace
+
+        BuildSettings.from_compute(
+            SimpleNamespace(path=path, build_ca_bundle=build_ca_bundle,
+                            build_offline=build_offline, unknown_keys=()),
+            path.parent.parent, environ={})
     doc.save(force=force)
     return config

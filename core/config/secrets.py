@@ -3,8 +3,8 @@
 A ``password`` is one of:
 
 - absent: authenticate with ``identityFile`` or the SSH agent (the recommended way);
-- ``keyring:SERVICE/USER``: looked up in the system keyring, only if the optional ``keyring``
-  package is installed (Launchdeck does not depend on it);
+- ``keyring:SERVICE/USER``: looked up in the system keyring (the ``keyring`` package is a
+  dependency; an install without it gets a clear error, see ``keyring_problem``);
 - ``AzureMlSecret=...``: a reference Workbench stored in its cloud credential service. Such files
   load (old projects must open), but the reference cannot be resolved here: resolving it is a
   SecretError that says what to use instead;
@@ -108,11 +108,24 @@ def resolve_environment(config: "RunConfiguration") -> dict[str, str]:
     return env
 
 
+def keyring_problem() -> str | None:
+    """Why secrets cannot go to the system keyring here (None: they can).
+
+    Asked BEFORE a secret is typed, so nobody types a value only to have it refused.
+    """
+    try:
+        import keyring  # noqa: F401 - a dependency, but a hand-made venv may lack it
+    except ImportError:
+        return ("the Python package 'keyring' is not installed (pip install keyring); "
+                "secrets cannot be kept in the system keyring")
+    return None
+
+
 def _from_keyring(ref: str, *, what: str, instead: str = "") -> tuple[str | None, str | None]:
     """(the secret, None), or (None, why it cannot be had) for a ``keyring:`` reference."""
     service, user = parse_keyring_ref(ref)
     try:
-        import keyring  # optional: only users who choose keyring references install it
+        import keyring  # a dependency; a hand-made environment may still lack it
     except ImportError:
         return None, (f"{what} refers to the system keyring ({ref}), but the Python package "
                       f"'keyring' is not installed; install it (pip install keyring) {instead}"

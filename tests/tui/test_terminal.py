@@ -79,12 +79,12 @@ def _quote(text: str) -> str:
     return shlex.quote(text)
 
 
-def deck_terminal(project, **env) -> Terminal:
+def deck_terminal(project, size=(100, 30), **env) -> Terminal:
     """``deck`` on ``project`` in a fresh tmux server; ``env`` adds to its environment."""
     base = {"PYTHONPATH": str(REPO), "TERM": "xterm-256color", "TZ": "UTC",
             "XDG_CONFIG_HOME": str(Path(project).parent / "config"), "LANG": "C.UTF-8",
             "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    return Terminal([sys.executable, "-m", "cli.main"], Path(project), base | env)
+    return Terminal([sys.executable, "-m", "cli.main"], Path(project), base | env, size=size)
 
 
 @pytest.fixture
@@ -195,3 +195,96 @@ def test_an_artifact_opens_in_the_pager_and_the_dashboard_comes_back(project):
         terminal.wait_for("1 runs")  # and still answering keys
     finally:
         terminal.close()
+
+
+SLEEPER = "import time\nprint('sleeper up', flush=True)\ntime.sleep(600)\n"
+
+
+@pytest.mark.docker
+def test_a_shell_in_a_running_container_and_back(project, docker_engine):
+    """s on a running Docker run: the dashboard gives the terminal to a shell inside the
+    run's container (its hostname is the container id), and takes it back on exit."""
+    from core.project import Project
+    from core.runs.control import request_cancel
+    from core.runs.submit import submit
+
+    deck_project = Project(Path(project))
+    (deck_project.config_dir / "conda_dependencies.yml").write_text(
+        "name: env\ndependencies:\n  - python=3.11\n")
+    (Path(project) / "sleeper.py").write_text(SLEEPER)
+    run = submit(deck_project, "docker", str(Path(project) / "sleeper.py"), ())
+    terminal = deck_terminal(project, size=(80, 24))
+    try:
+        terminal.wait_for("Running", timeout=300)
+        terminal.keys("Enter")
+        terminal.wait_for("sleeper up", timeout=120)
+        terminal.wait_for("s Shell")
+        container = deck_project.history.get_run(run.run_id).external_id
+        terminal.keys("s")
+        terminal.wait_until(lambda s: any(line.strip() == "#" for line in s.splitlines()),
+                            "the container's sh prompt (root)")
+        terminal.text("echo inside-$((6*7)) $(hostname)")
+        terminal.keys("Enter")
+        screen = terminal.wait_for("inside-42")
+        assert container[:12] in screen and "1 Log" not in screen  # the terminal is the shell's
+        terminal.text("exit")
+        terminal.keys("Enter")
+        terminal.wait_until(lambda s: "1 Log" in s and "sleeper up" in s and "inside-42" not in s,
+                            "the dashboard, repainted")
+        terminal.keys("Escape")
+        terminal.wait_for("1 runs")  # still answering keys
+    finally:
+        terminal.close()
+        request_cancel(deck_project, run.run_id)
+
+
+@pytest.mark.ssh
+@pytest.mark.docker
+def test_a_shell_in_a_remote_docker_container_and_back(project, docker_engine, ssh_server,
+                                                        tmp_path, monkeypatch):
+    """The same on a remote Docker target: ssh -t to the host with the target's port, user,
+    key and deck's known_hosts, then docker exec there."""
+    from core.config.compute import write_compute
+    from core.config.runconfig import create_runconfig
+    from core.project import Project
+    from core.runs.control import request_cancel
+    from core.runs.submit import submit
+
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True, mode=0o700)
+    (home / ".ssh" / "known_hosts").write_text(ssh_server.known_hosts_line())
+    monkeypatch.setenv("HOME", str(home))  # the keeper's links read this known_hosts too
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    deck_project = Project(Path(project))
+    (deck_project.config_dir / "conda_dependencies.yml").write_text(
+        "name: env\ndependencies:\n  - python=3.11\n")
+    write_compute(deck_project.compute_path("gpu1"), type="remotedocker",
+                  base_docker_image=docker_engine, address=ssh_server.host,
+                  port=ssh_server.port, username=ssh_server.user,
+                  identity_file=str(ssh_server.client_key))
+    create_runconfig(deck_project.runconfig_path("gpu1"), target="gpu1",
+                     conda_dependencies_file="aml_config/conda_dependencies.yml",
+                     prepare_environment=True)
+    (Path(project) / "sleeper.py").write_text(SLEEPER)
+    run = submit(deck_project, "gpu1", str(Path(project) / "sleeper.py"), ())
+    terminal = deck_terminal(project, size=(80, 24), HOME=str(home))
+    try:
+        terminal.wait_for("Running", timeout=300)
+        terminal.keys("Enter")
+        terminal.wait_for("sleeper up", timeout=120)
+        terminal.wait_for("s Shell")
+        container = deck_project.history.get_run(run.run_id).external_id
+        terminal.keys("s")
+        terminal.wait_until(lambda s: any(line.strip() == "#" for line in s.splitlines()),
+                            "the container's sh prompt (root)", timeout=60)
+        terminal.text("echo inside-$((6*7)) $(hostname)")
+        terminal.keys("Enter")
+        screen = terminal.wait_for("inside-42")
+        assert container[:12] in screen and "1 Log" not in screen
+        terminal.text("exit")
+        terminal.keys("Enter")
+        terminal.wait_until(lambda s: "1 Log" in s and "sleeper up" in s and "inside-42" not in s,
+                            "the dashboard, repainted")
+    finally:
+        terminal.close()
+        request_cancel(deck_project, run.run_id)

@@ -9,22 +9,24 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from core.errors import DeckError
 from core.project import Project
 from tui.screens.dialogs import Dialog
 
-TYPES = ("local", "docker", "remotedocker", "cluster")
-# Which fields each type needs (required) and may use.
+TYPES = ("local", "docker", "remotedocker", "remote", "cluster")
+# Which fields each type needs (required) and may use. Image builds (docker, remotedocker)
+# read both build settings; a cluster's executor environments only the CA bundle.
 REQUIRED = {"docker": {"base_image"}, "remotedocker": {"base_image", "address"},
-            "cluster": {"address"}}
+            "remote": {"address"}, "cluster": {"address"}}
 USES = {"local": {"python", "max_runs"},
-        "docker": {"base_image", "python", "max_runs"},
+        "docker": {"base_image", "python", "max_runs", "ca_bundle", "offline"},
         "remotedocker": {"base_image", "address", "port", "username", "identity_file",
-                         "python", "max_runs"},
+                         "python", "max_runs", "ca_bundle", "offline"},
+        "remote": {"address", "port", "username", "identity_file", "python", "max_runs"},
         "cluster": {"address", "port", "username", "identity_file", "python", "master",
-                    "spark_submit", "max_runs"}}
+                    "spark_submit", "max_runs", "ca_bundle"}}
 FIELDS = (("name", "Name", "gpu1"), ("base_image", "Base Docker image", "IMAGE[:TAG]"),
           ("address", "Address", "host name or IP (or a Host of ~/.ssh/config)"),
           ("port", "SSH port", "22"),
@@ -32,11 +34,19 @@ FIELDS = (("name", "Name", "gpu1"), ("base_image", "Base Docker image", "IMAGE[:
           ("python", "Python (pythonLocation)", "/usr/bin/python3"),
           ("master", "Spark master", "spark://HOST:7077 or yarn"),
           ("spark_submit", "spark-submit", "spark-submit"),
-          ("max_runs", "Max concurrent runs", ""))
+          ("max_runs", "Max concurrent runs", ""),
+          ("ca_bundle", "Build CA bundle", "PEM file pip trusts in builds (proxy)"))
+OFFLINE_LABEL = "Build offline"
 
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 MASTERS = ("spark://", "yarn", "local", "k8s://", "mesos://")
+
+
+def ca_bundle_path(project: Project, text: str) -> Path:
+    """Where a buildCaBundle value points (relative to the project, as the builds read it)."""
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else project.root / path
 
 
 def check_fields(project: Project, kind: str, values: dict[str, str]) -> dict[str, str]:
@@ -65,6 +75,9 @@ def check_fields(project: Project, kind: str, values: dict[str, str]) -> dict[st
     key_file = values.get("identity_file", "")
     if key_file and not Path(key_file).expanduser().is_file():
         errors["identity_file"] = f"no such file on this machine: {key_file}"
+    ca_bundle = values.get("ca_bundle", "")
+    if ca_bundle and not ca_bundle_path(project, ca_bundle).is_file():
+        errors["ca_bundle"] = f"no such file on this machine: {ca_bundle}"
     if any(c.isspace() for c in values.get("address", "")):
         errors["address"] = "a host name or address, without spaces"
     return errors
@@ -97,6 +110,10 @@ class AttachDialog(Dialog):
                     yield Label(label)
                     yield Input(placeholder=hint, compact=True, id=f"f-{key}")
                 yield Static("", classes="field-error", id=f"e-{key}")
+            with Horizontal(classes="field", id="row-offline"):
+                yield Label(OFFLINE_LABEL)
+                yield Checkbox("wheels gathered here, no network", compact=True,
+                               id="f-offline")
             yield Static("", classes="error", id="error")
             with Horizontal(classes="buttons"):
                 yield Button("Write (ctrl+s)", variant="primary", id="write", compact=True)
@@ -115,10 +132,12 @@ class AttachDialog(Dialog):
 
     @on(Select.Changed)
     @on(Input.Changed)
+    @on(Checkbox.Changed)
     def _refresh(self) -> dict[str, str]:
         kind = self.kind
         for key, _, _ in FIELDS:
             self.query_one(f"#row-{key}").display = key == "name" or key in USES[kind]
+        self.query_one("#row-offline").display = "offline" in USES[kind]
         errors = check_fields(self.project, kind, self._values())
         for key, _, _ in FIELDS:
             # A field speaks up once it is typed in, or when the form cannot do without it.
@@ -152,10 +171,13 @@ class AttachDialog(Dialog):
                   "username": values["username"], "identity_file": values["identity_file"],
                   "python_location": values["python"], "spark_master": values["master"],
                   "spark_submit_location": values["spark_submit"],
-                  "max_concurrent_runs": int(values["max_runs"]) if values["max_runs"] else None}
+                  "max_concurrent_runs": int(values["max_runs"]) if values["max_runs"] else None,
+                  "build_ca_bundle": values["ca_bundle"],
+                  "build_offline": self.query_one("#f-offline", Checkbox).value or None}
         uses = {"base_docker_image": "base_image", "python_location": "python",
                 "spark_master": "master", "spark_submit_location": "spark_submit",
-                "max_concurrent_runs": "max_runs"}
+                "max_concurrent_runs": "max_runs", "build_ca_bundle": "ca_bundle",
+                "build_offline": "offline"}
         fields = {k: v for k, v in fields.items() if v and uses.get(k, k) in USES[kind]}
         name = values["name"]
         try:

@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Select, Static
 
 from core.config.runconfig import set_env, unset_env
-from core.config.secrets import KEYRING_PREFIX, parse_keyring_ref
+from core.config.secrets import KEYRING_PREFIX, keyring_problem, parse_keyring_ref
 from core.errors import DeckError
 from tui.runconfig_edit import env_problem, rename_env
 from tui.screens.base import DeckScreen
@@ -216,8 +216,15 @@ class EnvVarsScreen(DeckScreen):
                                  lambda: set_env(self.path, dict(theirs)),
                                  f"copied {len(theirs)} variables from {source}"))
 
+    def _keyring_missing(self) -> bool:
+        """Say so (before any value is typed) when secrets cannot go to the keyring here."""
+        problem = keyring_problem()
+        if problem:
+            self.notify(f"{problem}; nothing was written", severity="error", timeout=10)
+        return problem is not None
+
     def action_secret(self) -> None:
-        if self.runconfig is None:
+        if self.runconfig is None or self._keyring_missing():
             return
         # The selected variable is offered: turning a plain value into a secret is the usual
         # reason to press k. A new name works the same way.
@@ -227,6 +234,8 @@ class EnvVarsScreen(DeckScreen):
             lambda name: name and self._secret_value(name))
 
     def _secret_value(self, name: str) -> None:
+        if self._keyring_missing():
+            return
         replaces = " It replaces the current value." if name in self.values else ""
         self.app.push_screen(Prompt(f"Secret value of {name}. It goes to the system keyring; "
                                     f"the file gets only a reference.{replaces}", password=True),

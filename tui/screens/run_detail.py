@@ -27,6 +27,7 @@ from tui.widgets.search_box import SearchBox
 from tui.widgets.table import Table
 
 RELOAD_EVERY = 1.0  # seconds: a chatty run commits metrics many times a second
+USAGE_EVERY = 3.0  # seconds between reads of a running run's CPU and memory (Info tab only)
 
 
 class LogSearchBox(SearchBox):
@@ -49,6 +50,7 @@ class RunDetailScreen(DeckScreen):
         Binding("y", "copy_path", "Copy path", id="detail.copy"),
         Binding("c", "cancel", "Cancel", id="detail.cancel"),
         Binding("r", "rerun", "Rerun", id="detail.rerun"),
+        Binding("s", "shell", "Shell", id="detail.shell"),
     ]
     PALETTE_HINT_MIN_WIDTH = 100
 
@@ -59,10 +61,13 @@ class RunDetailScreen(DeckScreen):
         self._reload_pending = False
         self._artifact_paths: list[str] = []
         self._log_loss_said = False
+        self._latest = None  # (run, events) last read, for the tab that shows next
         # Built here, not in compose: the tabs mount their panes a moment after the screen.
         self.log_view = LogView(self.deck.project.run_dir(run_id) / "output.log", id="log-view")
         self.metrics_panel = MetricsPanel(id="metrics-panel")
         self.run_info = RunInfo(id="run-info")
+        self._target_kind: str | None = None
+        self._meter = None  # core.runs.usage.UsageMeter of this run, while the Info tab reads it
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="topbar", id="run-header")
@@ -80,6 +85,7 @@ class RunDetailScreen(DeckScreen):
                 yield table
             with TabPane("4 Info", id="info"):
                 with VerticalScroll(id="info-scroll"):
+                    yield Static("", id="run-usage")  # shown for running runs
                     yield self.run_info
         yield Footer(compact=True)
 
@@ -89,6 +95,7 @@ class RunDetailScreen(DeckScreen):
         # The tabs mount their panes after this screen mounts: wait for one refresh.
         self.call_after_refresh(self._start)
         self.set_interval(1.0, self._show_header)
+        self._usage_timer = self.set_interval(USAGE_EVERY, self._read_usage)
 
     def _start(self) -> None:
         self._load()
@@ -137,8 +144,9 @@ class RunDetailScreen(DeckScreen):
     def _loaded(self, run, events, artifacts) -> None:
         if run.status.is_terminal:
             self.log_view.run_over.set()
-        self.metrics_panel.show(run.metrics or {})
-        self.run_info.show(run, events)
+        # Only the tab on show is drawn; the others get the newest data when they show.
+        self._latest = (run, events)
+        self._show_tab_data()
         table = self.query_one("#artifact-table", DataTable)
         paths = [path for path, _ in artifacts]
         if paths != self._artifact_paths:
@@ -159,7 +167,9 @@ class RunDetailScreen(DeckScreen):
                  escape(printable(join_args([run.script, *run.arguments]))),
                  escape(printable(f"{run.run_configuration} on {run.target}")),
                  format_duration(duration_s(run, self.deck.clock()))]
-        self.query_one("#run-header", Static).update(" · ".join(p for p in parts if p))
+        # One line of fixed size: no layout pass (a pass repainted the whole screen each second).
+        self.query_one("#run-header", Static).update(" · ".join(p for p in parts if p),
+                                                     layout=False)
 
     # -- actions ------------------------------------------------------------------------------
 
@@ -175,13 +185,84 @@ class RunDetailScreen(DeckScreen):
         return {
             "search": not self.typing(),  # a priority key, but "/" is text inside a field
             "cancel": run is not None and run.status.is_active,
+            "shell": run is not None and run.status.is_active and bool(run.external_id)
+            and self._in_container(run),
             "open_artifact": on_artifacts,
             "copy_path": on_artifacts,
         }
 
     @on(TabbedContent.TabActivated)
     def _tab_changed(self) -> None:
+        self._show_tab_data()
         self.keys_may_have_changed()
+
+    def _show_tab_data(self) -> None:
+        if self._latest is None:
+            return
+        run, events = self._latest
+        active = self.query_one(TabbedContent).active
+        if active == "info" and self._meter is None:
+            self._read_usage()  # at once, and the next read a whole interval later
+            self._usage_timer.reset()
+        if active == "metrics":
+            self.metrics_panel.show(run.metrics or {})
+        elif active == "info":
+            self.run_info.show(run, events)
+
+    # -- CPU and memory (Info tab) ------------------------------------------------------------
+
+    def _read_usage(self) -> None:
+        """Read the run's CPU and memory again, only while the Info tab shows them."""
+        if self.query_one(TabbedContent).active != "info":
+            return
+        from core.runs.usage import UsageMeter
+
+        run = self.deck.runs.get(self.run_id)
+        why_not = "not running" if run is None else UsageMeter.measurable(self.deck.project, run)
+        if why_not is not None:
+            # A finished run has no figures to show: the line goes rather than say so.
+            self._show_usage(None if why_not == "not running" else f"[dim]{why_not}[/]")
+            if self._meter is not None:
+                self._close_meter()
+            return
+        if self._meter is None or self._meter.run.external_id != run.external_id:
+            if self._meter is not None:
+                self._close_meter()
+            self._meter = UsageMeter(self.deck.project, run)
+        self._usage_worker(self._meter)
+
+    @work(exclusive=True, group="run-usage", name="run usage")
+    async def _usage_worker(self, meter) -> None:
+        try:
+            usage = await meter.read()
+        except Exception as exc:  # an engine or link that fails: said in place of the figures
+            from rich.markup import escape
+
+            self._show_usage(f"[dim]cannot read: {escape(f'{type(exc).__name__}: {exc}')}[/]")
+            return
+        if usage is None:
+            self._show_usage(None)
+            return
+        cpu = "measuring…" if usage.cpu_percent is None else \
+            f"{usage.cpu_percent:.0f} % of a core"
+        parts = [f"CPU {cpu}", f"memory {format_size(usage.memory_bytes)}"]
+        if usage.processes is not None:
+            parts.append(f"{usage.processes} process{'es' if usage.processes != 1 else ''}")
+        self._show_usage(" · ".join(parts))
+
+    def _show_usage(self, text: str | None) -> None:
+        line = self.query_one("#run-usage", Static)
+        line.display = text is not None
+        if text is not None:
+            line.update(f"[b]now[/]  {text}")
+
+    def _close_meter(self) -> None:
+        meter, self._meter = self._meter, None
+        self.run_worker(meter.close(), group="run-usage-close")
+
+    async def on_unmount(self) -> None:
+        if self._meter is not None:
+            await self._meter.close()
 
     def action_search(self) -> None:
         self.query_one(TabbedContent).active = "log"
@@ -209,6 +290,38 @@ class RunDetailScreen(DeckScreen):
         run = self.deck.runs.get(self.run_id)
         if run is not None:
             actions.rerun_in_worker(self, [run])
+
+    def _in_container(self, run) -> bool:
+        if self._target_kind is None:  # asked on every footer refresh: the file is read once
+            try:
+                self._target_kind = str(self.deck.project.load_compute(run.target).type)
+            except DeckError:
+                self._target_kind = ""
+        return self._target_kind in ("docker", "remotedocker")
+
+    def action_shell(self) -> None:
+        """A shell in the run's container on the whole terminal; back here when it exits."""
+        from textual.app import SuspendNotSupported
+
+        from core.runs.shell import shell_command
+
+        run = self.deck.runs.get(self.run_id)
+        if run is None:
+            return
+        try:
+            argv = shell_command(self.deck.project, run)
+        except DeckError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        try:
+            with self.app.suspend():
+                print(f"deck: a shell in run {self.run_id}'s container; exit (or ctrl+d) "
+                      "goes back to the dashboard", flush=True)
+                subprocess.run(argv, check=False)
+        except SuspendNotSupported:
+            self.notify("cannot hand the terminal over here; run: " + shlex.join(argv))
+        except OSError as exc:
+            self.notify(f"{argv[0]}: {exc}", severity="error")
 
     def _artifact(self):
         table = self.query_one("#artifact-table", DataTable)

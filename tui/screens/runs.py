@@ -66,7 +66,7 @@ class RunsScreen(DeckScreen):
         if self.deck.runs:
             self.on_runs_changed(FeedUpdate(runs=dict(self.deck.runs),
                                             first_metric=dict(self.deck.first_metric)))
-        self.set_interval(1.0, self._tick)
+        self._tick_timer = self.set_interval(1.0, self._tick)
         self._show_summary()
         self.table.focus()
 
@@ -105,6 +105,11 @@ class RunsScreen(DeckScreen):
 
     def _flush(self) -> None:
         self._flush_timer = None
+        if self.covered:
+            # Under a run's detail or another view: the changes wait, gathered, until this
+            # screen shows again (drawing them here repainted the screen on top each second).
+            self._tick_due = True
+            return
         self._last_flush = time.monotonic()
         pending, self._pending = self._pending, FeedUpdate()
         tick, self._tick_due = self._tick_due, False
@@ -115,6 +120,40 @@ class RunsScreen(DeckScreen):
                 table.tick()
         self._show_summary()
         self._preview()
+
+    @property
+    def covered(self) -> bool:
+        """Whether another full screen hides this one (a dialog over it does not).
+
+        Not ``is_current``: Textual counts the screen just below the top one as current, and
+        a change drawn on it repaints the same region of the screen on top.
+        """
+        from textual.screen import ModalScreen
+
+        top = self.app.screen
+        return top is not self and not isinstance(top, ModalScreen)
+
+    # While covered, this screen handles no message at all: Textual repaints the whole screen
+    # on top after every message the screen below it handles (it counts as shown there).
+    # History changes are gathered from the app's own loop and drawn on return.
+
+    def on_screen_suspend(self) -> None:
+        if self.covered:
+            self.deck.runs_changed.unsubscribe(self)  # subscribing adds, never replaces
+            self.deck.runs_changed.subscribe(self, self._gather, immediate=True)
+            self._tick_timer.pause()
+
+    def on_screen_resume(self) -> None:
+        self.deck.runs_changed.unsubscribe(self)
+        self.deck.runs_changed.subscribe(self, self.on_runs_changed)
+        self._tick_timer.resume()
+        if self._pending.runs or self._pending.first_metric or self._tick_due:
+            self._flush()
+
+    def _gather(self, update: FeedUpdate) -> None:
+        self._pending.runs.update(update.runs)
+        self._pending.first_metric.update(update.first_metric)
+        self._tick_due = True
 
     def _show_summary(self) -> None:
         table = self.table

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Log, Static
+from textual.widgets import DataTable, Footer, RichLog, Static
 
 from core.errors import DeckError
 from tui.screens.base import DeckScreen
@@ -45,7 +47,9 @@ class TargetsScreen(DeckScreen):
             with Vertical(id="target-side"):
                 with VerticalScroll(id="target-facts-box"):
                     yield Static("", id="target-facts")
-                yield Log(id="target-log", max_lines=2000)
+                # Wrapped: a build's last line is usually the one that says what went wrong.
+                yield RichLog(id="target-log", max_lines=2000, wrap=True, markup=False,
+                              highlight=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -182,31 +186,39 @@ class TargetsScreen(DeckScreen):
             return
         self.preparing = name
         self.keys_may_have_changed()
-        log = self.query_one("#target-log", Log)
+        log = self.query_one("#target-log", RichLog)
         log.clear()
+        log.border_title = f"prepare {name}: running"
         log.display = True
-        log.write_line(f"preparing the environments of {name}…")
+        # The output gets the room: the facts above shrink to a few lines while it shows.
+        self.add_class("-prepare-shown")
+        log.write(f"preparing the environments of {name}…")
         self.run_worker(lambda: self._prepare_worker(name), thread=True, group="prepare",
                         name=f"prepare {name}")
 
     def _prepare_worker(self, name: str) -> None:
-        log = self.query_one("#target-log", Log)
+        log = self.query_one("#target-log", RichLog)
+        started = time.monotonic()
 
         def progress(line: str) -> None:
-            self.app.call_from_thread(log.write_line, line.rstrip("\n"))
+            # Live, line by line, as `deck prepare` prints it.
+            self.app.call_from_thread(log.write, line.rstrip("\n"))
 
         try:
             done = prepare_target(self.deck.project, name, progress=progress)
         except DeckError as exc:
             progress(f"failed: {exc}")
+            outcome = "failed"
             self.app.call_from_thread(self.notify, str(exc), title=f"Prepare {name}",
                                       severity="error", timeout=10)
         else:
             for line in done:
                 progress(f"ready: {line}")
-        self.app.call_from_thread(self._prepared, name)
+            outcome = f"ready in {time.monotonic() - started:.0f} s"
+        self.app.call_from_thread(self._prepared, name, outcome)
 
-    def _prepared(self, name: str) -> None:
+    def _prepared(self, name: str, outcome: str) -> None:
         self.preparing = None
+        self.query_one("#target-log", RichLog).border_title = f"prepare {name}: {outcome}"
         self.keys_may_have_changed()
         self._check(name, by_user=False)  # show the environments as they are now

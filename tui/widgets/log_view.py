@@ -27,8 +27,14 @@ from textual.worker import get_current_worker
 from core.text import printable_output
 from tui.logindex import LineIndex
 
-FAST_POLL = 0.05   # while lines arrive: at most 20 repaints a second
-SLOW_POLL = 0.5    # while the log is quiet
+# While lines arrive the view is repainted at most 5 times a second, and less often (down to
+# once a second) when the dashboard's CPU since the last repaint says that would cost more
+# than CPU_SHARE of a core: each repaint draws the whole page, and a log read by a person
+# gains nothing from more (a 20 lines/s log cost a fifth of a core at 20 repaints a second).
+FAST_POLL = 0.2
+PACED_POLL = 1.0
+CPU_SHARE = 0.04
+SLOW_POLL = 0.5    # while the log is quiet, and how often a hidden view looks whether it shows
 STAMP_WIDTH = 9
 PRELOAD_LINES = 200  # the end of a followed log, read ahead by the tail worker
 
@@ -91,6 +97,12 @@ class LogView(ScrollView, can_focus=True):
         self._page_rows: list[Strip] | None = None  # laid out once per repaint
         self._missing: tuple[int, int] | None = None  # lines this layout lacked
         self._loading: tuple[int, int] | None = None  # lines a worker is reading
+        # Cleared while another tab hides the view: nothing is then read, laid out or drawn.
+        self._shown = threading.Event()
+        self._shown.set()
+        self._drawn_lines = 0  # the line count the view last laid out
+        self._row_style = None  # this repaint's style and width, looked up once, not per row
+        self._row_width = 0
 
     # -- following ----------------------------------------------------------------------------
 
@@ -102,12 +114,23 @@ class LogView(ScrollView, can_focus=True):
         worker = get_current_worker()
         first = True
         delay = FAST_POLL
+        last_cpu, last_post = time.process_time(), time.monotonic()
         while not worker.is_cancelled:
+            if not first and not self._shown.is_set():
+                # Hidden: the file is read again once the view shows (which wakes this at once).
+                self._shown.wait(SLOW_POLL)
+                continue
             over = self.run_over.is_set()  # read before indexing: nothing written after is lost
             grew = self.index.update(note_arrival=not first)
             if grew or first:
                 self.post_message(self.Grown())
-                delay = FAST_POLL
+                cpu, now = time.process_time(), time.monotonic()
+                if now - last_post > 2 * PACED_POLL:
+                    delay = FAST_POLL  # after a quiet spell: the first lines show at once
+                else:
+                    # The CPU the whole process used since the last repaint, that one's included.
+                    delay = min(PACED_POLL, max(FAST_POLL, (cpu - last_cpu) / CPU_SHARE))
+                last_cpu, last_post = cpu, now
             else:
                 if over:
                     return
@@ -124,14 +147,24 @@ class LogView(ScrollView, can_focus=True):
             else:
                 self.run_over.wait(delay)
 
+    def on_hide(self) -> None:
+        self._shown.clear()
+
+    def on_show(self) -> None:
+        self._shown.set()
+        self.post_message(self.Grown())  # what the index got before it was hidden, drawn now
+
     def on_log_view_grown(self, event: Grown) -> None:
         event.stop()
+        if not self._shown.is_set():
+            return  # hidden since: the tail posts again once the view shows
         self._update_virtual_size()
         if self.following:
+            if not self.show_vertical_scrollbar:
+                # The scrollbar may appear with this very growth, after the scroll: it then
+                # starts at the top unless told where the view is once it is laid out.
+                self.call_after_refresh(self._place_scrollbar)
             self.scroll_end(animate=False, immediate=True, force=True)
-            # The scrollbar may appear with this very growth, after the scroll: it then
-            # starts at the top unless told where the view is once it is laid out.
-            self.call_after_refresh(self._place_scrollbar)
         self._strips_for_partial_line_expire()
         self.refresh()
 
@@ -140,8 +173,10 @@ class LogView(ScrollView, can_focus=True):
             self.vertical_scrollbar.position = self.scroll_y
 
     def _strips_for_partial_line_expire(self) -> None:
-        # The last line may still be growing; everything before it is final.
-        last = self.index.line_count - 1
+        # The line that was last when the view was last laid out may have been partial and
+        # grown since (however many lines came after it); everything before it is final.
+        last = min(self._drawn_lines, self.index.line_count) - 1
+        self._drawn_lines = self.index.line_count
         for key in [k for k in self._strips.keys() if k[0] >= last - 1]:
             self._strips.discard(key)
 
@@ -251,22 +286,25 @@ class LogView(ScrollView, can_focus=True):
     # cached yet is drawn blank, and a worker reads it (and a page either side) at once.
 
     def render_lines(self, crop):
+        self._row_style = self.rich_style
+        self._row_width = self.scrollable_content_region.width
         self._page_rows = self._page()
         try:
             return super().render_lines(crop)
         finally:
-            self._page_rows = None
+            self._page_rows = self._row_style = None
 
     def render_line(self, y: int) -> Strip:
         rows = self._page_rows if self._page_rows is not None else self._page()
-        width = self.scrollable_content_region.width
+        style = self._row_style if self._row_style is not None else self.rich_style
+        width = self._row_width if self._row_style is not None else \
+            self.scrollable_content_region.width
         if y < len(rows):
             strip = rows[y]
             if not self.wrap:
-                strip = strip.crop_extend(int(self.scroll_x), int(self.scroll_x) + width,
-                                          self.rich_style)
-            return strip.extend_cell_length(width, self.rich_style)
-        return Strip.blank(width, self.rich_style)
+                strip = strip.crop_extend(int(self.scroll_x), int(self.scroll_x) + width, style)
+            return strip.extend_cell_length(width, style)
+        return Strip.blank(width, style)
 
     def _page(self) -> list[Strip]:
         """The rows on screen, laid out from the top line, or from the end while following."""

@@ -40,7 +40,17 @@ def timeline(run: RunRecord, events: list[RunEvent]) -> list[tuple[str, str, str
 
 
 class RunInfo(Static):
+    _shown_key: str | None = None
+
     def show(self, run: RunRecord, events: list[RunEvent]) -> None:
+        rows = timeline(run, events)
+        # A running run is read again with every metric it logs: what this shows rarely
+        # changed, and drawing it again (a layout pass) is what would cost.
+        key = repr((rows, run.status, run.exit_code, run.error, run.environment_id,
+                    run.external_id, run.disconnected_since, run.snapshot, run.config))
+        if key == self._shown_key:
+            return
+        self._shown_key = key
         # The date once, in the title: the rows keep to clock times and offsets. No table has
         # edge padding: a 64-digit fingerprint then fits at 80 columns.
         day = full_time(run.created_utc)[:10]
@@ -49,7 +59,7 @@ class RunInfo(Static):
         steps.add_column("step", style="bold")
         steps.add_column("when")
         steps.add_column("note", overflow="fold")
-        for row in timeline(run, events):
+        for row in rows:
             steps.add_row(*row)
 
         facts = Table(title="Run", title_justify="left", box=None, show_header=False,

@@ -145,6 +145,25 @@ def test_write_compute_checks_before_writing(in_tmp, kwargs, needle):
     assert list(in_tmp.iterdir()) == []
 
 
+def test_write_compute_writes_the_build_settings_the_builds_read(in_tmp):
+    from core.images.settings import BuildSettings
+
+    (in_tmp / "aml_config").mkdir()
+    (in_tmp / "certs").mkdir()
+    (in_tmp / "certs" / "proxy.pem").write_text("PEM")
+    path = in_tmp / "aml_config" / "d.compute"
+    config = write_compute(path, type="docker", base_docker_image="x",
+                           build_ca_bundle="certs/proxy.pem", build_offline=True)
+    assert "buildCaBundle: certs/proxy.pem\n" in path.read_text()
+    assert "buildOffline: true\n" in path.read_text()
+    settings = BuildSettings.from_compute(config, in_tmp, environ={})
+    assert (settings.ca_bundle, settings.offline) == (in_tmp / "certs" / "proxy.pem", True)
+    with pytest.raises(ConfigError, match="buildCaBundle: .*missing.pem is not a file"):
+        write_compute(in_tmp / "aml_config" / "e.compute", type="docker",
+                      base_docker_image="x", build_ca_bundle="missing.pem")
+    assert not (in_tmp / "aml_config" / "e.compute").exists()
+
+
 def test_port_left_out_lets_ssh_config_decide(in_tmp):
     from core.remote.sshconfig import resolve
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from core.runs.state import RunState
 from tests.tui.conftest import footer, make_app, notified, screen_text, shows, until
 from tests.tui.projects import FakeRun, clock, copy_sample, fill_history
@@ -175,3 +177,160 @@ async def test_live_log_follows_and_stops_when_scrolled_up(live_project):
         for step in ("queued", "preparing", "PrepareEnvironment off", "started", "first output"):
             assert step in text
         assert run.snapshot in text and "LEARNING_RATE" in text
+
+
+async def test_a_hidden_log_and_a_covered_runs_screen_do_no_work(live_project):
+    """#14.7: on the Metrics tab the log is neither read nor drawn, and the runs screen under
+    a run's detail draws nothing; both catch up as soon as they show again."""
+    from core.runs.submit import submit
+
+    run = submit(live_project, "local", str(live_project.root / "train.py"),
+                 ("--epochs", "400", "--sleep", "0.02"))
+    log = live_project.run_dir(run.run_id) / "output.log"
+    app = make_app(live_project)
+    async with app.run_test(size=(80, 24)) as pilot:
+        runs_screen = app.screen
+        applied = []
+        real_apply = runs_screen.table.apply
+        runs_screen.table.apply = lambda *a: (applied.append(a), real_apply(*a))
+        view = await open_run(app, pilot, run.run_id)
+        await until(pilot, lambda: view.index.line_count > 20, what="output", timeout=30)
+        drawn = []
+        real_render = view.render_lines
+        view.render_lines = lambda crop: (drawn.append(1), real_render(crop))[1]
+        await pilot.press("2")
+        await pilot.pause(0.5)  # a repaint or tail pass under way when the tab changed
+        indexed, drawn[:] = view.index.line_count, []
+        applied.clear()
+        written = log.read_bytes().count(b"\n")
+        await until(pilot, lambda: log.read_bytes().count(b"\n") > written + 30,
+                    what="the run writes on", timeout=60)
+        await pilot.pause(0.6)  # more than the tail's slowest pause
+        assert view.index.line_count == indexed and not drawn  # hidden: no reading, no drawing
+        assert not applied  # the runs screen under the detail took no change
+        await pilot.press("1")
+        await until(pilot, lambda: view.index.line_count > written + 30 and drawn,
+                    what="read and drawn again once shown")
+        await until(pilot, lambda: app.runs[run.run_id].status.is_terminal, timeout=120)
+        await shows(pilot, app, "model written to outputs/model.json")  # followed to the end
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is runs_screen)
+        await until(pilot, lambda: applied, what="the changes applied on return")
+        await shows(pilot, app, "Completed")
+
+
+BURN = """\
+import time
+ballast = bytearray(60 * 1024 * 1024)  # resident: every page written
+for i in range(0, len(ballast), 4096):
+    ballast[i] = 1
+print("burning", flush=True)
+end = time.monotonic() + 600
+while time.monotonic() < end:
+    pass
+"""
+
+
+def usage_line(app) -> str:
+    return str(app.screen.query_one("#run-usage").render())
+
+
+async def watch_usage(app, pilot, run_id):
+    """Open the run's Info tab and wait for a CPU figure after a memory one."""
+    import re
+
+    await until(pilot, lambda: run_id in app.runs and app.runs[run_id].external_id,
+                what="started", timeout=300)
+    app.action_goto("run", run_id)
+    await until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+    await shows(pilot, app, "burning", timeout=120)
+    await pilot.press("4")
+    await shows(pilot, app, "% of a core", timeout=60)  # two reads: a CPU share
+
+    def busy() -> bool:  # a busy loop: most of a core, but runs are niced on a busy machine
+        found = re.search(r"CPU (\d+) % of a core", screen_text(app))
+        return found is not None and int(found.group(1)) >= 1
+
+    await until(pilot, busy, timeout=60, what="the CPU of a busy loop")
+    text = screen_text(app)
+    memory = re.search(r"memory ([\d.]+) MiB", text)
+    assert memory and float(memory.group(1)) >= 60, text
+    return text
+
+
+async def test_info_shows_cpu_and_memory_of_a_running_local_run(live_project):
+    from core.runs.control import request_cancel
+    from core.runs.submit import submit
+
+    (live_project.root / "burn.py").write_text(BURN)
+    run = submit(live_project, "local", str(live_project.root / "burn.py"), ())
+    app = make_app(live_project)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            text = await watch_usage(app, pilot, run.run_id)
+            assert "1 process" in text
+            reads = []
+            real = app.screen._meter.read
+
+            async def counted():
+                reads.append(1)
+                return await real()
+
+            app.screen._meter.read = counted
+            await pilot.press("1")  # the log tab: the figures are not read any more
+            await pilot.pause(6.5)  # two intervals
+            assert not reads
+    finally:
+        request_cancel(live_project, run.run_id)
+
+
+@pytest.mark.docker
+async def test_info_shows_cpu_and_memory_of_a_running_container(live_project, docker_engine):
+    from core.runs.control import request_cancel
+    from core.runs.submit import submit
+
+    (live_project.config_dir / "conda_dependencies.yml").write_text(
+        "name: env\ndependencies:\n  - python=3.11\n")
+    (live_project.root / "burn.py").write_text(BURN)
+    run = submit(live_project, "docker", str(live_project.root / "burn.py"), ())
+    app = make_app(live_project)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await watch_usage(app, pilot, run.run_id)
+    finally:
+        request_cancel(live_project, run.run_id)
+
+
+@pytest.mark.ssh
+@pytest.mark.docker
+async def test_info_shows_cpu_and_memory_of_a_remote_container(live_project, docker_engine,
+                                                               ssh_server, tmp_path,
+                                                               monkeypatch):
+    """A remote Docker run: the engine's stats come through the SSH link to the host."""
+    from core.config.compute import write_compute
+    from core.config.runconfig import create_runconfig
+    from core.runs.control import request_cancel
+    from core.runs.submit import submit
+
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True, mode=0o700)
+    (home / ".ssh" / "known_hosts").write_text(ssh_server.known_hosts_line())
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    (live_project.config_dir / "conda_dependencies.yml").write_text(
+        "name: env\ndependencies:\n  - python=3.11\n")
+    write_compute(live_project.compute_path("gpu1"), type="remotedocker",
+                  base_docker_image=docker_engine, address=ssh_server.host,
+                  port=ssh_server.port, username=ssh_server.user,
+                  identity_file=str(ssh_server.client_key))
+    create_runconfig(live_project.runconfig_path("gpu1"), target="gpu1",
+                     conda_dependencies_file="aml_config/conda_dependencies.yml",
+                     prepare_environment=True)
+    (live_project.root / "burn.py").write_text(BURN)
+    run = submit(live_project, "gpu1", str(live_project.root / "burn.py"), ())
+    app = make_app(live_project)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await watch_usage(app, pilot, run.run_id)
+    finally:
+        request_cancel(live_project, run.run_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 import socket
 from pathlib import Path
 
@@ -335,3 +336,100 @@ async def test_checks_on_opening_never_pop_a_trust_question(live_project, ssh_se
         assert ssh_server.fingerprint in screen_text(app)
         await pilot.press("n")
     assert not (home / ".ssh" / "known_hosts").exists()
+
+
+def image_ref(screen, name) -> str:
+    """The environment image a target's run configuration ``name`` uses (from its check)."""
+    return screen.facts[name].environments[name].split()[0]
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_attach_with_a_ca_bundle_then_prepare_shows_the_build_live(
+        live_project, docker_engine, monkeypatch, size):
+    """The test machines reach the package index through a TLS-inspecting proxy: the build
+    works only with the CA bundle typed into the attach form. Its output shows as it comes,
+    and the outcome stays on screen after the re-check."""
+    from core.config.runconfig import set_field
+    from tests.fixtures.docker_engine import CA_BUNDLE
+
+    monkeypatch.delenv("DECK_BUILD_CA_BUNDLE", raising=False)
+    (live_project.config_dir / "six15.yml").write_text(
+        "name: six15\ndependencies:\n  - python=3.11\n  - pip:\n    - six==1.15.0\n")
+    app = make_app(live_project)
+    async with app.run_test(size=size) as pilot:
+        screen = await open_targets(app, pilot)
+        dialog = await attach(app, pilot, "docker", name="dock2", base_image=docker_engine,
+                              ca_bundle="/no/such.pem")
+        await shows(pilot, app, "no such file on this machine: /no/such.pem")
+        assert app.screen is dialog
+        dialog.query_one("#f-ca_bundle").value = CA_BUNDLE
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "dock2" in screen.facts, what="attached")
+        assert f"buildCaBundle: {CA_BUNDLE}" in live_project.compute_path("dock2").read_text()
+        set_field(live_project.runconfig_path("dock2"), "CondaDependenciesFile",
+                  "aml_config/six15.yml")
+        select(screen, "dock2")
+        await pilot.press("c")
+        await until(pilot, lambda: screen.facts["dock2"].reachable is not None, what="check")
+        ref = image_ref(screen, "dock2")
+        subprocess.run(["docker", "rmi", "-f", ref], capture_output=True)  # really build
+        try:
+            await pilot.press("p")
+            # Live: build steps on screen while the prepare still runs.
+            await until(pilot, lambda: screen.preparing and "Step 1/" in screen_text(app),
+                        timeout=120, what="build output while preparing")
+            await shows(pilot, app, "prepare dock2: running")
+            await shows(pilot, app, "prepare dock2: ready in", timeout=600)
+            await until(pilot, lambda: "1/1 built" in row(screen, "dock2"), what="re-checked")
+            await shows(pilot, app, f"ready: dock2: {ref}")  # still in view
+        finally:
+            subprocess.run(["docker", "rmi", "-f", ref], capture_output=True)
+
+
+@pytest.mark.docker
+async def test_a_failed_prepare_stays_on_screen_at_80x24(live_project, docker_engine):
+    compute = live_project.compute_path("docker")
+    compute.write_text(compute.read_text().replace(docker_engine, "deck-no-such-base:1"))
+    app = make_app(live_project)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_targets(app, pilot)
+        select(screen, "docker")
+        await pilot.press("p")
+        await shows(pilot, app, "prepare docker: failed", timeout=120)
+        await until(pilot, lambda: screen.facts["docker"].reachable is not None,
+                    what="the check after the prepare")
+        await pilot.pause(0.5)
+        text = screen_text(app)
+        assert "failed: " in text and "deck-no-such-base:1" in text  # not only in a toast
+
+
+@pytest.mark.ssh
+async def test_attach_a_remote_target_and_check_it(live_project, ssh_server, home):
+    (home / ".ssh" / "known_hosts").write_text(ssh_server.known_hosts_line())
+    app = make_app(live_project)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_targets(app, pilot)
+        await pilot.press("a")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "AttachDialog")
+        dialog = app.screen
+        dialog.query_one("#type").value = "remote"
+        await pilot.pause(0.2)
+        shown = {w.id[4:] for w in dialog.query(".field") if w.id and w.display}
+        assert shown == {"name", "address", "port", "username", "identity_file", "python",
+                         "max_runs"}
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+        await attach(app, pilot, "remote", name="box1", address=ssh_server.host,
+                     port=str(ssh_server.port), username=ssh_server.user,
+                     identity_file=str(ssh_server.client_key), python="/usr/bin/python3")
+        await until(pilot, lambda: "box1" in screen.facts, what="attached")
+        compute = live_project.load_compute("box1")
+        assert (str(compute.type), compute.address, compute.port, compute.python_location) == (
+            "remote", ssh_server.host, ssh_server.port, "/usr/bin/python3")
+        select(screen, "box1")
+        await pilot.press("c")
+        await until(pilot, lambda: screen.facts["box1"].reachable is not None, timeout=120,
+                    what="checked")
+        assert screen.facts["box1"].reachable, screen.facts["box1"].message
+        await shows(pilot, app, "✓ reachable")

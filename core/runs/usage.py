@@ -1,0 +1,191 @@
+"""What a running run uses now: the CPU and memory of its processes, or of its container.
+
+A local run is its script's process, every process started under it and every member of its
+process group, read from ``/proc``. A Docker run (local or remote engine) is its container, as
+the engine's stats API reports it (one-shot: no waiting for the engine's own second sample).
+CPU is a share of one core (100 % = one core busy), from the CPU time used between two reads;
+``UsageMeter`` keeps the previous read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.errors import DeckError
+
+if TYPE_CHECKING:
+    from core.history.records import RunRecord
+    from core.project import Project
+
+PROC = Path("/proc")
+_DOCKER_TYPES = ("docker", "remotedocker")
+
+
+@dataclass(frozen=True)
+class UsageSample:
+    """One read: CPU time so far, resident memory now."""
+
+    cpu_seconds: float
+    memory_bytes: int
+    processes: int | None  # None where the source does not count them
+    taken: float  # time.monotonic() of the read
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What the run uses: CPU as % of one core (None after the first read), memory in bytes."""
+
+    cpu_percent: float | None
+    memory_bytes: int
+    processes: int | None
+
+
+def cpu_percent(before: UsageSample, after: UsageSample) -> float | None:
+    elapsed = after.taken - before.taken
+    if elapsed <= 0 or after.cpu_seconds < before.cpu_seconds:
+        return None  # a restarted container counts from zero again
+    return (after.cpu_seconds - before.cpu_seconds) / elapsed * 100
+
+
+# -- local processes ------------------------------------------------------------------------
+
+def _stat(pid_dir: Path) -> tuple[int, int, int, float, int, int] | None:
+    """(pid, ppid, pgrp, cpu seconds, rss pages, start time) from /proc/PID/stat."""
+    try:
+        text = (pid_dir / "stat").read_text()
+    except OSError:
+        return None  # gone meanwhile, or not ours to read
+    # The command name may hold spaces and parentheses: the fields follow its last ")".
+    fields = text.rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(pid_dir.name), int(fields[1]), int(fields[2]),
+            (int(fields[11]) + int(fields[12])) / ticks, int(fields[21]), int(fields[19]))
+
+
+def process_tree_sample(pid: int, started: int | None = None, *,
+                        proc: Path = PROC) -> UsageSample | None:
+    """CPU and memory of process ``pid``, its descendants and its process group; None when
+    ``pid`` is gone (or, with ``started``, is a later process that reused the number)."""
+    stats = {}
+    for entry in proc.iterdir():
+        if entry.name.isdigit():
+            stat = _stat(entry)
+            if stat is not None:
+                stats[stat[0]] = stat
+    root = stats.get(pid)
+    if root is None or (started is not None and root[5] != started):
+        return None
+    children: dict[int, list[int]] = {}
+    for stat in stats.values():
+        children.setdefault(stat[1], []).append(stat[0])
+    members = {p for p, stat in stats.items() if stat[2] == root[2]}
+    tree: set[int] = set()
+    todo = [pid]
+    while todo:  # descendants that left the group (setsid, setpgid) count too
+        current = todo.pop()
+        if current not in tree:
+            tree.add(current)
+            todo.extend(children.get(current, ()))
+    members |= tree
+    parent = root[1]
+    while parent in stats and parent != pid:  # whoever started it (deck's waiter) is not the run
+        members.discard(parent)
+        parent = stats[parent][1] if stats[parent][1] != parent else 0
+    page = os.sysconf("SC_PAGE_SIZE")
+    return UsageSample(cpu_seconds=sum(stats[p][3] for p in members),
+                       memory_bytes=sum(stats[p][4] for p in members) * page,
+                       processes=len(members), taken=time.monotonic())
+
+
+def local_run_sample(external_id: str) -> UsageSample | None:
+    """A local run's usage from its external id (``PID:START/WAITER_PID:WAITER_START``)."""
+    script = external_id.partition("/")[0]
+    pid_text, _, start_text = script.partition(":")
+    if not pid_text.isdigit():
+        return None
+    return process_tree_sample(int(pid_text), int(start_text) if start_text.isdigit() else None)
+
+
+# -- containers ------------------------------------------------------------------------------
+
+async def container_sample(docker: Any, container_id: str) -> UsageSample | None:
+    """A container's usage from the engine's stats (one-shot); None when it is not running."""
+    import aiodocker
+
+    try:
+        stats = await docker._query_json(  # noqa: SLF001 - aiodocker has no one-shot form
+            f"containers/{container_id}/stats", params={"stream": "0", "one-shot": "1"})
+    except aiodocker.DockerError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    taken = time.monotonic()
+    memory = stats.get("memory_stats") or {}
+    cpu = ((stats.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage")
+    if not memory or cpu is None:
+        return None  # a stopped container reports empty stats
+    # What `docker stats` shows: usage less the page cache the kernel can drop at once.
+    extra = memory.get("stats") or {}
+    cache = extra.get("total_inactive_file", extra.get("inactive_file", 0))
+    pids = (stats.get("pids_stats") or {}).get("current")
+    return UsageSample(cpu_seconds=cpu / 1e9, memory_bytes=max(0, memory.get("usage", 0) - cache),
+                       processes=pids, taken=taken)
+
+
+def _target_type(project: "Project", run: "RunRecord") -> str:
+    try:
+        return str(project.load_compute(run.target).type)
+    except DeckError:
+        # The built-in local target works without a file; another unreadable one is unknown.
+        return "local" if run.target == "local" else "unknown"
+
+
+# -- one run, read again and again ------------------------------------------------------------
+
+class UsageMeter:
+    """Reads one run's usage on demand; keeps its target's engine link between reads."""
+
+    def __init__(self, project: "Project", run: "RunRecord") -> None:
+        self.project = project
+        self.run = run
+        self._target = None
+        self._last: UsageSample | None = None
+
+    @staticmethod
+    def measurable(project: "Project", run: "RunRecord") -> str | None:
+        """None if this run's usage can be read; else why not (shown instead)."""
+        if not run.status.is_active or run.external_id is None:
+            return "not running"
+        kind = _target_type(project, run)
+        if kind == "local" or kind in _DOCKER_TYPES:
+            return None
+        return f"not measured on {kind} targets"
+
+    async def read(self) -> Usage | None:
+        """What the run uses now (None: it is not running any more)."""
+        sample = await self._sample()
+        if sample is None:
+            return None
+        before, self._last = self._last, sample
+        return Usage(cpu_percent=cpu_percent(before, sample) if before else None,
+                     memory_bytes=sample.memory_bytes, processes=sample.processes)
+
+    async def _sample(self) -> UsageSample | None:
+        external_id = self.run.external_id or ""
+        if _target_type(self.project, self.run) == "local":
+            return await asyncio.to_thread(local_run_sample, external_id)
+        if self._target is None:
+            from core.targets.registry import open_target
+
+            self._target = open_target(self.project, self.project.load_compute(self.run.target))
+        return await container_sample(await self._target.client(), external_id)
+
+    async def close(self) -> None:
+        if self._target is not None:
+            target, self._target = self._target, None
+            await target.close()
