@@ -65,6 +65,7 @@ class DeckApp(App):
         self.first_metric: dict[str, tuple[str, Any]] = {}
         self.runs_loaded = False
         self.runs_changed: Signal[FeedUpdate] = Signal(self, "runs-changed")
+        self.command_history: list[str] = []  # what the ":" prompt's up and down recall
         self._stop = threading.Event()
         self.sub_title = str(project.root)
 
@@ -133,6 +134,11 @@ class DeckApp(App):
             from tui.screens.base import DeckScreen
 
             return isinstance(self.screen, DeckScreen) and not self.screen.typing()
+        if action in ("focus_next", "focus_previous"):
+            # Tab in the ":" prompt completes the name there; it never moves focus out.
+            from tui.widgets.command_line import CommandLine
+
+            return not isinstance(self.focused, CommandLine)
         return True
 
     def action_command_line(self) -> None:
