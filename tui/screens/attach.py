@@ -8,12 +8,13 @@ from pathlib import Path
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 
 from core.errors import DeckError
 from core.project import Project
 from tui.screens.dialogs import Dialog
+from tui.widgets.scrolling import Scroll
 
 TYPES = ("local", "docker", "remotedocker", "cluster")
 # Which fields each type needs (required) and may use.
@@ -74,7 +75,7 @@ class AttachDialog(Dialog):
     """Dismisses with the new target's name, or None."""
 
     DEFAULT_CSS = """
-    AttachDialog VerticalScroll { height: auto; }
+    AttachDialog Scroll { height: auto; }
     AttachDialog .field { height: 1; margin-top: 0; }
     AttachDialog .field Label { width: 26; }
     AttachDialog .field-error { color: $error; padding-left: 26; height: auto; }
@@ -86,7 +87,7 @@ class AttachDialog(Dialog):
         self.project = project
 
     def compose(self) -> ComposeResult:
-        with Vertical(), VerticalScroll():
+        with Vertical(), Scroll():
             yield Label("Attach a compute target", classes="question")
             with Horizontal(classes="field"):
                 yield Label("Type")

@@ -8,10 +8,12 @@ from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
+
+from tui.widgets.scrolling import Options, Scroll
 
 
 # Tab moves focus as a priority binding, decided when the key arrives: keys typed ahead (a
@@ -115,7 +117,7 @@ class Choose(Dialog):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.question, classes="question")
-            yield OptionList(*(Option(label, id=value) for value, label in self.choices))
+            yield Options(*(Option(label, id=value) for value, label in self.choices))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
@@ -126,7 +128,7 @@ class ReviewDiff(Dialog):
 
     DEFAULT_CSS = """
     ReviewDiff > Vertical { width: 100; }
-    ReviewDiff VerticalScroll { height: auto; max-height: 30; border: round $primary; }
+    ReviewDiff Scroll { height: auto; max-height: 30; border: round $primary; }
     """
     BINDINGS = [Binding("y,ctrl+s", "answer(True)", "Write"), Binding("n", "answer(False)", "Keep")]
 
@@ -137,7 +139,7 @@ class ReviewDiff(Dialog):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.title_text, classes="question")
-            with VerticalScroll():
+            with Scroll():
                 body = Syntax(self.diff, "diff", theme="ansi_dark", word_wrap=True) \
                     if self.diff else Text("no change")
                 yield Static(body, id="diff")
@@ -146,7 +148,7 @@ class ReviewDiff(Dialog):
                 yield Button("Keep editing (n)", id="no", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one(VerticalScroll).focus()
+        self.query_one(Scroll).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

@@ -6,7 +6,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from tui.widgets.scrolling import Scroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
@@ -24,7 +24,7 @@ class HelpScreen(ModalScreen):
         self.rows = self._rows()
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="keys"):
+        with Scroll(id="keys"):
             yield Static(self._table(), id="key-table")
 
     def on_mount(self) -> None:

@@ -10,7 +10,6 @@ import time
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
 from core.errors import DeckError
@@ -21,6 +20,7 @@ from tui.screens.base import DeckScreen
 from tui.widgets.log_view import LogView
 from tui.widgets.metrics_panel import MetricsPanel
 from tui.widgets.run_info import RunInfo
+from tui.widgets.scrolling import Scroll
 from tui.widgets.search_box import SearchBox
 from tui.widgets.table import Table
 
@@ -76,7 +76,7 @@ class RunDetailScreen(DeckScreen):
                 table.add_column("size", key="size")
                 yield table
             with TabPane("4 Info", id="info"):
-                with VerticalScroll(id="info-scroll"):
+                with Scroll(id="info-scroll"):
                     yield self.run_info
         yield Footer(compact=True)
 

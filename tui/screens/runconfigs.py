@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Select, Static
 
 from core.errors import DeckError
@@ -14,6 +14,7 @@ from tui.runconfig_edit import FORM_KEYS, Problem, draft, field_problems, form_v
 from tui.screens.base import DeckScreen
 from tui.screens.dialogs import Confirm, Prompt, ReviewDiff
 from tui.widgets.table import Table
+from tui.widgets.scrolling import Scroll
 
 LABELS = {"Target": "Target", "Framework": "Framework", "ArgumentVector": "Arguments",
           "CondaDependenciesFile": "Conda file", "SparkDependenciesFile": "Spark file",
@@ -51,7 +52,7 @@ class RunConfigsScreen(DeckScreen):
             table.add_column("name", key="name")
             table.add_column("target", key="target")
             yield table
-            with VerticalScroll(id="rc-form"):
+            with Scroll(id="rc-form"):
                 yield Static("", id="rc-file")
                 for key in FORM_KEYS:
                     with Horizontal(classes="rc-field"):

@@ -5,13 +5,14 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Log, Static
 
 from core.errors import DeckError
 from tui.screens.base import DeckScreen
 from tui.target_checks import TargetFacts, check_target, prepare_target, read_targets
 from tui.widgets.table import Table
+from tui.widgets.scrolling import Scroll
 
 COLUMNS = (("name", "name"), ("type", "type"), ("address", "address"), ("reachable", "state"),
            ("versions", "versions"), ("environment", "environment"))
@@ -43,7 +44,7 @@ class TargetsScreen(DeckScreen):
                 table.add_column(label, key=key)
             yield table
             with Vertical(id="target-side"):
-                with VerticalScroll(id="target-facts-box"):
+                with Scroll(id="target-facts-box"):
                     yield Static("", id="target-facts")
                 yield Log(id="target-log", max_lines=2000)
         yield Footer(compact=True)

@@ -58,10 +58,6 @@ class RunsTable(Table):
         # DataTable's own enter, given a name and an id (it posts RowSelected: the screen opens
         # the run).
         Binding("enter", "select_cursor", "Open", show=False, id="runs.open"),
-        Binding("j", "cursor_down", show=False),
-        Binding("k", "cursor_up", show=False),
-        Binding("G", "scroll_bottom", show=False),
-        Binding("g", "scroll_top", show=False),
     ]
 
     def __init__(self, project_name: str, *, clock: Callable[[], float] = time.time,
