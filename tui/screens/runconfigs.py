@@ -13,8 +13,9 @@ from core.errors import DeckError
 from tui.runconfig_edit import FORM_KEYS, Problem, draft, field_problems, form_values
 from tui.screens.base import DeckScreen
 from tui.screens.dialogs import Confirm, Prompt, ReviewDiff
-from tui.widgets.table import Table
 from tui.widgets.scrolling import Scroll
+from tui.widgets.table import Table
+from tui.widgets.toggle import Toggle
 
 LABELS = {"Target": "Target", "Framework": "Framework", "ArgumentVector": "Arguments",
           "CondaDependenciesFile": "Conda file", "SparkDependenciesFile": "Spark file",
@@ -63,7 +64,7 @@ class RunConfigsScreen(DeckScreen):
                             yield Select([("Python", "Python"), ("PySpark", "PySpark")],
                                          compact=True, allow_blank=False, id=f"f-{key}")
                         elif key in ("PrepareEnvironment", "TrackedRun"):
-                            yield Checkbox(CHECKBOX_LABELS[key], compact=True, id=f"f-{key}")
+                            yield Toggle(CHECKBOX_LABELS[key], compact=True, id=f"f-{key}")
                         else:
                             yield Input(compact=True, id=f"f-{key}",
                                         placeholder=PLACEHOLDERS.get(key, ""))
