@@ -7,6 +7,7 @@ import shlex
 import subprocess
 import time
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -142,12 +143,31 @@ class RunDetailScreen(DeckScreen):
         if run is None:
             self.query_one("#run-header", Static).update(f"run {self.run_id}")
             return
-        # Without the project prefix, as in the table: at 80 columns the duration then fits.
-        parts = [short_id(run.run_id, self.deck.project.name), status_text(run.status).markup,
-                 join_args([run.script, *run.arguments]),
-                 f"{run.run_configuration} on {run.target}",
-                 format_duration(duration_s(run, self.deck.clock()))]
-        self.query_one("#run-header", Static).update(" · ".join(p for p in parts if p))
+        # Without the project prefix, as in the table. The command gives way (cut with "…"),
+        # then the run configuration's name: where it runs and how long it has taken show.
+        header = self.query_one("#run-header", Static)
+        status = status_text(run.status)
+        where = f"on {run.target}" if run.run_configuration == run.target else \
+            f"{run.run_configuration} on {run.target}"
+        took = format_duration(duration_s(run, self.deck.clock()))
+        command = join_args([run.script, *run.arguments])
+        parts = [short_id(run.run_id, self.deck.project.name), status.plain, command, where,
+                 took]
+        width = header.size.width - 2  # less the bar's padding
+        if width > 0:
+            over = len(" · ".join(p for p in parts if p)) - width
+            if over > 0:
+                keep = len(command) - over - 1
+                parts[2] = command[:keep] + "…" if keep >= 4 else ""
+                over = len(" · ".join(p for p in parts if p)) - width
+            if over > 0:
+                parts[3] = f"on {run.target}"
+        parts[1] = status.markup
+        header.update(" · ".join(part if i == 1 else escape(part)
+                                 for i, part in enumerate(parts) if part))
+
+    def on_resize(self) -> None:
+        self._show_header()
 
     # -- actions ------------------------------------------------------------------------------
 

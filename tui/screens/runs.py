@@ -47,8 +47,9 @@ class RunsScreen(DeckScreen):
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="topbar", id="summary")
-        yield SearchBox(placeholder="filter: words, status:failed, target:NAME, config:NAME "
-                                "(enter keeps it, esc clears)", id="filter")
+        # Short enough for 80 columns, less the box's border and padding.
+        yield SearchBox(placeholder="words status:failed target:NAME config:NAME · enter keeps "
+                                "· esc clears", id="filter")
         with Horizontal(id="body"):
             yield RunsTable(self.deck.project.name, clock=self.deck.clock, id="runs")
             yield RunPreview(self.deck.project.name, clock=self.deck.clock, id="preview")

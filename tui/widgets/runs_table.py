@@ -23,10 +23,15 @@ from tui.format import (duration_s, format_duration, format_value, short_id, sho
 from tui.runfilter import RunFilter
 from tui.widgets.table import Table
 
-# Most telling first: at 80 columns the start time is the one that scrolls off.
+# (label, key) in the order shown. A new column goes here, and into DROP_ORDER if it may give
+# way when the terminal is narrow.
 COLUMNS = (("run", "id"), ("status", "status"), ("script", "script"), ("config", "runconfig"),
            ("target", "target"), ("took", "duration"), ("metric", "metric"),
            ("started", "started"))
+# What gives way, first to last, when every column does not fit: the table never scrolls
+# sideways and never cuts a value. Columns not named here always show.
+DROP_ORDER = ("started", "runconfig", "target", "metric", "duration", "script")
+CELL_PADDING = 2  # DataTable pads each cell by one either side
 STATE_ORDER = {state: i for i, state in enumerate(RunState)}
 MARK = "●"  # marked runs carry it before their id
 # Above this many removals a filter change rebuilds the rows: DataTable.remove_row is O(rows).
@@ -75,10 +80,54 @@ class RunsTable(Table):
         self._shown: dict[str, dict[str, Any]] = {}
         self._kept_cells: LRUCache[tuple, Any] = LRUCache(8192)
         self._to_fill: list[str] = []
+        self.shown_columns: tuple[str, ...] = tuple(key for _, key in COLUMNS)
+        # Each column's widest value so far, hidden columns included: what fitting decides by.
+        self._widest: dict[str, int] = {key: cell_len(label) for label, key in COLUMNS}
 
     def on_mount(self) -> None:
         for label, key in COLUMNS:
-            self.add_column(label, key=key)
+            if key in self.shown_columns:
+                self.add_column(label, key=key)
+
+    # -- width --------------------------------------------------------------------------------
+
+    def columns_for(self, width: int) -> tuple[str, ...]:
+        """The columns to show in ``width`` cells: all, less DROP_ORDER's first ones as needed."""
+        keys = [key for _, key in COLUMNS]
+        droppable = [key for key in DROP_ORDER if key in keys]
+
+        def needed() -> int:
+            return sum(self._widest[key] + CELL_PADDING for key in keys)
+
+        while needed() > width and droppable:
+            keys.remove(droppable.pop(0))
+        return tuple(keys)
+
+    def fit(self) -> None:
+        """Show the columns that fit the table's width now (on resize, and as values widen)."""
+        # The vertical scrollbar's room is kept whether it shows or not: rows arriving must not
+        # tip the table into scrolling sideways.
+        width = self.size.width - self.styles.scrollbar_size_vertical
+        if width <= 0:
+            return
+        wanted = self.columns_for(width)
+        if wanted == self.shown_columns:
+            return
+        self.shown_columns = wanted
+        cursor = self.cursor_run_id
+        shown = list(self._shown)
+        self.clear(columns=True)
+        self._shown.clear()
+        for label, key in COLUMNS:
+            if key in wanted:
+                self.add_column(label, key=key)
+        for run_id in shown:
+            self._add(self.records[run_id])
+        self.resort()
+        self.select(cursor)
+
+    def on_resize(self) -> None:
+        self.fit()
 
     # -- data in ------------------------------------------------------------------------------
 
@@ -242,7 +291,7 @@ class RunsTable(Table):
     def _cells(self, run: RunRecord) -> dict[str, Any]:
         got = self.first_metric.get(run.run_id)
         # Text, not str: DataTable reads a str as markup, and "[done]" is not a style.
-        metric = Text(f"{got[0][:6]}={format_value(got[1], 7)}") if got else ""
+        metric = Text(f"{got[0]}={format_value(got[1], 10)}") if got else ""
         return {
             "id": self._id_cell(run),
             "status": status_text(run.status),
@@ -261,7 +310,27 @@ class RunsTable(Table):
     def _add(self, run: RunRecord) -> None:
         cells = self._cells(run)
         self._shown[run.run_id] = cells
-        self.add_row(*(cells[key] for _, key in COLUMNS), key=run.run_id)
+        for key, value in cells.items():
+            self._note_width(key, value)
+        self.add_row(*(cells[key] for key in self.shown_columns), key=run.run_id)
+
+    def _note_width(self, key: str, value: Any) -> None:
+        width = value.cell_len if isinstance(value, Text) else cell_len(str(value))
+        if width > self._widest[key]:
+            self._widest[key] = width
+            if self.is_mounted:
+                self._refit_later()
+
+    def _refit_later(self) -> None:
+        # Once per batch of changes: a wider value may push a column out (or not fit at all).
+        if not getattr(self, "_refit_pending", False):
+            self._refit_pending = True
+
+            def refit() -> None:
+                self._refit_pending = False
+                self.fit()
+
+            self.call_later(refit)
 
     def _update_row(self, run: RunRecord) -> bool:
         """Update the cells that changed; whether the sort column was one of them."""
@@ -275,7 +344,10 @@ class RunsTable(Table):
 
     def _set(self, run_id: str, key: str, value: Any) -> None:
         self._shown[run_id][key] = value
-        self.update_cell(run_id, key, value, update_width=key in ("metric", "status", "script"))
+        self._note_width(key, value)
+        if key in self.shown_columns:
+            self.update_cell(run_id, key, value,
+                             update_width=key in ("metric", "status", "script"))
 
     def _remove(self, run_id: str) -> None:
         self._shown.pop(run_id, None)
