@@ -22,7 +22,7 @@ from textual.worker import get_current_worker
 from core.errors import DeckError
 from core.history.records import RunRecord
 from core.project import Project
-from tui.commands import ActionCommands, RunCommands, ScreenCommands
+from tui.commands import ActionCommands, QuietSystemCommands, RunCommands, ScreenCommands
 from tui.keys import keymap_path, load_keymap
 from tui.runs_feed import FeedUpdate, RunsFeed
 from tui.stores import ThreadStores
@@ -36,7 +36,7 @@ class DeckApp(App):
 
     TITLE = "deck"
     CSS_PATH = "app.tcss"
-    COMMANDS = App.COMMANDS | {ScreenCommands, ActionCommands, RunCommands}
+    COMMANDS = {QuietSystemCommands, ScreenCommands, ActionCommands, RunCommands}
     BINDINGS = [
         Binding(":", "command_line", "Go to", id="app.goto", priority=True),
         Binding("?", "help", "Keys", id="app.help"),

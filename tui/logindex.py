@@ -209,6 +209,27 @@ class LineIndex:
             return self._lines if self._lines >= start else None
         return None
 
+    def count(self, needle: str, line: int | None = None) -> tuple[int, int]:
+        """(lines holding ``needle``, how many of them come before ``line``): a match count."""
+        key = needle.lower().encode()
+        if not key:
+            return 0, 0
+        total = before = 0
+        with self._lock:
+            blocks = len(self._starts)
+        for block in range(blocks):
+            with self._lock:
+                data = self._block_bytes(block).lower()
+                first = self._firsts[block]
+            hits = _matching_lines(data, key, first)
+            total += len(hits)
+            if line is not None:
+                before += sum(1 for h in hits if h < line)
+        if self._partial and needle.lower() in _decode(self._partial).lower():
+            total += 1
+            before += 1 if line is not None and self._lines < line else 0
+        return total, before
+
     def _block_bytes(self, block: int) -> bytes:
         start = self._starts[block]
         end = self._starts[block + 1] if block + 1 < len(self._starts) else self._end

@@ -82,7 +82,8 @@ def _quote(text: str) -> str:
 def deck_terminal(project, **env) -> Terminal:
     """``deck`` on ``project`` in a fresh tmux server; ``env`` adds to its environment."""
     base = {"PYTHONPATH": str(REPO), "TERM": "xterm-256color", "TZ": "UTC",
-            "XDG_CONFIG_HOME": str(Path(project).parent / "config"), "LANG": "C.UTF-8",
+            "XDG_CONFIG_HOME": str(Path(project).parent / "config"),
+            "XDG_STATE_HOME": str(Path(project).parent / "state"), "LANG": "C.UTF-8",
             "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     return Terminal([sys.executable, "-m", "cli.main"], Path(project), base | env)
 

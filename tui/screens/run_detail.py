@@ -199,6 +199,14 @@ class RunDetailScreen(DeckScreen):
     def _search(self, event: Input.Submitted) -> None:
         self.log_view.search(event.value)
 
+    @on(LogView.Searched)
+    def _searched(self, event: LogView.Searched) -> None:
+        box = self.query_one("#search", SearchBox)
+        box.border_subtitle = event.summary
+        if event.line is None or not box.display:
+            self.notify(event.summary, severity="warning" if event.line is None else
+                        "information", timeout=3)
+
 
     def action_cancel(self) -> None:
         from tui import actions
@@ -217,6 +225,11 @@ class RunDetailScreen(DeckScreen):
         run = self.deck.runs.get(self.run_id)
         if run is not None:
             actions.rerun_in_worker(self, [run])
+
+    def ran(self, run_id: str) -> None:
+        """A rerun of this run was queued: show the new run in this one's place."""
+        if run_id != self.run_id and self.is_current:
+            self.app.switch_screen(RunDetailScreen(run_id))
 
     def _artifact(self):
         table = self.query_one("#artifact-table", DataTable)

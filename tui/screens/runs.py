@@ -63,6 +63,9 @@ class RunsScreen(DeckScreen):
         self._tick_due = False
 
     def on_mount(self) -> None:
+        from tui.state import load_state
+
+        self.table.restore_sort(load_state().get("sort"))
         self.deck.runs_changed.subscribe(self, self.on_runs_changed)
         if self.deck.runs:
             self.on_runs_changed(FeedUpdate(runs=dict(self.deck.runs),
@@ -198,6 +201,8 @@ class RunsScreen(DeckScreen):
     def _filter_changed(self, event: Input.Changed) -> None:
         with self.app.batch_update():
             self.table.set_filter(event.value)
+        # Said on the box's edge, as it is typed: a filter that can match nothing says why.
+        event.input.border_subtitle = "; ".join(self.table.filter.problems())
         self._show_summary()
         self.keys_may_have_changed()
 
@@ -255,8 +260,9 @@ class RunsScreen(DeckScreen):
             return
         what = ids[0] if len(ids) == 1 else f"{len(ids)} runs"
         self.app.push_screen(
-            Confirm(f"Cancel {what}? The process is stopped; its output so far is kept.",
-                    yes="Cancel run"),
+            Confirm(f"Cancel {what}? {'Their processes are' if len(ids) > 1 else 'Its process is'}"
+                    " stopped; the output so far is kept.",
+                    yes="Cancel run" if len(ids) == 1 else f"Cancel {len(ids)} runs"),
             lambda yes: yes and actions.cancel_in_worker(self, ids))
 
     def action_rerun(self) -> None:

@@ -72,10 +72,25 @@ class LogView(ScrollView, can_focus=True):
             self.lines = lines
 
     class Searched(Message):
-        def __init__(self, term: str, line: int | None) -> None:
+        """A search's answer: the line found (None: none further), and the match count."""
+
+        def __init__(self, term: str, line: int | None, total: int = 0, position: int = 0,
+                     backwards: bool = False) -> None:
             super().__init__()
             self.term = term
             self.line = line
+            self.total = total
+            self.position = position  # 1 for the first matching line
+            self.backwards = backwards
+
+        @property
+        def summary(self) -> str:
+            if not self.total:
+                return f"{self.term!r} not found"
+            if self.line is None:
+                way = "earlier" if self.backwards else "more"
+                return f"no {way} matches ({self.total} in all)"
+            return f"match {self.position} of {self.total}"
 
     def __init__(self, path: Path, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
@@ -211,6 +226,7 @@ class LogView(ScrollView, can_focus=True):
         """Jump to the next line holding ``term`` (case-insensitive)."""
         if term != self.search_term:
             self.search_term = term
+            self.current_match = None  # a new term starts from the view, not the old match
             self._strips.clear()
             self.refresh()
         if not term:
@@ -230,13 +246,14 @@ class LogView(ScrollView, can_focus=True):
     @work(thread=True, exclusive=True, group="log-search", name="log search")
     def _search(self, term: str, start: int, backwards: bool) -> None:
         self._indexed.wait()
-        self.post_message(self.Searched(term, self.index.search(term, start, backwards=backwards)))
+        line = self.index.search(term, start, backwards=backwards)
+        total, before = self.index.count(term, line)
+        self.post_message(self.Searched(term, line, total, before + 1, backwards))
 
     def on_log_view_searched(self, event: Searched) -> None:
+        # Bubbles on: the screen shows the count (event.summary) where it has room.
         if event.line is None:
-            self.notify(f"{event.term!r} not found", severity="warning", timeout=3)
             return
-        event.stop()
         self.current_match = event.line
         self.following = False
         self._strips.clear()

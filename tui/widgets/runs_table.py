@@ -219,6 +219,16 @@ class RunsTable(Table):
         else:
             self.sort_column, self.sort_reverse = column, column in ("id", "started", "duration")
         self.resort()
+        from tui.state import remember
+
+        remember("sort", {"column": self.sort_column, "reverse": self.sort_reverse})
+
+    def restore_sort(self, saved: Any) -> None:
+        """Take a sort order remembered from an earlier session (ignored if not one)."""
+        keys = {key for _, key in COLUMNS}
+        if isinstance(saved, dict) and saved.get("column") in keys:
+            self.sort_column = saved["column"]
+            self.sort_reverse = bool(saved.get("reverse"))
 
     def resort(self) -> None:
         cursor = self.cursor_run_id
