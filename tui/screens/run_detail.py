@@ -66,6 +66,7 @@ class RunDetailScreen(DeckScreen):
         yield Static("", classes="topbar", id="run-header")
         with TabbedContent(initial="log"):
             with TabPane("1 Log", id="log"):
+                yield Static("", classes="hint", id="queue-note")
                 yield self.log_view
                 yield LogSearchBox(placeholder="search the log (enter: next, n/N in the log, "
                                 "esc: close)", id="search")
@@ -83,7 +84,9 @@ class RunDetailScreen(DeckScreen):
 
     def on_mount(self) -> None:
         self.deck.runs_changed.subscribe(self, self._runs_changed)
+        self.deck.waits_changed.subscribe(self, self._show_wait)
         self._show_header()
+        self._show_wait()
         # The tabs mount their panes after this screen mounts: wait for one refresh.
         self.call_after_refresh(self._start)
         self.set_interval(1.0, self._show_header)
@@ -168,6 +171,13 @@ class RunDetailScreen(DeckScreen):
 
     def on_resize(self) -> None:
         self._show_header()
+
+    def _show_wait(self, waits: dict | None = None) -> None:
+        """Above the (empty) log of a queued run: why it has not started."""
+        wait = (self.deck.queue_waits if waits is None else waits).get(self.run_id)
+        note = self.query_one("#queue-note", Static)
+        note.update(f"queued: {wait.reason}" if wait is not None else "")
+        note.display = wait is not None
 
     # -- actions ------------------------------------------------------------------------------
 

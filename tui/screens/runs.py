@@ -67,6 +67,8 @@ class RunsScreen(DeckScreen):
 
         self.table.restore_sort(load_state().get("sort"))
         self.deck.runs_changed.subscribe(self, self.on_runs_changed)
+        self.deck.waits_changed.subscribe(self, self._waits_changed)
+        self.table.set_waits(self.deck.queue_waits)
         if self.deck.runs:
             self.on_runs_changed(FeedUpdate(runs=dict(self.deck.runs),
                                             first_metric=dict(self.deck.first_metric)))
@@ -90,6 +92,10 @@ class RunsScreen(DeckScreen):
             self._flush()
         else:
             self._schedule_flush()
+
+    def _waits_changed(self, waits: dict) -> None:
+        with self.app.batch_update():
+            self.table.set_waits(waits)
 
     def _tick(self) -> None:
         if any(self.table.status_counts[state] for state in ACTIVE):

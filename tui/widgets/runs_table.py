@@ -73,6 +73,7 @@ class RunsTable(Table):
         self.records: dict[str, RunRecord] = {}
         self.status_counts: Counter[RunState] = Counter()
         self.first_metric: dict[str, tuple[str, Any]] = {}
+        self.waits: dict[str, Any] = {}  # run id -> QueueWait, for Queued runs
         self.marked: set[str] = set()
         self.filter = RunFilter()
         self.sort_column = "id"
@@ -186,6 +187,14 @@ class RunsTable(Table):
     @property
     def filling(self) -> bool:
         return bool(self._to_fill)
+
+    def set_waits(self, waits: dict[str, Any]) -> None:
+        """Show why queued runs wait (call in a batch update)."""
+        changed = set(waits) | {rid for rid in self.waits if rid not in waits}
+        self.waits = dict(waits)
+        for run_id in changed:
+            if run_id in self._shown:
+                self._set(run_id, "status", self._cells(self.records[run_id])["status"])
 
     def tick(self) -> None:
         """Refresh the duration of runs still going (once a second)."""
@@ -302,9 +311,13 @@ class RunsTable(Table):
         got = self.first_metric.get(run.run_id)
         # Text, not str: DataTable reads a str as markup, and "[done]" is not a style.
         metric = Text(f"{got[0]}={format_value(got[1], 10)}") if got else ""
+        status = status_text(run.status)
+        wait = self.waits.get(run.run_id) if run.status is RunState.QUEUED else None
+        if wait is not None:
+            status.append(f" {wait.short}", style="dim")  # "… Queued #2 2/2 busy"
         return {
             "id": self._id_cell(run),
-            "status": status_text(run.status),
+            "status": status,
             "script": Text(run.script),
             "runconfig": Text(run.run_configuration),
             "target": Text(run.target),
