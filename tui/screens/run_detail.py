@@ -44,6 +44,9 @@ class RunDetailScreen(DeckScreen):
         Binding("3", "tab('artifacts')", "Artifacts", show=False, id="detail.artifacts"),
         Binding("4", "tab('info')", "Info", show=False, id="detail.info"),
         Binding("/", "search", "Search", id="detail.search", priority=True),
+        # In "?" and the palette: at 80 columns the footer has no room left.
+        Binding("f", "filter_log", "Filter lines", show=False, id="detail.filter"),
+        Binding("S", "save_log", "Save log", show=False, id="detail.save"),
         Binding("o", "open_artifact", "Open", id="detail.open"),
         Binding("y", "copy_path", "Copy path", id="detail.copy"),
         Binding("c", "cancel", "Cancel", id="detail.cancel"),
@@ -70,6 +73,8 @@ class RunDetailScreen(DeckScreen):
                 yield self.log_view
                 yield LogSearchBox(placeholder="search the log (enter: next, n/N in the log, "
                                 "esc: close)", id="search")
+                yield SearchBox(placeholder="only lines matching a regex; !regex: not matching "
+                                "(enter applies, esc clears)", id="log-filter")
             with TabPane("2 Metrics", id="metrics"):
                 yield self.metrics_panel
             with TabPane("3 Artifacts", id="artifacts"):
@@ -208,6 +213,76 @@ class RunDetailScreen(DeckScreen):
     @on(Input.Submitted, "#search")
     def _search(self, event: Input.Submitted) -> None:
         self.log_view.search(event.value)
+
+    def action_filter_log(self) -> None:
+        self.query_one(TabbedContent).active = "log"
+        self.query_one("#log-filter", SearchBox).open()
+
+    @on(Input.Submitted, "#log-filter")
+    def _filter_log(self, event: Input.Submitted) -> None:
+        error = self.log_view.set_line_filter(event.value)
+        box = self.query_one("#log-filter", SearchBox)
+        if error:
+            box.border_subtitle = error
+            self.notify(error, severity="error", timeout=5)
+            return
+        box.border_subtitle = self.log_view.filter_summary
+
+    def action_back(self) -> None:
+        # Escape clears a line filter first (as on the runs screen), then leaves.
+        box = self.query_one("#log-filter", SearchBox)
+        if box.display or self.log_view.line_filter:
+            box.action_close()
+            return
+        super().action_back()
+
+    @on(SearchBox.Closed, "#log-filter")
+    def _log_filter_closed(self, event: SearchBox.Closed) -> None:
+        event.box.value = ""
+        event.box.border_subtitle = ""
+        self.log_view.set_line_filter("")
+
+    @on(LogView.Filtered)
+    def _log_filtered(self) -> None:
+        self.query_one("#log-filter", SearchBox).border_subtitle = self.log_view.filter_summary
+
+    def action_save_log(self) -> None:
+        from pathlib import Path
+
+        from tui.screens.dialogs import Prompt
+
+        what = f"the {self.log_view.filter_summary} shown" if self.log_view.line_filter \
+            else "the whole log"
+        default = str(Path.cwd() / f"{self.run_id}.log")
+
+        def problem(text: str) -> str | None:
+            path = Path(text).expanduser()
+            if not text.strip():
+                return "a file name"
+            if path.exists():
+                return f"{path} exists: choose another name"
+            if not path.parent.is_dir():
+                return f"no folder {path.parent}"
+            return None
+
+        self.app.push_screen(Prompt(f"Save {what} to", value=default, validate=problem),
+                             lambda path: path and self._save_log(path))
+
+    @work(thread=True, group="save-log", name="save log")
+    def _save_log(self, path: str) -> None:
+        from pathlib import Path
+
+        target = Path(path).expanduser()
+        try:
+            with open(target, "x", encoding="utf-8") as out:
+                lines = 0
+                for line in self.log_view.shown_lines():
+                    out.write(line + "\n")
+                    lines += 1
+        except OSError as exc:
+            self.app.call_from_thread(self.notify, f"not saved: {exc}", severity="error")
+            return
+        self.app.call_from_thread(self.notify, f"saved {lines} lines to {target}")
 
     @on(LogView.Searched)
     def _searched(self, event: LogView.Searched) -> None:
