@@ -93,7 +93,8 @@ async def test_footer_offers_the_keys_that_act_now(fixed_app, history_project):
     async with fixed_app.run_test() as pilot:  # 80x24
         await until(pilot, lambda: table(fixed_app).row_count == 5)
         await until(pilot, lambda: "? Keys" in footer(fixed_app), what="footer")
-        assert "c Cancel" in footer(fixed_app)  # the cursor is on the newest run: Queued
+        # The cursor is on the newest run: Queued (once the columns are fitted to 80).
+        await until(pilot, lambda: "c Cancel" in footer(fixed_app), what="cancel offered")
         await pilot.press("G")  # the oldest: Completed, nothing to cancel
         await until(pilot, lambda: "c Cancel" not in footer(fixed_app), what="no cancel")
         assert "r Rerun" in footer(fixed_app) and "= Compare" not in footer(fixed_app)
