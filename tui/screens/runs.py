@@ -96,6 +96,7 @@ class RunsScreen(DeckScreen):
     def _waits_changed(self, waits: dict) -> None:
         with self.app.batch_update():
             self.table.set_waits(waits)
+        self._preview()
 
     def _tick(self) -> None:
         if any(self.table.status_counts[state] for state in ACTIVE):
@@ -162,7 +163,8 @@ class RunsScreen(DeckScreen):
         # Kept current even while hidden: the terminal may grow wide enough to show it.
         run_id = self.table.cursor_run_id
         self.query_one(RunPreview).show(self.deck.runs.get(run_id) if run_id else None,
-                                        self.deck.first_metric.get(run_id) if run_id else None)
+                                        self.deck.first_metric.get(run_id) if run_id else None,
+                                        self.deck.queue_waits.get(run_id) if run_id else None)
         self.keys_may_have_changed()
 
     @on(RunsTable.MarksChanged)

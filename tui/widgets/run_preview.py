@@ -23,7 +23,9 @@ class RunPreview(Static):
         self.project_name = project_name
         self.clock = clock
 
-    def show(self, run: RunRecord | None, metric: tuple[str, Any] | None) -> None:
+    def show(self, run: RunRecord | None, metric: tuple[str, Any] | None,
+             wait: Any = None) -> None:
+        """``wait``: why the run is still queued (a ``core.runs.waiting.QueueWait``), if it is."""
         if run is None:
             self.update(Text("no run selected", style="dim"))
             return
@@ -37,6 +39,8 @@ class RunPreview(Static):
         grid.add_row("script", join_args([run.script, *run.arguments]))
         grid.add_row("config", f"{run.run_configuration} on {run.target} ({run.framework})")
         grid.add_row("queued", full_time(run.created_utc))
+        if wait is not None:
+            grid.add_row("waits", wait.reason)
         if run.start_time_utc:
             grid.add_row("started", full_time(run.start_time_utc))
         if run.end_time_utc:
