@@ -52,6 +52,8 @@ class Dialog(ModalScreen):
     }
     Dialog Button { margin-left: 2; min-width: 10; }
     Dialog .field { height: 1; margin-top: 1; }
+    /* A long pick list scrolls itself (following its cursor) inside a dialog that fits 24 rows. */
+    Dialog OptionList { height: auto; max-height: 12; }
     Dialog .field Label { width: 12; }
     Dialog .field Input, Dialog .field Select { width: 1fr; }
     """

@@ -70,3 +70,23 @@ async def test_question_mark_lists_a_dialogs_keys(fixed_app):
         assert "Yes" in text and "No" in text
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, Confirm))
+
+
+async def test_a_long_pick_list_fits_and_follows_its_cursor(fixed_app):
+    from textual.widgets import OptionList
+
+    from tui.screens.dialogs import Choose
+
+    app = fixed_app
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(app.runs) == 5)
+        app.push_screen(Choose("Copy variables from", [f"config{i:02d}" for i in range(40)]))
+        await shows(pilot, app, "config00")
+        await until(pilot, lambda: "esc Cancel" in footer(app), what="the dialog's footer")
+        options = app.screen.query_one(OptionList)
+        options.focus()
+        for _ in range(30):
+            await pilot.press("j")
+        await until(pilot, lambda: options.highlighted == 30)
+        text = await shows(pilot, app, "config30")  # the list scrolled to its cursor
+        assert "config00" not in text and "Copy variables from" in text
