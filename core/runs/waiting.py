@@ -42,7 +42,7 @@ class QueueWait:
             return f"{place}; {self.busy}/{self.limit} slots of {self.target} busy"
         if self.position > 1:
             return f"{place}; waiting for the {self.position - 1} queued before it"
-        return f"{place}; a slot is free ({self.busy}/{self.limit} busy): starting"
+        return f"{place}; a slot is free: starting"
 
 
 def queue_waits(project: Project, runs: Iterable[RunRecord]) -> dict[str, QueueWait]:

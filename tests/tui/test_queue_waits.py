@@ -33,7 +33,7 @@ async def _says_why(history_project, size, preview=False):
             await until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
             await shows(pilot, app, "queued: 1st in line for local; 2/2 slots of local busy")
             held.pop().release()
-            await shows(pilot, app, "a slot is free (1/2 busy)")
+            await shows(pilot, app, "a slot is free: starting")
             await pilot.press("escape")
             await until(pilot, lambda: "… Queued #1" in screen_text(app)
                         and "2/2 busy" not in screen_text(app), what="the table told")

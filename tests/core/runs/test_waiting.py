@@ -26,7 +26,7 @@ def test_place_in_line_and_busy_slots(tmp_path):
         assert waits[ids[2]].position == 1 and not waits[ids[2]].full  # its own target's line
         held.pop().release()
         waits = queue_waits(project, runs)
-        assert waits[ids[1]].reason == "1st in line for local; a slot is free (1/2 busy): starting"
+        assert waits[ids[1]].reason == "1st in line for local; a slot is free: starting"
         assert waits[ids[3]].reason == "2nd in line for local; waiting for the 1 queued before it"
     finally:
         for lease in held:
