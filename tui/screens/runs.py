@@ -61,6 +61,7 @@ class RunsScreen(DeckScreen):
         self._flush_timer = None
         self._last_flush = 0.0
         self._tick_due = False
+        self._select_when_shown: str | None = None
 
     def on_mount(self) -> None:
         from tui.state import load_state
@@ -124,6 +125,9 @@ class RunsScreen(DeckScreen):
             table.apply(pending.runs, pending.first_metric)
             if tick:
                 table.tick()
+            if self._select_when_shown in table.shown_ids():
+                table.select(self._select_when_shown)
+                self._select_when_shown = None
         self._show_summary()
         self._preview()
 
@@ -281,5 +285,9 @@ class RunsScreen(DeckScreen):
             actions.rerun_in_worker(self, [self.deck.runs[rid] for rid in ids])
 
     def ran(self, run_id: str) -> None:
-        """A run this screen submitted: show it when it arrives."""
-        self.table.select(run_id)
+        """A run this screen submitted: show it when it arrives (now, or with a later flush:
+        on a busy machine it may reach the table after this is called)."""
+        if run_id in self.table.shown_ids():
+            self.table.select(run_id)
+        else:
+            self._select_when_shown = run_id
