@@ -22,12 +22,14 @@ from textual.worker import get_current_worker
 from core.errors import DeckError
 from core.history.records import RunRecord
 from core.project import Project
-from tui.commands import ActionCommands, RunCommands, ScreenCommands
+from core.runs.state import RunState
+from tui.commands import ActionCommands, QuietSystemCommands, RunCommands, ScreenCommands
 from tui.keys import keymap_path, load_keymap
 from tui.runs_feed import FeedUpdate, RunsFeed
 from tui.stores import ThreadStores
 
 REVIVE_EVERY_SECONDS = 5.0
+WAITS_EVERY_SECONDS = 1.0  # how often queued runs' places and their targets' slots are read
 HOME = 1  # index of the runs screen in the screen stack
 
 
@@ -36,7 +38,7 @@ class DeckApp(App):
 
     TITLE = "deck"
     CSS_PATH = "app.tcss"
-    COMMANDS = App.COMMANDS | {ScreenCommands, ActionCommands, RunCommands}
+    COMMANDS = {QuietSystemCommands, ScreenCommands, ActionCommands, RunCommands}
     BINDINGS = [
         Binding(":", "command_line", "Go to", id="app.goto", priority=True),
         Binding("?", "help", "Keys", id="app.help"),
@@ -65,6 +67,10 @@ class DeckApp(App):
         self.first_metric: dict[str, tuple[str, Any]] = {}
         self.runs_loaded = False
         self.runs_changed: Signal[FeedUpdate] = Signal(self, "runs-changed")
+        self.command_history: list[str] = []  # what the ":" prompt's up and down recall
+        #: Why each queued run waits (``core.runs.waiting``), read by the history watcher.
+        self.queue_waits: dict[str, Any] = {}
+        self.waits_changed: Signal[dict] = Signal(self, "waits-changed")
         self._stop = threading.Event()
         self.sub_title = str(project.root)
 
@@ -91,13 +97,23 @@ class DeckApp(App):
     def watch_history(self) -> None:
         worker = get_current_worker()
         feed = RunsFeed(self.stores.history())
-        last_revive = 0.0
+        last_revive = last_waits = 0.0
+        waits: dict = {}
         while not worker.is_cancelled and not self._stop.is_set():
             try:
                 update = feed.poll()
                 if update:
                     self.call_from_thread(self._publish, update)
                 now = time.monotonic()
+                if update or now - last_waits > WAITS_EVERY_SECONDS:
+                    last_waits = now
+                    from core.runs.waiting import queue_waits
+
+                    queued = [r for r in feed.runs.values() if r.status is RunState.QUEUED]
+                    fresh = queue_waits(self.project, queued) if queued else {}
+                    if fresh != waits:
+                        waits = fresh
+                        self.call_from_thread(self._publish_waits, fresh)
                 if self.revive_runs and now - last_revive > REVIVE_EVERY_SECONDS:
                     last_revive = now
                     from core.runs.launcher import revive
@@ -115,6 +131,10 @@ class DeckApp(App):
         self.first_metric.update(update.first_metric)
         self.runs_loaded = True
         self.runs_changed.publish(update)
+
+    def _publish_waits(self, waits: dict) -> None:
+        self.queue_waits = waits
+        self.waits_changed.publish(waits)
 
     def find_run(self, text: str) -> RunRecord | None:
         """A known run named by the rule of ``core.history.runref``, or None."""
@@ -135,6 +155,11 @@ class DeckApp(App):
             from tui.screens.base import DeckScreen
 
             return isinstance(self.screen, DeckScreen) and not self.screen.typing()
+        if action in ("focus_next", "focus_previous"):
+            # Tab in the ":" prompt completes the name there; it never moves focus out.
+            from tui.widgets.command_line import CommandLine
+
+            return not isinstance(self.focused, CommandLine)
         return True
 
     def action_command_line(self) -> None:

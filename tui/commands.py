@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.system_commands import SystemCommandsProvider
 
 from tui.navigation import NAMES
 
@@ -26,8 +27,11 @@ class ScreenCommands(Provider):
             yield f"Go to {name}", about, partial(self.app.action_goto, name)
 
     async def discover(self) -> Hits:
+        # What ctrl+p opens on: the views, then the newest runs (actions come when typed).
         for text, about, command in self._entries():
             yield DiscoveryHit(text, command, help=about)
+        for hit in recent_run_hits(self.app):
+            yield hit
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -43,7 +47,9 @@ class ActionCommands(Provider):
         seen = set()
         for key, active in self.screen.active_bindings.items():
             binding = active.binding
-            if not binding.description or binding.action in seen or not active.enabled:
+            # Deck's own keys (they have ids): Textual's movement keys are no commands.
+            if not binding.description or not binding.id or binding.action in seen \
+                    or not active.enabled:
                 continue
             seen.add(binding.action)
             display = self.app.get_key_display(binding)
@@ -51,8 +57,8 @@ class ActionCommands(Provider):
                    partial(self.app.run_action, binding.action, active.node))
 
     async def discover(self) -> Hits:
-        for text, key, command in self._entries():
-            yield DiscoveryHit(text, command, help=f"key: {key}")
+        return  # found by typing: the palette opens on views and runs
+        yield
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -84,3 +90,24 @@ class RunCommands(Provider):
             yield Hit(1.0, matcher.highlight(text), partial(self.app.action_goto, "run",
                                                             run.run_id),
                       text=text, help=f"{run.run_configuration} on {run.target}")
+
+
+RECENT_RUNS = 8
+
+
+def recent_run_hits(app) -> list[DiscoveryHit]:
+    """The newest runs, for the palette to open on."""
+    runs = sorted(getattr(app, "runs", {}).values(), key=lambda r: r.created_utc, reverse=True)
+    return [DiscoveryHit(f"{f'#{run.run_number}  ' if run.run_number else ''}"
+                         f"{run.run_id}  {run.status.value}  {run.script}",
+                         partial(app.action_goto, "run", run.run_id),
+                         help=f"{run.run_configuration} on {run.target}")
+            for run in runs[:RECENT_RUNS]]
+
+
+class QuietSystemCommands(SystemCommandsProvider):
+    """Textual's own commands (theme, screenshot, quit), found by typing, not opened on."""
+
+    async def discover(self) -> Hits:
+        return
+        yield

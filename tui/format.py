@@ -86,7 +86,12 @@ def format_value(value: Any, width: int = 12) -> str:
     if isinstance(value, bool) or value is None:
         text = str(value)
     elif isinstance(value, float):
+        # Fewer digits rather than a cut: "1.235e+04" in 7 cells is "1.2e+04", not "1.235e…".
         text = f"{value:.4g}"
+        for digits in (3, 2, 1):
+            if len(text) <= width:
+                break
+            text = f"{value:.{digits}g}"
     elif isinstance(value, int):
         text = str(value)
     elif isinstance(value, list):

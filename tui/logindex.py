@@ -13,6 +13,7 @@ arrays and the cache.
 from __future__ import annotations
 
 import os
+import re  # noqa: F401 - named in a type
 import threading
 import time
 from array import array
@@ -208,6 +209,45 @@ class LineIndex:
         if not backwards and self._partial and needle.lower() in _decode(self._partial).lower():
             return self._lines if self._lines >= start else None
         return None
+
+    def matching(self, pattern: "re.Pattern[str]", *, invert: bool = False,
+                 start: int = 0) -> tuple[list[int], int]:
+        """Numbers of the complete lines from ``start`` on that ``pattern`` finds (``invert``:
+        does not find), and the line count they were read up to (where the next call starts).
+        Decodes every block it reads, outside the page cache: call it from a worker."""
+        with self._lock:
+            blocks, upto = len(self._starts), self._lines
+            first_block = max(0, bisect_right(self._firsts, start) - 1) if blocks else 0
+        hits: list[int] = []
+        for block in range(first_block, blocks):
+            with self._lock:
+                first = self._firsts[block]
+                data = self._block_bytes(block)
+            for number, line in enumerate(_decode(data).split("\n")[:-1], start=first):
+                if start <= number < upto and (pattern.search(_clean(line)) is None) == invert:
+                    hits.append(number)
+        return hits, upto
+
+    def count(self, needle: str, line: int | None = None) -> tuple[int, int]:
+        """(lines holding ``needle``, how many of them come before ``line``): a match count."""
+        key = needle.lower().encode()
+        if not key:
+            return 0, 0
+        total = before = 0
+        with self._lock:
+            blocks = len(self._starts)
+        for block in range(blocks):
+            with self._lock:
+                data = self._block_bytes(block).lower()
+                first = self._firsts[block]
+            hits = _matching_lines(data, key, first)
+            total += len(hits)
+            if line is not None:
+                before += sum(1 for h in hits if h < line)
+        if self._partial and needle.lower() in _decode(self._partial).lower():
+            total += 1
+            before += 1 if line is not None and self._lines < line else 0
+        return total, before
 
     def _block_bytes(self, block: int) -> bytes:
         start = self._starts[block]

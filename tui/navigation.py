@@ -20,7 +20,30 @@ NAMES = {
 }
 ALIASES = {"home": "runs", "history": "runs", "target": "targets", "runconfigs": "configs",
            "runconfig": "configs", "rc": "configs", "envvars": "env", "vars": "env",
-           "q": "quit", "q!": "quit", "exit": "quit", "keys": "help", "?": "help"}
+           "q": "quit", "q!": "quit", "exit": "quit", "keys": "help", "?": "help",
+           # One letter each for the views used most (k9s's habit).
+           "r": "runs", "t": "targets", "c": "configs", "e": "env"}
+
+
+def complete_name(typed: str) -> str | None:
+    """The name the ``:`` prompt offers for ``typed`` (its first word): the first spelling in
+    NAMES, then ALIASES, that starts with it. Tab and enter take this, as the prompt shows it."""
+    word = typed.strip().lower()
+    if not word or " " in word:
+        return None
+    for name in (*NAMES, *ALIASES):
+        if name.startswith(word):
+            return name
+    return None
+
+
+def resolve_name(typed: str) -> str | None:
+    """The view ``typed`` names: a name, an alias, or what the prompt completes it to."""
+    word = typed.strip().lower()
+    if word in NAMES or word in ALIASES:
+        return ALIASES.get(word, word)
+    completed = complete_name(word)
+    return ALIASES.get(completed, completed) if completed else None
 
 
 def open_screen(app: "DeckApp", name: str, arg: str = "") -> None:
@@ -31,7 +54,7 @@ def open_screen(app: "DeckApp", name: str, arg: str = "") -> None:
     from tui.screens.runs import RunsScreen
     from tui.screens.targets import TargetsScreen
 
-    name = ALIASES.get(name.lower(), name.lower())
+    typed, name = name, resolve_name(name) or name.lower()
     from tui.app import HOME
 
     home = app.screen_stack[HOME]
@@ -71,7 +94,7 @@ def open_screen(app: "DeckApp", name: str, arg: str = "") -> None:
 
         leave_screens(app, replace)
     else:
-        app.notify(f":{name}: no such view (try {', '.join(NAMES)})", severity="warning")
+        app.notify(f":{typed}: no such view (try {', '.join(NAMES)})", severity="warning")
 
 
 def resolve_or_tell(app: "DeckApp", ref: str):

@@ -38,6 +38,21 @@ class RunFilter:
     def __bool__(self) -> bool:
         return bool(self.text.strip())
 
+    def problems(self) -> list[str]:
+        """What in the filter can match no run: a status that is none of the known ones."""
+        from core.runs.state import RunState
+
+        known = [state.value.lower() for state in RunState]
+        out = []
+        for term in self.text.lower().split():
+            name, sep, value = term.partition(":")
+            if sep and name == "status":
+                bad = [v for v in value.split(",") if v and not any(v in k for k in known)]
+                if bad:
+                    out.append(f"no status {', '.join(bad)} "
+                               f"({' '.join(s.value.lower() for s in RunState)})")
+        return out
+
     def matches(self, run: RunRecord) -> bool:
         for getter, values in self._fielded:
             field = getter(run).lower()

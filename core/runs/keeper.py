@@ -283,7 +283,7 @@ class Keeper:
     # -- queue and cancel ---------------------------------------------------------------------
 
     def _slot_dir(self, run: RunRecord) -> Path:
-        return self.project.deck_dir / "slots" / run.target
+        return slots.folder(self.project.deck_dir, run.target)
 
     async def _wait_for_slot(self, run: RunRecord, limit: int):
         def my_turn() -> bool:

@@ -30,6 +30,11 @@ class SlotLease:
             self._fd = -1
 
 
+def folder(deck_dir: Path, target: str) -> Path:
+    """Where a target's slot files are (``.deck/slots/<target>``)."""
+    return deck_dir / "slots" / target
+
+
 def try_acquire(folder: Path, limit: int) -> SlotLease | None:
     folder.mkdir(parents=True, exist_ok=True)
     for index in range(max(1, limit)):

@@ -82,7 +82,8 @@ def _quote(text: str) -> str:
 def deck_terminal(project, size=(100, 30), **env) -> Terminal:
     """``deck`` on ``project`` in a fresh tmux server; ``env`` adds to its environment."""
     base = {"PYTHONPATH": str(REPO), "TERM": "xterm-256color", "TZ": "UTC",
-            "XDG_CONFIG_HOME": str(Path(project).parent / "config"), "LANG": "C.UTF-8",
+            "XDG_CONFIG_HOME": str(Path(project).parent / "config"),
+            "XDG_STATE_HOME": str(Path(project).parent / "state"), "LANG": "C.UTF-8",
             "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     return Terminal([sys.executable, "-m", "cli.main"], Path(project), base | env, size=size)
 
@@ -288,3 +289,31 @@ def test_a_shell_in_a_remote_docker_container_and_back(project, docker_engine, s
     finally:
         terminal.close()
         request_cancel(deck_project, run.run_id)
+
+
+def test_tab_in_the_prompt_completes_and_never_leaves_it_at_80x24(project):
+    terminal = deck_terminal(project, size=(80, 24))
+    try:
+        terminal.wait_for("0 runs")
+        terminal.text(":targ")
+        terminal.keys("Tab")
+        screen = terminal.wait_for("targets")
+        assert screen.rstrip().splitlines()[-1].strip().startswith("targets")  # the prompt
+        terminal.keys("Escape")  # closes it, empty: nothing typed stays on screen
+        terminal.wait_until(lambda s: "targets" not in s.rstrip().splitlines()[-1],
+                            "the prompt gone")
+        terminal.text(":c")
+        terminal.keys("Tab", "Enter")
+        terminal.wait_for("run configurations (aml_config/*.runconfig)")
+        terminal.text(":")
+        terminal.keys("Up")  # the last command again
+        terminal.wait_until(lambda s: s.rstrip().splitlines()[-1].strip().startswith("configs"),
+                            "configs recalled")
+        terminal.keys("Escape")
+        # Next keys only once escape has acted: a terminal sends ESC then ":" as alt+":".
+        terminal.wait_until(lambda s: "configs" not in s.rstrip().splitlines()[-1],
+                            "the prompt closed")
+        terminal.text(":t\r")
+        terminal.wait_for("compute targets (aml_config/*.compute)")
+    finally:
+        terminal.close()

@@ -8,12 +8,12 @@ from pathlib import Path
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from core.errors import DeckError
 from core.project import Project
-from tui.screens.dialogs import Dialog
+from tui.screens.dialogs import Dialog, DialogBody
 
 TYPES = ("local", "docker", "remotedocker", "remote", "cluster")
 # Which fields each type needs (required) and may use. Image builds (docker, remotedocker)
@@ -87,7 +87,6 @@ class AttachDialog(Dialog):
     """Dismisses with the new target's name, or None."""
 
     DEFAULT_CSS = """
-    AttachDialog VerticalScroll { height: auto; }
     AttachDialog .field { height: 1; margin-top: 0; }
     AttachDialog .field Label { width: 26; }
     AttachDialog .field-error { color: $error; padding-left: 26; height: auto; }
@@ -99,7 +98,7 @@ class AttachDialog(Dialog):
         self.project = project
 
     def compose(self) -> ComposeResult:
-        with Vertical(), VerticalScroll():
+        with DialogBody():
             yield Label("Attach a compute target", classes="question")
             with Horizontal(classes="field"):
                 yield Label("Type")

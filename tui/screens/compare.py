@@ -8,7 +8,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, VerticalScroll
+from textual.containers import Grid
 from textual.widgets import DataTable, Footer, Static
 
 from core.errors import DeckError
@@ -18,6 +18,7 @@ from tui.format import (duration_s, format_duration, format_value, join_args, pr
 from tui.screens.base import DeckScreen
 from tui.widgets.plot import PALETTE, LinePlot, numeric
 from tui.widgets.table import Table
+from tui.widgets.scrolling import Scroll
 
 
 def compare_rows(runs: list[RunRecord], *, everything: bool) -> list[tuple[str, list[Any], bool]]:
@@ -64,7 +65,7 @@ class CompareScreen(DeckScreen):
     def compose(self) -> ComposeResult:
         yield Static(f"comparing {len(self.run_ids)} runs · ≠ marks a difference · "
                      "a: show every setting", classes="topbar")
-        with VerticalScroll():
+        with Scroll():
             yield Table(id="compare", cursor_type="row", zebra_stripes=True)
             yield Grid(id="compare-plots")
         yield Footer(compact=True)

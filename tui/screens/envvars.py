@@ -40,7 +40,8 @@ class EnvVarsScreen(DeckScreen):
         Binding("n", "rename", "Rename", id="env.rename"),
         Binding("d,delete", "delete", "Del", id="env.delete"),
         Binding("y", "copy_from", "Copy", id="env.copy"),
-        Binding("k", "secret", "Secret", id="env.secret"),
+        # Not k: j and k move in every table.
+        Binding("s", "secret", "Secret", id="env.secret"),
     ]
 
     def __init__(self, runconfig: str | None = None) -> None:
@@ -227,7 +228,7 @@ class EnvVarsScreen(DeckScreen):
         if self.runconfig is None or self._keyring_missing():
             return
         # The selected variable is offered: turning a plain value into a secret is the usual
-        # reason to press k. A new name works the same way.
+        # reason to press s. A new name works the same way.
         self.app.push_screen(
             Prompt("Keep which variable in the system keyring?", value=self.selected or "",
                    placeholder="API_TOKEN", validate=lambda n: env_problem(n, set())),

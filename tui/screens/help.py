@@ -6,7 +6,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from tui.widgets.scrolling import Scroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
@@ -24,7 +24,7 @@ class HelpScreen(ModalScreen):
         self.rows = self._rows()
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="keys"):
+        with Scroll(id="keys"):
             yield Static(self._table(), id="key-table")
 
     def on_mount(self) -> None:
@@ -38,7 +38,7 @@ class HelpScreen(ModalScreen):
         table.add_column("does")
         table.add_column("id", style="dim", no_wrap=True)
         for keys, binding, state in self.rows:
-            does = Text(binding.description or binding.action.replace("_", " "))
+            does = Text(describe(binding))
             if not state:
                 does.stylize("dim")
                 does.append(" (not now)" if state is False else " (off)", style="dim italic")
@@ -72,3 +72,24 @@ class HelpScreen(ModalScreen):
         # Deck's own keys (the ones with ids a keys file can remap) first, Textual's after.
         rows.sort(key=lambda row: row[1].id is None)
         return rows
+
+
+#: Words for the actions of Textual's own keys, which come without a description.
+ACTION_WORDS = {
+    "focus_next": "Next field", "focus_previous": "Previous field",
+    "cursor_down": "Down", "cursor_up": "Up", "cursor_left": "Left", "cursor_right": "Right",
+    "scroll_down": "Scroll down", "scroll_up": "Scroll up", "scroll_left": "Scroll left",
+    "scroll_right": "Scroll right", "scroll_home": "To the top", "scroll_top": "To the top",
+    "scroll_end": "To the end", "scroll_bottom": "To the end", "page_down": "Page down",
+    "page_up": "Page up", "page_left": "Page left", "page_right": "Page right",
+    "first": "First", "last": "Last", "select_cursor": "Open", "command_palette": "Palette",
+    "toggle_button": "Switch on or off", "dismiss": "Close",
+}
+
+
+def describe(binding: Binding) -> str:
+    """What a key does, in words: its description, else words for its action."""
+    if binding.description:
+        return binding.description
+    name = binding.action.rpartition(".")[2].split("(")[0]
+    return ACTION_WORDS.get(name, name.replace("_", " ").capitalize())

@@ -12,7 +12,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
 from core.errors import DeckError
@@ -23,6 +22,7 @@ from tui.screens.base import DeckScreen
 from tui.widgets.log_view import LogView
 from tui.widgets.metrics_panel import MetricsPanel
 from tui.widgets.run_info import RunInfo
+from tui.widgets.scrolling import Scroll
 from tui.widgets.search_box import SearchBox
 from tui.widgets.table import Table
 
@@ -46,6 +46,9 @@ class RunDetailScreen(DeckScreen):
         Binding("3", "tab('artifacts')", "Artifacts", show=False, id="detail.artifacts"),
         Binding("4", "tab('info')", "Info", show=False, id="detail.info"),
         Binding("/", "search", "Search", id="detail.search", priority=True),
+        # In "?" and the palette: at 80 columns the footer has no room left.
+        Binding("f", "filter_log", "Filter lines", show=False, id="detail.filter"),
+        Binding("S", "save_log", "Save log", show=False, id="detail.save"),
         Binding("o", "open_artifact", "Open", id="detail.open"),
         Binding("y", "copy_path", "Copy path", id="detail.copy"),
         Binding("c", "cancel", "Cancel", id="detail.cancel"),
@@ -73,9 +76,12 @@ class RunDetailScreen(DeckScreen):
         yield Static("", classes="topbar", id="run-header")
         with TabbedContent(initial="log"):
             with TabPane("1 Log", id="log"):
+                yield Static("", classes="hint", id="queue-note")
                 yield self.log_view
                 yield LogSearchBox(placeholder="search the log (enter: next, n/N in the log, "
                                 "esc: close)", id="search")
+                yield SearchBox(placeholder="only lines matching a regex; !regex: not matching "
+                                "(enter applies, esc clears)", id="log-filter")
             with TabPane("2 Metrics", id="metrics"):
                 yield self.metrics_panel
             with TabPane("3 Artifacts", id="artifacts"):
@@ -84,14 +90,16 @@ class RunDetailScreen(DeckScreen):
                 table.add_column("size", key="size")
                 yield table
             with TabPane("4 Info", id="info"):
-                with VerticalScroll(id="info-scroll"):
+                with Scroll(id="info-scroll"):
                     yield Static("", id="run-usage")  # shown for running runs
                     yield self.run_info
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.deck.runs_changed.subscribe(self, self._runs_changed)
+        self.deck.waits_changed.subscribe(self, self._show_wait)
         self._show_header()
+        self._show_wait()
         # The tabs mount their panes after this screen mounts: wait for one refresh.
         self.call_after_refresh(self._start)
         self.set_interval(1.0, self._show_header)
@@ -162,14 +170,40 @@ class RunDetailScreen(DeckScreen):
         if run is None:
             self.query_one("#run-header", Static).update(f"run {self.run_id}")
             return
-        # Without the project prefix, as in the table: at 80 columns the duration then fits.
-        parts = [short_id(run.run_id, self.deck.project.name), status_text(run.status).markup,
-                 escape(printable(join_args([run.script, *run.arguments]))),
-                 escape(printable(f"{run.run_configuration} on {run.target}")),
-                 format_duration(duration_s(run, self.deck.clock()))]
+        # Without the project prefix, as in the table. The command gives way (cut with "…"),
+        # then the run configuration's name: where it runs and how long it has taken show.
+        header = self.query_one("#run-header", Static)
+        status = status_text(run.status)
+        target = printable(run.target)
+        where = f"on {target}" if run.run_configuration == run.target else \
+            f"{printable(run.run_configuration)} on {target}"
+        took = format_duration(duration_s(run, self.deck.clock()))
+        command = printable(join_args([run.script, *run.arguments]))
+        parts = [short_id(run.run_id, self.deck.project.name), status.plain, command, where,
+                 took]
+        width = header.size.width - 2  # less the bar's padding
+        if width > 0:
+            over = len(" · ".join(p for p in parts if p)) - width
+            if over > 0:
+                keep = len(command) - over - 1
+                parts[2] = command[:keep] + "…" if keep >= 4 else ""
+                over = len(" · ".join(p for p in parts if p)) - width
+            if over > 0:
+                parts[3] = f"on {target}"
+        parts[1] = status.markup
         # One line of fixed size: no layout pass (a pass repainted the whole screen each second).
-        self.query_one("#run-header", Static).update(" · ".join(p for p in parts if p),
-                                                     layout=False)
+        header.update(" · ".join(part if i == 1 else escape(part)
+                                 for i, part in enumerate(parts) if part), layout=False)
+
+    def on_resize(self) -> None:
+        self._show_header()
+
+    def _show_wait(self, waits: dict | None = None) -> None:
+        """Above the (empty) log of a queued run: why it has not started."""
+        wait = (self.deck.queue_waits if waits is None else waits).get(self.run_id)
+        note = self.query_one("#queue-note", Static)
+        note.update(f"queued: {wait.reason}" if wait is not None else "")
+        note.display = wait is not None
 
     # -- actions ------------------------------------------------------------------------------
 
@@ -272,6 +306,84 @@ class RunDetailScreen(DeckScreen):
     def _search(self, event: Input.Submitted) -> None:
         self.log_view.search(event.value)
 
+    def action_filter_log(self) -> None:
+        self.query_one(TabbedContent).active = "log"
+        self.query_one("#log-filter", SearchBox).open()
+
+    @on(Input.Submitted, "#log-filter")
+    def _filter_log(self, event: Input.Submitted) -> None:
+        error = self.log_view.set_line_filter(event.value)
+        box = self.query_one("#log-filter", SearchBox)
+        if error:
+            box.border_subtitle = error
+            self.notify(error, severity="error", timeout=5)
+            return
+        box.border_subtitle = self.log_view.filter_summary
+
+    def action_back(self) -> None:
+        # Escape clears a line filter first (as on the runs screen), then leaves.
+        box = self.query_one("#log-filter", SearchBox)
+        if box.display or self.log_view.line_filter:
+            box.action_close()
+            return
+        super().action_back()
+
+    @on(SearchBox.Closed, "#log-filter")
+    def _log_filter_closed(self, event: SearchBox.Closed) -> None:
+        event.box.value = ""
+        event.box.border_subtitle = ""
+        self.log_view.set_line_filter("")
+
+    @on(LogView.Filtered)
+    def _log_filtered(self) -> None:
+        self.query_one("#log-filter", SearchBox).border_subtitle = self.log_view.filter_summary
+
+    def action_save_log(self) -> None:
+        from pathlib import Path
+
+        from tui.screens.dialogs import Prompt
+
+        what = f"the {self.log_view.filter_summary} shown" if self.log_view.line_filter \
+            else "the whole log"
+        default = str(Path.cwd() / f"{self.run_id}.log")
+
+        def problem(text: str) -> str | None:
+            path = Path(text).expanduser()
+            if not text.strip():
+                return "a file name"
+            if path.exists():
+                return f"{path} exists: choose another name"
+            if not path.parent.is_dir():
+                return f"no folder {path.parent}"
+            return None
+
+        self.app.push_screen(Prompt(f"Save {what} to", value=default, validate=problem),
+                             lambda path: path and self._save_log(path))
+
+    @work(thread=True, group="save-log", name="save log")
+    def _save_log(self, path: str) -> None:
+        from pathlib import Path
+
+        target = Path(path).expanduser()
+        try:
+            with open(target, "x", encoding="utf-8") as out:
+                lines = 0
+                for line in self.log_view.shown_lines():
+                    out.write(line + "\n")
+                    lines += 1
+        except OSError as exc:
+            self.app.call_from_thread(self.notify, f"not saved: {exc}", severity="error")
+            return
+        self.app.call_from_thread(self.notify, f"saved {lines} lines to {target}")
+
+    @on(LogView.Searched)
+    def _searched(self, event: LogView.Searched) -> None:
+        box = self.query_one("#search", SearchBox)
+        box.border_subtitle = event.summary
+        if event.line is None or not box.display:
+            self.notify(event.summary, severity="warning" if event.line is None else
+                        "information", timeout=3)
+
 
     def action_cancel(self) -> None:
         from tui import actions
@@ -322,6 +434,11 @@ class RunDetailScreen(DeckScreen):
             self.notify("cannot hand the terminal over here; run: " + shlex.join(argv))
         except OSError as exc:
             self.notify(f"{argv[0]}: {exc}", severity="error")
+
+    def ran(self, run_id: str) -> None:
+        """A rerun of this run was queued: show the new run in this one's place."""
+        if run_id != self.run_id and self.is_current:
+            self.app.switch_screen(RunDetailScreen(run_id))
 
     def _artifact(self):
         table = self.query_one("#artifact-table", DataTable)

@@ -6,14 +6,16 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Select, Static
 
 from core.errors import DeckError
 from tui.runconfig_edit import FORM_KEYS, Problem, draft, field_problems, form_values
 from tui.screens.base import DeckScreen
 from tui.screens.dialogs import Confirm, Prompt, ReviewDiff
+from tui.widgets.scrolling import Scroll
 from tui.widgets.table import Table
+from tui.widgets.toggle import Toggle
 
 LABELS = {"Target": "Target", "Framework": "Framework", "ArgumentVector": "Arguments",
           "CondaDependenciesFile": "Conda file", "SparkDependenciesFile": "Spark file",
@@ -51,7 +53,7 @@ class RunConfigsScreen(DeckScreen):
             table.add_column("name", key="name")
             table.add_column("target", key="target")
             yield table
-            with VerticalScroll(id="rc-form"):
+            with Scroll(id="rc-form"):
                 yield Static("", id="rc-file")
                 for key in FORM_KEYS:
                     with Horizontal(classes="rc-field"):
@@ -62,7 +64,7 @@ class RunConfigsScreen(DeckScreen):
                             yield Select([("Python", "Python"), ("PySpark", "PySpark")],
                                          compact=True, allow_blank=False, id=f"f-{key}")
                         elif key in ("PrepareEnvironment", "TrackedRun"):
-                            yield Checkbox(CHECKBOX_LABELS[key], compact=True, id=f"f-{key}")
+                            yield Toggle(CHECKBOX_LABELS[key], compact=True, id=f"f-{key}")
                         else:
                             yield Input(compact=True, id=f"f-{key}",
                                         placeholder=PLACEHOLDERS.get(key, ""))

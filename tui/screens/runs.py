@@ -47,8 +47,9 @@ class RunsScreen(DeckScreen):
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="topbar", id="summary")
-        yield SearchBox(placeholder="filter: words, status:failed, target:NAME, config:NAME "
-                                "(enter keeps it, esc clears)", id="filter")
+        # Short enough for 80 columns, less the box's border and padding.
+        yield SearchBox(placeholder="words status:failed target:NAME config:NAME · enter keeps "
+                                "· esc clears", id="filter")
         with Horizontal(id="body"):
             yield RunsTable(self.deck.project.name, clock=self.deck.clock, id="runs")
             yield RunPreview(self.deck.project.name, clock=self.deck.clock, id="preview")
@@ -60,9 +61,15 @@ class RunsScreen(DeckScreen):
         self._flush_timer = None
         self._last_flush = 0.0
         self._tick_due = False
+        self._select_when_shown: str | None = None
 
     def on_mount(self) -> None:
+        from tui.state import load_state
+
+        self.table.restore_sort(load_state().get("sort"))
         self.deck.runs_changed.subscribe(self, self.on_runs_changed)
+        self.deck.waits_changed.subscribe(self, self._waits_changed)
+        self.table.set_waits(self.deck.queue_waits)
         if self.deck.runs:
             self.on_runs_changed(FeedUpdate(runs=dict(self.deck.runs),
                                             first_metric=dict(self.deck.first_metric)))
@@ -86,6 +93,11 @@ class RunsScreen(DeckScreen):
             self._flush()
         else:
             self._schedule_flush()
+
+    def _waits_changed(self, waits: dict) -> None:
+        with self.app.batch_update():
+            self.table.set_waits(waits)
+        self._preview()
 
     def _tick(self) -> None:
         if any(self.table.status_counts[state] for state in ACTIVE):
@@ -118,6 +130,9 @@ class RunsScreen(DeckScreen):
             table.apply(pending.runs, pending.first_metric)
             if tick:
                 table.tick()
+            if self._select_when_shown in table.shown_ids():
+                table.select(self._select_when_shown)
+                self._select_when_shown = None
         self._show_summary()
         self._preview()
 
@@ -191,7 +206,8 @@ class RunsScreen(DeckScreen):
         # Kept current even while hidden: the terminal may grow wide enough to show it.
         run_id = self.table.cursor_run_id
         self.query_one(RunPreview).show(self.deck.runs.get(run_id) if run_id else None,
-                                        self.deck.first_metric.get(run_id) if run_id else None)
+                                        self.deck.first_metric.get(run_id) if run_id else None,
+                                        self.deck.queue_waits.get(run_id) if run_id else None)
         self.keys_may_have_changed()
 
     @on(RunsTable.MarksChanged)
@@ -236,6 +252,8 @@ class RunsScreen(DeckScreen):
     def _filter_changed(self, event: Input.Changed) -> None:
         with self.app.batch_update():
             self.table.set_filter(event.value)
+        # Said on the box's edge, as it is typed: a filter that can match nothing says why.
+        event.input.border_subtitle = "; ".join(self.table.filter.problems())
         self._show_summary()
         self.keys_may_have_changed()
 
@@ -293,8 +311,9 @@ class RunsScreen(DeckScreen):
             return
         what = ids[0] if len(ids) == 1 else f"{len(ids)} runs"
         self.app.push_screen(
-            Confirm(f"Cancel {what}? The process is stopped; its output so far is kept.",
-                    yes="Cancel run"),
+            Confirm(f"Cancel {what}? {'Their processes are' if len(ids) > 1 else 'Its process is'}"
+                    " stopped; the output so far is kept.",
+                    yes="Cancel run" if len(ids) == 1 else f"Cancel {len(ids)} runs"),
             lambda yes: yes and actions.cancel_in_worker(self, ids))
 
     def action_rerun(self) -> None:
@@ -305,5 +324,9 @@ class RunsScreen(DeckScreen):
             actions.rerun_in_worker(self, [self.deck.runs[rid] for rid in ids])
 
     def ran(self, run_id: str) -> None:
-        """A run this screen submitted: show it when it arrives."""
-        self.table.select(run_id)
+        """A run this screen submitted: show it when it arrives (now, or with a later flush:
+        on a busy machine it may reach the table after this is called)."""
+        if run_id in self.table.shown_ids():
+            self.table.select(run_id)
+        else:
+            self._select_when_shown = run_id

@@ -9,14 +9,14 @@ from pathlib import Path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.widgets import Button, Input, Label, Select, Static
 
 from core.config.runconfig import RunConfiguration
 from core.errors import DeckError
 from core.project import Project
 from tui.format import join_args
-from tui.screens.dialogs import Dialog
+from tui.screens.dialogs import Dialog, DialogBody
 
 SKIP_DIRS = {".deck", ".git", "__pycache__", "outputs", "node_modules", ".venv", "venv"}
 MAX_SCRIPTS = 500
@@ -52,7 +52,7 @@ class SubmitDialog(Dialog):
         self.configs: dict[str, RunConfiguration | str] = {}
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with DialogBody():
             yield Label("Submit a run", classes="question")
             with Horizontal(classes="field"):
                 yield Label("Script")

@@ -7,13 +7,14 @@ import time
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, RichLog, Static
 
 from core.errors import DeckError
 from tui.screens.base import DeckScreen
 from tui.target_checks import TargetFacts, check_target, prepare_target, read_targets
 from tui.widgets.table import Table
+from tui.widgets.scrolling import Scroll
 
 COLUMNS = (("name", "name"), ("type", "type"), ("address", "address"), ("reachable", "state"),
            ("versions", "versions"), ("environment", "environment"))
@@ -45,7 +46,7 @@ class TargetsScreen(DeckScreen):
                 table.add_column(label, key=key)
             yield table
             with Vertical(id="target-side"):
-                with VerticalScroll(id="target-facts-box"):
+                with Scroll(id="target-facts-box"):
                     yield Static("", id="target-facts")
                 # Wrapped: a build's last line is usually the one that says what went wrong.
                 yield RichLog(id="target-log", max_lines=2000, wrap=True, markup=False,

@@ -8,8 +8,10 @@ End) goes back to following.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
+from bisect import bisect_left
 from datetime import datetime
 from pathlib import Path
 
@@ -78,11 +80,33 @@ class LogView(ScrollView, can_focus=True):
             super().__init__()
             self.lines = lines
 
+    class Filtered(Message):
+        """A filter's scan found ``hits`` among lines ``start`` to ``upto`` (from a worker)."""
+
+        def __init__(self, generation: int, start: int, hits: list[int], upto: int) -> None:
+            super().__init__()
+            self.generation, self.start, self.hits, self.upto = generation, start, hits, upto
+
     class Searched(Message):
-        def __init__(self, term: str, line: int | None) -> None:
+        """A search's answer: the line found (None: none further), and the match count."""
+
+        def __init__(self, term: str, line: int | None, total: int = 0, position: int = 0,
+                     backwards: bool = False) -> None:
             super().__init__()
             self.term = term
             self.line = line
+            self.total = total
+            self.position = position  # 1 for the first matching line
+            self.backwards = backwards
+
+        @property
+        def summary(self) -> str:
+            if not self.total:
+                return f"{self.term!r} not found"
+            if self.line is None:
+                way = "earlier" if self.backwards else "more"
+                return f"no {way} matches ({self.total} in all)"
+            return f"match {self.position} of {self.total}"
 
     def __init__(self, path: Path, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
@@ -103,6 +127,11 @@ class LogView(ScrollView, can_focus=True):
         self._drawn_lines = 0  # the line count the view last laid out
         self._row_style = None  # this repaint's style and width, looked up once, not per row
         self._row_width = 0
+        self.line_filter: tuple[re.Pattern[str], bool] | None = None  # (pattern, inverted)
+        self.filter_text = ""
+        self._rows: list[int] | None = None  # while filtered: the file line of each row
+        self._rows_upto = 0  # lines the filter has read
+        self._filter_generation = 0
 
     # -- following ----------------------------------------------------------------------------
 
@@ -158,6 +187,8 @@ class LogView(ScrollView, can_focus=True):
         event.stop()
         if not self._shown.is_set():
             return  # hidden since: the tail posts again once the view shows
+        if self._rows is not None:
+            self._scan_filter()  # the new lines, through the filter
         self._update_virtual_size()
         if self.following:
             if not self.show_vertical_scrollbar:
@@ -182,7 +213,77 @@ class LogView(ScrollView, can_focus=True):
 
     def _update_virtual_size(self) -> None:
         width = self.scrollable_content_region.width if self.wrap else self._max_width
-        self.virtual_size = Size(width, self.index.line_count)
+        self.virtual_size = Size(width, self.row_count)
+
+    # -- filter: only the lines a pattern finds (or, with "!" first, those it does not) -------
+
+    @property
+    def row_count(self) -> int:
+        """Rows the view has: the log's lines, or those the filter keeps."""
+        return len(self._rows) if self._rows is not None else self.index.line_count
+
+    def _file_line(self, row: int) -> int:
+        return self._rows[row] if self._rows is not None else row
+
+    def set_line_filter(self, text: str) -> str | None:
+        """Show only the lines the regular expression ``text`` finds (case-insensitive);
+        ``!`` first: only those it does not. Empty: every line. Returns an error, or None."""
+        text = text.strip()
+        if not text:
+            self.line_filter, self.filter_text, self._rows = None, "", None
+        else:
+            invert = text.startswith("!")
+            try:
+                pattern = re.compile(text[1:] if invert else text, re.IGNORECASE)
+            except re.error as exc:
+                return f"not a regular expression: {exc}"
+            self.line_filter, self.filter_text = (pattern, invert), text
+            self._rows, self._rows_upto = [], 0
+            self._filter_generation += 1
+            self._scan_filter()
+        self._strips.clear()
+        self._update_virtual_size()
+        if self.following:
+            self.scroll_end(animate=False, immediate=True, force=True)
+        self.refresh()
+        return None
+
+    @property
+    def filter_summary(self) -> str:
+        if self._rows is None:
+            return ""
+        return f"{len(self._rows)} of {self._rows_upto} lines" + \
+            (" (reading…)" if self._rows_upto < self.index.line_count else "")
+
+    @work(thread=True, group="log-filter", name="log filter")
+    def _scan_filter(self) -> None:
+        self._indexed.wait()
+        spec, generation, start = self.line_filter, self._filter_generation, self._rows_upto
+        if spec is None:
+            return
+        hits, upto = self.index.matching(spec[0], invert=spec[1], start=start)
+        self.post_message(self.Filtered(generation, start, hits, upto))
+
+    def on_log_view_filtered(self, event: "LogView.Filtered") -> None:
+        # Bubbles on: the screen shows the count. Stale answers (another filter, or a scan
+        # that started where another had already read) are dropped.
+        if event.generation != self._filter_generation or self._rows is None or \
+                event.start != self._rows_upto:
+            event.stop()
+            return
+        self._rows.extend(event.hits)
+        self._rows_upto = event.upto
+        self._update_virtual_size()
+        if self.following:
+            self.scroll_end(animate=False, immediate=True, force=True)
+        self.refresh()
+
+    def shown_lines(self):
+        """The text of every line the view shows (the filter's, or all): what save writes.
+        Reads the file: call from a worker."""
+        rows = list(self._rows) if self._rows is not None else range(self.index.line_count)
+        for number in rows:
+            yield self.index.line(number)
 
     def check_action(self, action: str, parameters) -> bool | None:
         return not (action == "follow" and self.following)  # its key shows when it would act
@@ -247,12 +348,14 @@ class LogView(ScrollView, can_focus=True):
         """Jump to the next line holding ``term`` (case-insensitive)."""
         if term != self.search_term:
             self.search_term = term
+            self.current_match = None  # a new term starts from the view, not the old match
             self._strips.clear()
             self.refresh()
         if not term:
             return
         if self.current_match is None:
-            start = int(self.scroll_y) if not backwards else int(self.scroll_y) + self.size.height
+            row = int(self.scroll_y) if not backwards else int(self.scroll_y) + self.size.height
+            start = self._file_line(min(row, self.row_count - 1)) if self._rows else row
         else:
             start = self.current_match + (0 if backwards else 1)
         self._search(term, start, backwards)
@@ -266,17 +369,21 @@ class LogView(ScrollView, can_focus=True):
     @work(thread=True, exclusive=True, group="log-search", name="log search")
     def _search(self, term: str, start: int, backwards: bool) -> None:
         self._indexed.wait()
-        self.post_message(self.Searched(term, self.index.search(term, start, backwards=backwards)))
+        line = self.index.search(term, start, backwards=backwards)
+        total, before = self.index.count(term, line)
+        self.post_message(self.Searched(term, line, total, before + 1, backwards))
 
     def on_log_view_searched(self, event: Searched) -> None:
+        # Bubbles on: the screen shows the count (event.summary) where it has room.
         if event.line is None:
-            self.notify(f"{event.term!r} not found", severity="warning", timeout=3)
             return
-        event.stop()
         self.current_match = event.line
         self.following = False
         self._strips.clear()
-        self.scroll_to(y=max(0, event.line - self.size.height // 2), animate=False,
+        row = event.line
+        if self._rows is not None:  # filtered: the row showing that line, or the nearest
+            row = min(bisect_left(self._rows, event.line), max(0, len(self._rows) - 1))
+        self.scroll_to(y=max(0, row - self.size.height // 2), animate=False,
                        immediate=True)
         self.refresh()
 
@@ -310,19 +417,20 @@ class LogView(ScrollView, can_focus=True):
         """The rows on screen, laid out from the top line, or from the end while following."""
         height = self.size.height
         top = int(self.scroll_y)
-        count = self.index.line_count
+        count = self.row_count
+        line_of = self._file_line
         self._missing = None
         rows: list[Strip] = []
         line = top
         while len(rows) < height and line < count:
-            rows.extend(self._line_strips(line))
+            rows.extend(self._line_strips(line_of(line)))
             line += 1
         if self.wrap and line >= count and len(rows) > height and top >= self.max_scroll_y:
             # Wrapped lines overflow the bottom: lay out backwards so the last line shows.
             rows = []
             line = count - 1
             while len(rows) < height and line >= 0:
-                rows[:0] = self._line_strips(line)
+                rows[:0] = self._line_strips(line_of(line))
                 line -= 1
             rows = rows[-height:]
         if self._missing is not None:

@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.containers import Grid, VerticalScroll
+from textual.containers import Grid
 from textual.widgets import DataTable, Static
 
 from rich.text import Text
 
 from tui.format import format_value, printable
 from tui.widgets.plot import LinePlot, numeric
+from tui.widgets.scrolling import Scroll
 from tui.widgets.table import Table
 
 
-class MetricsPanel(VerticalScroll):
+class MetricsPanel(Scroll):
     DEFAULT_CSS = """
     MetricsPanel #plots { grid-size: 1; grid-rows: 10; grid-gutter: 0 1; height: auto; }
     MetricsPanel.-wide #plots { grid-size: 2; }

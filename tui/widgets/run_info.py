@@ -39,15 +39,26 @@ def timeline(run: RunRecord, events: list[RunEvent]) -> list[tuple[str, str, str
     return rows
 
 
+#: Cells the label column and the gap take before a fact's value.
+FACT_LABEL_WIDTH = len("disconnected since") + 1
+
+
 class RunInfo(Static):
     _shown_key: str | None = None
+    _shown: tuple[RunRecord, list[RunEvent]] | None = None
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self.show(*self._shown)
 
     def show(self, run: RunRecord, events: list[RunEvent]) -> None:
+        self._shown = (run, events)
         rows = timeline(run, events)
         # A running run is read again with every metric it logs: what this shows rarely
         # changed, and drawing it again (a layout pass) is what would cost.
-        key = repr((rows, run.status, run.exit_code, run.error, run.environment_id,
-                    run.external_id, run.disconnected_since, run.snapshot, run.config))
+        key = repr((self.size.width, rows, run.status, run.exit_code, run.error,
+                    run.environment_id, run.external_id, run.disconnected_since, run.snapshot,
+                    run.config))
         if key == self._shown_key:
             return
         self._shown_key = key
@@ -70,7 +81,7 @@ class RunInfo(Static):
         facts.add_row("status", status_text(run.status))
         facts.add_row("command", printable(join_args([run.script, *run.arguments])))
         facts.add_row("framework", printable(run.framework))
-        facts.add_row("snapshot", run.snapshot)
+        facts.add_row("snapshot", fingerprint(run.snapshot, self.size.width - FACT_LABEL_WIDTH))
         for label, value in (("exit code", run.exit_code), ("error", run.error),
                              ("environment", run.environment_id),
                              ("external id", run.external_id),
@@ -85,6 +96,14 @@ class RunInfo(Static):
         for key, value in run.config.items():
             config.add_row(printable(key), printable(_show(value)))
         self.update(Group(steps, Text(""), facts, Text(""), config))
+
+
+def fingerprint(digest: str, room: int) -> str:
+    """The snapshot hash whole where it fits on one line, else its start and "…" (never
+    wrapped: a hash over two lines reads as two)."""
+    if room <= 0 or len(digest) <= room:
+        return digest
+    return digest[:max(12, room - 1)] + "…"
 
 
 def _show(value) -> str:

@@ -23,7 +23,9 @@ class RunPreview(Static):
         self.project_name = project_name
         self.clock = clock
 
-    def show(self, run: RunRecord | None, metric: tuple[str, Any] | None) -> None:
+    def show(self, run: RunRecord | None, metric: tuple[str, Any] | None,
+             wait: Any = None) -> None:
+        """``wait``: why the run is still queued (a ``core.runs.waiting.QueueWait``), if it is."""
         if run is None:
             self.update(Text("no run selected", style="dim"))
             return
@@ -38,6 +40,8 @@ class RunPreview(Static):
         grid.add_row("config", printable(f"{run.run_configuration} on {run.target} "
                                          f"({run.framework})"))
         grid.add_row("queued", full_time(run.created_utc))
+        if wait is not None:
+            grid.add_row("waits", wait.reason)
         if run.start_time_utc:
             grid.add_row("started", full_time(run.start_time_utc))
         if run.end_time_utc:

@@ -19,15 +19,19 @@ from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 from core.history.records import RunRecord
 from core.runs.state import RunState
 from tui.format import (duration_s, format_duration, format_value, printable, short_id,
-                        short_time,
-                        status_text)
+                        short_time, status_text)
 from tui.runfilter import RunFilter
 from tui.widgets.table import Table
 
-# Most telling first: at 80 columns the start time is the one that scrolls off.
-COLUMNS = (("#", "number"), ("run", "id"), ("status", "status"), ("script", "script"), ("config", "runconfig"),
-           ("target", "target"), ("took", "duration"), ("metric", "metric"),
-           ("started", "started"))
+# (label, key) in the order shown. A new column goes here, and into DROP_ORDER if it may give
+# way when the terminal is narrow.
+COLUMNS = (("#", "number"), ("run", "id"), ("status", "status"), ("script", "script"),
+           ("config", "runconfig"), ("target", "target"), ("took", "duration"),
+           ("metric", "metric"), ("started", "started"))
+# What gives way, first to last, when every column does not fit: the table never scrolls
+# sideways and never cuts a value. Columns not named here always show.
+DROP_ORDER = ("started", "runconfig", "target", "metric", "duration", "script")
+CELL_PADDING = 2  # DataTable pads each cell by one either side
 STATE_ORDER = {state: i for i, state in enumerate(RunState)}
 MARK = "●"  # marked runs carry it before their id
 # Above this many removals a filter change rebuilds the rows: DataTable.remove_row is O(rows).
@@ -59,10 +63,6 @@ class RunsTable(Table):
         # DataTable's own enter, given a name and an id (it posts RowSelected: the screen opens
         # the run).
         Binding("enter", "select_cursor", "Open", show=False, id="runs.open"),
-        Binding("j", "cursor_down", show=False),
-        Binding("k", "cursor_up", show=False),
-        Binding("G", "scroll_bottom", show=False),
-        Binding("g", "scroll_top", show=False),
     ]
 
     def __init__(self, project_name: str, *, clock: Callable[[], float] = time.time,
@@ -73,6 +73,7 @@ class RunsTable(Table):
         self.records: dict[str, RunRecord] = {}
         self.status_counts: Counter[RunState] = Counter()
         self.first_metric: dict[str, tuple[str, Any]] = {}
+        self.waits: dict[str, Any] = {}  # run id -> QueueWait, for Queued runs
         self.marked: set[str] = set()
         self.filter = RunFilter()
         self.sort_column = "id"
@@ -80,10 +81,54 @@ class RunsTable(Table):
         self._shown: dict[str, dict[str, Any]] = {}
         self._kept_cells: LRUCache[tuple, Any] = LRUCache(8192)
         self._to_fill: list[str] = []
+        self.shown_columns: tuple[str, ...] = tuple(key for _, key in COLUMNS)
+        # Each column's widest value so far, hidden columns included: what fitting decides by.
+        self._widest: dict[str, int] = {key: cell_len(label) for label, key in COLUMNS}
 
     def on_mount(self) -> None:
         for label, key in COLUMNS:
-            self.add_column(label, key=key)
+            if key in self.shown_columns:
+                self.add_column(label, key=key)
+
+    # -- width --------------------------------------------------------------------------------
+
+    def columns_for(self, width: int) -> tuple[str, ...]:
+        """The columns to show in ``width`` cells: all, less DROP_ORDER's first ones as needed."""
+        keys = [key for _, key in COLUMNS]
+        droppable = [key for key in DROP_ORDER if key in keys]
+
+        def needed() -> int:
+            return sum(self._widest[key] + CELL_PADDING for key in keys)
+
+        while needed() > width and droppable:
+            keys.remove(droppable.pop(0))
+        return tuple(keys)
+
+    def fit(self) -> None:
+        """Show the columns that fit the table's width now (on resize, and as values widen)."""
+        # The vertical scrollbar's room is kept whether it shows or not: rows arriving must not
+        # tip the table into scrolling sideways.
+        width = self.size.width - self.styles.scrollbar_size_vertical
+        if width <= 0:
+            return
+        wanted = self.columns_for(width)
+        if wanted == self.shown_columns:
+            return
+        self.shown_columns = wanted
+        cursor = self.cursor_run_id
+        shown = list(self._shown)
+        self.clear(columns=True)
+        self._shown.clear()
+        for label, key in COLUMNS:
+            if key in wanted:
+                self.add_column(label, key=key)
+        for run_id in shown:
+            self._add(self.records[run_id])
+        self.resort()
+        self.select(cursor)
+
+    def on_resize(self) -> None:
+        self.fit()
 
     # -- data in ------------------------------------------------------------------------------
 
@@ -143,6 +188,14 @@ class RunsTable(Table):
     def filling(self) -> bool:
         return bool(self._to_fill)
 
+    def set_waits(self, waits: dict[str, Any]) -> None:
+        """Show why queued runs wait (call in a batch update)."""
+        changed = set(waits) | {rid for rid in self.waits if rid not in waits}
+        self.waits = dict(waits)
+        for run_id in changed:
+            if run_id in self._shown:
+                self._set(run_id, "status", self._cells(self.records[run_id])["status"])
+
     def tick(self) -> None:
         """Refresh the duration of runs still going (once a second)."""
         now = self.clock()
@@ -175,6 +228,16 @@ class RunsTable(Table):
         else:
             self.sort_column, self.sort_reverse = column, column in ("id", "started", "duration")
         self.resort()
+        from tui.state import remember
+
+        remember("sort", {"column": self.sort_column, "reverse": self.sort_reverse})
+
+    def restore_sort(self, saved: Any) -> None:
+        """Take a sort order remembered from an earlier session (ignored if not one)."""
+        keys = {key for _, key in COLUMNS}
+        if isinstance(saved, dict) and saved.get("column") in keys:
+            self.sort_column = saved["column"]
+            self.sort_reverse = bool(saved.get("reverse"))
 
     def resort(self) -> None:
         cursor = self.cursor_run_id
@@ -249,11 +312,15 @@ class RunsTable(Table):
     def _cells(self, run: RunRecord) -> dict[str, Any]:
         got = self.first_metric.get(run.run_id)
         # Text, not str: DataTable reads a str as markup, and "[done]" is not a style.
-        metric = Text(f"{printable(got[0][:6])}={format_value(got[1], 7)}") if got else ""
+        metric = Text(f"{printable(got[0])}={format_value(got[1], 10)}") if got else ""
+        status = status_text(run.status)
+        wait = self.waits.get(run.run_id) if run.status is RunState.QUEUED else None
+        if wait is not None:
+            status.append(f" {wait.short}", style="dim")  # "… Queued #2 2/2 busy"
         return {
             "number": Text(str(run.run_number or ""), justify="right"),
             "id": self._id_cell(run),
-            "status": status_text(run.status),
+            "status": status,
             "script": Text(printable(run.script)),
             "runconfig": Text(printable(run.run_configuration)),
             "target": Text(printable(run.target)),
@@ -269,7 +336,27 @@ class RunsTable(Table):
     def _add(self, run: RunRecord) -> None:
         cells = self._cells(run)
         self._shown[run.run_id] = cells
-        self.add_row(*(cells[key] for _, key in COLUMNS), key=run.run_id)
+        for key, value in cells.items():
+            self._note_width(key, value)
+        self.add_row(*(cells[key] for key in self.shown_columns), key=run.run_id)
+
+    def _note_width(self, key: str, value: Any) -> None:
+        width = value.cell_len if isinstance(value, Text) else cell_len(str(value))
+        if width > self._widest[key]:
+            self._widest[key] = width
+            if self.is_mounted:
+                self._refit_later()
+
+    def _refit_later(self) -> None:
+        # Once per batch of changes: a wider value may push a column out (or not fit at all).
+        if not getattr(self, "_refit_pending", False):
+            self._refit_pending = True
+
+            def refit() -> None:
+                self._refit_pending = False
+                self.fit()
+
+            self.call_later(refit)
 
     def _update_row(self, run: RunRecord) -> bool:
         """Update the cells that changed; whether the sort column was one of them."""
@@ -283,7 +370,10 @@ class RunsTable(Table):
 
     def _set(self, run_id: str, key: str, value: Any) -> None:
         self._shown[run_id][key] = value
-        self.update_cell(run_id, key, value, update_width=key in ("metric", "status", "script"))
+        self._note_width(key, value)
+        if key in self.shown_columns:
+            self.update_cell(run_id, key, value,
+                             update_width=key in ("metric", "status", "script"))
 
     def _remove(self, run_id: str) -> None:
         self._shown.pop(run_id, None)

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.widgets import DataTable
+
+from tui.widgets.scrolling import CURSOR_BINDINGS
 
 
 class Table(DataTable):
-    """A DataTable that never shows lines drawn at old column widths.
+    """A DataTable that never shows lines drawn at old column widths, moved with j/k too.
 
     DataTable measures new and changed cells when it is next idle, but keys its cached lines
     on an update counter that this does not move. A repaint that falls between a change and
     that idle moment (likely on a busy machine) caches lines at the old widths, and they stay
     on screen, cut short, until some other cell changes.
     """
+
+    # j/k move in every table as the arrows do; g/G go to the first and last row.
+    BINDINGS = [*CURSOR_BINDINGS, Binding("g", "scroll_top", show=False),
+                Binding("G", "scroll_bottom", show=False)]
 
     _drawn_widths: tuple[int, ...] = ()
 

@@ -67,14 +67,14 @@ async def test_copy_from_another_runconfig(live_project):
 
 
 async def test_a_secret_goes_to_the_keyring_never_to_the_file(live_project, system_keyring):
-    """k turns GREETING into a keyring secret; a real run still gets the value."""
+    """s turns GREETING into a keyring secret; a real run still gets the value."""
     secret = "s3cr3t-greeting-4711"
     path = live_project.runconfig_path("local")
     app = make_app(live_project)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_env(app, pilot)
         select_row(screen, "GREETING")
-        await pilot.press("k")
+        await pilot.press("s")
         await until(pilot, lambda: app.screen.__class__.__name__ == "Prompt")
         assert "GREETING" in screen_text(app)  # the selected variable is offered
         await pilot.press("enter")

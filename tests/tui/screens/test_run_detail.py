@@ -334,3 +334,45 @@ async def test_info_shows_cpu_and_memory_of_a_remote_container(live_project, doc
             await watch_usage(app, pilot, run.run_id)
     finally:
         request_cancel(live_project, run.run_id)
+
+
+async def test_n_after_the_last_match_says_so_and_matches_are_counted(fixed_app, history_project):
+    _, ids = history_project
+    app = fixed_app
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_run(app, pilot, ids[0])  # 22 lines, "loss=" on 20 of them
+        await pilot.press("slash", *"epoch 18", "enter")
+        await shows(pilot, app, "match 1 of 1")
+        await pilot.press("escape")  # the box closes; n and N go on in the log
+        await pilot.press("g", "slash", "ctrl+u", *"loss=", "enter")
+        await shows(pilot, app, "match 1 of 20")
+        await pilot.press("enter")
+        await shows(pilot, app, "match 2 of 20")
+        await pilot.press("escape", "G")
+        app.screen.log_view.current_match = 20  # on the last match (line 0 is "hello")
+        await pilot.press("n")
+        await until(pilot, lambda: notified(app, "no more matches (20 in all)"),
+                    what="no more matches")
+        assert not notified(app, "not found")
+        await pilot.press("slash", "ctrl+u", *"nowhere", "enter")
+        await until(pilot, lambda: notified(app, "'nowhere' not found"))
+
+
+async def test_rerun_from_a_run_moves_to_the_new_run(live_project):
+    from core.runs.submit import submit
+
+    first = submit(live_project, "local", str(live_project.root / "train.py"),
+                   ("--epochs", "1", "--sleep", "0"))
+    app = make_app(live_project)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: first.run_id in app.runs and app.runs[first.run_id].status
+                    is RunState.COMPLETED, what="first run", timeout=60)
+        app.action_goto("run", first.run_id)
+        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        await pilot.press("r")
+        await until(pilot, lambda: len(app.runs) == 2, what="rerun submitted")
+        again = next(r for r in app.runs.values() if r.run_id != first.run_id)
+        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen)
+                    and app.screen.run_id == again.run_id, what="the new run shown")
+        assert len(app.screen_stack) == 3  # in place of the old one: escape goes home
+        await until(pilot, lambda: app.runs[again.run_id].status.is_terminal, timeout=60)

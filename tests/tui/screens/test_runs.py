@@ -5,6 +5,7 @@ from __future__ import annotations
 from core.history.store import HistoryStore
 from core.runs.state import RunState
 from tests.tui.conftest import footer, make_app, screen_text, shows, until
+from tests.tui.projects import clock
 from tui.screens.run_detail import RunDetailScreen
 from tui.screens.runs import RunsScreen
 from tui.widgets.runs_table import RunsTable
@@ -92,7 +93,8 @@ async def test_footer_offers_the_keys_that_act_now(fixed_app, history_project):
     async with fixed_app.run_test() as pilot:  # 80x24
         await until(pilot, lambda: table(fixed_app).row_count == 5)
         await until(pilot, lambda: "? Keys" in footer(fixed_app), what="footer")
-        assert "c Cancel" in footer(fixed_app)  # the cursor is on the newest run: Queued
+        # The cursor is on the newest run: Queued (once the columns are fitted to 80).
+        await until(pilot, lambda: "c Cancel" in footer(fixed_app), what="cancel offered")
         await pilot.press("G")  # the oldest: Completed, nothing to cancel
         await until(pilot, lambda: "c Cancel" not in footer(fixed_app), what="no cancel")
         assert "r Rerun" in footer(fixed_app) and "= Compare" not in footer(fixed_app)
@@ -228,3 +230,49 @@ async def test_rerun_uses_the_same_snapshot_and_config_even_after_edits(live_pro
         await until(pilot, lambda: table(app).cursor_run_id == again.run_id, what="selected")
     log = (live_project.run_dir(again.run_id) / "output.log").read_text()
     assert log.startswith("hello from local\n") and "edited since" not in log
+
+
+# -- 80x24, smaller things ---------------------------------------------------------------------
+
+async def test_bulk_cancel_says_how_many_and_keeps_the_marks(fixed_app, history_project):
+    _, ids = history_project
+    app = fixed_app
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: table(app).row_count == 5)
+        await pilot.press("space", "space")  # the Queued and the Running run
+        assert set(app.screen.marked_runs()) == {ids[3], ids[4]}
+        await pilot.press("c")
+        text = await shows(pilot, app, "Cancel 2 runs?")
+        assert "Cancel 2 runs (y)" in text and "Cancel run" not in text  # words and button agree
+        await pilot.press("y")
+        await until(pilot, lambda: app.runs[ids[4]].status is RunState.CANCELED, what="canceled")
+        await until(pilot, lambda: app.screen.settled)
+        assert set(app.screen.marked_runs()) == {ids[3], ids[4]}  # still marked
+        assert "2 marked" in screen_text(app)
+
+
+async def test_an_unknown_status_names_the_known_ones(fixed_app):
+    app = fixed_app
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: table(app).row_count == 5)
+        await pilot.press("slash", *"status:bogus")
+        text = await shows(pilot, app, "no status bogus")
+        assert "queued preparing running completed failed canceled" in text
+        await pilot.press(*["backspace"] * 5, *"fail")
+        await until(pilot, lambda: "no status" not in screen_text(app), what="hint gone")
+
+
+async def test_the_sort_order_is_remembered_across_restarts(history_project):
+    project, _ = history_project
+    app = make_app(project, clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: table(app).row_count == 5)
+        await pilot.press("o", "O")  # status, reversed
+        assert (table(app).sort_column, table(app).sort_reverse) == ("status", True)
+    again = make_app(project, clock=clock)
+    async with again.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: table(again).row_count == 5)
+        assert (table(again).sort_column, table(again).sort_reverse) == ("status", True)
+        await shows(pilot, again, "sort status ▼")
+        order = [again.runs[i].status for i in shown(again)]
+        assert order == sorted(order, key=list(RunState).index, reverse=True)

@@ -253,7 +253,7 @@ async def test_attach_a_cluster_with_master_and_spark_submit_and_check_it(
                     what="cluster checked")
         assert screen.facts["spark1"].reachable, screen.facts["spark1"].message
         assert "spark " in row(screen, "spark1")  # its Spark version
-        assert "master reachable" in screen_text(app)
+        await shows(pilot, app, "master reachable")  # the side panel, repainted
 
         # Its executor environment (the sample's pip list), gone from the head node: then
         # not built, and p builds it there.

@@ -1,0 +1,76 @@
+"""Why a queued run waits: its place in its target's queue and how many of the target's slots
+are busy ("2nd in line; 2/2 slots of local busy"). Read from history and the slot files
+(``core.runs.slots``), for the dashboard and anyone else; nothing here waits or writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from core.errors import DeckError
+from core.history.records import RunRecord
+from core.project import Project
+from core.runs import slots
+from core.runs.state import RunState
+
+
+@dataclass(frozen=True)
+class QueueWait:
+    target: str
+    position: int        # 1: the next of its target to start
+    busy: int | None     # slots held now (None: the target's limit is unknown)
+    limit: int | None
+
+    @property
+    def full(self) -> bool:
+        return self.limit is not None and self.busy is not None and self.busy >= self.limit
+
+    @property
+    def short(self) -> str:
+        """For a table cell: ``#2 2/2 busy``."""
+        text = f"#{self.position}"
+        return f"{text} {self.busy}/{self.limit} busy" if self.full else text
+
+    @property
+    def reason(self) -> str:
+        """A sentence: place in line and what holds the run back."""
+        place = f"{_ordinal(self.position)} in line for {self.target}"
+        if self.limit is None:
+            return f"{place}; the target's slots are unknown (its .compute file does not load)"
+        if self.full:
+            return f"{place}; {self.busy}/{self.limit} slots of {self.target} busy"
+        if self.position > 1:
+            return f"{place}; waiting for the {self.position - 1} queued before it"
+        return f"{place}; a slot is free: starting"
+
+
+def queue_waits(project: Project, runs: Iterable[RunRecord]) -> dict[str, QueueWait]:
+    """Run id -> why it waits, for the Queued runs among ``runs`` (in submit order per target)."""
+    by_target: dict[str, list[RunRecord]] = {}
+    for run in sorted((r for r in runs if r.status is RunState.QUEUED),
+                      key=lambda r: r.created_utc):
+        by_target.setdefault(run.target, []).append(run)
+    waits: dict[str, QueueWait] = {}
+    for target, queued in by_target.items():
+        limit = slot_limit(project, target)
+        busy = slots.busy_slots(slots.folder(project.deck_dir, target), limit) \
+            if limit is not None else None
+        for position, run in enumerate(queued, start=1):
+            waits[run.run_id] = QueueWait(target, position, busy, limit)
+    return waits
+
+
+def slot_limit(project: Project, target: str) -> int | None:
+    """The target's ``maxConcurrentRuns`` as its keeper reads it (None if it does not load)."""
+    from core.targets.registry import open_target
+
+    try:
+        return open_target(project, project.load_compute(target)).max_concurrent_runs
+    except DeckError:
+        return None
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
