@@ -333,6 +333,9 @@ class Keeper:
     def _restart_log(self) -> None:
         """Before prepare: a keeper that died before its run launched wrote lines (prepare's)
         that this one writes again, so they are dropped; nothing of the run was read yet."""
+        # A started run always has a log (readers take a missing one for a lost one), even
+        # when its keeper dies before prepare or the run wrote a byte.
+        open(self.output_log, "ab").close()
         mark = self.run_dir / "prepare_base"
         try:
             size = int(mark.read_text())

@@ -59,7 +59,7 @@ def test_a_keeper_waits_out_a_history_lock_held_past_the_busy_timeout(deck, proj
         f"while not os.path.exists({str(go)!r}):\n    time.sleep(0.05)\n"
         "print('script done', flush=True)\n")
     deck.env["DECK_SQLITE_BUSY_TIMEOUT"] = "0.2"
-    run_id = run_id_of(deck("submit", "-d", "-c", "local", "gated.py", check=True).out)
+    run_id = run_id_of(deck("submit", "-a", "-c", "local", "gated.py", check=True).out)
     db_path = project / ".deck" / "history.db"
     log = project / ".deck" / "runs" / run_id / "output.log"
 
