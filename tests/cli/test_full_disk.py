@@ -9,12 +9,12 @@ from __future__ import annotations
 import errno
 import shutil
 import subprocess
-import time
 
 import pytest
 
 from core.runs.launcher import pid_alive
 from tests.fixtures.projects import REPO, Deck, _stop_runs, run_id_of
+from tests.fixtures.waiting import until
 
 BIG_OUTPUT = "for i in range(60000):\n    print('x' * 100, i)\nprint('done')\n"
 
@@ -30,14 +30,6 @@ def small_disk(tmp_path):
     subprocess.run(["mount", "-o", "remount,rw", str(mount)], check=False)
     _stop_runs(project)
     subprocess.run(["umount", "-l", str(mount)], check=True)
-
-
-def until(condition, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def fill(path, size: int | None = None) -> None:
@@ -124,7 +116,7 @@ def test_a_read_only_project_reads_and_refuses_writes_in_one_line(small_disk):
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     # The keeper's clean-up after the run holds files open for writing for a moment.
-    until(lambda: not pid_alive(keeper), "the run's keeper to exit")
+    until(lambda: not pid_alive(keeper), what="the run's keeper to exit")
     subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
 
     assert run_id in deck("runs", "list", check=True).out
@@ -153,6 +145,6 @@ def test_a_run_that_fills_the_disk_quietly_is_not_said_to_have_lost_its_waiter(s
     assert "waiter was killed" not in run["error"]
     assert "no space left on device (" + str(project) in run["error"]
     hog = project / ".deck" / "runs" / run["run_id"] / "target" / "work" / "hog"
-    until(lambda: not hog.exists(), "the run's files to be cleaned up")  # space is back
+    until(lambda: not hog.exists(), what="the run's files to be cleaned up")  # space is back
     again = deck("submit", "-c", "local", "train.py", "--epochs", "1", "--sleep", "0")
     assert again.returncode == 0, again.err
