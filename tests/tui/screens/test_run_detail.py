@@ -376,3 +376,7 @@ async def test_rerun_from_a_run_moves_to_the_new_run(live_project):
                     and app.screen.run_id == again.run_id, what="the new run shown")
         assert len(app.screen_stack) == 3  # in place of the old one: escape goes home
         await until(pilot, lambda: app.runs[again.run_id].status.is_terminal, timeout=60)
+        # The new screen mounts its tabs after the switch; a run this short may end first, and
+        # leaving while the tabs mount is not what a user sees. Wait for its log on screen.
+        await until(pilot, lambda: "model written to outputs/model.json" in screen_text(app),
+                    what="the rerun's log", timeout=60)
