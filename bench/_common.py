@@ -18,14 +18,13 @@ def deck_command() -> list[str]:
     beside = Path(sys.executable).parent / "deck"
     if beside.exists():
         return [str(beside)]
-    return [sys.executable, "-m", "cli.main"]
+    return [sys.executable, "-m", "launchdeck.cli.main"]
 
 
 def source_env() -> dict[str, str]:
     """The environment of an installed deck: bytecode caches allowed (pip writes them)."""
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     return env
 
 
@@ -96,9 +95,9 @@ def stop_project(root: Path, *, grace: float = 30.0) -> int:
     import signal
 
     try:
-        from core.history.store import HistoryStore
-        from core.project import Project
-        from core.runs.control import request_cancel
+        from launchdeck.core.history.store import HistoryStore
+        from launchdeck.core.project import Project
+        from launchdeck.core.runs.control import request_cancel
 
         if (root / ".deck" / "history.db").exists():
             project = Project(root)

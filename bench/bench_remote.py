@@ -154,7 +154,7 @@ def bench_twenty_submits(project: Path, env: dict, server: Server, base: str) ->
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
              for n in range(20)]
     ids = {n: p.communicate()[0].decode().split()[1] for n, p in enumerate(procs)}
-    from core.history.store import HistoryStore
+    from launchdeck.core.history.store import HistoryStore
 
     history = HistoryStore(project / ".deck" / "history.db")
     try:

@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import median, report  # noqa: E402
-from core.snapshot import ContentStore  # noqa: E402
+from launchdeck.core.snapshot import ContentStore  # noqa: E402
 
 FILES = 1000
 TOTAL = 50 * 1000 * 1000

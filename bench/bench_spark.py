@@ -136,10 +136,10 @@ def bench_prepare_cli(args, project: Path, env, deck) -> None:
 
 
 async def bench_prepare(project: Path, home: Path, repeat: int) -> None:
-    from core.project import Project
-    from core.remote.connection import SSHPool
-    from core.runs.runspec import live_resolver, load_configs
-    from core.targets.spark import SparkTarget
+    from launchdeck.core.project import Project
+    from launchdeck.core.remote.connection import SSHPool
+    from launchdeck.core.runs.runspec import live_resolver, load_configs
+    from launchdeck.core.targets.spark import SparkTarget
 
     p = Project(project)
     configs = load_configs(p, runconfig_path=p.runconfig_path("spark1"),

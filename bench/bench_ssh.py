@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import REPO, median, report  # noqa: E402
 from bench.bench_snapshot import generate  # noqa: E402
-from core.remote import SSHPool  # noqa: E402
-from core.remote.sync import sync_snapshot  # noqa: E402
-from core.snapshot import ContentStore  # noqa: E402
+from launchdeck.core.remote import SSHPool  # noqa: E402
+from launchdeck.core.remote.sync import sync_snapshot  # noqa: E402
+from launchdeck.core.snapshot import ContentStore  # noqa: E402
 
 ROUNDS = 7
 

@@ -34,9 +34,9 @@ def bench_submit(project: Path, repeat: int) -> None:
 
 
 def bench_runs_list(project: Path, repeat: int) -> None:
-    from core.history.records import RunRecord
-    from core.history.store import HistoryStore
-    from core.runs.state import RunState
+    from launchdeck.core.history.records import RunRecord
+    from launchdeck.core.history.store import HistoryStore
+    from launchdeck.core.runs.state import RunState
 
     history = HistoryStore(project / ".deck" / "history.db")
     existing = len(history.list_runs())

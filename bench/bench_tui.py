@@ -139,8 +139,8 @@ class Pty:
 
 
 def fill_history(project: Path, count: int, *, log_lines: int = 0) -> list[str]:
-    from core.history.store import HistoryStore
-    from core.runs.state import RunState
+    from launchdeck.core.history.store import HistoryStore
+    from launchdeck.core.runs.state import RunState
 
     store = HistoryStore(project / ".deck" / "history.db")
     conn = store._conn  # one transaction: filling is not what is measured
@@ -199,8 +199,8 @@ def bench_start(project: Path, history: list[str]) -> None:
 SUBMIT = """\
 import sys
 from pathlib import Path
-from core.project import Project
-from core.runs.submit import submit
+from launchdeck.core.project import Project
+from launchdeck.core.runs.submit import submit
 project = Project(Path(sys.argv[1]))
 for _ in range(int(sys.argv[2])):
     print(submit(project, "chatty", str(project.root / "chatty.py"), (sys.argv[3],)).run_id,

@@ -93,7 +93,7 @@ def log_of(deck: Deck, run_id: str) -> str:
 
 
 def keeper_pid(deck: Deck, run_id: str) -> int | None:
-    from core.history.store import HistoryStore
+    from launchdeck.core.history.store import HistoryStore
 
     history = HistoryStore(deck.project / ".deck" / "history.db")
     try:

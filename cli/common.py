@@ -6,9 +6,10 @@ import json
 import sys
 from typing import Any, Iterable, Sequence
 
-from core.history.records import format_duration  # noqa: F401 - shared with the dashboard
-from core.project import Project
-from core.text import printable
+# shared with the dashboard
+from launchdeck.core.history.records import format_duration  # noqa: F401
+from launchdeck.core.project import Project
+from launchdeck.core.text import printable
 
 
 def project_of(args, *, create: bool = False) -> Project:
@@ -18,7 +19,7 @@ def project_of(args, *, create: bool = False) -> Project:
 def ask_ssh_passwords_on_terminal(target) -> None:
     """An SSH target's password is asked here when this command has a terminal."""
     if hasattr(target, "accept_host_key"):  # the SSH targets
-        from core.remote.connection import ask_passwords_on_terminal, shared_pool
+        from launchdeck.core.remote.connection import ask_passwords_on_terminal, shared_pool
 
         ask_passwords_on_terminal(shared_pool())
 
@@ -59,7 +60,7 @@ def short_time(utc: str | None) -> str:
 
 def print_config_warnings(*configs) -> None:
     """What the loaded config files hold that deck does not use, one line each on stderr."""
-    from core.config.report import format_warnings, warnings_for
+    from launchdeck.core.config.report import format_warnings, warnings_for
 
     for line in format_warnings(warnings_for(*configs)):
         print(line, file=sys.stderr)
@@ -76,7 +77,7 @@ def confirm(question: str, *, yes: bool) -> bool:
 
     Without a terminal and without ``--yes`` nothing is done: a script must say so.
     """
-    from core.errors import DeckError
+    from launchdeck.core.errors import DeckError
 
     if yes:
         return True

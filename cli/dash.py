@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from cli.common import project_of
+from launchdeck.cli.common import project_of
 
 # Over SSH every frame crosses the link: fewer, smaller repaints. Read by Textual at import.
 SSH_FPS = "20"
@@ -24,7 +24,7 @@ def dash(args) -> int:
     project = project_of(args)
     if os.environ.get("SSH_CONNECTION"):
         os.environ.setdefault("TEXTUAL_FPS", SSH_FPS)
-    from tui.app import DeckApp
+    from launchdeck.tui.app import DeckApp
 
     app = DeckApp(project)
     app.run(mouse=not args.no_mouse)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli.common import project_of
+from launchdeck.cli.common import project_of
 
 
 def register(sub) -> None:
@@ -18,8 +18,8 @@ def register(sub) -> None:
 
 
 def repair_history(args) -> int:
-    from core.history.repair import repair
-    from core.text import printable
+    from launchdeck.core.history.repair import repair
+    from launchdeck.core.text import printable
 
     project = project_of(args)
     report = repair(project.deck_dir / "history.db")

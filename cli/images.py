@@ -6,7 +6,7 @@ import asyncio
 import sys
 from datetime import datetime, timezone
 
-from cli.common import print_json, print_table, project_of
+from launchdeck.cli.common import print_json, print_table, project_of
 
 
 def register(sub) -> None:
@@ -27,10 +27,10 @@ def register(sub) -> None:
 
 async def _survey(project):
     """(images on the engine, tag -> runconfig names using it, runconfigs that could not say)."""
-    from core.errors import DeckError
-    from core.images.catalog import list_images as catalog
-    from core.runs.runspec import live_resolver, load_configs
-    from core.targets.docker import DockerTarget
+    from launchdeck.core.errors import DeckError
+    from launchdeck.core.images.catalog import list_images as catalog
+    from launchdeck.core.runs.runspec import live_resolver, load_configs
+    from launchdeck.core.targets.docker import DockerTarget
 
     used: dict[str, list[str]] = {}
     unknown: list[str] = []
@@ -55,7 +55,7 @@ async def _survey(project):
             used.setdefault(tag, []).append(name)
         probe = next(iter(targets.values()), None)
         if probe is None:
-            from core.targets.docker_engine import connect, engine_url
+            from launchdeck.core.targets.docker_engine import connect, engine_url
 
             docker = await connect()
             try:
@@ -100,9 +100,9 @@ def list_images(args) -> int:
 
 
 def prune_images(args) -> int:
-    from core.errors import DeckError
-    from core.images.catalog import remove_image
-    from core.targets.docker_engine import connect, engine_url
+    from launchdeck.core.errors import DeckError
+    from launchdeck.core.images.catalog import remove_image
+    from launchdeck.core.targets.docker_engine import connect, engine_url
 
     project = project_of(args)
     images, used, unknown = asyncio.run(_survey(project))

@@ -8,14 +8,14 @@ import sys
 
 # Each module adds its subcommands through ``register(subparsers)``; handlers take the parsed
 # arguments and return the exit code.
-COMMAND_MODULES = ["cli.target", "cli.runconfig", "cli.submit", "cli.runs", "cli.prepare",
-                   "cli.images", "cli.dash", "cli.history"]
+COMMAND_MODULES = [f"launchdeck.cli.{name}" for name in (
+    "target", "runconfig", "submit", "runs", "prepare", "images", "dash", "history")]
 # Which module owns each command: only that one is imported when the command is known, so a
 # quick command does not pay for the imports of every other.
-COMMAND_OWNERS = {"target": "cli.target", "runconfig": "cli.runconfig", "submit": "cli.submit",
-                  "rerun": "cli.submit", "runs": "cli.runs", "logs": "cli.runs",
-                  "cancel": "cli.runs", "prepare": "cli.prepare", "images": "cli.images",
-                  "dash": "cli.dash", "history": "cli.history"}
+COMMAND_OWNERS = {command: f"launchdeck.cli.{module}" for command, module in (
+    ("target", "target"), ("runconfig", "runconfig"), ("submit", "submit"), ("rerun", "submit"),
+    ("runs", "runs"), ("logs", "runs"), ("cancel", "runs"), ("prepare", "prepare"),
+    ("images", "images"), ("dash", "dash"), ("history", "history"))}
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -39,7 +39,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from core.errors import DeckError
+    from launchdeck.core.errors import DeckError
 
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(_owner_of(argv))
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handler(args)
     except DeckError as exc:
-        from core.text import printable
+        from launchdeck.core.text import printable
 
         print("deck: " + printable(exc, keep="\n"), file=sys.stderr)
         return 2
@@ -78,14 +78,14 @@ def main(argv: list[str] | None = None) -> int:
 def _storage_problem(exc: Exception) -> str | None:
     import sqlite3
 
-    from core.diskerrors import is_storage_problem, storage_error
+    from launchdeck.core.diskerrors import is_storage_problem, storage_error
 
     if isinstance(exc, OSError) and is_storage_problem(exc):
         return str(storage_error(exc))
     if isinstance(exc, sqlite3.Error):
         from pathlib import Path
 
-        from core.history.db import history_error
+        from launchdeck.core.history.db import history_error
 
         return str(history_error(exc, Path(".deck/history.db"), "use"))
     return None

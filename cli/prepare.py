@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from cli.common import ask_ssh_passwords_on_terminal, project_of
+from launchdeck.cli.common import ask_ssh_passwords_on_terminal, project_of
 
 
 def register(sub) -> None:
@@ -28,8 +28,8 @@ def _progress(line: str) -> None:
 
 
 def run(args) -> int:
-    from core.runs.runspec import live_resolver, load_configs
-    from core.targets.registry import open_target
+    from launchdeck.core.runs.runspec import live_resolver, load_configs
+    from launchdeck.core.targets.registry import open_target
 
     project = project_of(args)
     runconfig = project.load_runconfig(args.run_configuration)
@@ -55,7 +55,7 @@ async def _prepare(target, env, *, rebuild: bool) -> int:
             print(f"Image: {result.ref} ({how})")
             return 0
         if rebuild:
-            from core.errors import TargetError
+            from launchdeck.core.errors import TargetError
 
             raise TargetError(f"target {target.name}: --rebuild applies to Docker targets only")
         environment = await target.prepare(env, progress=_progress)

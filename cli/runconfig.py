@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli.common import confirm, print_json, print_table, printable, project_of
+from launchdeck.cli.common import confirm, print_json, print_table, printable, project_of
 
 
 def register(sub) -> None:
@@ -56,8 +56,8 @@ def _as_json(config) -> dict:
 
 
 def create(args) -> int:
-    from core.config.runconfig import create_runconfig
-    from core.errors import ConfigError
+    from launchdeck.core.config.runconfig import create_runconfig
+    from launchdeck.core.errors import ConfigError
 
     project = project_of(args)
     if not project.compute_path(args.target).is_file():
@@ -72,7 +72,7 @@ def create(args) -> int:
 
 
 def list_runconfigs(args) -> int:
-    from cli.common import print_load_errors
+    from launchdeck.cli.common import print_load_errors
 
     project = project_of(args)
     loaded = project.load_all_runconfigs()  # an unreadable file is listed with its error
@@ -89,7 +89,7 @@ def list_runconfigs(args) -> int:
 
 
 def show(args) -> int:
-    from cli.common import print_config_warnings
+    from launchdeck.cli.common import print_config_warnings
 
     project = project_of(args)
     config = project.load_runconfig(args.name)
@@ -109,8 +109,8 @@ def show(args) -> int:
 
 
 def env_set(args) -> int:
-    from core.config.runconfig import edit_env
-    from core.errors import ConfigError
+    from launchdeck.core.config.runconfig import edit_env
+    from launchdeck.core.errors import ConfigError
 
     project = project_of(args)
     path = project.load_runconfig(args.name).path
@@ -130,7 +130,7 @@ def env_set(args) -> int:
 
 
 def env_unset(args) -> int:
-    from core.config.runconfig import edit_env
+    from launchdeck.core.config.runconfig import edit_env
 
     project = project_of(args)
     path = project.load_runconfig(args.name).path
@@ -149,7 +149,7 @@ def register_delete(rsub) -> None:
 
 
 def delete(args) -> int:
-    from core.config.removal import delete_runconfig, runconfig_file
+    from launchdeck.core.config.removal import delete_runconfig, runconfig_file
 
     project = project_of(args)
     path = runconfig_file(project, args.name)

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from cli.common import (confirm, format_duration, print_json, print_table, printable,
+from launchdeck.cli.common import (confirm, format_duration, print_json, print_table, printable,
                         project_of, short_time)
 
 RUN_HELP = "a run: its id, its run number, or a unique part of its id"
@@ -83,13 +83,13 @@ def register(sub) -> None:
 
 
 def list_runs(args) -> int:
-    from core.runs.launcher import revive
-    from core.runs.state import parse_state
+    from launchdeck.core.runs.launcher import revive
+    from launchdeck.core.runs.state import parse_state
 
     project = project_of(args)
     states = [parse_state(s) for s in args.status] if args.status else None
     if args.limit is not None and args.limit < 0:
-        from core.errors import ConfigError
+        from launchdeck.core.errors import ConfigError
 
         raise ConfigError("--limit must be 0 or more", field="--limit")
     revive(project)
@@ -136,7 +136,7 @@ def print_query(expression: str, data) -> None:
     import jmespath
     from jmespath.exceptions import JMESPathError
 
-    from core.errors import ConfigError
+    from launchdeck.core.errors import ConfigError
 
     try:
         result = jmespath.search(expression, data)
@@ -151,14 +151,14 @@ def print_query(expression: str, data) -> None:
 
 
 def show_run(args) -> int:
-    from core.runs.launcher import revive
+    from launchdeck.core.runs.launcher import revive
 
     project = project_of(args)
     history = project.history
     run = history.find_run(args.run_id) if args.run_id is not None else history.last_run()
     revive(project, [run])
     run = history.get_run(run.run_id, details=True)
-    from core.runs import skipped
+    from launchdeck.core.runs import skipped
 
     left_out = skipped.lines(project.run_dir(run.run_id))
     if args.query is not None:
@@ -224,11 +224,11 @@ def compare_runs(args) -> int:
 def show_logs(args) -> int:
     project = project_of(args)
     run = project.history.find_run(args.run_id)
-    from core.history.runfile import output_log
+    from launchdeck.core.history.runfile import output_log
 
     log = output_log(project.run_dir(run.run_id), run)  # a log that is gone is an error
     if args.follow:
-        from cli.submit import stream_to_end
+        from launchdeck.cli.submit import stream_to_end
 
         return stream_to_end(project, run.run_id)
     out = sys.stdout.buffer
@@ -243,8 +243,8 @@ def show_logs(args) -> int:
 def cancel_run(args) -> int:
     import asyncio
 
-    from core.runs.control import request_cancel, wait_until_over
-    from core.runs.keeper import CANCEL_GRACE_SECONDS
+    from launchdeck.core.runs.control import request_cancel, wait_until_over
+    from launchdeck.core.runs.keeper import CANCEL_GRACE_SECONDS
 
     project = project_of(args)
     run = project.history.find_run(args.run_id)
@@ -258,7 +258,7 @@ def cancel_run(args) -> int:
 
 
 def download_run(args) -> int:
-    from core.history.download import download_run as download
+    from launchdeck.core.history.download import download_run as download
 
     project = project_of(args)
     run = project.history.find_run(args.run_id)
@@ -271,7 +271,7 @@ def download_run(args) -> int:
 
 
 def delete_runs(args) -> int:
-    from core.history.removal import check_deletable, delete_runs as delete
+    from launchdeck.core.history.removal import check_deletable, delete_runs as delete
 
     project = project_of(args)
     runs = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli.common import format_duration, project_of
+from launchdeck.cli.common import format_duration, project_of
 
 
 def register(sub) -> None:
@@ -44,7 +44,7 @@ def register(sub) -> None:
 
 
 def rerun(args) -> int:
-    from core.runs.submit import resubmit
+    from launchdeck.core.runs.submit import resubmit
 
     project = project_of(args)
     record = resubmit(project, project.history.find_run(args.run_id).run_id)
@@ -55,7 +55,7 @@ def rerun(args) -> int:
 
 
 def run(args) -> int:
-    from core.runs.submit import SubmitOverrides, submit
+    from launchdeck.core.runs.submit import SubmitOverrides, submit
 
     project = project_of(args)
     overrides = SubmitOverrides(target=args.target, conda_file=args.conda_dependencies,
@@ -76,7 +76,7 @@ def run(args) -> int:
 
 def stream_to_end(project, run_id: str, offset: int = 0) -> int:
     """Copy the run's output to stdout until it ends; return the exit code deck should give."""
-    from core.runs.control import follow_output
+    from launchdeck.core.runs.control import follow_output
 
     import asyncio
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from cli.common import (ask_ssh_passwords_on_terminal, confirm, print_json, print_table,
+from launchdeck.cli.common import (ask_ssh_passwords_on_terminal, confirm, print_json, print_table,
                         project_of)
 
 TYPES = ("local", "docker", "localdocker", "remotedocker", "remote", "cluster")
@@ -46,9 +46,9 @@ def register(sub) -> None:
 
 
 def attach(args) -> int:
-    from core.config.compute import write_compute
-    from core.config.runconfig import create_runconfig
-    from core.errors import ConfigError
+    from launchdeck.core.config.compute import write_compute
+    from launchdeck.core.config.runconfig import create_runconfig
+    from launchdeck.core.errors import ConfigError
 
     project = project_of(args, create=True)
     kind = "docker" if args.type == "localdocker" else args.type
@@ -79,7 +79,7 @@ def attach(args) -> int:
 
 def list_targets(args) -> int:
     project = project_of(args)
-    from cli.common import print_load_errors
+    from launchdeck.cli.common import print_load_errors
 
     rows, errors = [], []
     for name, compute, error in project.load_all_computes():
@@ -104,10 +104,10 @@ def list_targets(args) -> int:
 def check_target(args) -> int:
     import asyncio
 
-    from core.errors import HostKeyError
-    from core.targets.registry import open_target
+    from launchdeck.core.errors import HostKeyError
+    from launchdeck.core.targets.registry import open_target
 
-    from cli.common import print_config_warnings
+    from launchdeck.cli.common import print_config_warnings
 
     project = project_of(args)
     compute = project.load_compute(args.name)
@@ -173,7 +173,7 @@ def register_detach(tsub) -> None:
 def detach(args) -> int:
     import sys
 
-    from core.config.removal import detach_plan, remove_files, target_users
+    from launchdeck.core.config.removal import detach_plan, remove_files, target_users
 
     project = project_of(args)
     files = detach_plan(project, args.name, force=args.force)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import os
 
-from core.errors import StorageError
+from launchdeck.core.errors import StorageError
 
 _REASONS = {
     errno.ENOSPC: "no space left on device",

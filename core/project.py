@@ -7,13 +7,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import ProjectError
+from launchdeck.core.errors import ProjectError
 
 if TYPE_CHECKING:
-    from core.config.compute import ComputeConfig
-    from core.config.runconfig import RunConfiguration
-    from core.history.store import HistoryStore
-    from core.snapshot.store import ContentStore
+    from launchdeck.core.config.compute import ComputeConfig
+    from launchdeck.core.config.runconfig import RunConfiguration
+    from launchdeck.core.history.store import HistoryStore
+    from launchdeck.core.snapshot.store import ContentStore
 
 CONFIG_DIR = "aml_config"
 DECK_DIR = ".deck"
@@ -63,7 +63,7 @@ class Project:
         return sorted(p.stem for p in self.config_dir.glob("*.runconfig"))
 
     def load_compute(self, name: str) -> "ComputeConfig":
-        from core.config.compute import load_compute
+        from launchdeck.core.config.compute import load_compute
 
         path = self.compute_path(name)
         if not path.is_file():
@@ -73,7 +73,7 @@ class Project:
         return load_compute(path)
 
     def load_runconfig(self, name: str) -> "RunConfiguration":
-        from core.config.runconfig import load_runconfig
+        from launchdeck.core.config.runconfig import load_runconfig
 
         path = self.runconfig_path(name)
         if not path.is_file():
@@ -95,13 +95,13 @@ class Project:
 
     @cached_property
     def history(self) -> "HistoryStore":
-        from core.history.store import HistoryStore
+        from launchdeck.core.history.store import HistoryStore
 
         return HistoryStore(self.deck_dir / "history.db")
 
     @cached_property
     def store(self) -> "ContentStore":
-        from core.snapshot.store import ContentStore
+        from launchdeck.core.snapshot.store import ContentStore
 
         return ContentStore(self.deck_dir / "store")
 
@@ -126,7 +126,7 @@ class Project:
 
 
 def _try(name: str, load) -> tuple:
-    from core.errors import DeckError
+    from launchdeck.core.errors import DeckError
 
     try:
         return name, load(name), None

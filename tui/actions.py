@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.errors import DeckError
-from core.history.records import RunRecord
-from tui.stores import own_project
+from launchdeck.core.errors import DeckError
+from launchdeck.core.history.records import RunRecord
+from launchdeck.tui.stores import own_project
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -21,7 +21,7 @@ def submit_in_worker(screen: "Screen", script: str, runconfig: str,
     project = screen.app.project
 
     def work() -> None:
-        from core.runs.submit import submit
+        from launchdeck.core.runs.submit import submit
 
         try:
             with own_project(project) as mine:
@@ -51,7 +51,7 @@ def cancel_in_worker(screen: "Screen", run_ids: list[str]) -> None:
     project = screen.app.project
 
     def work() -> None:
-        from core.runs.control import request_cancel
+        from launchdeck.core.runs.control import request_cancel
 
         with own_project(project) as mine:
             for run_id in run_ids:
@@ -70,7 +70,7 @@ def rerun_in_worker(screen: "Screen", runs: list[RunRecord]) -> None:
     project = screen.app.project
 
     def work() -> None:
-        from core.runs.submit import resubmit
+        from launchdeck.core.runs.submit import resubmit
 
         with own_project(project) as mine:
             for old in runs:

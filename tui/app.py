@@ -19,14 +19,15 @@ from textual.binding import Binding
 from textual.signal import Signal
 from textual.worker import get_current_worker
 
-from core.errors import DeckError
-from core.history.records import RunRecord
-from core.project import Project
-from core.runs.state import RunState
-from tui.commands import ActionCommands, QuietSystemCommands, RunCommands, ScreenCommands
-from tui.keys import keymap_path, load_keymap
-from tui.runs_feed import FeedUpdate, RunsFeed
-from tui.stores import ThreadStores
+from launchdeck.core.errors import DeckError
+from launchdeck.core.history.records import RunRecord
+from launchdeck.core.project import Project
+from launchdeck.core.runs.state import RunState
+from launchdeck.tui.commands import (ActionCommands, QuietSystemCommands, RunCommands,
+                                     ScreenCommands)
+from launchdeck.tui.keys import keymap_path, load_keymap
+from launchdeck.tui.runs_feed import FeedUpdate, RunsFeed
+from launchdeck.tui.stores import ThreadStores
 
 REVIVE_EVERY_SECONDS = 5.0
 WAITS_EVERY_SECONDS = 1.0  # how often queued runs' places and their targets' slots are read
@@ -75,7 +76,7 @@ class DeckApp(App):
         self.sub_title = str(project.root)
 
     def on_mount(self) -> None:
-        from tui.screens.runs import RunsScreen
+        from launchdeck.tui.screens.runs import RunsScreen
 
         # Pushed rather than returned by get_default_screen: only pushed screens get their
         # CSS_PATH loaded. The runs screen is therefore screen_stack[HOME].
@@ -107,7 +108,7 @@ class DeckApp(App):
                 now = time.monotonic()
                 if update or now - last_waits > WAITS_EVERY_SECONDS:
                     last_waits = now
-                    from core.runs.waiting import queue_waits
+                    from launchdeck.core.runs.waiting import queue_waits
 
                     queued = [r for r in feed.runs.values() if r.status is RunState.QUEUED]
                     fresh = queue_waits(self.project, queued) if queued else {}
@@ -116,7 +117,7 @@ class DeckApp(App):
                         self.call_from_thread(self._publish_waits, fresh)
                 if self.revive_runs and now - last_revive > REVIVE_EVERY_SECONDS:
                     last_revive = now
-                    from core.runs.launcher import revive
+                    from launchdeck.core.runs.launcher import revive
 
                     revive(self.project, [r for r in feed.runs.values() if r.status.is_active])
             except DeckError as exc:
@@ -138,8 +139,8 @@ class DeckApp(App):
 
     def find_run(self, text: str) -> RunRecord | None:
         """A known run named by the rule of ``core.history.runref``, or None."""
-        from core.errors import RunNotFound
-        from core.history.runref import resolve_run_ref
+        from launchdeck.core.errors import RunNotFound
+        from launchdeck.core.history.runref import resolve_run_ref
 
         try:
             return resolve_run_ref(text, self.runs.values())
@@ -152,12 +153,12 @@ class DeckApp(App):
         if action == "command_line":
             # A priority key (so what follows it lands in the prompt): but in a text field,
             # or over a dialog, ":" is just a character.
-            from tui.screens.base import DeckScreen
+            from launchdeck.tui.screens.base import DeckScreen
 
             return isinstance(self.screen, DeckScreen) and not self.screen.typing()
         if action in ("focus_next", "focus_previous"):
             # Tab in the ":" prompt completes the name there; it never moves focus out.
-            from tui.widgets.command_line import CommandLine
+            from launchdeck.tui.widgets.command_line import CommandLine
 
             return not isinstance(self.focused, CommandLine)
         return True
@@ -172,17 +173,17 @@ class DeckApp(App):
         self.action_goto(name, arg.strip())
 
     def action_goto(self, name: str, arg: str = "") -> None:
-        from tui.navigation import open_screen
+        from launchdeck.tui.navigation import open_screen
 
         open_screen(self, name, arg)
 
     async def action_quit(self) -> None:
-        from tui.navigation import leave_screens
+        from launchdeck.tui.navigation import leave_screens
 
         leave_screens(self, self.exit, down_to=HOME)
 
     def action_help(self) -> None:
-        from tui.screens.help import HelpScreen
+        from launchdeck.tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
@@ -190,7 +191,7 @@ class DeckApp(App):
 
 def binding_ids() -> set[str]:
     """Every binding id a keys file may remap."""
-    from tui.navigation import binding_owners
+    from launchdeck.tui.navigation import binding_owners
 
     ids = set()
     for owner in binding_owners():

@@ -12,7 +12,7 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.system_commands import SystemCommandsProvider
 
-from tui.navigation import NAMES
+from launchdeck.tui.navigation import NAMES
 
 RUN_HITS = 30
 
@@ -71,8 +71,8 @@ class RunCommands(Provider):
     """Open a run by its id, its run number or a part of its id."""
 
     async def search(self, query: str) -> Hits:
-        from core.errors import RunNotFound
-        from core.history.runref import resolve_run_ref
+        from launchdeck.core.errors import RunNotFound
+        from launchdeck.core.history.runref import resolve_run_ref
 
         query = query.strip()
         if not query:

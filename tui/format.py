@@ -8,9 +8,10 @@ from typing import Any
 
 from rich.text import Text
 
-from core.history.records import RunRecord, format_duration, parse_utc  # noqa: F401
-from core.text import printable  # noqa: F401 - every name from a run is shown through it
-from core.runs.state import RunState
+from launchdeck.core.history.records import RunRecord, format_duration, parse_utc  # noqa: F401
+# every name from a run is shown through it
+from launchdeck.core.text import printable  # noqa: F401
+from launchdeck.core.runs.state import RunState
 
 # A symbol per state so the table reads the same without colour (NO_COLOR, monochrome tmux).
 STATUS_SYMBOL: dict[RunState, str] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
-    from tui.app import DeckApp
+    from launchdeck.tui.app import DeckApp
 
 #: ``:`` names, with what each opens; aliases map onto the first spelling.
 NAMES = {
@@ -47,15 +47,15 @@ def resolve_name(typed: str) -> str | None:
 
 
 def open_screen(app: "DeckApp", name: str, arg: str = "") -> None:
-    from tui.screens.compare import CompareScreen
-    from tui.screens.envvars import EnvVarsScreen
-    from tui.screens.run_detail import RunDetailScreen
-    from tui.screens.runconfigs import RunConfigsScreen
-    from tui.screens.runs import RunsScreen
-    from tui.screens.targets import TargetsScreen
+    from launchdeck.tui.screens.compare import CompareScreen
+    from launchdeck.tui.screens.envvars import EnvVarsScreen
+    from launchdeck.tui.screens.run_detail import RunDetailScreen
+    from launchdeck.tui.screens.runconfigs import RunConfigsScreen
+    from launchdeck.tui.screens.runs import RunsScreen
+    from launchdeck.tui.screens.targets import TargetsScreen
 
     typed, name = name, resolve_name(name) or name.lower()
-    from tui.app import HOME
+    from launchdeck.tui.app import HOME
 
     home = app.screen_stack[HOME]
     if name == "quit":
@@ -100,8 +100,8 @@ def open_screen(app: "DeckApp", name: str, arg: str = "") -> None:
 def resolve_or_tell(app: "DeckApp", ref: str):
     """The run ``ref`` names by the one rule of ``core.history.runref``; None (and a
     notification saying why, with the candidates of an ambiguous part) otherwise."""
-    from core.errors import RunNotFound
-    from core.history.runref import resolve_run_ref
+    from launchdeck.core.errors import RunNotFound
+    from launchdeck.core.history.runref import resolve_run_ref
 
     try:
         return resolve_run_ref(ref, app.runs.values())
@@ -116,8 +116,8 @@ def leave_screens(app: "DeckApp", then: Callable[[], None], *,
 
     A screen with unsaved edits asks first; if the user keeps them, nothing happens.
     """
-    from tui.app import HOME
-    from tui.screens.base import DeckScreen
+    from launchdeck.tui.app import HOME
+    from launchdeck.tui.screens.base import DeckScreen
 
     bottom = HOME + 1 if down_to is None else down_to
     screens = [s for s in app.screen_stack[bottom:] if isinstance(s, DeckScreen)]
@@ -132,7 +132,7 @@ def leave_screens(app: "DeckApp", then: Callable[[], None], *,
 
 
 def _to_home(app: "DeckApp") -> None:
-    from tui.app import HOME
+    from launchdeck.tui.app import HOME
 
     while len(app.screen_stack) > HOME + 1:
         app.pop_screen()
@@ -140,16 +140,16 @@ def _to_home(app: "DeckApp") -> None:
 
 def binding_owners() -> list[type]:
     """Every class whose BINDINGS a keys file may remap."""
-    from tui.app import DeckApp
-    from tui.screens.base import DeckScreen
-    from tui.screens.compare import CompareScreen
-    from tui.screens.envvars import EnvVarsScreen
-    from tui.screens.run_detail import RunDetailScreen
-    from tui.screens.runconfigs import RunConfigsScreen
-    from tui.screens.runs import RunsScreen
-    from tui.screens.targets import TargetsScreen
-    from tui.widgets.log_view import LogView
-    from tui.widgets.runs_table import RunsTable
+    from launchdeck.tui.app import DeckApp
+    from launchdeck.tui.screens.base import DeckScreen
+    from launchdeck.tui.screens.compare import CompareScreen
+    from launchdeck.tui.screens.envvars import EnvVarsScreen
+    from launchdeck.tui.screens.run_detail import RunDetailScreen
+    from launchdeck.tui.screens.runconfigs import RunConfigsScreen
+    from launchdeck.tui.screens.runs import RunsScreen
+    from launchdeck.tui.screens.targets import TargetsScreen
+    from launchdeck.tui.widgets.log_view import LogView
+    from launchdeck.tui.widgets.runs_table import RunsTable
 
     return [DeckApp, DeckScreen, RunsScreen, RunDetailScreen, TargetsScreen, RunConfigsScreen,
             EnvVarsScreen, CompareScreen, LogView, RunsTable]

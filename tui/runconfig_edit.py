@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.config.runconfig import (ENV, RunConfiguration, env_name_problem, project_path_problem,
-                                   runconfig_from_document)
-from core.config.yamlio import YamlDocument, editing, load_document
-from core.errors import ConfigError
-from core.project import Project
-from tui.format import join_args
+from launchdeck.core.config.runconfig import (ENV, RunConfiguration, env_name_problem,
+                                              project_path_problem, runconfig_from_document)
+from launchdeck.core.config.yamlio import YamlDocument, editing, load_document
+from launchdeck.core.errors import ConfigError
+from launchdeck.core.project import Project
+from launchdeck.tui.format import join_args
 
 #: The fields the form edits, in the order Workbench writes them.
 FORM_KEYS = ("Target", "Framework", "ArgumentVector", "CondaDependenciesFile",

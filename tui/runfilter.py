@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.history.records import RunRecord
+from launchdeck.core.history.records import RunRecord
 
 FIELDS = {
     "status": lambda r: r.status.value,
@@ -40,7 +40,7 @@ class RunFilter:
 
     def problems(self) -> list[str]:
         """What in the filter can match no run: a status that is none of the known ones."""
-        from core.runs.state import RunState
+        from launchdeck.core.runs.state import RunState
 
         known = [state.value.lower() for state in RunState]
         out = []

@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.history.records import RunRecord
-from core.history.store import HistoryStore
-from core.runs.state import RunState
+from launchdeck.core.history.records import RunRecord
+from launchdeck.core.history.store import HistoryStore
+from launchdeck.core.runs.state import RunState
 
 ACTIVE = (RunState.QUEUED, RunState.PREPARING, RunState.RUNNING)
 RECENT = 25

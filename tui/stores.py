@@ -11,8 +11,8 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-from core.history.store import HistoryStore
-from core.project import Project
+from launchdeck.core.history.store import HistoryStore
+from launchdeck.core.project import Project
 
 
 class ThreadStores:

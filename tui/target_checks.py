@@ -14,9 +14,9 @@ from typing import Awaitable, Callable, TypeVar
 from rich.table import Table
 from rich.text import Text
 
-from core.errors import ConfigError, DeckError, HostKeyError
-from core.project import Project
-from core.targets.base import Progress
+from launchdeck.core.errors import ConfigError, DeckError, HostKeyError
+from launchdeck.core.project import Project
+from launchdeck.core.targets.base import Progress
 
 T = TypeVar("T")
 IMAGES_LISTED = 6  # the side panel lists this many images, then says how many more
@@ -158,8 +158,8 @@ async def _environments(project: Project, target) -> tuple[dict[str, str], list[
         return await _executor_environments(project, target)
     if not hasattr(target, "environment_tag"):
         return {}, []
-    from core.images.catalog import list_images
-    from core.images.recipe import REPOSITORY
+    from launchdeck.core.images.catalog import list_images
+    from launchdeck.core.images.recipe import REPOSITORY
 
     try:
         images = await list_images(await target.client(), url=target.url)
@@ -224,7 +224,7 @@ def prepare_target(project: Project, name: str, *, progress: Progress) -> list[s
 
 
 def _configs(project: Project, runconfig: str, target: str):
-    from core.runs.runspec import live_resolver, load_configs
+    from launchdeck.core.runs.runspec import live_resolver, load_configs
 
     return load_configs(project, runconfig_path=project.runconfig_path(runconfig),
                         compute_path=project.compute_path(target),
@@ -233,7 +233,7 @@ def _configs(project: Project, runconfig: str, target: str):
 
 def _with_target(project: Project, name: str, job: Callable[..., Awaitable[T]]) -> T:
     """Run ``job(target)`` on a private event loop; close the target and its SSH links after."""
-    from core.targets.registry import open_target
+    from launchdeck.core.targets.registry import open_target
 
     async def main() -> T:
         target = open_target(project, project.load_compute(name))
@@ -243,7 +243,7 @@ def _with_target(project: Project, name: str, job: Callable[..., Awaitable[T]]) 
             await target.close()
             if hasattr(target, "accept_host_key"):
                 # The loop ends here: its pool's connections would otherwise be left open.
-                from core.remote.connection import shared_pool
+                from launchdeck.core.remote.connection import shared_pool
 
                 await shared_pool().close()
 

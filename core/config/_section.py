@@ -5,8 +5,8 @@ from __future__ import annotations
 import difflib
 from typing import Any, Iterable
 
-from core.config.yamlio import YamlDocument, describe
-from core.errors import ConfigError
+from launchdeck.core.config.yamlio import YamlDocument, describe
+from launchdeck.core.errors import ConfigError
 
 
 class Section:

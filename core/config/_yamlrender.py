@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from core.errors import ConfigError
+from launchdeck.core.errors import ConfigError
 
 TEXT_TAG = "tag:yaml.org,2002:str"
 QUOTES = ('"', "'")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.config._yamlrender import (QUOTES, TEXT_TAG, EditError, Layout, Style,
+from launchdeck.core.config._yamlrender import (QUOTES, TEXT_TAG, EditError, Layout, Style,
                                      plain_is_safe, render_block, render_inline,
                                      render_scalar)
 

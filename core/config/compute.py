@@ -8,10 +8,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from core.config import secrets
-from core.config._section import Section
-from core.config.yamlio import YamlDocument, load_document, new_document
-from core.errors import ConfigError
+from launchdeck.core.config import secrets
+from launchdeck.core.config._section import Section
+from launchdeck.core.config.yamlio import YamlDocument, load_document, new_document
+from launchdeck.core.errors import ConfigError
 
 CONFIG_DIR = "aml_config"
 
@@ -183,7 +183,7 @@ def write_compute(path: str | os.PathLike[str], *, type: TargetType | str,
     mapping["type"] = str(type)
     comments = {key: comment for key, (_, comment) in KEYS.items()}
     # The build settings are read by core.images.settings (not ComputeConfig fields).
-    from core.images.settings import CA_BUNDLE_KEY, OFFLINE_KEY
+    from launchdeck.core.images.settings import CA_BUNDLE_KEY, OFFLINE_KEY
 
     for key, value, comment in (
             (CA_BUNDLE_KEY, build_ca_bundle, "A PEM CA bundle pip trusts while building "
@@ -197,7 +197,7 @@ def write_compute(path: str | os.PathLike[str], *, type: TargetType | str,
     doc = new_document(path, mapping, header, key_comments=comments)
     config = compute_from_document(doc)  # validate before anything touches the disk
     if build_ca_bundle is not None or build_offline is not None:
-        from core.images.settings import BuildSettings
+        from launchdeck.core.images.settings import BuildSettings
 
         # A bundle that is not a file is refused now, not at the first build. The file is
         # not on disk yet: the values are handed over as the attributes settings look for.

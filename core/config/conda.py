@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.config._section import Section
-from core.config.yamlio import describe, load_document
+from launchdeck.core.config._section import Section
+from launchdeck.core.config.yamlio import describe, load_document
 
 if TYPE_CHECKING:
-    from core.config.runconfig import RunConfiguration
+    from launchdeck.core.config.runconfig import RunConfiguration
 
 KNOWN = ("name", "channels", "dependencies")
 _PYTHON = re.compile(r"^(?:[^:\s]+::)?python\s*(?:==?|\s)\s*([0-9][^\s=,]*)", re.IGNORECASE)
@@ -36,7 +36,7 @@ class CondaDependencies:
 
     def line_of(self, spec: str, *, pip: bool = False) -> str:
         """``file:line`` of an entry as written (``file`` alone when the line is unknown)."""
-        from core.config.yamlio import display_path
+        from launchdeck.core.config.yamlio import display_path
 
         specs, lines = (self.pip_packages, self.pip_lines) if pip else \
             (self.conda_packages, self.conda_lines)

@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import ConfigError, DeckError
+from launchdeck.core.errors import ConfigError, DeckError
 
 if TYPE_CHECKING:
-    from core.project import Project
+    from launchdeck.core.project import Project
 
 
 def runconfig_file(project: "Project", name: str) -> Path:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import difflib
 from typing import Any, Iterable
 
-from core.config.yamlio import ConfigWarning, YamlDocument, load_document
-from core.errors import ConfigError
+from launchdeck.core.config.yamlio import ConfigWarning, YamlDocument, load_document
+from launchdeck.core.errors import ConfigError
 
 #: Workbench run configuration keys deck does not implement -> what happens instead.
 WORKBENCH_RUNCONFIG = {
@@ -33,11 +33,11 @@ WORKBENCH_COMPUTE: dict[str, str] = {}
 
 
 def _compute_keys() -> set[str]:
-    from core.config.compute import KEYS
+    from launchdeck.core.config.compute import KEYS
 
     known = set(KEYS)
     try:  # keys read by the image builder from the same file
-        from core.images.settings import CA_BUNDLE_KEY, OFFLINE_KEY
+        from launchdeck.core.images.settings import CA_BUNDLE_KEY, OFFLINE_KEY
         known |= {CA_BUNDLE_KEY, OFFLINE_KEY}
     except ImportError:
         pass
@@ -49,15 +49,15 @@ def _kind(config: Any) -> tuple[set[str], dict[str, str]]:
     if name == "ComputeConfig":
         return _compute_keys(), WORKBENCH_COMPUTE
     if name == "RunConfiguration":
-        from core.config.runconfig import KEYS
+        from launchdeck.core.config.runconfig import KEYS
 
         return set(KEYS), WORKBENCH_RUNCONFIG
     if name == "CondaDependencies":
-        from core.config.conda import KNOWN
+        from launchdeck.core.config.conda import KNOWN
 
         return set(KNOWN), {}
     if name == "SparkDependencies":
-        from core.config.spark import KNOWN
+        from launchdeck.core.config.spark import KNOWN
 
         return set(KNOWN), {}
     return set(), {}
@@ -96,12 +96,12 @@ def _warnings_of(config: Any) -> list[ConfigWarning]:
 
 def _message(name: str, known: set[str], workbench: dict[str, str], sdk: bool) -> str:
     if sdk:
-        from core.config.sdkrunconfig import instead
+        from launchdeck.core.config.sdkrunconfig import instead
 
         return f"{name}: a key of the 2018 SDK format that deck does not read; {instead(name)}"
     leaf = name.rsplit(".", 1)[-1]
     if "[" in name:  # spark packages[i].key
-        from core.config.spark import _PACKAGE_KEYS as known_here
+        from launchdeck.core.config.spark import _PACKAGE_KEYS as known_here
     else:
         known_here = known
     if leaf in workbench:

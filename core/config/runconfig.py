@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from core.config._section import Section
-from core.config.yamlio import YamlDocument, describe, editing, load_document, new_document
-from core.errors import ConfigError
-from core.targets.base import Framework
+from launchdeck.core.config._section import Section
+from launchdeck.core.config.yamlio import (YamlDocument, describe, editing, load_document,
+                                           new_document)
+from launchdeck.core.errors import ConfigError
+from launchdeck.core.targets.base import Framework
 
 DEFAULT_CONDA_FILE = "aml_config/conda_dependencies.yml"
 DEFAULT_SPARK_FILE = "aml_config/spark_dependencies.yml"
@@ -148,7 +149,7 @@ def load_runconfig(path: str | os.PathLike[str]) -> RunConfiguration:
 
 
 def runconfig_from_document(doc: YamlDocument) -> RunConfiguration:
-    from core.config import sdkrunconfig
+    from launchdeck.core.config import sdkrunconfig
 
     if sdkrunconfig.is_sdk_format(doc.data):
         sdkrunconfig.refuse_mixed(doc, KEYS)
@@ -268,7 +269,7 @@ def edit_env(path: str | os.PathLike[str], *, set_vars: Mapping[str, str] | None
 def _env_block(doc: YamlDocument) -> tuple[tuple[str, ...], dict[str, str]]:
     """Where the file keeps its variables (Workbench: EnvironmentVariables; the 2018 SDK
     format: environment.environmentVariables), and the variables there now."""
-    from core.config import sdkrunconfig
+    from launchdeck.core.config import sdkrunconfig
 
     if not sdkrunconfig.is_sdk_format(doc.data):
         return (ENV,), _environment(Section(doc, doc.data))

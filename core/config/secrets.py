@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from core.config.yamlio import load_document
-from core.errors import ConfigError, SecretError
+from launchdeck.core.config.yamlio import load_document
+from launchdeck.core.errors import ConfigError, SecretError
 
 if TYPE_CHECKING:
-    from core.config.compute import ComputeConfig
-    from core.config.runconfig import RunConfiguration
+    from launchdeck.core.config.compute import ComputeConfig
+    from launchdeck.core.config.runconfig import RunConfiguration
 
 AZUREML_SECRET_PREFIX = "AzureMlSecret="
 KEYRING_PREFIX = "keyring:"

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.config._section import Section
-from core.config.yamlio import describe, load_document
+from launchdeck.core.config._section import Section
+from launchdeck.core.config.yamlio import describe, load_document
 
 if TYPE_CHECKING:
-    from core.config.runconfig import RunConfiguration
+    from launchdeck.core.config.runconfig import RunConfiguration
 
 KNOWN = ("configuration", "repositories", "packages")
 _PACKAGE_KEYS = ("group", "artifact", "version")

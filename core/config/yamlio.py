@@ -17,12 +17,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from core.config import _yamlguard, _yamltext
-from core.config._atomicfile import atomic_write, default_mode
-from core.config._filelock import locked
-from core.config._yamlrender import (EditError, Layout, Style, comparable, plain, plain_input,
-                                     render_block)
-from core.errors import ConfigError
+from launchdeck.core.config import _yamlguard, _yamltext
+from launchdeck.core.config._atomicfile import atomic_write, default_mode
+from launchdeck.core.config._filelock import locked
+from launchdeck.core.config._yamlrender import (EditError, Layout, Style, comparable, plain,
+                                                plain_input, render_block)
+from launchdeck.core.errors import ConfigError
 
 _lock = threading.RLock()  # a ruamel YAML instance is not safe to share between threads
 _yaml_instance: Any = None

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from core.errors import DeckError, HistoryBusy, HistoryCorrupt, HistoryError
+from launchdeck.core.errors import DeckError, HistoryBusy, HistoryCorrupt, HistoryError
 
 MIGRATIONS: list[str] = [
     # 1: runs, their state changes, metrics and artifacts
@@ -117,7 +117,7 @@ def connect(path: Path, *, rebuild: bool = True,
     With ``rebuild``, a database created here is filled from the run folders' records, and a
     damaged one is moved aside first; ``notice`` says what was done.
     """
-    from core.diskerrors import storage_error
+    from launchdeck.core.diskerrors import storage_error
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,7 +129,7 @@ def connect(path: Path, *, rebuild: bool = True,
         if not rebuild:
             raise
         damage = exc
-    from core.history.repair import move_aside
+    from launchdeck.core.history.repair import move_aside
 
     with repair_lock(path):
         try:  # another process may have repaired it while we waited for the lock
@@ -187,7 +187,7 @@ def _open_read_only(path: Path, error: DeckError) -> sqlite3.Connection:
 def _closed_cleanly_on_a_full_disk(path: Path) -> bool:
     """An empty or absent -wal file (every change is in the main file, so an immutable read
     misses nothing), and no room for the -shm file a normal open needs."""
-    from core.diskerrors import disk_full
+    from launchdeck.core.diskerrors import disk_full
 
     try:
         wal_empty = os.path.getsize(f"{path}-wal") == 0
@@ -203,7 +203,7 @@ def _unwritable(path: Path) -> bool:
 
 def history_error(exc: sqlite3.Error, path: Path, doing: str = "write") -> DeckError:
     """A sqlite3 error as the one-line error a user reads (full disk and lock said plainly)."""
-    from core.diskerrors import disk_full, no_space, read_only
+    from launchdeck.core.diskerrors import disk_full, no_space, read_only
 
     code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
     if code in (_BUSY, _LOCKED):
@@ -258,7 +258,7 @@ def _migrate(conn: sqlite3.Connection, path: Path, rebuild: bool, notice) -> Non
                 version += 1
             conn.execute(f"PRAGMA user_version = {version}")
             if fresh and rebuild:
-                from core.history.repair import restore_runs
+                from launchdeck.core.history.repair import restore_runs
 
                 report = restore_runs(conn, path.parent / "runs")
             conn.execute("COMMIT")

@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import ProjectError
+from launchdeck.core.errors import ProjectError
 
 if TYPE_CHECKING:
-    from core.history.records import RunRecord
-    from core.project import Project
+    from launchdeck.core.history.records import RunRecord
+    from launchdeck.core.project import Project
 
 LOG_NAME = "output.log"
 
@@ -23,7 +23,7 @@ def download_run(project: "Project", run: "RunRecord", dest: Path) -> list[str]:
 
     ``dest`` must not exist or be an empty folder: nothing of the user's is overwritten.
     """
-    from core.targets.outputs import copy_outputs
+    from launchdeck.core.targets.outputs import copy_outputs
 
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise ProjectError(f"{dest}: already exists and is not an empty folder")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from core.runs.state import RunState
+from launchdeck.core.runs.state import RunState
 
 
 def utc_now() -> str:

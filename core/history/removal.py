@@ -5,11 +5,11 @@ from __future__ import annotations
 import shutil
 from typing import TYPE_CHECKING
 
-from core.errors import RunStateError
+from launchdeck.core.errors import RunStateError
 
 if TYPE_CHECKING:
-    from core.history.records import RunRecord
-    from core.project import Project
+    from launchdeck.core.history.records import RunRecord
+    from launchdeck.core.project import Project
 
 
 def check_deletable(runs: "list[RunRecord]") -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from core.history.runfile import RECORD_NAME, read_metrics, read_record
+from launchdeck.core.history.runfile import RECORD_NAME, read_metrics, read_record
 
 
 @dataclass
@@ -105,10 +105,10 @@ def move_aside(path: Path) -> Path:
 
 def repair(db_path: Path) -> RepairReport:
     """``deck history repair``: check the database, move it aside if damaged, restore runs."""
-    from core.errors import HistoryCorrupt
-    from core.history.db import connect, history_error, repair_lock
+    from launchdeck.core.errors import HistoryCorrupt
+    from launchdeck.core.history.db import connect, history_error, repair_lock
 
-    from core.diskerrors import read_only
+    from launchdeck.core.diskerrors import read_only
 
     if not os.access(db_path.parent, os.W_OK):
         raise read_only(db_path.parent)
@@ -146,7 +146,7 @@ def _damaged(path: Path) -> bool:
         code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
         if code in (11, 26):  # SQLITE_CORRUPT, SQLITE_NOTADB
             return True
-        from core.history.db import history_error
+        from launchdeck.core.history.db import history_error
 
         raise history_error(exc, path, "read") from exc
     return result != "ok"

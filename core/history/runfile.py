@@ -106,7 +106,7 @@ def _guarded(folder: Path, write) -> None:
     try:
         write()
     except OSError as exc:
-        from core.diskerrors import storage_error
+        from launchdeck.core.diskerrors import storage_error
 
         print(f"deck: warning: the run record in {folder} was not updated: "
               f"{storage_error(exc)}", file=sys.stderr)
@@ -118,8 +118,8 @@ def output_log(run_dir: Path, run) -> Path | None:
     ``run`` is its ``RunRecord``: a run that never started has written no log, while one that
     started always has (its keeper creates it), so a missing file then means it was lost.
     """
-    from core.errors import HistoryError
-    from core.runs.state import RunState
+    from launchdeck.core.errors import HistoryError
+    from launchdeck.core.runs.state import RunState
 
     log = run_dir / "output.log"
     if log.exists():

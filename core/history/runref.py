@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Iterable, Protocol, TypeVar
 
-from core.errors import RunNotFound
+from launchdeck.core.errors import RunNotFound
 
 #: Shorter digit strings that are no run's number are refused rather than matched inside ids.
 MIN_ID_DIGITS = 6

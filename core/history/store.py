@@ -12,11 +12,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Iterable
 
-from core.errors import HistoryError, RunExists, RunNotFound, RunStateError
-from core.history import runfile
-from core.history.db import connect, history_error
-from core.history.records import RunEvent, RunRecord, utc_now
-from core.runs.state import ALLOWED, RunState
+from launchdeck.core.errors import HistoryError, RunExists, RunNotFound, RunStateError
+from launchdeck.core.history import runfile
+from launchdeck.core.history.db import connect, history_error
+from launchdeck.core.history.records import RunEvent, RunRecord, utc_now
+from launchdeck.core.runs.state import ALLOWED, RunState
 
 # Fields a caller may set without changing state (state goes through ``transition`` only).
 _MUTABLE = frozenset({
@@ -150,7 +150,7 @@ class HistoryStore:
         The rule is ``core.history.runref.resolve_run_ref`` (the dashboard uses it too); SQL
         only narrows the runs it looks at.
         """
-        from core.history.runref import resolve_run_ref
+        from launchdeck.core.history.runref import resolve_run_ref
 
         text = ref.strip()
         digits = text.lstrip("#")

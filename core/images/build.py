@@ -18,11 +18,11 @@ from typing import IO
 import aiodocker
 from aiodocker.exceptions import DockerError
 
-from core.errors import EnvironmentBuildError
-from core.images import condapip
-from core.images.recipe import REPOSITORY, ImageRecipe
-from core.targets.base import Progress
-from core.targets.docker_engine import engine_errors
+from launchdeck.core.errors import EnvironmentBuildError
+from launchdeck.core.images import condapip
+from launchdeck.core.images.recipe import REPOSITORY, ImageRecipe
+from launchdeck.core.targets.base import Progress
+from launchdeck.core.targets.docker_engine import engine_errors
 
 _STEP = re.compile(r"^Step \d+/\d+ : ")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # the engine colours a RUN step's stderr

@@ -24,10 +24,10 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from core.errors import EnvironmentBuildError
+from launchdeck.core.errors import EnvironmentBuildError
 
 if TYPE_CHECKING:
-    from core.config.conda import CondaDependencies
+    from launchdeck.core.config.conda import CondaDependencies
 
 #: Bumped whenever a translation rule changes: image tags and executor environment hashes
 #: include it, so a changed rule builds a new environment instead of reusing an old one.

@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.errors import EnvironmentBuildError
-from core.images import condapip
+from launchdeck.core.errors import EnvironmentBuildError
+from launchdeck.core.images import condapip
 
 if TYPE_CHECKING:
-    from core.config.conda import CondaDependencies
-    from core.images.probe import BaseFacts
-    from core.images.settings import BuildSettings
+    from launchdeck.core.config.conda import CondaDependencies
+    from launchdeck.core.images.probe import BaseFacts
+    from launchdeck.core.images.settings import BuildSettings
 
 #: 2: conda packages on a base without conda are installed with pip (core.images.condapip).
 RECIPE_VERSION = 2

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.errors import ConfigError
+from launchdeck.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from core.config.compute import ComputeConfig
+    from launchdeck.core.config.compute import ComputeConfig
 
 CA_BUNDLE_KEY = "buildCaBundle"
 OFFLINE_KEY = "buildOffline"
@@ -82,7 +82,7 @@ def _extra_keys(compute: "ComputeConfig") -> dict[str, Any]:
     path = getattr(compute, "path", None)
     if not wanted or not path:
         return {}
-    from core.config.yamlio import load_document
+    from launchdeck.core.config.yamlio import load_document
 
     # The same loader as the .compute file itself: tabs, size and link checks all apply.
     data = load_document(path).data

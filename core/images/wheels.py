@@ -16,8 +16,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from core.errors import EnvironmentBuildError
-from core.targets.base import Progress
+from launchdeck.core.errors import EnvironmentBuildError
+from launchdeck.core.targets.base import Progress
 
 _PLATFORMS = {"x86_64": "manylinux2014_x86_64", "amd64": "manylinux2014_x86_64",
               "aarch64": "manylinux2014_aarch64", "arm64": "manylinux2014_aarch64"}

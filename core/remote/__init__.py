@@ -4,17 +4,17 @@ Remote Docker, remote and Spark targets use ``shared_pool().host(address, ...)``
 ``RemoteHost`` and never import asyncssh themselves for anything but types.
 """
 
-from core.remote._quickimport import without_liboqs_search
+from launchdeck.core.remote._quickimport import without_liboqs_search
 
 with without_liboqs_search():
     import asyncssh  # noqa: F401  (first import here, before the modules below use it)
 
-from core.remote.connection import CommandResult, SSHPool, shared_pool, translate_errors
-from core.remote.hostkeys import KnownHosts, accept_host_key, fingerprint, host_pattern
-from core.remote.materialize import materialize_remote
-from core.remote.remotehost import RemoteHost
-from core.remote.sshconfig import SSHEndpoint, resolve
-from core.remote.sync import REMOTE_STORE, SyncReport, sync_snapshot
+from launchdeck.core.remote.connection import CommandResult, SSHPool, shared_pool, translate_errors
+from launchdeck.core.remote.hostkeys import KnownHosts, accept_host_key, fingerprint, host_pattern
+from launchdeck.core.remote.materialize import materialize_remote
+from launchdeck.core.remote.remotehost import RemoteHost
+from launchdeck.core.remote.sshconfig import SSHEndpoint, resolve
+from launchdeck.core.remote.sync import REMOTE_STORE, SyncReport, sync_snapshot
 
 __all__ = ["REMOTE_STORE", "CommandResult", "KnownHosts", "RemoteHost", "SSHEndpoint", "SSHPool",
            "SyncReport", "accept_host_key", "fingerprint", "host_pattern", "materialize_remote",

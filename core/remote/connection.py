@@ -28,12 +28,13 @@ from typing import TYPE_CHECKING, Awaitable, Callable, Iterator
 import asyncssh
 from asyncssh.public_key import get_default_public_key_algs
 
-from core.errors import ConfigError, DeckError, HostKeyError, TargetError, TargetUnreachable
-from core.remote.hostkeys import DEFAULT_KNOWN_HOSTS, KnownHosts, accept_host_key
-from core.remote.sshconfig import SSHEndpoint, parse_jump, resolve
+from launchdeck.core.errors import (ConfigError, DeckError, HostKeyError, TargetError,
+                                    TargetUnreachable)
+from launchdeck.core.remote.hostkeys import DEFAULT_KNOWN_HOSTS, KnownHosts, accept_host_key
+from launchdeck.core.remote.sshconfig import SSHEndpoint, parse_jump, resolve
 
 if TYPE_CHECKING:
-    from core.remote.remotehost import RemoteHost
+    from launchdeck.core.remote.remotehost import RemoteHost
 
 #: Asked for a password when keys and agent were refused; may be async. None means "no".
 PasswordProvider = Callable[[SSHEndpoint], "Awaitable[str | None] | str | None"]
@@ -150,7 +151,8 @@ class SSHPool:
     def host(self, address: str, *, port: int | None = None, user: str | None = None,
              identity_file: str | None = None) -> "RemoteHost":
         """A handle on one destination; ``~/.ssh/config`` applies under the ``.compute`` values."""
-        from core.remote.remotehost import RemoteHost  # noqa: F811 (it imports this module)
+        # remotehost imports this module
+        from launchdeck.core.remote.remotehost import RemoteHost  # noqa: F811
         endpoint = resolve(address, port=port, user=user, identity_file=identity_file,
                            config_paths=self.config_paths)
         return RemoteHost(self, endpoint)

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 
 import asyncssh
 
-from core.errors import DeckError
+from launchdeck.core.errors import DeckError
 
 if TYPE_CHECKING:
-    from core.remote.remotehost import RemoteHost
+    from launchdeck.core.remote.remotehost import RemoteHost
 
 _CHUNK = 256 * 1024
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import asyncssh
 
-from core.errors import HostKeyError
+from launchdeck.core.errors import HostKeyError
 
 DEFAULT_KNOWN_HOSTS = Path("~/.ssh/known_hosts")
 

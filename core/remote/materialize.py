@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.errors import SnapshotError, TargetError
-from core.remote.remotehost import RemoteHost
-from core.remote.sync import REMOTE_STORE
-from core.snapshot.manifest import is_digest
+from launchdeck.core.errors import SnapshotError, TargetError
+from launchdeck.core.remote.remotehost import RemoteHost
+from launchdeck.core.remote.sync import REMOTE_STORE
+from launchdeck.core.snapshot.manifest import is_digest
 
 _SCRIPT = (Path(__file__).parent / "hostside" / "materialize.py").read_bytes()
 

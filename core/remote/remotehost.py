@@ -13,11 +13,11 @@ from typing import AsyncIterator
 
 import asyncssh
 
-from core.errors import TargetError, TargetUnreachable
-from core.remote.connection import (CommandResult, SSHPool, quote_command,
+from launchdeck.core.errors import TargetError, TargetUnreachable
+from launchdeck.core.remote.connection import (CommandResult, SSHPool, quote_command,
                                     translate_errors)
-from core.remote.forward import UnixSocketForward
-from core.remote.sshconfig import SSHEndpoint
+from launchdeck.core.remote.forward import UnixSocketForward
+from launchdeck.core.remote.sshconfig import SSHEndpoint
 
 
 #: How long to keep retrying a session the server refused for want of a free slot, and the

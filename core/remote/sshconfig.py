@@ -15,7 +15,7 @@ from pathlib import Path
 
 from asyncssh.config import SSHClientConfig
 
-from core.errors import ConfigError
+from launchdeck.core.errors import ConfigError
 
 DEFAULT_CONFIG = Path("~/.ssh/config")
 

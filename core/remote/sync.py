@@ -30,10 +30,10 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import SnapshotError, TargetError, TargetUnreachable
-from core.remote.remotehost import RemoteHost
-from core.snapshot.manifest import is_digest
-from core.snapshot.store import ContentStore
+from launchdeck.core.errors import SnapshotError, TargetError, TargetUnreachable
+from launchdeck.core.remote.remotehost import RemoteHost
+from launchdeck.core.snapshot.manifest import is_digest
+from launchdeck.core.snapshot.store import ContentStore
 
 #: Where the mirrored store lives on a host, relative to the login user's home.
 REMOTE_STORE = ".launchdeck/store"

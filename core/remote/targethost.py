@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from core.errors import HostKeyError, TargetUnreachable
+from launchdeck.core.errors import HostKeyError, TargetUnreachable
 
 if TYPE_CHECKING:
-    from core.config.compute import ComputeConfig
-    from core.remote.connection import SSHPool
-    from core.remote.remotehost import RemoteHost
+    from launchdeck.core.config.compute import ComputeConfig
+    from launchdeck.core.remote.connection import SSHPool
+    from launchdeck.core.remote.remotehost import RemoteHost
 
 #: Waits between tries to open the link. sshd drops handshakes beyond MaxStartups (10 by
 #: default) at random: 20 keepers starting at once must not fail their runs for that.
@@ -25,8 +25,8 @@ CONNECT_RETRIES = (0.2, 0.5, 1.0, None)
 
 
 def host_of(compute: "ComputeConfig", pool: "SSHPool | None" = None) -> "RemoteHost":
-    from core.config.secrets import resolve_password
-    from core.remote.connection import shared_pool
+    from launchdeck.core.config.secrets import resolve_password
+    from launchdeck.core.remote.connection import shared_pool
 
     pool = pool or shared_pool()
     host = pool.host(compute.address or "", port=compute.explicit_port, user=compute.username,

@@ -7,18 +7,18 @@ import os
 import signal
 from typing import AsyncIterator
 
-from core import filetail
-from core.errors import RunStateError
-from core.history.records import RunRecord
-from core.project import Project
-from core.runs.state import RunState
+from launchdeck.core import filetail
+from launchdeck.core.errors import RunStateError
+from launchdeck.core.history.records import RunRecord
+from launchdeck.core.project import Project
+from launchdeck.core.runs.state import RunState
 
 REVIVE_EVERY_SECONDS = 2.0
 
 
 async def follow_output(project: Project, run_id: str, offset: int = 0) -> AsyncIterator[bytes]:
     """The run's log from ``offset``, live, until the run is over and its log fully read."""
-    from core.runs.launcher import revive
+    from launchdeck.core.runs.launcher import revive
 
     history = project.history
     loop = asyncio.get_running_loop()
@@ -49,8 +49,8 @@ async def follow_output(project: Project, run_id: str, offset: int = 0) -> Async
 
 def request_cancel(project: Project, run_id: str) -> RunRecord:
     """Ask a run to stop; returns at once (the keeper stops it and records Canceled)."""
-    from core.runs.launcher import pid_alive
-    from core.runs.launcher import start_keeper
+    from launchdeck.core.runs.launcher import pid_alive
+    from launchdeck.core.runs.launcher import start_keeper
 
     history = project.history
     run = history.get_run(run_id)

@@ -26,14 +26,14 @@ import sys
 import time
 from pathlib import Path
 
-from core.diskerrors import is_storage_problem, storage_error
-from core.errors import DeckError, ExecutionLost, HistoryBusy, StorageError
-from core.history.records import RunRecord, utc_now
-from core.project import Project
-from core.runs import slots
-from core.runs.launcher import keeper_alive
-from core.runs.state import RunState
-from core.targets.spark_failure import spark_cause
+from launchdeck.core.diskerrors import is_storage_problem, storage_error
+from launchdeck.core.errors import DeckError, ExecutionLost, HistoryBusy, StorageError
+from launchdeck.core.history.records import RunRecord, utc_now
+from launchdeck.core.project import Project
+from launchdeck.core.runs import slots
+from launchdeck.core.runs.launcher import keeper_alive
+from launchdeck.core.runs.state import RunState
+from launchdeck.core.targets.spark_failure import spark_cause
 
 CANCEL_GRACE_SECONDS = 10.0
 #: How long a finished run's clean-up on its target (container, files, links) may take; a host
@@ -74,9 +74,9 @@ class Keeper:
         try:
             self.reserve.take()
             self.history.update_run(self.run_id, keeper_pid=os.getpid())
-            from core.runs.runspec import spec_for
-            from core.targets.priority import lower_priority, niceness_of
-            from core.targets.registry import open_target
+            from launchdeck.core.runs.runspec import spec_for
+            from launchdeck.core.targets.priority import lower_priority, niceness_of
+            from launchdeck.core.targets.registry import open_target
 
             spec, configs = spec_for(self.project, run, self.parsed)
             target = open_target(self.project, configs.compute)
@@ -264,9 +264,9 @@ class Keeper:
             self.history.add_metrics(self.run_id, entries, new_offset=offset)
 
     async def _collect(self, execution) -> list[tuple[str, int]]:
-        from core.targets.outputs import list_artifacts
+        from launchdeck.core.targets.outputs import list_artifacts
 
-        from core.runs import skipped
+        from launchdeck.core.runs import skipped
 
         outputs = self.run_dir / "outputs"
         try:
@@ -432,7 +432,7 @@ class PatientHistory:
 
     def _worth_waiting(self, exc: Exception) -> str | None:
         if isinstance(exc, sqlite3.OperationalError):  # a read that met the lock
-            from core.history.db import history_error
+            from launchdeck.core.history.db import history_error
 
             exc = history_error(exc, self._path, "read")
         if isinstance(exc, HistoryBusy):

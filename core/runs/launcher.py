@@ -6,14 +6,12 @@ import os
 import subprocess
 import threading
 import sys
-from pathlib import Path
 
-from core.history.records import RunRecord
-from core.project import Project
-from core.runs.state import RunState
+from launchdeck.core.history.records import RunRecord
+from launchdeck.core.project import Project
+from launchdeck.core.runs.state import RunState
 
 # The project's code must be importable by the keeper even when deck runs from a source tree.
-_CODE_ROOT = str(Path(__file__).resolve().parent.parent.parent)
 
 
 def can_fork() -> bool:
@@ -32,12 +30,10 @@ def start_keeper(project: Project, run_id: str) -> int:
         return seed.start(run_id)
     run_dir = project.run_dir(run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (_CODE_ROOT, env.get("PYTHONPATH")) if p)
     with open(run_dir / "keeper.log", "ab") as keeper_log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "core.runs.keeper", str(project.root), run_id],
-            stdin=subprocess.DEVNULL, stdout=keeper_log, stderr=keeper_log, env=env,
+            [sys.executable, "-m", "launchdeck.core.runs.keeper", str(project.root), run_id],
+            stdin=subprocess.DEVNULL, stdout=keeper_log, stderr=keeper_log,
             cwd=project.root, start_new_session=True, close_fds=True)
     # The keeper is our child (a threaded caller such as the dashboard cannot fork a detached
     # one safely): wait for it in a daemon thread, or each run would leave a zombie behind
@@ -121,7 +117,7 @@ def _seed_main(project: Project, job_fd: int) -> int:
     import asyncio  # noqa: F401 - warm up while the caller snapshots the project
     import importlib
 
-    from core.runs.keeper import keep
+    from launchdeck.core.runs.keeper import keep
 
     with os.fdopen(job_fd, "rb") as pipe:
         for name in pipe.readline().decode().strip().split(","):
@@ -152,7 +148,7 @@ def revive(project: Project, runs: list[RunRecord] | None = None) -> list[str]:
     if runs is None:
         runs = project.history.list_runs(status=[RunState.QUEUED, RunState.PREPARING,
                                                  RunState.RUNNING])
-    from core.errors import HistoryBusy, StorageError
+    from launchdeck.core.errors import HistoryBusy, StorageError
 
     revived = []
     for run in runs:
@@ -178,7 +174,7 @@ def keeper_alive(run: RunRecord) -> bool:
     if run.keeper_pid is None:
         from datetime import datetime, timezone
 
-        from core.history.records import parse_utc
+        from launchdeck.core.history.records import parse_utc
 
         created = parse_utc(run.created_utc)
         age = (datetime.now(timezone.utc) - created).total_seconds() if created else 1e9

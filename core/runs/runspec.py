@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from core.targets.base import EnvironmentSpec, Framework, RunSpec
+from launchdeck.core.targets.base import EnvironmentSpec, Framework, RunSpec
 
 if TYPE_CHECKING:
-    from core.config.compute import ComputeConfig
-    from core.config.runconfig import RunConfiguration
-    from core.history.records import RunRecord
-    from core.project import Project
+    from launchdeck.core.config.compute import ComputeConfig
+    from launchdeck.core.config.runconfig import RunConfiguration
+    from launchdeck.core.history.records import RunRecord
+    from launchdeck.core.project import Project
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,10 @@ def load_configs(project: "Project", *, runconfig_path: Path, compute_path: Path
     ``resolve`` maps a project-relative path to the file to read (the live project at submit
     time, the snapshot's blob in the keeper), or None when the file is absent.
     """
-    from core.config.compute import load_compute
-    from core.config.conda import load_conda
-    from core.config.runconfig import load_runconfig
-    from core.config.spark import load_spark
+    from launchdeck.core.config.compute import load_compute
+    from launchdeck.core.config.conda import load_conda
+    from launchdeck.core.config.runconfig import load_runconfig
+    from launchdeck.core.config.spark import load_spark
 
     runconfig = runconfig or load_runconfig(runconfig_path)
     compute = load_compute(compute_path)
@@ -151,7 +151,7 @@ def spec_for(project: "Project", run: "RunRecord",
     resolve = snapshot_resolver(project, run.snapshot, run_dir / "config")
     rc_path = resolve(f"aml_config/{run.run_configuration}.runconfig")
     compute_path = resolve(f"aml_config/{run.target}.compute")
-    from core.errors import SnapshotError
+    from launchdeck.core.errors import SnapshotError
 
     if rc_path is None or compute_path is None:
         # Only a snapshot taken before deck kept every run's configs can lack them.
@@ -160,7 +160,7 @@ def spec_for(project: "Project", run: "RunRecord",
         raise SnapshotError(f"run {run.run_id}: {missing} is not in the run's snapshot (taken "
                             "by an older deck, whose ignore rules could leave it out); submit "
                             "the script again instead")
-    from core.config.runconfig import load_runconfig
+    from launchdeck.core.config.runconfig import load_runconfig
 
     configs = load_configs(project, runconfig_path=rc_path, compute_path=compute_path,
                            resolve=resolve,
@@ -183,7 +183,7 @@ def as_submitted(runconfig, run: "RunRecord"):
 
 
 def _spec(project: "Project", run: "RunRecord", run_dir: Path, configs: RunConfigs) -> RunSpec:
-    from core.config.secrets import resolve_environment
+    from launchdeck.core.config.secrets import resolve_environment
 
     options, _ = split_argument_vector(configs.runconfig.argument_vector, run.script)
     # Secrets are read here, in the process that launches the run, and live only in its spec.

@@ -14,11 +14,11 @@ import shlex
 import shutil
 from typing import TYPE_CHECKING
 
-from core.errors import TargetError
+from launchdeck.core.errors import TargetError
 
 if TYPE_CHECKING:
-    from core.history.records import RunRecord
-    from core.project import Project
+    from launchdeck.core.history.records import RunRecord
+    from launchdeck.core.project import Project
 
 SHELL = "sh"  # every image deck runs has it; bash may not be there
 
@@ -32,16 +32,16 @@ def shell_command(project: "Project", run: "RunRecord") -> list[str]:
         else None
     kind = str(compute.type) if compute is not None else "local"
     if kind == "docker":
-        from core.targets.docker_engine import DEFAULT_URL, engine_url
+        from launchdeck.core.targets.docker_engine import DEFAULT_URL, engine_url
 
         url = engine_url()
         host = [] if url == DEFAULT_URL else ["-H", url]
         return [_tool("docker"), *host, "exec", "-it", run.external_id, SHELL]
     if kind == "remotedocker":
-        from core.targets.remotedocker import DOCKER_SOCKET
+        from launchdeck.core.targets.remotedocker import DOCKER_SOCKET
 
-        from core.remote.hostkeys import DEFAULT_KNOWN_HOSTS
-        from core.remote.sshconfig import DEFAULT_CONFIG
+        from launchdeck.core.remote.hostkeys import DEFAULT_KNOWN_HOSTS
+        from launchdeck.core.remote.sshconfig import DEFAULT_CONFIG
 
         # The files deck's own links read ($HOME's): OpenSSH alone would take the passwd home.
         argv = [_tool("ssh"), "-t", "-o",

@@ -44,7 +44,7 @@ def parse_state(text: str) -> RunState:
     for state in RunState:
         if state.value.lower() == text.strip().lower():
             return state
-    from core.errors import ConfigError
+    from launchdeck.core.errors import ConfigError
 
     names = ", ".join(s.value for s in RunState)
     raise ConfigError(f"unknown run status {text!r}; expected one of {names}", field="status")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from core.errors import ConfigError, HistoryError, ProjectError, RunExists, SnapshotError
-from core.history.records import RunRecord, utc_now
-from core.project import Project
-from core.runs.runspec import (applicable_options, live_resolver, load_configs,
+from launchdeck.core.errors import (ConfigError, HistoryError, ProjectError, RunExists,
+                                    SnapshotError)
+from launchdeck.core.history.records import RunRecord, utc_now
+from launchdeck.core.project import Project
+from launchdeck.core.runs.runspec import (applicable_options, live_resolver, load_configs,
                                split_argument_vector)
-from core.runs.state import RunState
+from launchdeck.core.runs.state import RunState
 
 
 def script_arguments(argument_vector: tuple[str, ...], script: str,
@@ -19,7 +20,7 @@ def script_arguments(argument_vector: tuple[str, ...], script: str,
     ``split_argument_vector``; the entries before it are interpreter options), then those given
     to submit.
     """
-    from core.runs.runspec import split_argument_vector
+    from launchdeck.core.runs.runspec import split_argument_vector
 
     return split_argument_vector(argument_vector, script)[1] + tuple(extra)
 
@@ -64,7 +65,7 @@ def resubmit(project: Project, run_id: str, *, start: bool = True) -> RunRecord:
 
 def _enqueue(project: Project, start: bool, queue) -> RunRecord:
     """Insert a Queued run with ``queue(seed) -> (record, parsed configs)``, start its keeper."""
-    from core.runs.launcher import KeeperSeed, can_fork, start_keeper
+    from launchdeck.core.runs.launcher import KeeperSeed, can_fork, start_keeper
 
     # Fork the keeper first, before history is opened: it warms up while we snapshot.
     seed = KeeperSeed(project) if start and can_fork() else None
@@ -87,7 +88,7 @@ def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[
     runconfig_path = project.runconfig_path(runconfig_name)
     if not runconfig_path.is_file():
         project.load_runconfig(runconfig_name)  # raises the clear "no such runconfig" error
-    from core.config.runconfig import load_runconfig
+    from launchdeck.core.config.runconfig import load_runconfig
 
     runconfig = load_runconfig(runconfig_path)
     if overrides is not None:
@@ -105,7 +106,7 @@ def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[
     configs = load_configs(project, runconfig_path=runconfig_path, compute_path=compute_path,
                            resolve=live_resolver(project), runconfig=runconfig)
     if on_warning is not None:
-        from core.config.report import format_warnings, warnings_for
+        from launchdeck.core.config.report import format_warnings, warnings_for
 
         for line in format_warnings(warnings_for(configs.runconfig, configs.compute,
                                                  configs.env.conda, configs.env.spark)):
@@ -114,14 +115,14 @@ def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[
     applicable_options(configs, split_argument_vector(configs.runconfig.argument_vector,
                                                       script)[0])
     if seed is not None:
-        from core.targets.registry import target_module
+        from launchdeck.core.targets.registry import target_module
 
         seed.warm([m for m in (target_module(configs.compute.type),) if m])
-    from core.config.secrets import check_secrets, resolve_environment
+    from launchdeck.core.config.secrets import check_secrets, resolve_environment
 
     check_secrets(configs.compute)
     # A missing secret, or variables no process can be given, fail the submit, not the run.
-    from core.config.runconfig import ENV, environment_problem
+    from launchdeck.core.config.runconfig import ENV, environment_problem
 
     problem = environment_problem(resolve_environment(configs.runconfig))
     if problem:
@@ -144,13 +145,13 @@ def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[
         config=_config_summary(configs), created_utc="")
     record = _insert_with_fresh_id(project, record)
     if snapshot.warnings:  # what the snapshot left out goes in the run's log and runs show
-        from core.runs import skipped
+        from launchdeck.core.runs import skipped
 
         run_dir = project.run_dir(record.run_id)
         run_dir.mkdir(parents=True, exist_ok=True)
         with open(run_dir / "output.log", "ab") as log:
             log.write(skipped.record(run_dir, "snapshot", snapshot.warnings).encode())
-    from core.runs.runspec import snapshot_holds
+    from launchdeck.core.runs.runspec import snapshot_holds
 
     # The keeper may reuse the parsed configs only if the snapshot holds those very bytes (a
     # file edited during the submit makes the keeper read the snapshot's own).

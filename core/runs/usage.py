@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.errors import DeckError
+from launchdeck.core.errors import DeckError
 
 if TYPE_CHECKING:
-    from core.history.records import RunRecord
-    from core.project import Project
+    from launchdeck.core.history.records import RunRecord
+    from launchdeck.core.project import Project
 
 PROC = Path("/proc")
 _DOCKER_TYPES = ("docker", "remotedocker")
@@ -180,7 +180,7 @@ class UsageMeter:
         if _target_type(self.project, self.run) == "local":
             return await asyncio.to_thread(local_run_sample, external_id)
         if self._target is None:
-            from core.targets.registry import open_target
+            from launchdeck.core.targets.registry import open_target
 
             self._target = open_target(self.project, self.project.load_compute(self.run.target))
         return await container_sample(await self._target.client(), external_id)

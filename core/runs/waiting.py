@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from core.errors import DeckError
-from core.history.records import RunRecord
-from core.project import Project
-from core.runs import slots
-from core.runs.state import RunState
+from launchdeck.core.errors import DeckError
+from launchdeck.core.history.records import RunRecord
+from launchdeck.core.project import Project
+from launchdeck.core.runs import slots
+from launchdeck.core.runs.state import RunState
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def queue_waits(project: Project, runs: Iterable[RunRecord]) -> dict[str, QueueW
 
 def slot_limit(project: Project, target: str) -> int | None:
     """The target's ``maxConcurrentRuns`` as its keeper reads it (None if it does not load)."""
-    from core.targets.registry import open_target
+    from launchdeck.core.targets.registry import open_target
 
     try:
         return open_target(project, project.load_compute(target)).max_concurrent_runs

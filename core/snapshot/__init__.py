@@ -5,8 +5,8 @@ what ``.gitignore`` / ``.amlignore`` exclude) as blobs by sha256 plus one manife
 is the snapshot's fingerprint; ``materialize`` writes a snapshot out for a run.
 """
 
-from core.snapshot.ignore import IgnoreRules
-from core.snapshot.manifest import Manifest, ManifestEntry
-from core.snapshot.store import ContentStore, SnapshotResult
+from launchdeck.core.snapshot.ignore import IgnoreRules
+from launchdeck.core.snapshot.manifest import Manifest, ManifestEntry
+from launchdeck.core.snapshot.store import ContentStore, SnapshotResult
 
 __all__ = ["ContentStore", "IgnoreRules", "Manifest", "ManifestEntry", "SnapshotResult"]

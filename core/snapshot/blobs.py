@@ -13,9 +13,9 @@ import os
 import time
 from pathlib import Path
 
-from core.errors import SnapshotError
-from core.snapshot.manifest import is_digest
-from core.snapshot.restore import write_all
+from launchdeck.core.errors import SnapshotError
+from launchdeck.core.snapshot.manifest import is_digest
+from launchdeck.core.snapshot.restore import write_all
 
 CHUNK = 1 << 20
 _ABANDONED_AFTER_S = 86400  # a temp file untouched this long belongs to a killed process
@@ -39,7 +39,7 @@ class BlobFiles:
         return os.path.isfile(self.blob_file(digest))
 
     def _failed(self, exc: OSError) -> SnapshotError:
-        from core.diskerrors import storage_error
+        from launchdeck.core.diskerrors import storage_error
 
         # "no space left on device (PATH)": the same words as every other full-disk failure.
         return SnapshotError(f"cannot write to the store {self.root}: "

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from core.errors import SnapshotError
+from launchdeck.core.errors import SnapshotError
 
 FORMAT = 1
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")

@@ -12,11 +12,11 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import SnapshotError
-from core.snapshot.manifest import Manifest, ManifestEntry, is_inside
+from launchdeck.core.errors import SnapshotError
+from launchdeck.core.snapshot.manifest import Manifest, ManifestEntry, is_inside
 
 if TYPE_CHECKING:
-    from core.snapshot.store import ContentStore
+    from launchdeck.core.snapshot.store import ContentStore
 
 _CHUNK = 1 << 20
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -177,7 +177,7 @@ def write_tree(store: "ContentStore", manifest: Manifest, dest: Path, *, overwri
 
 
 def _reason(exc: OSError, path) -> str:
-    from core.diskerrors import is_storage_problem, storage_error
+    from launchdeck.core.diskerrors import is_storage_problem, storage_error
 
     # A full disk reads "no space left on device (PATH)" wherever it is met.
     return str(storage_error(exc, path)) if is_storage_problem(exc) else (exc.strerror or str(exc))

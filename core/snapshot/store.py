@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from core.errors import ProjectError, SnapshotError
-from core.snapshot import manifest as manifests
-from core.snapshot.blobs import CHUNK, BlobFiles
-from core.snapshot.manifest import Manifest, ManifestEntry
-from core.snapshot.restore import write_tree
-from core.snapshot.statcache import StatCache, cache_path, fs_clock_ns
-from core.snapshot.walk import walk_project
+from launchdeck.core.errors import ProjectError, SnapshotError
+from launchdeck.core.snapshot import manifest as manifests
+from launchdeck.core.snapshot.blobs import CHUNK, BlobFiles
+from launchdeck.core.snapshot.manifest import Manifest, ManifestEntry
+from launchdeck.core.snapshot.restore import write_tree
+from launchdeck.core.snapshot.statcache import StatCache, cache_path, fs_clock_ns
+from launchdeck.core.snapshot.walk import walk_project
 
 _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
                | getattr(os, "O_CLOEXEC", 0))

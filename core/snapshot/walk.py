@@ -13,9 +13,9 @@ import os
 import stat
 from dataclasses import dataclass, field
 
-from core.errors import SnapshotError
-from core.snapshot.ignore import IGNORE_FILES, IgnoreRules, IgnoreStack
-from core.snapshot.manifest import is_inside, link_stays_inside
+from launchdeck.core.errors import SnapshotError
+from launchdeck.core.snapshot.ignore import IGNORE_FILES, IgnoreRules, IgnoreStack
+from launchdeck.core.snapshot.manifest import is_inside, link_stays_inside
 
 _TOP_LEVEL = frozenset({".deck", "outputs"})
 

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator, Callable, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from core.config.compute import ComputeConfig
-    from core.config.conda import CondaDependencies
-    from core.config.spark import SparkDependencies
-    from core.snapshot.store import ContentStore
+    from launchdeck.core.config.compute import ComputeConfig
+    from launchdeck.core.config.conda import CondaDependencies
+    from launchdeck.core.config.spark import SparkDependencies
+    from launchdeck.core.snapshot.store import ContentStore
 
 #: Called with one line of human-readable progress (build steps, sync counts).
 Progress = Callable[[str], None]

@@ -29,20 +29,20 @@ from pathlib import Path
 import aiodocker
 from aiodocker.exceptions import DockerError
 
-from core.errors import ConfigError, TargetError
-from core.images import recipe as recipes
-from core.targets import docker_archive
-from core.targets.base import Framework, Progress, RunSpec
-from core.targets.docker_engine import connect, engine_errors, engine_url, is_local, \
+from launchdeck.core.errors import ConfigError, TargetError
+from launchdeck.core.images import recipe as recipes
+from launchdeck.core.targets import docker_archive
+from launchdeck.core.targets.base import Framework, Progress, RunSpec
+from launchdeck.core.targets.docker_engine import connect, engine_errors, engine_url, is_local, \
     is_missing, put_files
-from core.targets.docker_environment import EnvironmentImages, ImageResult
-from core.targets.docker_execution import METRICS, SECRETS, SECRETS_TMPFS, DockerExecution, \
-    deliver_environment
+from launchdeck.core.targets.docker_environment import EnvironmentImages, ImageResult
+from launchdeck.core.targets.docker_execution import (METRICS, SECRETS, SECRETS_TMPFS,
+                                                      DockerExecution, deliver_environment)
 
 __all__ = ["DockerTarget", "ImageResult"]
 
 if False:  # typing only
-    from core.config.compute import ComputeConfig
+    from launchdeck.core.config.compute import ComputeConfig
 
 SHARE_MOUNT = "/azureml-share/"
 GPU_REQUEST = [{"Driver": "nvidia", "Count": -1, "Capabilities": [["gpu"]]}]
@@ -160,7 +160,7 @@ class DockerTarget(EnvironmentImages):
                        python: str) -> list[str]:
         """The launcher's arguments: the script for Python, spark-submit for PySpark."""
         if spec.env.framework is Framework.PYSPARK:
-            from core.targets.spark_docker import submit_program
+            from launchdeck.core.targets.spark_docker import submit_program
 
             return await submit_program(docker, spec, image=ref, python=python,
                                         target=self.name, url=self.url)

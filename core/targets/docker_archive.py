@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from core.targets.base import RUNTIME_DIR
-from core.targets.outputs import copy_file_sparse, write_sparse
+from launchdeck.core.targets.base import RUNTIME_DIR
+from launchdeck.core.targets.outputs import copy_file_sparse, write_sparse
 
 HERE = Path(__file__).resolve().parent
 #: In-container helpers: (file in this package, path inside the container).

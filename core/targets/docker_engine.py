@@ -19,7 +19,7 @@ import aiodocker
 import aiohttp
 from aiodocker.exceptions import DockerError
 
-from core.errors import TargetError, TargetUnreachable
+from launchdeck.core.errors import TargetError, TargetUnreachable
 
 DEFAULT_URL = "unix:///var/run/docker.sock"
 START_HINT = ("start it (dockerd, or scripts/infra/docker.sh on a test machine) or set "

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 
 from aiodocker.exceptions import DockerError
 
-from core.config.yamlio import display_path
-from core.errors import ConfigError, TargetError
-from core.images import build as image_build
-from core.images import probe as image_probe
-from core.images import recipe as recipes
-from core.images.settings import BuildSettings
-from core.targets.base import EnvironmentSpec, Progress
-from core.targets.docker_engine import engine_errors, is_missing
+from launchdeck.core.config.yamlio import display_path
+from launchdeck.core.errors import ConfigError, TargetError
+from launchdeck.core.images import build as image_build
+from launchdeck.core.images import probe as image_probe
+from launchdeck.core.images import recipe as recipes
+from launchdeck.core.images.settings import BuildSettings
+from launchdeck.core.targets.base import EnvironmentSpec, Progress
+from launchdeck.core.targets.docker_engine import engine_errors, is_missing
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ class EnvironmentImages:
         wheel_dir = None
         pip = recipes.pip_requirements(env.conda, facts)
         if settings.offline and pip:
-            from core.images import wheels
+            from launchdeck.core.images import wheels
 
             wheel_dir = await wheels.gather(
                 pip, python_version=facts.python_minor or "3",

@@ -30,11 +30,11 @@ from typing import AsyncIterator, Awaitable, Callable, TypeVar
 import aiodocker
 from aiodocker.exceptions import DockerError
 
-from core.errors import ExecutionLost, TargetError, TargetUnreachable
-from core.targets import docker_archive
-from core.targets.docker_follow import MAGIC
-from core.targets.docker_engine import engine_errors, fetch_archive, is_missing, put_files, \
-    read_file
+from launchdeck.core.errors import ExecutionLost, TargetError, TargetUnreachable
+from launchdeck.core.targets import docker_archive
+from launchdeck.core.targets.docker_follow import MAGIC
+from launchdeck.core.targets.docker_engine import (engine_errors, fetch_archive, is_missing,
+                                                   put_files, read_file)
 
 OUTPUT = "/deck/output.log"
 METRICS = "/deck/metrics.jsonl"

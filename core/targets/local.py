@@ -37,14 +37,14 @@ import time
 from pathlib import Path
 from typing import AsyncIterator
 
-from core import filetail
-from core.errors import ConfigError, ExecutionLost, TargetError
-from core.targets.base import RUNTIME_DIR, EnvironmentSpec, Framework, Progress, RunSpec
-from core.targets.outputs import copy_outputs
-from core.targets.priority import lower_priority, niceness_of
+from launchdeck.core import filetail
+from launchdeck.core.errors import ConfigError, ExecutionLost, TargetError
+from launchdeck.core.targets.base import RUNTIME_DIR, EnvironmentSpec, Framework, Progress, RunSpec
+from launchdeck.core.targets.outputs import copy_outputs
+from launchdeck.core.targets.priority import lower_priority, niceness_of
 
 if False:  # typing only; keeps start-up light
-    from core.config.compute import ComputeConfig
+    from launchdeck.core.config.compute import ComputeConfig
 
 
 class LocalTarget:
@@ -232,7 +232,7 @@ class LocalExecution:
         try:
             text = self._files.exit_code.read_text()
         except FileNotFoundError:
-            from core.diskerrors import disk_full, no_space
+            from launchdeck.core.diskerrors import disk_full, no_space
 
             if disk_full(self._files.root):  # the waiter had no room to record the exit code
                 raise ExecutionLost(f"process {self._pid} ended; its exit code could not be "

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from core.config.compute import ComputeConfig
+    from launchdeck.core.config.compute import ComputeConfig
 
 #: Niceness of keepers and local runs when the ``.compute`` file does not say (``niceness``).
 DEFAULT_NICENESS = 10

@@ -11,21 +11,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.errors import TargetError
+from launchdeck.core.errors import TargetError
 
 if TYPE_CHECKING:
-    from core.config.compute import ComputeConfig
-    from core.project import Project
-    from core.targets.base import ComputeTarget
+    from launchdeck.core.config.compute import ComputeConfig
+    from launchdeck.core.project import Project
+    from launchdeck.core.targets.base import ComputeTarget
 
 
 # compute type -> (module, class); the local target takes no project folder.
 _TARGETS: dict[str, tuple[str, str]] = {
-    "local": ("core.targets.spark_local", "LocalTargetWithSpark"),
-    "docker": ("core.targets.docker", "DockerTarget"),
-    "remotedocker": ("core.targets.remotedocker", "RemoteDockerTarget"),
-    "cluster": ("core.targets.spark", "SparkTarget"),
-    "remote": ("core.targets.remote", "RemoteTarget"),
+    "local": ("launchdeck.core.targets.spark_local", "LocalTargetWithSpark"),
+    "docker": ("launchdeck.core.targets.docker", "DockerTarget"),
+    "remotedocker": ("launchdeck.core.targets.remotedocker", "RemoteDockerTarget"),
+    "cluster": ("launchdeck.core.targets.spark", "SparkTarget"),
+    "remote": ("launchdeck.core.targets.remote", "RemoteTarget"),
 }
 
 

@@ -26,15 +26,15 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import ConfigError, TargetError, TargetUnreachable
-from core.targets.base import (REMOTE_DEFAULT_RUNS, RUNTIME_DIR, EnvironmentSpec, Framework,
-                               Progress, RunSpec)
-from core.targets.spark_execution import SparkExecution
+from launchdeck.core.errors import ConfigError, TargetError, TargetUnreachable
+from launchdeck.core.targets.base import (REMOTE_DEFAULT_RUNS, RUNTIME_DIR, EnvironmentSpec,
+                                          Framework, Progress, RunSpec)
+from launchdeck.core.targets.spark_execution import SparkExecution
 
 if TYPE_CHECKING:
-    from core.config.compute import ComputeConfig
-    from core.remote.connection import SSHPool
-    from core.remote.remotehost import RemoteHost
+    from launchdeck.core.config.compute import ComputeConfig
+    from launchdeck.core.remote.connection import SSHPool
+    from launchdeck.core.remote.remotehost import RemoteHost
 
 RUNS = ".launchdeck/remote/runs"
 #: The variable Workbench gave scripts for ``nativeSharedDirectory``.
@@ -75,13 +75,13 @@ class RemoteTarget:
     @property
     def host(self) -> "RemoteHost":
         if self._host is None:
-            from core.remote.targethost import host_of
+            from launchdeck.core.remote.targethost import host_of
 
             self._host = host_of(self.compute, self._pool)
         return self._host
 
     async def _connect(self) -> None:
-        from core.remote.targethost import connect
+        from launchdeck.core.remote.targethost import connect
 
         await connect(self.host, self.name)
 
@@ -89,7 +89,7 @@ class RemoteTarget:
         await self.host.accept_host_key(fingerprint)
 
     async def check(self) -> dict[str, str]:
-        from core.remote.hostkeys import fingerprint
+        from launchdeck.core.remote.hostkeys import fingerprint
 
         await self._connect()
         result = await self.host.run(["sh", "-c", _CHECK, "sh", self.python], timeout=120)
@@ -127,7 +127,7 @@ class RemoteTarget:
         return ""
 
     async def launch(self, spec: RunSpec, *, progress: Progress) -> SparkExecution:
-        from core.remote import materialize_remote, sync_snapshot
+        from launchdeck.core.remote import materialize_remote, sync_snapshot
 
         if spec.env.framework is not Framework.PYTHON:
             raise TargetError(f"target {self.name}: Framework {spec.env.framework} does not "
@@ -222,7 +222,7 @@ class RemoteTarget:
 
 
 def _runner(*args: str) -> list[str]:
-    from core.remote.runner import runner_command
+    from launchdeck.core.remote.runner import runner_command
 
     return runner_command(*args)
 

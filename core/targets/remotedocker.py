@@ -37,19 +37,19 @@ from pathlib import Path
 
 import aiodocker
 
-from core.errors import ConfigError, TargetError, TargetUnreachable
-from core.remote.forward import UnixSocketForward
-from core.remote.hostkeys import fingerprint
-from core.remote.sync import REMOTE_STORE, sync_snapshot
-from core.targets.base import REMOTE_DEFAULT_RUNS, RunSpec
-from core.targets.docker import SHARE_MOUNT, DockerTarget
-from core.targets.docker_archive import run_files
-from core.targets.remotedocker_link import Link, LinkCallback, RemoteDockerExecution
+from launchdeck.core.errors import ConfigError, TargetError, TargetUnreachable
+from launchdeck.core.remote.forward import UnixSocketForward
+from launchdeck.core.remote.hostkeys import fingerprint
+from launchdeck.core.remote.sync import REMOTE_STORE, sync_snapshot
+from launchdeck.core.targets.base import REMOTE_DEFAULT_RUNS, RunSpec
+from launchdeck.core.targets.docker import SHARE_MOUNT, DockerTarget
+from launchdeck.core.targets.docker_archive import run_files
+from launchdeck.core.targets.remotedocker_link import Link, LinkCallback, RemoteDockerExecution
 
 if False:  # typing only
-    from core.config.compute import ComputeConfig
-    from core.remote.connection import SSHPool
-    from core.remote.remotehost import RemoteHost
+    from launchdeck.core.config.compute import ComputeConfig
+    from launchdeck.core.remote.connection import SSHPool
+    from launchdeck.core.remote.remotehost import RemoteHost
 
 DOCKER_SOCKET = "/var/run/docker.sock"
 _PUT = (Path(__file__).parent / "remotedocker_put.py").read_bytes()
@@ -93,14 +93,14 @@ class RemoteDockerTarget(DockerTarget):
 
     async def host(self) -> "RemoteHost":
         if self._host is None:
-            from core.remote.targethost import host_of
+            from launchdeck.core.remote.targethost import host_of
 
             self._host = host_of(self.compute, self._pool)
         return self._host
 
     async def connection(self):
         """The shared SSH connection; host key trouble names this target's check command."""
-        from core.remote.targethost import connect
+        from launchdeck.core.remote.targethost import connect
 
         return await connect(await self.host(), self.name)
 

@@ -17,12 +17,12 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator, Awaitable, Callable, TypeVar
 
-from core.errors import ExecutionLost, HostKeyError, TargetError, TargetUnreachable
-from core.history.records import utc_now
+from launchdeck.core.errors import ExecutionLost, HostKeyError, TargetError, TargetUnreachable
+from launchdeck.core.history.records import utc_now
 
 if TYPE_CHECKING:
-    from core.remote.remotehost import RemoteHost
-    from core.targets.docker_execution import DockerExecution
+    from launchdeck.core.remote.remotehost import RemoteHost
+    from launchdeck.core.targets.docker_execution import DockerExecution
 
 T = TypeVar("T")
 #: Seconds between attempts to reach a host that went away (doubling up to the last).

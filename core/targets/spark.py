@@ -27,18 +27,19 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import ConfigError, EnvironmentBuildError, TargetError, TargetUnreachable
-from core.targets import spark_env
-from core.targets.base import (REMOTE_DEFAULT_RUNS, RUNTIME_DIR, EnvironmentSpec, Progress,
-                               RunSpec)
-from core.targets.spark_execution import SparkExecution, format_id, hostside
-from core.targets.spark_submit import (SPARK_HOME_SH, SubmitCommand, deploy_mode, mode_note,
-                                       with_spark_home)
+from launchdeck.core.errors import (ConfigError, EnvironmentBuildError, TargetError,
+                                    TargetUnreachable)
+from launchdeck.core.targets import spark_env
+from launchdeck.core.targets.base import (REMOTE_DEFAULT_RUNS, RUNTIME_DIR, EnvironmentSpec,
+                                          Progress, RunSpec)
+from launchdeck.core.targets.spark_execution import SparkExecution, format_id, hostside
+from launchdeck.core.targets.spark_submit import (SPARK_HOME_SH, SubmitCommand, deploy_mode,
+                                                  mode_note, with_spark_home)
 
 if TYPE_CHECKING:
-    from core.config.compute import ComputeConfig
-    from core.remote.connection import SSHPool
-    from core.remote.remotehost import RemoteHost
+    from launchdeck.core.config.compute import ComputeConfig
+    from launchdeck.core.remote.connection import SSHPool
+    from launchdeck.core.remote.remotehost import RemoteHost
 
 RUNS = ".launchdeck/spark/runs"
 #: How long launch waits for the application id in the driver output. None at all: the run is
@@ -114,7 +115,7 @@ class SparkTarget:
     @property
     def host(self) -> "RemoteHost":
         if self._host is None:
-            from core.remote.targethost import host_of
+            from launchdeck.core.remote.targethost import host_of
 
             # The file's port only when it sets one: ~/.ssh/config's Port applies otherwise.
             self._host = host_of(self.compute, self._pool)
@@ -204,12 +205,12 @@ class SparkTarget:
         return await spark_env.list_built(self.host)
 
     def _ca_bundle(self, env: EnvironmentSpec) -> Path | None:
-        from core.images.settings import BuildSettings
+        from launchdeck.core.images.settings import BuildSettings
 
         return BuildSettings.from_compute(self.compute, env.project_dir).ca_bundle
 
     async def launch(self, spec: RunSpec, *, progress: Progress) -> SparkExecution:
-        from core.remote import materialize_remote, sync_snapshot
+        from launchdeck.core.remote import materialize_remote, sync_snapshot
 
         root = f"{RUNS}/{_safe(spec.run_id)}"
         started = await self._started_before(root)

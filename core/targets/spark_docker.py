@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.errors import TargetError
-from core.targets.docker_engine import engine_errors
-from core.targets.spark_submit import LOCAL_MASTER, SubmitCommand
+from launchdeck.core.errors import TargetError
+from launchdeck.core.targets.docker_engine import engine_errors
+from launchdeck.core.targets.spark_submit import LOCAL_MASTER, SubmitCommand
 
 if TYPE_CHECKING:
     import aiodocker
 
-    from core.targets.base import RunSpec
+    from launchdeck.core.targets.base import RunSpec
 
 # Run by /bin/sh in the image with the image's Python as $1. find_spec does not import pyspark
 # (whose import alone takes a second); its bin/spark-submit finds SPARK_HOME by itself.

@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import EnvironmentBuildError, TargetError
-from core.images import condapip
+from launchdeck.core.errors import EnvironmentBuildError, TargetError
+from launchdeck.core.images import condapip
 
 if TYPE_CHECKING:
-    from core.config.conda import CondaDependencies
-    from core.remote.remotehost import RemoteHost
-    from core.targets.base import Progress
+    from launchdeck.core.config.conda import CondaDependencies
+    from launchdeck.core.remote.remotehost import RemoteHost
+    from launchdeck.core.targets.base import Progress
 
 #: 2: conda packages are installed with pip (translated by core.images.condapip).
 RECIPE_VERSION = 2

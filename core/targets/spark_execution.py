@@ -21,8 +21,8 @@ import asyncio
 from pathlib import Path, PurePosixPath
 from typing import AsyncIterator
 
-from core.errors import ExecutionLost, TargetError, TargetUnreachable
-from core.remote.connection import translate_errors
+from launchdeck.core.errors import ExecutionLost, TargetError, TargetUnreachable
+from launchdeck.core.remote.connection import translate_errors
 
 #: How long a dropped link may stay down before the run counts as lost.
 LINK_PATIENCE = 600.0
@@ -30,7 +30,7 @@ _BACKOFF = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 
 
 def hostside(*args: str) -> list[str]:
-    from core.remote.runner import runner_command
+    from launchdeck.core.remote.runner import runner_command
 
     return runner_command(*args)
 
@@ -40,7 +40,7 @@ def format_id(app_id: str | None, pid: int) -> str:
 
 
 def app_id_of(external_id: str) -> str | None:
-    from core.targets.spark_submit import find_app_id
+    from launchdeck.core.targets.spark_submit import find_app_id
 
     return find_app_id(external_id.encode())
 
@@ -64,7 +64,7 @@ class SparkExecution:
 
     async def _link_down(self, exc: Exception, tries: int) -> None:
         """Wait before the next try; give up once the link has been down LINK_PATIENCE s."""
-        from core.history.records import utc_now
+        from launchdeck.core.history.records import utc_now
 
         now = asyncio.get_running_loop().time()
         if self._down_since is None:
@@ -101,7 +101,7 @@ class SparkExecution:
 
     def _spot_app_id(self, tail: bytes, chunk: bytes) -> bytes:
         """Look for the application id in the output; return the tail for the next chunk."""
-        from core.targets.spark_submit import find_app_id
+        from launchdeck.core.targets.spark_submit import find_app_id
 
         found = find_app_id(tail + chunk)
         if found:
@@ -170,7 +170,7 @@ class SparkExecution:
         import json
         import tempfile
 
-        from core.targets.docker_archive import extract_outputs
+        from launchdeck.core.targets.docker_archive import extract_outputs
 
         with tempfile.TemporaryFile() as spool:
             with translate_errors(self.host.endpoint, "copying outputs from"):

@@ -23,10 +23,10 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from core.errors import TargetError
-from core.targets.base import Framework, Progress, RunSpec
-from core.targets.local import LocalExecution, LocalTarget
-from core.targets.spark_submit import (LOCAL_MASTER, SubmitCommand, find_spark_home,
+from launchdeck.core.errors import TargetError
+from launchdeck.core.targets.base import Framework, Progress, RunSpec
+from launchdeck.core.targets.local import LocalExecution, LocalTarget
+from launchdeck.core.targets.spark_submit import (LOCAL_MASTER, SubmitCommand, find_spark_home,
                                        is_pip_wrapper)
 
 _VERSION = re.compile(r"version (\d[\d.]*)")

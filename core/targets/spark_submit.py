@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from core.config.spark import SparkDependencies
+    from launchdeck.core.config.spark import SparkDependencies
 
 #: The master of PySpark runs on one machine (local target, Docker container): every core.
 LOCAL_MASTER = "local[*]"

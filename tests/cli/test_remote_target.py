@@ -94,7 +94,7 @@ def test_submit_runs_on_the_host_with_outputs_and_metrics(remote_deck):
 
 
 def _keeper_pid(deck, run_id: str) -> int:
-    from core.history.store import HistoryStore
+    from launchdeck.core.history.store import HistoryStore
 
     history = HistoryStore(deck.project / ".deck" / "history.db")
     try:

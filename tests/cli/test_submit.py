@@ -169,7 +169,7 @@ def test_killing_the_keeper_loses_no_line_and_still_records_the_exit_code(deck, 
     output = project / ".deck" / "runs" / run_id / "output.log"
     until(lambda: "line 19\n" in (output.read_text() if output.exists() else ""),
           what="line 19 in the run's log")
-    from core.history.store import HistoryStore
+    from launchdeck.core.history.store import HistoryStore
 
     history = HistoryStore(project / ".deck" / "history.db")
     pid = history.get_run(run_id).keeper_pid
@@ -217,7 +217,7 @@ def test_cancel_stops_the_whole_process_group(deck, project):
     assert result.returncode == 0, result.err
     assert "Canceled" in result.out
     assert deck.json("runs", "show", run_id)["status"] == "Canceled"
-    from core.runs.launcher import pid_alive
+    from launchdeck.core.runs.launcher import pid_alive
 
     deadline = time.monotonic() + 5
     while pid_alive(child) and time.monotonic() < deadline:
@@ -372,7 +372,7 @@ def test_dependency_file_flags_are_read_at_submit(deck, project):
     write(project, ".amlignore", "envs/hidden.yml\n")
     hidden = deck("submit", "-c", "local", "-d", "envs/hidden.yml", "train.py")
     assert hidden.returncode == 0, hidden.err
-    from core.project import Project
+    from launchdeck.core.project import Project
 
     project_ = Project(project)
     fingerprint = deck.json("runs", "show", run_id_of(hidden.out))["snapshot"]

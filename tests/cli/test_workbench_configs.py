@@ -12,7 +12,7 @@ RC = "aml_config/local.runconfig"
 
 
 def manifest_paths(project, run_id: str) -> set[str]:
-    from core.project import Project
+    from launchdeck.core.project import Project
 
     p = Project(project)
     try:

@@ -5,15 +5,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-import core
+from launchdeck import core
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
 
 def test_no_core_module_pulls_in_textual_or_rich():
-    modules = [m.name for m in pkgutil.walk_packages(core.__path__, "core.")
-               if not m.name.startswith("core.runtime")]
-    assert "core.history.store" in modules and "core.targets.local" in modules
+    modules = [m.name for m in pkgutil.walk_packages(core.__path__, "launchdeck.core.")
+               if not m.name.startswith("launchdeck.core.runtime")]
+    assert {"launchdeck.core.history.store", "launchdeck.core.targets.local"} <= set(modules)
     code = ("import importlib, sys\n"
             f"for name in {modules!r}:\n"
             "    importlib.import_module(name)\n"

@@ -1,6 +1,6 @@
 """``printable``: control characters shown as escapes, ordinary text untouched."""
 
-from core.text import printable, printable_output
+from launchdeck.core.text import printable, printable_output
 
 
 def test_control_characters_are_escaped_and_plain_text_is_left_alone():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.project import Project
+from launchdeck.core.project import Project
 from tests.tui.projects import clock, copy_sample, fill_history, sample_runs
 
 
@@ -32,7 +32,7 @@ def history_project(tmp_path) -> tuple[Project, list[str]]:
 
 
 def make_app(project: Project, **options):
-    from tui.app import DeckApp
+    from launchdeck.tui.app import DeckApp
 
     options.setdefault("revive_runs", False)
     options.setdefault("check_targets", False)

@@ -13,10 +13,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from core.history.records import RunRecord
-from core.history.store import HistoryStore
-from core.project import Project
-from core.runs.state import RunState
+from launchdeck.core.history.records import RunRecord
+from launchdeck.core.history.store import HistoryStore
+from launchdeck.core.project import Project
+from launchdeck.core.runs.state import RunState
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_project"
 T0 = datetime(2026, 11, 28, 9, 0, 0, tzinfo=timezone.utc)

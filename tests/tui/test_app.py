@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from tests.tui.conftest import make_app, screen_text, shows, until
 from tests.tui.projects import clock
-from tui.screens.compare import CompareScreen
-from tui.screens.envvars import EnvVarsScreen
-from tui.screens.help import HelpScreen
-from tui.screens.run_detail import RunDetailScreen
-from tui.screens.runconfigs import RunConfigsScreen
-from tui.screens.runs import RunsScreen
-from tui.screens.targets import TargetsScreen
+from launchdeck.tui.screens.compare import CompareScreen
+from launchdeck.tui.screens.envvars import EnvVarsScreen
+from launchdeck.tui.screens.help import HelpScreen
+from launchdeck.tui.screens.run_detail import RunDetailScreen
+from launchdeck.tui.screens.runconfigs import RunConfigsScreen
+from launchdeck.tui.screens.runs import RunsScreen
+from launchdeck.tui.screens.targets import TargetsScreen
 
 
 async def goto(pilot, app, command):
@@ -123,7 +123,7 @@ WINDOW_CHROME = {"ff5f57", "febc2e", "28c840", "c5c8c6"}
 async def test_over_ssh_animations_are_off_and_polls_slower(history_project, monkeypatch):
     monkeypatch.setenv("SSH_CONNECTION", "10.0.0.1 5000 10.0.0.2 22")
     project, _ = history_project
-    from tui.app import DeckApp
+    from launchdeck.tui.app import DeckApp
 
     app = DeckApp(project, revive_runs=False, check_targets=False)
     assert app.animation_level == "none" and app.poll_seconds >= 0.5
@@ -132,7 +132,7 @@ async def test_over_ssh_animations_are_off_and_polls_slower(history_project, mon
 async def test_history_is_read_off_the_ui_thread(fixed_app, monkeypatch):
     import threading
 
-    from core.history.store import HistoryStore
+    from launchdeck.core.history.store import HistoryStore
 
     threads = set()
     original = HistoryStore.list_runs

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from cli.main import build_parser, main
+from launchdeck.cli.main import build_parser, main
 
 
 def test_dash_is_the_default_and_takes_no_mouse(live_project, monkeypatch):
@@ -14,7 +14,7 @@ def test_dash_is_the_default_and_takes_no_mouse(live_project, monkeypatch):
         seen["mouse"] = mouse
         seen["project"] = self.project.root
 
-    monkeypatch.setattr("tui.app.DeckApp.run", fake_run)
+    monkeypatch.setattr("launchdeck.tui.app.DeckApp.run", fake_run)
     monkeypatch.chdir(live_project.root)
     assert main([]) == 0
     assert seen == {"mouse": True, "project": live_project.root}
@@ -25,7 +25,7 @@ def test_dash_is_the_default_and_takes_no_mouse(live_project, monkeypatch):
 
 
 def test_over_ssh_frames_are_fewer(live_project, monkeypatch):
-    monkeypatch.setattr("tui.app.DeckApp.run", lambda self, **kwargs: None)
+    monkeypatch.setattr("launchdeck.tui.app.DeckApp.run", lambda self, **kwargs: None)
     monkeypatch.setenv("SSH_CONNECTION", "10.0.0.1 5000 10.0.0.2 22")
     monkeypatch.setenv("TEXTUAL_FPS", "")  # remembered, so teardown removes what dash sets
     monkeypatch.delenv("TEXTUAL_FPS")

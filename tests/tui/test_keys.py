@@ -1,4 +1,4 @@
-from tui.keys import keymap_path, load_keymap
+from launchdeck.tui.keys import keymap_path, load_keymap
 
 
 def test_keys_file_maps_ids_and_reports_problems(tmp_path, monkeypatch):

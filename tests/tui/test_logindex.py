@@ -1,4 +1,4 @@
-from tui.logindex import BLOCK, LineIndex
+from launchdeck.tui.logindex import BLOCK, LineIndex
 
 
 def write(path, text, mode="w"):

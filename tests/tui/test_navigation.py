@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.tui.conftest import notified, shows, until
-from tui.screens.run_detail import RunDetailScreen
-from tui.screens.runs import RunsScreen
+from launchdeck.tui.screens.run_detail import RunDetailScreen
+from launchdeck.tui.screens.runs import RunsScreen
 
 
 async def goto(pilot, command):

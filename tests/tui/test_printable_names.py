@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from core.runs.submit import submit
+from launchdeck.core.runs.submit import submit
 from tests.tui.conftest import make_app, screen_text, shows, until
-from tui.screens.run_detail import RunDetailScreen
+from launchdeck.tui.screens.run_detail import RunDetailScreen
 
 HOSTILE = "\x1b]0;pwned\x07x.py"
 SCRIPT = (

@@ -3,10 +3,10 @@ the target's real slot locks through core."""
 
 from __future__ import annotations
 
-from core.runs import slots
+from launchdeck.core.runs import slots
 from tests.tui.conftest import make_app, screen_text, shows, until
 from tests.tui.projects import clock
-from tui.screens.run_detail import RunDetailScreen
+from launchdeck.tui.screens.run_detail import RunDetailScreen
 
 
 async def test_a_queued_run_says_its_place_and_the_busy_slots(history_project):

@@ -1,7 +1,7 @@
-from core.runs.state import RunState
+from launchdeck.core.runs.state import RunState
 from tests.tui.projects import FakeRun, fill_history, copy_sample
-from core.history.store import HistoryStore
-from tui.runfilter import RunFilter
+from launchdeck.core.history.store import HistoryStore
+from launchdeck.tui.runfilter import RunFilter
 
 
 def test_words_and_fields(tmp_path):

@@ -1,7 +1,7 @@
-from core.history.store import HistoryStore
-from core.runs.state import RunState
+from launchdeck.core.history.store import HistoryStore
+from launchdeck.core.runs.state import RunState
 from tests.tui.projects import FakeRun, fill_history, run_id
-from tui.runs_feed import RECENT, RunsFeed
+from launchdeck.tui.runs_feed import RECENT, RunsFeed
 
 
 class Clock:
@@ -54,7 +54,7 @@ def test_a_burst_of_new_runs_reads_all_again(history_project):
 
 def fill_history_more(project, count, *, start):
     from tests.tui.projects import T0, iso
-    from core.history.records import RunRecord
+    from launchdeck.core.history.records import RunRecord
     from datetime import timedelta
 
     store = HistoryStore(project.deck_dir / "history.db")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.project import Project
+from launchdeck.core.project import Project
 from tests.fixtures.docker_engine import BASE_IMAGE
-from tui.target_checks import check_target, read_targets
+from launchdeck.tui.target_checks import check_target, read_targets
 
 pytestmark = pytest.mark.docker
 

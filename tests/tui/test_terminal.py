@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 
@@ -81,11 +80,12 @@ def _quote(text: str) -> str:
 
 def deck_terminal(project, size=(100, 30), **env) -> Terminal:
     """``deck`` on ``project`` in a fresh tmux server; ``env`` adds to its environment."""
-    base = {"PYTHONPATH": str(REPO), "TERM": "xterm-256color", "TZ": "UTC",
+    base = {"TERM": "xterm-256color", "TZ": "UTC",
             "XDG_CONFIG_HOME": str(Path(project).parent / "config"),
             "XDG_STATE_HOME": str(Path(project).parent / "state"), "LANG": "C.UTF-8",
             "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    return Terminal([sys.executable, "-m", "cli.main"], Path(project), base | env, size=size)
+    return Terminal([sys.executable, "-m", "launchdeck.cli.main"], Path(project), base | env,
+                    size=size)
 
 
 @pytest.fixture
@@ -124,8 +124,8 @@ def test_submit_watch_open_log_quit(terminal):
 
 @pytest.mark.parametrize("end", ["kill -9", "terminal closed"])
 def test_the_dashboard_ending_leaves_the_run_going(terminal, project, end):
-    from core.history.store import HistoryStore
-    from core.runs.state import RunState
+    from launchdeck.core.history.store import HistoryStore
+    from launchdeck.core.runs.state import RunState
 
     terminal.wait_for("0 runs")
     terminal.keys("s")
@@ -149,9 +149,9 @@ def test_the_dashboard_ending_leaves_the_run_going(terminal, project, end):
 
 
 def test_keys_typed_ahead_land_where_they_were_meant(terminal, project):
-    from core.history.store import HistoryStore
-    from core.project import Project
-    from core.runs.submit import submit
+    from launchdeck.core.history.store import HistoryStore
+    from launchdeck.core.project import Project
+    from launchdeck.core.runs.submit import submit
 
     run = submit(Project(Path(project)), "local", str(Path(project) / "train.py"),
                  ("--epochs", "1", "--sleep", "0"))
@@ -171,8 +171,8 @@ def test_keys_typed_ahead_land_where_they_were_meant(terminal, project):
 
 
 def test_an_artifact_opens_in_the_pager_and_the_dashboard_comes_back(project):
-    from core.project import Project
-    from core.runs.submit import submit
+    from launchdeck.core.project import Project
+    from launchdeck.core.runs.submit import submit
 
     submit(Project(Path(project)), "local", str(Path(project) / "train.py"),
            ("--epochs", "1", "--sleep", "0"))
@@ -205,9 +205,9 @@ SLEEPER = "import time\nprint('sleeper up', flush=True)\ntime.sleep(600)\n"
 def test_a_shell_in_a_running_container_and_back(project, docker_engine):
     """s on a running Docker run: the dashboard gives the terminal to a shell inside the
     run's container (its hostname is the container id), and takes it back on exit."""
-    from core.project import Project
-    from core.runs.control import request_cancel
-    from core.runs.submit import submit
+    from launchdeck.core.project import Project
+    from launchdeck.core.runs.control import request_cancel
+    from launchdeck.core.runs.submit import submit
 
     deck_project = Project(Path(project))
     (deck_project.config_dir / "conda_dependencies.yml").write_text(
@@ -245,11 +245,11 @@ def test_a_shell_in_a_remote_docker_container_and_back(project, docker_engine, s
                                                         tmp_path, monkeypatch):
     """The same on a remote Docker target: ssh -t to the host with the target's port, user,
     key and deck's known_hosts, then docker exec there."""
-    from core.config.compute import write_compute
-    from core.config.runconfig import create_runconfig
-    from core.project import Project
-    from core.runs.control import request_cancel
-    from core.runs.submit import submit
+    from launchdeck.core.config.compute import write_compute
+    from launchdeck.core.config.runconfig import create_runconfig
+    from launchdeck.core.project import Project
+    from launchdeck.core.runs.control import request_cancel
+    from launchdeck.core.runs.submit import submit
 
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True, mode=0o700)

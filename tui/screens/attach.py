@@ -11,9 +11,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from core.errors import DeckError
-from core.project import Project
-from tui.screens.dialogs import Dialog, DialogBody
+from launchdeck.core.errors import DeckError
+from launchdeck.core.project import Project
+from launchdeck.tui.screens.dialogs import Dialog, DialogBody
 
 TYPES = ("local", "docker", "remotedocker", "remote", "cluster")
 # Which fields each type needs (required) and may use. Image builds (docker, remotedocker)
@@ -158,8 +158,8 @@ class AttachDialog(Dialog):
         self.action_write()
 
     def action_write(self) -> None:
-        from core.config.compute import write_compute
-        from core.config.runconfig import create_runconfig
+        from launchdeck.core.config.compute import write_compute
+        from launchdeck.core.config.runconfig import create_runconfig
 
         if self._refresh():
             self.app.bell()

@@ -10,10 +10,10 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
-from tui.screens.dialogs import TYPE_AHEAD_BINDINGS
+from launchdeck.tui.screens.dialogs import TYPE_AHEAD_BINDINGS
 
 if TYPE_CHECKING:
-    from tui.app import DeckApp
+    from launchdeck.tui.app import DeckApp
 
 
 class DeckScreen(Screen):
@@ -35,7 +35,7 @@ class DeckScreen(Screen):
 
     @on(events.Mount)
     def _add_command_line(self) -> None:
-        from tui.widgets.command_line import CommandLine
+        from launchdeck.tui.widgets.command_line import CommandLine
 
         self.mount(CommandLine())
 
@@ -46,7 +46,7 @@ class DeckScreen(Screen):
                 footer.show_command_palette = event.size.width >= self.PALETTE_HINT_MIN_WIDTH
 
     def open_command_line(self) -> None:
-        from tui.widgets.command_line import CommandLine
+        from launchdeck.tui.widgets.command_line import CommandLine
 
         self.query_one(CommandLine).open("")
 
@@ -83,7 +83,7 @@ class DeckScreen(Screen):
         then()
 
     def action_back(self) -> None:
-        from tui.app import HOME
+        from launchdeck.tui.app import HOME
 
         if len(self.app.screen_stack) > HOME + 1:
             self.leave(self.app.pop_screen)

@@ -11,14 +11,14 @@ from textual.binding import Binding
 from textual.containers import Grid
 from textual.widgets import DataTable, Footer, Static
 
-from core.errors import DeckError
-from core.history.records import RunRecord
-from tui.format import (duration_s, format_duration, format_value, join_args, printable,
+from launchdeck.core.errors import DeckError
+from launchdeck.core.history.records import RunRecord
+from launchdeck.tui.format import (duration_s, format_duration, format_value, join_args, printable,
                         short_id, status_text)
-from tui.screens.base import DeckScreen
-from tui.widgets.plot import PALETTE, LinePlot, numeric
-from tui.widgets.table import Table
-from tui.widgets.scrolling import Scroll
+from launchdeck.tui.screens.base import DeckScreen
+from launchdeck.tui.widgets.plot import PALETTE, LinePlot, numeric
+from launchdeck.tui.widgets.table import Table
+from launchdeck.tui.widgets.scrolling import Scroll
 
 
 def compare_rows(runs: list[RunRecord], *, everything: bool) -> list[tuple[str, list[Any], bool]]:

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.widgets.scrolling import Options, Scroll
+from launchdeck.tui.widgets.scrolling import Options, Scroll
 
 
 # Tab moves focus as a priority binding, decided when the key arrives: keys typed ahead (a

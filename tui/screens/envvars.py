@@ -12,13 +12,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Select, Static
 
-from core.config.runconfig import set_env, unset_env
-from core.config.secrets import KEYRING_PREFIX, keyring_problem, parse_keyring_ref
-from core.errors import DeckError
-from tui.runconfig_edit import env_problem, rename_env
-from tui.screens.base import DeckScreen
-from tui.screens.dialogs import Choose, Confirm, Prompt
-from tui.widgets.table import Table
+from launchdeck.core.config.runconfig import set_env, unset_env
+from launchdeck.core.config.secrets import KEYRING_PREFIX, keyring_problem, parse_keyring_ref
+from launchdeck.core.errors import DeckError
+from launchdeck.tui.runconfig_edit import env_problem, rename_env
+from launchdeck.tui.screens.base import DeckScreen
+from launchdeck.tui.screens.dialogs import Choose, Confirm, Prompt
+from launchdeck.tui.widgets.table import Table
 
 KEYRING_SERVICE = "launchdeck"
 

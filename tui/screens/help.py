@@ -6,11 +6,11 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from tui.widgets.scrolling import Scroll
+from launchdeck.tui.widgets.scrolling import Scroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from tui.keys import keymap_path
+from launchdeck.tui.keys import keymap_path
 
 
 class HelpScreen(ModalScreen):

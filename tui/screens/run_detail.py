@@ -14,17 +14,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
-from core.errors import DeckError
-from tui.format import (duration_s, format_duration, format_size, join_args, printable,
+from launchdeck.core.errors import DeckError
+from launchdeck.tui.format import (duration_s, format_duration, format_size, join_args, printable,
                         short_id, status_text)
-from tui.runs_feed import FeedUpdate
-from tui.screens.base import DeckScreen
-from tui.widgets.log_view import LogView
-from tui.widgets.metrics_panel import MetricsPanel
-from tui.widgets.run_info import RunInfo
-from tui.widgets.scrolling import Scroll
-from tui.widgets.search_box import SearchBox
-from tui.widgets.table import Table
+from launchdeck.tui.runs_feed import FeedUpdate
+from launchdeck.tui.screens.base import DeckScreen
+from launchdeck.tui.widgets.log_view import LogView
+from launchdeck.tui.widgets.metrics_panel import MetricsPanel
+from launchdeck.tui.widgets.run_info import RunInfo
+from launchdeck.tui.widgets.scrolling import Scroll
+from launchdeck.tui.widgets.search_box import SearchBox
+from launchdeck.tui.widgets.table import Table
 
 RELOAD_EVERY = 1.0  # seconds: a chatty run commits metrics many times a second
 USAGE_EVERY = 3.0  # seconds between reads of a running run's CPU and memory (Info tab only)
@@ -139,7 +139,7 @@ class RunDetailScreen(DeckScreen):
             self.app.call_from_thread(self.notify, str(exc), severity="error")
             return
         if not self._log_loss_said:
-            from core.history.runfile import output_log
+            from launchdeck.core.history.runfile import output_log
 
             try:  # a log or run folder that is gone is said, not shown as an empty log
                 output_log(self.deck.project.run_dir(self.run_id), run)
@@ -249,7 +249,7 @@ class RunDetailScreen(DeckScreen):
         """Read the run's CPU and memory again, only while the Info tab shows them."""
         if self.query_one(TabbedContent).active != "info":
             return
-        from core.runs.usage import UsageMeter
+        from launchdeck.core.runs.usage import UsageMeter
 
         run = self.deck.runs.get(self.run_id)
         why_not = "not running" if run is None else UsageMeter.measurable(self.deck.project, run)
@@ -341,7 +341,7 @@ class RunDetailScreen(DeckScreen):
     def action_save_log(self) -> None:
         from pathlib import Path
 
-        from tui.screens.dialogs import Prompt
+        from launchdeck.tui.screens.dialogs import Prompt
 
         what = f"the {self.log_view.filter_summary} shown" if self.log_view.line_filter \
             else "the whole log"
@@ -386,8 +386,8 @@ class RunDetailScreen(DeckScreen):
 
 
     def action_cancel(self) -> None:
-        from tui import actions
-        from tui.screens.dialogs import Confirm
+        from launchdeck.tui import actions
+        from launchdeck.tui.screens.dialogs import Confirm
 
         run = self.deck.runs.get(self.run_id)
         if run is None or run.status.is_terminal:
@@ -397,7 +397,7 @@ class RunDetailScreen(DeckScreen):
                              lambda yes: yes and actions.cancel_in_worker(self, [self.run_id]))
 
     def action_rerun(self) -> None:
-        from tui import actions
+        from launchdeck.tui import actions
 
         run = self.deck.runs.get(self.run_id)
         if run is not None:
@@ -415,7 +415,7 @@ class RunDetailScreen(DeckScreen):
         """A shell in the run's container on the whole terminal; back here when it exits."""
         from textual.app import SuspendNotSupported
 
-        from core.runs.shell import shell_command
+        from launchdeck.core.runs.shell import shell_command
 
         run = self.deck.runs.get(self.run_id)
         if run is None:

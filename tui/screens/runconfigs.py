@@ -9,13 +9,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Checkbox, DataTable, Footer, Input, Label, Select, Static
 
-from core.errors import DeckError
-from tui.runconfig_edit import FORM_KEYS, Problem, draft, field_problems, form_values
-from tui.screens.base import DeckScreen
-from tui.screens.dialogs import Confirm, Prompt, ReviewDiff
-from tui.widgets.scrolling import Scroll
-from tui.widgets.table import Table
-from tui.widgets.toggle import Toggle
+from launchdeck.core.errors import DeckError
+from launchdeck.tui.runconfig_edit import FORM_KEYS, Problem, draft, field_problems, form_values
+from launchdeck.tui.screens.base import DeckScreen
+from launchdeck.tui.screens.dialogs import Confirm, Prompt, ReviewDiff
+from launchdeck.tui.widgets.scrolling import Scroll
+from launchdeck.tui.widgets.table import Table
+from launchdeck.tui.widgets.toggle import Toggle
 
 LABELS = {"Target": "Target", "Framework": "Framework", "ArgumentVector": "Arguments",
           "CondaDependenciesFile": "Conda file", "SparkDependenciesFile": "Spark file",
@@ -171,7 +171,7 @@ class RunConfigsScreen(DeckScreen):
         """What the file (and its target's) holds that deck does not use: unknown keys..."""
         from rich.text import Text
 
-        from core.config.report import format_warnings, warnings_for
+        from launchdeck.core.config.report import format_warnings, warnings_for
 
         project = self.deck.project
         compute = None
@@ -266,7 +266,7 @@ class RunConfigsScreen(DeckScreen):
         def create(name: str | None) -> None:
             if not name:
                 return
-            from core.config.runconfig import create_runconfig
+            from launchdeck.core.config.runconfig import create_runconfig
 
             target = self.values().get("Target") or (targets[0] if targets else "local")
             try:

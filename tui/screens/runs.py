@@ -10,12 +10,12 @@ from textual.containers import Horizontal
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static
 
-from core.runs.state import RunState
-from tui.runs_feed import ACTIVE, FeedUpdate
-from tui.screens.base import DeckScreen
-from tui.widgets.run_preview import RunPreview
-from tui.widgets.search_box import SearchBox
-from tui.widgets.runs_table import COLUMNS, RunsTable
+from launchdeck.core.runs.state import RunState
+from launchdeck.tui.runs_feed import ACTIVE, FeedUpdate
+from launchdeck.tui.screens.base import DeckScreen
+from launchdeck.tui.widgets.run_preview import RunPreview
+from launchdeck.tui.widgets.search_box import SearchBox
+from launchdeck.tui.widgets.runs_table import COLUMNS, RunsTable
 
 
 LIVE_INTERVAL = 0.5
@@ -64,7 +64,7 @@ class RunsScreen(DeckScreen):
         self._select_when_shown: str | None = None
 
     def on_mount(self) -> None:
-        from tui.state import load_state
+        from launchdeck.tui.state import load_state
 
         self.table.restore_sort(load_state().get("sort"))
         self.deck.runs_changed.subscribe(self, self.on_runs_changed)
@@ -291,19 +291,19 @@ class RunsScreen(DeckScreen):
         self.deck.action_goto("compare")
 
     def action_submit(self) -> None:
-        from tui.screens.submit import SubmitDialog
+        from launchdeck.tui.screens.submit import SubmitDialog
 
         self.app.push_screen(SubmitDialog(self.deck.project), self._submit)
 
     def _submit(self, choice) -> None:
         if choice:
-            from tui import actions
+            from launchdeck.tui import actions
 
             actions.submit_in_worker(self, *choice)
 
     def action_cancel(self) -> None:
-        from tui import actions
-        from tui.screens.dialogs import Confirm
+        from launchdeck.tui import actions
+        from launchdeck.tui.screens.dialogs import Confirm
 
         ids = [rid for rid in self._targets() if self.deck.runs[rid].status.is_active]
         if not ids:
@@ -317,7 +317,7 @@ class RunsScreen(DeckScreen):
             lambda yes: yes and actions.cancel_in_worker(self, ids))
 
     def action_rerun(self) -> None:
-        from tui import actions
+        from launchdeck.tui import actions
 
         ids = self._targets()
         if ids:

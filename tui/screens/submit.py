@@ -12,11 +12,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, Label, Select, Static
 
-from core.config.runconfig import RunConfiguration
-from core.errors import DeckError
-from core.project import Project
-from tui.format import join_args
-from tui.screens.dialogs import Dialog, DialogBody
+from launchdeck.core.config.runconfig import RunConfiguration
+from launchdeck.core.errors import DeckError
+from launchdeck.core.project import Project
+from launchdeck.tui.format import join_args
+from launchdeck.tui.screens.dialogs import Dialog, DialogBody
 
 SKIP_DIRS = {".deck", ".git", "__pycache__", "outputs", "node_modules", ".venv", "venv"}
 MAX_SCRIPTS = 500
@@ -117,7 +117,7 @@ class SubmitDialog(Dialog):
         config = self.configs.get(str(runconfig))
         if not isinstance(config, RunConfiguration):
             return config or f"no run configuration {runconfig!r}", None
-        from core.runs.submit import script_arguments
+        from launchdeck.core.runs.submit import script_arguments
 
         arguments = script_arguments(config.argument_vector, str(script), extra)
         return None, join_args([str(script), *arguments]) + f"   on {config.target}"

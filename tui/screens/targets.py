@@ -10,11 +10,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, RichLog, Static
 
-from core.errors import DeckError
-from tui.screens.base import DeckScreen
-from tui.target_checks import TargetFacts, check_target, prepare_target, read_targets
-from tui.widgets.table import Table
-from tui.widgets.scrolling import Scroll
+from launchdeck.core.errors import DeckError
+from launchdeck.tui.screens.base import DeckScreen
+from launchdeck.tui.target_checks import TargetFacts, check_target, prepare_target, read_targets
+from launchdeck.tui.widgets.table import Table
+from launchdeck.tui.widgets.scrolling import Scroll
 
 COLUMNS = (("name", "name"), ("type", "type"), ("address", "address"), ("reachable", "state"),
            ("versions", "versions"), ("environment", "environment"))
@@ -153,7 +153,7 @@ class TargetsScreen(DeckScreen):
         self._ask_host_key(item)
 
     def _ask_host_key(self, item: TargetFacts) -> None:
-        from tui.screens.dialogs import Confirm
+        from launchdeck.tui.screens.dialogs import Confirm
 
         exc = item.host_key
         question = (f"{exc.host} is not in known_hosts. Its host key fingerprint is\n\n"
@@ -165,7 +165,7 @@ class TargetsScreen(DeckScreen):
     # -- attach -------------------------------------------------------------------------------
 
     def action_attach(self) -> None:
-        from tui.screens.attach import AttachDialog
+        from launchdeck.tui.screens.attach import AttachDialog
 
         self.app.push_screen(AttachDialog(self.deck.project), self._attached)
 

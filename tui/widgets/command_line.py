@@ -10,8 +10,8 @@ from __future__ import annotations
 from textual import events
 from textual.suggester import Suggester
 
-from tui.navigation import NAMES, complete_name
-from tui.widgets.search_box import SearchBox
+from launchdeck.tui.navigation import NAMES, complete_name
+from launchdeck.tui.widgets.search_box import SearchBox
 
 
 class NameSuggester(Suggester):

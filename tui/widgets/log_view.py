@@ -26,8 +26,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import get_current_worker
 
-from core.text import printable_output
-from tui.logindex import LineIndex
+from launchdeck.core.text import printable_output
+from launchdeck.tui.logindex import LineIndex
 
 # While lines arrive the view is repainted at most 5 times a second, and less often (down to
 # once a second) when the dashboard's CPU since the last repaint says that would cost more

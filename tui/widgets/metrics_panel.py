@@ -10,10 +10,10 @@ from textual.widgets import DataTable, Static
 
 from rich.text import Text
 
-from tui.format import format_value, printable
-from tui.widgets.plot import LinePlot, numeric
-from tui.widgets.scrolling import Scroll
-from tui.widgets.table import Table
+from launchdeck.tui.format import format_value, printable
+from launchdeck.tui.widgets.plot import LinePlot, numeric
+from launchdeck.tui.widgets.scrolling import Scroll
+from launchdeck.tui.widgets.table import Table
 
 
 class MetricsPanel(Scroll):

@@ -7,8 +7,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from core.history.records import RunEvent, RunRecord, parse_utc
-from tui.format import clock_time, full_time, join_args, printable, status_text
+from launchdeck.core.history.records import RunEvent, RunRecord, parse_utc
+from launchdeck.tui.format import clock_time, full_time, join_args, printable, status_text
 
 STEP_NAMES = {"Queued": "queued", "Preparing": "preparing", "Running": "started",
               "Completed": "finished", "Failed": "finished", "Canceled": "finished"}

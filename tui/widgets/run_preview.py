@@ -9,8 +9,8 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from core.history.records import RunRecord
-from tui.format import (duration_s, format_duration, format_value, full_time, join_args,
+from launchdeck.core.history.records import RunRecord
+from launchdeck.tui.format import (duration_s, format_duration, format_value, full_time, join_args,
                         printable, status_text)
 
 

@@ -16,12 +16,12 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
-from core.history.records import RunRecord
-from core.runs.state import RunState
-from tui.format import (duration_s, format_duration, format_value, printable, short_id,
+from launchdeck.core.history.records import RunRecord
+from launchdeck.core.runs.state import RunState
+from launchdeck.tui.format import (duration_s, format_duration, format_value, printable, short_id,
                         short_time, status_text)
-from tui.runfilter import RunFilter
-from tui.widgets.table import Table
+from launchdeck.tui.runfilter import RunFilter
+from launchdeck.tui.widgets.table import Table
 
 # (label, key) in the order shown. A new column goes here, and into DROP_ORDER if it may give
 # way when the terminal is narrow.
@@ -228,7 +228,7 @@ class RunsTable(Table):
         else:
             self.sort_column, self.sort_reverse = column, column in ("id", "started", "duration")
         self.resort()
-        from tui.state import remember
+        from launchdeck.tui.state import remember
 
         remember("sort", {"column": self.sort_column, "reverse": self.sort_reverse})
 

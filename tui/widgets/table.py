@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from tui.widgets.scrolling import CURSOR_BINDINGS
+from launchdeck.tui.widgets.scrolling import CURSOR_BINDINGS
 
 
 class Table(DataTable):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.config.compute import (ComputeConfig, TargetType, compute_path, load_compute,
+from launchdeck.core.config.compute import (ComputeConfig, TargetType, compute_path, load_compute,
                                  write_compute)
-from core.errors import ConfigError
+from launchdeck.core.errors import ConfigError
 from tests.core.config.conftest import make_project, write
 
 
@@ -146,7 +146,7 @@ def test_write_compute_checks_before_writing(in_tmp, kwargs, needle):
 
 
 def test_write_compute_writes_the_build_settings_the_builds_read(in_tmp):
-    from core.images.settings import BuildSettings
+    from launchdeck.core.images.settings import BuildSettings
 
     (in_tmp / "aml_config").mkdir()
     (in_tmp / "certs").mkdir()
@@ -165,7 +165,7 @@ def test_write_compute_writes_the_build_settings_the_builds_read(in_tmp):
 
 
 def test_port_left_out_lets_ssh_config_decide(in_tmp):
-    from core.remote.sshconfig import resolve
+    from launchdeck.core.remote.sshconfig import resolve
 
     cfg = write(in_tmp / "ssh_config", "Host gpu\n  HostName 10.0.0.7\n  Port 2200\n")
     unset = load_compute(write(in_tmp / "aml_config" / "a.compute",

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from core.config.conda import conda_for_run, load_conda, python_version
-from core.config.runconfig import load_runconfig
-from core.errors import ConfigError
+from launchdeck.core.config.conda import conda_for_run, load_conda, python_version
+from launchdeck.core.config.runconfig import load_runconfig
+from launchdeck.core.errors import ConfigError
 from tests.core.config.conftest import make_project, write
 
 

@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from core.config._filelock import locked
-from core.config.runconfig import load_runconfig, set_env
-from core.errors import ConfigError
+from launchdeck.core.config._filelock import locked
+from launchdeck.core.config.runconfig import load_runconfig, set_env
+from launchdeck.core.errors import ConfigError
 from tests.core.config.conftest import write
 
 RC = 'Target: local\nEnvironmentVariables:\n  KEEP: "1"\n'

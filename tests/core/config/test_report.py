@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from core.config.compute import load_compute
-from core.config.conda import load_conda
-from core.config.report import format_warnings, warnings_for
-from core.config.runconfig import load_runconfig
-from core.config.spark import load_spark
+from launchdeck.core.config.compute import load_compute
+from launchdeck.core.config.conda import load_conda
+from launchdeck.core.config.report import format_warnings, warnings_for
+from launchdeck.core.config.runconfig import load_runconfig
+from launchdeck.core.config.spark import load_spark
 from tests.core.config.conftest import write
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml as pyyaml
 
-from core.config.runconfig import (create_runconfig, load_runconfig, set_env, set_field,
+from launchdeck.core.config.runconfig import (create_runconfig, load_runconfig, set_env, set_field,
                                    unset_env)
-from core.errors import ConfigError
-from core.targets.base import Framework
+from launchdeck.core.errors import ConfigError
+from launchdeck.core.targets.base import Framework
 from tests.core.config.conftest import FILES, added_lines, changed_lines, make_project, write
 from tests.core.config.test_yamlio import NASTY
 

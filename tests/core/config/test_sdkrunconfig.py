@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.config.report import format_warnings, warnings_for
-from core.config.runconfig import load_runconfig
-from core.errors import ConfigError
-from core.targets.base import Framework
+from launchdeck.core.config.report import format_warnings, warnings_for
+from launchdeck.core.config.runconfig import load_runconfig
+from launchdeck.core.errors import ConfigError
+from launchdeck.core.targets.base import Framework
 from tests.core.config.conftest import write
 
 SDK = """\
@@ -86,7 +86,7 @@ def test_what_a_2018_file_asks_and_deck_cannot_do_is_refused(in_tmp, text, needl
 
 
 def test_env_set_and_unset_edit_a_2018_file_in_its_own_format(in_tmp):
-    from core.config.runconfig import set_env, unset_env
+    from launchdeck.core.config.runconfig import set_env, unset_env
 
     path = write(in_tmp / "aml_config" / "sdk.runconfig", SDK)
     set_env(path, {"NEW": "1", "EXAMPLE_ENV_VAR": "changed"})

@@ -7,10 +7,10 @@ import types
 
 import pytest
 
-from core.config.compute import load_compute
-from core.config.secrets import (PasswordSource, check_secrets, resolve_environment,
+from launchdeck.core.config.compute import load_compute
+from launchdeck.core.config.secrets import (PasswordSource, check_secrets, resolve_environment,
                                  resolve_password)
-from core.errors import SecretError
+from launchdeck.core.errors import SecretError
 from tests.core.config.conftest import make_project, write
 
 
@@ -93,7 +93,7 @@ def test_a_failing_keyring_backend_is_a_secret_error(in_tmp, fake_keyring, monke
 # -- environment variables of a runconfig ---------------------------------------------------------
 
 def runconfig(in_tmp, env_lines: str):
-    from core.config.runconfig import load_runconfig
+    from launchdeck.core.config.runconfig import load_runconfig
 
     return load_runconfig(write(in_tmp / "aml_config" / "gpu.runconfig",
                                 f"Target: local\nEnvironmentVariables:\n{env_lines}"))

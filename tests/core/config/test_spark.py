@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.config.runconfig import load_runconfig
-from core.config.spark import SparkPackage, load_spark, spark_for_run
-from core.errors import ConfigError
+from launchdeck.core.config.runconfig import load_runconfig
+from launchdeck.core.config.spark import SparkPackage, load_spark, spark_for_run
+from launchdeck.core.errors import ConfigError
 from tests.core.config.conftest import STYLES, make_project, write
 
 

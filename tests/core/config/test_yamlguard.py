@@ -9,15 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from core.config.compute import load_compute
-from core.config.conda import load_conda
-from core.config.runconfig import load_runconfig, set_env
-from core.config.spark import load_spark
-from core.config.yamlio import load_document
-from core.errors import ConfigError
+from launchdeck.core.config.compute import load_compute
+from launchdeck.core.config.conda import load_conda
+from launchdeck.core.config.runconfig import load_runconfig, set_env
+from launchdeck.core.config.spark import load_spark
+from launchdeck.core.config.yamlio import load_document
+from launchdeck.core.errors import ConfigError
 from tests.core.config.conftest import write
 
-REPO = Path(__file__).resolve().parents[3]
 
 TABBED = {
     "local.compute": "type:\tlocal\npythonLocation:\t\t/usr/bin/python3\n",
@@ -114,9 +113,8 @@ def test_env_set_on_an_alias_bomb_ends_at_once_with_one_line(in_tmp):
     """Before the guard this ran for minutes, took gigabytes, then printed a traceback."""
     write(in_tmp / "aml_config" / "local.compute", "type: local\n")
     write(in_tmp / "aml_config" / "local.runconfig", "Target: local\n" + BOMB)
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    result = subprocess.run([sys.executable, "-m", "cli.main", "runconfig", "env", "set",
-                             "local", "A=1"], cwd=in_tmp, env=env, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "launchdeck.cli.main", "runconfig", "env",
+                             "set", "local", "A=1"], cwd=in_tmp, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode != 0
     assert "alias bomb" in result.stderr and "Traceback" not in result.stderr

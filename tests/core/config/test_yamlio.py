@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml as pyyaml  # YAML 1.1, as Workbench-era tools read these files
 
-from core.config.yamlio import load_document, new_document
-from core.errors import ConfigError
+from launchdeck.core.config.yamlio import load_document, new_document
+from launchdeck.core.errors import ConfigError
 from tests.core.config.conftest import FILES, STYLES, added_lines, changed_lines, write
 
 
@@ -95,8 +95,9 @@ def test_source_text_keeps_numbers_as_written(in_tmp):
 
 
 def test_importing_config_modules_pulls_in_neither_ruamel_nor_textual():
-    code = ("import sys, core.config.runconfig, core.config.compute, core.config.conda, "
-            "core.config.spark, core.config.secrets\n"
+    code = ("import sys, launchdeck.core.config.runconfig, launchdeck.core.config.compute, "
+            "launchdeck.core.config.conda, launchdeck.core.config.spark, "
+            "launchdeck.core.config.secrets\n"
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'ruamel', 'textual'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[3], check=True).stdout
@@ -394,12 +395,12 @@ def test_documents_load_safely_from_many_threads(in_tmp):
 
 
 def test_the_package_exports_every_public_name():
-    import core.config
+    from launchdeck.core import config
 
-    for name in core.config.__all__:
-        assert getattr(core.config, name) is not None, name
+    for name in config.__all__:
+        assert getattr(config, name) is not None, name
     with pytest.raises(AttributeError):
-        core.config.nothing_here  # noqa: B018
+        config.nothing_here  # noqa: B018
 
 
 @pytest.mark.parametrize("value", [0.5, 1e20, -2.5e-7, float("inf"), 3, -1, True, None])

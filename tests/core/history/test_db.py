@@ -3,10 +3,10 @@
 import json
 import sqlite3
 
-from core.history import db
-from core.history.records import RunRecord, utc_now
-from core.history.store import HistoryStore
-from core.runs.state import RunState
+from launchdeck.core.history import db
+from launchdeck.core.history.records import RunRecord, utc_now
+from launchdeck.core.history.store import HistoryStore
+from launchdeck.core.runs.state import RunState
 
 
 def record(run_id: str) -> RunRecord:

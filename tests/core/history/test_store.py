@@ -8,11 +8,11 @@ import textwrap
 
 import pytest
 
-from core.errors import HistoryError, RunNotFound, RunStateError
-from core.history.db import SCHEMA_VERSION
-from core.history.records import RunRecord, utc_now
-from core.history.store import HistoryStore
-from core.runs.state import RunState
+from launchdeck.core.errors import HistoryError, RunNotFound, RunStateError
+from launchdeck.core.history.db import SCHEMA_VERSION
+from launchdeck.core.history.records import RunRecord, utc_now
+from launchdeck.core.history.store import HistoryStore
+from launchdeck.core.runs.state import RunState
 
 
 def make_record(run_id: str, **overrides) -> RunRecord:
@@ -126,7 +126,7 @@ def test_a_writer_killed_mid_transaction_loses_nothing_committed(tmp_path):
         import os, sys
         sys.path.insert(0, {str(os.getcwd())!r})
         from tests.core.history.test_store import make_record
-        from core.history.store import HistoryStore
+        from launchdeck.core.history.store import HistoryStore
         h = HistoryStore(__import__('pathlib').Path({str(path)!r}))
         h.insert_run(make_record("committed"))
         c = h._conn
@@ -200,7 +200,7 @@ def test_a_run_is_named_by_its_number_and_a_short_number_never_matches_inside_id
 def test_an_existing_history_gets_run_numbers_in_creation_order(tmp_path):
     path = tmp_path / "history.db"
     conn = sqlite3.connect(path)
-    from core.history.db import MIGRATIONS
+    from launchdeck.core.history.db import MIGRATIONS
 
     conn.executescript(MIGRATIONS[0])
     conn.execute("PRAGMA user_version = 1")
@@ -238,7 +238,7 @@ def test_concurrent_submitters_never_share_a_run_number(tmp_path):
     HistoryStore(path).close()
     script = textwrap.dedent(f"""
         import sys
-        from core.history.store import HistoryStore
+        from launchdeck.core.history.store import HistoryStore
         from tests.core.history.test_store import make_record
         from pathlib import Path
         store = HistoryStore(Path({str(path)!r}))

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from core.errors import EnvironmentBuildError
-from core.images import build as image_build
+from launchdeck.core.errors import EnvironmentBuildError
+from launchdeck.core.images import build as image_build
 from tests.fixtures.docker_engine import CA_BUNDLE
 
 pytestmark = pytest.mark.docker

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from cli.main import main
+from launchdeck.cli.main import main
 from tests.fixtures.docker_engine import CA_BUNDLE
 
 pytestmark = pytest.mark.docker

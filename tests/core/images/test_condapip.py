@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import EnvironmentBuildError
-from core.images import condapip
+from launchdeck.core.errors import EnvironmentBuildError
+from launchdeck.core.images import condapip
 from tests.fixtures.docker_engine import load_conda
 
 

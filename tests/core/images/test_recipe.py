@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ConfigError, EnvironmentBuildError
-from core.images import recipe
-from core.images.probe import BaseFacts, parse_probe
-from core.images.settings import BuildSettings
+from launchdeck.core.errors import ConfigError, EnvironmentBuildError
+from launchdeck.core.images import recipe
+from launchdeck.core.images.probe import BaseFacts, parse_probe
+from launchdeck.core.images.settings import BuildSettings
 from tests.fixtures.docker_engine import load_compute, load_conda
 
 DEBIAN = BaseFacts(image_id="sha256:" + "1" * 64, python="python3", python_version="3.11.2",

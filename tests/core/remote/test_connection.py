@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from core.errors import ConfigError, HostKeyError, TargetError, TargetUnreachable
-from core.remote import SSHPool
+from launchdeck.core.errors import ConfigError, HostKeyError, TargetError, TargetUnreachable
+from launchdeck.core.remote import SSHPool
 
 pytestmark = pytest.mark.ssh
 

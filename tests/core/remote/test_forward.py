@@ -8,7 +8,7 @@ import tempfile
 
 import pytest
 
-from core.remote import SSHPool
+from launchdeck.core.remote import SSHPool
 
 pytestmark = pytest.mark.ssh
 

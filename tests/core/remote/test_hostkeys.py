@@ -8,8 +8,8 @@ import os
 import asyncssh
 import pytest
 
-from core.errors import HostKeyError
-from core.remote.hostkeys import KnownHosts, accept_host_key, fingerprint, host_pattern
+from launchdeck.core.errors import HostKeyError
+from launchdeck.core.remote.hostkeys import KnownHosts, accept_host_key, fingerprint, host_pattern
 
 
 def _key():

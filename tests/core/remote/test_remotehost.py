@@ -2,8 +2,8 @@
 
 import pytest
 
-from core.errors import TargetError
-from core.remote import SSHPool
+from launchdeck.core.errors import TargetError
+from launchdeck.core.remote import SSHPool
 
 pytestmark = pytest.mark.ssh
 

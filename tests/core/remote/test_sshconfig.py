@@ -2,9 +2,9 @@
 
 import pytest
 
-from core.errors import TargetUnreachable
-from core.remote import SSHPool
-from core.remote.sshconfig import parse_jump, resolve
+from launchdeck.core.errors import TargetUnreachable
+from launchdeck.core.remote import SSHPool
+from launchdeck.core.remote.sshconfig import parse_jump, resolve
 
 
 def _config(path, server, extra=""):

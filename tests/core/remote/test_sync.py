@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import TargetError
-from core.remote import SSHPool
-from core.remote.materialize import materialize_remote
-from core.remote.sync import sync_snapshot
-from core.snapshot import ContentStore
+from launchdeck.core.errors import TargetError
+from launchdeck.core.remote import SSHPool
+from launchdeck.core.remote.materialize import materialize_remote
+from launchdeck.core.remote.sync import sync_snapshot
+from launchdeck.core.snapshot import ContentStore
 
 pytestmark = pytest.mark.ssh
 
@@ -123,7 +123,7 @@ async def test_damaged_base_on_the_host_is_caught_not_published(host, ssh_server
 def test_manifest_delta_rebuilds_exactly():
     import random
 
-    from core.remote.sync import _delta
+    from launchdeck.core.remote.sync import _delta
     rng = random.Random(4)
     for _ in range(500):
         base = rng.randbytes(rng.randint(0, 20_000))

@@ -2,11 +2,11 @@
 
 import pytest
 
-from core.config.compute import load_compute
-from core.remote import SSHPool
-from core.targets.remote import RemoteTarget
-from core.targets.remotedocker import RemoteDockerTarget
-from core.targets.spark import SparkTarget
+from launchdeck.core.config.compute import load_compute
+from launchdeck.core.remote import SSHPool
+from launchdeck.core.targets.remote import RemoteTarget
+from launchdeck.core.targets.remotedocker import RemoteDockerTarget
+from launchdeck.core.targets.spark import SparkTarget
 
 
 @pytest.mark.parametrize("kind, make", [("cluster", SparkTarget), ("remote", RemoteTarget),

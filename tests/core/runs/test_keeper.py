@@ -2,10 +2,10 @@
 
 import asyncio
 
-from core.project import Project
-from core.runs import keeper, slots
-from core.runs.submit import submit
-from core.targets.local import LocalExecution
+from launchdeck.core.project import Project
+from launchdeck.core.runs import keeper, slots
+from launchdeck.core.runs.submit import submit
+from launchdeck.core.targets.local import LocalExecution
 
 
 async def test_a_finished_run_frees_its_slot_first_and_a_hung_clean_up_is_given_up(
@@ -23,7 +23,7 @@ async def test_a_finished_run_frees_its_slot_first_and_a_hung_clean_up_is_given_
     monkeypatch.setattr(LocalExecution, "release", release_that_hangs)
     monkeypatch.setattr(keeper, "RELEASE_TIMEOUT_SECONDS", 0.5)
     # In-process: this test's own priority must stay as it is.
-    monkeypatch.setattr("core.targets.priority.lower_priority", lambda niceness: None)
+    monkeypatch.setattr("launchdeck.core.targets.priority.lower_priority", lambda niceness: None)
 
     await asyncio.wait_for(keeper.Keeper(deck_project, run.run_id).run(), 60)
 

@@ -28,7 +28,7 @@ RUNCONFIG = "ArgumentVector:\n  - $file\nTarget: local\nFramework: Python\n"
 
 def keeper_of(project, run_id: str) -> tuple[int | None, str]:
     """The run's keeper pid and state, read from history without reviving anything."""
-    from core.history.store import HistoryStore
+    from launchdeck.core.history.store import HistoryStore
 
     history = HistoryStore(project / ".deck" / "history.db")
     try:

@@ -6,9 +6,9 @@ import sqlite3
 import threading
 import time
 
-from core.project import Project
-from core.runs.launcher import pid_alive
-from core.runs.submit import resubmit, submit
+from launchdeck.core.project import Project
+from launchdeck.core.runs.launcher import pid_alive
+from launchdeck.core.runs.submit import resubmit, submit
 
 
 def test_an_orphaned_queued_run_is_adopted_and_completes(deck, project):

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from core.project import Project
-from core.runs.runspec import snapshot_resolver, split_argument_vector
+from launchdeck.core.project import Project
+from launchdeck.core.runs.runspec import snapshot_resolver, split_argument_vector
 from tests.fixtures.projects import REPO
 
 

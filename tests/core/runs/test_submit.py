@@ -4,9 +4,9 @@ import sqlite3
 
 import pytest
 
-from core.errors import SnapshotError
-from core.project import Project
-from core.runs.submit import resubmit, submit
+from launchdeck.core.errors import SnapshotError
+from launchdeck.core.project import Project
+from launchdeck.core.runs.submit import resubmit, submit
 
 
 def test_a_rerun_ignores_edits_made_since(deck, project):

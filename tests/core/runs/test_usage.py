@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from core.runs.usage import container_sample, cpu_percent, process_tree_sample
+from launchdeck.core.runs.usage import container_sample, cpu_percent, process_tree_sample
 
 TREE = """\
 import subprocess, sys

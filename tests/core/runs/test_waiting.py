@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from core.runs import slots
-from core.runs.state import RunState
-from core.runs.waiting import queue_waits
+from launchdeck.core.runs import slots
+from launchdeck.core.runs.state import RunState
+from launchdeck.core.runs.waiting import queue_waits
 from tests.tui.projects import FakeRun, copy_sample, fill_history
 
 

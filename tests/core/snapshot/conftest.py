@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.snapshot import ContentStore
+from launchdeck.core.snapshot import ContentStore
 
 
 @pytest.fixture

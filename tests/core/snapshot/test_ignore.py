@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.snapshot.ignore import IgnoreRules, IgnoreStack, parse_line
-from core.snapshot.walk import walk_project
+from launchdeck.core.snapshot.ignore import IgnoreRules, IgnoreStack, parse_line
+from launchdeck.core.snapshot.walk import walk_project
 from tests.core.snapshot.trees import write_tree
 
 #: Raise to fuzz harder against git (1,500 seeds agreed when this was written).

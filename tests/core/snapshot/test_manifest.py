@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from core.errors import SnapshotError
-from core.snapshot.manifest import ManifestEntry, decode, encode, fingerprint_of
+from launchdeck.core.errors import SnapshotError
+from launchdeck.core.snapshot.manifest import ManifestEntry, decode, encode, fingerprint_of
 
 H = "a" * 64
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import SnapshotError
-from core.snapshot.manifest import ManifestEntry, encode, fingerprint_of
+from launchdeck.core.errors import SnapshotError
+from launchdeck.core.snapshot.manifest import ManifestEntry, encode, fingerprint_of
 from tests.core.snapshot.trees import write_tree
 
 FILES = {

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.snapshot.statcache import StatCache, cache_path, fs_clock_ns
+from launchdeck.core.snapshot.statcache import StatCache, cache_path, fs_clock_ns
 from tests.core.snapshot.trees import write_tree
 
 
@@ -73,10 +73,11 @@ def test_racy_file_is_hashed_again(project, store, monkeypatch) -> None:
     """A file stamped in the tick the snapshot began may change unseen: never trust it."""
     write_tree(project, {"a.py": "one"})
     ctime = os.stat(project / "a.py").st_ctime_ns
-    monkeypatch.setattr("core.snapshot.store.fs_clock_ns", lambda _dir: ctime)  # same tick
+    # the same tick
+    monkeypatch.setattr("launchdeck.core.snapshot.store.fs_clock_ns", lambda _dir: ctime)
     store.snapshot(project)
     assert store.snapshot(project).hashed_files == 1
-    monkeypatch.setattr("core.snapshot.store.fs_clock_ns", lambda _dir: ctime + 1)
+    monkeypatch.setattr("launchdeck.core.snapshot.store.fs_clock_ns", lambda _dir: ctime + 1)
     store.snapshot(project)  # now the entry is older than the start: cached
     assert store.snapshot(project).hashed_files == 0
 
@@ -96,7 +97,7 @@ def test_same_size_rewrite_right_after_a_snapshot_is_seen(project, store) -> Non
 
 
 def test_cache_lives_in_the_store_per_project(project, store, monkeypatch) -> None:
-    monkeypatch.setattr("core.snapshot.store.fs_clock_ns", lambda _dir: 1 << 62)
+    monkeypatch.setattr("launchdeck.core.snapshot.store.fs_clock_ns", lambda _dir: 1 << 62)
     write_tree(project, {"a.py": "x"})
     store.snapshot(project)
     files = list((store.root / "stat-cache").iterdir())

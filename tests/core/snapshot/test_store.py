@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ProjectError, SnapshotError
-from core.snapshot import ContentStore
+from launchdeck.core.errors import ProjectError, SnapshotError
+from launchdeck.core.snapshot import ContentStore
 from tests.core.snapshot.trees import write_tree
 
 SAMPLE = {
@@ -269,7 +269,7 @@ def test_abandoned_temp_files_are_swept(project, store) -> None:
 
 
 def test_touched_big_file_is_hashed_but_not_copied_again(project, store, monkeypatch) -> None:
-    monkeypatch.setattr("core.snapshot.store.fs_clock_ns", lambda _dir: 1 << 62)
+    monkeypatch.setattr("launchdeck.core.snapshot.store.fs_clock_ns", lambda _dir: 1 << 62)
     write_tree(project, {"data.bin": os.urandom(3 << 20)})
     first = store.snapshot(project)
     os.utime(project / "data.bin", ns=(1, 10**9))  # stat changed, content did not

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from core.errors import TargetError
+from launchdeck.core.errors import TargetError
 
 pytestmark = pytest.mark.docker
 

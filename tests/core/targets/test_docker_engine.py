@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import ConfigError, TargetUnreachable
+from launchdeck.core.errors import ConfigError, TargetUnreachable
 from tests.fixtures.docker_engine import load_compute
 
 
 async def test_an_engine_that_does_not_answer_is_unreachable_with_a_hint(tmp_path):
-    from core.targets.docker import DockerTarget
+    from launchdeck.core.targets.docker import DockerTarget
 
     path = tmp_path / "docker.compute"
     path.write_text('type: docker\nbaseDockerImage: "b:1"\n')
@@ -23,7 +23,7 @@ async def test_an_engine_that_does_not_answer_is_unreachable_with_a_hint(tmp_pat
 
 
 def test_a_docker_target_needs_a_base_image(tmp_path):
-    from core.targets.docker import DockerTarget
+    from launchdeck.core.targets.docker import DockerTarget
 
     path = tmp_path / "docker.compute"
     path.write_text("type: docker\n")
@@ -32,7 +32,7 @@ def test_a_docker_target_needs_a_base_image(tmp_path):
 
 
 async def test_docker_host_is_honoured(tmp_path, monkeypatch):
-    from core.targets.docker import DockerTarget
+    from launchdeck.core.targets.docker import DockerTarget
 
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/elsewhere.sock")
     path = tmp_path / "docker.compute"

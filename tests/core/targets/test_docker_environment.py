@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from cli.main import main
+from launchdeck.cli.main import main
 from tests.fixtures.docker_engine import BASE_IMAGE, CA_BUNDLE
 from tests.fixtures.projects import Deck, _stop_runs, run_id_of
 
@@ -84,8 +84,8 @@ def test_a_run_that_found_its_image_records_it_without_preparing(docker_project,
 
 async def test_user_managed_on_a_remote_host_runs_the_base_image(tmp_path, docker_engine,
                                                                   ssh_server):
-    from core.config.compute import load_compute
-    from core.targets.remotedocker import RemoteDockerTarget
+    from launchdeck.core.config.compute import load_compute
+    from launchdeck.core.targets.remotedocker import RemoteDockerTarget
     from tests.core.targets.test_remotedocker import Remote, read_all
 
     known_hosts = tmp_path / "known_hosts"

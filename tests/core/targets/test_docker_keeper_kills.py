@@ -44,7 +44,7 @@ DIGEST = hashlib.sha256(random.Random(7).randbytes(24 << 20)).hexdigest()
 
 
 def _history(project):
-    from core.history.store import HistoryStore
+    from launchdeck.core.history.store import HistoryStore
 
     return HistoryStore(project / ".deck" / "history.db")
 

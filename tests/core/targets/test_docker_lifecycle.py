@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from core.errors import ExecutionLost
+from launchdeck.core.errors import ExecutionLost
 
 pytestmark = pytest.mark.docker
 

@@ -105,7 +105,7 @@ async def test_a_relaunch_hands_over_the_variables_a_dead_keeper_did_not(docker_
                                                                          monkeypatch):
     """A keeper killed between the container's start and the hand-over: the next keeper's
     launch finds the container waiting and hands the variables over; the script runs once."""
-    import core.targets.docker as docker_target
+    import launchdeck.core.targets.docker as docker_target
 
     docker_project.write("env.py", "import os\nprint('got', os.environ.get('TOKEN'))\n")
     env = docker_project.env(conda=None)

@@ -187,10 +187,10 @@ def test_a_daemon_left_behind_by_a_finished_script_is_stopped_even_if_it_ignores
 async def test_launching_a_run_again_attaches_to_the_process_already_started(project):
     # As when a keeper dies between starting the script and recording it in history: the
     # revived keeper launches again, and must find the first process instead of a second run.
-    from core.project import Project
-    from core.runs.runspec import spec_for
-    from core.runs.submit import submit
-    from core.targets.local import LocalTarget
+    from launchdeck.core.project import Project
+    from launchdeck.core.runs.runspec import spec_for
+    from launchdeck.core.runs.submit import submit
+    from launchdeck.core.targets.local import LocalTarget
 
     write(project, "once.py", "import time\nprint('started', flush=True)\ntime.sleep(1)\n")
     runconfig(project, "plain", ["$file"])

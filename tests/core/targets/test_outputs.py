@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from core.targets.outputs import copy_outputs, list_artifacts
+from launchdeck.core.targets.outputs import copy_outputs, list_artifacts
 
 
 def test_links_out_of_outputs_are_not_followed(tmp_path):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from core.targets.base import EnvironmentSpec, Framework, RunSpec
+from launchdeck.core.targets.base import EnvironmentSpec, Framework, RunSpec
 
 pytestmark = pytest.mark.ssh
 
@@ -25,8 +25,8 @@ class RemoteProject:
     """A project folder with a ``box`` remote target, its store and an SSH pool."""
 
     def __init__(self, root: Path, ssh_server, known_hosts: Path) -> None:
-        from core.remote.connection import SSHPool
-        from core.snapshot.store import ContentStore
+        from launchdeck.core.remote.connection import SSHPool
+        from launchdeck.core.snapshot.store import ContentStore
 
         self.root = root
         self.server = ssh_server
@@ -71,14 +71,14 @@ class RemoteProject:
         path.write_text(text)
 
     def env(self) -> EnvironmentSpec:
-        from core.config.compute import load_compute
+        from launchdeck.core.config.compute import load_compute
 
         return EnvironmentSpec(project_dir=self.root, compute=load_compute(self.compute_file),
                                conda=None, spark=None, framework=Framework.PYTHON,
                                runconfig="box")
 
     def target(self, env: EnvironmentSpec | None = None):
-        from core.targets.remote import RemoteTarget
+        from launchdeck.core.targets.remote import RemoteTarget
 
         env = env or self.env()
         return RemoteTarget(env.compute, project_dir=self.root, pool=self.pool)
@@ -178,7 +178,7 @@ async def test_check_reports_the_hosts_python(remote_project):
     assert facts["python_version"].startswith("3.")
     assert facts["host_key"] == remote_project.server.fingerprint
     remote_project.write_compute("pythonLocation: /no/such/python\n")
-    from core.errors import TargetError
+    from launchdeck.core.errors import TargetError
 
     with pytest.raises(TargetError, match="/no/such/python does not run on the host"):
         await remote_project.target().check()
@@ -255,8 +255,8 @@ async def test_a_cut_link_loses_and_repeats_no_line(remote_project, ssh_server):
 
 
 async def test_a_new_keeper_attaches_by_the_external_id(remote_project, known_hosts_file):
-    from core.remote.connection import SSHPool
-    from core.targets.remote import RemoteTarget
+    from launchdeck.core.remote.connection import SSHPool
+    from launchdeck.core.targets.remote import RemoteTarget
 
     remote_project.write("counter.py", COUNTER)
     env = remote_project.env()
@@ -282,7 +282,7 @@ async def test_a_new_keeper_attaches_by_the_external_id(remote_project, known_ho
 async def test_pyspark_is_refused_with_a_pointer_to_the_cluster_target(remote_project):
     from dataclasses import replace
 
-    from core.errors import TargetError
+    from launchdeck.core.errors import TargetError
 
     remote_project.write("job.py", "print(1)\n")
     env = replace(remote_project.env(), framework=Framework.PYSPARK)
@@ -292,7 +292,7 @@ async def test_pyspark_is_refused_with_a_pointer_to_the_cluster_target(remote_pr
 
 
 async def test_a_wrong_python_location_fails_the_launch_clearly(remote_project):
-    from core.errors import TargetError
+    from launchdeck.core.errors import TargetError
 
     remote_project.write_compute("pythonLocation: /no/such/python\n")
     remote_project.write("job.py", "print(1)\n")
@@ -305,7 +305,7 @@ async def test_a_wrong_python_location_fails_the_launch_clearly(remote_project):
 async def test_prepare_says_the_conda_file_is_not_installed_on_the_host(remote_project):
     from dataclasses import replace
 
-    from core.config.conda import load_conda
+    from launchdeck.core.config.conda import load_conda
 
     conda = remote_project.root / "aml_config" / "conda_dependencies.yml"
     conda.write_text("dependencies:\n  - python=3.5.2\n  - scikit-learn\n  - pip:\n"
@@ -336,7 +336,7 @@ async def test_a_password_from_the_system_keyring_logs_in(remote_project, system
                                                          monkeypatch, tmp_path):
     import keyring
 
-    from core.remote import SSHPool
+    from launchdeck.core.remote import SSHPool
 
     keyring.set_password("launchdeck", "deckuser", remote_project.server.password)
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import HostKeyError, TargetError
-from core.remote import SSHPool
+from launchdeck.core.errors import HostKeyError, TargetError
+from launchdeck.core.remote import SSHPool
 
 pytestmark = [pytest.mark.ssh, pytest.mark.docker]
 
@@ -100,8 +100,8 @@ class Remote:
         return path
 
     def target(self, *, port: int | None = None, **kwargs):
-        from core.config.compute import load_compute
-        from core.targets.remotedocker import RemoteDockerTarget
+        from launchdeck.core.config.compute import load_compute
+        from launchdeck.core.targets.remotedocker import RemoteDockerTarget
 
         self.write("aml_config/gpu1.compute",
                    f"type: remotedocker\naddress: 127.0.0.1\nport: {port or self.server.port}\n"
@@ -113,8 +113,8 @@ class Remote:
         return target
 
     def spec(self, target, script: str, *args: str, environment=None):
-        from core.snapshot.store import ContentStore
-        from core.targets.base import EnvironmentSpec, RunSpec
+        from launchdeck.core.snapshot.store import ContentStore
+        from launchdeck.core.targets.base import EnvironmentSpec, RunSpec
 
         env = EnvironmentSpec(project_dir=self.root, compute=target.compute, conda=None,
                               spark=None)
@@ -194,7 +194,7 @@ async def test_a_host_without_a_docker_engine_is_a_clear_error_at_check(remote):
 
 
 async def test_images_build_on_the_host_and_a_second_prepare_builds_nothing(remote):
-    from core.targets.base import EnvironmentSpec
+    from launchdeck.core.targets.base import EnvironmentSpec
 
     target = remote.target()
     env = EnvironmentSpec(project_dir=remote.root, compute=target.compute, conda=None,
@@ -318,8 +318,8 @@ async def test_cancel_over_ssh(remote):
 
 
 def password_target(remote, password_line: str):
-    from core.config.compute import load_compute
-    from core.targets.remotedocker import RemoteDockerTarget
+    from launchdeck.core.config.compute import load_compute
+    from launchdeck.core.targets.remotedocker import RemoteDockerTarget
 
     remote.write("aml_config/pw.compute",
                  f"type: remotedocker\naddress: 127.0.0.1\nport: {remote.server.port}\n"
@@ -347,13 +347,13 @@ async def test_password_from_the_system_keyring(remote, monkeypatch, tmp_path):
     target = password_target(remote, "password: keyring:launchdeck/deckuser\n")
     assert (await target.check())["host_key"] == remote.server.fingerprint
     assert asked == [("launchdeck", "deckuser")]
-    from core.remote import SSHPool
+    from launchdeck.core.remote import SSHPool
 
     SSHPool.forget_password((await target.host()).endpoint)
 
 
 async def test_a_workbench_secret_reference_says_how_to_switch_to_a_key(remote):
-    from core.errors import SecretError
+    from launchdeck.core.errors import SecretError
 
     target = password_target(remote, 'password: "AzureMlSecret=abc123"\n')
     with pytest.raises(SecretError) as err:
@@ -368,7 +368,7 @@ async def test_workbench_native_share_under_the_remote_home(remote):
     target = remote.target()
     remote.write("aml_config/gpu1.compute", (remote.root / "aml_config/gpu1.compute")
                  .read_text() + f'nativeSharedDirectory: "~/{name}/"\n')
-    from core.config.compute import load_compute
+    from launchdeck.core.config.compute import load_compute
 
     target.compute = load_compute(remote.root / "aml_config/gpu1.compute")
     await target.ensure_image(remote.spec(target, "share.py").env, progress=lambda line: None)
@@ -479,7 +479,7 @@ async def test_a_workbench_script_finds_outputs_and_a_share_that_persists(remote
     target = remote.target()
     remote.write("aml_config/gpu1.compute", (remote.root / "aml_config/gpu1.compute")
                  .read_text() + f'nativeSharedDirectory: "~/{name}"\n')
-    from core.config.compute import load_compute
+    from launchdeck.core.config.compute import load_compute
 
     target.compute = load_compute(remote.root / "aml_config/gpu1.compute")
     await target.ensure_image(remote.spec(target, "wb.py").env, progress=lambda line: None)

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from core.project import Project
-from core.targets.registry import open_target
+from launchdeck.core.project import Project
+from launchdeck.core.targets.registry import open_target
 
 REMOTE = {"remotedocker": "address: gpu1.example.com\nusername: me\nbaseDockerImage: python:3.11\n",
           "cluster": "address: head.example.com\nusername: me\nsparkMaster: yarn\n"}

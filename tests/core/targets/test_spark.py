@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from core.targets.base import EnvironmentSpec, Framework, RunSpec
-from core.targets.spark_submit import SubmitCommand, deploy_mode, find_app_id, mode_note
+from launchdeck.core.targets.base import EnvironmentSpec, Framework, RunSpec
+from launchdeck.core.targets.spark_submit import SubmitCommand, deploy_mode, find_app_id, mode_note
 
 # -- the command line (no cluster) -----------------------------------------------------------
 
 
 def test_command_line_order_and_dependencies(tmp_path):
-    from core.config.spark import load_spark
+    from launchdeck.core.config.spark import load_spark
 
     deps = tmp_path / "spark_dependencies.yml"
     deps.write_text("configuration:\n  spark.executor.memory: 512m\n"
@@ -64,8 +64,8 @@ def test_application_ids_are_found_in_driver_output():
 
 
 def test_conda_packages_are_installed_with_pip_and_pip_lists_hash_by_content(tmp_path):
-    from core.config.conda import load_conda
-    from core.targets.spark_env import executor_environment
+    from launchdeck.core.config.conda import load_conda
+    from launchdeck.core.targets.spark_env import executor_environment
 
     conda = tmp_path / "conda.yml"
     conda.write_text("dependencies:\n  - python=3.11\n  - numpy\n  - pip:\n    - six\n")
@@ -88,8 +88,8 @@ class SparkProject:
     """A project folder with a ``spark1`` cluster target, its store and an SSH pool."""
 
     def __init__(self, root: Path, ssh_server, cluster, known_hosts: Path) -> None:
-        from core.remote.connection import SSHPool
-        from core.snapshot.store import ContentStore
+        from launchdeck.core.remote.connection import SSHPool
+        from launchdeck.core.snapshot.store import ContentStore
 
         self.root = root
         (root / "aml_config").mkdir(parents=True)
@@ -112,9 +112,9 @@ class SparkProject:
         path.write_text(text)
 
     def env(self, *, conda: str | None = None, spark: str | None = None) -> EnvironmentSpec:
-        from core.config.compute import load_compute
-        from core.config.conda import load_conda
-        from core.config.spark import load_spark
+        from launchdeck.core.config.compute import load_compute
+        from launchdeck.core.config.conda import load_conda
+        from launchdeck.core.config.spark import load_spark
 
         config = self.root / "aml_config"
         if conda is not None:
@@ -128,7 +128,7 @@ class SparkProject:
             framework=Framework.PYSPARK, runconfig="spark1")
 
     def target(self, env: EnvironmentSpec):
-        from core.targets.spark import SparkTarget
+        from launchdeck.core.targets.spark import SparkTarget
 
         return SparkTarget(env.compute, project_dir=self.root, pool=self.pool)
 
@@ -178,7 +178,7 @@ def maven_repository(folder: Path, version: str) -> str:
 async def test_check_reports_facts_and_says_what_is_wrong(spark_project, spark_cluster):
     from dataclasses import replace
 
-    from core.errors import TargetError
+    from launchdeck.core.errors import TargetError
 
     env = spark_project.env()
     facts = await spark_project.target(env).check()
@@ -199,7 +199,7 @@ async def test_check_names_why_spark_submit_cannot_run_on_the_head_node(
         spark_project, ssh_server, remote_scratch):
     from dataclasses import replace
 
-    from core.errors import TargetError
+    from launchdeck.core.errors import TargetError
 
     env = spark_project.env()
 
@@ -230,7 +230,7 @@ async def test_check_names_why_spark_submit_cannot_run_on_the_head_node(
 
 def test_the_check_script_names_a_java_home_without_java(tmp_path):
     """The head node's check script, run here with a JAVA_HOME that holds no Java."""
-    from core.targets.spark import _CHECK
+    from launchdeck.core.targets.spark import _CHECK
 
     env = {k: v for k, v in os.environ.items() if k != "SPARK_HOME"}
     env.update(JAVA_HOME=str(tmp_path / "no-jdk"), PATH="/usr/local/bin:/usr/bin:/bin")
@@ -399,8 +399,8 @@ async def test_a_dropped_link_loses_and_repeats_no_line(spark_project, ssh_serve
 @pytest.mark.spark
 async def test_a_new_keeper_attaches_and_resumes_at_its_offsets(spark_project, known_hosts_file):
     """The first keeper's process is gone (its pool closed); a new one attaches by the id."""
-    from core.remote.connection import SSHPool
-    from core.targets.spark import SparkTarget
+    from launchdeck.core.remote.connection import SSHPool
+    from launchdeck.core.targets.spark import SparkTarget
 
     spark_project.write("counter.py", COUNTER)
     env = spark_project.env()

@@ -343,7 +343,7 @@ def test_keepers_killed_at_random_moments_lose_nothing_on_the_cluster(
     import random
     import signal
 
-    from core.history.store import HistoryStore
+    from launchdeck.core.history.store import HistoryStore
 
     share_name = f"{remote_scratch}/share"
     starts = ssh_server.home / share_name / project.name / "starts"

@@ -14,8 +14,8 @@ from dataclasses import replace
 
 import pytest
 
-from core.errors import TargetError
-from core.targets.base import Framework
+from launchdeck.core.errors import TargetError
+from launchdeck.core.targets.base import Framework
 from tests.fixtures.docker_engine import CA_BUNDLE
 from tests.fixtures.projects import run_id_of
 

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from core.errors import EnvironmentBuildError
+from launchdeck.core.errors import EnvironmentBuildError
 from tests.core.targets.test_spark import SparkProject
 
 WORKBENCH_CONDA = """\

@@ -4,7 +4,7 @@ The real failures (an unresolved package, a JVM that does not start, a Python ex
 run on the real cluster in test_spark_cli.py; these lines are what spark-submit printed there.
 """
 
-from core.targets.spark_failure import spark_cause
+from launchdeck.core.targets.spark_failure import spark_cause
 
 IVY = """\
 \t\t::::::::::::::::::::::::::::::::::::::::::::::

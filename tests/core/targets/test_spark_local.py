@@ -123,7 +123,7 @@ def test_check_names_why_spark_submit_cannot_run(user_deck, project, tmp_path):
 
 
 def test_spark_home_of_pips_wrapper_and_of_a_distribution(tmp_path):
-    from core.targets.spark_submit import find_spark_home
+    from launchdeck.core.targets.spark_submit import find_spark_home
 
     home = find_spark_home(str(WRAPPER))
     assert home and (Path(home) / "jars").is_dir() and (Path(home) / "bin/spark-class").is_file()
@@ -137,7 +137,7 @@ def test_spark_home_of_pips_wrapper_and_of_a_distribution(tmp_path):
 
 def test_the_head_node_shell_finds_spark_home_for_the_wrapper_on_path(tmp_path):
     """``spark-submit`` on PATH being pip's wrapper (through a link in a folder of PATH)."""
-    from core.targets.spark_submit import find_spark_home, with_spark_home
+    from launchdeck.core.targets.spark_submit import find_spark_home, with_spark_home
 
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "spark-submit").symlink_to(WRAPPER)

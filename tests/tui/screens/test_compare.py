@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.tui.conftest import screen_text, shows, until
-from tui.screens.compare import CompareScreen, compare_rows
-from tui.widgets.plot import LinePlot
+from launchdeck.tui.screens.compare import CompareScreen, compare_rows
+from launchdeck.tui.widgets.plot import LinePlot
 
 
 async def test_marked_runs_side_by_side(fixed_app, history_project):
@@ -25,7 +25,7 @@ async def test_marked_runs_side_by_side(fixed_app, history_project):
 
 
 def test_rows_mark_differences(history_project):
-    from core.history.store import HistoryStore
+    from launchdeck.core.history.store import HistoryStore
 
     project, ids = history_project
     store = HistoryStore(project.deck_dir / "history.db")
@@ -38,8 +38,8 @@ def test_rows_mark_differences(history_project):
 
 
 async def test_two_real_runs_compared(live_project):
-    from core.runs.state import RunState
-    from core.runs.submit import submit
+    from launchdeck.core.runs.state import RunState
+    from launchdeck.core.runs.submit import submit
     from tests.tui.conftest import make_app
 
     runs = [submit(live_project, "local", str(live_project.root / "train.py"),

@@ -4,8 +4,8 @@ keys, ``?`` lists them."""
 from __future__ import annotations
 
 from tests.tui.conftest import footer, screen_text, shows, until
-from tui.screens.dialogs import Confirm, ReviewDiff
-from tui.screens.help import HelpScreen
+from launchdeck.tui.screens.dialogs import Confirm, ReviewDiff
+from launchdeck.tui.screens.help import HelpScreen
 
 SIZE = (80, 24)
 LONG_DIFF = "".join(f"-old line {i}\n+new line {i}\n" for i in range(40))
@@ -75,7 +75,7 @@ async def test_question_mark_lists_a_dialogs_keys(fixed_app):
 async def test_a_long_pick_list_fits_and_follows_its_cursor(fixed_app):
     from textual.widgets import OptionList
 
-    from tui.screens.dialogs import Choose
+    from launchdeck.tui.screens.dialogs import Choose
 
     app = fixed_app
     async with app.run_test(size=SIZE) as pilot:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import sys
 
-from core.config.runconfig import set_env
+from launchdeck.core.config.runconfig import set_env
 from tests.fixtures.projects import Deck, run_id_of
 from tests.tui.conftest import footer, make_app, notified, screen_text, shows, until
-from tui.screens.envvars import EnvVarsScreen
+from launchdeck.tui.screens.envvars import EnvVarsScreen
 
 
 async def open_env(app, pilot, name="local"):

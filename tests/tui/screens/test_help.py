@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.tui.conftest import screen_text, until
-from tui.screens.help import HelpScreen, describe
+from launchdeck.tui.screens.help import HelpScreen, describe
 
 
 async def test_help_reads_as_words_not_action_names(fixed_app):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from core.runs.state import RunState
+from launchdeck.core.runs.state import RunState
 from tests.tui.conftest import footer, make_app, notified, screen_text, shows, until
 from tests.tui.projects import FakeRun, clock, copy_sample, fill_history
-from tui.screens.run_detail import RunDetailScreen
-from tui.widgets.plot import LinePlot
+from launchdeck.tui.screens.run_detail import RunDetailScreen
+from launchdeck.tui.widgets.plot import LinePlot
 
 
 async def open_run(app, pilot, run_id):
@@ -75,7 +75,7 @@ async def test_open_artifact_hands_the_terminal_to_the_pager(fixed_app, history_
         seen.append(argv)
 
     monkeypatch.setenv("PAGER", "less -R")
-    monkeypatch.setattr("tui.screens.run_detail.subprocess.run", fake_run)
+    monkeypatch.setattr("launchdeck.tui.screens.run_detail.subprocess.run", fake_run)
     async with fixed_app.run_test() as pilot:
         await open_run(fixed_app, pilot, ids[0])
         monkeypatch.setattr(type(fixed_app), "suspend", _no_suspend)
@@ -116,7 +116,7 @@ async def test_search_wrap_and_timestamps(fixed_app, history_project):
 async def test_a_huge_log_opens_at_once_and_scrolls(tmp_path, monkeypatch):
     import threading
 
-    from tui.logindex import LineIndex
+    from launchdeck.tui.logindex import LineIndex
 
     readers = set()
     original = LineIndex._block_bytes
@@ -147,7 +147,7 @@ async def test_a_huge_log_opens_at_once_and_scrolls(tmp_path, monkeypatch):
 
 
 async def test_live_log_follows_and_stops_when_scrolled_up(live_project):
-    from core.runs.submit import submit
+    from launchdeck.core.runs.submit import submit
 
     run = submit(live_project, "local", str(live_project.root / "train.py"),
                  ("--epochs", "300", "--sleep", "0.01"))
@@ -182,7 +182,7 @@ async def test_live_log_follows_and_stops_when_scrolled_up(live_project):
 async def test_a_hidden_log_and_a_covered_runs_screen_do_no_work(live_project):
     """#14.7: on the Metrics tab the log is neither read nor drawn, and the runs screen under
     a run's detail draws nothing; both catch up as soon as they show again."""
-    from core.runs.submit import submit
+    from launchdeck.core.runs.submit import submit
 
     run = submit(live_project, "local", str(live_project.root / "train.py"),
                  ("--epochs", "400", "--sleep", "0.02"))
@@ -259,8 +259,8 @@ async def watch_usage(app, pilot, run_id):
 
 
 async def test_info_shows_cpu_and_memory_of_a_running_local_run(live_project):
-    from core.runs.control import request_cancel
-    from core.runs.submit import submit
+    from launchdeck.core.runs.control import request_cancel
+    from launchdeck.core.runs.submit import submit
 
     (live_project.root / "burn.py").write_text(BURN)
     run = submit(live_project, "local", str(live_project.root / "burn.py"), ())
@@ -286,8 +286,8 @@ async def test_info_shows_cpu_and_memory_of_a_running_local_run(live_project):
 
 @pytest.mark.docker
 async def test_info_shows_cpu_and_memory_of_a_running_container(live_project, docker_engine):
-    from core.runs.control import request_cancel
-    from core.runs.submit import submit
+    from launchdeck.core.runs.control import request_cancel
+    from launchdeck.core.runs.submit import submit
 
     (live_project.config_dir / "conda_dependencies.yml").write_text(
         "name: env\ndependencies:\n  - python=3.11\n")
@@ -307,10 +307,10 @@ async def test_info_shows_cpu_and_memory_of_a_remote_container(live_project, doc
                                                                ssh_server, tmp_path,
                                                                monkeypatch):
     """A remote Docker run: the engine's stats come through the SSH link to the host."""
-    from core.config.compute import write_compute
-    from core.config.runconfig import create_runconfig
-    from core.runs.control import request_cancel
-    from core.runs.submit import submit
+    from launchdeck.core.config.compute import write_compute
+    from launchdeck.core.config.runconfig import create_runconfig
+    from launchdeck.core.runs.control import request_cancel
+    from launchdeck.core.runs.submit import submit
 
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True, mode=0o700)
@@ -359,7 +359,7 @@ async def test_n_after_the_last_match_says_so_and_matches_are_counted(fixed_app,
 
 
 async def test_rerun_from_a_run_moves_to_the_new_run(live_project):
-    from core.runs.submit import submit
+    from launchdeck.core.runs.submit import submit
 
     first = submit(live_project, "local", str(live_project.root / "train.py"),
                    ("--epochs", "1", "--sleep", "0"))

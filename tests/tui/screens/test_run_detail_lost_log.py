@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from core.runs.submit import submit
+from launchdeck.core.runs.submit import submit
 from tests.tui.conftest import make_app, notified, until
-from tui.screens.run_detail import RunDetailScreen
+from launchdeck.tui.screens.run_detail import RunDetailScreen
 
 
 async def test_a_run_whose_log_is_gone_says_so_in_the_dashboard(live_project):

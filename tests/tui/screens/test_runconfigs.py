@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.tui.conftest import footer, make_app, notified, screen_text, shows, until
-from tui.screens.runconfigs import RunConfigsScreen
+from launchdeck.tui.screens.runconfigs import RunConfigsScreen
 
 
 async def open_configs(app, pilot, name="local"):
@@ -183,7 +183,7 @@ async def test_unsaved_edits_are_not_dropped_without_asking(live_project, leave)
 
 
 async def test_saving_keeps_a_change_made_to_the_file_meanwhile(live_project):
-    from core.config.runconfig import set_field
+    from launchdeck.core.config.runconfig import set_field
 
     app = make_app(live_project)
     async with app.run_test(size=(100, 40)) as pilot:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from core.history.store import HistoryStore
-from core.runs.state import RunState
+from launchdeck.core.history.store import HistoryStore
+from launchdeck.core.runs.state import RunState
 from tests.tui.conftest import footer, make_app, screen_text, shows, until
 from tests.tui.projects import clock
-from tui.screens.run_detail import RunDetailScreen
-from tui.screens.runs import RunsScreen
-from tui.widgets.runs_table import RunsTable
+from launchdeck.tui.screens.run_detail import RunDetailScreen
+from launchdeck.tui.screens.runs import RunsScreen
+from launchdeck.tui.widgets.runs_table import RunsTable
 
 
 def table(app) -> RunsTable:
@@ -188,7 +188,7 @@ async def test_submit_form_checks_its_input(live_project):
 
 
 async def test_cancel_asks_then_stops_the_run(live_project):
-    from core.runs.submit import submit
+    from launchdeck.core.runs.submit import submit
 
     run = submit(live_project, "local", str(live_project.root / "train.py"),
                  ("--epochs", "500", "--sleep", "0.1"))
@@ -207,7 +207,7 @@ async def test_cancel_asks_then_stops_the_run(live_project):
 
 
 async def test_rerun_uses_the_same_snapshot_and_config_even_after_edits(live_project):
-    from core.runs.submit import submit
+    from launchdeck.core.runs.submit import submit
 
     first = submit(live_project, "local", str(live_project.root / "train.py"),
                    ("--epochs", "1", "--sleep", "0"))

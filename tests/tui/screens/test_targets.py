@@ -14,8 +14,8 @@ import asyncssh
 import pytest
 
 from tests.tui.conftest import footer, make_app, notified, screen_text, shows, until
-from tui.screens.attach import TYPES
-from tui.screens.targets import TargetsScreen
+from launchdeck.tui.screens.attach import TYPES
+from launchdeck.tui.screens.targets import TargetsScreen
 
 NO_PIP = "name: env\ndependencies:\n  - python=3.11\n"
 
@@ -350,7 +350,7 @@ async def test_attach_with_a_ca_bundle_then_prepare_shows_the_build_live(
     """The test machines reach the package index through a TLS-inspecting proxy: the build
     works only with the CA bundle typed into the attach form. Its output shows as it comes,
     and the outcome stays on screen after the re-check."""
-    from core.config.runconfig import set_field
+    from launchdeck.core.config.runconfig import set_field
     from tests.fixtures.docker_engine import CA_BUNDLE
 
     monkeypatch.delenv("DECK_BUILD_CA_BUNDLE", raising=False)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from tests.tui.conftest import footer, screen_text, until
-from tui.screens.envvars import EnvVarsScreen
-from tui.screens.runconfigs import RunConfigsScreen
-from tui.screens.runs import RunsScreen
-from tui.screens.targets import TargetsScreen
-from tui.widgets.command_line import CommandLine
+from launchdeck.tui.screens.envvars import EnvVarsScreen
+from launchdeck.tui.screens.runconfigs import RunConfigsScreen
+from launchdeck.tui.screens.runs import RunsScreen
+from launchdeck.tui.screens.targets import TargetsScreen
+from launchdeck.tui.widgets.command_line import CommandLine
 
 SIZE = (80, 24)
 

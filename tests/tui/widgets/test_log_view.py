@@ -4,7 +4,7 @@ while the log grows, with a count; saving what is shown to a file."""
 from __future__ import annotations
 
 from tests.tui.conftest import notified, screen_text, shows, until
-from tui.screens.run_detail import RunDetailScreen
+from launchdeck.tui.screens.run_detail import RunDetailScreen
 
 
 async def open_log(app, pilot, run_id):

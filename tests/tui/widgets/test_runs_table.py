@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from core.runs.state import RunState
+from launchdeck.core.runs.state import RunState
 from tests.tui.conftest import make_app, screen_text, shows, until
 from tests.tui.projects import FakeRun, clock, copy_sample, fill_history
-from tui.format import format_value
-from tui.screens.run_detail import RunDetailScreen
-from tui.widgets.runs_table import COLUMNS, DROP_ORDER, RunsTable
+from launchdeck.tui.format import format_value
+from launchdeck.tui.screens.run_detail import RunDetailScreen
+from launchdeck.tui.widgets.runs_table import COLUMNS, DROP_ORDER, RunsTable
 
 LONG = dict(script="experiments/train_resnet50.py", runconfig="docker-gpu-large",
             target="docker-gpu-large")

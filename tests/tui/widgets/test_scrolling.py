@@ -8,10 +8,10 @@ from textual.widgets import DataTable, OptionList
 
 from tests.tui.conftest import make_app, until
 from tests.tui.projects import clock
-from tui.navigation import binding_owners
-from tui.screens.base import DeckScreen
-from tui.screens.run_detail import RunDetailScreen
-from tui.widgets.scrolling import MOVEMENT_KEYS
+from launchdeck.tui.navigation import binding_owners
+from launchdeck.tui.screens.base import DeckScreen
+from launchdeck.tui.screens.run_detail import RunDetailScreen
+from launchdeck.tui.widgets.scrolling import MOVEMENT_KEYS
 
 SIZE = (80, 24)
 

@@ -3,7 +3,7 @@
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
-from tui.widgets.table import Table
+from launchdeck.tui.widgets.table import Table
 
 
 class OneTable(App):

@@ -7,7 +7,7 @@ import pytest
 
 from tests.tui.conftest import make_app, screen_text, until
 from tests.tui.projects import clock
-from tui.screens.runconfigs import RunConfigsScreen
+from launchdeck.tui.screens.runconfigs import RunConfigsScreen
 
 SIZE = (80, 24)
 

@@ -51,7 +51,7 @@ async def test_what_a_run_leaves_running_is_stopped_when_it_ends(remote_project)
 async def test_cancel_on_a_cluster_head_node_stops_a_double_forked_grandchild(spark_project,
                                                                               ssh_server):
     """spark-submit runs the script as its driver (no SparkContext: no executors needed)."""
-    from core.targets.spark import RUNS
+    from launchdeck.core.targets.spark import RUNS
 
     spark_project.write("tree.py", DOUBLE_FORK)
     env = spark_project.env()
