@@ -139,7 +139,7 @@ async def bench_prepare(project: Path, home: Path, repeat: int) -> None:
     from launchdeck.core.project import Project
     from launchdeck.core.remote.connection import SSHPool
     from launchdeck.core.runs.runspec import live_resolver, load_configs
-    from launchdeck.core.targets.spark import SparkTarget
+    from launchdeck.core.targets.spark.target import SparkTarget
 
     p = Project(project)
     configs = load_configs(p, runconfig_path=p.runconfig_path("spark1"),

@@ -30,7 +30,7 @@ async def _survey(project):
     from launchdeck.core.errors import DeckError
     from launchdeck.core.images.catalog import list_images as catalog
     from launchdeck.core.runs.runspec import live_resolver, load_configs
-    from launchdeck.core.targets.docker import DockerTarget
+    from launchdeck.core.targets.docker.target import DockerTarget
 
     used: dict[str, list[str]] = {}
     unknown: list[str] = []
@@ -55,7 +55,7 @@ async def _survey(project):
             used.setdefault(tag, []).append(name)
         probe = next(iter(targets.values()), None)
         if probe is None:
-            from launchdeck.core.targets.docker_engine import connect, engine_url
+            from launchdeck.core.docker.engine import connect, engine_url
 
             docker = await connect()
             try:
@@ -102,7 +102,7 @@ def list_images(args) -> int:
 def prune_images(args) -> int:
     from launchdeck.core.errors import DeckError
     from launchdeck.core.images.catalog import remove_image
-    from launchdeck.core.targets.docker_engine import connect, engine_url
+    from launchdeck.core.docker.engine import connect, engine_url
 
     project = project_of(args)
     images, used, unknown = asyncio.run(_survey(project))

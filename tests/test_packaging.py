@@ -35,4 +35,4 @@ def test_the_wheel_holds_only_launchdeck_with_its_styles(tmp_path):
     assert tops == {"launchdeck"}
     assert "launchdeck/core/runs/keeper.py" in names
     assert "launchdeck/tui/app.tcss" in names
-    assert "launchdeck/core/remote/hostside/runner.py" in names
+    assert "launchdeck/core/farside/runner.py" in names

@@ -22,7 +22,7 @@ from launchdeck.core.errors import EnvironmentBuildError
 from launchdeck.core.images import condapip
 from launchdeck.core.images.recipe import REPOSITORY, ImageRecipe
 from launchdeck.core.targets.base import Progress
-from launchdeck.core.targets.docker_engine import engine_errors
+from launchdeck.core.docker.engine import engine_errors
 
 _STEP = re.compile(r"^Step \d+/\d+ : ")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # the engine colours a RUN step's stderr

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import aiodocker
 
 from launchdeck.core.images.recipe import LABEL_BASE, LABEL_PROJECT, LABEL_RECIPE, REPOSITORY
-from launchdeck.core.targets.docker_engine import engine_errors, is_missing
+from launchdeck.core.docker.engine import engine_errors, is_missing
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import aiodocker
 
 from launchdeck.core.errors import EnvironmentBuildError
-from launchdeck.core.targets.docker_engine import engine_errors
+from launchdeck.core.docker.engine import engine_errors
 
 # POSIX sh only: the probe must run in any image that can run a Dockerfile RUN step.
 _SCRIPT = r"""

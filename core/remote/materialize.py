@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from launchdeck.core import farside
 from launchdeck.core.errors import SnapshotError, TargetError
 from launchdeck.core.remote.remotehost import RemoteHost
 from launchdeck.core.remote.sync import REMOTE_STORE
 from launchdeck.core.snapshot.manifest import is_digest
 
-_SCRIPT = (Path(__file__).parent / "hostside" / "materialize.py").read_bytes()
+_SCRIPT = farside.source("materialize").encode()
 
 
 async def materialize_remote(host: RemoteHost, fingerprint: str, dest: str, *,

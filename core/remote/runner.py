@@ -1,4 +1,4 @@
-"""The host-side runner (``hostside/runner.py``) as a command: ``python3 -c RUNNER ARGS...``.
+"""The host-side runner (``core/farside/runner.py``) as a command: ``python3 -c RUNNER ARGS...``.
 
 The runner is sent with every command rather than installed on the host, so a host never runs
 a runner of another deck version. It needs the host's ``python3`` (3.6+), whatever Python the
@@ -7,9 +7,9 @@ run itself uses.
 
 from __future__ import annotations
 
-from pathlib import Path
+from launchdeck.core import farside
 
-RUNNER = (Path(__file__).parent / "hostside" / "runner.py").read_text()
+RUNNER = farside.source("runner")
 
 
 def runner_command(*args: str) -> list[str]:

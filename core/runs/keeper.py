@@ -33,7 +33,7 @@ from launchdeck.core.project import Project
 from launchdeck.core.runs import slots
 from launchdeck.core.runs.launcher import keeper_alive
 from launchdeck.core.runs.state import RunState
-from launchdeck.core.targets.spark_failure import spark_cause
+from launchdeck.core.targets.spark.failure import spark_cause
 
 CANCEL_GRACE_SECONDS = 10.0
 #: How long a finished run's clean-up on its target (container, files, links) may take; a host

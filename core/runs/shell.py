@@ -32,13 +32,13 @@ def shell_command(project: "Project", run: "RunRecord") -> list[str]:
         else None
     kind = str(compute.type) if compute is not None else "local"
     if kind == "docker":
-        from launchdeck.core.targets.docker_engine import DEFAULT_URL, engine_url
+        from launchdeck.core.docker.engine import DEFAULT_URL, engine_url
 
         url = engine_url()
         host = [] if url == DEFAULT_URL else ["-H", url]
         return [_tool("docker"), *host, "exec", "-it", run.external_id, SHELL]
     if kind == "remotedocker":
-        from launchdeck.core.targets.remotedocker import DOCKER_SOCKET
+        from launchdeck.core.targets.docker.remote import DOCKER_SOCKET
 
         from launchdeck.core.remote.hostkeys import DEFAULT_KNOWN_HOSTS
         from launchdeck.core.remote.sshconfig import DEFAULT_CONFIG

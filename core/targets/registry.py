@@ -21,11 +21,11 @@ if TYPE_CHECKING:
 
 # compute type -> (module, class); the local target takes no project folder.
 _TARGETS: dict[str, tuple[str, str]] = {
-    "local": ("launchdeck.core.targets.spark_local", "LocalTargetWithSpark"),
-    "docker": ("launchdeck.core.targets.docker", "DockerTarget"),
-    "remotedocker": ("launchdeck.core.targets.remotedocker", "RemoteDockerTarget"),
-    "cluster": ("launchdeck.core.targets.spark", "SparkTarget"),
-    "remote": ("launchdeck.core.targets.remote", "RemoteTarget"),
+    "local": ("launchdeck.core.targets.local.pyspark", "LocalTargetWithSpark"),
+    "docker": ("launchdeck.core.targets.docker.target", "DockerTarget"),
+    "remotedocker": ("launchdeck.core.targets.docker.remote", "RemoteDockerTarget"),
+    "cluster": ("launchdeck.core.targets.spark.target", "SparkTarget"),
+    "remote": ("launchdeck.core.targets.remote.target", "RemoteTarget"),
 }
 
 

@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from tests.core.targets.test_docker_secrets import assert_the_secret_stays_in_the_script, \
+from tests.core.targets.docker.test_secrets import assert_the_secret_stays_in_the_script, \
     use_keyring_secret
-from tests.core.targets.test_remotedocker import Relay, known_line
+from tests.core.targets.docker.test_remote import Relay, known_line
 from tests.fixtures.projects import run_id_of
 from tests.fixtures.waiting import until
 
@@ -246,7 +246,7 @@ def test_cancel_over_ssh(remote_deck, home):
 
 
 def test_pyspark_runs_in_a_container_on_the_remote_host(remote_deck, java_base_image):
-    from tests.core.targets.test_spark_docker import CONDA, JOB
+    from tests.core.targets.docker.test_pyspark import CONDA, JOB
     from tests.fixtures.docker_engine import CA_BUNDLE
 
     deck, server = remote_deck, remote_deck.server
@@ -270,7 +270,7 @@ def test_pyspark_runs_in_a_container_on_the_remote_host(remote_deck, java_base_i
 
 
 def test_killing_a_remote_runs_keeper_at_any_moment_loses_nothing(remote_deck, home):
-    from tests.core.targets.test_docker_keeper_kills import TRIES, kill_tries
+    from tests.core.targets.docker.test_keeper_kills import TRIES, kill_tries
 
     deck = remote_deck
     (home / ".ssh/known_hosts").write_text(deck.server.known_hosts_line())

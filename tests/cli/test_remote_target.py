@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.targets.test_remotedocker import Relay, known_line
+from tests.core.targets.docker.test_remote import Relay, known_line
 from tests.fixtures.projects import run_id_of
 
 pytestmark = pytest.mark.ssh

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parent.parent.parent
 def test_no_core_module_pulls_in_textual_or_rich():
     modules = [m.name for m in pkgutil.walk_packages(core.__path__, "launchdeck.core.")
                if not m.name.startswith("launchdeck.core.runtime")]
-    assert {"launchdeck.core.history.store", "launchdeck.core.targets.local"} <= set(modules)
+    assert {"launchdeck.core.history.store", "launchdeck.core.targets.local.target"} <= set(modules)
     code = ("import importlib, sys\n"
             f"for name in {modules!r}:\n"
             "    importlib.import_module(name)\n"

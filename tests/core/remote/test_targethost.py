@@ -4,9 +4,9 @@ import pytest
 
 from launchdeck.core.config.compute import load_compute
 from launchdeck.core.remote import SSHPool
-from launchdeck.core.targets.remote import RemoteTarget
-from launchdeck.core.targets.remotedocker import RemoteDockerTarget
-from launchdeck.core.targets.spark import SparkTarget
+from launchdeck.core.targets.remote.target import RemoteTarget
+from launchdeck.core.targets.docker.remote import RemoteDockerTarget
+from launchdeck.core.targets.spark.target import SparkTarget
 
 
 @pytest.mark.parametrize("kind, make", [("cluster", SparkTarget), ("remote", RemoteTarget),

@@ -5,7 +5,7 @@ import asyncio
 from launchdeck.core.project import Project
 from launchdeck.core.runs import keeper, slots
 from launchdeck.core.runs.submit import submit
-from launchdeck.core.targets.local import LocalExecution
+from launchdeck.core.targets.local.target import LocalExecution
 
 
 async def test_a_finished_run_frees_its_slot_first_and_a_hung_clean_up_is_given_up(

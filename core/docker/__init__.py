@@ -1,0 +1,1 @@
+"""Docker Engine plumbing shared by the Docker targets and the image builder."""

@@ -1,0 +1,1 @@
+"""The local target: runs are processes on this machine."""

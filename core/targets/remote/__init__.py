@@ -1,0 +1,1 @@
+"""The remote target: runs are the host's own Python, over SSH."""

@@ -1,0 +1,1 @@
+"""The Spark cluster target: spark-submit on a head node, over SSH."""

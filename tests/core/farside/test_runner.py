@@ -1,0 +1,71 @@
+"""The host-side runner shared by the remote and cluster targets, on the real sshd.
+
+What matters here is the process tree on the host: nothing a run started outlives it, however
+it detached itself (a double fork with ``setsid``), whether the run is canceled or ends by
+itself, and whether the program is the host's Python or spark-submit on a head node.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.core.targets.remote.test_target import (DOUBLE_FORK, remote_project,  # noqa: F401
+                                            running, wait_until)
+from tests.core.targets.spark.test_target import spark_project  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.ssh
+
+LEAVES_A_DAEMON = """\
+import os, signal, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # only SIGKILL stops it
+        open("grandchild.pid.tmp", "w").write(str(os.getpid()))
+        os.rename("grandchild.pid.tmp", "grandchild.pid")
+        while True:
+            time.sleep(1)
+    os._exit(0)
+while not os.path.exists("grandchild.pid"):
+    time.sleep(0.01)
+print("leaving", flush=True)
+"""
+
+
+async def test_what_a_run_leaves_running_is_stopped_when_it_ends(remote_project):
+    remote_project.write("daemon.py", LEAVES_A_DAEMON)
+    env = remote_project.env()
+    spec = remote_project.run_spec(env, "daemon.py")
+    execution = await remote_project.target(env).launch(spec, progress=lambda _: None)
+    pid_file = remote_project.host_path(spec, "work", "grandchild.pid")
+    await wait_until(pid_file.exists, what="the grandchild")
+    grandchild = int(pid_file.read_text())
+    assert await execution.wait() == 0  # the run's own exit code, not the stop's
+    assert not running(grandchild)
+    await execution.release()
+
+
+@pytest.mark.spark
+async def test_cancel_on_a_cluster_head_node_stops_a_double_forked_grandchild(spark_project,
+                                                                              ssh_server):
+    """spark-submit runs the script as its driver (no SparkContext: no executors needed)."""
+    from launchdeck.core.targets.spark.target import RUNS
+
+    spark_project.write("tree.py", DOUBLE_FORK)
+    env = spark_project.env()
+    spec = spark_project.run_spec(env, "tree.py")
+    execution = await spark_project.target(env).launch(spec, progress=lambda _: None)
+    pid_file = ssh_server.home / RUNS / spec.run_id / "work" / "grandchild.pid"
+    try:
+        await wait_until(pid_file.exists, timeout=180, what="the grandchild")
+        grandchild = int(pid_file.read_text())
+        assert running(grandchild)
+        await execution.cancel(grace_seconds=2)
+        assert await execution.wait() != 0
+        await wait_until(lambda: not running(grandchild), what="the grandchild to stop")
+    finally:
+        if pid_file.exists() and running(int(pid_file.read_text())):
+            os.kill(int(pid_file.read_text()), 9)
+    await execution.release()
