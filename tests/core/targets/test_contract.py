@@ -467,3 +467,15 @@ async def test_a_new_target_object_attaches_by_external_id_and_resumes_the_log(b
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(again.release(), HANG)
     assert _script_lines(seen + rest, r"line \d+") == [f"line {i}" for i in range(count)]
+
+
+async def test_launching_a_started_run_again_finds_it_instead_of_running_it_twice(bench):
+    """A keeper killed after the start, before history had the run's id, launches again."""
+    count = 20
+    async with bench.running("counter.py", str(count)) as (spec, first, _events):
+        async with bench.target() as revived:
+            again = await launch(revived, spec, RecordingEvents())
+            assert again.external_id == first.external_id
+            output = await asyncio.wait_for(_read(again.logs(0)), HANG)
+            assert await asyncio.wait_for(again.wait(), HANG) == 0
+    assert _script_lines(output, r"line \d+") == [f"line {i}" for i in range(count)]
