@@ -301,22 +301,6 @@ async def test_a_cut_link_loses_no_line_and_repeats_none(remote, relay):
         await execution.release()
 
 
-async def test_cancel_over_ssh(remote):
-    remote.write("sleepy.py", "import time\nprint('started', flush=True)\ntime.sleep(300)\n")
-    target = remote.target()
-    await target.ensure_image(remote.spec(target, "sleepy.py").env, progress=lambda line: None)
-    execution = await target.launch(remote.spec(target, "sleepy.py"), progress=lambda line: None)
-    try:
-        async for chunk in execution.logs(0):
-            if b"started" in chunk:
-                break
-        await execution.cancel(grace_seconds=60)
-        # 128 + SIGTERM: the polite signal stopped it, long before a forced stop would have.
-        assert await execution.wait() == 128 + signal.SIGTERM
-    finally:
-        await execution.release()
-
-
 def password_target(remote, password_line: str):
     from launchdeck.core.config.compute import load_compute
     from launchdeck.core.targets.docker.remote import RemoteDockerTarget

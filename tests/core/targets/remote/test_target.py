@@ -254,31 +254,6 @@ async def test_a_cut_link_loses_and_repeats_no_line(remote_project, ssh_server):
     await execution.release()
 
 
-async def test_a_new_keeper_attaches_by_the_external_id(remote_project, known_hosts_file):
-    from launchdeck.core.remote.connection import SSHPool
-    from launchdeck.core.targets.remote.target import RemoteTarget
-
-    remote_project.write("counter.py", COUNTER)
-    env = remote_project.env()
-    spec = remote_project.run_spec(env, "counter.py", "150")
-    execution = await remote_project.target(env).launch(spec, progress=lambda _: None)
-    first = b""
-    async for chunk in execution.logs(0):
-        first += chunk
-        if b"line 0040" in first:
-            break
-    await remote_project.pool.close()
-    pool = SSHPool(config_paths=[], known_hosts=known_hosts_file)
-    try:
-        again = await RemoteTarget(env.compute, pool=pool).attach(spec, execution.external_id)
-        rest = await collect(again.logs(len(first)))
-        assert await again.wait() == 5
-        assert (first + rest).decode().splitlines() == [f"line {i:04d}" for i in range(150)]
-        await again.release()
-    finally:
-        await pool.close()
-
-
 async def test_pyspark_is_refused_with_a_pointer_to_the_cluster_target(remote_project):
     from dataclasses import replace
 
@@ -315,21 +290,6 @@ async def test_prepare_says_the_conda_file_is_not_installed_on_the_host(remote_p
     assert await remote_project.target(env).prepare(env, progress=lines.append) == ""
     assert any("conda_dependencies.yml is not installed on a remote target" in line
                and "scikit-learn, six" in line for line in lines), lines
-
-
-async def test_a_second_launch_of_a_started_run_finds_it_instead_of_starting_it_again(
-        remote_project):
-    """A keeper that died between the host's start and recording the id: no second script."""
-    remote_project.write("counter.py", COUNTER)
-    env = remote_project.env()
-    spec = remote_project.run_spec(env, "counter.py", "100")
-    first = await remote_project.target(env).launch(spec, progress=lambda _: None)
-    again = await remote_project.target(env).launch(spec, progress=lambda _: None)
-    assert again.external_id == first.external_id
-    log = (await collect(again.logs(0))).decode()
-    assert await again.wait() == 5
-    assert log.splitlines() == [f"line {i:04d}" for i in range(100)]
-    await again.release()
 
 
 async def test_a_password_from_the_system_keyring_logs_in(remote_project, system_keyring,
