@@ -72,9 +72,12 @@ class FakeTarget:
             progress(line)
         return self.environment_id
 
-    # The protocol's two entry points: the only lines that know its calling convention.
+    # The protocol's two entry points: the only lines that know its calling convention (and
+    # where a run-events object, once the keeper passes one, hears of the environment).
     async def launch(self, spec: RunSpec, *, progress: Progress) -> "FakeExecution":
-        return await self.start(spec)
+        execution = await self.start(spec)
+        self.launched_environment = self.environment_id or None
+        return execution
 
     async def attach(self, spec: RunSpec, external_id: str) -> "FakeExecution":
         return self.reopen(spec, external_id)
@@ -94,7 +97,6 @@ class FakeTarget:
         (files.work / "outputs").mkdir(exist_ok=True)  # Workbench scripts assume it
         argv = [self.python, *spec.interpreter_options, spec.script, *spec.arguments]
         external_id = await asyncio.to_thread(_spawn, argv, files, self._environment(spec, files))
-        self.launched_environment = self.environment_id or None
         return FakeExecution(external_id, files)
 
     def reopen(self, spec: RunSpec, external_id: str) -> "FakeExecution":
