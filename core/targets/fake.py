@@ -123,12 +123,11 @@ class _RunFiles:
     """A fake run's files, under ``<run_dir>/target`` as the protocol allows."""
 
     def __init__(self, run_dir: Path) -> None:
-        self.root = run_dir / "target"
-        self.work = self.root / "work"
-        self.output = self.root / "output.log"
-        self.metrics = self.root / "metrics.jsonl"
-        self.exit_code = self.root / "exit_code"
-        self.external_id = self.root / "external_id"
+        root = self.root = run_dir / "target"
+        self.work, self.output, self.metrics = root / "work", root / "output.log", \
+            root / "metrics.jsonl"
+        #: Written by this process: the script's exit code once it ended; the run's id.
+        self.exit_code, self.external_id = root / "exit_code", root / "external_id"
 
     def read_exit_code(self) -> int | None:
         try:
