@@ -16,13 +16,13 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from launchdeck.core.errors import HostKeyError, TargetError
 from launchdeck.core.remote import SSHPool
+from tests.fixtures.waiting import until_async
 
 pytestmark = [pytest.mark.ssh, pytest.mark.docker]
 
@@ -282,18 +282,18 @@ async def test_a_cut_link_loses_no_line_and_repeats_none(remote, relay):
         async for chunk in execution.logs(0):
             received.extend(chunk)
 
-    tailer = asyncio.create_task(tail())
+    tailer = asyncio.create_task(tail(), name="the log tail")
     try:
-        while b"line 20\n" not in received:
-            await asyncio.sleep(0.05)
+        await until_async(lambda: b"line 20\n" in received, timeout=300, what="line 20",
+                          watch=tailer)
         relay.cut()
         cut_at = len(received)
-        await asyncio.sleep(2.5)
-        assert states and states[-1] is not None  # told: down since <utc>
+        await until_async(lambda: states and states[-1] is not None, timeout=300,
+                          what="the lost link reported", watch=tailer)  # down since <utc>
         assert len(received) == cut_at  # nothing arrives while the host is away
         relay.start()
-        await asyncio.wait_for(tailer, 60)
-        assert await execution.wait() == 0
+        await asyncio.wait_for(tailer, 300)
+        assert await asyncio.wait_for(execution.wait(), 300) == 0
         assert states[-1] is None  # told: back
         assert bytes(received) == b"".join(b"line %d\n" % i for i in range(120))
     finally:
@@ -432,18 +432,16 @@ async def test_a_silent_link_is_noticed_by_keepalives_and_resumed(remote, relay)
         async for chunk in execution.logs(0):
             received.extend(chunk)
 
-    tailer = asyncio.create_task(tail())
+    tailer = asyncio.create_task(tail(), name="the log tail")
     try:
-        while b"line 10\n" not in received:
-            await asyncio.sleep(0.02)
+        await until_async(lambda: b"line 10\n" in received, timeout=300, what="line 10",
+                          watch=tailer)
         os.kill(relay.proc.pid, signal.SIGSTOP)
-        deadline = time.monotonic() + 20
-        while not states:
-            assert time.monotonic() < deadline, "the silent link was never noticed"
-            await asyncio.sleep(0.1)
+        await until_async(lambda: states, timeout=120, what="the silent link noticed",
+                          watch=tailer)
         os.kill(relay.proc.pid, signal.SIGCONT)
-        await asyncio.wait_for(tailer, 90)
-        assert await execution.wait() == 0
+        await asyncio.wait_for(tailer, 300)
+        assert await asyncio.wait_for(execution.wait(), 300) == 0
         assert states[0] is not None and states[-1] is None
         assert bytes(received) == b"".join(b"line %d\n" % i for i in range(150))
     finally:

@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pytest
 
 from launchdeck.core.targets.base import EnvironmentSpec, Framework, RunSpec
 from launchdeck.core.targets.spark.submit import SubmitCommand, deploy_mode, find_app_id, mode_note
+from tests.fixtures.waiting import until_async
 
 # -- the command line (no cluster) -----------------------------------------------------------
 
@@ -348,10 +348,8 @@ async def test_cancel_stops_the_application_on_the_master(spark_project, spark_c
     finally:  # the cluster has one core: a job left sleeping would starve every later test
         await execution.cancel(grace_seconds=5)
     assert await execution.wait() != 0
-    deadline = time.monotonic() + 30
-    while app_id in spark_cluster.running_app_ids() and time.monotonic() < deadline:
-        await asyncio.sleep(0.5)
-    assert app_id not in spark_cluster.running_app_ids()
+    await until_async(lambda: app_id not in spark_cluster.running_app_ids(), timeout=300,
+                      what=f"{app_id} gone from the cluster")
     await execution.release()
 
 
