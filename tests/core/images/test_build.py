@@ -58,7 +58,7 @@ async def test_prepare_builds_once_then_finds_the_image(docker_project, build_ca
         lines: list[str] = []
         first = await target.ensure_image(env, progress=lines.append)
         assert first.built and first.ref == ref and image_exists(ref)
-        assert any(line.startswith("Step ") for line in lines)  # streamed live
+        assert any(line.startswith("Step ") for line in lines), lines  # streamed live
         check = subprocess.run(["docker", "run", "--rm", ref, "python3", "-c", "import six"],
                                capture_output=True, text=True)
         assert check.returncode == 0, check.stderr
@@ -68,7 +68,7 @@ async def test_prepare_builds_once_then_finds_the_image(docker_project, build_ca
         labels = subprocess.run(["docker", "image", "inspect", "-f",
                                  "{{json .Config.Labels}}", ref],
                                 capture_output=True, text=True).stdout
-        assert '"launchdeck.recipe":"2"' in labels
+        assert '"launchdeck.recipe":"3"' in labels
         assert f'"launchdeck.project":"{docker_project.root}"' in labels
     finally:
         await target.close()
