@@ -10,6 +10,8 @@ import subprocess
 import sys
 from importlib import metadata
 
+import pytest
+
 
 HEAVY = ("asyncssh", "aiodocker", "aiohttp", "textual", "asyncio")
 
@@ -88,3 +90,25 @@ def test_warnings_are_shown_on_every_submit(deck, project):
     for _ in range(2):
         result = deck("submit", "-c", "local", "hello.py", check=True)
         assert "UseSamplng: unknown key, ignored; did you mean UseSampling?" in result.err
+
+
+@pytest.mark.docker
+def test_a_second_prepare_finds_the_image_without_docker_libraries(docker_project):
+    from tests.fixtures.docker_engine import CA_BUNDLE
+    from tests.fixtures.projects import Deck
+
+    docker_project.compute(buildCaBundle=CA_BUNDLE)
+    docker_project.conda("dependencies:\n  - pip:\n    - six\n")
+    docker_project.write("aml_config/docker.runconfig",
+                         'ArgumentVector: ["$file"]\nTarget: docker\nFramework: Python\n')
+    deck = Deck(docker_project.root)
+    first = deck("prepare", "-c", "docker", timeout=600, check=True)
+    ref = first.out.splitlines()[-1].split()[1]
+    assert ref.startswith("deck-env:")
+    out, imported = deck_imports(deck, "prepare", "-c", "docker")
+    assert out.splitlines() == [f"environment image {ref} found; nothing to build",
+                                f"Image: {ref} (found)"]
+    assert not imported & {*HEAVY, "ruamel"}, imported & {*HEAVY, "ruamel"}
+    subprocess.run(["docker", "rmi", ref], capture_output=True)
+    again = deck("prepare", "-c", "docker", timeout=600, check=True)  # gone: built again
+    assert again.out.splitlines()[-1].startswith(f"Image: {ref} (built in ")
