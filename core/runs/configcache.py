@@ -12,7 +12,8 @@ An entry also records what made it: deck's version and the size and time of the 
 parse configs, so an upgraded or edited deck never reads an entry an older one wrote; and the
 folder it was written from, since warnings name files relative to it. Entries are loaded with
 an unpickler that builds only deck's config classes and paths, nothing else a file could name.
-Any problem reading or writing the cache is a miss, never an error.
+Any problem reading or writing the cache is a miss, never an error. A compute file that holds
+a password itself (not a keyring reference) is never kept: the secret is not copied.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def load(project: "Project", runconfig_name: str) -> "tuple[RunConfigs, list[str
 def store(project: "Project", runconfig_name: str, configs: "RunConfigs",
           warnings: list[str]) -> None:
     """Keep ``configs`` (loaded from the live project) and their warning lines."""
+    if _holds_a_password(configs):
+        return  # a password written in the .compute file is not copied anywhere else
     rc = configs.runconfig
     inputs = {str(path): _digest(path) for path in (
         rc.path, configs.compute.path,
@@ -73,6 +76,14 @@ def store(project: "Project", runconfig_name: str, configs: "RunConfigs",
         os.replace(tmp, path)
     except Exception:  # noqa: BLE001 - a full disk or a read-only project: just no cache
         tmp.unlink(missing_ok=True)
+
+
+def _holds_a_password(configs: "RunConfigs") -> bool:
+    from launchdeck.core.config import secrets
+
+    password = getattr(configs.compute, "password", None)
+    return bool(password) and secrets.password_source(password) is not (
+        secrets.PasswordSource.KEYRING)
 
 
 def _entry_path(project: "Project", runconfig_name: str) -> Path:

@@ -112,3 +112,13 @@ def test_a_second_prepare_finds_the_image_without_docker_libraries(docker_projec
     subprocess.run(["docker", "rmi", ref], capture_output=True)
     again = deck("prepare", "-c", "docker", timeout=600, check=True)  # gone: built again
     assert again.out.splitlines()[-1].startswith(f"Image: {ref} (built in ")
+
+
+def test_a_password_in_a_compute_file_is_not_copied_to_the_cache(deck, project):
+    (project / "hello.py").write_text("print('hello')\n")
+    compute = project / "aml_config" / "local.compute"
+    compute.write_text(compute.read_text() + 'password: "hunter2-plain"\n')
+    deck("submit", "-c", "local", "hello.py", check=True)
+    cache = project / ".deck" / "cache"
+    kept = [p.read_bytes() for p in cache.rglob("*") if p.is_file()] if cache.exists() else []
+    assert not any(b"hunter2-plain" in data for data in kept)
