@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
 
 # Each module adds its subcommands through ``register(subparsers)``; handlers take the parsed
@@ -18,7 +16,10 @@ COMMAND_OWNERS = {command: f"launchdeck.cli.{module}" for command, module in (
     ("images", "images"), ("dash", "dash"), ("history", "history"))}
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> "argparse.ArgumentParser":
+    import argparse
+    import importlib
+
     parser = argparse.ArgumentParser(
         prog="deck",
         description="Run Python and PySpark scripts of a Workbench-style project on local, "
@@ -26,6 +27,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         epilog="Run 'deck' with no command to open the dashboard.")
     parser.add_argument("--project", metavar="DIR",
                         help="the project folder (default: the one holding the current folder)")
+    parser.add_argument("--version", action="store_true",
+                        help="print deck's version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in ([only] if only else COMMAND_MODULES):
         try:
@@ -42,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     from launchdeck.core.errors import DeckError
 
     argv = sys.argv[1:] if argv is None else argv
+    if _asks_version(argv):  # before any command module is imported: it must start fast
+        return _print_version()
     parser = build_parser(_owner_of(argv))
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
@@ -91,6 +96,31 @@ def _storage_problem(exc: Exception) -> str | None:
     return None
 
 
+def _asks_version(argv: list[str]) -> bool:
+    """Whether ``--version`` comes before any command (``deck submit --version`` does not)."""
+    words = iter(argv)
+    for word in words:
+        if word == "--version":
+            return True
+        if word == "--project":
+            next(words, None)
+        elif not word.startswith("-"):
+            return False
+    return False
+
+
+def _print_version() -> int:
+    from launchdeck.core.version import installed_version
+
+    version = installed_version()
+    if version is None:
+        print("deck: the launchdeck package is not installed (no package metadata found); "
+              "install it with pip install -e .", file=sys.stderr)
+        return 2
+    print(f"deck {version}")
+    return 0
+
+
 def _owner_of(argv: list[str]) -> str | None:
     words = iter(argv)
     for word in words:
@@ -103,7 +133,7 @@ def _owner_of(argv: list[str]) -> str | None:
     return None
 
 
-def _has_dash(parser: argparse.ArgumentParser) -> bool:
+def _has_dash(parser: "argparse.ArgumentParser") -> bool:
     for action in parser._subparsers._group_actions:  # noqa: SLF001 - argparse has no API
         if "dash" in getattr(action, "choices", {}):
             return True

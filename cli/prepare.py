@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 from launchdeck.cli.common import ask_ssh_passwords_on_terminal, project_of
@@ -28,18 +27,44 @@ def _progress(line: str) -> None:
 
 
 def run(args) -> int:
-    from launchdeck.core.runs.runspec import live_resolver, load_configs
-    from launchdeck.core.targets.registry import open_target
+    from launchdeck.core.runs import configcache
 
     project = project_of(args)
-    runconfig = project.load_runconfig(args.run_configuration)
+    kept = configcache.load(project, args.run_configuration)
+    configs = kept[0] if kept is not None else _load_configs(project, args.run_configuration)
+    if not args.rebuild:
+        # An image that is there is found with two plain requests: no event loop, no aiodocker.
+        from launchdeck.core.images.lookup import find_environment_image
+
+        ref = find_environment_image(configs.compute, configs.env)
+        if ref is not None:
+            _progress(f"environment image {ref} found; nothing to build")
+            print(f"Image: {ref} (found)")
+            return 0
+    import asyncio
+
+    from launchdeck.core.targets.registry import open_target
+
+    target = open_target(project, configs.compute)
+    return asyncio.run(_prepare(target, configs.env, rebuild=args.rebuild))
+
+
+def _load_configs(project, name: str):
+    from launchdeck.core.runs.runspec import live_resolver, load_configs
+
+    runconfig = project.load_runconfig(name)
     if not project.compute_path(runconfig.target).is_file():
         project.load_compute(runconfig.target)  # raises the clear "no such target" error
     configs = load_configs(project, runconfig_path=runconfig.path,
                            compute_path=project.compute_path(runconfig.target),
                            resolve=live_resolver(project))
-    target = open_target(project, configs.compute)
-    return asyncio.run(_prepare(target, configs.env, rebuild=args.rebuild))
+    from launchdeck.core.config.report import format_warnings, warnings_for
+    from launchdeck.core.runs import configcache
+
+    # Kept for the next prepare or submit of this runconfig (their warnings with them).
+    configcache.store(project, name, configs, format_warnings(warnings_for(
+        configs.runconfig, configs.compute, configs.env.conda, configs.env.spark)))
+    return configs
 
 
 async def _prepare(target, env, *, rebuild: bool) -> int:

@@ -76,19 +76,13 @@ def run(args) -> int:
 
 def stream_to_end(project, run_id: str, offset: int = 0) -> int:
     """Copy the run's output to stdout until it ends; return the exit code deck should give."""
-    from launchdeck.core.runs.control import follow_output
-
-    import asyncio
+    from launchdeck.core.runs.control import follow_output_blocking
 
     out = sys.stdout.buffer
-
-    async def pump() -> None:
-        async for chunk in follow_output(project, run_id, offset):
+    try:
+        for chunk in follow_output_blocking(project, run_id, offset):
             out.write(chunk)
             out.flush()
-
-    try:
-        asyncio.run(pump())
     except KeyboardInterrupt:
         sys.stderr.write(
             f"\nDetached from run {run_id}; it keeps running.\n"

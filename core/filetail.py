@@ -1,11 +1,18 @@
-"""Follow a growing file from a byte offset, the way ``tail -f`` does, without a thread."""
+"""Follow a growing file from a byte offset, the way ``tail -f`` does, without a thread.
+
+``follow`` is for an event loop; ``follow_blocking`` is the same loop for a plain process (the
+CLI streaming a run's output), which then need not import asyncio at all.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import os
+import time
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, AsyncIterator, Awaitable, Callable, Iterator
+
+if TYPE_CHECKING:
+    import asyncio
 
 CHUNK = 1 << 20
 # Polling starts fast (a new line should show at once) and backs off while the file is idle,
@@ -49,6 +56,8 @@ async def follow(path: Path, offset: int, finished: Callable[[], Awaitable[bool]
                     offset += len(data)
                     yield data
                 return
+            import asyncio  # loaded already: we run in its loop
+
             if wake is None:
                 await asyncio.sleep(delay)
             else:
@@ -56,6 +65,42 @@ async def follow(path: Path, offset: int, finished: Callable[[], Awaitable[bool]
                     await asyncio.wait_for(wake.wait(), delay)
                 except asyncio.TimeoutError:
                     pass
+            delay = min(delay * 2, max_poll)
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def follow_blocking(path: Path, offset: int, finished: Callable[[], bool],
+                    *, chunk_size: int = CHUNK, max_poll: float = SLOW_POLL) -> Iterator[bytes]:
+    """``follow`` without an event loop: the same reads, the same end, sleeping between polls."""
+    delay = FAST_POLL
+    fd = None
+    try:
+        while True:
+            if fd is None:
+                try:
+                    fd = os.open(path, os.O_RDONLY)
+                except FileNotFoundError:
+                    fd = None
+            if fd is not None:
+                data = os.pread(fd, chunk_size, offset)
+                if data:
+                    offset += len(data)
+                    delay = FAST_POLL
+                    yield data
+                    continue
+            if finished():
+                if fd is None:
+                    try:
+                        fd = os.open(path, os.O_RDONLY)
+                    except FileNotFoundError:
+                        return
+                while data := os.pread(fd, chunk_size, offset):
+                    offset += len(data)
+                    yield data
+                return
+            time.sleep(delay)
             delay = min(delay * 2, max_poll)
     finally:
         if fd is not None:

@@ -4,6 +4,10 @@ The build runs untagged and the tag is applied after the engine reports success,
 or interrupted build never leaves a half-made image under a deck tag. Intermediate containers
 are removed even on failure (``forcerm``); successful steps stay in the engine's build cache,
 which is what makes a one-package change rebuild only the layer it touches.
+
+Engines with BuildKit (``core.images.buildkit``) get the recipe's BuildKit Dockerfile: files
+bind-mounted into their install step instead of copied in steps of their own, pip's downloads
+in a cache mount. Its progress is read back into the same lines the classic builder prints.
 """
 
 from __future__ import annotations
@@ -17,25 +21,28 @@ from typing import IO
 
 import aiodocker
 from aiodocker.exceptions import DockerError
+from aiodocker.types import SENTINEL
 
 from launchdeck.core.errors import EnvironmentBuildError
-from launchdeck.core.images import condapip
+from launchdeck.core.images import buildkit, condapip
 from launchdeck.core.images.recipe import REPOSITORY, ImageRecipe
 from launchdeck.core.targets.base import Progress
 from launchdeck.core.docker.engine import engine_errors
 
 _STEP = re.compile(r"^Step \d+/\d+ : ")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # the engine colours a RUN step's stderr
-_ENV_PREFIX = re.compile(r"^(Step \d+/\d+ : RUN )(?:[A-Z_]+=\S* )+")
+_ENV_PREFIX = re.compile(r"^(Step \d+/\d+ : RUN )(?:--mount=\S+ |[A-Z_]+=\S* )+")
 _CERT = re.compile(r"CERTIFICATE_VERIFY_FAILED|certificate verify failed", re.I)
-_EXIT = re.compile(r"The command '.*' returned a non-zero code: (\d+)", re.S)
+_EXIT = re.compile(r"The command '.*' returned a non-zero code: (\d+)"  # classic builder
+                   r"|exit code: (\d+)\s*$", re.S)  # BuildKit
 
 
-def build_context(recipe: ImageRecipe) -> IO[bytes]:
+def build_context(recipe: ImageRecipe, *, dockerfile: str | None = None) -> IO[bytes]:
     """The build context as an uncompressed tar in a temp file (wheels can be large)."""
     spool = tempfile.TemporaryFile()
+    dockerfile = recipe.dockerfile if dockerfile is None else dockerfile
     with tarfile.open(fileobj=spool, mode="w") as tar:
-        for name, data in {"Dockerfile": recipe.dockerfile.encode(), **recipe.files}.items():
+        for name, data in {"Dockerfile": dockerfile.encode(), **recipe.files}.items():
             info = tarfile.TarInfo(name)
             info.size, info.mode, info.mtime = len(data), 0o644, 0
             tar.addfile(info, io.BytesIO(data))
@@ -82,7 +89,7 @@ class _Transcript:
         step = step if len(step) < 160 else step[:157] + "..."
         code = _EXIT.search(engine_message)
         if code:
-            engine_message = f"the command exited with code {code.group(1)}"
+            engine_message = f"the command exited with code {code.group(1) or code.group(2)}"
         lines = [ln for ln in self.step_lines if ln.strip()
                  and not ln.startswith((" ---> ", "Removing intermediate container"))]
         # pip and conda put the reason on lines of their own; show those, else the tail.
@@ -116,13 +123,19 @@ async def build_image(docker: aiodocker.Docker, recipe: ImageRecipe, *, url: str
     image_id = None
     started = time.monotonic()
     async with engine_errors(f"building {recipe.ref}", url):
-        with build_context(recipe) as context:
+        with_buildkit = bool(recipe.buildkit_dockerfile) and buildkit.available(
+            await docker.version())
+        trace = buildkit.Progress()
+        dockerfile = recipe.buildkit_dockerfile if with_buildkit else recipe.dockerfile
+        with build_context(recipe, dockerfile=dockerfile) as context:
             try:
-                async for chunk in docker.images.build(
-                        fileobj=context, encoding="identity", stream=True, rm=True,
-                        forcerm=True, nocache=nocache):
+                async for chunk in _build(docker, context, nocache=nocache,
+                                          with_buildkit=with_buildkit):
                     if "stream" in chunk:
                         transcript.feed(chunk["stream"])
+                    elif chunk.get("id") == "moby.buildkit.trace":
+                        for line in trace.lines(str(chunk.get("aux", ""))):
+                            transcript.feed(line)
                     elif "aux" in chunk and isinstance(chunk["aux"], dict):
                         image_id = chunk["aux"].get("ID", image_id)
                     elif "error" in chunk or "errorDetail" in chunk:
@@ -144,3 +157,19 @@ async def build_image(docker: aiodocker.Docker, recipe: ImageRecipe, *, url: str
         await docker.images.tag(image_id, REPOSITORY, tag=recipe.tag)
     progress(f"built {recipe.ref} ({image_id[:19]}) in {time.monotonic() - started:.1f} s")
     return image_id
+
+
+def _build(docker: aiodocker.Docker, context: IO[bytes], *, nocache: bool,
+           with_buildkit: bool):
+    """``POST /build``, streamed. aiodocker's ``images.build`` cannot ask for BuildKit
+    (``version=2``), so the request is made with its own query helper and JSON stream reader."""
+    if not with_buildkit:
+        return docker.images.build(fileobj=context, encoding="identity", stream=True, rm=True,
+                                   forcerm=True, nocache=nocache)
+    params = {"version": "2", "rm": "1", "forcerm": "1", "nocache": "1" if nocache else "0"}
+    request = docker._query(  # noqa: SLF001 - see above
+        "build", "POST", params=params,
+        headers={"content-type": "application/x-tar", "Content-Encoding": "identity"},
+        data=docker.images._stream(context),  # noqa: SLF001
+        timeout=docker._resolve_long_running_timeout(SENTINEL))  # noqa: SLF001
+    return docker.images._handle_stream(request)  # noqa: SLF001

@@ -2,13 +2,17 @@
 
 The answer decides the recipe (pip only, or conda then pip) and the interpreter a run uses. It
 is a function of the image id, which the tag already contains, so it is asked only when an image
-has to be built, by running one short-lived container.
+has to be built, by running one short-lived container; and since an image id is the hash of the
+image's content, the answer is kept on this machine (``~/.cache/launchdeck/probes/<id>.json``)
+and a later build on the same base, by any deck process, starts no container for it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiodocker
 
@@ -64,6 +68,10 @@ async def probe(docker: aiodocker.Docker, image_id: str, *, url: str) -> BaseFac
     """Run the probe in a throwaway container of ``image_id`` (cached per id in this process)."""
     if image_id in _cache:
         return _cache[image_id]
+    kept = _load(image_id)
+    if kept is not None:
+        _cache[image_id] = kept
+        return kept
     async with engine_errors(f"probing base image {image_id[:19]}", url):
         container = await docker.containers.create(config={
             "Image": image_id, "Entrypoint": [], "Cmd": ["/bin/sh", "-c", _SCRIPT],
@@ -85,4 +93,43 @@ async def probe(docker: aiodocker.Docker, image_id: str, *, url: str) -> BaseFac
         raise EnvironmentBuildError(f"base image {image_id[:19]}: probe failed: "
                                     f"{''.join(lines)[-500:]}")
     _cache[image_id] = facts
+    _keep(facts)
     return facts
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    return Path(base) / "launchdeck" / "probes"
+
+
+def _file(image_id: str) -> Path | None:
+    digest = image_id.removeprefix("sha256:")
+    if not digest.isalnum():  # an id names a file here: nothing but hex digits may do that
+        return None
+    return cache_dir() / f"{digest}.json"
+
+
+def _load(image_id: str) -> BaseFacts | None:
+    path = _file(image_id)
+    try:
+        data = json.loads(path.read_text()) if path is not None else None
+        if not isinstance(data, dict):
+            return None
+        return BaseFacts(image_id=image_id, python=data["python"],
+                         python_version=data["python_version"], has_pip=bool(data["pip"]),
+                         conda=data["conda"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # not there, or unreadable: probe again
+
+
+def _keep(facts: BaseFacts) -> None:
+    path = _file(facts.image_id)
+    if path is None:
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(facts.to_label())
+        os.replace(tmp, path)
+    except OSError:  # a full or read-only cache folder only costs a probe next time
+        tmp.unlink(missing_ok=True)

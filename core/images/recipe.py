@@ -35,9 +35,12 @@ if TYPE_CHECKING:
     from launchdeck.core.images.settings import BuildSettings
 
 #: 2: conda packages on a base without conda are installed with pip (core.images.condapip).
-RECIPE_VERSION = 2
+#: 3: one COPY per install step (the CA bundle rides with the first); BuildKit bind mounts.
+RECIPE_VERSION = 3
 REPOSITORY = "deck-env"
 BUILD_DIR = "/tmp/deck-build"
+#: pip's download cache in BuildKit builds: a cache mount, shared by every build on the engine.
+PIP_CACHE = "/tmp/deck-pip-cache"
 LABEL_RECIPE = "launchdeck.recipe"
 LABEL_PROJECT = "launchdeck.project"
 LABEL_BASE = "launchdeck.base"
@@ -52,7 +55,8 @@ class ImageRecipe:
     """What to send to an engine to build one environment image."""
 
     tag: str
-    dockerfile: str
+    dockerfile: str                 # for the classic builder
+    buildkit_dockerfile: str = ""   # the same layers for BuildKit (bind and cache mounts)
     files: dict[str, bytes] = field(default_factory=dict)  # build context, besides Dockerfile
     wheel_dir: Path | None = None   # offline mode: host folder sent as ``wheels/``
     labels: dict[str, str] = field(default_factory=dict)
@@ -130,11 +134,9 @@ def plan(*, tag: str, base_name: str, facts: "BaseFacts", conda: "CondaDependenc
     pip_packages, skipped = condapip.pip_entries(conda)
     notes: list[str] = []
     files: dict[str, bytes] = {}
-    lines = [f"# deck environment layer (recipe {RECIPE_VERSION}) on {base_name}",
-             f"FROM {facts.image_id}"]
+    layers: list[tuple[str, str]] = []  # (the file the step installs from, its command)
     if settings.ca_bundle is not None:
         files["ca.pem"] = settings.ca_bundle.read_bytes()
-        lines.append(f"COPY ca.pem {BUILD_DIR}/ca.pem")
     ca_env = f"{BUILD_DIR}/ca.pem" if settings.ca_bundle is not None else None
     pip_env = _PIP_ENV + (f" PIP_CERT={ca_env}" if ca_env else "")
     source = f" --no-index --find-links {BUILD_DIR}/wheels" if settings.offline else ""
@@ -153,9 +155,9 @@ def plan(*, tag: str, base_name: str, facts: "BaseFacts", conda: "CondaDependenc
             override = " --override-channels" if channels else ""
             env = f"CONDA_SSL_VERIFY={ca_env} " if ca_env else ""
             name = " --name base" if facts.conda == "micromamba" else ""
-            lines += [f"COPY conda.txt {BUILD_DIR}/conda.txt",
-                      f"RUN {env}{facts.conda} install --yes{name}{override}{channels} "
-                      f"--file {BUILD_DIR}/conda.txt && {facts.conda} clean --all --yes"]
+            layers.append(("conda.txt", f"{env}{facts.conda} install --yes{name}{override}"
+                           f"{channels} --file {BUILD_DIR}/conda.txt && {facts.conda} clean "
+                           "--all --yes"))
     else:
         # No conda in the base: its conda packages are installed with pip (core.images.condapip),
         # in a layer of their own before the pip: list, as conda would install them first.
@@ -172,35 +174,89 @@ def plan(*, tag: str, base_name: str, facts: "BaseFacts", conda: "CondaDependenc
                 f"{conda_file} lists packages to install but base image {base_name} has Python "
                 f"{facts.python_version} without pip (and no conda); add pip to the base image "
                 "(Debian: python3-pip) or use one that has it")
-    if settings.offline and (translated or pip_packages):
-        lines.append(f"COPY wheels/ {BUILD_DIR}/wheels/")
+    wheels = settings.offline and bool(translated or pip_packages)
     if translated:
         files["conda-pip.txt"] = ("\n".join(translated) + "\n").encode()
-        lines += [f"COPY conda-pip.txt {BUILD_DIR}/conda-pip.txt",
-                  f"RUN {pip_env} {facts.python} -m pip install{source} "
-                  f"--requirement {BUILD_DIR}/conda-pip.txt"]
+        layers.append(("conda-pip.txt", f"{pip_env} {facts.python} -m pip install{source} "
+                                        f"--requirement {BUILD_DIR}/conda-pip.txt"))
     if pip_packages:
         files["requirements.txt"] = ("\n".join(pip_packages) + "\n").encode()
-        lines += [f"COPY requirements.txt {BUILD_DIR}/requirements.txt",
-                  f"RUN {pip_env} {facts.python} -m pip install{source} "
-                  f"--requirement {BUILD_DIR}/requirements.txt"]
+        layers.append(("requirements.txt", f"{pip_env} {facts.python} -m pip install{source} "
+                                           f"--requirement {BUILD_DIR}/requirements.txt"))
     notes += skipped
     labels = {LABEL_RECIPE: str(RECIPE_VERSION), LABEL_PROJECT: str(project_dir),
               LABEL_BASE: base_name, LABEL_PYTHON: facts.python}
     # One LABEL line, last: labels never invalidate the cached package layers, and one line
     # is one step (the API's labels parameter adds a step per label).
-    lines.append("LABEL " + " ".join(f"{json.dumps(k)}={json.dumps(v)}"
-                                     for k, v in sorted(labels.items())))
+    label = "LABEL " + " ".join(f"{json.dumps(k)}={json.dumps(v)}"
+                                for k, v in sorted(labels.items()))
+    head = [f"# deck environment layer (recipe {RECIPE_VERSION}) on {base_name}",
+            f"FROM {facts.image_id}"]
+    ca = settings.ca_bundle is not None and bool(layers)
     ca_advice = (f"buildCaBundle ({settings.ca_bundle}) is set but does not verify it: point "
                  "it at a PEM bundle that holds your proxy's CA (on Debian "
                  "/etc/ssl/certs/ca-certificates.crt)" if settings.ca_bundle is not None else
                  f"set buildCaBundle: /etc/ssl/certs/ca-certificates.crt (a PEM bundle that "
                  f"holds your proxy's CA) in {compute_file}, or DECK_BUILD_CA_BUNDLE, and "
                  "build again")
-    return ImageRecipe(tag=tag, dockerfile="\n".join(lines) + "\n", files=files,
+    return ImageRecipe(tag=tag, dockerfile=_classic(head, layers, ca, wheels, label),
+                       buildkit_dockerfile=_buildkit([head[0], f"FROM {base_name}"], layers,
+                                                     ca, wheels, label),
+                       files=files,
                        wheel_dir=wheel_dir if settings.offline and (translated or pip_packages)
                        else None, labels=labels, notes=tuple(n for n in notes if n),
                        sources=condapip.sources(conda, translation), ca_advice=ca_advice)
+
+
+def _classic(head: list[str], layers: list[tuple[str, str]], ca: bool, wheels: bool,
+             label: str) -> str:
+    """The Dockerfile for the classic builder: each install step after a COPY of its file.
+
+    Every step of the classic builder is a container and a commit, so files share a COPY where
+    they can: the CA bundle goes with the first install file (it only matters to installs).
+    """
+    lines = list(head)
+    for index, (name, command) in enumerate(layers):
+        sources = (["ca.pem"] if ca and index == 0 else []) + [name]
+        if wheels and index == _first_pip(layers):
+            lines.append(f"COPY wheels/ {BUILD_DIR}/wheels/")
+        lines += [f"COPY {' '.join(sources)} {BUILD_DIR}/", f"RUN {command}"]
+    lines.append(label)
+    return "\n".join(lines) + "\n"
+
+
+def _buildkit(head: list[str], layers: list[tuple[str, str]], ca: bool, wheels: bool,
+              label: str) -> str:
+    """The Dockerfile for BuildKit: one RUN per install, its files bind-mounted, not copied.
+
+    Nothing of the build stays in the image, a changed file reruns only its own step, and pip
+    keeps its downloads in a cache mount, so a rebuild of a changed list fetches only what is
+    new. (``PIP_NO_CACHE_DIR`` is dropped there: the cache lives outside the image.) BuildKit
+    reads ``FROM`` as an image name, not an id, so ``head`` names the base image as the
+    target's file does (its id, in the tag, was read a moment before).
+    """
+    lines = list(head)
+    for name, command in layers:
+        mounts = [_bind(name)]
+        if ca:
+            mounts.append(_bind("ca.pem"))
+        if wheels and " -m pip install" in command:
+            mounts.append(_bind("wheels"))
+        if " -m pip install" in command:
+            mounts.append(f"--mount=type=cache,target={PIP_CACHE},mode=0777")
+            command = command.replace("PIP_NO_CACHE_DIR=1", f"PIP_CACHE_DIR={PIP_CACHE}")
+        lines.append(f"RUN {' '.join(mounts)} {command}")
+    lines.append(label)
+    return "\n".join(lines) + "\n"
+
+
+def _bind(name: str) -> str:
+    return f"--mount=type=bind,source={name},target={BUILD_DIR}/{name}"
+
+
+def _first_pip(layers: list[tuple[str, str]]) -> int:
+    """The index of the first pip step (the wheels are copied just before it), or -1."""
+    return next((i for i, (_, command) in enumerate(layers) if " -m pip install" in command), -1)
 
 
 def _shell_word(text: str) -> str:

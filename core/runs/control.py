@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
-from typing import AsyncIterator
+from typing import AsyncIterator, Iterator
 
 from launchdeck.core import filetail
 from launchdeck.core.errors import RunStateError
@@ -16,35 +15,58 @@ from launchdeck.core.runs.state import RunState
 REVIVE_EVERY_SECONDS = 2.0
 
 
+#: A person is watching: notice the end of the run within 20 ms (the check is one cheap
+#: PRAGMA while nothing changes).
+WATCHED_POLL_SECONDS = 0.02
+
+
 async def follow_output(project: Project, run_id: str, offset: int = 0) -> AsyncIterator[bytes]:
     """The run's log from ``offset``, live, until the run is over and its log fully read."""
-    from launchdeck.core.runs.launcher import revive
-
-    history = project.history
-    loop = asyncio.get_running_loop()
-    last_revive = 0.0
-    last_version = None
-    status = history.get_run(run_id).status
+    over = _RunOver(project, run_id)
 
     async def finished() -> bool:
-        nonlocal last_revive, last_version, status
-        version = history.data_version()
-        if version != last_version:
-            last_version = version
-            status = history.get_run(run_id).status
-        if status.is_terminal:
-            return True
-        now = loop.time()
-        if now - last_revive > REVIVE_EVERY_SECONDS:
-            last_revive = now
-            revive(project, [history.get_run(run_id)])
-        return False
+        return over()
 
-    # A person is watching: notice the end of the run within 20 ms (the check is one cheap
-    # PRAGMA while nothing changes).
     async for chunk in filetail.follow(project.run_dir(run_id) / "output.log", offset, finished,
-                                       max_poll=0.02):
+                                       max_poll=WATCHED_POLL_SECONDS):
         yield chunk
+
+
+def follow_output_blocking(project: Project, run_id: str, offset: int = 0) -> Iterator[bytes]:
+    """``follow_output`` for a plain process (``deck submit``, ``deck logs -f``): no event loop,
+    so the command does not import asyncio to copy a file to its stdout."""
+    yield from filetail.follow_blocking(project.run_dir(run_id) / "output.log", offset,
+                                        _RunOver(project, run_id),
+                                        max_poll=WATCHED_POLL_SECONDS)
+
+
+class _RunOver:
+    """Whether a followed run is over; revives its keeper now and then if it died."""
+
+    def __init__(self, project: Project, run_id: str) -> None:
+        self.project = project
+        self.run_id = run_id
+        self.history = project.history
+        self.last_revive = 0.0
+        self.last_version = None
+        self.status = self.history.get_run(run_id).status
+
+    def __call__(self) -> bool:
+        import time
+
+        version = self.history.data_version()
+        if version != self.last_version:
+            self.last_version = version
+            self.status = self.history.get_run(self.run_id).status
+        if self.status.is_terminal:
+            return True
+        now = time.monotonic()
+        if now - self.last_revive > REVIVE_EVERY_SECONDS:
+            from launchdeck.core.runs.launcher import revive
+
+            self.last_revive = now
+            revive(self.project, [self.history.get_run(self.run_id)])
+        return False
 
 
 def request_cancel(project: Project, run_id: str) -> RunRecord:
@@ -72,6 +94,8 @@ def request_cancel(project: Project, run_id: str) -> RunRecord:
 
 
 async def wait_until_over(project: Project, run_id: str, timeout: float) -> RunRecord:
+    import asyncio
+
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         run = project.history.get_run(run_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import threading
 import sys
 
@@ -28,6 +27,8 @@ def start_keeper(project: Project, run_id: str) -> int:
     if can_fork() and "history" not in vars(project):
         seed = KeeperSeed(project)
         return seed.start(run_id)
+    import subprocess  # only here: a forked keeper (the CLI's way) needs no new interpreter
+
     run_dir = project.run_dir(run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
     with open(run_dir / "keeper.log", "ab") as keeper_log:

@@ -85,31 +85,20 @@ def _enqueue(project: Project, start: bool, queue) -> RunRecord:
 
 def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[str, ...],
            seed=None, on_warning=None, overrides: "SubmitOverrides | None" = None):
-    runconfig_path = project.runconfig_path(runconfig_name)
-    if not runconfig_path.is_file():
-        project.load_runconfig(runconfig_name)  # raises the clear "no such runconfig" error
-    from launchdeck.core.config.runconfig import load_runconfig
+    from launchdeck.core.runs import configcache
 
-    runconfig = load_runconfig(runconfig_path)
-    if overrides is not None:
-        runconfig = overrides.apply(project, runconfig)
-    target = runconfig.target
-    compute_path = project.compute_path(target)
-    if not compute_path.is_file():
-        known = ", ".join(project.compute_names()) or "none"
-        if overrides is not None and overrides.target:
-            raise ConfigError(f"no compute target {target!r} (aml_config/{target}.compute "
-                              f"does not exist; targets: {known})", field="--target")
-        raise ConfigError(f"Target {target!r} names no compute target "
-                          f"(aml_config/{target}.compute does not exist; targets: {known})",
-                          file=str(runconfig_path), field="Target")
-    configs = load_configs(project, runconfig_path=runconfig_path, compute_path=compute_path,
-                           resolve=live_resolver(project), runconfig=runconfig)
-    if on_warning is not None:
+    cacheable = overrides is None or overrides.empty
+    kept = configcache.load(project, runconfig_name) if cacheable else None
+    if kept is not None:
+        configs, warnings = kept
+    else:
+        configs = _load_configs(project, runconfig_name, overrides)
         from launchdeck.core.config.report import format_warnings, warnings_for
 
-        for line in format_warnings(warnings_for(configs.runconfig, configs.compute,
-                                                 configs.env.conda, configs.env.spark)):
+        warnings = format_warnings(warnings_for(configs.runconfig, configs.compute,
+                                                configs.env.conda, configs.env.spark))
+    if on_warning is not None:
+        for line in warnings:
             on_warning(line)
     # Interpreter options a target cannot apply are refused now, not when the run starts.
     applicable_options(configs, split_argument_vector(configs.runconfig.argument_vector,
@@ -156,7 +145,34 @@ def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[
     # The keeper may reuse the parsed configs only if the snapshot holds those very bytes (a
     # file edited during the submit makes the keeper read the snapshot's own).
     parsed = configs if snapshot_holds(project, snapshot.fingerprint, configs) else None
+    if kept is None and cacheable:  # kept only once a run was queued: a refusal writes nothing
+        configcache.store(project, runconfig_name, configs, warnings)
     return record, parsed
+
+
+def _load_configs(project: Project, runconfig_name: str,
+                  overrides: "SubmitOverrides | None"):
+    """Parse and check the run's configs from the live project (see ``runspec.load_configs``)."""
+    runconfig_path = project.runconfig_path(runconfig_name)
+    if not runconfig_path.is_file():
+        project.load_runconfig(runconfig_name)  # raises the clear "no such runconfig" error
+    from launchdeck.core.config.runconfig import load_runconfig
+
+    runconfig = load_runconfig(runconfig_path)
+    if overrides is not None:
+        runconfig = overrides.apply(project, runconfig)
+    target = runconfig.target
+    compute_path = project.compute_path(target)
+    if not compute_path.is_file():
+        known = ", ".join(project.compute_names()) or "none"
+        if overrides is not None and overrides.target:
+            raise ConfigError(f"no compute target {target!r} (aml_config/{target}.compute "
+                              f"does not exist; targets: {known})", field="--target")
+        raise ConfigError(f"Target {target!r} names no compute target "
+                          f"(aml_config/{target}.compute does not exist; targets: {known})",
+                          file=str(runconfig_path), field="Target")
+    return load_configs(project, runconfig_path=runconfig_path, compute_path=compute_path,
+                        resolve=live_resolver(project), runconfig=runconfig)
 
 
 def _kept_configs(project: Project, configs) -> frozenset[str]:
@@ -180,6 +196,11 @@ class SubmitOverrides:
         self.target = target
         self.conda_file = conda_file
         self.spark_file = spark_file
+
+    @property
+    def empty(self) -> bool:
+        """Nothing is overridden: the runconfig is used as it is."""
+        return not (self.target or self.conda_file or self.spark_file)
 
     def apply(self, project: Project, runconfig):
         from dataclasses import replace

@@ -58,7 +58,7 @@ async def test_prepare_builds_once_then_finds_the_image(docker_project, build_ca
         lines: list[str] = []
         first = await target.ensure_image(env, progress=lines.append)
         assert first.built and first.ref == ref and image_exists(ref)
-        assert any(line.startswith("Step ") for line in lines)  # streamed live
+        assert any(line.startswith("Step ") for line in lines), lines  # streamed live
         check = subprocess.run(["docker", "run", "--rm", ref, "python3", "-c", "import six"],
                                capture_output=True, text=True)
         assert check.returncode == 0, check.stderr
@@ -68,7 +68,7 @@ async def test_prepare_builds_once_then_finds_the_image(docker_project, build_ca
         labels = subprocess.run(["docker", "image", "inspect", "-f",
                                  "{{json .Config.Labels}}", ref],
                                 capture_output=True, text=True).stdout
-        assert '"launchdeck.recipe":"2"' in labels
+        assert '"launchdeck.recipe":"3"' in labels
         assert f'"launchdeck.project":"{docker_project.root}"' in labels
     finally:
         await target.close()
@@ -243,5 +243,28 @@ async def test_offline_mode_installs_wheels_gathered_on_the_host(docker_project,
                                 "-c", "import six, toolz; print(six.__version__)"],
                                capture_output=True, text=True)
         assert check.returncode == 0, check.stderr
+    finally:
+        await target.close()
+
+
+@pytest.mark.parametrize("buildkit", ["1", "0"])
+async def test_both_builders_build_the_environment_and_stream_their_steps(
+        docker_project, monkeypatch, buildkit):
+    monkeypatch.setenv("DECK_BUILDKIT", buildkit)
+    env = docker_project.env(conda=SIX, buildCaBundle=CA_BUNDLE)
+    target = docker_project.target(env)
+    try:
+        ref = await fresh(target, env)
+        lines: list[str] = []
+        await target.ensure_image(env, progress=lines.append, rebuild=True)
+        steps = [line for line in lines if line.startswith("Step ")]
+        assert any("pip install" in step for step in steps), lines
+        check = subprocess.run(
+            ["docker", "run", "--rm", ref, "python3", "-c",
+             "import os, six; print(os.path.exists('/tmp/deck-build/requirements.txt'))"],
+            capture_output=True, text=True)
+        assert check.returncode == 0, check.stderr
+        # BuildKit mounts the build's files into their step; the classic builder copies them.
+        assert check.stdout.strip() == ("False" if buildkit == "1" else "True")
     finally:
         await target.close()

@@ -166,3 +166,32 @@ def test_offline_installs_conda_and_pip_layers_from_the_same_wheels(tmp_path):
     r = plan(conda, settings=BuildSettings(offline=True), wheel_dir=tmp_path)
     assert r.dockerfile.count("COPY wheels/") == 1
     assert r.dockerfile.count("--no-index --find-links /tmp/deck-build/wheels") == 2
+
+
+def test_classic_build_copies_the_ca_bundle_with_the_first_install_file(tmp_path):
+    conda = conda_file(tmp_path, "dependencies:\n  - pip:\n    - six\n")
+    r = plan(conda, settings=BuildSettings(ca_bundle=Path(__file__)))
+    steps = [line for line in r.dockerfile.splitlines() if not line.startswith("#")]
+    assert [s.split()[0] for s in steps] == ["FROM", "COPY", "RUN", "LABEL"]
+    assert steps[1] == "COPY ca.pem requirements.txt /tmp/deck-build/"
+    assert "COPY" not in plan(conda_file(tmp_path, "dependencies: []\n"), settings=BuildSettings(
+        ca_bundle=Path(__file__))).dockerfile  # nothing to install: nothing to copy
+
+
+def test_buildkit_build_mounts_its_files_and_caches_pips_downloads(tmp_path):
+    conda = conda_file(tmp_path, "dependencies:\n  - numpy\n  - pip:\n    - six\n")
+    r = plan(conda, settings=BuildSettings(ca_bundle=Path(__file__), offline=True),
+             wheel_dir=tmp_path)
+    steps = [line for line in r.buildkit_dockerfile.splitlines() if not line.startswith("#")]
+    assert steps[0] == "FROM base:1"  # BuildKit reads FROM as a name
+    assert [s.split()[0] for s in steps] == ["FROM", "RUN", "RUN", "LABEL"]
+    conda_pip, pip = steps[1], steps[2]
+    assert "--mount=type=bind,source=conda-pip.txt,target=/tmp/deck-build/conda-pip.txt" \
+        in conda_pip
+    assert "--mount=type=bind,source=requirements.txt,target=/tmp/deck-build/requirements.txt" \
+        in pip
+    for step in (conda_pip, pip):
+        assert "--mount=type=bind,source=ca.pem,target=/tmp/deck-build/ca.pem" in step
+        assert "--mount=type=bind,source=wheels,target=/tmp/deck-build/wheels" in step
+        assert "--mount=type=cache,target=/tmp/deck-pip-cache" in step
+        assert "PIP_CACHE_DIR=/tmp/deck-pip-cache" in step and "PIP_NO_CACHE_DIR" not in step
