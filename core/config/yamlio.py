@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 
 from launchdeck.core.config import _yamlguard, _yamltext
 from launchdeck.core.config._atomicfile import atomic_write, default_mode
+from launchdeck.core.config._displaypath import display_path
 from launchdeck.core.config._filelock import locked
 from launchdeck.core.config._yamlrender import (EditError, Layout, Style, comparable, plain,
                                                 plain_input, render_block)
@@ -57,16 +58,6 @@ class ConfigWarning:
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
         return f"{where}: warning: {self.message}"
-
-
-def display_path(path: str | os.PathLike[str]) -> str:
-    """The path as a user should see it in a message: relative to the current folder if inside."""
-    absolute = os.path.abspath(path)
-    with contextlib.suppress(OSError, ValueError):
-        relative = os.path.relpath(absolute)
-        if not relative.startswith(".."):
-            return relative
-    return absolute
 
 
 def describe(value: Any, raw: str | None = None) -> str:

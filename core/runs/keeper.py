@@ -31,7 +31,7 @@ from launchdeck.core.errors import DeckError, ExecutionLost, HistoryBusy, Storag
 from launchdeck.core.history.records import RunRecord, utc_now
 from launchdeck.core.project import Project
 from launchdeck.core.runs import slots
-from launchdeck.core.runs.launcher import keeper_alive
+from launchdeck.core.runs.liveness import keeper_alive
 from launchdeck.core.runs.state import RunState
 from launchdeck.core.targets.spark.failure import spark_cause
 
