@@ -111,6 +111,7 @@ def untab(text: str) -> tuple[str, list[int]]:
 
 def _separator_tabs(line: str) -> list[int]:
     lead = _LEAD.match(line)
+    assert lead is not None  # every part of it is optional: it matches any line
     at = lead.end()
     tabs = [lead.start("dashes") + i for i, c in enumerate(lead.group("dashes")) if c == "\t"]
     key = _KEY.match(line, at)

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, TypeVar, overload
 
 from launchdeck.core.config import _yamlguard, _yamltext
 from launchdeck.core.config._atomicfile import atomic_write, default_mode
@@ -25,6 +25,7 @@ from launchdeck.core.config._yamlrender import (EditError, Layout, Style, compar
                                                 plain_input, render_block)
 from launchdeck.core.errors import ConfigError
 
+_E = TypeVar("_E", bound=ConfigError)
 _lock = threading.RLock()  # a ruamel YAML instance is not safe to share between threads
 _yaml_instance: Any = None
 _BOM = "\ufeff"
@@ -138,6 +139,13 @@ class YamlDocument:
         except (KeyError, IndexError, TypeError, AttributeError):
             return None
         return (line + 1, col + 1) if line is not None else None
+
+    @overload
+    def error(self, message: str, node: Any = ..., key: Any = ..., *, part: str = ...,
+              field: str | None = ...) -> ConfigError: ...
+    @overload
+    def error(self, message: str, node: Any = ..., key: Any = ..., *, part: str = ...,
+              field: str | None = ..., cls: type[_E]) -> _E: ...
 
     def error(self, message: str, node: Any = None, key: Any = None, *, part: str = "value",
               field: str | None = None, cls: type[ConfigError] = ConfigError) -> ConfigError:

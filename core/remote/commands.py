@@ -45,3 +45,11 @@ def quote_command(cmd: list[str]) -> str:
     if isinstance(cmd, str):
         raise TypeError("commands are lists of arguments, never one shell string")
     return " ".join(shlex.quote(str(arg)) for arg in cmd)
+
+
+def decoded(output: bytes | str | None) -> str:
+    """A finished process's output as text (deck opens its processes in bytes: asyncssh types
+    the output of either kind)."""
+    if isinstance(output, str):
+        return output
+    return (output or b"").decode(errors="replace")

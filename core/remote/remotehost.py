@@ -116,7 +116,8 @@ class RemoteHost:
                     if refused:
                         raise TargetError(
                             f"{self.endpoint}: the server refused to start `{cmd[0]}` for "
-                            f"{_REFUSED_PATIENCE:g} s ({exc.reason or 'open failed'}); its "
+                            f"{_REFUSED_PATIENCE:g} s "
+                            f"({getattr(exc, 'reason', '') or 'open failed'}); its "
                             f"sshd_config may allow too few sessions (MaxSessions)") from exc
                     with translate_errors(self.endpoint, f"starting `{cmd[0]}` on"):
                         raise exc

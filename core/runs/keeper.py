@@ -184,12 +184,13 @@ class Keeper:
             watched -= done
             # Output that cannot be kept (a full disk) stops the run rather than losing it;
             # other stream errors are reported once the run ends, as they always were.
-            if pumps in done and is_storage_problem(pumps.exception()):
+            problem = pumps.exception() if pumps in done else None
+            if problem is not None and is_storage_problem(problem):
                 await execution.cancel(grace_seconds=CANCEL_GRACE_SECONDS)
                 with contextlib.suppress(Exception):
                     await waiter
                 canceller.cancel()
-                raise pumps.exception()
+                raise problem
         canceled = False
         if waiter in watched:
             canceled = True

@@ -95,8 +95,10 @@ class KeeperSeed:
         except Exception:  # configs that do not pickle are simply parsed again by the keeper
             payload = pickle.dumps((run_id, None))
         self.warm([])
-        with os.fdopen(self._job, "wb") as pipe:
-            self._job = None
+        job, self._job = self._job, None
+        if job is None:
+            raise RuntimeError("this keeper seed was given its run already")
+        with os.fdopen(job, "wb") as pipe:
             pipe.write(payload)
         return self.pid
 
