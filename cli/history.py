@@ -18,7 +18,7 @@ def register(sub) -> None:
 
 
 def repair_history(args) -> int:
-    from launchdeck.core.history.repair import repair
+    from launchdeck.core.history.db import repair
     from launchdeck.core.text import printable
 
     project = project_of(args)

@@ -29,7 +29,8 @@ def is_storage_problem(exc: BaseException) -> bool:
 def storage_error(exc: OSError, path: str | os.PathLike[str] | None = None) -> StorageError:
     """``exc`` as a ``StorageError`` whose message names the path it was about."""
     where = exc.filename if exc.filename else path
-    reason = _REASONS.get(exc.errno) or exc.strerror or str(exc)
+    reason = (_REASONS.get(exc.errno) if exc.errno is not None else None) or exc.strerror \
+        or str(exc)
     return StorageError(f"{reason} ({_shown(where)})" if where else reason)
 
 

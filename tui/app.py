@@ -28,10 +28,10 @@ from launchdeck.tui.commands import (ActionCommands, QuietSystemCommands, RunCom
 from launchdeck.tui.keys import keymap_path, load_keymap
 from launchdeck.tui.runs_feed import FeedUpdate, RunsFeed
 from launchdeck.tui.stores import ThreadStores
+from launchdeck.tui.views import HOME
 
 REVIVE_EVERY_SECONDS = 5.0
 WAITS_EVERY_SECONDS = 1.0  # how often queued runs' places and their targets' slots are read
-HOME = 1  # index of the runs screen in the screen stack
 
 
 class DeckApp(App):
@@ -191,11 +191,25 @@ class DeckApp(App):
 
 def binding_ids() -> set[str]:
     """Every binding id a keys file may remap."""
-    from launchdeck.tui.navigation import binding_owners
-
     ids = set()
     for owner in binding_owners():
         for binding in owner.BINDINGS:
             if isinstance(binding, Binding) and binding.id:
                 ids.add(binding.id)
     return ids
+
+
+def binding_owners() -> list[type]:
+    """Every class whose BINDINGS a keys file may remap."""
+    from launchdeck.tui.screens.base import DeckScreen
+    from launchdeck.tui.screens.compare import CompareScreen
+    from launchdeck.tui.screens.envvars import EnvVarsScreen
+    from launchdeck.tui.screens.run_detail import RunDetailScreen
+    from launchdeck.tui.screens.runconfigs import RunConfigsScreen
+    from launchdeck.tui.screens.runs import RunsScreen
+    from launchdeck.tui.screens.targets import TargetsScreen
+    from launchdeck.tui.widgets.log_view import LogView
+    from launchdeck.tui.widgets.runs_table import RunsTable
+
+    return [DeckApp, DeckScreen, RunsScreen, RunDetailScreen, TargetsScreen, RunConfigsScreen,
+            EnvVarsScreen, CompareScreen, LogView, RunsTable]

@@ -12,7 +12,7 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.system_commands import SystemCommandsProvider
 
-from launchdeck.tui.navigation import NAMES
+from launchdeck.tui.views import NAMES
 
 RUN_HITS = 30
 

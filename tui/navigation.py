@@ -4,59 +4,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
+from launchdeck.tui.screens.base import DeckScreen
+from launchdeck.tui.screens.compare import CompareScreen
+from launchdeck.tui.screens.envvars import EnvVarsScreen
+from launchdeck.tui.screens.run_detail import RunDetailScreen
+from launchdeck.tui.screens.runconfigs import RunConfigsScreen
+from launchdeck.tui.screens.runs import RunsScreen
+from launchdeck.tui.screens.targets import TargetsScreen
+from launchdeck.tui.views import HOME, NAMES, resolve_name
+
 if TYPE_CHECKING:
     from launchdeck.tui.app import DeckApp
 
-#: ``:`` names, with what each opens; aliases map onto the first spelling.
-NAMES = {
-    "runs": "the run queue and history (home)",
-    "run": "one run: :run RUN (its id, its run number, or a unique part of its id)",
-    "targets": "compute targets",
-    "configs": "run configurations",
-    "env": "environment variables of a run configuration: :env NAME",
-    "compare": "the marked runs side by side",
-    "help": "the keys of this screen",
-    "quit": "leave the dashboard (runs keep going)",
-}
-ALIASES = {"home": "runs", "history": "runs", "target": "targets", "runconfigs": "configs",
-           "runconfig": "configs", "rc": "configs", "envvars": "env", "vars": "env",
-           "q": "quit", "q!": "quit", "exit": "quit", "keys": "help", "?": "help",
-           # One letter each for the views used most (k9s's habit).
-           "r": "runs", "t": "targets", "c": "configs", "e": "env"}
-
-
-def complete_name(typed: str) -> str | None:
-    """The name the ``:`` prompt offers for ``typed`` (its first word): the first spelling in
-    NAMES, then ALIASES, that starts with it. Tab and enter take this, as the prompt shows it."""
-    word = typed.strip().lower()
-    if not word or " " in word:
-        return None
-    for name in (*NAMES, *ALIASES):
-        if name.startswith(word):
-            return name
-    return None
-
-
-def resolve_name(typed: str) -> str | None:
-    """The view ``typed`` names: a name, an alias, or what the prompt completes it to."""
-    word = typed.strip().lower()
-    if word in NAMES or word in ALIASES:
-        return ALIASES.get(word, word)
-    completed = complete_name(word)
-    return ALIASES.get(completed, completed) if completed else None
-
 
 def open_screen(app: "DeckApp", name: str, arg: str = "") -> None:
-    from launchdeck.tui.screens.compare import CompareScreen
-    from launchdeck.tui.screens.envvars import EnvVarsScreen
-    from launchdeck.tui.screens.run_detail import RunDetailScreen
-    from launchdeck.tui.screens.runconfigs import RunConfigsScreen
-    from launchdeck.tui.screens.runs import RunsScreen
-    from launchdeck.tui.screens.targets import TargetsScreen
-
     typed, name = name, resolve_name(name) or name.lower()
-    from launchdeck.tui.app import HOME
-
     home = app.screen_stack[HOME]
     if name == "quit":
         leave_screens(app, app.exit, down_to=HOME)
@@ -116,9 +78,6 @@ def leave_screens(app: "DeckApp", then: Callable[[], None], *,
 
     A screen with unsaved edits asks first; if the user keeps them, nothing happens.
     """
-    from launchdeck.tui.app import HOME
-    from launchdeck.tui.screens.base import DeckScreen
-
     bottom = HOME + 1 if down_to is None else down_to
     screens = [s for s in app.screen_stack[bottom:] if isinstance(s, DeckScreen)]
 
@@ -132,24 +91,5 @@ def leave_screens(app: "DeckApp", then: Callable[[], None], *,
 
 
 def _to_home(app: "DeckApp") -> None:
-    from launchdeck.tui.app import HOME
-
     while len(app.screen_stack) > HOME + 1:
         app.pop_screen()
-
-
-def binding_owners() -> list[type]:
-    """Every class whose BINDINGS a keys file may remap."""
-    from launchdeck.tui.app import DeckApp
-    from launchdeck.tui.screens.base import DeckScreen
-    from launchdeck.tui.screens.compare import CompareScreen
-    from launchdeck.tui.screens.envvars import EnvVarsScreen
-    from launchdeck.tui.screens.run_detail import RunDetailScreen
-    from launchdeck.tui.screens.runconfigs import RunConfigsScreen
-    from launchdeck.tui.screens.runs import RunsScreen
-    from launchdeck.tui.screens.targets import TargetsScreen
-    from launchdeck.tui.widgets.log_view import LogView
-    from launchdeck.tui.widgets.runs_table import RunsTable
-
-    return [DeckApp, DeckScreen, RunsScreen, RunDetailScreen, TargetsScreen, RunConfigsScreen,
-            EnvVarsScreen, CompareScreen, LogView, RunsTable]

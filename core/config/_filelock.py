@@ -21,6 +21,7 @@ import threading
 import time
 from typing import Iterator
 
+from launchdeck.core.config._displaypath import display_path
 from launchdeck.core.errors import ConfigError
 
 #: How long an edit waits for another one to finish before it gives up with a message.
@@ -98,7 +99,5 @@ def _lock_inode(path: str, deadline: float) -> int | None:
 
 
 def _busy(path: str) -> ConfigError:
-    from launchdeck.core.config.yamlio import display_path
-
     return ConfigError("another deck command is still changing this file; nothing was written "
                        "(try again in a moment)", file=display_path(path))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any, Iterable
+from typing import Any, Iterable, overload
 
 from launchdeck.core.config.yamlio import YamlDocument, describe
 from launchdeck.core.errors import ConfigError
@@ -45,6 +45,13 @@ class Section:
         pos = self.doc.where(self.node) if self.prefix else None
         return ConfigError(message, file=self.doc.display, line=pos[0] if pos else None,
                            column=pos[1] if pos else None, field=self.name(key))
+
+    @overload
+    def text(self, key: str, *, expected: str = ..., required: str,
+             known: Iterable[str] = ...) -> str: ...
+    @overload
+    def text(self, key: str, *, expected: str = ..., required: None = ...,
+             known: Iterable[str] = ...) -> str | None: ...
 
     def text(self, key: str, *, expected: str = "text", required: str | None = None,
              known: Iterable[str] = ()) -> str | None:

@@ -20,6 +20,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from launchdeck.core.config._displaypath import display_path
 from launchdeck.core.errors import ConfigError
 
 MAX_BYTES = 1024 * 1024
@@ -52,8 +53,6 @@ def read_config_bytes(path: Path, shown: str) -> bytes:
     if real != absolute:
         root = project_root_of(path)
         if root is not None and not _inside(real, os.path.realpath(root)):
-            from launchdeck.core.config.yamlio import display_path
-
             link = _first_link(absolute) or absolute
             raise ConfigError(f"refusing to read it: {display_path(link)} is a symlink to "
                               f"{os.readlink(link)}, which leads outside the project (put a "
@@ -112,6 +111,7 @@ def untab(text: str) -> tuple[str, list[int]]:
 
 def _separator_tabs(line: str) -> list[int]:
     lead = _LEAD.match(line)
+    assert lead is not None  # every part of it is optional: it matches any line
     at = lead.end()
     tabs = [lead.start("dashes") + i for i, c in enumerate(lead.group("dashes")) if c == "\t"]
     key = _KEY.match(line, at)

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from launchdeck.core.config import secrets
 from launchdeck.core.config._section import Section
@@ -204,8 +204,8 @@ def write_compute(path: str | os.PathLike[str], *, type: TargetType | str,
         from types import SimpleNamespace
 
         BuildSettings.from_compute(
-            SimpleNamespace(path=path, build_ca_bundle=build_ca_bundle,
-                            build_offline=build_offline, unknown_keys=()),
+            cast(ComputeConfig, SimpleNamespace(path=path, build_ca_bundle=build_ca_bundle,
+                                                build_offline=build_offline, unknown_keys=())),
             path.parent.parent, environ={})
     doc.save(force=force)
     return config

@@ -13,7 +13,7 @@ says one of:
 from __future__ import annotations
 
 import difflib
-from typing import Any, Iterable
+from typing import Any, Collection, Iterable, Sequence
 
 from launchdeck.core.config.yamlio import ConfigWarning, YamlDocument, load_document
 from launchdeck.core.errors import ConfigError
@@ -100,6 +100,7 @@ def _message(name: str, known: set[str], workbench: dict[str, str], sdk: bool) -
 
         return f"{name}: a key of the 2018 SDK format that deck does not read; {instead(name)}"
     leaf = name.rsplit(".", 1)[-1]
+    known_here: Collection[str]
     if "[" in name:  # spark packages[i].key
         from launchdeck.core.config.spark import _PACKAGE_KEYS as known_here
     else:
@@ -140,7 +141,7 @@ def _path(name: str) -> list[Any]:
     return parts
 
 
-def _at(doc: YamlDocument, path: list[Any], message: str) -> ConfigWarning:
+def _at(doc: YamlDocument, path: Sequence[Any], message: str) -> ConfigWarning:
     node, line = doc.data, None
     for step in path:
         try:

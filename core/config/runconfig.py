@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from launchdeck.core.config._section import Section
+from launchdeck.core.config.framework import Framework
 from launchdeck.core.config.yamlio import (YamlDocument, describe, editing, load_document,
                                            new_document)
 from launchdeck.core.errors import ConfigError
-from launchdeck.core.targets.base import Framework
 
 DEFAULT_CONDA_FILE = "aml_config/conda_dependencies.yml"
 DEFAULT_SPARK_FILE = "aml_config/spark_dependencies.yml"

@@ -22,8 +22,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from launchdeck.core.config._section import Section
+from launchdeck.core.config.framework import Framework
 from launchdeck.core.config.yamlio import YamlDocument
-from launchdeck.core.targets.base import Framework
 
 #: Top-level keys that only the SDK format has (any one marks a file as such).
 SDK_MARKERS = ("script", "arguments", "target", "framework", "communicator", "environment",

@@ -102,8 +102,9 @@ def resolve_environment(config: "RunConfiguration") -> dict[str, str]:
             secret, problem = _from_keyring(value, what=where)
         except ValueError as exc:  # not keyring:SERVICE/USER
             secret, problem = None, f"{where}: {exc}"
-        if problem:
-            raise SecretError(problem, file=str(config.path), field=where)
+        if secret is None:
+            raise SecretError(problem or f"{where}: no secret", file=str(config.path),
+                              field=where)
         env[name] = secret
     return env
 

@@ -15,15 +15,17 @@ import threading
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, TypeVar, overload
 
 from launchdeck.core.config import _yamlguard, _yamltext
 from launchdeck.core.config._atomicfile import atomic_write, default_mode
+from launchdeck.core.config._displaypath import display_path
 from launchdeck.core.config._filelock import locked
 from launchdeck.core.config._yamlrender import (EditError, Layout, Style, comparable, plain,
                                                 plain_input, render_block)
 from launchdeck.core.errors import ConfigError
 
+_E = TypeVar("_E", bound=ConfigError)
 _lock = threading.RLock()  # a ruamel YAML instance is not safe to share between threads
 _yaml_instance: Any = None
 _BOM = "\ufeff"
@@ -57,16 +59,6 @@ class ConfigWarning:
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
         return f"{where}: warning: {self.message}"
-
-
-def display_path(path: str | os.PathLike[str]) -> str:
-    """The path as a user should see it in a message: relative to the current folder if inside."""
-    absolute = os.path.abspath(path)
-    with contextlib.suppress(OSError, ValueError):
-        relative = os.path.relpath(absolute)
-        if not relative.startswith(".."):
-            return relative
-    return absolute
 
 
 def describe(value: Any, raw: str | None = None) -> str:
@@ -147,6 +139,13 @@ class YamlDocument:
         except (KeyError, IndexError, TypeError, AttributeError):
             return None
         return (line + 1, col + 1) if line is not None else None
+
+    @overload
+    def error(self, message: str, node: Any = ..., key: Any = ..., *, part: str = ...,
+              field: str | None = ...) -> ConfigError: ...
+    @overload
+    def error(self, message: str, node: Any = ..., key: Any = ..., *, part: str = ...,
+              field: str | None = ..., cls: type[_E]) -> _E: ...
 
     def error(self, message: str, node: Any = None, key: Any = None, *, part: str = "value",
               field: str | None = None, cls: type[ConfigError] = ConfigError) -> ConfigError:

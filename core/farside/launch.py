@@ -51,7 +51,7 @@ def receive_environment():
 
 def deliver():
     """``--deliver``: stdin holds ``<length>\n<json>``; write it where the launcher waits."""
-    stdin = getattr(sys.stdin, "buffer", sys.stdin)
+    stdin = sys.stdin.buffer
     size = int(stdin.readline().strip())
     data = b""
     while len(data) < size:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from launchdeck.core.errors import DeckError, HistoryBusy, HistoryCorrupt, HistoryError
+from launchdeck.core.history.repair import RepairReport, move_aside, restore_runs
 
 MIGRATIONS: list[str] = [
     # 1: runs, their state changes, metrics and artifacts
@@ -129,8 +130,6 @@ def connect(path: Path, *, rebuild: bool = True,
         if not rebuild:
             raise
         damage = exc
-    from launchdeck.core.history.repair import move_aside
-
     with repair_lock(path):
         try:  # another process may have repaired it while we waited for the lock
             return _open(path, rebuild, notice)
@@ -258,8 +257,6 @@ def _migrate(conn: sqlite3.Connection, path: Path, rebuild: bool, notice) -> Non
                 version += 1
             conn.execute(f"PRAGMA user_version = {version}")
             if fresh and rebuild:
-                from launchdeck.core.history.repair import restore_runs
-
                 report = restore_runs(conn, path.parent / "runs")
             conn.execute("COMMIT")
         except BaseException:
@@ -267,3 +264,47 @@ def _migrate(conn: sqlite3.Connection, path: Path, rebuild: bool, notice) -> Non
             raise
         if report is not None and (report.restored or report.problems):
             notice(report.summary())
+
+
+def repair(db_path: Path) -> RepairReport:
+    """``deck history repair``: check the database, move it aside if damaged, restore runs."""
+    from launchdeck.core.diskerrors import read_only
+
+    if not os.access(db_path.parent, os.W_OK):
+        raise read_only(db_path.parent)
+    with repair_lock(db_path):
+        moved = None
+        if db_path.exists() and _damaged(db_path):
+            moved = move_aside(db_path)
+        conn = connect(db_path, rebuild=False)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                report = restore_runs(conn, db_path.parent / "runs")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise history_error(exc, db_path) from exc
+        except HistoryCorrupt:
+            raise
+        finally:
+            conn.close()
+    report.moved_aside = moved
+    return report
+
+
+def _damaged(path: Path) -> bool:
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            result = conn.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+        if code in (11, 26):  # SQLITE_CORRUPT, SQLITE_NOTADB
+            return True
+        raise history_error(exc, path, "read") from exc
+    return result != "ok"

@@ -1,7 +1,7 @@
 """Rebuild the run history from the run folders' records; move a damaged database aside.
 
 Used when a database is created while run folders exist (it was deleted, emptied, or moved
-aside because it was damaged) and by ``deck history repair``.
+aside because it was damaged) and by ``deck history repair`` (``core.history.db.repair``).
 """
 
 from __future__ import annotations
@@ -101,52 +101,3 @@ def move_aside(path: Path) -> Path:
         if source.exists():
             os.rename(source, f"{aside}{suffix}")
     return aside
-
-
-def repair(db_path: Path) -> RepairReport:
-    """``deck history repair``: check the database, move it aside if damaged, restore runs."""
-    from launchdeck.core.errors import HistoryCorrupt
-    from launchdeck.core.history.db import connect, history_error, repair_lock
-
-    from launchdeck.core.diskerrors import read_only
-
-    if not os.access(db_path.parent, os.W_OK):
-        raise read_only(db_path.parent)
-    with repair_lock(db_path):
-        moved = None
-        if db_path.exists() and _damaged(db_path):
-            moved = move_aside(db_path)
-        conn = connect(db_path, rebuild=False)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                report = restore_runs(conn, db_path.parent / "runs")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise history_error(exc, db_path) from exc
-        except HistoryCorrupt:
-            raise
-        finally:
-            conn.close()
-    report.moved_aside = moved
-    return report
-
-
-def _damaged(path: Path) -> bool:
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            result = conn.execute("PRAGMA quick_check").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
-        if code in (11, 26):  # SQLITE_CORRUPT, SQLITE_NOTADB
-            return True
-        from launchdeck.core.history.db import history_error
-
-        raise history_error(exc, path, "read") from exc
-    return result != "ok"

@@ -14,7 +14,7 @@ command palette), so that a reference never silently picks a run the user did no
 
 from __future__ import annotations
 
-from typing import Iterable, Protocol, TypeVar
+from typing import Iterable, Protocol, Sequence, TypeVar
 
 from launchdeck.core.errors import RunNotFound
 
@@ -62,7 +62,7 @@ def resolve_run_ref(ref: str, runs: Iterable[R]) -> R:
     raise RunNotFound(ambiguous_message(text, matches))
 
 
-def ambiguous_message(text: str, matches: list[NamedRun]) -> str:
+def ambiguous_message(text: str, matches: Sequence[NamedRun]) -> str:
     matches = sorted(matches, key=lambda r: (r.run_number or 0), reverse=True)
     shown = [f"#{r.run_number} {r.run_id}" if r.run_number else r.run_id
              for r in matches[:SHOWN_CANDIDATES]]

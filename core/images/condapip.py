@@ -198,8 +198,11 @@ WORKBENCH_WHEEL_HOST = "azuremldownloads.blob.core.windows.net"
 
 def pip_entries(conda: "CondaDependencies | None") -> tuple[list[str], list[str]]:
     """The ``pip:`` list as pip gets it, and notes on the entries left out (with their line)."""
-    kept, notes = [], []
-    for spec in conda.pip_packages if conda else ():
+    kept: list[str] = []
+    notes: list[str] = []
+    if conda is None:
+        return kept, notes
+    for spec in conda.pip_packages:
         if not spec.strip():
             continue
         if WORKBENCH_WHEEL_HOST in spec:
@@ -231,10 +234,11 @@ def sources(conda: "CondaDependencies | None", translation: Translation | None) 
     for req in translation.requirements if translation else ():
         found[normal_name(req.name)] = (f"{req.where}: {req.spec} (a conda package, installed "
                                         f"with pip as {req.requirement})")
-    for spec in conda.pip_packages if conda else ():
-        name = re.split(r"[\s=<>!~\[;@]", spec.strip(), maxsplit=1)[0]
-        if name and not spec.startswith("-"):
-            found.setdefault(normal_name(name), f"{conda.line_of(spec, pip=True)}: {spec}")
+    if conda is not None:
+        for spec in conda.pip_packages:
+            name = re.split(r"[\s=<>!~\[;@]", spec.strip(), maxsplit=1)[0]
+            if name and not spec.startswith("-"):
+                found.setdefault(normal_name(name), f"{conda.line_of(spec, pip=True)}: {spec}")
     return found
 
 

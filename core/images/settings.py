@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from launchdeck.core.errors import ConfigError
 
@@ -46,7 +46,7 @@ class BuildSettings:
 
     @classmethod
     def from_compute(cls, compute: "ComputeConfig", project_dir: Path,
-                     environ: dict[str, str] | None = None) -> "BuildSettings":
+                     environ: Mapping[str, str] | None = None) -> "BuildSettings":
         environ = os.environ if environ is None else environ
         raw = _extra_keys(compute)
         ca = environ.get(CA_BUNDLE_ENV) or getattr(compute, "build_ca_bundle", None) \

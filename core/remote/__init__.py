@@ -9,7 +9,8 @@ from launchdeck.core.remote._quickimport import without_liboqs_search
 with without_liboqs_search():
     import asyncssh  # noqa: F401  (first import here, before the modules below use it)
 
-from launchdeck.core.remote.connection import CommandResult, SSHPool, shared_pool, translate_errors
+from launchdeck.core.remote.commands import CommandResult, translate_errors
+from launchdeck.core.remote.connection import SSHPool, shared_pool
 from launchdeck.core.remote.hostkeys import KnownHosts, accept_host_key, fingerprint, host_pattern
 from launchdeck.core.remote.materialize import materialize_remote
 from launchdeck.core.remote.remotehost import RemoteHost

@@ -6,7 +6,8 @@ process; ``RemoteHost`` is a caller's handle on one destination. Authentication:
 password from a callback, asked once per process and kept in memory only. Every host key is
 checked by ``core.remote.hostkeys``; checking is never switched off.
 
-asyncssh and OS exceptions are translated here (``translate_errors``) into ``core.errors``.
+asyncssh and OS exceptions are translated (``core.remote.commands.translate_errors``) into
+``core.errors``.
 A command that was running when the link dropped fails with ``TargetUnreachable``: it is never
 re-run, since it may have had effects; only a channel that could not even be opened is retried
 once on a fresh connection.
@@ -18,55 +19,26 @@ import asyncio
 import contextlib
 import inspect
 import os
-import shlex
 import sys
 import weakref
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Awaitable, Callable, Iterator
+from typing import Awaitable, Callable
 
 import asyncssh
 from asyncssh.public_key import get_default_public_key_algs
 
-from launchdeck.core.errors import (ConfigError, DeckError, HostKeyError, TargetError,
-                                    TargetUnreachable)
+from launchdeck.core.errors import ConfigError, HostKeyError, TargetError, TargetUnreachable
+from launchdeck.core.remote.commands import CommandResult, quote_command, translate_errors
 from launchdeck.core.remote.hostkeys import DEFAULT_KNOWN_HOSTS, KnownHosts, accept_host_key
+from launchdeck.core.remote.remotehost import RemoteHost
 from launchdeck.core.remote.sshconfig import SSHEndpoint, parse_jump, resolve
-
-if TYPE_CHECKING:
-    from launchdeck.core.remote.remotehost import RemoteHost
 
 #: Asked for a password when keys and agent were refused; may be async. None means "no".
 PasswordProvider = Callable[[SSHEndpoint], "Awaitable[str | None] | str | None"]
 
 # Process-wide, memory only: one prompt per destination per process.
 _PASSWORDS: dict[tuple[str, int, str, str], str] = {}
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    exit_status: int
-    stdout: bytes
-    stderr: bytes
-
-
-@contextlib.contextmanager
-def translate_errors(endpoint: SSHEndpoint, doing: str = "talking to") -> Iterator[None]:
-    """Turn asyncssh/OS exceptions raised inside the block into ``core.errors``."""
-    try:
-        yield
-    except DeckError:
-        raise
-    except asyncssh.PermissionDenied as exc:
-        raise TargetError(f"{endpoint}: permission denied while {doing} it: {exc}") from exc
-    except (asyncssh.DisconnectError, asyncssh.ChannelOpenError, asyncssh.ConnectionLost,
-            BrokenPipeError, ConnectionError, TimeoutError) as exc:
-        raise TargetUnreachable(f"{endpoint.host}:{endpoint.port}: connection lost while "
-                                f"{doing} it: {exc or type(exc).__name__}") from exc
-    except asyncssh.SFTPError as exc:
-        raise TargetError(f"{endpoint}: SFTP failed while {doing} it: {exc.reason}") from exc
-    except OSError as exc:
-        raise TargetUnreachable(f"{endpoint.host}:{endpoint.port}: {exc}") from exc
 
 
 class _Client(asyncssh.SSHClient):
@@ -149,10 +121,8 @@ class SSHPool:
         self._forwards: list = []
 
     def host(self, address: str, *, port: int | None = None, user: str | None = None,
-             identity_file: str | None = None) -> "RemoteHost":
+             identity_file: str | None = None) -> RemoteHost:
         """A handle on one destination; ``~/.ssh/config`` applies under the ``.compute`` values."""
-        # remotehost imports this module
-        from launchdeck.core.remote.remotehost import RemoteHost  # noqa: F811
         endpoint = resolve(address, port=port, user=user, identity_file=identity_file,
                            config_paths=self.config_paths)
         return RemoteHost(self, endpoint)
@@ -327,10 +297,3 @@ async def _ask_password(endpoint) -> str | None:
 
     # getpass blocks; in a thread so the connection's other traffic keeps flowing.
     return await asyncio.to_thread(getpass.getpass, f"Password for {endpoint}: ")
-
-
-def quote_command(cmd: list[str]) -> str:
-    """One shell line whose words, for a POSIX login shell, are exactly ``cmd``."""
-    if isinstance(cmd, str):
-        raise TypeError("commands are lists of arguments, never one shell string")
-    return " ".join(shlex.quote(str(arg)) for arg in cmd)

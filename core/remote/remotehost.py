@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import AsyncIterator
+from typing import TYPE_CHECKING, AsyncIterator
 
 import asyncssh
 
 from launchdeck.core.errors import TargetError, TargetUnreachable
-from launchdeck.core.remote.connection import (CommandResult, SSHPool, quote_command,
-                                    translate_errors)
+from launchdeck.core.remote.commands import CommandResult, quote_command, translate_errors
 from launchdeck.core.remote.forward import UnixSocketForward
 from launchdeck.core.remote.sshconfig import SSHEndpoint
+
+if TYPE_CHECKING:  # the pool makes RemoteHosts: at run time this module needs only its methods
+    from launchdeck.core.remote.connection import SSHPool
 
 
 #: How long to keep retrying a session the server refused for want of a free slot, and the
@@ -114,7 +116,8 @@ class RemoteHost:
                     if refused:
                         raise TargetError(
                             f"{self.endpoint}: the server refused to start `{cmd[0]}` for "
-                            f"{_REFUSED_PATIENCE:g} s ({exc.reason or 'open failed'}); its "
+                            f"{_REFUSED_PATIENCE:g} s "
+                            f"({getattr(exc, 'reason', '') or 'open failed'}); its "
                             f"sshd_config may allow too few sessions (MaxSessions)") from exc
                     with translate_errors(self.endpoint, f"starting `{cmd[0]}` on"):
                         raise exc

@@ -12,6 +12,7 @@ from __future__ import annotations
 import getpass
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from asyncssh.config import SSHClientConfig
 
@@ -66,17 +67,19 @@ def resolve(address: str, *, port: int | None = None, user: str | None = None,
                                       user if user else (), address, port if port else ())
     except (OSError, ValueError) as exc:  # asyncssh raises ConfigParseError(ValueError)
         raise ConfigError(f"cannot read SSH config: {exc}", file=paths[0] if paths else None)
-    identity = (identity_file,) if identity_file else tuple(config.get("IdentityFile") or ())
+    # asyncssh's values by option: lists of str for files, int for Port, str for the rest.
+    identity = (identity_file,) if identity_file else \
+        tuple(cast("list[str]", config.get("IdentityFile") or ()))
     jump = config.get("ProxyJump")
-    known = config.get("UserKnownHostsFile") or ()
+    known = cast("list[str]", config.get("UserKnownHostsFile") or ())
     return SSHEndpoint(
         alias=address,
         host=str(config.get("Hostname") or address),
-        port=int(config.get("Port") or 22),
+        port=int(cast(int, config.get("Port")) or 22),
         user=str(config.get("User") or local_user),
         identity_files=tuple(str(Path(f).expanduser()) for f in identity),
         proxy_jump=None if jump in (None, "none") else str(jump),
-        host_key_alias=config.get("HostKeyAlias"),
+        host_key_alias=cast("str | None", config.get("HostKeyAlias")),
         known_hosts_files=tuple(str(Path(f).expanduser()) for f in known if f != "none"),
         config_paths=paths,
     )

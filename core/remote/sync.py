@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launchdeck.core.errors import SnapshotError, TargetError, TargetUnreachable
+from launchdeck.core.remote.commands import decoded
 from launchdeck.core.remote.remotehost import RemoteHost
 from launchdeck.core.snapshot.manifest import is_digest
 from launchdeck.core.snapshot.store import ContentStore
@@ -285,7 +286,7 @@ async def sync_snapshot(host: RemoteHost, store: ContentStore, fingerprint: str,
             raise TargetUnreachable(f"{host.endpoint.host}:{host.endpoint.port}: connection "
                                     f"lost while storing snapshot {fingerprint[:12]} there")
         if result.exit_status != 0:
-            err = (result.stderr or b"").decode(errors="replace").strip()
+            err = decoded(result.stderr).strip()
             raise TargetError(f"{host.endpoint}: storing snapshot {fingerprint[:12]} on the "
                               f"host failed (exit {result.exit_status}): {err}")
     return SyncReport(counter.sent, len(missing), len(needed) - len(missing), base)

@@ -71,7 +71,7 @@ class _RunOver:
 
 def request_cancel(project: Project, run_id: str) -> RunRecord:
     """Ask a run to stop; returns at once (the keeper stops it and records Canceled)."""
-    from launchdeck.core.runs.launcher import pid_alive
+    from launchdeck.core.runs.liveness import pid_alive
     from launchdeck.core.runs.launcher import start_keeper
 
     history = project.history

@@ -31,7 +31,7 @@ from launchdeck.core.errors import DeckError, ExecutionLost, HistoryBusy, Storag
 from launchdeck.core.history.records import RunRecord, utc_now
 from launchdeck.core.project import Project
 from launchdeck.core.runs import slots
-from launchdeck.core.runs.launcher import keeper_alive
+from launchdeck.core.runs.liveness import keeper_alive
 from launchdeck.core.runs.state import RunState
 from launchdeck.core.targets.spark.failure import spark_cause
 
@@ -184,12 +184,13 @@ class Keeper:
             watched -= done
             # Output that cannot be kept (a full disk) stops the run rather than losing it;
             # other stream errors are reported once the run ends, as they always were.
-            if pumps in done and is_storage_problem(pumps.exception()):
+            problem = pumps.exception() if pumps in done else None
+            if problem is not None and is_storage_problem(problem):
                 await execution.cancel(grace_seconds=CANCEL_GRACE_SECONDS)
                 with contextlib.suppress(Exception):
                     await waiter
                 canceller.cancel()
-                raise pumps.exception()
+                raise problem
         canceled = False
         if waiter in watched:
             canceled = True

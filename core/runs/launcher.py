@@ -8,6 +8,7 @@ import sys
 
 from launchdeck.core.history.records import RunRecord
 from launchdeck.core.project import Project
+from launchdeck.core.runs.liveness import keeper_alive
 from launchdeck.core.runs.state import RunState
 
 # The project's code must be importable by the keeper even when deck runs from a source tree.
@@ -95,8 +96,10 @@ class KeeperSeed:
         except Exception:  # configs that do not pickle are simply parsed again by the keeper
             payload = pickle.dumps((run_id, None))
         self.warm([])
-        with os.fdopen(self._job, "wb") as pipe:
-            self._job = None
+        job, self._job = self._job, None
+        if job is None:
+            raise RuntimeError("this keeper seed was given its run already")
+        with os.fdopen(job, "wb") as pipe:
             pipe.write(payload)
         return self.pid
 
@@ -164,35 +167,3 @@ def revive(project: Project, runs: list[RunRecord] | None = None) -> list[str]:
             break
         revived.append(run.run_id)
     return revived
-
-
-#: A run whose submitter died before handing it to a keeper is adopted after this long.
-ORPHAN_GRACE_SECONDS = 10.0
-
-
-def keeper_alive(run: RunRecord) -> bool:
-    """Whether someone owns ``run``: its keeper runs, or it was submitted a moment ago."""
-    if run.keeper_pid is None:
-        from datetime import datetime, timezone
-
-        from launchdeck.core.history.records import parse_utc
-
-        created = parse_utc(run.created_utc)
-        age = (datetime.now(timezone.utc) - created).total_seconds() if created else 1e9
-        return age < ORPHAN_GRACE_SECONDS
-    return pid_alive(run.keeper_pid)
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child of ours counts as dead.
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except OSError:
-        return False

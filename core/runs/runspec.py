@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from launchdeck.core.targets.base import EnvironmentSpec, Framework, RunSpec
 
@@ -30,7 +30,7 @@ class RunConfigs:
 
 
 def load_configs(project: "Project", *, runconfig_path: Path, compute_path: Path,
-                 resolve: "callable[[str], Path | None]",
+                 resolve: Callable[[str], Path | None],
                  runconfig: "RunConfiguration | None" = None) -> RunConfigs:
     """Load and check a runconfig, its compute target and dependency files.
 

@@ -38,6 +38,7 @@ def shell_command(project: "Project", run: "RunRecord") -> list[str]:
         host = [] if url == DEFAULT_URL else ["-H", url]
         return [_tool("docker"), *host, "exec", "-it", run.external_id, SHELL]
     if kind == "remotedocker":
+        assert compute is not None  # kind is "local" only without a .compute file
         from launchdeck.core.targets.docker.remote import DOCKER_SOCKET
 
         from launchdeck.core.remote.hostkeys import DEFAULT_KNOWN_HOSTS

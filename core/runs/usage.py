@@ -21,6 +21,7 @@ from launchdeck.core.errors import DeckError
 if TYPE_CHECKING:
     from launchdeck.core.history.records import RunRecord
     from launchdeck.core.project import Project
+    from launchdeck.core.targets.docker.target import DockerTarget
 
 PROC = Path("/proc")
 _DOCKER_TYPES = ("docker", "remotedocker")
@@ -153,7 +154,7 @@ class UsageMeter:
     def __init__(self, project: "Project", run: "RunRecord") -> None:
         self.project = project
         self.run = run
-        self._target = None
+        self._target: DockerTarget | None = None
         self._last: UsageSample | None = None
 
     @staticmethod
@@ -180,9 +181,12 @@ class UsageMeter:
         if _target_type(self.project, self.run) == "local":
             return await asyncio.to_thread(local_run_sample, external_id)
         if self._target is None:
+            from launchdeck.core.targets.docker.target import DockerTarget
             from launchdeck.core.targets.registry import open_target
 
-            self._target = open_target(self.project, self.project.load_compute(self.run.target))
+            target = open_target(self.project, self.project.load_compute(self.run.target))
+            assert isinstance(target, DockerTarget)  # measurable() lets only Docker runs here
+            self._target = target
         return await container_sample(await self._target.client(), external_id)
 
     async def close(self) -> None:

@@ -100,6 +100,7 @@ class _Writer:
 
     def file(self, entry: ManifestEntry) -> None:
         path, replace = self._target(entry)
+        assert entry.hash is not None  # a file's entry has its content's hash
         blob = self.store.blob_path(entry.hash)
         try:
             src = os.open(blob, os.O_RDONLY | _NOFOLLOW)
@@ -128,6 +129,7 @@ class _Writer:
 
     def link(self, entry: ManifestEntry) -> None:
         path, replace = self._target(entry)
+        assert entry.link is not None  # a symlink's entry has its target
         try:
             os.symlink(entry.link, path)
         except OSError as exc:

@@ -13,9 +13,10 @@ where it stopped: no line lost, none repeated.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator, Callable, Protocol, runtime_checkable
+
+from launchdeck.core.config.framework import Framework  # a run spec's; targets import it here
 
 if TYPE_CHECKING:
     from launchdeck.core.config.compute import ComputeConfig
@@ -33,11 +34,6 @@ RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
 #: How many runs a target on another machine takes at once when its ``.compute`` file does not
 #: say (``maxConcurrentRuns``): this machine's core count says nothing about that one.
 REMOTE_DEFAULT_RUNS = 4
-
-
-class Framework(StrEnum):
-    PYTHON = "Python"    #: the script runs under the target's Python interpreter
-    PYSPARK = "PySpark"  #: the script is handed to spark-submit
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from launchdeck.core.runs.launcher import pid_alive
+from launchdeck.core.runs.liveness import pid_alive
 from tests.fixtures.projects import REPO, Deck, _stop_runs, run_id_of
 from tests.fixtures.waiting import until
 

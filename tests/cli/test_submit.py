@@ -217,7 +217,7 @@ def test_cancel_stops_the_whole_process_group(deck, project):
     assert result.returncode == 0, result.err
     assert "Canceled" in result.out
     assert deck.json("runs", "show", run_id)["status"] == "Canceled"
-    from launchdeck.core.runs.launcher import pid_alive
+    from launchdeck.core.runs.liveness import pid_alive
 
     deadline = time.monotonic() + 5
     while pid_alive(child) and time.monotonic() < deadline:

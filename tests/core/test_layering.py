@@ -31,3 +31,13 @@ def test_no_core_source_mentions_textual_imports():
             stripped = line.strip()
             assert not stripped.startswith(("import textual", "from textual", "import rich",
                                             "from rich")), f"{path}: {line}"
+
+
+def test_config_does_not_depend_on_targets():
+    """Configuration files are read without the code that runs them (issue 12)."""
+    from tests.fixtures.imports import import_graph
+
+    graph = import_graph()
+    config = {m: sorted(d for d in deps if d.startswith("launchdeck.core.targets"))
+              for m, deps in graph.items() if m.startswith("launchdeck.core.config")}
+    assert {m: d for m, d in config.items() if d} == {}

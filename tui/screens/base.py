@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from launchdeck.tui.screens.dialogs import TYPE_AHEAD_BINDINGS
+from launchdeck.tui.views import HOME
 
 if TYPE_CHECKING:
     from launchdeck.tui.app import DeckApp
@@ -83,7 +84,5 @@ class DeckScreen(Screen):
         then()
 
     def action_back(self) -> None:
-        from launchdeck.tui.app import HOME
-
         if len(self.app.screen_stack) > HOME + 1:
             self.leave(self.app.pop_screen)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from textual import events
 from textual.suggester import Suggester
 
-from launchdeck.tui.navigation import NAMES, complete_name
+from launchdeck.tui.views import NAMES, complete_name
 from launchdeck.tui.widgets.search_box import SearchBox
 
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Awaitable, Callable
 
+import aiodocker
 from aiodocker.exceptions import DockerError
 
 from launchdeck.core.config.yamlio import display_path
@@ -22,6 +25,9 @@ from launchdeck.core.images import recipe as recipes
 from launchdeck.core.images.settings import BuildSettings
 from launchdeck.core.targets.base import EnvironmentSpec, Progress
 from launchdeck.core.docker.engine import engine_errors, is_missing
+
+if TYPE_CHECKING:
+    from launchdeck.core.config.compute import ComputeConfig
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,13 @@ class EnvironmentImages:
 
     #: The image the last ``launch`` used (the keeper records it as the run's environment_id).
     launched_environment: str | None = None
+
+    # Given by the target this is mixed into (DockerTarget).
+    name: str
+    compute: ComputeConfig
+    project_dir: Path
+    url: str
+    client: Callable[[], Awaitable[aiodocker.Docker]]
 
     @property
     def user_managed(self) -> bool:
@@ -133,6 +146,9 @@ class EnvironmentImages:
         tag = await self.environment_tag(env)
         async with engine_errors(f"target {self.name}", self.url):
             base_id = await self._image_id(self.base_image)
+            if base_id is None:  # removed since environment_tag found it a moment ago
+                raise TargetError(f"target {self.name}: base image {self.base_image} is no "
+                                  f"longer on the Docker Engine at {self.url}")
             facts = await image_probe.probe(docker, base_id, url=self.url)
             info = await docker.system.info()
         settings = self.settings()

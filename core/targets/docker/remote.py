@@ -41,10 +41,11 @@ from launchdeck.core import farside
 from launchdeck.core.errors import ConfigError, TargetError, TargetUnreachable
 from launchdeck.core.remote.forward import UnixSocketForward
 from launchdeck.core.remote.hostkeys import fingerprint
-from launchdeck.core.remote.sync import REMOTE_STORE, sync_snapshot
-from launchdeck.core.targets.base import REMOTE_DEFAULT_RUNS, RunSpec
+from launchdeck.core.remote.sync import REMOTE_STORE, SyncReport, sync_snapshot
+from launchdeck.core.targets.base import REMOTE_DEFAULT_RUNS, Execution, RunSpec
 from launchdeck.core.targets.docker.target import SHARE_MOUNT, DockerTarget
 from launchdeck.core.targets.docker.archive import run_files
+from launchdeck.core.targets.docker.execution import DockerExecution
 from launchdeck.core.targets.docker.link import Link, LinkCallback, RemoteDockerExecution
 
 if False:  # typing only
@@ -74,7 +75,7 @@ class RemoteDockerTarget(DockerTarget):
         self._forward: UnixSocketForward | None = None
         self._home: str | None = None
         self.link = Link(self.host, self.connection, name=self.name)
-        self.last_sync = None  #: the SyncReport of the last launch (benchmarks, tests)
+        self.last_sync: SyncReport | None = None  #: of the last launch (benchmarks, tests)
 
     @property
     def max_concurrent_runs(self) -> int:
@@ -169,10 +170,9 @@ class RemoteDockerTarget(DockerTarget):
         """Sync the snapshot into the host's store; nothing of the code stays on this side."""
         host = await self.host()
         await self.connection()
-        self.last_sync = await sync_snapshot(host, spec.store, spec.snapshot)
+        self.last_sync = s = await sync_snapshot(host, spec.store, spec.snapshot)
         root = spec.run_dir / "target"
         root.mkdir(parents=True, exist_ok=True)
-        s = self.last_sync
         (root / "sync.json").write_text(
             f'{{"bytes_sent": {s.bytes_sent}, "files_sent": {s.files_sent}, '
             f'"blobs_skipped": {s.blobs_skipped}}}\n')
@@ -217,10 +217,12 @@ class RemoteDockerTarget(DockerTarget):
             raise TargetError(f"target {self.name}: putting run {spec.run_id}'s code into its "
                               f"container on {host.endpoint.host} failed: {err}")
 
-    def _execution(self, spec: RunSpec, container_id: str, python: str) -> RemoteDockerExecution:
-        return RemoteDockerExecution(super()._execution(spec, container_id, python), self.link)
+    def _execution(self, spec: RunSpec, container_id: str, python: str) -> Execution:
+        inner = super()._execution(spec, container_id, python)
+        assert isinstance(inner, DockerExecution)  # the engine's own, wrapped for link loss
+        return RemoteDockerExecution(inner, self.link)
 
-    async def launch(self, spec: RunSpec, *, progress) -> RemoteDockerExecution:
+    async def launch(self, spec: RunSpec, *, progress) -> Execution:
         # Safe to repeat: the container is named after the run, and a second launch attaches
         # to the one the first started (DockerTarget._create).
         while True:
@@ -232,7 +234,7 @@ class RemoteDockerTarget(DockerTarget):
             self.link.up()
             return execution
 
-    async def attach(self, spec: RunSpec, external_id: str) -> RemoteDockerExecution:
+    async def attach(self, spec: RunSpec, external_id: str) -> Execution:
         # A keeper revived while the host is away waits for it rather than failing the run.
         async def attach_once():
             return await DockerTarget.attach(self, spec, external_id)

@@ -32,7 +32,7 @@ from aiodocker.exceptions import DockerError
 from launchdeck.core.errors import ConfigError, TargetError
 from launchdeck.core.images import recipe as recipes
 from launchdeck.core.targets.docker import archive as docker_archive
-from launchdeck.core.targets.base import Framework, Progress, RunSpec
+from launchdeck.core.targets.base import Execution, Framework, Progress, RunSpec
 from launchdeck.core.docker.engine import connect, engine_errors, engine_url, is_local, \
     is_missing, put_files
 from launchdeck.core.targets.docker.environment import EnvironmentImages, ImageResult
@@ -93,7 +93,7 @@ class DockerTarget(EnvironmentImages):
 
     # -- runs ---------------------------------------------------------------------------------
 
-    async def launch(self, spec: RunSpec, *, progress: Progress) -> DockerExecution:
+    async def launch(self, spec: RunSpec, *, progress: Progress) -> Execution:
         # ``progress`` is not called: the keeper counts the run's log offsets from the moment
         # launch starts, so a line written here would shift them.
         docker = await self.client()
@@ -144,7 +144,7 @@ class DockerTarget(EnvironmentImages):
                     shutil.rmtree(work, ignore_errors=True)
         return self._execution(spec, container.id, python)
 
-    async def attach(self, spec: RunSpec, external_id: str) -> DockerExecution:
+    async def attach(self, spec: RunSpec, external_id: str) -> Execution:
         docker = await self.client()
         python = "python3"
         async with engine_errors(f"attaching to run {spec.run_id}", self.url):
@@ -167,7 +167,7 @@ class DockerTarget(EnvironmentImages):
         # The launcher runs its arguments under the image's Python: options go first.
         return [*spec.interpreter_options, spec.script, *spec.arguments]
 
-    def _execution(self, spec: RunSpec, container_id: str, python: str) -> DockerExecution:
+    def _execution(self, spec: RunSpec, container_id: str, python: str) -> Execution:
         assert self._docker is not None
         return DockerExecution(self._docker, container_id, url=self.url, python=python,
                                run_id=spec.run_id, local_work=spec.run_dir / "target" / "work")

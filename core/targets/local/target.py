@@ -412,7 +412,7 @@ async def _wait_for_exit(pid: int, alive) -> None:
         return
     loop = asyncio.get_running_loop()
     exited = loop.create_future()
-    loop.add_reader(fd, lambda: exited.done() or exited.set_result(None))
+    loop.add_reader(fd, lambda: None if exited.done() else exited.set_result(None))
     try:
         while alive():
             try:

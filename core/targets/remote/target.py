@@ -119,7 +119,7 @@ class RemoteTarget:
                  "(nothing is installed on a remote target)")
         wanted = env.conda and [p for p in (*env.conda.conda_packages, *env.conda.pip_packages)
                                 if p.split("=")[0].strip() not in ("python", "pip")]
-        if wanted and not self.compute.user_managed_environment:
+        if env.conda and wanted and not self.compute.user_managed_environment:
             # Said, not silently skipped: the script may need them on the host.
             progress(f"note: {env.conda.path.name} is not installed on a remote target; the "
                      f"host's Python must already have {', '.join(wanted[:5])}"

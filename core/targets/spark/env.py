@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from launchdeck.core.errors import EnvironmentBuildError, TargetError
 from launchdeck.core.images import condapip
+from launchdeck.core.remote.commands import decoded
 
 if TYPE_CHECKING:
     from launchdeck.core.config.conda import CondaDependencies
@@ -162,7 +163,7 @@ async def build(host: "RemoteHost", env: ExecutorEnvironment, *, progress: "Prog
             progress(buffer.decode(errors="replace"))
         result = await proc.wait()
     if result.exit_status != 0:
-        err = (result.stderr or b"").decode(errors="replace").strip()
+        err = decoded(result.stderr).strip()
         detail = "\n".join(tail[-8:] + ([err[-1500:]] if err else []))
         missing = condapip.not_found(tail, env.sources)
         if missing:

@@ -10,7 +10,7 @@ import yaml as pyyaml
 from launchdeck.core.config.runconfig import (create_runconfig, load_runconfig, set_env, set_field,
                                    unset_env)
 from launchdeck.core.errors import ConfigError
-from launchdeck.core.targets.base import Framework
+from launchdeck.core.config.framework import Framework
 from tests.core.config.conftest import FILES, added_lines, changed_lines, make_project, write
 from tests.core.config.test_yamlio import NASTY
 

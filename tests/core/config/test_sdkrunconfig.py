@@ -7,7 +7,7 @@ import pytest
 from launchdeck.core.config.report import format_warnings, warnings_for
 from launchdeck.core.config.runconfig import load_runconfig
 from launchdeck.core.errors import ConfigError
-from launchdeck.core.targets.base import Framework
+from launchdeck.core.config.framework import Framework
 from tests.core.config.conftest import write
 
 SDK = """\

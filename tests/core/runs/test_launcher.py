@@ -7,7 +7,7 @@ import threading
 import time
 
 from launchdeck.core.project import Project
-from launchdeck.core.runs.launcher import pid_alive
+from launchdeck.core.runs.liveness import pid_alive
 from launchdeck.core.runs.submit import resubmit, submit
 
 

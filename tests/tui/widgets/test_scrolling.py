@@ -8,7 +8,7 @@ from textual.widgets import DataTable, OptionList
 
 from tests.tui.conftest import make_app, until
 from tests.tui.projects import clock
-from launchdeck.tui.navigation import binding_owners
+from launchdeck.tui.app import binding_owners
 from launchdeck.tui.screens.base import DeckScreen
 from launchdeck.tui.screens.run_detail import RunDetailScreen
 from launchdeck.tui.widgets.scrolling import MOVEMENT_KEYS

@@ -1,0 +1,38 @@
+"""Whether a run has an owner: its keeper process lives, or it was submitted a moment ago.
+
+Read by the keeper (which adopts orphans) and by the launcher (which revives them).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+from launchdeck.core.history.records import RunRecord, parse_utc
+
+#: A run whose submitter died before handing it to a keeper is adopted after this long.
+ORPHAN_GRACE_SECONDS = 10.0
+
+
+def keeper_alive(run: RunRecord) -> bool:
+    """Whether someone owns ``run``: its keeper runs, or it was submitted a moment ago."""
+    if run.keeper_pid is None:
+        created = parse_utc(run.created_utc)
+        age = (datetime.now(timezone.utc) - created).total_seconds() if created else 1e9
+        return age < ORPHAN_GRACE_SECONDS
+    return pid_alive(run.keeper_pid)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours counts as dead.
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False
