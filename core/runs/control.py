@@ -48,7 +48,7 @@ class _RunOver:
         self.run_id = run_id
         self.history = project.history
         self.last_revive = 0.0
-        self.last_version = None
+        self.last_version: int | None = None
         self.status = self.history.get_run(run_id).status
 
     def __call__(self) -> bool:
