@@ -190,8 +190,6 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     # A zombie child of ours counts as dead.
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except OSError:
-        return False
+    from launchdeck.core.procstat import is_zombie_or_gone
+
+    return not is_zombie_or_gone(pid)
