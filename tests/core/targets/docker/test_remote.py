@@ -141,6 +141,18 @@ async def remote(tmp_path, docker_engine, ssh_server):
     await r.close()
 
 
+async def given_up_after_cut(execution, relay: Relay, *, seconds: int) -> ExecutionLost:
+    """Cut the link once the run has started; the ExecutionLost its ``wait()`` ends with."""
+    async for chunk in execution.logs(0):
+        if b"started" in chunk:
+            break
+    relay.cut()
+    with pytest.raises(ExecutionLost) as lost:
+        await asyncio.wait_for(execution.wait(), 120)
+    assert f"for more than {seconds} s (linkLossTimeout in " in str(lost.value)
+    return lost.value
+
+
 async def read_all(execution, offset: int = 0) -> bytes:
     data = b""
     async for chunk in execution.logs(offset):
@@ -313,14 +325,8 @@ async def test_a_link_down_longer_than_link_loss_timeout_gives_the_run_up(remote
     spec = remote.spec(target, "slow.py")
     execution = await target.launch(spec, progress=lambda line: None)
     try:
-        async for chunk in execution.logs(0):
-            if b"started" in chunk:
-                break
-        relay.cut()
-        with pytest.raises(ExecutionLost) as lost:
-            await asyncio.wait_for(execution.wait(), 120)
-        assert "for more than 2 s (linkLossTimeout in " in str(lost.value)
-        assert "gpu1.compute" in str(lost.value)
+        lost = await given_up_after_cut(execution, relay, seconds=2)
+        assert "gpu1.compute" in str(lost)
         assert states and states[0] is not None and states[-1] is not None  # never back
     finally:
         relay.start()
