@@ -65,22 +65,23 @@ class Project:
     def load_compute(self, name: str) -> "ComputeConfig":
         from launchdeck.core.config.compute import load_compute
 
-        path = self.compute_path(name)
-        if not path.is_file():
-            known = ", ".join(self.compute_names()) or "none"
-            raise ProjectError(f"no compute target {name!r}: {self._rel(path)} does not exist "
-                               f"(targets: {known})")
+        path = self._existing(self.compute_path(name), f"compute target {name!r}",
+                              "targets", self.compute_names)
         return load_compute(path)
 
     def load_runconfig(self, name: str) -> "RunConfiguration":
         from launchdeck.core.config.runconfig import load_runconfig
 
-        path = self.runconfig_path(name)
-        if not path.is_file():
-            known = ", ".join(self.runconfig_names()) or "none"
-            raise ProjectError(f"no run configuration {name!r}: {self._rel(path)} does not exist "
-                               f"(run configurations: {known})")
+        path = self._existing(self.runconfig_path(name), f"run configuration {name!r}",
+                              "run configurations", self.runconfig_names)
         return load_runconfig(path)
+
+    def _existing(self, path: Path, what: str, kind: str, names) -> Path:
+        """``path`` if it is a file; else an error listing the ``names()`` there are."""
+        if not path.is_file():
+            known = ", ".join(names()) or "none"
+            raise ProjectError(f"no {what}: {self._rel(path)} does not exist ({kind}: {known})")
+        return path
 
     def load_all_runconfigs(self) -> list[tuple[str, "RunConfiguration | None", str | None]]:
         """Every run configuration as (name, config, None), or (name, None, error) when it

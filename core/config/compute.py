@@ -58,6 +58,8 @@ KEYS: dict[str, tuple[str, str]] = {
     "sparkMaster": ("spark_master", "The Spark master URL, for example yarn or spark://host:7077"),
     "niceness": ("niceness", "How far below your shell and the dashboard deck schedules the "
                  "runs on this machine (Unix nice, 0 to 19; default 10)"),
+    "linkLossTimeout": ("link_loss_timeout", "How many seconds a run waits for its lost SSH "
+                        "link before deck gives it up as lost (leave out to wait for ever)"),
 }
 
 
@@ -86,6 +88,8 @@ class ComputeConfig:
     max_concurrent_runs: int | None = None
     spark_master: str | None = None
     niceness: int | None = None
+    #: Seconds a run over SSH waits for its lost link; None: for ever (``core.remote.link``).
+    link_loss_timeout: int | None = None
     unknown_keys: tuple[str, ...] = ()
 
 
@@ -120,6 +124,8 @@ def compute_from_document(doc: YamlDocument) -> ComputeConfig:
                                               expected="a whole number of at least 1")
     values["niceness"] = s.integer("niceness", None, low=0, high=19,
                                    expected="a whole number from 0 to 19")
+    values["link_loss_timeout"] = s.integer("linkLossTimeout", None, low=1,
+                                            expected="a whole number of seconds, at least 1")
     for key in ("sharedVolumes", "nvidiaDocker", "userManagedEnvironment"):
         values[KEYS[key][0]] = s.boolean(key, False)
     values["password"] = _password(s)
@@ -163,7 +169,8 @@ def write_compute(path: str | os.PathLike[str], *, type: TargetType | str,
                   spark_submit_location: str | None = None, yarn_deploy_mode: str | None = None,
                   user_managed_environment: bool | None = None,
                   max_concurrent_runs: int | None = None, spark_master: str | None = None,
-                  niceness: int | None = None, build_ca_bundle: str | None = None,
+                  niceness: int | None = None, link_loss_timeout: int | None = None,
+                  build_ca_bundle: str | None = None,
                   build_offline: bool | None = None, header_comment: str | None = None,
                   force: bool = False) -> ComputeConfig:
     """Create a commented ``.compute`` file (for ``deck target attach``); None values are left out.

@@ -116,11 +116,6 @@ def conda_for_run(run: "RunConfiguration",
 
     A file named explicitly in the runconfig must exist: its absence is an error at the field.
     """
-    path = run.resolved_conda_path(project_dir)
-    if not path.is_file():
-        if run.conda_dependencies_file is None:
-            return None
-        raise run.field_error("CondaDependenciesFile", f"CondaDependenciesFile: "
-                              f"{run.conda_dependencies_file} does not exist in the project")
-    return load_conda(path)
+    path = run.dependency_file("CondaDependenciesFile", project_dir)
+    return load_conda(path) if path is not None else None
 

@@ -74,6 +74,20 @@ class RunConfiguration:
     def resolved_spark_path(self, project_dir: str | os.PathLike[str] | None = None) -> Path:
         return self._project(project_dir) / (self.spark_dependencies_file or DEFAULT_SPARK_FILE)
 
+    def dependency_file(self, key: str,
+                        project_dir: str | os.PathLike[str] | None = None) -> Path | None:
+        """The file ``key`` (``CondaDependenciesFile``, ``SparkDependenciesFile``) names; None
+        when the key is null and the default file does not exist. A file the runconfig names
+        must exist: its absence is an error at the field."""
+        named = getattr(self, KEYS[key][0])
+        path = (self.resolved_conda_path(project_dir) if key == "CondaDependenciesFile"
+                else self.resolved_spark_path(project_dir))
+        if path.is_file():
+            return path
+        if named is None:
+            return None
+        raise self.field_error(key, f"{key}: {named} does not exist in the project")
+
     def field_error(self, key: str, message: str) -> ConfigError:
         """A ConfigError at the position of ``key`` in this file (found again: error path only)."""
         try:

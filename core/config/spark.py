@@ -120,10 +120,5 @@ def _missing(s: Section, node: Any, index: int, entry: Section, key: str) -> Exc
 def spark_for_run(run: "RunConfiguration",
                   project_dir: str | os.PathLike[str] | None = None) -> SparkDependencies | None:
     """The Spark file a run uses; None when it uses the default file and that does not exist."""
-    path = run.resolved_spark_path(project_dir)
-    if not path.is_file():
-        if run.spark_dependencies_file is None:
-            return None
-        raise run.field_error("SparkDependenciesFile", f"SparkDependenciesFile: "
-                              f"{run.spark_dependencies_file} does not exist in the project")
-    return load_spark(path)
+    path = run.dependency_file("SparkDependenciesFile", project_dir)
+    return load_spark(path) if path is not None else None

@@ -6,6 +6,10 @@ exits 0 once ``DONE_FILE`` exists and the file is read to its end. Its output st
 text into the same stream, and that must never be taken for the run's output. Works the same over a
 forwarded socket to a remote engine, where nothing of the container's file system is visible
 to deck. Standard library and Python 3.5 syntax only.
+
+The far-side counterpart of ``core.filetail.follow`` (which deck uses on files it can see):
+alike in shape, kept apart because this file runs alone in a container, where no deck module
+can be imported.
 """
 
 import os

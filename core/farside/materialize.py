@@ -5,12 +5,12 @@ imports from Launchdeck. Refuses manifest paths that are absolute or hold ``.``/
 that leave the tree, blobs whose size is wrong, and a DEST that exists and is not empty.
 Prints one line: ``files=N bytes=N``.
 """
-import hashlib
-import json
 import os
-import posixpath
 import shutil
 import sys
+
+# inlined when sent (farside.script): on the host this file runs alone
+from launchdeck.core.farside.manifest import Refused, checked_entry, read_manifest
 
 
 def fail(message, code=2):
@@ -18,20 +18,14 @@ def fail(message, code=2):
     sys.exit(code)
 
 
-def check_path(path):
-    if not isinstance(path, str) or not path or path.startswith("/") or "\0" in path:
-        fail("unsafe path in manifest: %r" % (path,))
-    if any(seg in ("", ".", "..") for seg in path.split("/")):
-        fail("unsafe path in manifest: %r" % (path,))
-    return path
-
-
 def main(store, fingerprint, dest):
-    with open(os.path.join(store, "manifests", fingerprint + ".json"), "rb") as f:
-        data = f.read()
-    if hashlib.sha256(data).hexdigest() != fingerprint:
-        fail("manifest %s is corrupt" % fingerprint)
-    entries = json.loads(data.decode("ascii"))["entries"]
+    try:
+        write(store, read_manifest(store, fingerprint), dest)
+    except Refused as exc:
+        fail(str(exc))
+
+
+def write(store, entries, dest):
     if os.path.lexists(dest) and (not os.path.isdir(dest) or os.path.islink(dest)
                                   or os.listdir(dest)):
         fail("%s exists and is not an empty folder" % dest)
@@ -40,25 +34,16 @@ def main(store, fingerprint, dest):
     files = total = 0
     links = []
     for entry in entries:
-        rel = check_path(entry["path"])
+        rel, link, blob = checked_entry(store, entry)
         target = os.path.join(root, *rel.split("/"))
         parent = os.path.dirname(target)
         os.makedirs(parent, exist_ok=True)
         if not os.path.realpath(parent).startswith(root + os.sep) and \
                 os.path.realpath(parent) != root:
             fail("%r would be written outside %s" % (rel, dest))
-        if "link" in entry:
-            link = entry["link"]
-            joined = posixpath.normpath(posixpath.join(posixpath.dirname(rel), link))
-            if not isinstance(link, str) or link.startswith("/") or joined == ".." \
-                    or joined.startswith("../"):
-                fail("link %r -> %r leaves the snapshot" % (rel, link))
+        if link is not None:
             links.append((target, link))
             continue
-        digest = entry["hash"]
-        blob = os.path.join(store, "objects", digest[:2], digest[2:])
-        if os.path.getsize(blob) != entry["size"]:
-            fail("blob %s has the wrong size; sync the snapshot again" % digest)
         # A copy, never a hard link: a run may change its files, the store must not change.
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         mode = 0o777 if entry["executable"] else 0o666

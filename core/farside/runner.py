@@ -38,6 +38,7 @@ APP_ID = re.compile(rb"\b(app-\d{14}-\d{4,}|application_\d+_\d+|local-\d{10,})\b
 
 
 def start_time(pid):
+    # A copy of core/procstat.py's: this file runs alone on the host, stdlib only.
     try:
         with open("/proc/%d/stat" % pid, "rb") as f:
             stat = f.read()

@@ -8,7 +8,7 @@ from launchdeck.core.remote.remotehost import RemoteHost
 from launchdeck.core.remote.sync import REMOTE_STORE
 from launchdeck.core.snapshot.manifest import is_digest
 
-_SCRIPT = farside.source("materialize").encode()
+_SCRIPT = farside.script("materialize").encode()
 
 
 async def materialize_remote(host: RemoteHost, fingerprint: str, dest: str, *,

@@ -9,6 +9,7 @@ import os
 from datetime import datetime, timezone
 
 from launchdeck.core.history.records import RunRecord, parse_utc
+from launchdeck.core.procstat import is_zombie_or_gone
 
 #: A run whose submitter died before handing it to a keeper is adopted after this long.
 ORPHAN_GRACE_SECONDS = 10.0
@@ -30,9 +31,4 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    # A zombie child of ours counts as dead.
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except OSError:
-        return False
+    return not is_zombie_or_gone(pid)  # a zombie child of ours counts as dead

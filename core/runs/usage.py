@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from launchdeck.core.errors import DeckError
+from launchdeck.core.procstat import stat_fields
 
 if TYPE_CHECKING:
     from launchdeck.core.history.records import RunRecord
@@ -57,12 +58,9 @@ def cpu_percent(before: UsageSample, after: UsageSample) -> float | None:
 
 def _stat(pid_dir: Path) -> tuple[int, int, int, float, int, int] | None:
     """(pid, ppid, pgrp, cpu seconds, rss pages, start time) from /proc/PID/stat."""
-    try:
-        text = (pid_dir / "stat").read_text()
-    except OSError:
+    fields = stat_fields(int(pid_dir.name), proc=pid_dir.parent)
+    if fields is None:
         return None  # gone meanwhile, or not ours to read
-    # The command name may hold spaces and parentheses: the fields follow its last ")".
-    fields = text.rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(pid_dir.name), int(fields[1]), int(fields[2]),
             (int(fields[11]) + int(fields[12])) / ticks, int(fields[21]), int(fields[19]))

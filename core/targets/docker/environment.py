@@ -49,8 +49,12 @@ class EnvironmentImages:
     name: str
     compute: ComputeConfig
     project_dir: Path
-    url: str
     client: Callable[[], Awaitable[aiodocker.Docker]]
+
+    @property
+    def url(self) -> str:
+        """The engine's address, for messages (given by the target)."""
+        raise NotImplementedError
 
     @property
     def user_managed(self) -> bool:

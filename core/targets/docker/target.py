@@ -2,81 +2,103 @@
 
 Mapping: environment -> image ``deck-env:<hash>`` layered on ``baseDockerImage`` (built by
 ``prepare``, see ``core.images``); run -> one container labelled ``launchdeck.run_id=<id>``,
-named ``deck-<run id>``, its first process the launcher (``core/farside/launch.py``) running the script
-with the image's Python in ``/deck/work``; code -> the run's snapshot copied into the container
-(or, with ``sharedVolumes: true`` on a local engine, bind-mounted from the run's folder), never
-built into the image; output, metrics, outputs, cancel -> see ``docker_execution``. The
+named ``deck-<run id>``, its first process the launcher (``core/farside/launch.py``) running
+the script with the image's Python in ``/deck/work``; code -> the run's snapshot copied into
+the container (or, with ``sharedVolumes: true`` on a local engine, bind-mounted from the run's
+folder), never built into the image; output, metrics, outputs, cancel -> see ``execution``. The
 container outlives deck: ``attach`` reconnects to it by id.
 
 Workbench keys: ``nativeSharedDirectory`` is bind-mounted (``<dir>/<project name>``, a path on
 the engine's host) at ``/azureml-share/`` and named by ``AZUREML_NATIVE_SHARE_DIRECTORY``;
-``nvidiaDocker: true`` asks the engine for every GPU. The engine is ``DOCKER_HOST`` (or the
-local socket) unless a URL is given, as the remote Docker target does with its forwarded socket.
+``nvidiaDocker: true`` asks the engine for every GPU.
+
+Built of parts (``DockerTarget.__init__``): the engine connection (``engines``: ``DOCKER_HOST``
+or the local socket, or a remote host's socket forwarded over SSH), the code delivery
+(``delivery``: through the engine's API, or from a remote host's store) and, behind a network
+link, the link-loss wrapper (``link``). The remote Docker target is this one with the SSH
+parts (``remote``).
 
 ``Framework: PySpark`` runs spark-submit with master ``local[*]`` in the container
-(``core.targets.spark_docker``). What it cannot do: pulling a base image from a registry that needs a login.
+(``core.targets.docker.pyspark``). What it cannot do: pulling a base image from a registry
+that needs a login.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiodocker
 from aiodocker.exceptions import DockerError
 
-from launchdeck.core.errors import ConfigError, TargetError
+from launchdeck.core.docker.engine import engine_errors, is_missing
+from launchdeck.core.errors import TargetError
 from launchdeck.core.images import recipe as recipes
-from launchdeck.core.targets.docker import archive as docker_archive
-from launchdeck.core.targets.base import Execution, Framework, Progress, RunSpec
-from launchdeck.core.docker.engine import connect, engine_errors, engine_url, is_local, \
-    is_missing, put_files
+from launchdeck.core.targets.base import Framework, Progress, RunSpec
+from launchdeck.core.targets.docker.delivery import (SHARE_MOUNT, ApiDelivery, CodeDelivery,
+                                                     StagedCode)
+from launchdeck.core.targets.docker.engines import EngineConnection, LocalEngine
 from launchdeck.core.targets.docker.environment import EnvironmentImages, ImageResult
 from launchdeck.core.targets.docker.execution import (METRICS, SECRETS, SECRETS_TMPFS,
                                                       DockerExecution, deliver_environment)
+from launchdeck.core.targets.runenv import RunPaths, run_environment
 
-__all__ = ["DockerTarget", "ImageResult"]
+__all__ = ["DockerTarget", "ImageResult", "SHARE_MOUNT"]
 
-if False:  # typing only
+if TYPE_CHECKING:
     from launchdeck.core.config.compute import ComputeConfig
+    from launchdeck.core.remote.link import Link
+    from launchdeck.core.targets.docker.link import RemoteDockerExecution
 
-SHARE_MOUNT = "/azureml-share/"
 GPU_REQUEST = [{"Driver": "nvidia", "Count": -1, "Capabilities": [["gpu"]]}]
 
 
 class DockerTarget(EnvironmentImages):
-    """Runs scripts in containers on one Docker Engine."""
+    """Runs scripts in containers on one Docker Engine.
+
+    Made of an engine connection (``engine``, default: ``url``, ``DOCKER_HOST`` or the local
+    socket), a code delivery (``delivery``, default: through the engine's API) and, for an
+    engine behind a network link, ``link``: calls that fail because the link is down wait for
+    it to come back, as its policy says (``core.remote.link``).
+    """
 
     def __init__(self, compute: "ComputeConfig", *, project_dir: Path,
-                 url: str | None = None, local_engine: bool | None = None) -> None:
+                 url: str | None = None, local_engine: bool | None = None,
+                 engine: EngineConnection | None = None,
+                 delivery: CodeDelivery | None = None, link: "Link | None" = None) -> None:
         self.name = compute.name
         self.compute = compute
         self.project_dir = Path(project_dir)
-        self.url = engine_url(url)
-        self.local_engine = is_local(self.url) if local_engine is None else local_engine
-        self._docker: aiodocker.Docker | None = None
+        self.engine: EngineConnection = engine or LocalEngine(url, local=local_engine)
+        self.delivery: CodeDelivery = delivery or ApiDelivery(
+            project_dir=self.project_dir, local_engine=self.engine.local)
+        self.link = link
+
+    @property
+    def url(self) -> str:
+        return self.engine.url
+
+    @property
+    def local_engine(self) -> bool:
+        return self.engine.local
 
     @property
     def max_concurrent_runs(self) -> int:
-        return self.compute.max_concurrent_runs or os.cpu_count() or 1
+        return self.compute.max_concurrent_runs or self.engine.default_runs
 
     async def client(self) -> aiodocker.Docker:
-        if self._docker is None:
-            self._docker = await connect(self.url)
-        return self._docker
+        return await self.engine.client()
 
     async def close(self) -> None:
-        if self._docker is not None:
-            await self._docker.close()
-            self._docker = None
+        await self.engine.close()
 
     # -- facts --------------------------------------------------------------------------------
 
     async def check(self) -> dict[str, str]:
+        return await self.engine.check(self.name, self._engine_facts)
+
+    async def _engine_facts(self) -> dict[str, str]:
         docker = await self.client()
         async with engine_errors(f"target {self.name}", self.url):
             version = await docker.version()
@@ -93,9 +115,17 @@ class DockerTarget(EnvironmentImages):
 
     # -- runs ---------------------------------------------------------------------------------
 
-    async def launch(self, spec: RunSpec, *, progress: Progress) -> Execution:
+    async def launch(self, spec: RunSpec, *,
+                     progress: Progress) -> "DockerExecution | RemoteDockerExecution":
         # ``progress`` is not called: the keeper counts the run's log offsets from the moment
         # launch starts, so a line written here would shift them.
+        if self.link is None:
+            return await self._launch(spec)
+        # Safe to repeat: the container is named after the run, and a second launch attaches
+        # to the one the first started (_create).
+        return await self.link.until_reached(lambda: self._launch(spec))
+
+    async def _launch(self, spec: RunSpec) -> "DockerExecution | RemoteDockerExecution":
         docker = await self.client()
         ref = await self.find_image(spec.env)
         if ref is None:
@@ -110,41 +140,52 @@ class DockerTarget(EnvironmentImages):
         python = await self.image_python(ref, image)
         self.launched_environment = ref  # the keeper records it as the run's environment_id
         program = await self._program(docker, spec, ref, python)
-        work, binds = await self._code(spec)
-        config = self._container_config(spec, ref, python, image, binds, program)
+        staged = await self.delivery.stage(spec, self.compute)
+        try:
+            return await self._start(docker, spec, staged, ref, python, image, program)
+        finally:
+            staged.discard()
+
+    async def _start(self, docker: aiodocker.Docker, spec: RunSpec, staged: StagedCode,
+                     ref: str, python: str, image: dict, program: list[str]):
+        """Create the run's container, put its code in, start it, hand it its variables."""
+        own, delivered = self._environment(spec, image)
+        config = self._container_config(spec, ref, python, own, staged.binds, program)
         name = "deck-" + re.sub(r"[^A-Za-z0-9_.-]", "-", spec.run_id)
-        variables = self._delivered_environment(spec, image)
         async with engine_errors(f"starting run {spec.run_id} on target {self.name}", self.url):
             container, existing = await self._create(docker, config, name)
             if existing:
-                if work is not None:
-                    shutil.rmtree(work, ignore_errors=True)
                 # The keeper that started it may have died before handing the variables over
                 # (a container of an older deck, without --env, takes none this way).
                 if container["State"].get("Running") and \
                         "--env" in (container["Config"].get("Cmd") or ()):
-                    await deliver_environment(docker, container.id, python, variables)
-                return self._execution(spec, container.id, python)
+                    await deliver_environment(docker, container.id, python, delivered)
+                return self._execution(docker, spec, container.id, python)
             try:
-                await self._deliver(docker, container.id, spec, work)
+                await self.delivery.put(docker, container.id, spec, staged)
                 await container.start()
-                await deliver_environment(docker, container.id, python, variables)
+                await deliver_environment(docker, container.id, python, delivered)
             except (DockerError, TargetError) as exc:
                 # A container left waiting for variables that never come would live for ever.
                 await container.delete(force=True)
-                if isinstance(exc, DockerError) and "could not select device driver" in exc.message:
+                if isinstance(exc, DockerError) and \
+                        "could not select device driver" in exc.message:
                     raise TargetError(
                         f"target {self.name}: nvidiaDocker is true but the Docker Engine at "
                         f"{self.url} has no GPU support ({exc.message}); install the NVIDIA "
                         "Container Toolkit on the engine's host, or set nvidiaDocker: false"
                     ) from None
                 raise
-            finally:
-                if work is not None and not binds:
-                    shutil.rmtree(work, ignore_errors=True)
-        return self._execution(spec, container.id, python)
+        return self._execution(docker, spec, container.id, python)
 
-    async def attach(self, spec: RunSpec, external_id: str) -> Execution:
+    async def attach(self, spec: RunSpec,
+                     external_id: str) -> "DockerExecution | RemoteDockerExecution":
+        if self.link is None:
+            return await self._attach(spec, external_id)
+        # A keeper revived while the host is away waits for it rather than failing the run.
+        return await self.link.call(lambda: self._attach(spec, external_id))
+
+    async def _attach(self, spec: RunSpec, external_id: str):
         docker = await self.client()
         python = "python3"
         async with engine_errors(f"attaching to run {spec.run_id}", self.url):
@@ -154,7 +195,7 @@ class DockerTarget(EnvironmentImages):
             except DockerError as exc:
                 if not is_missing(exc):
                     raise  # a vanished container is reported by wait(), as for any loss
-        return self._execution(spec, external_id, python)
+        return self._execution(docker, spec, external_id, python)
 
     async def _program(self, docker: aiodocker.Docker, spec: RunSpec, ref: str,
                        python: str) -> list[str]:
@@ -167,62 +208,33 @@ class DockerTarget(EnvironmentImages):
         # The launcher runs its arguments under the image's Python: options go first.
         return [*spec.interpreter_options, spec.script, *spec.arguments]
 
-    def _execution(self, spec: RunSpec, container_id: str, python: str) -> Execution:
-        assert self._docker is not None
-        return DockerExecution(self._docker, container_id, url=self.url, python=python,
-                               run_id=spec.run_id, local_work=spec.run_dir / "target" / "work")
+    def _execution(self, docker: aiodocker.Docker, spec: RunSpec, container_id: str,
+                   python: str):
+        inner = DockerExecution(docker, container_id, url=self.url,
+                                python=python, run_id=spec.run_id,
+                                local_work=spec.run_dir / "target" / "work")
+        if self.link is None:
+            return inner
+        from launchdeck.core.targets.docker.link import RemoteDockerExecution
 
-    async def _deliver(self, docker: aiodocker.Docker, container_id: str, spec: RunSpec,
-                       work: Path | None) -> None:
-        """Put the helpers, the runtime and the code (``work``) into the created container."""
-        with docker_archive.run_files(work) as files:
-            await put_files(docker, container_id, files)
+        return RemoteDockerExecution(inner, self.link)
 
-    def _share_binds(self) -> list[str]:
-        """The bind mount of ``nativeSharedDirectory``, if set (a path on the engine's host)."""
-        share = self.compute.native_shared_directory
-        if not share:
-            return []
-        share_dir = os.path.expanduser(share) if self.local_engine else share
-        if not share_dir.startswith("/"):
-            raise ConfigError("nativeSharedDirectory must be an absolute path on the "
-                              "engine's host", file=str(self.compute.path),
-                              field="nativeSharedDirectory")
-        folder = f"{share_dir.rstrip('/')}/{self.project_dir.name}"
-        if self.local_engine:
-            # Created as the user: the engine would create it owned by root.
-            os.makedirs(folder, exist_ok=True)
-        return [f"{folder}:{SHARE_MOUNT}"]
+    def _environment(self, spec: RunSpec, image: dict) -> tuple[dict[str, str], dict[str, str]]:
+        """Deck's own variables (the container's configuration) and the rest of the run's
+        (the runconfig's, secrets among them: delivered after the start, over exec stdin)."""
+        paths = RunPaths(runtime="/deck/runtime", work="/deck/work", metrics=METRICS,
+                         share=SHARE_MOUNT if self.compute.native_shared_directory else None)
+        image_env = dict(e.split("=", 1) for e in image.get("Config", {}).get("Env") or ()
+                         if "=" in e)
+        inherited = image_env.get("PYTHONPATH")
+        own = run_environment({}, run_id=spec.run_id, paths=paths,
+                              inherited_pythonpath=inherited)
+        run = run_environment(spec.environment, run_id=spec.run_id, paths=paths,
+                              inherited_pythonpath=inherited)
+        return own, {k: v for k, v in run.items() if own.get(k) != v}
 
-    async def _code(self, spec: RunSpec) -> tuple[Path | None, list[str]]:
-        """The run's code on this machine, and the bind mounts the container needs."""
-        root = spec.run_dir / "target"
-        root.mkdir(parents=True, exist_ok=True)
-        binds = self._share_binds()
-        if self.compute.shared_volumes and self.local_engine:
-            work = root / "work"
-            if work.exists():
-                shutil.rmtree(work)
-            await asyncio.to_thread(spec.store.materialize, spec.snapshot, work)
-            binds.append(f"{work}:/deck/work")
-            return None, binds
-        # sharedVolumes with a remote engine: a local path means nothing there, so the code
-        # is copied in as without it (nothing is said: launch must not write to the run's log,
-        # whose offsets the keeper counts from here on).
-        work = Path(tempfile.mkdtemp(prefix="work-", dir=root))
-        shutil.rmtree(work)
-        await asyncio.to_thread(spec.store.materialize, spec.snapshot, work)
-        return work, binds
-
-    def _container_config(self, spec: RunSpec, ref: str, python: str, image: dict,
+    def _container_config(self, spec: RunSpec, ref: str, python: str, env: dict[str, str],
                           binds: list[str], program: list[str]) -> dict:
-        # Only deck's own variables are in the container's configuration; the runconfig's
-        # (keyring: secrets among them) are delivered after the start (_delivered_environment).
-        env = {"PYTHONPATH": _python_path(None, image),
-               "DECK_RUN_ID": spec.run_id, "DECK_METRICS_FILE": METRICS,
-               "PYTHONUNBUFFERED": "1"}
-        if self.compute.native_shared_directory:
-            env["AZUREML_NATIVE_SHARE_DIRECTORY"] = SHARE_MOUNT
         host: dict = {"Binds": binds, "Tmpfs": {SECRETS: SECRETS_TMPFS}}
         if self.compute.nvidia_docker:
             host["DeviceRequests"] = GPU_REQUEST
@@ -237,17 +249,6 @@ class DockerTarget(EnvironmentImages):
             "AttachStdout": False, "AttachStderr": False, "Tty": False, "OpenStdin": False,
             "HostConfig": host,
         }
-
-    def _delivered_environment(self, spec: RunSpec, image: dict) -> dict[str, str]:
-        """The runconfig's variables as the script sees them; deck's own names win."""
-        variables = dict(spec.environment)
-        if "PYTHONPATH" in variables:
-            variables["PYTHONPATH"] = _python_path(variables["PYTHONPATH"], image)
-        for own in ("DECK_RUN_ID", "DECK_METRICS_FILE", "PYTHONUNBUFFERED"):
-            variables.pop(own, None)
-        if self.compute.native_shared_directory:
-            variables.pop("AZUREML_NATIVE_SHARE_DIRECTORY", None)
-        return variables
 
     async def _create(self, docker: aiodocker.Docker, config: dict, name: str):
         """A new container, or (second value True) the run's own container if it already ran.
@@ -265,11 +266,3 @@ class DockerTarget(EnvironmentImages):
             return old, True
         await old.delete(force=True)
         return await docker.containers.create(config=config, name=name), False
-
-
-def _python_path(user: str | None, image: dict) -> str:
-    """The run's PYTHONPATH: deck's runtime, the code, then the user's (or the image's)."""
-    image_env = dict(e.split("=", 1) for e in image.get("Config", {}).get("Env") or ()
-                     if "=" in e)
-    inherited = user or image_env.get("PYTHONPATH")
-    return ":".join(p for p in ("/deck/runtime", "/deck/work", inherited) if p)

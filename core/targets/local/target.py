@@ -9,8 +9,8 @@ SIGKILL after the grace period. ``./outputs/`` exists (empty) before the script 
 name>/``, created), as on Workbench.
 
 The exit code of a process is known only to its parent, so the keeper does not start the script
-itself: it forks a tiny waiter (a copy of itself, no new interpreter) that starts the script,
-waits for it and writes its exit code to a file. If the keeper dies, a new keeper attaches by
+itself: it forks a tiny waiter (``waiter``: a copy of itself, no new interpreter) that starts
+the script, waits for it and writes its exit code to a file. If the keeper dies, a new keeper attaches by
 the ids of both processes and still learns the exit code. Only if the waiter itself is killed
 while the script runs is the exit code lost; the run then ends Failed with "exit code unknown".
 
@@ -40,8 +40,11 @@ from typing import AsyncIterator
 from launchdeck.core import filetail
 from launchdeck.core.errors import ConfigError, ExecutionLost, TargetError
 from launchdeck.core.targets.base import RUNTIME_DIR, EnvironmentSpec, Framework, Progress, RunSpec
+from launchdeck.core.procstat import start_time
 from launchdeck.core.targets.outputs import copy_outputs
-from launchdeck.core.targets.priority import lower_priority, niceness_of
+from launchdeck.core.targets.local.waiter import RunFiles, reap, spawn_with_waiter
+from launchdeck.core.targets.priority import niceness_of
+from launchdeck.core.targets.runenv import RunPaths, run_environment
 
 if False:  # typing only; keeps start-up light
     from launchdeck.core.config.compute import ComputeConfig
@@ -94,7 +97,7 @@ class LocalTarget:
         If an earlier keeper of this run already started it (and died before history knew),
         attach to that process instead of starting the script a second time.
         """
-        files = _RunFiles(spec.run_dir)
+        files = RunFiles(spec.run_dir)
         files.root.mkdir(parents=True, exist_ok=True)
         share = self._native_share(spec)
         lock = os.open(files.launch_lock, os.O_RDWR | os.O_CREAT, 0o644)
@@ -107,17 +110,13 @@ class LocalTarget:
             spec.store.materialize(spec.snapshot, files.work)
             # Workbench scripts write ./outputs/ without creating it.
             (files.work / "outputs").mkdir(exist_ok=True)
-            env = dict(os.environ)
-            env.update(spec.environment)
-            env["PYTHONPATH"] = os.pathsep.join(
-                p for p in (str(RUNTIME_DIR), str(files.work), env.get("PYTHONPATH", "")) if p)
-            env["DECK_RUN_ID"] = spec.run_id
-            env["DECK_METRICS_FILE"] = str(files.metrics)
-            env["PYTHONUNBUFFERED"] = "1"
-            if share is not None:
-                env["AZUREML_NATIVE_SHARE_DIRECTORY"] = share
+            paths = RunPaths(runtime=str(RUNTIME_DIR), work=str(files.work),
+                             metrics=str(files.metrics), share=share)
+            env = {**os.environ, **run_environment(
+                spec.environment, run_id=spec.run_id, paths=paths,
+                inherited_pythonpath=os.environ.get("PYTHONPATH"))}
             files.exit_code.unlink(missing_ok=True)
-            external_id = await asyncio.to_thread(_spawn_with_waiter, argv, files, env,
+            external_id = await asyncio.to_thread(spawn_with_waiter, argv, files, env,
                                                   niceness_of(self.compute), lock)
         finally:
             os.close(lock)  # the waiter holds its own copy of the lock for its whole life
@@ -141,34 +140,17 @@ class LocalTarget:
         return f"{folder}/"
 
     async def attach(self, spec: RunSpec, external_id: str) -> "LocalExecution":
-        return LocalExecution(external_id, _RunFiles(spec.run_dir))
+        return LocalExecution(external_id, RunFiles(spec.run_dir))
 
     async def close(self) -> None:
         pass
-
-
-class _RunFiles:
-    """Where a local run keeps its files (under ``<run_dir>/target``)."""
-
-    def __init__(self, run_dir: Path) -> None:
-        self.root = run_dir / "target"
-        self.work = self.root / "work"
-        self.output = self.root / "output.log"
-        self.metrics = self.root / "metrics.jsonl"
-        self.exit_code = self.root / "exit_code"
-        self.launch_lock = self.root / "launch.lock"
-        self.external_id = self.root / "external_id"
 
 
 #: How long a launching keeper waits for a live waiter (found holding the launch lock) to
 #: write the execution's id; the waiter writes it right after starting the script.
 LAUNCH_ID_TIMEOUT_SECONDS = 60.0
 
-#: Processes the script left behind get SIGTERM when it ends, then SIGKILL after this long.
-LEFTOVER_GRACE_SECONDS = 5.0
-
-
-async def _launched_before(files: _RunFiles, lock: int) -> str | None:
+async def _launched_before(files: RunFiles, lock: int) -> str | None:
     """The id of this run's execution if a keeper started it already; else take the lock."""
     deadline = time.monotonic() + LAUNCH_ID_TIMEOUT_SECONDS
     while True:
@@ -196,7 +178,7 @@ class LocalExecution:
     from a later one that reused its pid.
     """
 
-    def __init__(self, external_id: str, files: _RunFiles) -> None:
+    def __init__(self, external_id: str, files: RunFiles) -> None:
         self.external_id = external_id
         self._files = files
         script, _, waiter = external_id.partition("/")
@@ -205,13 +187,13 @@ class LocalExecution:
         self._ended = asyncio.Event()  # wakes the log and metrics followers at once
 
     def _script_alive(self) -> bool:
-        return _start_time(self._pid) == self._started
+        return start_time(self._pid) == self._started
 
     def _waiter_alive(self) -> bool:
         if not self._waiter_pid:
             return False
-        _reap(self._waiter_pid)
-        return _start_time(self._waiter_pid) == self._waiter_started
+        reap(self._waiter_pid)
+        return start_time(self._waiter_pid) == self._waiter_started
 
     async def _finished(self) -> bool:
         return not self._script_alive() and not self._waiter_alive()
@@ -262,144 +244,6 @@ class LocalExecution:
         await asyncio.to_thread(shutil.rmtree, self._files.work, True)
 
 
-def _spawn_with_waiter(argv: list[str], files: _RunFiles, env: dict[str, str],
-                       niceness: int, lock_fd: int) -> str:
-    """Fork the waiter, which starts the script; return the execution's external id."""
-    import subprocess  # noqa: F401 - imported here, not in the child forked from a thread
-
-    subreaper = _subreaper_call()
-    read_end, write_end = os.pipe()
-    log_fd = os.open(files.output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    waiter = os.fork()
-    if waiter == 0:
-        _waiter_main(argv, files, env, niceness, (log_fd, write_end, lock_fd),
-                     subreaper)  # never returns
-    os.close(write_end)
-    os.close(log_fd)
-    with os.fdopen(read_end, "rb") as pipe:
-        report = pipe.read().decode()
-    if not report.startswith("id:"):
-        _reap(waiter, block=True)
-        raise TargetError(report.removeprefix("error:").strip()
-                          or "the run's process did not start")
-    return report[3:]
-
-
-def _subreaper_call():
-    """``prctl(PR_SET_CHILD_SUBREAPER, 1)`` as a callable, resolved before forking."""
-    try:
-        import ctypes
-
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None  # not Linux: orphans go to init as before
-    return lambda: prctl(36, 1, 0, 0, 0)  # 36 = PR_SET_CHILD_SUBREAPER
-
-
-def _waiter_main(argv, files: _RunFiles, env, niceness: int, fds: tuple[int, int, int],
-                 subreaper) -> None:
-    log_fd, report_fd, _lock_fd = fds
-    code = 0
-    try:
-        os.setsid()  # its own session: signals aimed at deck or the keeper never reach it
-        if subreaper is not None:
-            subreaper()  # what the script daemonizes becomes ours, to stop when it ends
-        lower_priority(niceness)  # the script shares this session (and its scheduling group)
-        # A do-nothing handler rather than SIG_IGN: exec resets handlers to the default but
-        # keeps ignored signals ignored, and the script must feel cancel's SIGTERM.
-        for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
-            signal.signal(sig, _shrug)
-        # Drop every inherited descriptor (the keeper's locks, history, event loop) but ours;
-        # the launch lock stays held by this process until it exits.
-        low = 3
-        for fd in sorted(fds):
-            os.closerange(low, fd)
-            low = fd + 1
-        os.closerange(low, 65536)
-        import subprocess
-
-        try:
-            proc = subprocess.Popen(argv, cwd=files.work, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=log_fd, stderr=log_fd, process_group=0,
-                                    restore_signals=True)
-        except OSError as exc:
-            os.write(report_fd, f"error: cannot start {argv[0]}: {exc}".encode())
-            code = 1
-            return
-        me = os.getpid()
-        external_id = f"{proc.pid}:{_start_time(proc.pid)}/{me}:{_start_time(me)}"
-        _write_atomic(files.external_id, external_id)
-        os.write(report_fd, f"id:{external_id}".encode())
-        os.close(report_fd)
-        returncode = _wait_reaping(proc.pid)
-        # A negative code means a signal; report it the way a shell does.
-        _write_atomic(files.exit_code, str(128 - returncode if returncode < 0 else returncode))
-        _end_leftovers(LEFTOVER_GRACE_SECONDS)
-    except BaseException:  # the waiter must never fall back into the keeper's code
-        code = 1
-    finally:
-        os._exit(code)
-
-
-def _wait_reaping(pid: int) -> int:
-    """Wait for ``pid``, reaping orphans handed to us meanwhile; its exit code (-N: signal N)."""
-    while True:
-        try:
-            done, status = os.waitpid(-1, 0)
-        except ChildProcessError:
-            return -signal.SIGKILL  # cannot happen: the script is our child
-        if done == pid:
-            return os.waitstatus_to_exitcode(status)
-
-
-def _end_leftovers(grace: float) -> None:
-    """Stop every process still under this subreaper: SIGTERM, then SIGKILL after ``grace``."""
-    me = os.getpid()
-    deadline = time.monotonic() + grace
-    told: set[int] = set()
-    while True:
-        while True:  # reap what already ended
-            try:
-                done, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if done == 0:
-                break
-        left = _children_of(me)
-        if not left:
-            return
-        late = time.monotonic() >= deadline
-        for pid in left:
-            if late or pid not in told:
-                try:
-                    os.kill(pid, signal.SIGKILL if late else signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-                told.add(pid)
-        time.sleep(0.02)
-
-
-def _children_of(parent: int) -> list[int]:
-    """Live (not zombie) children of ``parent``, from /proc."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(b")") + 2:].split()
-        if fields[0] != b"Z" and int(fields[1]) == parent:
-            found.append(int(entry))
-    return found
-
-
-def _shrug(signum, frame) -> None:
-    """The waiter's handler for signals that must not stop it."""
-
-
 async def _wait_for_exit(pid: int, alive) -> None:
     """Wait for ``pid`` to end: a pidfd wakes us at once where the kernel has them."""
     if not pid or not alive():
@@ -424,13 +268,6 @@ async def _wait_for_exit(pid: int, alive) -> None:
         os.close(fd)
 
 
-def _reap(pid: int, *, block: bool = False) -> None:
-    try:
-        os.waitpid(pid, 0 if block else os.WNOHANG)
-    except ChildProcessError:
-        pass  # not our child (a keeper that attached later): nothing to reap
-
-
 def _signal_group(pid: int, sig: int) -> None:
     try:
         os.killpg(pid, sig)
@@ -441,23 +278,3 @@ def _signal_group(pid: int, sig: int) -> None:
 def _parse_id(text: str) -> tuple[int, str]:
     pid, _, started = text.partition(":")
     return (int(pid), started) if pid.isdigit() else (0, "")
-
-
-def _start_time(pid: int) -> str:
-    """The process's start time in clock ticks: tells a live pid from a reused one."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return ""
-    # Field 22 counts from after the command name, which may itself hold spaces.
-    fields = stat[stat.rindex(b")") + 2:].split()
-    if fields[0] == b"Z":
-        return ""
-    return fields[19].decode()
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)

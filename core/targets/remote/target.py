@@ -20,25 +20,14 @@ PySpark (use a cluster target). Passwords: only from the system keyring
 
 from __future__ import annotations
 
-import asyncio
-import json
-import re
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-from launchdeck.core.errors import ConfigError, TargetError, TargetUnreachable
-from launchdeck.core.targets.base import (REMOTE_DEFAULT_RUNS, RUNTIME_DIR, EnvironmentSpec,
-                                          Framework, Progress, RunSpec)
+from launchdeck.core.errors import TargetError
+from launchdeck.core.targets.base import EnvironmentSpec, Framework, Progress, RunSpec
+from launchdeck.core.targets.hostruns import HostRunsTarget
+from launchdeck.core.targets.runenv import RunPaths, run_environment
 from launchdeck.core.targets.spark.execution import SparkExecution
 
-if TYPE_CHECKING:
-    from launchdeck.core.config.compute import ComputeConfig
-    from launchdeck.core.remote.connection import SSHPool
-    from launchdeck.core.remote.remotehost import RemoteHost
-
 RUNS = ".launchdeck/remote/runs"
-#: The variable Workbench gave scripts for ``nativeSharedDirectory``.
-SHARE_VARIABLE = "AZUREML_NATIVE_SHARE_DIRECTORY"
 
 # $1: the run's Python. Prints key=value facts; a Python that does not run prints nothing.
 _CHECK = r'''p=$1
@@ -48,50 +37,16 @@ echo "runner_python=$(python3 -c 'import sys; print(sys.version.split()[0])' 2>/
 echo "free_disk_home=$(df -Pk "$HOME" 2>/dev/null | awk 'NR==2 {print $4}')"'''
 
 
-class RemoteTarget:
+class RemoteTarget(HostRunsTarget):
     """Runs Python scripts with a remote Linux host's own Python, over SSH."""
 
-    def __init__(self, compute: "ComputeConfig", *, project_dir: Path | None = None,
-                 pool: "SSHPool | None" = None) -> None:
-        if not compute.address:
-            raise ConfigError("a remote target needs address", file=str(compute.path),
-                              field="address")
-        self.name = compute.name
-        self.compute = compute
-        self.project_dir = project_dir
-        self._pool = pool
-        self._host: RemoteHost | None = None
-        #: Set by the keeper: told when the link to the host goes down and comes back.
-        self.on_link_state = None
-
-    @property
-    def max_concurrent_runs(self) -> int:
-        return self.compute.max_concurrent_runs or REMOTE_DEFAULT_RUNS
-
-    @property
-    def python(self) -> str:
-        return self.compute.python_location or "python3"
-
-    @property
-    def host(self) -> "RemoteHost":
-        if self._host is None:
-            from launchdeck.core.remote.targethost import host_of
-
-            self._host = host_of(self.compute, self._pool)
-        return self._host
-
-    async def _connect(self) -> None:
-        from launchdeck.core.remote.targethost import connect
-
-        await connect(self.host, self.name)
-
-    async def accept_host_key(self, fingerprint: str) -> None:
-        await self.host.accept_host_key(fingerprint)
+    RUNS = RUNS
+    KIND = "remote"
 
     async def check(self) -> dict[str, str]:
         from launchdeck.core.remote.hostkeys import fingerprint
 
-        await self._connect()
+        await self.runs.connect()
         result = await self.host.run(["sh", "-c", _CHECK, "sh", self.python], timeout=120)
         facts = dict(line.split("=", 1) for line in result.stdout.decode().splitlines()
                      if "=" in line)
@@ -132,8 +87,8 @@ class RemoteTarget:
         if spec.env.framework is not Framework.PYTHON:
             raise TargetError(f"target {self.name}: Framework {spec.env.framework} does not "
                               "run on a remote target; use a cluster target for PySpark")
-        root = f"{RUNS}/{_safe(spec.run_id)}"
-        await self._connect()
+        root = self.runs.root(spec.run_id)
+        await self.runs.connect()
         started = await self._started_before(root)
         if started is not None:
             # A keeper died after the host started this run but before the run's id was
@@ -147,21 +102,9 @@ class RemoteTarget:
         await materialize_remote(self.host, spec.snapshot, f"{root}/work")
         env, mkdirs = self._run_env(spec)
         argv = [self.python, *spec.interpreter_options, spec.script, *spec.arguments]
-        launch = {"root": root, "argv": argv,
-                  "env": env, "files": _runtime_files(), "mkdirs": mkdirs,
-                  "zip_modules": False, "app_wait": 0}
-        command = _runner("launch", "-")
-        try:
-            # The spec (with the run's environment) goes on stdin: never in a process list.
-            result = await self.host.run(command, input=json.dumps(launch).encode(), check=True)
-        except TargetUnreachable:
-            # The script may be running already, detached: find it rather than lose it.
-            result = await self._report_after_drop(root)
-        try:
-            report = json.loads(result.stdout.decode().strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            raise TargetError(f"target {self.name}: launching {self.python} gave no answer: "
-                              f"{result.stderr.decode(errors='replace')[-1000:]}") from None
+        report = await self.runs.start({"root": root, "argv": argv, "env": env,
+                                        "mkdirs": mkdirs, "zip_modules": False, "app_wait": 0},
+                                       program=self.python)
         if "error" in report:
             raise TargetError(f"target {self.name}: {report['error']}")
         return self._execution(root, f"{self.python} pid {report['pid']}")
@@ -171,31 +114,12 @@ class RemoteTarget:
         result = await self.host.run(["sh", "-c", 'test -f "$1/pids" || exit 9', "sh", root])
         if result.exit_status == 9:
             return None
-        result = await self.host.run(_runner("report", root, "0"))
-        try:
-            report = json.loads(result.stdout.decode().strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            return None
+        report = await self.runs.report(root)
         return self._execution(root, f"{self.python} pid {report['pid']}") \
             if report.get("pid") else None
 
-    async def _report_after_drop(self, root: str):
-        for delay in (0.2, 0.5, 1.0, 2.0, 5.0, 10.0):
-            await asyncio.sleep(delay)
-            try:
-                return await self.host.run(_runner("report", root, "0"), check=True)
-            except TargetUnreachable:
-                continue
-        raise TargetUnreachable(f"target {self.name}: the link to {self.host.endpoint} "
-                                f"dropped while launching run {root} and did not come back")
-
     def _run_env(self, spec: RunSpec) -> tuple[dict[str, str], list[str]]:
         """The run's variables (``@ROOT@``/``@HOME@`` expanded on the host), folders to make."""
-        env = dict(spec.environment)
-        env["PYTHONPATH"] = "@ROOT@/runtime:@ROOT@/work"
-        env["DECK_RUN_ID"] = spec.run_id
-        env["DECK_METRICS_FILE"] = "@ROOT@/metrics.jsonl"
-        env["PYTHONUNBUFFERED"] = "1"
         mkdirs: list[str] = []
         share = self.compute.native_shared_directory
         if share:
@@ -205,33 +129,17 @@ class RemoteTarget:
             elif not share.startswith("/"):
                 share = "@HOME@/" + share
             folder = f"{share.rstrip('/')}/{spec.env.project_dir.name}"
-            env[SHARE_VARIABLE] = folder + "/"
+            share = folder + "/"
             mkdirs.append(folder)
+        env = run_environment(spec.environment, run_id=spec.run_id,
+                              paths=RunPaths(runtime="@ROOT@/runtime", work="@ROOT@/work",
+                                             metrics="@ROOT@/metrics.jsonl", share=share))
         return env, mkdirs
 
     def _execution(self, root: str, external_id: str) -> SparkExecution:
-        return SparkExecution(self.host, root, external_id, on_link_state=self.on_link_state,
-                              program=self.python, spark=False)
+        return SparkExecution(self.host, root, external_id,
+                              link=self.runs.link(self.on_link_state), program=self.python,
+                              spark=False)
 
     async def attach(self, spec: RunSpec, external_id: str) -> SparkExecution:
-        return self._execution(f"{RUNS}/{_safe(spec.run_id)}", external_id)
-
-    async def close(self) -> None:
-        # The pool is shared with other targets of this process (or owned by the caller).
-        self._host = None
-
-
-def _runner(*args: str) -> list[str]:
-    from launchdeck.core.remote.runner import runner_command
-
-    return runner_command(*args)
-
-
-def _safe(run_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "-", run_id)
-
-
-def _runtime_files() -> dict[str, str]:
-    """The stdlib metrics helpers, written into the run's folder on the host."""
-    return {f"runtime/{path.relative_to(RUNTIME_DIR).as_posix()}": path.read_text()
-            for path in RUNTIME_DIR.rglob("*.py")}
+        return self._execution(self.runs.root(spec.run_id), external_id)

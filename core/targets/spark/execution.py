@@ -7,9 +7,9 @@ SparkContext keeps the pid form. The processes themselves are found through the 
 head node, with their start times, so a reused pid is never signalled.
 
 Streams: output and metrics are files on the head node, read by the host-side runner
-(``core/farside/runner.py``, ``follow``) from
-a byte offset. When the link drops, the reader reconnects and asks again from the offset it
-has delivered, so no byte is lost or repeated. Cancel signals spark-submit's process group on
+(``core/farside/runner.py``, ``follow``) from a byte offset. When the link drops, the reader
+waits for it (``core.remote.link``: for ever, unless ``linkLossTimeout`` says how long),
+reconnects and asks again from the offset it has delivered, so no byte is lost or repeated. Cancel signals spark-submit's process group on
 the head node (TERM, then KILL): in client mode that is the driver, and the master removes the
 application as soon as its driver is gone; a YARN application in cluster mode is also killed
 with ``yarn application -kill``.
@@ -17,22 +17,15 @@ with ``yarn application -kill``.
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path, PurePosixPath
-from typing import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, AsyncIterator
 
 from launchdeck.core.errors import ExecutionLost, TargetError, TargetUnreachable
 from launchdeck.core.remote.connection import translate_errors
+from launchdeck.core.targets.hostruns import runner as hostside
 
-#: How long a dropped link may stay down before the run counts as lost.
-LINK_PATIENCE = 600.0
-_BACKOFF = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
-
-
-def hostside(*args: str) -> list[str]:
-    from launchdeck.core.remote.runner import runner_command
-
-    return runner_command(*args)
+if TYPE_CHECKING:
+    from launchdeck.core.remote.link import Link, LinkCallback
 
 
 def format_id(app_id: str | None, pid: int) -> str:
@@ -48,7 +41,7 @@ def app_id_of(external_id: str) -> str | None:
 class SparkExecution:
     """A spark-submit run in ``root`` (relative to the login user's home) on ``host``."""
 
-    def __init__(self, host, root: str, external_id: str, *, on_link_state=None,
+    def __init__(self, host, root: str, external_id: str, *, link: "Link",
                  program: str = "spark-submit", spark: bool = True) -> None:
         self.host = host
         #: What the runner started, for messages; ``spark=False`` (the remote target's plain
@@ -57,42 +50,23 @@ class SparkExecution:
         self.root = root
         self.external_id = external_id
         self.app_id = app_id_of(external_id)
-        self.on_link_state = on_link_state
+        #: The link to the host, shared by the streams; waits for it as its policy says.
+        self.link = link
         #: Called with the new external id once the application id shows up in the output.
         self.on_external_id = None
-        self._down_since: float | None = None  # shared by the streams: one link
 
-    async def _link_down(self, exc: Exception, tries: int) -> None:
-        """Wait before the next try; give up once the link has been down LINK_PATIENCE s."""
-        from launchdeck.core.history.records import utc_now
+    @property
+    def on_link_state(self) -> "LinkCallback | None":
+        return self.link.listener
 
-        now = asyncio.get_running_loop().time()
-        if self._down_since is None:
-            self._down_since = now
-            if self.on_link_state is not None:
-                self.on_link_state(utc_now())
-        elif now - self._down_since > LINK_PATIENCE:
-            raise ExecutionLost(f"lost the link to {self.host.endpoint} for "
-                                f"{LINK_PATIENCE:g} s: {exc}") from None
-        await asyncio.sleep(_BACKOFF[min(tries, len(_BACKOFF) - 1)])
-
-    def _link_up(self) -> None:
-        if self._down_since is not None:
-            self._down_since = None
-            if self.on_link_state is not None:
-                self.on_link_state(None)
+    @on_link_state.setter
+    def on_link_state(self, callback: "LinkCallback | None") -> None:
+        """Told the UTC time the link went down, or None when it is back."""
+        self.link.listener = callback
 
     async def _retrying(self, attempt):
-        """Run ``attempt()`` again while the link is down."""
-        tries = 0
-        while True:
-            try:
-                result = await attempt()
-                self._link_up()
-                return result
-            except TargetUnreachable as exc:
-                await self._link_down(exc, tries)
-                tries += 1
+        """Run ``attempt()`` again once the link is back, while it is down."""
+        return await self.link.until_reached(attempt)
 
     def found_app_id(self, app_id: str) -> None:
         self.app_id = self.external_id = app_id
@@ -109,15 +83,13 @@ class SparkExecution:
         return (tail + chunk)[-64:]  # an id may straddle two chunks
 
     async def _stream(self, name: str, offset: int) -> AsyncIterator[bytes]:
-        tries = 0
         tail = b""
         while True:
             try:
                 async with self.host.process(hostside("follow", self.root, name,
                                                       str(offset))) as proc:
                     proc.stdin.write_eof()
-                    self._link_up()
-                    tries = 0
+                    self.link.up()
                     while chunk := await proc.stdout.read(1 << 16):
                         offset += len(chunk)
                         if self.spark and self.app_id is None and name == "output.log":
@@ -132,8 +104,7 @@ class SparkExecution:
                                       f"{self.root} failed: {err}")
                 raise TargetUnreachable(f"{self.host.endpoint}: link dropped")
             except TargetUnreachable as exc:
-                await self._link_down(exc, tries)
-                tries += 1
+                await self.link.wait_until_back(exc)
 
     def logs(self, from_offset: int = 0) -> AsyncIterator[bytes]:
         return self._stream("output.log", from_offset)

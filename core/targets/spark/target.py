@@ -21,25 +21,17 @@ the SSH agent).
 
 from __future__ import annotations
 
-import asyncio
-import json
-import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from launchdeck.core.errors import (ConfigError, EnvironmentBuildError, TargetError,
                                     TargetUnreachable)
 from launchdeck.core.targets.spark import env as spark_env
-from launchdeck.core.targets.base import (REMOTE_DEFAULT_RUNS, RUNTIME_DIR, EnvironmentSpec,
-                                          Progress, RunSpec)
-from launchdeck.core.targets.spark.execution import SparkExecution, format_id, hostside
+from launchdeck.core.targets.base import EnvironmentSpec, Progress, RunSpec
+from launchdeck.core.targets.hostruns import HostRunsTarget
+from launchdeck.core.targets.runenv import RunPaths, run_environment
+from launchdeck.core.targets.spark.execution import SparkExecution, format_id
 from launchdeck.core.targets.spark.submit import (SPARK_HOME_SH, SubmitCommand, deploy_mode,
                                                   mode_note, with_spark_home)
-
-if TYPE_CHECKING:
-    from launchdeck.core.config.compute import ComputeConfig
-    from launchdeck.core.remote.connection import SSHPool
-    from launchdeck.core.remote.remotehost import RemoteHost
 
 RUNS = ".launchdeck/spark/runs"
 #: How long launch waits for the application id in the driver output. None at all: the run is
@@ -92,43 +84,14 @@ mkdir -p "$d"
 printf '%s\n' "$d"'''
 
 
-class SparkTarget:
+class SparkTarget(HostRunsTarget):
     """Runs PySpark scripts with spark-submit on a cluster's head node."""
 
-    def __init__(self, compute: "ComputeConfig", *, project_dir: Path | None = None,
-                 pool: "SSHPool | None" = None) -> None:
-        if not compute.address:
-            raise ConfigError("a cluster target needs address", file=str(compute.path),
-                              field="address")
-        self.name = compute.name
-        self.compute = compute
-        self.project_dir = project_dir
-        self._pool = pool
-        self._host: RemoteHost | None = None
-        #: Set by the keeper: told when the link to the head node goes down and comes back.
-        self.on_link_state = None
-
-    @property
-    def max_concurrent_runs(self) -> int:
-        return self.compute.max_concurrent_runs or REMOTE_DEFAULT_RUNS
-
-    @property
-    def host(self) -> "RemoteHost":
-        if self._host is None:
-            from launchdeck.core.remote.targethost import host_of
-
-            # The file's port only when it sets one: ~/.ssh/config's Port applies otherwise.
-            self._host = host_of(self.compute, self._pool)
-        return self._host
-
-    @property
-    def python(self) -> str:
-        return self.compute.python_location or "python3"
-
-    async def accept_host_key(self, fingerprint: str) -> None:
-        await self.host.accept_host_key(fingerprint)
+    RUNS = RUNS
+    KIND = "cluster"
 
     async def check(self) -> dict[str, str]:
+        await self.runs.connect()
         result = await self.host.run(["sh", "-c", _CHECK, "sh",
                                       self.compute.spark_submit_location or "",
                                       self.compute.spark_master or ""], timeout=120)
@@ -212,7 +175,8 @@ class SparkTarget:
     async def launch(self, spec: RunSpec, *, progress: Progress) -> SparkExecution:
         from launchdeck.core.remote import materialize_remote, sync_snapshot
 
-        root = f"{RUNS}/{_safe(spec.run_id)}"
+        root = self.runs.root(spec.run_id)
+        await self.runs.connect()
         started = await self._started_before(root)
         if started is not None:
             return started
@@ -220,24 +184,10 @@ class SparkTarget:
         await materialize_remote(self.host, spec.snapshot, f"{root}/work")
         share = await self._prepare_work(spec, root)
         command, require = self._command(spec, root)
-        env = self._run_env(spec)
-        if share:
-            env["AZUREML_NATIVE_SHARE_DIRECTORY"] = share
-        launch = {"root": root, "argv": with_spark_home(command.argv()), "env": env,
-                  "files": _runtime_files(), "require": require, "app_wait": APP_ID_WAIT}
-        try:
-            # The spec travels on stdin: its environment holds the run's secrets, which must
-            # not show on the head node's command lines (ps).
-            result = await self.host.run(hostside("launch", "-"),
-                                         input=json.dumps(launch).encode(), check=True)
-        except TargetUnreachable:
-            # spark-submit may be running already, detached: find it rather than lose it.
-            result = await self._report_after_drop(root)
-        try:
-            report = json.loads(result.stdout.decode().strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            raise TargetError(f"target {self.name}: launching spark-submit gave no answer: "
-                              f"{result.stderr.decode(errors='replace')[-1000:]}") from None
+        report = await self.runs.start(
+            {"root": root, "argv": with_spark_home(command.argv()),
+             "env": self._run_env(spec, share), "require": require, "app_wait": APP_ID_WAIT},
+            program="spark-submit")
         if "error" in report:
             if report["error"].startswith("missing ") and require:
                 raise EnvironmentBuildError(
@@ -247,7 +197,7 @@ class SparkTarget:
                     "or set PrepareEnvironment: true")
             raise TargetError(f"target {self.name}: {report['error']}")
         external = format_id(report.get("app_id"), report["pid"])
-        return SparkExecution(self.host, root, external, on_link_state=self.on_link_state)
+        return self._execution(root, external)
 
     async def _started_before(self, root: str) -> SparkExecution | None:
         """The run's spark-submit if an earlier launch started it, else a clean ``root``.
@@ -260,16 +210,11 @@ class SparkTarget:
                                      check=True)
         if result.stdout.decode().strip() != "started":
             return None
-        result = await self.host.run(hostside("report", root, "0"), check=True)
-        try:
-            report = json.loads(result.stdout.decode().strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            report = {}
+        report = await self.runs.report(root, check=True)
         if "pid" not in report:  # a torn earlier launch: start afresh
             await self.host.run(["rm", "-rf", "--", root], check=True)
             return None
-        return SparkExecution(self.host, root, format_id(report.get("app_id"), report["pid"]),
-                              on_link_state=self.on_link_state)
+        return self._execution(root, format_id(report.get("app_id"), report["pid"]))
 
     async def _prepare_work(self, spec: RunSpec, root: str) -> str | None:
         """Create ``work/outputs/`` and the ``nativeSharedDirectory`` folder of the project.
@@ -290,17 +235,6 @@ class SparkTarget:
                               f"{self.host.endpoint}: {err}")
         folder = result.stdout.decode().strip()
         return folder + "/" if share and folder else None
-
-    async def _report_after_drop(self, root: str):
-        for delay in (0.2, 0.5, 1.0, 2.0, 5.0, 10.0):
-            await asyncio.sleep(delay)
-            try:
-                return await self.host.run(hostside("report", root, str(APP_ID_WAIT)),
-                                           check=True)
-            except TargetUnreachable:
-                continue
-        raise TargetUnreachable(f"target {self.name}: the link to {self.host.endpoint} "
-                                f"dropped while launching run {root} and did not come back")
 
     def _command(self, spec: RunSpec, root: str) -> tuple[SubmitCommand, list[str]]:
         compute = self.compute
@@ -331,42 +265,26 @@ class SparkTarget:
             deploy_mode=mode, name=None, py_files=("@ROOT@/modules.zip",),
             archives=archives, conf=conf, dependencies=spec.env.spark), require
 
-    def _run_env(self, spec: RunSpec) -> dict[str, str]:
-        env = dict(spec.environment)
-        env["PYTHONPATH"] = "@ROOT@/runtime:@ROOT@/work"
-        env["DECK_RUN_ID"] = spec.run_id
-        env["DECK_METRICS_FILE"] = "@ROOT@/metrics.jsonl"
-        env["PYTHONUNBUFFERED"] = "1"
-        return env
+    def _run_env(self, spec: RunSpec, share: str | None = None) -> dict[str, str]:
+        """The run's variables, with the run folder as ``@ROOT@`` (expanded on the host)."""
+        return run_environment(spec.environment, run_id=spec.run_id,
+                               paths=RunPaths(runtime="@ROOT@/runtime", work="@ROOT@/work",
+                                              metrics="@ROOT@/metrics.jsonl", share=share))
+
+    def _execution(self, root: str, external_id: str) -> SparkExecution:
+        return SparkExecution(self.host, root, external_id,
+                              link=self.runs.link(self.on_link_state))
 
     async def attach(self, spec: RunSpec, external_id: str) -> SparkExecution:
-        root = f"{RUNS}/{_safe(spec.run_id)}"
-        execution = SparkExecution(self.host, root, external_id,
-                                   on_link_state=self.on_link_state)
+        root = self.runs.root(spec.run_id)
+        execution = self._execution(root, external_id)
         if execution.app_id is None:
             # The id may be in output read before the last keeper died, before the offset
             # this one resumes from: look at the whole log once.
             try:
-                result = await self.host.run(hostside("report", root, "0"))
-                report = json.loads(result.stdout.decode().strip().splitlines()[-1])
-            except (TargetUnreachable, ValueError, IndexError):
+                report = await self.runs.report(root)
+            except TargetUnreachable:
                 report = {}
             if report.get("app_id"):
                 execution.found_app_id(report["app_id"])
         return execution
-
-    async def close(self) -> None:
-        # The pool is shared with other targets of this process (or owned by the caller).
-        self._host = None
-
-
-def _safe(run_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "-", run_id)
-
-
-def _runtime_files() -> dict[str, str]:
-    """The stdlib metrics helpers, written into the run's folder on the head node."""
-    files = {}
-    for path in RUNTIME_DIR.rglob("*.py"):
-        files[f"runtime/{path.relative_to(RUNTIME_DIR).as_posix()}"] = path.read_text()
-    return files

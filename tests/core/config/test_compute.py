@@ -53,6 +53,18 @@ def test_new_keys_and_unknown_keys(in_tmp):
     assert config.unknown_keys == ("sparkVersion",)
 
 
+def test_link_loss_timeout_is_seconds_or_left_out(in_tmp):
+    path = write(in_tmp / "aml_config" / "s.compute",
+                 "type: remotedocker\naddress: h\nbaseDockerImage: x\nlinkLossTimeout: 90\n")
+    assert load_compute(path).link_loss_timeout == 90
+    path.write_text("type: remotedocker\naddress: h\nbaseDockerImage: x\n")
+    assert load_compute(path).link_loss_timeout is None  # a run waits for its link for ever
+    written = write_compute(in_tmp / "aml_config" / "w.compute", type="remote", address="h",
+                            link_loss_timeout=30)
+    assert written.link_loss_timeout == 30 and "linkLossTimeout: 30" in \
+        (in_tmp / "aml_config" / "w.compute").read_text()
+
+
 def test_password_never_shows_in_repr(in_tmp):
     path = write(in_tmp / "aml_config" / "p.compute",
                  'type: remote\naddress: h\npassword: "hunter2"\n')
@@ -83,6 +95,10 @@ def test_type_is_required_and_checked(in_tmp):
     ("maxConcurrentRuns: 0", "2:20: maxConcurrentRuns must be a whole number of at least 1, got "
                              "the number 0"),
     ("username: {a: 1}", "2:11: username must be text, got a map"),
+    ("linkLossTimeout: 0", "2:18: linkLossTimeout must be a whole number of seconds, at least 1, "
+                           "got the number 0"),
+    ('linkLossTimeout: "10m"', '2:18: linkLossTimeout must be a whole number of seconds, at '
+                               'least 1, got "10m"'),
     ("yarnDeployMode: server", '2:17: yarnDeployMode must be "client" or "cluster", got '
                                '"server"'),
     ("password: 12345", "2:11: password must be text (put it in quotes)"),

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from launchdeck.core.errors import HostKeyError, TargetError
+from launchdeck.core.errors import ExecutionLost, HostKeyError, TargetError
 from launchdeck.core.remote import SSHPool
 from tests.fixtures.waiting import until_async
 
@@ -99,14 +99,14 @@ class Remote:
         path.write_text(textwrap.dedent(text))
         return path
 
-    def target(self, *, port: int | None = None, **kwargs):
+    def target(self, *, port: int | None = None, extra: str = "", **kwargs):
         from launchdeck.core.config.compute import load_compute
         from launchdeck.core.targets.docker.remote import RemoteDockerTarget
 
         self.write("aml_config/gpu1.compute",
                    f"type: remotedocker\naddress: 127.0.0.1\nport: {port or self.server.port}\n"
                    f"username: {self.server.user}\nidentityFile: {self.server.client_key}\n"
-                   f"baseDockerImage: {self.base_image}\n")
+                   f"baseDockerImage: {self.base_image}\n{extra}")
         target = RemoteDockerTarget(load_compute(self.root / "aml_config/gpu1.compute"),
                                     project_dir=self.root, pool=self.pool, **kwargs)
         self.targets.append(target)
@@ -139,6 +139,18 @@ async def remote(tmp_path, docker_engine, ssh_server):
     r = Remote(tmp_path / "proj", docker_engine, ssh_server, kh)
     yield r
     await r.close()
+
+
+async def given_up_after_cut(execution, relay: Relay, *, seconds: int) -> ExecutionLost:
+    """Cut the link once the run has started; the ExecutionLost its ``wait()`` ends with."""
+    async for chunk in execution.logs(0):
+        if b"started" in chunk:
+            break
+    relay.cut()
+    with pytest.raises(ExecutionLost) as lost:
+        await asyncio.wait_for(execution.wait(), 120)
+    assert f"for more than {seconds} s (linkLossTimeout in " in str(lost.value)
+    return lost.value
 
 
 async def read_all(execution, offset: int = 0) -> bytes:
@@ -299,6 +311,27 @@ async def test_a_cut_link_loses_no_line_and_repeats_none(remote, relay):
     finally:
         tailer.cancel()
         await execution.release()
+
+
+async def test_a_link_down_longer_than_link_loss_timeout_gives_the_run_up(remote, relay):
+    """``linkLossTimeout: 2``: two seconds after the link went down the run's watch ends with
+    a reason naming the key (the default, no key, waits for ever: the test above)."""
+    remote.known_hosts.write_text(known_line(remote.server, relay.port))
+    remote.write("slow.py", "import time\nprint('started', flush=True)\ntime.sleep(600)\n")
+    target = remote.target(port=relay.port, extra="linkLossTimeout: 2\n")
+    states: list[str | None] = []
+    target.on_link_state = states.append
+    await target.ensure_image(remote.spec(target, "slow.py").env, progress=lambda line: None)
+    spec = remote.spec(target, "slow.py")
+    execution = await target.launch(spec, progress=lambda line: None)
+    try:
+        lost = await given_up_after_cut(execution, relay, seconds=2)
+        assert "gpu1.compute" in str(lost)
+        assert states and states[0] is not None and states[-1] is not None  # never back
+    finally:
+        relay.start()
+        again = remote.target(port=relay.port)
+        await (await again.attach(spec, execution.external_id)).release()
 
 
 def password_target(remote, password_line: str):

@@ -173,6 +173,24 @@ async def test_a_run_completes_with_output_metrics_outputs_and_the_shared_folder
     assert not remote_project.host_path(spec).exists()
 
 
+async def test_the_runconfig_s_pythonpath_follows_deck_s_on_the_host(remote_project,
+                                                                     ssh_server):
+    """Built by the one run-environment builder: a user's PYTHONPATH is kept after deck's
+    runtime and the code (it was dropped on the remote and cluster targets)."""
+    remote_project.write("path.py", "import os, deckrun\nprint(os.environ['PYTHONPATH'])\n")
+    env = remote_project.env()
+    target = remote_project.target(env)
+    spec = remote_project.run_spec(env, "path.py", environment={"PYTHONPATH": "/opt/shared/lib"})
+    execution = await target.launch(spec, progress=lambda _: None)
+    try:
+        log = (await collect(execution.logs(0))).decode()
+        assert await execution.wait() == 0, log
+        root = ssh_server.home / ".launchdeck/remote/runs" / spec.run_id
+        assert log.splitlines() == [f"{root}/runtime:{root}/work:/opt/shared/lib"]
+    finally:
+        await execution.release()
+
+
 async def test_check_reports_the_hosts_python(remote_project):
     facts = await remote_project.target().check()
     assert facts["python_version"].startswith("3.")
@@ -252,6 +270,40 @@ async def test_a_cut_link_loses_and_repeats_no_line(remote_project, ssh_server):
     assert states and states[0] is not None and states[-1] is None
     assert (await collect(execution.metrics(0))).count(b'"name": "i"') == 300
     await execution.release()
+
+
+async def test_a_link_down_longer_than_link_loss_timeout_gives_the_run_up(
+        remote_project, ssh_server, known_hosts_file):
+    """The one link-loss policy, as on remote Docker: ``linkLossTimeout: 2`` ends the watch of
+    a run whose host stays away for 2 s, with a reason naming the key (it was 600 s here,
+    whatever the file said; without the key a run now waits for ever, as on remote Docker)."""
+    from tests.core.targets.docker.test_remote import Relay, given_up_after_cut, known_line
+
+    relay = Relay(ssh_server.port)
+    relay.start()
+    with known_hosts_file.open("a") as f:
+        f.write(known_line(ssh_server, relay.port))
+    remote_project.compute_file.write_text(
+        remote_project.compute_file.read_text().replace(f"port: {ssh_server.port}\n",
+                                                        f"port: {relay.port}\n")
+        + "linkLossTimeout: 2\n")
+    remote_project.write("slow.py", "import time\nprint('started', flush=True)\n"
+                         "time.sleep(600)\n")
+    env = remote_project.env()
+    target = remote_project.target(env)
+    spec = remote_project.run_spec(env, "slow.py")
+    execution = await target.launch(spec, progress=lambda _: None)
+    states: list = []
+    execution.on_link_state = states.append
+    try:
+        lost = await given_up_after_cut(execution, relay, seconds=2)
+        assert "box.compute" in str(lost)
+        assert states and states[0] is not None
+    finally:
+        relay.start()
+        again = remote_project.target(remote_project.env())
+        await (await again.attach(spec, execution.external_id)).cancel(grace_seconds=0)
+        relay.cut()
 
 
 async def test_pyspark_is_refused_with_a_pointer_to_the_cluster_target(remote_project):

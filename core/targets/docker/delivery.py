@@ -1,0 +1,187 @@
+"""How a run's code reaches its container: through the engine's API, or from the host's store.
+
+A delivery stages the code before the container is created (and says which folders of the
+engine's host the container mounts: ``nativeSharedDirectory``, ``sharedVolumes``), then puts
+deck's helpers, its runtime and the code into the created container before it starts.
+
+- ``ApiDelivery``: the snapshot is materialized on this machine and copied in through the
+  engine's archive API (or, with ``sharedVolumes: true`` on a local engine, bind-mounted from
+  the run's folder). Paths are this machine's when the engine is local.
+- ``HostStoreDelivery``: the snapshot is synced into the remote host's mirror of the content
+  store (only the blobs it lacks), then put into the container *on the host* by
+  ``core/farside/put.py``, so code crosses the SSH link once, not once per run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import functools
+import gzip
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import aiodocker
+
+from launchdeck.core import farside
+from launchdeck.core.docker.engine import put_files
+from launchdeck.core.errors import ConfigError, TargetError
+from launchdeck.core.targets.base import RunSpec
+from launchdeck.core.targets.docker import archive as docker_archive
+
+if TYPE_CHECKING:
+    from launchdeck.core.config.compute import ComputeConfig
+    from launchdeck.core.remote.sync import SyncReport
+    from launchdeck.core.targets.docker.engines import ForwardedEngine
+
+#: Where ``nativeSharedDirectory``'s project folder is mounted in a run's container.
+SHARE_MOUNT = "/azureml-share/"
+
+
+@dataclass
+class StagedCode:
+    """A run's code ready to be put into its container."""
+
+    #: A copy of the code on this machine, removed once it is in the container (or not needed).
+    work: Path | None
+    #: Bind mounts of the container (``HOST_PATH:CONTAINER_PATH``).
+    binds: list[str]
+
+    def discard(self) -> None:
+        if self.work is not None:
+            shutil.rmtree(self.work, ignore_errors=True)
+            self.work = None
+
+
+class CodeDelivery(Protocol):
+    async def stage(self, spec: RunSpec, compute: "ComputeConfig") -> StagedCode:
+        """The code of ``spec`` staged for the container, by ``compute``'s settings."""
+        ...
+
+    async def put(self, docker: aiodocker.Docker, container_id: str, spec: RunSpec,
+                  staged: StagedCode) -> None: ...
+
+
+def _share_folder(compute: "ComputeConfig", project_dir: Path, share: str, where: str) -> str:
+    """``<share>/<project name>``; ``share`` must be absolute on the engine's host."""
+    if not share.startswith("/"):
+        raise ConfigError(f"nativeSharedDirectory must be an absolute path on {where}",
+                          file=str(compute.path), field="nativeSharedDirectory")
+    return f"{share.rstrip('/')}/{project_dir.name}"
+
+
+class ApiDelivery:
+    """Code materialized here and copied in through the engine's API."""
+
+    def __init__(self, *, project_dir: Path, local_engine: bool) -> None:
+        self.project_dir = project_dir
+        self.local_engine = local_engine
+
+    def _share_binds(self, compute: "ComputeConfig") -> list[str]:
+        share = compute.native_shared_directory
+        if not share:
+            return []
+        share_dir = os.path.expanduser(share) if self.local_engine else share
+        folder = _share_folder(compute, self.project_dir, share_dir, "the engine's host")
+        if self.local_engine:
+            # Created as the user: the engine would create it owned by root.
+            os.makedirs(folder, exist_ok=True)
+        return [f"{folder}:{SHARE_MOUNT}"]
+
+    async def stage(self, spec: RunSpec, compute: "ComputeConfig") -> StagedCode:
+        root = spec.run_dir / "target"
+        root.mkdir(parents=True, exist_ok=True)
+        binds = self._share_binds(compute)
+        if compute.shared_volumes and self.local_engine:
+            work = root / "work"
+            if work.exists():
+                shutil.rmtree(work)
+            await asyncio.to_thread(spec.store.materialize, spec.snapshot, work)
+            binds.append(f"{work}:/deck/work")
+            return StagedCode(None, binds)
+        # sharedVolumes with a remote engine: a local path means nothing there, so the code
+        # is copied in as without it (nothing is said: launch must not write to the run's log,
+        # whose offsets the keeper counts from here on).
+        work = Path(tempfile.mkdtemp(prefix="work-", dir=root))
+        shutil.rmtree(work)
+        await asyncio.to_thread(spec.store.materialize, spec.snapshot, work)
+        return StagedCode(work, binds)
+
+    async def put(self, docker: aiodocker.Docker, container_id: str, spec: RunSpec,
+                  staged: StagedCode) -> None:
+        with docker_archive.run_files(staged.work) as files:
+            await put_files(docker, container_id, files)
+
+
+class HostStoreDelivery:
+    """Code synced into the remote host's store and put into the container there."""
+
+    def __init__(self, *, project_dir: Path, engine: "ForwardedEngine") -> None:
+        self.project_dir = project_dir
+        self.engine = engine
+        self._home: str | None = None
+        self.last_sync: "SyncReport | None" = None  #: of the last stage (benchmarks, tests)
+
+    async def stage(self, spec: RunSpec, compute: "ComputeConfig") -> StagedCode:
+        """Sync the snapshot into the host's store; nothing of the code stays on this side."""
+        from launchdeck.core.remote.sync import sync_snapshot
+
+        host = await self.engine.host()
+        await self.engine.connection()
+        s = self.last_sync = await sync_snapshot(host, spec.store, spec.snapshot)
+        root = spec.run_dir / "target"
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "sync.json").write_text(
+            f'{{"bytes_sent": {s.bytes_sent}, "files_sent": {s.files_sent}, '
+            f'"blobs_skipped": {s.blobs_skipped}}}\n')
+        return StagedCode(None, await self._share_binds(compute))
+
+    async def _share_binds(self, compute: "ComputeConfig") -> list[str]:
+        """``nativeSharedDirectory`` on the host; ``~`` is the SSH user's home there, as
+        Workbench's own ``~/.azureml/share/`` default meant."""
+        share = compute.native_shared_directory
+        if not share:
+            return []
+        host = await self.engine.host()
+        if share == "~" or share.startswith("~/"):
+            if self._home is None:
+                result = await host.run(["sh", "-c", 'printf %s "$HOME"'], check=True)
+                self._home = result.stdout.decode()
+            share = self._home + share[1:]
+        folder = _share_folder(compute, self.project_dir, share, "the host, or start with ~/")
+        # Created as the SSH user: the engine would create it owned by root, in their home.
+        made = await host.run(["mkdir", "-p", "--", folder])
+        if made.exit_status != 0:
+            raise TargetError(f"target {compute.name}: nativeSharedDirectory {folder} "
+                              "cannot be created on the host: "
+                              f"{made.stderr.decode(errors='replace').strip()}")
+        return [f"{folder}:{SHARE_MOUNT}"]
+
+    async def put(self, docker: aiodocker.Docker, container_id: str, spec: RunSpec,
+                  staged: StagedCode) -> None:
+        from launchdeck.core.remote.sync import REMOTE_STORE
+
+        host = await self.engine.host()
+        name = self.engine.compute.name
+        result = await host.run(["python3", "-", REMOTE_STORE, spec.snapshot, container_id,
+                                 self.engine.socket], input=_put_script())
+        if result.exit_status == 127:
+            raise TargetError(f"target {name}: python3 is not installed on "
+                              f"{host.endpoint.host}; it is needed to put a run's code into "
+                              "its container there")
+        if result.exit_status != 0:
+            err = result.stderr.decode(errors="replace").strip()[-2000:]
+            raise TargetError(f"target {name}: putting run {spec.run_id}'s code "
+                              f"into its container on {host.endpoint.host} failed: {err}")
+
+
+@functools.lru_cache(maxsize=1)
+def _put_script() -> bytes:
+    """The host-side put script with the launcher, follower and runtime in it (a few KB)."""
+    with docker_archive.run_files(None) as files:
+        helpers = base64.b64encode(gzip.compress(files.read(), 9))
+    return b'HELPERS = "' + helpers + b'"\n' + farside.script("put").encode()
