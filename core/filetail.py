@@ -21,6 +21,34 @@ FAST_POLL = 0.01
 SLOW_POLL = 0.25
 
 
+class _Reader:
+    """Reads ``path`` from ``offset`` on; opens it once it exists (a run may not have begun)."""
+
+    def __init__(self, path: Path, offset: int, chunk_size: int) -> None:
+        self.path, self.offset, self.chunk_size = path, offset, chunk_size
+        self.fd: int | None = None
+
+    def read(self) -> bytes:
+        """The next bytes, or b"" when there are none yet (or no file yet)."""
+        if self.fd is None:
+            try:
+                self.fd = os.open(self.path, os.O_RDONLY)
+            except FileNotFoundError:
+                return b""
+        data = os.pread(self.fd, self.chunk_size, self.offset)
+        self.offset += len(data)
+        return data
+
+    def rest(self) -> Iterator[bytes]:
+        """Everything left, to the end of the file as it is now."""
+        while data := self.read():
+            yield data
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+
+
 async def follow(path: Path, offset: int, finished: Callable[[], Awaitable[bool]],
                  *, chunk_size: int = CHUNK, max_poll: float = SLOW_POLL,
                  wake: asyncio.Event | None = None) -> AsyncIterator[bytes]:
@@ -31,29 +59,15 @@ async def follow(path: Path, offset: int, finished: Callable[[], Awaitable[bool]
     ``wake`` (say, when the writer is known to have ended) cuts a poll's sleep short.
     """
     delay = FAST_POLL
-    fd = None
+    reader = _Reader(path, offset, chunk_size)
     try:
         while True:
-            if fd is None:
-                try:
-                    fd = os.open(path, os.O_RDONLY)
-                except FileNotFoundError:
-                    fd = None
-            if fd is not None:
-                data = os.pread(fd, chunk_size, offset)
-                if data:
-                    offset += len(data)
-                    delay = FAST_POLL
-                    yield data
-                    continue
+            if data := reader.read():
+                delay = FAST_POLL
+                yield data
+                continue
             if await finished():
-                if fd is None:
-                    try:
-                        fd = os.open(path, os.O_RDONLY)
-                    except FileNotFoundError:
-                        return
-                while data := os.pread(fd, chunk_size, offset):
-                    offset += len(data)
+                for data in reader.rest():
                     yield data
                 return
             import asyncio  # loaded already: we run in its loop
@@ -67,41 +81,24 @@ async def follow(path: Path, offset: int, finished: Callable[[], Awaitable[bool]
                     pass
             delay = min(delay * 2, max_poll)
     finally:
-        if fd is not None:
-            os.close(fd)
+        reader.close()
 
 
 def follow_blocking(path: Path, offset: int, finished: Callable[[], bool],
                     *, chunk_size: int = CHUNK, max_poll: float = SLOW_POLL) -> Iterator[bytes]:
     """``follow`` without an event loop: the same reads, the same end, sleeping between polls."""
     delay = FAST_POLL
-    fd = None
+    reader = _Reader(path, offset, chunk_size)
     try:
         while True:
-            if fd is None:
-                try:
-                    fd = os.open(path, os.O_RDONLY)
-                except FileNotFoundError:
-                    fd = None
-            if fd is not None:
-                data = os.pread(fd, chunk_size, offset)
-                if data:
-                    offset += len(data)
-                    delay = FAST_POLL
-                    yield data
-                    continue
+            if data := reader.read():
+                delay = FAST_POLL
+                yield data
+                continue
             if finished():
-                if fd is None:
-                    try:
-                        fd = os.open(path, os.O_RDONLY)
-                    except FileNotFoundError:
-                        return
-                while data := os.pread(fd, chunk_size, offset):
-                    offset += len(data)
-                    yield data
+                yield from reader.rest()
                 return
             time.sleep(delay)
             delay = min(delay * 2, max_poll)
     finally:
-        if fd is not None:
-            os.close(fd)
+        reader.close()
