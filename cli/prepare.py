@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
 from launchdeck.cli.common import ask_ssh_passwords_on_terminal, project_of
@@ -29,7 +28,7 @@ def _progress(line: str) -> None:
 
 def run(args) -> int:
     from launchdeck.core.runs.runspec import live_resolver, load_configs
-    from launchdeck.core.targets.registry import open_target
+    from launchdeck.core.targets.opened import run_with_target
 
     project = project_of(args)
     runconfig = project.load_runconfig(args.run_configuration)
@@ -38,32 +37,24 @@ def run(args) -> int:
     configs = load_configs(project, runconfig_path=runconfig.path,
                            compute_path=project.compute_path(runconfig.target),
                            resolve=live_resolver(project))
-    target = open_target(project, configs.compute)
-    return asyncio.run(_prepare(target, configs.env, rebuild=args.rebuild))
+
+    async def prepare(target) -> int:
+        return await _prepare(target, configs.env, rebuild=args.rebuild)
+
+    return run_with_target(project, configs.compute, prepare)
 
 
 async def _prepare(target, env, *, rebuild: bool) -> int:
-    import time
+    from launchdeck.core.targets.capabilities import image_target
+    from launchdeck.core.targets.environments import prepare_environment
 
-    started = time.monotonic()
     ask_ssh_passwords_on_terminal(target)
-    try:
-        ensure = getattr(target, "ensure_image", None)
-        if ensure is not None:
-            result = await ensure(env, progress=_progress, rebuild=rebuild)
-            how = f"built in {result.seconds:.1f} s" if result.built else "found"
-            print(f"Image: {result.ref} ({how})")
-            return 0
-        if rebuild:
-            from launchdeck.core.errors import TargetError
-
-            raise TargetError(f"target {target.name}: --rebuild applies to Docker targets only")
-        environment = await target.prepare(env, progress=_progress)
-        took = time.monotonic() - started
-        if environment:
-            print(f"Environment: {environment} (ready in {took:.1f} s)")
-        else:
-            print(f"Target {target.name}: nothing to prepare")
-        return 0
-    finally:
-        await target.close()
+    prepared = await prepare_environment(target, env, progress=_progress, rebuild=rebuild)
+    if image_target(target) is not None:  # an image, found or built
+        how = f"built in {prepared.seconds:.1f} s" if prepared.built else "found"
+        print(f"Image: {prepared.environment_id} ({how})")
+    elif prepared.environment_id:
+        print(f"Environment: {prepared.environment_id} (ready in {prepared.seconds:.1f} s)")
+    else:
+        print(f"Target {target.name}: nothing to prepare")
+    return 0

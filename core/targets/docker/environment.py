@@ -36,9 +36,6 @@ class ImageResult:
 class EnvironmentImages:
     """``prepare`` and friends; see ``core.images.recipe`` for what decides a tag."""
 
-    #: The image the last ``launch`` used (the keeper records it as the run's environment_id).
-    launched_environment: str | None = None
-
     @property
     def user_managed(self) -> bool:
         return bool(getattr(self.compute, "user_managed_environment", False))

@@ -3,8 +3,8 @@
 ``RemoteDockerExecution`` wraps the Docker target's own ``DockerExecution`` (driven through the
 forwarded socket) and retries any call that failed because the host did not answer, for as long
 as it takes. Streams resume at the byte they stopped at, so the keeper's log gets every line
-exactly once. While the link is down the keeper hears ``on_link_state(utc)`` once, and
-``on_link_state(None)`` once it is back; a run is never failed for a lost link.
+exactly once. While the link is down the run's events hear ``link_state(utc)`` once, and
+``link_state(None)`` once it is back; a run is never failed for a lost link.
 
 What still fails a run: a host key that changed meanwhile (``HostKeyError``: never accepted by
 a keeper; the message says to run ``deck target check NAME``), refused authentication, and a
@@ -14,11 +14,12 @@ container that is really gone (``ExecutionLost``).
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator, Awaitable, Callable, TypeVar
 
 from launchdeck.core.errors import ExecutionLost, HostKeyError, TargetError, TargetUnreachable
-from launchdeck.core.history.records import utc_now
+from launchdeck.core.targets.base import NO_EVENTS, RunEvents
 
 if TYPE_CHECKING:
     from launchdeck.core.remote.remotehost import RemoteHost
@@ -31,9 +32,6 @@ BACKOFF = (0.2, 0.5, 1.0, 2.0, 5.0)
 #: can surface as a protocol error before the connection is seen as closed).
 CONFUSED_TRIES = 3
 
-#: Told the UTC time the link was lost, or None when it is back.
-LinkCallback = Callable[[str | None], None]
-
 
 class Link:
     """The state of one target's link to its host, reported to whoever listens."""
@@ -43,12 +41,12 @@ class Link:
         self._host_of = host_of
         self._connect = connect  #: opens the connection; HostKeyError names the check command
         self.name = name
-        self.down_since: str | None = None
-        self.listener: LinkCallback | None = None
+        self.down_since: datetime | None = None
+        #: Whom to tell (the run being launched or followed through this link).
+        self.events: RunEvents = NO_EVENTS
 
     def _tell(self) -> None:
-        if self.listener is not None:
-            self.listener(self.down_since)
+        self.events.link_state(self.down_since)
 
     def up(self) -> None:
         if self.down_since is not None:
@@ -58,7 +56,7 @@ class Link:
     async def wait_until_back(self) -> None:
         """Mark the link down (once) and return when a connection to the host opens again."""
         if self.down_since is None:
-            self.down_since = utc_now()
+            self.down_since = datetime.now(timezone.utc)
             self._tell()
         attempt = 0
         while True:

@@ -8,8 +8,8 @@ shared SSH connection of this process (``core.remote``). What differs:
   blobs it lacks, and a manifest delta), then put into the container *from the host*
   (``core/farside/put.py``), so code crosses the link once, not once per run;
 - link: a run outlives the SSH link. Its execution (``remotedocker_link``) waits for the host
-  to come back, resumes every stream at its byte offset, and tells the keeper
-  (``on_link_state``) when the link went down and when it is back;
+  to come back, resumes every stream at its byte offset, and tells the run's events
+  (``link_state``) when the link went down and when it is back;
 - trust: host keys are checked against known_hosts; an unknown key is only accepted through
   ``accept_host_key(fingerprint)`` (``deck target check``), never by a run's keeper;
 - passwords: a ``keyring:`` reference is read from the system keyring; otherwise the CLI asks
@@ -42,10 +42,10 @@ from launchdeck.core.errors import ConfigError, TargetError, TargetUnreachable
 from launchdeck.core.remote.forward import UnixSocketForward
 from launchdeck.core.remote.hostkeys import fingerprint
 from launchdeck.core.remote.sync import REMOTE_STORE, sync_snapshot
-from launchdeck.core.targets.base import REMOTE_DEFAULT_RUNS, RunSpec
+from launchdeck.core.targets.base import REMOTE_DEFAULT_RUNS, Capability, RunEvents, RunSpec
 from launchdeck.core.targets.docker.target import SHARE_MOUNT, DockerTarget
 from launchdeck.core.targets.docker.archive import run_files
-from launchdeck.core.targets.docker.link import Link, LinkCallback, RemoteDockerExecution
+from launchdeck.core.targets.docker.link import Link, RemoteDockerExecution
 
 if False:  # typing only
     from launchdeck.core.config.compute import ComputeConfig
@@ -61,6 +61,8 @@ echo ok; df -Pk "$HOME" 2>/dev/null | tail -n 1'''
 
 class RemoteDockerTarget(DockerTarget):
     """Runs scripts in containers on a remote host's Docker Engine, over SSH."""
+
+    capabilities = frozenset({Capability.ENVIRONMENT_IMAGES, Capability.HOST_KEY})
 
     def __init__(self, compute: "ComputeConfig", *, project_dir: Path,
                  pool: "SSHPool | None" = None, docker_socket: str = DOCKER_SOCKET) -> None:
@@ -80,15 +82,6 @@ class RemoteDockerTarget(DockerTarget):
     def max_concurrent_runs(self) -> int:
         # Not this machine's core count (the Docker target's default): the runs go elsewhere.
         return self.compute.max_concurrent_runs or REMOTE_DEFAULT_RUNS
-
-    @property
-    def on_link_state(self) -> LinkCallback | None:
-        return self.link.listener
-
-    @on_link_state.setter
-    def on_link_state(self, callback: LinkCallback | None) -> None:
-        """Set by the keeper: told the UTC time the link went down, or None when it is back."""
-        self.link.listener = callback
 
     # -- the link -----------------------------------------------------------------------------
 
@@ -220,22 +213,26 @@ class RemoteDockerTarget(DockerTarget):
     def _execution(self, spec: RunSpec, container_id: str, python: str) -> RemoteDockerExecution:
         return RemoteDockerExecution(super()._execution(spec, container_id, python), self.link)
 
-    async def launch(self, spec: RunSpec, *, progress) -> RemoteDockerExecution:
+    async def launch(self, spec: RunSpec, events: RunEvents) -> RemoteDockerExecution:
         # Safe to repeat: the container is named after the run, and a second launch attaches
         # to the one the first started (DockerTarget._create).
+        self.link.events = events
         while True:
             try:
-                execution = await super().launch(spec, progress=progress)
+                execution = await super().launch(spec, events)
             except TargetUnreachable:
                 await self.link.wait_until_back()
                 continue
             self.link.up()
             return execution
 
-    async def attach(self, spec: RunSpec, external_id: str) -> RemoteDockerExecution:
+    async def attach(self, spec: RunSpec, external_id: str,
+                     events: RunEvents) -> RemoteDockerExecution:
         # A keeper revived while the host is away waits for it rather than failing the run.
+        self.link.events = events
+
         async def attach_once():
-            return await DockerTarget.attach(self, spec, external_id)
+            return await DockerTarget.attach(self, spec, external_id, events)
         return await self.link.call(attach_once)
 
 

@@ -32,7 +32,7 @@ from aiodocker.exceptions import DockerError
 from launchdeck.core.errors import ConfigError, TargetError
 from launchdeck.core.images import recipe as recipes
 from launchdeck.core.targets.docker import archive as docker_archive
-from launchdeck.core.targets.base import Framework, Progress, RunSpec
+from launchdeck.core.targets.base import Capability, Framework, RunEvents, RunSpec
 from launchdeck.core.docker.engine import connect, engine_errors, engine_url, is_local, \
     is_missing, put_files
 from launchdeck.core.targets.docker.environment import EnvironmentImages, ImageResult
@@ -50,6 +50,8 @@ GPU_REQUEST = [{"Driver": "nvidia", "Count": -1, "Capabilities": [["gpu"]]}]
 
 class DockerTarget(EnvironmentImages):
     """Runs scripts in containers on one Docker Engine."""
+
+    capabilities = frozenset({Capability.ENVIRONMENT_IMAGES})
 
     def __init__(self, compute: "ComputeConfig", *, project_dir: Path,
                  url: str | None = None, local_engine: bool | None = None) -> None:
@@ -93,9 +95,7 @@ class DockerTarget(EnvironmentImages):
 
     # -- runs ---------------------------------------------------------------------------------
 
-    async def launch(self, spec: RunSpec, *, progress: Progress) -> DockerExecution:
-        # ``progress`` is not called: the keeper counts the run's log offsets from the moment
-        # launch starts, so a line written here would shift them.
+    async def launch(self, spec: RunSpec, events: RunEvents) -> DockerExecution:
         docker = await self.client()
         ref = await self.find_image(spec.env)
         if ref is None:
@@ -108,7 +108,7 @@ class DockerTarget(EnvironmentImages):
         async with engine_errors(f"target {self.name}", self.url):
             image = await docker.images.inspect(ref)
         python = await self.image_python(ref, image)
-        self.launched_environment = ref  # the keeper records it as the run's environment_id
+        events.environment(ref)  # recorded as the run's environment_id, prepared or found
         program = await self._program(docker, spec, ref, python)
         work, binds = await self._code(spec)
         config = self._container_config(spec, ref, python, image, binds, program)
@@ -144,7 +144,8 @@ class DockerTarget(EnvironmentImages):
                     shutil.rmtree(work, ignore_errors=True)
         return self._execution(spec, container.id, python)
 
-    async def attach(self, spec: RunSpec, external_id: str) -> DockerExecution:
+    async def attach(self, spec: RunSpec, external_id: str,
+                     events: RunEvents) -> DockerExecution:
         docker = await self.client()
         python = "python3"
         async with engine_errors(f"attaching to run {spec.run_id}", self.url):
@@ -207,8 +208,7 @@ class DockerTarget(EnvironmentImages):
             binds.append(f"{work}:/deck/work")
             return None, binds
         # sharedVolumes with a remote engine: a local path means nothing there, so the code
-        # is copied in as without it (nothing is said: launch must not write to the run's log,
-        # whose offsets the keeper counts from here on).
+        # is copied in as without it.
         work = Path(tempfile.mkdtemp(prefix="work-", dir=root))
         shutil.rmtree(work)
         await asyncio.to_thread(spec.store.materialize, spec.snapshot, work)

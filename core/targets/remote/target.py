@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from launchdeck.core.errors import ConfigError, TargetError, TargetUnreachable
-from launchdeck.core.targets.base import (REMOTE_DEFAULT_RUNS, RUNTIME_DIR, EnvironmentSpec,
-                                          Framework, Progress, RunSpec)
+from launchdeck.core.targets.base import (REMOTE_DEFAULT_RUNS, RUNTIME_DIR, Capability,
+                                          EnvironmentSpec, Framework, Progress, RunEvents,
+                                          RunSpec)
 from launchdeck.core.targets.spark.execution import SparkExecution
 
 if TYPE_CHECKING:
@@ -51,6 +52,8 @@ echo "free_disk_home=$(df -Pk "$HOME" 2>/dev/null | awk 'NR==2 {print $4}')"'''
 class RemoteTarget:
     """Runs Python scripts with a remote Linux host's own Python, over SSH."""
 
+    capabilities = frozenset({Capability.HOST_KEY})
+
     def __init__(self, compute: "ComputeConfig", *, project_dir: Path | None = None,
                  pool: "SSHPool | None" = None) -> None:
         if not compute.address:
@@ -61,8 +64,6 @@ class RemoteTarget:
         self.project_dir = project_dir
         self._pool = pool
         self._host: RemoteHost | None = None
-        #: Set by the keeper: told when the link to the host goes down and comes back.
-        self.on_link_state = None
 
     @property
     def max_concurrent_runs(self) -> int:
@@ -126,7 +127,7 @@ class RemoteTarget:
                      + (" ..." if len(wanted) > 5 else ""))
         return ""
 
-    async def launch(self, spec: RunSpec, *, progress: Progress) -> SparkExecution:
+    async def launch(self, spec: RunSpec, events: RunEvents) -> SparkExecution:
         from launchdeck.core.remote import materialize_remote, sync_snapshot
 
         if spec.env.framework is not Framework.PYTHON:
@@ -134,15 +135,13 @@ class RemoteTarget:
                               "run on a remote target; use a cluster target for PySpark")
         root = f"{RUNS}/{_safe(spec.run_id)}"
         await self._connect()
-        started = await self._started_before(root)
+        started = await self._started_before(root, events)
         if started is not None:
             # A keeper died after the host started this run but before the run's id was
             # recorded: the run is there, running or ended. Starting it again would run the
             # script twice.
             return started
         await self.host.run(["rm", "-rf", "--", root], check=True)  # a launch that failed
-        # No progress line from here on: the keeper has noted where the run's own output
-        # starts in the log (a later keeper resumes the host's stream from that offset).
         await sync_snapshot(self.host, spec.store, spec.snapshot)
         await materialize_remote(self.host, spec.snapshot, f"{root}/work")
         env, mkdirs = self._run_env(spec)
@@ -164,9 +163,9 @@ class RemoteTarget:
                               f"{result.stderr.decode(errors='replace')[-1000:]}") from None
         if "error" in report:
             raise TargetError(f"target {self.name}: {report['error']}")
-        return self._execution(root, f"{self.python} pid {report['pid']}")
+        return self._execution(root, f"{self.python} pid {report['pid']}", events)
 
-    async def _started_before(self, root: str) -> SparkExecution | None:
+    async def _started_before(self, root: str, events: RunEvents) -> SparkExecution | None:
         """The run already started in ``root`` (by an earlier keeper), if there is one."""
         result = await self.host.run(["sh", "-c", 'test -f "$1/pids" || exit 9', "sh", root])
         if result.exit_status == 9:
@@ -176,7 +175,7 @@ class RemoteTarget:
             report = json.loads(result.stdout.decode().strip().splitlines()[-1])
         except (ValueError, IndexError):
             return None
-        return self._execution(root, f"{self.python} pid {report['pid']}") \
+        return self._execution(root, f"{self.python} pid {report['pid']}", events) \
             if report.get("pid") else None
 
     async def _report_after_drop(self, root: str):
@@ -209,12 +208,13 @@ class RemoteTarget:
             mkdirs.append(folder)
         return env, mkdirs
 
-    def _execution(self, root: str, external_id: str) -> SparkExecution:
-        return SparkExecution(self.host, root, external_id, on_link_state=self.on_link_state,
+    def _execution(self, root: str, external_id: str, events: RunEvents) -> SparkExecution:
+        return SparkExecution(self.host, root, external_id, events=events,
                               program=self.python, spark=False)
 
-    async def attach(self, spec: RunSpec, external_id: str) -> SparkExecution:
-        return self._execution(f"{RUNS}/{_safe(spec.run_id)}", external_id)
+    async def attach(self, spec: RunSpec, external_id: str,
+                     events: RunEvents) -> SparkExecution:
+        return self._execution(f"{RUNS}/{_safe(spec.run_id)}", external_id, events)
 
     async def close(self) -> None:
         # The pool is shared with other targets of this process (or owned by the caller).

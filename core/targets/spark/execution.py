@@ -1,8 +1,8 @@
 """One Spark application launched by deck on a head node, seen over SSH.
 
 ``external_id`` is ``spark-submit pid N`` at launch and becomes the Spark application id
-(``app-...``, ``application_...``) once the driver output shows one; ``on_external_id``, when
-set, hears of the change (the keeper records it with the run). A script that never starts a
+(``app-...``, ``application_...``) once the driver output shows one; the run's events hear
+of the change (``external_id``: the keeper records it with the run). A script that never starts a
 SparkContext keeps the pid form. The processes themselves are found through the run folder's ``pids`` file on the
 head node, with their start times, so a reused pid is never signalled.
 
@@ -18,11 +18,13 @@ with ``yarn application -kill``.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import AsyncIterator
 
 from launchdeck.core.errors import ExecutionLost, TargetError, TargetUnreachable
 from launchdeck.core.remote.connection import translate_errors
+from launchdeck.core.targets.base import NO_EVENTS, RunEvents
 
 #: How long a dropped link may stay down before the run counts as lost.
 LINK_PATIENCE = 600.0
@@ -48,7 +50,7 @@ def app_id_of(external_id: str) -> str | None:
 class SparkExecution:
     """A spark-submit run in ``root`` (relative to the login user's home) on ``host``."""
 
-    def __init__(self, host, root: str, external_id: str, *, on_link_state=None,
+    def __init__(self, host, root: str, external_id: str, *, events: RunEvents = NO_EVENTS,
                  program: str = "spark-submit", spark: bool = True) -> None:
         self.host = host
         #: What the runner started, for messages; ``spark=False`` (the remote target's plain
@@ -57,20 +59,16 @@ class SparkExecution:
         self.root = root
         self.external_id = external_id
         self.app_id = app_id_of(external_id)
-        self.on_link_state = on_link_state
-        #: Called with the new external id once the application id shows up in the output.
-        self.on_external_id = None
+        #: Told of a lost link, and of the application id once it shows up in the output.
+        self.events = events
         self._down_since: float | None = None  # shared by the streams: one link
 
     async def _link_down(self, exc: Exception, tries: int) -> None:
         """Wait before the next try; give up once the link has been down LINK_PATIENCE s."""
-        from launchdeck.core.history.records import utc_now
-
         now = asyncio.get_running_loop().time()
         if self._down_since is None:
             self._down_since = now
-            if self.on_link_state is not None:
-                self.on_link_state(utc_now())
+            self.events.link_state(datetime.now(timezone.utc))
         elif now - self._down_since > LINK_PATIENCE:
             raise ExecutionLost(f"lost the link to {self.host.endpoint} for "
                                 f"{LINK_PATIENCE:g} s: {exc}") from None
@@ -79,8 +77,7 @@ class SparkExecution:
     def _link_up(self) -> None:
         if self._down_since is not None:
             self._down_since = None
-            if self.on_link_state is not None:
-                self.on_link_state(None)
+            self.events.link_state(None)
 
     async def _retrying(self, attempt):
         """Run ``attempt()`` again while the link is down."""
@@ -96,8 +93,7 @@ class SparkExecution:
 
     def found_app_id(self, app_id: str) -> None:
         self.app_id = self.external_id = app_id
-        if self.on_external_id is not None:
-            self.on_external_id(app_id)
+        self.events.external_id(app_id)
 
     def _spot_app_id(self, tail: bytes, chunk: bytes) -> bytes:
         """Look for the application id in the output; return the tail for the next chunk."""

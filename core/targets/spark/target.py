@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING
 from launchdeck.core.errors import (ConfigError, EnvironmentBuildError, TargetError,
                                     TargetUnreachable)
 from launchdeck.core.targets.spark import env as spark_env
-from launchdeck.core.targets.base import (REMOTE_DEFAULT_RUNS, RUNTIME_DIR, EnvironmentSpec,
-                                          Progress, RunSpec)
+from launchdeck.core.targets.base import (REMOTE_DEFAULT_RUNS, RUNTIME_DIR, Capability,
+                                          EnvironmentSpec, Progress, RunEvents, RunSpec)
 from launchdeck.core.targets.spark.execution import SparkExecution, format_id, hostside
 from launchdeck.core.targets.spark.submit import (SPARK_HOME_SH, SubmitCommand, deploy_mode,
                                                   mode_note, with_spark_home)
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 RUNS = ".launchdeck/spark/runs"
 #: How long launch waits for the application id in the driver output. None at all: the run is
 #: Running (and its output flows) as soon as spark-submit is; the id is spotted in the output
-#: later and reported to the keeper (``SparkExecution.on_external_id``).
+#: later and told to the run's events (``RunEvents.external_id``).
 APP_ID_WAIT = 0.0
 
 _CHECK = SPARK_HOME_SH + r'''
@@ -95,6 +95,8 @@ printf '%s\n' "$d"'''
 class SparkTarget:
     """Runs PySpark scripts with spark-submit on a cluster's head node."""
 
+    capabilities = frozenset({Capability.HOST_KEY, Capability.EXECUTOR_ENVIRONMENTS})
+
     def __init__(self, compute: "ComputeConfig", *, project_dir: Path | None = None,
                  pool: "SSHPool | None" = None) -> None:
         if not compute.address:
@@ -105,8 +107,6 @@ class SparkTarget:
         self.project_dir = project_dir
         self._pool = pool
         self._host: RemoteHost | None = None
-        #: Set by the keeper: told when the link to the head node goes down and comes back.
-        self.on_link_state = None
 
     @property
     def max_concurrent_runs(self) -> int:
@@ -209,11 +209,11 @@ class SparkTarget:
 
         return BuildSettings.from_compute(self.compute, env.project_dir).ca_bundle
 
-    async def launch(self, spec: RunSpec, *, progress: Progress) -> SparkExecution:
+    async def launch(self, spec: RunSpec, events: RunEvents) -> SparkExecution:
         from launchdeck.core.remote import materialize_remote, sync_snapshot
 
         root = f"{RUNS}/{_safe(spec.run_id)}"
-        started = await self._started_before(root)
+        started = await self._started_before(root, events)
         if started is not None:
             return started
         await sync_snapshot(self.host, spec.store, spec.snapshot)
@@ -247,9 +247,9 @@ class SparkTarget:
                     "or set PrepareEnvironment: true")
             raise TargetError(f"target {self.name}: {report['error']}")
         external = format_id(report.get("app_id"), report["pid"])
-        return SparkExecution(self.host, root, external, on_link_state=self.on_link_state)
+        return SparkExecution(self.host, root, external, events=events)
 
-    async def _started_before(self, root: str) -> SparkExecution | None:
+    async def _started_before(self, root: str, events: RunEvents) -> SparkExecution | None:
         """The run's spark-submit if an earlier launch started it, else a clean ``root``.
 
         A keeper killed after spark-submit started but before it recorded the run's id is
@@ -269,7 +269,7 @@ class SparkTarget:
             await self.host.run(["rm", "-rf", "--", root], check=True)
             return None
         return SparkExecution(self.host, root, format_id(report.get("app_id"), report["pid"]),
-                              on_link_state=self.on_link_state)
+                              events=events)
 
     async def _prepare_work(self, spec: RunSpec, root: str) -> str | None:
         """Create ``work/outputs/`` and the ``nativeSharedDirectory`` folder of the project.
@@ -339,10 +339,10 @@ class SparkTarget:
         env["PYTHONUNBUFFERED"] = "1"
         return env
 
-    async def attach(self, spec: RunSpec, external_id: str) -> SparkExecution:
+    async def attach(self, spec: RunSpec, external_id: str,
+                     events: RunEvents) -> SparkExecution:
         root = f"{RUNS}/{_safe(spec.run_id)}"
-        execution = SparkExecution(self.host, root, external_id,
-                                   on_link_state=self.on_link_state)
+        execution = SparkExecution(self.host, root, external_id, events=events)
         if execution.app_id is None:
             # The id may be in output read before the last keeper died, before the offset
             # this one resumes from: look at the whole log once.

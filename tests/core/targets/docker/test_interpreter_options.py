@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from launchdeck.core.targets.base import NO_EVENTS
 pytestmark = pytest.mark.docker
 
 SHOW = "import sys\nprint(sys.flags.optimize, sys.warnoptions, sys.argv[1:])\n"
@@ -19,7 +20,7 @@ async def test_interpreter_options_go_before_the_script_in_the_container(docker_
         await target.ensure_image(env, progress=lambda _: None)
         spec = dataclasses.replace(docker_project.run_spec(env, "run-opts", "show.py", "a"),
                                    interpreter_options=("-O", "-W", "ignore::DeprecationWarning"))
-        execution = await target.launch(spec, progress=lambda _: None)
+        execution = await target.launch(spec, NO_EVENTS)
         output = b"".join([chunk async for chunk in execution.logs(0)])
         assert await execution.wait() == 0
         assert output == b"1 ['ignore::DeprecationWarning'] ['a']\n"

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from launchdeck.core.targets.base import EnvironmentSpec, Framework, RunSpec
+from launchdeck.core.targets.base import NO_EVENTS, EnvironmentSpec, Framework, RunSpec
+from tests.fixtures.events import RecordedEvents
 
 pytestmark = pytest.mark.ssh
 
@@ -149,7 +150,7 @@ async def test_a_run_completes_with_output_metrics_outputs_and_the_shared_folder
     spec = remote_project.run_spec(env, "train.py", "--epochs", "3",
                                    environment={"TOKEN": "t0k"})
     assert await target.prepare(env, progress=lambda _: None) == ""
-    execution = await target.launch(spec, progress=lambda _: None)
+    execution = await target.launch(spec, NO_EVENTS)
     try:
         assert execution.external_id.startswith("python3 pid ")
         log = (await collect(execution.logs(0))).decode()
@@ -206,7 +207,7 @@ async def test_cancel_stops_a_double_forked_grandchild(remote_project):
     remote_project.write("tree.py", DOUBLE_FORK)
     env = remote_project.env()
     spec = remote_project.run_spec(env, "tree.py")
-    execution = await remote_project.target(env).launch(spec, progress=lambda _: None)
+    execution = await remote_project.target(env).launch(spec, NO_EVENTS)
     pid_file = remote_project.host_path(spec, "work", "grandchild.pid")
     await wait_until(pid_file.exists, what="the grandchild")
     grandchild = int(pid_file.read_text())
@@ -233,10 +234,9 @@ async def test_a_cut_link_loses_and_repeats_no_line(remote_project, ssh_server):
     remote_project.write("counter.py", COUNTER)
     env = remote_project.env()
     target = remote_project.target(env)
-    execution = await target.launch(remote_project.run_spec(env, "counter.py", "300"),
-                                    progress=lambda _: None)
-    states: list = []
-    execution.on_link_state = states.append
+    events = RecordedEvents()
+    execution = await target.launch(remote_project.run_spec(env, "counter.py", "300"), events)
+    states = events.link_states
     got = b""
     cut = False
     async for chunk in execution.logs(0):
@@ -261,7 +261,7 @@ async def test_a_new_keeper_attaches_by_the_external_id(remote_project, known_ho
     remote_project.write("counter.py", COUNTER)
     env = remote_project.env()
     spec = remote_project.run_spec(env, "counter.py", "150")
-    execution = await remote_project.target(env).launch(spec, progress=lambda _: None)
+    execution = await remote_project.target(env).launch(spec, NO_EVENTS)
     first = b""
     async for chunk in execution.logs(0):
         first += chunk
@@ -270,7 +270,8 @@ async def test_a_new_keeper_attaches_by_the_external_id(remote_project, known_ho
     await remote_project.pool.close()
     pool = SSHPool(config_paths=[], known_hosts=known_hosts_file)
     try:
-        again = await RemoteTarget(env.compute, pool=pool).attach(spec, execution.external_id)
+        again = await RemoteTarget(env.compute, pool=pool).attach(spec, execution.external_id,
+                                                                  NO_EVENTS)
         rest = await collect(again.logs(len(first)))
         assert await again.wait() == 5
         assert (first + rest).decode().splitlines() == [f"line {i:04d}" for i in range(150)]
@@ -288,7 +289,7 @@ async def test_pyspark_is_refused_with_a_pointer_to_the_cluster_target(remote_pr
     env = replace(remote_project.env(), framework=Framework.PYSPARK)
     with pytest.raises(TargetError, match="use a cluster target"):
         await remote_project.target(env).launch(remote_project.run_spec(env, "job.py"),
-                                                progress=lambda _: None)
+                                                NO_EVENTS)
 
 
 async def test_a_wrong_python_location_fails_the_launch_clearly(remote_project):
@@ -299,7 +300,7 @@ async def test_a_wrong_python_location_fails_the_launch_clearly(remote_project):
     env = remote_project.env()
     with pytest.raises(TargetError, match="cannot start /no/such/python"):
         await remote_project.target(env).launch(remote_project.run_spec(env, "job.py"),
-                                                progress=lambda _: None)
+                                                NO_EVENTS)
 
 
 async def test_prepare_says_the_conda_file_is_not_installed_on_the_host(remote_project):
@@ -323,8 +324,8 @@ async def test_a_second_launch_of_a_started_run_finds_it_instead_of_starting_it_
     remote_project.write("counter.py", COUNTER)
     env = remote_project.env()
     spec = remote_project.run_spec(env, "counter.py", "100")
-    first = await remote_project.target(env).launch(spec, progress=lambda _: None)
-    again = await remote_project.target(env).launch(spec, progress=lambda _: None)
+    first = await remote_project.target(env).launch(spec, NO_EVENTS)
+    again = await remote_project.target(env).launch(spec, NO_EVENTS)
     assert again.external_id == first.external_id
     log = (await collect(again.logs(0))).decode()
     assert await again.wait() == 5
