@@ -24,7 +24,7 @@ from typing import AsyncIterator
 
 from launchdeck.core.errors import ExecutionLost, TargetError, TargetUnreachable
 from launchdeck.core.remote.connection import translate_errors
-from launchdeck.core.targets.base import NO_EVENTS, RunEvents
+from launchdeck.core.targets.base import RunEvents
 
 #: How long a dropped link may stay down before the run counts as lost.
 LINK_PATIENCE = 600.0
@@ -50,7 +50,7 @@ def app_id_of(external_id: str) -> str | None:
 class SparkExecution:
     """A spark-submit run in ``root`` (relative to the login user's home) on ``host``."""
 
-    def __init__(self, host, root: str, external_id: str, *, events: RunEvents = NO_EVENTS,
+    def __init__(self, host, root: str, external_id: str, *, events: RunEvents,
                  program: str = "spark-submit", spark: bool = True) -> None:
         self.host = host
         #: What the runner started, for messages; ``spark=False`` (the remote target's plain
