@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import REPO, deck_command, median, report, time_command  # noqa: E402
 from tests.fixtures.docker_engine import CA_BUNDLE, DockerProject  # noqa: E402
+from launchdeck.core.targets.base import NO_EVENTS  # noqa: E402
 
 CONDA = "dependencies:\n  - python=3.11\n  - pip\n  - pip:\n    - six\n"
 SCRIPT = "print('first line', flush=True)\nimport time; time.sleep(0.5)\nprint('done')\n"
@@ -75,7 +76,7 @@ async def bench_first_line(project: DockerProject, repeat: int) -> None:
         for i in range(repeat):
             spec = project.run_spec(env, f"bench-first-{i}", "first.py")
             start = time.perf_counter()
-            execution = await target.launch(spec, progress=quiet)
+            execution = await target.launch(spec, NO_EVENTS)
             async for _chunk in execution.logs(0):
                 break
             deck_times.append(time.perf_counter() - start)

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import REPO, copy_sample_project, deck_command, median, report, \
     source_env  # noqa: E402
 from tests.core.targets.test_remotedocker import Remote  # noqa: E402
+from launchdeck.core.targets.base import NO_EVENTS  # noqa: E402
 
 SCRIPT = "print('first line', flush=True)\nimport time; time.sleep(0.3)\nprint('done')\n"
 
@@ -116,7 +117,7 @@ async def bench_first_line(server: Server, base: str, tmp: Path,
             cold_times.append(await cold_first_line(server, base, known, tmp / f"cold{n}"))
             spec = remote.spec(target, "first.py")
             start = time.perf_counter()
-            execution = await target.launch(spec, progress=quiet)
+            execution = await target.launch(spec, NO_EVENTS)
             async for _chunk in execution.logs(0):
                 break
             warm_times.append(time.perf_counter() - start)
@@ -182,7 +183,7 @@ async def cold_first_line(server: Server, base: str, known: Path, root: Path) ->
         target = remote.target()
         spec = remote.spec(target, "first.py")
         await target.prepare(spec.env, progress=quiet)
-        execution = await target.launch(spec, progress=quiet)
+        execution = await target.launch(spec, NO_EVENTS)
         async for _chunk in execution.logs(0):
             break
         took = time.perf_counter() - start
@@ -209,14 +210,14 @@ async def bench_bytes(server: Server, base: str, tmp: Path, known: Path) -> None
     target = remote.target()
     try:
         await target.ensure_image(remote.spec(target, "job.py").env, progress=quiet)
-        first = await target.launch(remote.spec(target, "job.py"), progress=quiet)
+        first = await target.launch(remote.spec(target, "job.py"), NO_EVENTS)
         await first.wait()
         await first.release()
         changed = remote.write("pkg/m0007.py", f"VALUE = 'x'  # {secrets.token_hex(2000)}\n")
         conn = await target.connection()
         port = conn.get_extra_info("sockname")[1]
         before = wire_bytes(port)
-        second = await target.launch(remote.spec(target, "job.py"), progress=quiet)
+        second = await target.launch(remote.spec(target, "job.py"), NO_EVENTS)
         after = wire_bytes(port)
         await second.wait()
         await second.release()
@@ -239,7 +240,7 @@ async def bench_twenty(server: Server, base: str, tmp: Path, known: Path) -> Non
 
     async def one(n: int) -> bool:
         execution = await target.launch(remote.spec(target, "chatty.py", str(n)),
-                                        progress=quiet)
+                                        NO_EVENTS)
         data = b""
         async for chunk in execution.logs(0):
             data += chunk

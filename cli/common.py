@@ -18,7 +18,9 @@ def project_of(args, *, create: bool = False) -> Project:
 
 def ask_ssh_passwords_on_terminal(target) -> None:
     """An SSH target's password is asked here when this command has a terminal."""
-    if hasattr(target, "accept_host_key"):  # the SSH targets
+    from launchdeck.core.targets.capabilities import host_key_target
+
+    if host_key_target(target) is not None:
         from launchdeck.core.remote.connection import ask_passwords_on_terminal, shared_pool
 
         ask_passwords_on_terminal(shared_pool())

@@ -41,12 +41,12 @@ def run(args) -> int:
             _progress(f"environment image {ref} found; nothing to build")
             print(f"Image: {ref} (found)")
             return 0
-    import asyncio
+    from launchdeck.core.targets.opened import run_with_target
 
-    from launchdeck.core.targets.registry import open_target
+    async def prepare(target) -> int:
+        return await _prepare(target, configs.env, rebuild=args.rebuild)
 
-    target = open_target(project, configs.compute)
-    return asyncio.run(_prepare(target, configs.env, rebuild=args.rebuild))
+    return run_with_target(project, configs.compute, prepare)
 
 
 def _load_configs(project, name: str):
@@ -68,27 +68,16 @@ def _load_configs(project, name: str):
 
 
 async def _prepare(target, env, *, rebuild: bool) -> int:
-    import time
+    from launchdeck.core.targets.capabilities import image_target
+    from launchdeck.core.targets.environments import prepare_environment
 
-    started = time.monotonic()
     ask_ssh_passwords_on_terminal(target)
-    try:
-        ensure = getattr(target, "ensure_image", None)
-        if ensure is not None:
-            result = await ensure(env, progress=_progress, rebuild=rebuild)
-            how = f"built in {result.seconds:.1f} s" if result.built else "found"
-            print(f"Image: {result.ref} ({how})")
-            return 0
-        if rebuild:
-            from launchdeck.core.errors import TargetError
-
-            raise TargetError(f"target {target.name}: --rebuild applies to Docker targets only")
-        environment = await target.prepare(env, progress=_progress)
-        took = time.monotonic() - started
-        if environment:
-            print(f"Environment: {environment} (ready in {took:.1f} s)")
-        else:
-            print(f"Target {target.name}: nothing to prepare")
-        return 0
-    finally:
-        await target.close()
+    prepared = await prepare_environment(target, env, progress=_progress, rebuild=rebuild)
+    if image_target(target) is not None:  # an image, found or built
+        how = f"built in {prepared.seconds:.1f} s" if prepared.built else "found"
+        print(f"Image: {prepared.environment_id} ({how})")
+    elif prepared.environment_id:
+        print(f"Environment: {prepared.environment_id} (ready in {prepared.seconds:.1f} s)")
+    else:
+        print(f"Target {target.name}: nothing to prepare")
+    return 0

@@ -102,35 +102,27 @@ def list_targets(args) -> int:
 
 
 def check_target(args) -> int:
-    import asyncio
-
     from launchdeck.core.errors import HostKeyError
-    from launchdeck.core.targets.registry import open_target
+    from launchdeck.core.targets.capabilities import host_key_target
+    from launchdeck.core.targets.opened import check_target as checked_facts
+    from launchdeck.core.targets.opened import run_with_target
 
     from launchdeck.cli.common import print_config_warnings
 
     project = project_of(args)
     compute = project.load_compute(args.name)
     print_config_warnings(compute)
-    target = open_target(project, compute)
-    accept = getattr(args, "accept_host_key", None)
 
-    async def check():
+    async def check(target) -> dict[str, str]:
         ask_ssh_passwords_on_terminal(target)
         try:
-            if accept and hasattr(target, "accept_host_key"):
-                await target.accept_host_key(accept)
-            try:
-                return await target.check()
-            except HostKeyError as exc:
-                if not await _confirm_host_key(target, exc):
-                    raise
-                await target.accept_host_key(exc.fingerprint)
-                return await target.check()
-        finally:
-            await target.close()
+            return await checked_facts(target, accept_host_key=args.accept_host_key)
+        except HostKeyError as exc:
+            if host_key_target(target) is None or not await _confirm_host_key(exc):
+                raise
+            return await checked_facts(target, accept_host_key=exc.fingerprint)
 
-    facts = asyncio.run(check())
+    facts = run_with_target(project, compute, check)
     if args.json:
         print_json({"name": args.name, "type": str(compute.type), **facts})
         return 0
@@ -140,13 +132,12 @@ def check_target(args) -> int:
     return 0
 
 
-async def _confirm_host_key(target, exc) -> bool:
+async def _confirm_host_key(exc) -> bool:
     """On a terminal, show an unknown host key's fingerprint and ask whether to trust it."""
     import asyncio
     import sys
 
-    if exc.changed or not exc.fingerprint or not hasattr(target, "accept_host_key") \
-            or not sys.stdin.isatty():
+    if exc.changed or not exc.fingerprint or not sys.stdin.isatty():
         return False  # a changed key is never accepted here; scripts pass --accept-host-key
     print(str(exc).split("\nCheck it with", 1)[0], file=sys.stderr)
     # The question goes to stderr: stdout may be JSON for a script.

@@ -1,13 +1,15 @@
-"""Reading, checking and preparing compute targets, for the targets screen's worker threads.
+"""What the targets screen shows of compute targets, from the core's checks and prepares.
 
-Each call opens the target, does its one job on a private event loop, and closes it again (its
-SSH connections too), so nothing of asyncssh or aiodocker ever runs on the dashboard's own loop.
-A check returns a new ``TargetFacts``; the screen swaps it in on its own thread.
+The work is the core's (``core.targets.opened``, ``core.targets.environments``), the same the
+CLI does; this module calls it from the screen's worker threads and turns the answers into
+``TargetFacts`` and rich tables. Each call opens the target, does its one job on a private
+event loop, and closes it again (its SSH connections too), so nothing of asyncssh or aiodocker
+ever runs on the dashboard's own loop. A check returns a new ``TargetFacts``; the screen swaps
+it in on its own thread.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field, replace
 from typing import Awaitable, Callable, TypeVar
 
@@ -17,6 +19,11 @@ from rich.text import Text
 from launchdeck.core.errors import ConfigError, DeckError, HostKeyError
 from launchdeck.core.project import Project
 from launchdeck.core.targets.base import Progress
+from launchdeck.core.targets.environments import (EnvironmentState, TargetEnvironments,
+                                                  environments_of, prepare_runconfigs,
+                                                  runconfigs_using)
+from launchdeck.core.targets.opened import check_target as checked_facts
+from launchdeck.core.targets.opened import run_with_target
 
 T = TypeVar("T")
 IMAGES_LISTED = 6  # the side panel lists this many images, then says how many more
@@ -117,32 +124,18 @@ def read_targets(project: Project) -> list[TargetFacts]:
     return found
 
 
-def runconfigs_using(project: Project, target: str) -> list[str]:
-    """The run configurations whose Target is ``target`` (files that do not load are skipped)."""
-    names = []
-    for name in project.runconfig_names():
-        try:
-            if project.load_runconfig(name).target == target:
-                names.append(name)
-        except DeckError:
-            continue
-    return names
-
-
 def check_target(project: Project, item: TargetFacts, *,
                  accept_host_key: str | None = None) -> TargetFacts:
     """``item`` after reaching its target; an unknown or changed host key is in ``host_key``."""
 
-    async def check(target) -> tuple[dict[str, str], dict[str, str], list[str]]:
-        if accept_host_key and hasattr(target, "accept_host_key"):
-            await target.accept_host_key(accept_host_key)
-        facts = await target.check()
-        return (facts, *await _environments(project, target))
+    async def check(target) -> tuple[dict[str, str], TargetEnvironments]:
+        facts = await checked_facts(target, accept_host_key=accept_host_key)
+        return facts, await environments_of(project, target)
 
     checked = replace(item, host_key=None, message="")
     try:
-        checked.facts, checked.environments, checked.images = _with_target(
-            project, item.name, check)
+        checked.facts, environments = _with_target(project, item.name, check)
+        checked.environments, checked.images = _shown(environments)
         checked.reachable = True
     except HostKeyError as exc:
         checked.reachable, checked.message, checked.host_key = False, str(exc), exc
@@ -151,56 +144,23 @@ def check_target(project: Project, item: TargetFacts, *,
     return checked
 
 
-async def _environments(project: Project, target) -> tuple[dict[str, str], list[str]]:
-    # Docker targets keep environment images, tagged by a hash of what goes into them; Spark
-    # clusters keep executor environments on the head node, named by such a hash too.
-    if hasattr(target, "executor_environment"):
-        return await _executor_environments(project, target)
-    if not hasattr(target, "environment_tag"):
-        return {}, []
-    from launchdeck.core.images.catalog import list_images
-    from launchdeck.core.images.recipe import REPOSITORY
-
-    try:
-        images = await list_images(await target.client(), url=target.url)
-    except DeckError as exc:
-        return {"(all)": f"cannot list images: {exc}"}, []
-    refs = {image.ref for image in images}
+def _shown(found: TargetEnvironments) -> tuple[dict[str, str], list[str]]:
+    """The side panel's lines: run configuration -> its environment, and what is built."""
+    if found.error is not None:
+        return {"(all)": found.error}, []
     environments = {}
-    for runconfig in runconfigs_using(project, target.name):
-        if getattr(target, "user_managed", False):
-            environments[runconfig] = f"{target.base_image} as it is (userManagedEnvironment)"
-            continue
-        try:
-            env = _configs(project, runconfig, target.name).env
-            ref = f"{REPOSITORY}:{await target.environment_tag(env)}"
-        except DeckError as exc:
-            environments[runconfig] = f"cannot tell: {exc}"
-            continue
-        environments[runconfig] = ref + (" ✓ built" if ref in refs else
-                                         " ✗ not built (p prepares it)")
-    base = target.compute.base_docker_image
-    listed = [f"{image.ref} ({image.size // 1_000_000} MB)" for image in images
-              if image.base == base]
-    return environments, listed
-
-
-async def _executor_environments(project: Project, target) -> tuple[dict[str, str], list[str]]:
-    environments = {}
-    for runconfig in runconfigs_using(project, target.name):
-        try:
-            wanted = target.executor_environment(_configs(project, runconfig, target.name).env)
-            if wanted is None:
-                environments[runconfig] = "the cluster's own Python (nothing to build)"
-                continue
-            built = await target.environment_built(wanted)
-        except DeckError as exc:
-            environments[runconfig] = f"cannot tell: {exc}"
-            continue
-        environments[runconfig] = wanted.folder + (" ✓ built" if built else
-                                                   " ✗ not built (p prepares it)")
-    listed = [f"{name} ({size // 1_000_000} MB)" for name, size in
-              await target.built_environments()]
+    for env in found.runconfigs:
+        if env.state is EnvironmentState.UNKNOWN:
+            environments[env.runconfig] = f"cannot tell: {env.reason}"
+        elif env.state is EnvironmentState.AS_IT_IS:
+            environments[env.runconfig] = (f"{env.environment} as it is ({env.reason})"
+                                           if env.environment else
+                                           f"{env.reason} (nothing to build)")
+        else:
+            environments[env.runconfig] = env.environment + (
+                " ✓ built" if env.state is EnvironmentState.BUILT
+                else " ✗ not built (p prepares it)")
+    listed = [f"{built.name} ({built.size // 1_000_000} MB)" for built in found.built]
     return environments, listed
 
 
@@ -212,39 +172,11 @@ def prepare_target(project: Project, name: str, *, progress: Progress) -> list[s
                           "configs screen first")
 
     async def prepare(target) -> list[str]:
-        done = []
-        for runconfig in runconfigs:
-            progress(f"run configuration {runconfig}:")
-            env_id = await target.prepare(_configs(project, runconfig, name).env,
-                                          progress=progress)
-            done.append(f"{runconfig}: {env_id or 'nothing to build on this target'}")
-        return done
+        return await prepare_runconfigs(project, target, runconfigs, progress=progress)
 
     return _with_target(project, name, prepare)
 
 
-def _configs(project: Project, runconfig: str, target: str):
-    from launchdeck.core.runs.runspec import live_resolver, load_configs
-
-    return load_configs(project, runconfig_path=project.runconfig_path(runconfig),
-                        compute_path=project.compute_path(target),
-                        resolve=live_resolver(project))
-
-
 def _with_target(project: Project, name: str, job: Callable[..., Awaitable[T]]) -> T:
     """Run ``job(target)`` on a private event loop; close the target and its SSH links after."""
-    from launchdeck.core.targets.registry import open_target
-
-    async def main() -> T:
-        target = open_target(project, project.load_compute(name))
-        try:
-            return await job(target)
-        finally:
-            await target.close()
-            if hasattr(target, "accept_host_key"):
-                # The loop ends here: its pool's connections would otherwise be left open.
-                from launchdeck.core.remote.connection import shared_pool
-
-                await shared_pool().close()
-
-    return asyncio.run(main())
+    return run_with_target(project, project.load_compute(name), job)

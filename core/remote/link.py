@@ -1,10 +1,10 @@
 """A run's SSH link to its host: lost, waited for, back; and how long a run waits for it.
 
 Every target behind SSH (remote Docker, remote, cluster) waits for a lost link the same way:
-``Link.wait_until_back`` tells the listener (the keeper's ``on_link_state``) the UTC time the
-link went down, tries to reconnect with a backoff, and returns once a connection opens; the
-caller then resumes where it stopped. ``Link.up`` tells the listener None once a call got
-through again. The run stays Running meanwhile: its process or container on the host goes on.
+``Link.wait_until_back`` tells the listener (the run's events, ``RunEvents.link_state``) the
+UTC time the link went down, tries to reconnect with a backoff, and returns once a connection
+opens; the caller then resumes where it stopped. ``Link.up`` tells the listener None once a call
+got through again. The run stays Running meanwhile: its process or container on the host goes on.
 
 How long: ``LinkLossPolicy``, from the ``.compute`` key ``linkLossTimeout`` (seconds). Without
 it a run waits for its host for ever (a run outlives its link); with it, a link down that long
@@ -17,10 +17,10 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Awaitable, Callable, TypeVar
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Awaitable, Callable, Protocol, TypeVar
 
 from launchdeck.core.errors import ExecutionLost, HostKeyError, TargetError, TargetUnreachable
-from launchdeck.core.history.records import utc_now
 
 if TYPE_CHECKING:
     from launchdeck.core.config.compute import ComputeConfig
@@ -33,8 +33,19 @@ BACKOFF = (0.2, 0.5, 1.0, 2.0, 5.0)
 #: can surface as a protocol error before the connection is seen as closed).
 CONFUSED_TRIES = 3
 
-#: Told the UTC time the link was lost, or None when it is back.
-LinkCallback = Callable[[str | None], None]
+
+class LinkListener(Protocol):
+    """Who hears of the link (a run's ``RunEvents``): lost at a UTC time, or back (None)."""
+
+    def link_state(self, lost_since: datetime | None) -> None: ...
+
+
+class _Nobody:
+    def link_state(self, lost_since: datetime | None) -> None:
+        pass
+
+
+NOBODY: LinkListener = _Nobody()
 
 
 @dataclass(frozen=True)
@@ -71,9 +82,10 @@ class Link:
         self._connect = connect  #: opens the connection; HostKeyError names the check command
         self.name = name
         self.policy = policy or LinkLossPolicy()
-        self.down_since: str | None = None
+        self.down_since: datetime | None = None
         self._down_at: float | None = None  # time.monotonic() of down_since
-        self.listener: LinkCallback | None = None
+        #: The run being launched or followed through this link.
+        self.listener: LinkListener = NOBODY
 
     @classmethod
     def to(cls, host: "RemoteHost", compute: "ComputeConfig") -> "Link":
@@ -86,8 +98,7 @@ class Link:
                    policy=LinkLossPolicy.of(compute))
 
     def _tell(self) -> None:
-        if self.listener is not None:
-            self.listener(self.down_since)
+        self.listener.link_state(self.down_since)
 
     def up(self) -> None:
         if self.down_since is not None:
@@ -99,7 +110,7 @@ class Link:
         """Mark the link down (once) and return when a connection to the host opens again;
         ``ExecutionLost`` once it has been down longer than the policy allows."""
         if self.down_since is None:
-            self.down_since = utc_now()
+            self.down_since = datetime.now(timezone.utc)
             self._down_at = time.monotonic()
             self._tell()
         attempt = 0

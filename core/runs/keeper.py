@@ -32,6 +32,7 @@ from launchdeck.core.history.records import RunRecord, utc_now
 from launchdeck.core.project import Project
 from launchdeck.core.runs import slots
 from launchdeck.core.runs.liveness import keeper_alive
+from launchdeck.core.runs.recorder import RunRecorder
 from launchdeck.core.runs.state import RunState
 from launchdeck.core.targets.spark.failure import spark_cause
 
@@ -81,24 +82,22 @@ class Keeper:
             spec, configs = spec_for(self.project, run, self.parsed)
             target = open_target(self.project, configs.compute)
             lower_priority(niceness_of(configs.compute))
-            if hasattr(target, "on_link_state"):  # targets behind a network link (SSH)
-                target.on_link_state = self._link_state
+            # What the target tells about the run from its launch on (link state, ids).
+            events = RunRecorder(self.history, self.run_id, log_line=self._progress)
             if run.external_id is None:
                 lease = await self._wait_for_slot(run, target.max_concurrent_runs)
                 if lease is None:
                     self._finish(RunState.CANCELED, note="canceled while queued")
                     return
                 self._lease = lease
-                execution = await self._start(run, target, spec, configs)
+                execution = await self._start(run, target, spec, configs, events)
                 if execution is None:
                     return
             else:
                 lease = slots.try_acquire(self._slot_dir(run), target.max_concurrent_runs)
                 self._lease = lease  # may be None when over capacity after a config change
-                execution = await target.attach(spec, run.external_id)
+                execution = await target.attach(spec, run.external_id, events)
             self.execution = execution
-            if hasattr(execution, "on_external_id"):  # an id that becomes known later (Spark)
-                execution.on_external_id = self._external_id_found
             await self._follow(execution)
         except StorageError as exc:
             # A full disk or a read-only folder: the run cannot be kept, so it is stopped and
@@ -125,7 +124,7 @@ class Keeper:
                 with contextlib.suppress(Exception):  # asyncio.TimeoutError included
                     await asyncio.wait_for(target.close(), RELEASE_TIMEOUT_SECONDS)
 
-    async def _start(self, run: RunRecord, target, spec, configs):
+    async def _start(self, run: RunRecord, target, spec, configs, events: RunRecorder):
         def progress(line: str) -> None:
             self._append_log((line.rstrip("\n") + "\n").encode())
 
@@ -145,14 +144,11 @@ class Keeper:
                 self._finish(RunState.CANCELED, note="canceled while preparing")
                 return None
         # Output the target produces is appended after what prepare wrote; remember where it
-        # starts so a later keeper resumes the target's stream at the right offset.
+        # starts so a later keeper resumes the target's stream at the right offset (progress
+        # the launch reports moves that start past it: see _progress).
         self._write_log_base()
-        execution = await target.launch(spec, progress=progress)
+        execution = await target.launch(spec, events)
         self.history.update_run(self.run_id, external_id=execution.external_id)
-        # The image a run used, also when it was found rather than prepared (optional attribute).
-        launched = getattr(target, "launched_environment", None)
-        if isinstance(launched, str) and launched:
-            self.history.update_run(self.run_id, environment_id=launched)
         self.history.transition(self.run_id, RunState.RUNNING)
         return execution
 
@@ -318,14 +314,6 @@ class Keeper:
         if not noted:  # a full disk: the keeper's reserve may have made room for it since
             self._note(message)
 
-    def _external_id_found(self, external_id: str) -> None:
-        self.history.update_run(self.run_id, external_id=external_id)
-
-    def _link_state(self, down_since: str | None) -> None:
-        """A target's link to its host went down (UTC time) or is back (None); the run goes on."""
-        if not self.history.get_run(self.run_id).status.is_terminal:
-            self.history.update_run(self.run_id, disconnected_since=down_since)
-
     def _append_log(self, data: bytes) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with open(self.output_log, "ab") as log:
@@ -358,16 +346,25 @@ class Keeper:
         try:
             if not _ends_a_line(self.output_log):  # output cut mid-line (a full disk)
                 data = b"\n" + data
-            base = self._read_log_base() if (self.run_dir / "log_base").exists() else None
-            self._append_log(data)
-            if base is not None:
-                (self.run_dir / "log_base").write_text(str(base + len(data)))
+            self._append_own(data)
             return True
         except OSError as exc:
             with contextlib.suppress(OSError):  # keeper.log may be on the full disk too
                 print(f"deck keeper: {message} (not in the run's log: "
                       f"{storage_error(exc, self.output_log)})", file=sys.stderr, flush=True)
             return False
+
+    def _progress(self, line: str) -> None:
+        """A progress line the target reports from its launch on, in the run's log."""
+        self._append_own((line.rstrip("\n") + "\n").encode())
+
+    def _append_own(self, data: bytes) -> None:
+        """Append ``data``, which is not the target's output, to the run's log; ``log_base``
+        grows by its length so the target's stream still resumes at the right byte."""
+        base = self._read_log_base() if (self.run_dir / "log_base").exists() else None
+        self._append_log(data)
+        if base is not None:
+            (self.run_dir / "log_base").write_text(str(base + len(data)))
 
     def _write_log_base(self) -> None:
         (self.run_dir / "log_base").write_text(str(_size(self.output_log)))

@@ -8,11 +8,18 @@ translated into ``core.errors`` inside each target.
 An ``Execution`` is one launched run on a target. Its output and metrics are byte streams that
 can be read again from any offset, so a keeper that died (or a link that dropped) resumes exactly
 where it stopped: no line lost, none repeated.
+
+What a target tells about a run while it goes (progress, a lost link, an id or an environment
+that becomes known) it tells the ``RunEvents`` it was given by ``launch`` or ``attach``. What a
+target can do beyond the protocol it declares in ``capabilities``; callers get the typed view of
+such an ability from ``core.targets.capabilities``, never by probing attributes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator, Callable, Protocol, runtime_checkable
 
@@ -34,6 +41,59 @@ RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
 #: How many runs a target on another machine takes at once when its ``.compute`` file does not
 #: say (``maxConcurrentRuns``): this machine's core count says nothing about that one.
 REMOTE_DEFAULT_RUNS = 4
+
+
+class Capability(StrEnum):
+    """An ability beyond ``ComputeTarget`` that a target class declares in ``capabilities``.
+
+    Each has a typed protocol and one accessor in ``core.targets.capabilities``.
+    """
+
+    HOST_KEY = "host key"  #: reached over SSH; an unknown host key is accepted by fingerprint
+    ENVIRONMENT_IMAGES = "environment images"  #: environments are engine images, by content tag
+    EXECUTOR_ENVIRONMENTS = "executor environments"  #: venvs built on a head node for executors
+
+
+class RunEvents(Protocol):
+    """What a target tells about one run while it launches and goes; the keeper records it.
+
+    Calls come on the event loop's thread and must return at once (no I/O that may block).
+    """
+
+    def progress(self, line: str) -> None:
+        """One line of human-readable progress (sync counts, build steps) for the run's log."""
+        ...
+
+    def link_state(self, lost_since: datetime | None) -> None:
+        """The link to the run's host was lost at ``lost_since`` (UTC), or is back (None)."""
+        ...
+
+    def external_id(self, value: str) -> None:
+        """The run's id on the target became known or changed (a Spark application id)."""
+        ...
+
+    def environment(self, environment_id: str) -> None:
+        """The environment the launch used (an image), also when found rather than prepared."""
+        ...
+
+
+class _NoEvents:
+    """Hears everything and keeps nothing: for callers that do not follow a run."""
+
+    def progress(self, line: str) -> None:
+        pass
+
+    def link_state(self, lost_since: datetime | None) -> None:
+        pass
+
+    def external_id(self, value: str) -> None:
+        pass
+
+    def environment(self, environment_id: str) -> None:
+        pass
+
+
+NO_EVENTS: RunEvents = _NoEvents()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,8 +139,7 @@ class Execution(Protocol):
     """One launched run on a target."""
 
     #: What identifies the run on the target: a pid, a container id, a Spark application id.
-    #: Optional: an execution whose id becomes known later has a settable ``on_external_id``;
-    #: the keeper sets it to a callable taking the new id, which it records with the run.
+    #: An id that becomes known later is told to the run's ``RunEvents.external_id``.
     external_id: str
 
     def logs(self, from_offset: int = 0) -> AsyncIterator[bytes]:
@@ -116,14 +175,15 @@ class Execution(Protocol):
 class ComputeTarget(Protocol):
     """A place where runs execute.
 
-    Optional: a target reached over a network link may have a settable ``on_link_state``
-    attribute. The keeper sets it to a callable that takes the UTC time the link was lost, or
-    None once it is back, and shows it on the run ("disconnected since"); the run stays Running.
-    Optional too: ``launched_environment``, set by ``launch`` to the environment it used (an
-    image), which the keeper records as the run's ``environment_id`` even without a prepare.
+    ``launch`` and ``attach`` get the run's ``RunEvents``: a target behind a network link tells
+    it when the link is lost and back (the run stays Running, shown "disconnected since"); a
+    launch tells the environment it used (recorded as the run's ``environment_id`` even without
+    a prepare) and may report progress, which goes to the run's log.
     """
 
     name: str
+    #: The optional abilities this target has (see ``Capability``); a class attribute.
+    capabilities: frozenset[Capability]
 
     @property
     def max_concurrent_runs(self) -> int:
@@ -138,11 +198,11 @@ class ComputeTarget(Protocol):
         """Build or find the environment; return its id (an image tag, an env hash, or "")."""
         ...
 
-    async def launch(self, spec: RunSpec, *, progress: Progress) -> Execution:
+    async def launch(self, spec: RunSpec, events: RunEvents) -> Execution:
         """Start the run; return as soon as it is running."""
         ...
 
-    async def attach(self, spec: RunSpec, external_id: str) -> Execution:
+    async def attach(self, spec: RunSpec, external_id: str, events: RunEvents) -> Execution:
         """Reconnect to a run launched earlier, perhaps by a process that has since died."""
         ...
 

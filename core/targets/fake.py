@@ -31,7 +31,8 @@ from typing import AsyncIterator
 
 from launchdeck.core import filetail
 from launchdeck.core.errors import ExecutionLost, TargetError
-from launchdeck.core.targets.base import RUNTIME_DIR, EnvironmentSpec, Framework, Progress, RunSpec
+from launchdeck.core.targets.base import (RUNTIME_DIR, Capability, EnvironmentSpec, Framework,
+                                          Progress, RunEvents, RunSpec)
 from launchdeck.core.targets.outputs import copy_outputs
 
 #: How often ``wait`` and ``cancel`` look at a run that has not ended yet.
@@ -46,6 +47,8 @@ _WATCHED_LOCK = threading.Lock()
 class FakeTarget:
     """Runs scripts as children of this process; everything else is what a test scripts."""
 
+    capabilities: frozenset[Capability] = frozenset()
+
     def __init__(self, name: str = "fake", *, environment_id: str = "",
                  prepare_lines: tuple[str, ...] = (), facts: dict[str, str] | None = None,
                  max_concurrent_runs: int = 4, python: str = sys.executable) -> None:
@@ -56,8 +59,6 @@ class FakeTarget:
         self.facts = dict(facts or {})
         self._max_runs = max_concurrent_runs
         self.closed = False
-        #: The environment the last launch used (read by the keeper, as for Docker's images).
-        self.launched_environment: str | None = None
 
     @property
     def max_concurrent_runs(self) -> int:
@@ -72,14 +73,15 @@ class FakeTarget:
             progress(line)
         return self.environment_id
 
-    # The protocol's two entry points: the only lines that know its calling convention (and
-    # where a run-events object, once the keeper passes one, hears of the environment).
-    async def launch(self, spec: RunSpec, *, progress: Progress) -> "FakeExecution":
+    # The protocol's two entry points: the only lines that know its calling convention.
+    async def launch(self, spec: RunSpec, events: RunEvents) -> "FakeExecution":
         execution = await self.start(spec)
-        self.launched_environment = self.environment_id or None
+        if self.environment_id:
+            events.environment(self.environment_id)
         return execution
 
-    async def attach(self, spec: RunSpec, external_id: str) -> "FakeExecution":
+    async def attach(self, spec: RunSpec, external_id: str,
+                     events: RunEvents) -> "FakeExecution":
         return self.reopen(spec, external_id)
 
     async def start(self, spec: RunSpec) -> "FakeExecution":

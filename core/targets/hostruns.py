@@ -15,7 +15,7 @@ import re
 from typing import TYPE_CHECKING
 
 from launchdeck.core.errors import ConfigError, TargetError, TargetUnreachable
-from launchdeck.core.remote.link import Link, LinkCallback
+from launchdeck.core.remote.link import Link, LinkListener
 from launchdeck.core.targets.base import REMOTE_DEFAULT_RUNS, RUNTIME_DIR
 
 if TYPE_CHECKING:
@@ -71,8 +71,8 @@ class HostRuns:
         """The run's folder, relative to the login user's home."""
         return f"{self.runs}/{re.sub(r'[^A-Za-z0-9_.-]', '-', run_id)}"
 
-    def link(self, listener: LinkCallback | None) -> Link:
-        """A run's link to the host, told to ``listener`` (the keeper's ``on_link_state``)."""
+    def link(self, listener: LinkListener) -> Link:
+        """A run's link to the host, told to ``listener`` (the run's events)."""
         link = Link.to(self.host, self.compute)
         link.listener = listener
         return link
@@ -134,8 +134,6 @@ class HostRunsTarget:
         self.name = compute.name
         self.compute = compute
         self.project_dir = project_dir
-        #: Set by the keeper: told when the link to the host goes down and comes back.
-        self.on_link_state: LinkCallback | None = None
 
     @property
     def max_concurrent_runs(self) -> int:

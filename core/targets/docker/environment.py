@@ -42,9 +42,6 @@ class ImageResult:
 class EnvironmentImages:
     """``prepare`` and friends; see ``core.images.recipe`` for what decides a tag."""
 
-    #: The image the last ``launch`` used (the keeper records it as the run's environment_id).
-    launched_environment: str | None = None
-
     # Given by the target this is mixed into (DockerTarget).
     name: str
     compute: ComputeConfig

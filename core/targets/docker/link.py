@@ -3,8 +3,8 @@
 ``RemoteDockerExecution`` wraps the Docker target's own ``DockerExecution`` (driven through the
 forwarded socket) and retries any call that failed because the host did not answer, for as long
 as it takes. Streams resume at the byte they stopped at, so the keeper's log gets every line
-exactly once. While the link is down the keeper hears ``on_link_state(utc)`` once, and
-``on_link_state(None)`` once it is back; how long a run waits is the link's policy
+exactly once. While the link is down the run's events hear ``link_state(utc)`` once, and
+``link_state(None)`` once it is back; how long a run waits is the link's policy
 (``core.remote.link``: for ever unless ``linkLossTimeout`` says otherwise).
 
 What still fails a run: a host key that changed meanwhile (``HostKeyError``: never accepted by
@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator
 
 from launchdeck.core.errors import ExecutionLost, HostKeyError, TargetError, TargetUnreachable
-from launchdeck.core.remote.link import CONFUSED_TRIES, Link, LinkCallback
+from launchdeck.core.remote.link import CONFUSED_TRIES, Link
 
 if TYPE_CHECKING:
     from launchdeck.core.targets.docker.execution import DockerExecution
 
-__all__ = ["Link", "LinkCallback", "RemoteDockerExecution"]
+__all__ = ["Link", "RemoteDockerExecution"]
 
 
 class RemoteDockerExecution:

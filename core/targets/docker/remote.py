@@ -12,7 +12,7 @@ is built of (``DockerTarget.__init__``):
   not once per run;
 - link: a run outlives the SSH link. Its execution (``link``) waits for the host to come back
   (for ever, unless ``linkLossTimeout`` says how long), resumes every stream at its byte
-  offset, and tells the keeper (``on_link_state``) when the link went down and when it is back;
+  offset, and tells the run's events (``link_state``) when the link went down and is back;
 - trust: host keys are checked against known_hosts; an unknown key is only accepted through
   ``accept_host_key(fingerprint)`` (``deck target check``), never by a run's keeper;
 - passwords: a ``keyring:`` reference is read from the system keyring; otherwise the CLI asks
@@ -37,7 +37,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from launchdeck.core.remote.link import Link, LinkCallback, LinkLossPolicy
+from launchdeck.core.remote.link import Link, LinkLossPolicy
+from launchdeck.core.targets.base import Capability
 from launchdeck.core.targets.docker.delivery import HostStoreDelivery
 from launchdeck.core.targets.docker.engines import DOCKER_SOCKET, ForwardedEngine
 from launchdeck.core.targets.docker.target import DockerTarget
@@ -58,6 +59,8 @@ class RemoteDockerTarget(DockerTarget):
     here; everything a run does is the Docker target's.
     """
 
+    capabilities = frozenset({Capability.ENVIRONMENT_IMAGES, Capability.HOST_KEY})
+
     def __init__(self, compute: "ComputeConfig", *, project_dir: Path,
                  pool: "SSHPool | None" = None, docker_socket: str = DOCKER_SOCKET) -> None:
         engine = ForwardedEngine(compute, pool=pool, socket=docker_socket)
@@ -68,17 +71,6 @@ class RemoteDockerTarget(DockerTarget):
                       policy=LinkLossPolicy.of(compute)))
         self.forwarded = engine
         self.docker_socket = docker_socket
-
-    @property
-    def on_link_state(self) -> LinkCallback | None:
-        assert self.link is not None
-        return self.link.listener
-
-    @on_link_state.setter
-    def on_link_state(self, callback: LinkCallback | None) -> None:
-        """Set by the keeper: told the UTC time the link went down, or None when it is back."""
-        assert self.link is not None
-        self.link.listener = callback
 
     @property
     def last_sync(self) -> "SyncReport | None":

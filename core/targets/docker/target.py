@@ -35,7 +35,7 @@ from aiodocker.exceptions import DockerError
 from launchdeck.core.docker.engine import engine_errors, is_missing
 from launchdeck.core.errors import TargetError
 from launchdeck.core.images import recipe as recipes
-from launchdeck.core.targets.base import Framework, Progress, RunSpec
+from launchdeck.core.targets.base import Capability, Framework, RunEvents, RunSpec
 from launchdeck.core.targets.docker.delivery import (SHARE_MOUNT, ApiDelivery, CodeDelivery,
                                                      StagedCode)
 from launchdeck.core.targets.docker.engines import EngineConnection, LocalEngine
@@ -62,6 +62,8 @@ class DockerTarget(EnvironmentImages):
     engine behind a network link, ``link``: calls that fail because the link is down wait for
     it to come back, as its policy says (``core.remote.link``).
     """
+
+    capabilities = frozenset({Capability.ENVIRONMENT_IMAGES})
 
     def __init__(self, compute: "ComputeConfig", *, project_dir: Path,
                  url: str | None = None, local_engine: bool | None = None,
@@ -115,17 +117,17 @@ class DockerTarget(EnvironmentImages):
 
     # -- runs ---------------------------------------------------------------------------------
 
-    async def launch(self, spec: RunSpec, *,
-                     progress: Progress) -> "DockerExecution | RemoteDockerExecution":
-        # ``progress`` is not called: the keeper counts the run's log offsets from the moment
-        # launch starts, so a line written here would shift them.
+    async def launch(self, spec: RunSpec,
+                     events: RunEvents) -> "DockerExecution | RemoteDockerExecution":
         if self.link is None:
-            return await self._launch(spec)
+            return await self._launch(spec, events)
+        self.link.listener = events
         # Safe to repeat: the container is named after the run, and a second launch attaches
         # to the one the first started (_create).
-        return await self.link.until_reached(lambda: self._launch(spec))
+        return await self.link.until_reached(lambda: self._launch(spec, events))
 
-    async def _launch(self, spec: RunSpec) -> "DockerExecution | RemoteDockerExecution":
+    async def _launch(self, spec: RunSpec,
+                      events: RunEvents) -> "DockerExecution | RemoteDockerExecution":
         docker = await self.client()
         ref = await self.find_image(spec.env)
         if ref is None:
@@ -138,7 +140,7 @@ class DockerTarget(EnvironmentImages):
         async with engine_errors(f"target {self.name}", self.url):
             image = await docker.images.inspect(ref)
         python = await self.image_python(ref, image)
-        self.launched_environment = ref  # the keeper records it as the run's environment_id
+        events.environment(ref)  # recorded as the run's environment_id, prepared or found
         program = await self._program(docker, spec, ref, python)
         staged = await self.delivery.stage(spec, self.compute)
         try:
@@ -178,10 +180,11 @@ class DockerTarget(EnvironmentImages):
                 raise
         return self._execution(docker, spec, container.id, python)
 
-    async def attach(self, spec: RunSpec,
-                     external_id: str) -> "DockerExecution | RemoteDockerExecution":
+    async def attach(self, spec: RunSpec, external_id: str,
+                     events: RunEvents) -> "DockerExecution | RemoteDockerExecution":
         if self.link is None:
             return await self._attach(spec, external_id)
+        self.link.listener = events
         # A keeper revived while the host is away waits for it rather than failing the run.
         return await self.link.call(lambda: self._attach(spec, external_id))
 

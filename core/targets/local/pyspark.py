@@ -24,7 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from launchdeck.core.errors import TargetError
-from launchdeck.core.targets.base import Framework, Progress, RunSpec
+from launchdeck.core.targets.base import Framework, RunEvents, RunSpec
 from launchdeck.core.targets.local.target import LocalExecution, LocalTarget
 from launchdeck.core.targets.spark.submit import (LOCAL_MASTER, SubmitCommand, find_spark_home,
                                        is_pip_wrapper)
@@ -91,9 +91,9 @@ class LocalTargetWithSpark(LocalTarget):
             facts["spark_submit"] = f"none ({exc})"
         return facts
 
-    async def launch(self, spec: RunSpec, *, progress: Progress) -> LocalExecution:
+    async def launch(self, spec: RunSpec, events: RunEvents) -> LocalExecution:
         if spec.env.framework is not Framework.PYSPARK:
-            return await super().launch(spec, progress=progress)
+            return await super().launch(spec, events)
         spark_submit = self.spark_submit()
         home = await asyncio.to_thread(self.spark_home, spark_submit, spec.environment)
         if home:

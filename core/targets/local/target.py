@@ -39,7 +39,8 @@ from typing import AsyncIterator
 
 from launchdeck.core import filetail
 from launchdeck.core.errors import ConfigError, ExecutionLost, TargetError
-from launchdeck.core.targets.base import RUNTIME_DIR, EnvironmentSpec, Framework, Progress, RunSpec
+from launchdeck.core.targets.base import (RUNTIME_DIR, Capability, EnvironmentSpec, Framework,
+                                          Progress, RunEvents, RunSpec)
 from launchdeck.core.procstat import start_time
 from launchdeck.core.targets.outputs import copy_outputs
 from launchdeck.core.targets.local.waiter import RunFiles, reap, spawn_with_waiter
@@ -52,6 +53,8 @@ if False:  # typing only; keeps start-up light
 
 class LocalTarget:
     """Runs scripts as processes on this machine."""
+
+    capabilities: frozenset[Capability] = frozenset()
 
     def __init__(self, compute: "ComputeConfig") -> None:
         self.name = compute.name
@@ -81,7 +84,7 @@ class LocalTarget:
         # userManagedEnvironment); there is nothing to build.
         return ""
 
-    async def launch(self, spec: RunSpec, *, progress: Progress) -> "LocalExecution":
+    async def launch(self, spec: RunSpec, events: RunEvents) -> "LocalExecution":
         if spec.env.framework is not Framework.PYTHON:
             raise TargetError(f"target {self.name}: Framework {spec.env.framework} is not "
                               "supported on the local target yet")
@@ -139,7 +142,8 @@ class LocalTarget:
                               f"{folder}: {exc.strerror or exc}") from None
         return f"{folder}/"
 
-    async def attach(self, spec: RunSpec, external_id: str) -> "LocalExecution":
+    async def attach(self, spec: RunSpec, external_id: str,
+                     events: RunEvents) -> "LocalExecution":
         return LocalExecution(external_id, RunFiles(spec.run_dir))
 
     async def close(self) -> None:

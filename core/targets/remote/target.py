@@ -22,7 +22,8 @@ from __future__ import annotations
 
 
 from launchdeck.core.errors import TargetError
-from launchdeck.core.targets.base import EnvironmentSpec, Framework, Progress, RunSpec
+from launchdeck.core.targets.base import (Capability, EnvironmentSpec, Framework, Progress,
+                                          RunEvents, RunSpec)
 from launchdeck.core.targets.hostruns import HostRunsTarget
 from launchdeck.core.targets.runenv import RunPaths, run_environment
 from launchdeck.core.targets.spark.execution import SparkExecution
@@ -39,6 +40,8 @@ echo "free_disk_home=$(df -Pk "$HOME" 2>/dev/null | awk 'NR==2 {print $4}')"'''
 
 class RemoteTarget(HostRunsTarget):
     """Runs Python scripts with a remote Linux host's own Python, over SSH."""
+
+    capabilities = frozenset({Capability.HOST_KEY})
 
     RUNS = RUNS
     KIND = "remote"
@@ -81,7 +84,7 @@ class RemoteTarget(HostRunsTarget):
                      + (" ..." if len(wanted) > 5 else ""))
         return ""
 
-    async def launch(self, spec: RunSpec, *, progress: Progress) -> SparkExecution:
+    async def launch(self, spec: RunSpec, events: RunEvents) -> SparkExecution:
         from launchdeck.core.remote import materialize_remote, sync_snapshot
 
         if spec.env.framework is not Framework.PYTHON:
@@ -89,15 +92,13 @@ class RemoteTarget(HostRunsTarget):
                               "run on a remote target; use a cluster target for PySpark")
         root = self.runs.root(spec.run_id)
         await self.runs.connect()
-        started = await self._started_before(root)
+        started = await self._started_before(root, events)
         if started is not None:
             # A keeper died after the host started this run but before the run's id was
             # recorded: the run is there, running or ended. Starting it again would run the
             # script twice.
             return started
         await self.host.run(["rm", "-rf", "--", root], check=True)  # a launch that failed
-        # No progress line from here on: the keeper has noted where the run's own output
-        # starts in the log (a later keeper resumes the host's stream from that offset).
         await sync_snapshot(self.host, spec.store, spec.snapshot)
         await materialize_remote(self.host, spec.snapshot, f"{root}/work")
         env, mkdirs = self._run_env(spec)
@@ -107,15 +108,15 @@ class RemoteTarget(HostRunsTarget):
                                        program=self.python)
         if "error" in report:
             raise TargetError(f"target {self.name}: {report['error']}")
-        return self._execution(root, f"{self.python} pid {report['pid']}")
+        return self._execution(root, f"{self.python} pid {report['pid']}", events)
 
-    async def _started_before(self, root: str) -> SparkExecution | None:
+    async def _started_before(self, root: str, events: RunEvents) -> SparkExecution | None:
         """The run already started in ``root`` (by an earlier keeper), if there is one."""
         result = await self.host.run(["sh", "-c", 'test -f "$1/pids" || exit 9', "sh", root])
         if result.exit_status == 9:
             return None
         report = await self.runs.report(root)
-        return self._execution(root, f"{self.python} pid {report['pid']}") \
+        return self._execution(root, f"{self.python} pid {report['pid']}", events) \
             if report.get("pid") else None
 
     def _run_env(self, spec: RunSpec) -> tuple[dict[str, str], list[str]]:
@@ -136,10 +137,10 @@ class RemoteTarget(HostRunsTarget):
                                              metrics="@ROOT@/metrics.jsonl", share=share))
         return env, mkdirs
 
-    def _execution(self, root: str, external_id: str) -> SparkExecution:
-        return SparkExecution(self.host, root, external_id,
-                              link=self.runs.link(self.on_link_state), program=self.python,
-                              spark=False)
+    def _execution(self, root: str, external_id: str, events: RunEvents) -> SparkExecution:
+        return SparkExecution(self.host, root, external_id, link=self.runs.link(events),
+                              events=events, program=self.python, spark=False)
 
-    async def attach(self, spec: RunSpec, external_id: str) -> SparkExecution:
-        return self._execution(self.runs.root(spec.run_id), external_id)
+    async def attach(self, spec: RunSpec, external_id: str,
+                     events: RunEvents) -> SparkExecution:
+        return self._execution(self.runs.root(spec.run_id), external_id, events)

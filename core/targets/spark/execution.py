@@ -1,8 +1,8 @@
 """One Spark application launched by deck on a head node, seen over SSH.
 
 ``external_id`` is ``spark-submit pid N`` at launch and becomes the Spark application id
-(``app-...``, ``application_...``) once the driver output shows one; ``on_external_id``, when
-set, hears of the change (the keeper records it with the run). A script that never starts a
+(``app-...``, ``application_...``) once the driver output shows one; the run's events hear of
+the change (``RunEvents.external_id``: the keeper records it with the run). A script that never starts a
 SparkContext keeps the pid form. The processes themselves are found through the run folder's ``pids`` file on the
 head node, with their start times, so a reused pid is never signalled.
 
@@ -25,7 +25,8 @@ from launchdeck.core.remote.connection import translate_errors
 from launchdeck.core.targets.hostruns import runner as hostside
 
 if TYPE_CHECKING:
-    from launchdeck.core.remote.link import Link, LinkCallback
+    from launchdeck.core.remote.link import Link
+    from launchdeck.core.targets.base import RunEvents
 
 
 def format_id(app_id: str | None, pid: int) -> str:
@@ -41,7 +42,7 @@ def app_id_of(external_id: str) -> str | None:
 class SparkExecution:
     """A spark-submit run in ``root`` (relative to the login user's home) on ``host``."""
 
-    def __init__(self, host, root: str, external_id: str, *, link: "Link",
+    def __init__(self, host, root: str, external_id: str, *, link: "Link", events: "RunEvents",
                  program: str = "spark-submit", spark: bool = True) -> None:
         self.host = host
         #: What the runner started, for messages; ``spark=False`` (the remote target's plain
@@ -52,17 +53,9 @@ class SparkExecution:
         self.app_id = app_id_of(external_id)
         #: The link to the host, shared by the streams; waits for it as its policy says.
         self.link = link
-        #: Called with the new external id once the application id shows up in the output.
-        self.on_external_id = None
-
-    @property
-    def on_link_state(self) -> "LinkCallback | None":
-        return self.link.listener
-
-    @on_link_state.setter
-    def on_link_state(self, callback: "LinkCallback | None") -> None:
-        """Told the UTC time the link went down, or None when it is back."""
-        self.link.listener = callback
+        #: Told of the application id once it shows up in the output (and, through the link,
+        #: of a lost link).
+        self.events = events
 
     async def _retrying(self, attempt):
         """Run ``attempt()`` again once the link is back, while it is down."""
@@ -70,8 +63,7 @@ class SparkExecution:
 
     def found_app_id(self, app_id: str) -> None:
         self.app_id = self.external_id = app_id
-        if self.on_external_id is not None:
-            self.on_external_id(app_id)
+        self.events.external_id(app_id)
 
     def _spot_app_id(self, tail: bytes, chunk: bytes) -> bytes:
         """Look for the application id in the output; return the tail for the next chunk."""

@@ -26,7 +26,8 @@ from pathlib import Path
 from launchdeck.core.errors import (ConfigError, EnvironmentBuildError, TargetError,
                                     TargetUnreachable)
 from launchdeck.core.targets.spark import env as spark_env
-from launchdeck.core.targets.base import EnvironmentSpec, Progress, RunSpec
+from launchdeck.core.targets.base import (Capability, EnvironmentSpec, Progress, RunEvents,
+                                          RunSpec)
 from launchdeck.core.targets.hostruns import HostRunsTarget
 from launchdeck.core.targets.runenv import RunPaths, run_environment
 from launchdeck.core.targets.spark.execution import SparkExecution, format_id
@@ -36,7 +37,7 @@ from launchdeck.core.targets.spark.submit import (SPARK_HOME_SH, SubmitCommand, 
 RUNS = ".launchdeck/spark/runs"
 #: How long launch waits for the application id in the driver output. None at all: the run is
 #: Running (and its output flows) as soon as spark-submit is; the id is spotted in the output
-#: later and reported to the keeper (``SparkExecution.on_external_id``).
+#: later and told to the run's events (``RunEvents.external_id``).
 APP_ID_WAIT = 0.0
 
 _CHECK = SPARK_HOME_SH + r'''
@@ -86,6 +87,8 @@ printf '%s\n' "$d"'''
 
 class SparkTarget(HostRunsTarget):
     """Runs PySpark scripts with spark-submit on a cluster's head node."""
+
+    capabilities = frozenset({Capability.HOST_KEY, Capability.EXECUTOR_ENVIRONMENTS})
 
     RUNS = RUNS
     KIND = "cluster"
@@ -172,12 +175,12 @@ class SparkTarget(HostRunsTarget):
 
         return BuildSettings.from_compute(self.compute, env.project_dir).ca_bundle
 
-    async def launch(self, spec: RunSpec, *, progress: Progress) -> SparkExecution:
+    async def launch(self, spec: RunSpec, events: RunEvents) -> SparkExecution:
         from launchdeck.core.remote import materialize_remote, sync_snapshot
 
         root = self.runs.root(spec.run_id)
         await self.runs.connect()
-        started = await self._started_before(root)
+        started = await self._started_before(root, events)
         if started is not None:
             return started
         await sync_snapshot(self.host, spec.store, spec.snapshot)
@@ -197,9 +200,9 @@ class SparkTarget(HostRunsTarget):
                     "or set PrepareEnvironment: true")
             raise TargetError(f"target {self.name}: {report['error']}")
         external = format_id(report.get("app_id"), report["pid"])
-        return self._execution(root, external)
+        return self._execution(root, external, events)
 
-    async def _started_before(self, root: str) -> SparkExecution | None:
+    async def _started_before(self, root: str, events: RunEvents) -> SparkExecution | None:
         """The run's spark-submit if an earlier launch started it, else a clean ``root``.
 
         A keeper killed after spark-submit started but before it recorded the run's id is
@@ -214,7 +217,7 @@ class SparkTarget(HostRunsTarget):
         if "pid" not in report:  # a torn earlier launch: start afresh
             await self.host.run(["rm", "-rf", "--", root], check=True)
             return None
-        return self._execution(root, format_id(report.get("app_id"), report["pid"]))
+        return self._execution(root, format_id(report.get("app_id"), report["pid"]), events)
 
     async def _prepare_work(self, spec: RunSpec, root: str) -> str | None:
         """Create ``work/outputs/`` and the ``nativeSharedDirectory`` folder of the project.
@@ -271,13 +274,14 @@ class SparkTarget(HostRunsTarget):
                                paths=RunPaths(runtime="@ROOT@/runtime", work="@ROOT@/work",
                                               metrics="@ROOT@/metrics.jsonl", share=share))
 
-    def _execution(self, root: str, external_id: str) -> SparkExecution:
-        return SparkExecution(self.host, root, external_id,
-                              link=self.runs.link(self.on_link_state))
+    def _execution(self, root: str, external_id: str, events: RunEvents) -> SparkExecution:
+        return SparkExecution(self.host, root, external_id, link=self.runs.link(events),
+                              events=events)
 
-    async def attach(self, spec: RunSpec, external_id: str) -> SparkExecution:
+    async def attach(self, spec: RunSpec, external_id: str,
+                     events: RunEvents) -> SparkExecution:
         root = self.runs.root(spec.run_id)
-        execution = self._execution(root, external_id)
+        execution = self._execution(root, external_id, events)
         if execution.app_id is None:
             # The id may be in output read before the last keeper died, before the offset
             # this one resumes from: look at the whole log once.

@@ -11,6 +11,7 @@ import os
 
 import pytest
 
+from launchdeck.core.targets.base import NO_EVENTS
 from tests.core.targets.remote.test_target import (DOUBLE_FORK, remote_project,  # noqa: F401
                                             running, wait_until)
 from tests.core.targets.spark.test_target import spark_project  # noqa: F401 (a fixture)
@@ -38,7 +39,7 @@ async def test_what_a_run_leaves_running_is_stopped_when_it_ends(remote_project)
     remote_project.write("daemon.py", LEAVES_A_DAEMON)
     env = remote_project.env()
     spec = remote_project.run_spec(env, "daemon.py")
-    execution = await remote_project.target(env).launch(spec, progress=lambda _: None)
+    execution = await remote_project.target(env).launch(spec, NO_EVENTS)
     pid_file = remote_project.host_path(spec, "work", "grandchild.pid")
     await wait_until(pid_file.exists, what="the grandchild")
     grandchild = int(pid_file.read_text())
@@ -56,7 +57,7 @@ async def test_cancel_on_a_cluster_head_node_stops_a_double_forked_grandchild(sp
     spark_project.write("tree.py", DOUBLE_FORK)
     env = spark_project.env()
     spec = spark_project.run_spec(env, "tree.py")
-    execution = await spark_project.target(env).launch(spec, progress=lambda _: None)
+    execution = await spark_project.target(env).launch(spec, NO_EVENTS)
     pid_file = ssh_server.home / RUNS / spec.run_id / "work" / "grandchild.pid"
     try:
         await wait_until(pid_file.exists, timeout=180, what="the grandchild")

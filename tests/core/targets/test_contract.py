@@ -7,8 +7,7 @@ snapshot, its environment image. A run that several cases look at (``finished``)
 target; each case then asserts one promise about it.
 
 Every launch and attach goes through ``launch`` and ``attach`` below, and everything a target
-reports about a run lands in one ``RecordingEvents``: when the protocol takes a run-events
-object, those two functions are all that changes.
+reports about a run (``RunEvents``) lands in one ``RecordedEvents``.
 """
 
 from __future__ import annotations
@@ -20,13 +19,13 @@ import re
 import secrets
 import subprocess
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
 import pytest
 
 from launchdeck.core.targets.base import EnvironmentSpec, Framework, RunSpec
+from tests.fixtures.events import RecordedEvents
 from tests.fixtures.waiting import until
 
 #: Bounds a run that would otherwise hang the suite; never an expectation about speed.
@@ -35,55 +34,12 @@ HANG = 300.0
 
 # -- what a target reports about a run, and the one place the suite calls launch/attach ------
 
-class RecordingEvents:
-    """Everything a target told about a run: progress lines, link states, ids, environments."""
-
-    def __init__(self) -> None:
-        self.progress_lines: list[str] = []
-        self.link_states: list[datetime | None] = []
-        self.external_ids: list[str] = []
-        self.environments: list[str] = []
-
-    def progress(self, line: str) -> None:
-        self.progress_lines.append(line)
-
-    def link_state(self, lost_since: datetime | None) -> None:
-        self.link_states.append(lost_since)
-
-    def external_id(self, value: str) -> None:
-        self.external_ids.append(value)
-
-    def environment(self, environment_id: str) -> None:
-        self.environments.append(environment_id)
+async def launch(target, spec: RunSpec, events: RecordedEvents):
+    return await target.launch(spec, events)
 
 
-async def launch(target, spec: RunSpec, events: RecordingEvents):
-    """Launch through today's protocol; with RunEvents: ``await target.launch(spec, events)``."""
-    _hear_link(target, events)
-    execution = await target.launch(spec, progress=events.progress)
-    launched = getattr(target, "launched_environment", None)
-    if launched:
-        events.environment(launched)
-    _hear_ids(execution, events)
-    return execution
-
-
-async def attach(target, spec: RunSpec, external_id: str, events: RecordingEvents):
-    """Attach through today's protocol; with RunEvents: ``target.attach(spec, id, events)``."""
-    _hear_link(target, events)
-    execution = await target.attach(spec, external_id)
-    _hear_ids(execution, events)
-    return execution
-
-
-def _hear_link(target, events: RecordingEvents) -> None:
-    if hasattr(target, "on_link_state"):  # goes with the RunEvents change
-        target.on_link_state = events.link_state
-
-
-def _hear_ids(execution, events: RecordingEvents) -> None:
-    if hasattr(execution, "on_external_id"):  # goes with the RunEvents change
-        execution.on_external_id = events.external_id
+async def attach(target, spec: RunSpec, external_id: str, events: RecordedEvents):
+    return await target.attach(spec, external_id, events)
 
 
 # -- one prepared project per target -------------------------------------------------------
@@ -178,7 +134,7 @@ class Bench:
     async def running(self, script: str, *args: str, **spec_options):
         """A launched run (spec, execution, events) that is stopped and released afterwards."""
         spec = self.spec(script, *args, **spec_options)
-        events = RecordingEvents()
+        events = RecordedEvents()
         async with self.target() as target:
             execution = await launch(target, spec, events)
             try:
@@ -328,7 +284,7 @@ class FinishedRun:
     outputs: Path
     skipped: list[str] | None
     released: bool
-    events: RecordingEvents
+    events: RecordedEvents
 
 
 async def _finish(bench: Bench, dest: Path) -> FinishedRun:
@@ -454,12 +410,12 @@ async def test_a_new_target_object_attaches_by_external_id_and_resumes_the_log(b
     count = 40
     spec = bench.spec("counter.py", str(count))
     async with bench.target() as first:
-        execution = await launch(first, spec, RecordingEvents())
+        execution = await launch(first, spec, RecordedEvents())
         seen = await asyncio.wait_for(_read_until(execution, b"line 10\n"), HANG)
         external_id = execution.external_id
     # The keeper that launched it is gone with its target and connections: a new one attaches.
     async with bench.target() as fresh:
-        again = await attach(fresh, spec, external_id, RecordingEvents())
+        again = await attach(fresh, spec, external_id, RecordedEvents())
         try:
             rest = await asyncio.wait_for(_read(again.logs(len(seen))), HANG)
             assert await asyncio.wait_for(again.wait(), HANG) == 0
@@ -474,7 +430,7 @@ async def test_launching_a_started_run_again_finds_it_instead_of_running_it_twic
     count = 20
     async with bench.running("counter.py", str(count)) as (spec, first, _events):
         async with bench.target() as revived:
-            again = await launch(revived, spec, RecordingEvents())
+            again = await launch(revived, spec, RecordedEvents())
             assert again.external_id == first.external_id
             output = await asyncio.wait_for(_read(again.logs(0)), HANG)
             assert await asyncio.wait_for(again.wait(), HANG) == 0

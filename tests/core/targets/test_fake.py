@@ -13,8 +13,9 @@ import sys
 import pytest
 
 from launchdeck.core.errors import ExecutionLost, TargetError
-from launchdeck.core.targets.base import EnvironmentSpec, Framework, RunSpec
+from launchdeck.core.targets.base import NO_EVENTS, EnvironmentSpec, Framework, RunSpec
 from launchdeck.core.targets.fake import FakeTarget
+from tests.fixtures.events import RecordedEvents
 
 
 @pytest.fixture
@@ -41,10 +42,10 @@ async def test_prepare_check_and_launch_report_what_the_test_scripted(spec):
     assert await target.prepare(spec.env, progress=lines.append) == "env-42"
     assert lines == ["step 1", "step 2"]
     assert (await target.check())["gpu"] == "yes" and target.max_concurrent_runs == 2
-    execution = await target.launch(spec, progress=lines.append)
+    events = RecordedEvents()
+    execution = await target.launch(spec, events)
     assert await execution.wait() == 0
-    assert lines == ["step 1", "step 2"]  # launch says nothing: the log's offsets stay true
-    assert target.launched_environment == "env-42"
+    assert events.environments == ["env-42"]
     await execution.release()
 
 
@@ -52,14 +53,14 @@ async def test_pyspark_is_refused(spec):
     pyspark = dataclasses.replace(spec, env=dataclasses.replace(spec.env,
                                                                 framework=Framework.PYSPARK))
     with pytest.raises(TargetError, match="PySpark does not run on the fake target"):
-        await FakeTarget().launch(pyspark, progress=lambda _: None)
+        await FakeTarget().launch(pyspark, NO_EVENTS)
 
 
 async def test_a_run_no_thread_of_this_process_watched_has_no_exit_code(spec):
     # As a FakeTarget in another process sees a run once its script ended: the code is lost.
     ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                            capture_output=True, text=True, check=True)
-    execution = await FakeTarget().attach(spec, f"fake pid {ended.stdout.strip()}")
+    execution = await FakeTarget().attach(spec, f"fake pid {ended.stdout.strip()}", NO_EVENTS)
     with pytest.raises(ExecutionLost, match="exit code is unknown"):
         await execution.wait()
     assert [chunk async for chunk in execution.logs(0)] == []

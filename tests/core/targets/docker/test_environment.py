@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from launchdeck.cli.main import main
+from tests.fixtures.events import RecordedEvents
 from tests.fixtures.docker_engine import BASE_IMAGE, CA_BUNDLE
 from tests.fixtures.projects import Deck, _stop_runs, run_id_of
 
@@ -103,9 +104,10 @@ async def test_user_managed_on_a_remote_host_runs_the_base_image(tmp_path, docke
         lines: list[str] = []
         assert await target.prepare(spec.env, progress=lines.append) == docker_engine
         assert any("nothing to build: userManagedEnvironment is true" in ln for ln in lines)
-        execution = await target.launch(spec, progress=lambda _: None)
+        events = RecordedEvents()
+        execution = await target.launch(spec, events)
         try:
-            assert target.launched_environment == docker_engine
+            assert events.environments == [docker_engine]
             out = (await read_all(execution)).decode()
             assert await execution.wait() == 0, out
             assert "inflection not installed" in out

@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from launchdeck.core.errors import ExecutionLost
+from launchdeck.core.targets.base import NO_EVENTS
 
 pytestmark = pytest.mark.docker
 
@@ -34,7 +35,7 @@ async def started(project, script: str, *args: str):
     target = project.target(env)
     await target.ensure_image(env, progress=lambda _: None)
     spec = project.run_spec(env, "run-life", script, *args)
-    return target, spec, await target.launch(spec, progress=lambda _: None)
+    return target, spec, await target.launch(spec, NO_EVENTS)
 
 
 async def read_until(execution, needle: bytes, offset: int = 0) -> bytes:
@@ -71,13 +72,13 @@ async def test_attach_after_the_keeper_died_yields_every_line_once(docker_projec
     offset = len(first)
     target = docker_project.target(spec.env)
     try:
-        again = await target.attach(spec, external_id)
+        again = await target.attach(spec, external_id, NO_EVENTS)
         rest = b"".join([chunk async for chunk in again.logs(offset)])
         assert (first + rest).decode().splitlines() == [f"line {i}" for i in range(40)]
         assert await again.wait() == 0
         # Attaching after the end reads the finished log through the archive API.
         late_target = docker_project.target(spec.env)
-        late = await late_target.attach(spec, external_id)
+        late = await late_target.attach(spec, external_id, NO_EVENTS)
         assert b"".join([chunk async for chunk in late.logs(offset)]) == rest
         await late_target.close()
         await again.release()
@@ -93,7 +94,7 @@ async def test_a_container_removed_by_hand_is_lost(docker_project):
                        capture_output=True)
         with pytest.raises(ExecutionLost, match="no longer exists"):
             await asyncio.wait_for(execution.wait(), 30)
-        attached = await target.attach(spec, execution.external_id)
+        attached = await target.attach(spec, execution.external_id, NO_EVENTS)
         with pytest.raises(ExecutionLost, match="no longer exists"):
             await attached.wait()
         assert [c async for c in attached.logs(0)] == []

@@ -15,7 +15,7 @@ from dataclasses import replace
 import pytest
 
 from launchdeck.core.errors import TargetError
-from launchdeck.core.targets.base import Framework
+from launchdeck.core.targets.base import NO_EVENTS, Framework
 from tests.fixtures.docker_engine import CA_BUNDLE
 from tests.fixtures.projects import run_id_of
 
@@ -175,6 +175,6 @@ async def test_an_image_without_java_says_what_the_image_lacks(docker_project):
     try:
         spec = docker_project.run_spec(env, "run-spark", "job.py")
         with pytest.raises(TargetError, match="needs Java in the image.*no `java` command"):
-            await target.launch(spec, progress=lambda _: None)
+            await target.launch(spec, NO_EVENTS)
     finally:
         await target.close()

@@ -23,6 +23,8 @@ import pytest
 from launchdeck.core.errors import ExecutionLost, HostKeyError, TargetError
 from launchdeck.core.remote import SSHPool
 from tests.fixtures.waiting import until_async
+from launchdeck.core.targets.base import NO_EVENTS
+from tests.fixtures.events import RecordedEvents
 
 pytestmark = [pytest.mark.ssh, pytest.mark.docker]
 
@@ -237,7 +239,7 @@ async def test_run_env_exit_code_metrics_and_outputs_on_the_host(remote):
     target = remote.target()
     await target.ensure_image(remote.spec(target, "job.py").env, progress=lambda line: None)
     spec = remote.spec(target, "job.py", "a b", "$HOME", environment=NASTY)
-    execution = await target.launch(spec, progress=lambda line: None)
+    execution = await target.launch(spec, NO_EVENTS)
     try:
         out = (await read_all(execution)).decode().splitlines()
         import json
@@ -261,12 +263,12 @@ async def test_second_launch_sends_only_the_changed_file(remote):
     remote.write("job.py", "import pkg.m0007 as m\nprint(m.VALUE)\n")
     target = remote.target()
     await target.ensure_image(remote.spec(target, "job.py").env, progress=lambda line: None)
-    first = await target.launch(remote.spec(target, "job.py"), progress=lambda line: None)
+    first = await target.launch(remote.spec(target, "job.py"), NO_EVENTS)
     assert await read_all(first) == b"7\n"
     await first.release()
     # Unique content: the host's store outlives test sessions, and would already hold it.
     changed = remote.write("pkg/m0007.py", f"VALUE = 'changed'  # {secrets.token_hex(2500)}\n")
-    second = await target.launch(remote.spec(target, "job.py"), progress=lambda line: None)
+    second = await target.launch(remote.spec(target, "job.py"), NO_EVENTS)
     assert await read_all(second) == b"changed\n"
     await second.release()
     report = target.last_sync
@@ -283,11 +285,11 @@ async def test_a_cut_link_loses_no_line_and_repeats_none(remote, relay):
             time.sleep(float(sys.argv[2]))
     """)
     target = remote.target(port=relay.port)
-    states: list[str | None] = []
-    target.on_link_state = states.append
+    events = RecordedEvents()
+    states = events.link_states
     await target.ensure_image(remote.spec(target, "count.py").env, progress=lambda line: None)
     spec = remote.spec(target, "count.py", "120", "0.05")
-    execution = await target.launch(spec, progress=lambda line: None)
+    execution = await target.launch(spec, events)
     received = bytearray()
 
     async def tail():
@@ -319,19 +321,19 @@ async def test_a_link_down_longer_than_link_loss_timeout_gives_the_run_up(remote
     remote.known_hosts.write_text(known_line(remote.server, relay.port))
     remote.write("slow.py", "import time\nprint('started', flush=True)\ntime.sleep(600)\n")
     target = remote.target(port=relay.port, extra="linkLossTimeout: 2\n")
-    states: list[str | None] = []
-    target.on_link_state = states.append
+    events = RecordedEvents()
     await target.ensure_image(remote.spec(target, "slow.py").env, progress=lambda line: None)
     spec = remote.spec(target, "slow.py")
-    execution = await target.launch(spec, progress=lambda line: None)
+    execution = await target.launch(spec, events)
     try:
         lost = await given_up_after_cut(execution, relay, seconds=2)
         assert "gpu1.compute" in str(lost)
+        states = events.link_states
         assert states and states[0] is not None and states[-1] is not None  # never back
     finally:
         relay.start()
         again = remote.target(port=relay.port)
-        await (await again.attach(spec, execution.external_id)).release()
+        await (await again.attach(spec, execution.external_id, NO_EVENTS)).release()
 
 
 def password_target(remote, password_line: str):
@@ -389,7 +391,7 @@ async def test_workbench_native_share_under_the_remote_home(remote):
 
     target.compute = load_compute(remote.root / "aml_config/gpu1.compute")
     await target.ensure_image(remote.spec(target, "share.py").env, progress=lambda line: None)
-    execution = await target.launch(remote.spec(target, "share.py"), progress=lambda line: None)
+    execution = await target.launch(remote.spec(target, "share.py"), NO_EVENTS)
     try:
         assert await execution.wait() == 0
         shared = remote.server.home / name / remote.root.name / "x.txt"
@@ -404,7 +406,7 @@ async def test_killing_the_sshd_session_mid_run_loses_no_line(remote):
                  "    print('line %d' % i, flush=True)\n    time.sleep(0.04)\n")
     target = remote.target()
     await target.ensure_image(remote.spec(target, "count.py").env, progress=lambda line: None)
-    execution = await target.launch(remote.spec(target, "count.py"), progress=lambda line: None)
+    execution = await target.launch(remote.spec(target, "count.py"), NO_EVENTS)
     received = bytearray()
     try:
         async for chunk in execution.logs(0):
@@ -428,7 +430,7 @@ async def test_a_host_key_that_changed_while_away_fails_the_run_loudly(remote, r
                  "    print(i, flush=True)\n    time.sleep(0.1)\n")
     target = remote.target(port=relay.port)
     await target.ensure_image(remote.spec(target, "slow.py").env, progress=lambda line: None)
-    execution = await target.launch(remote.spec(target, "slow.py"), progress=lambda line: None)
+    execution = await target.launch(remote.spec(target, "slow.py"), NO_EVENTS)
     try:
         with pytest.raises(HostKeyError) as err:
             async for chunk in execution.logs(0):
@@ -455,10 +457,10 @@ async def test_a_silent_link_is_noticed_by_keepalives_and_resumed(remote, relay)
     remote.write("count.py", "import time\nfor i in range(150):\n"
                  "    print('line %d' % i, flush=True)\n    time.sleep(0.04)\n")
     target = remote.target(port=relay.port)
-    states: list[str | None] = []
-    target.on_link_state = states.append
+    events = RecordedEvents()
+    states = events.link_states
     await target.ensure_image(remote.spec(target, "count.py").env, progress=lambda line: None)
-    execution = await target.launch(remote.spec(target, "count.py"), progress=lambda line: None)
+    execution = await target.launch(remote.spec(target, "count.py"), events)
     received = bytearray()
 
     async def tail():
@@ -503,7 +505,7 @@ async def test_a_workbench_script_finds_outputs_and_a_share_that_persists(remote
         seen = []
         for _ in range(2):
             spec = remote.spec(target, "wb.py")
-            execution = await target.launch(spec, progress=lambda line: None)
+            execution = await target.launch(spec, NO_EVENTS)
             try:
                 output = await read_all(execution)
                 assert await execution.wait() == 0, output

@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from launchdeck.core.targets.base import NO_EVENTS
 from tests.fixtures.projects import run_id_of
 
 pytestmark = pytest.mark.docker
@@ -119,9 +120,9 @@ async def test_a_relaunch_hands_over_the_variables_a_dead_keeper_did_not(docker_
         spec = docker_project.run_spec(env, "run-handover", "env.py",
                                        environment={"TOKEN": "t0ken"})
         monkeypatch.setattr(docker_target, "deliver_environment", died_first)
-        first = await target.launch(spec, progress=lambda _: None)
+        first = await target.launch(spec, NO_EVENTS)
         monkeypatch.setattr(docker_target, "deliver_environment", real)
-        again = await target.launch(spec, progress=lambda _: None)
+        again = await target.launch(spec, NO_EVENTS)
         assert again.external_id == first.external_id
         async def read():
             return b"".join([chunk async for chunk in again.logs(0)])

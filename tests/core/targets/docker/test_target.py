@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from launchdeck.core.errors import TargetError
+from launchdeck.core.targets.base import NO_EVENTS
 
 pytestmark = pytest.mark.docker
 
@@ -37,7 +38,7 @@ sys.exit(3)
 
 
 async def run_to_end(target, spec):
-    execution = await target.launch(spec, progress=lambda _: None)
+    execution = await target.launch(spec, NO_EVENTS)
     output = b"".join([chunk async for chunk in execution.logs(0)])
     metrics = b"".join([chunk async for chunk in execution.metrics(0)])
     return execution, output, metrics, await execution.wait()
@@ -79,8 +80,8 @@ async def test_container_is_labelled_and_launch_is_idempotent(docker_project):
     try:
         await target.ensure_image(env, progress=lambda _: None)
         spec = docker_project.run_spec(env, "run-label", "sleep.py")
-        first = await target.launch(spec, progress=lambda _: None)
-        again = await target.launch(spec, progress=lambda _: None)
+        first = await target.launch(spec, NO_EVENTS)
+        again = await target.launch(spec, NO_EVENTS)
         assert again.external_id == first.external_id
         labels = subprocess.run(["docker", "inspect", "-f", "{{json .Config.Labels}}",
                                  first.external_id], capture_output=True, text=True).stdout
@@ -125,7 +126,7 @@ async def test_unprepared_image_says_to_run_deck_prepare(docker_project):
     try:
         with pytest.raises(TargetError, match=r"run 'deck prepare -c \w+' first"):
             await target.launch(docker_project.run_spec(env, "run-np", "x.py"),
-                                progress=lambda _: None)
+                                NO_EVENTS)
     finally:
         await target.close()
 
@@ -144,7 +145,7 @@ async def test_nvidia_docker_without_gpu_runtime_is_a_clear_error(docker_project
         assert facts["gpu"] == "no"
         spec = docker_project.run_spec(env, "run-gpu", "x.py")
         with pytest.raises(TargetError, match="nvidiaDocker is true but .* no GPU support"):
-            await target.launch(spec, progress=lambda _: None)
+            await target.launch(spec, NO_EVENTS)
         left = subprocess.run(["docker", "ps", "-aq", "--filter",
                                "label=launchdeck.run_id=" + spec.run_id],
                               capture_output=True, text=True).stdout

@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from launchdeck.core.targets.base import NO_EVENTS
 from tests.fixtures.projects import run_id_of
 
 
@@ -198,12 +199,12 @@ async def test_launching_a_run_again_attaches_to_the_process_already_started(pro
     run = submit(deck_project, "plain", str(project / "once.py"), start=False)
     spec, configs = spec_for(deck_project, run)
     target = LocalTarget(configs.compute)
-    first = await target.launch(spec, progress=lambda _: None)
-    second = await target.launch(spec, progress=lambda _: None)
+    first = await target.launch(spec, NO_EVENTS)
+    second = await target.launch(spec, NO_EVENTS)
     assert second.external_id == first.external_id
     assert await second.wait() == 0
     assert b"".join([chunk async for chunk in second.logs(0)]) == b"started\n"
     # Once the first process has ended, a launch still finds it rather than running again.
-    third = await target.launch(spec, progress=lambda _: None)
+    third = await target.launch(spec, NO_EVENTS)
     assert third.external_id == first.external_id and await third.wait() == 0
     assert (spec.run_dir / "target" / "output.log").read_text() == "started\n"

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from launchdeck.core.targets.base import EnvironmentSpec, Framework, RunSpec
+from launchdeck.core.targets.base import NO_EVENTS, EnvironmentSpec, Framework, RunSpec
+from tests.fixtures.events import RecordedEvents
 
 pytestmark = pytest.mark.ssh
 
@@ -149,7 +150,7 @@ async def test_a_run_completes_with_output_metrics_outputs_and_the_shared_folder
     spec = remote_project.run_spec(env, "train.py", "--epochs", "3",
                                    environment={"TOKEN": "t0k"})
     assert await target.prepare(env, progress=lambda _: None) == ""
-    execution = await target.launch(spec, progress=lambda _: None)
+    execution = await target.launch(spec, NO_EVENTS)
     try:
         assert execution.external_id.startswith("python3 pid ")
         log = (await collect(execution.logs(0))).decode()
@@ -181,7 +182,7 @@ async def test_the_runconfig_s_pythonpath_follows_deck_s_on_the_host(remote_proj
     env = remote_project.env()
     target = remote_project.target(env)
     spec = remote_project.run_spec(env, "path.py", environment={"PYTHONPATH": "/opt/shared/lib"})
-    execution = await target.launch(spec, progress=lambda _: None)
+    execution = await target.launch(spec, NO_EVENTS)
     try:
         log = (await collect(execution.logs(0))).decode()
         assert await execution.wait() == 0, log
@@ -224,7 +225,7 @@ async def test_cancel_stops_a_double_forked_grandchild(remote_project):
     remote_project.write("tree.py", DOUBLE_FORK)
     env = remote_project.env()
     spec = remote_project.run_spec(env, "tree.py")
-    execution = await remote_project.target(env).launch(spec, progress=lambda _: None)
+    execution = await remote_project.target(env).launch(spec, NO_EVENTS)
     pid_file = remote_project.host_path(spec, "work", "grandchild.pid")
     await wait_until(pid_file.exists, what="the grandchild")
     grandchild = int(pid_file.read_text())
@@ -251,10 +252,9 @@ async def test_a_cut_link_loses_and_repeats_no_line(remote_project, ssh_server):
     remote_project.write("counter.py", COUNTER)
     env = remote_project.env()
     target = remote_project.target(env)
-    execution = await target.launch(remote_project.run_spec(env, "counter.py", "300"),
-                                    progress=lambda _: None)
-    states: list = []
-    execution.on_link_state = states.append
+    events = RecordedEvents()
+    execution = await target.launch(remote_project.run_spec(env, "counter.py", "300"), events)
+    states = events.link_states
     got = b""
     cut = False
     async for chunk in execution.logs(0):
@@ -292,17 +292,17 @@ async def test_a_link_down_longer_than_link_loss_timeout_gives_the_run_up(
     env = remote_project.env()
     target = remote_project.target(env)
     spec = remote_project.run_spec(env, "slow.py")
-    execution = await target.launch(spec, progress=lambda _: None)
-    states: list = []
-    execution.on_link_state = states.append
+    events = RecordedEvents()
+    execution = await target.launch(spec, events)
     try:
         lost = await given_up_after_cut(execution, relay, seconds=2)
         assert "box.compute" in str(lost)
-        assert states and states[0] is not None
+        assert events.link_states and events.link_states[0] is not None
     finally:
         relay.start()
         again = remote_project.target(remote_project.env())
-        await (await again.attach(spec, execution.external_id)).cancel(grace_seconds=0)
+        await (await again.attach(spec, execution.external_id, NO_EVENTS)).cancel(
+            grace_seconds=0)
         relay.cut()
 
 
@@ -315,7 +315,7 @@ async def test_pyspark_is_refused_with_a_pointer_to_the_cluster_target(remote_pr
     env = replace(remote_project.env(), framework=Framework.PYSPARK)
     with pytest.raises(TargetError, match="use a cluster target"):
         await remote_project.target(env).launch(remote_project.run_spec(env, "job.py"),
-                                                progress=lambda _: None)
+                                                NO_EVENTS)
 
 
 async def test_a_wrong_python_location_fails_the_launch_clearly(remote_project):
@@ -326,7 +326,7 @@ async def test_a_wrong_python_location_fails_the_launch_clearly(remote_project):
     env = remote_project.env()
     with pytest.raises(TargetError, match="cannot start /no/such/python"):
         await remote_project.target(env).launch(remote_project.run_spec(env, "job.py"),
-                                                progress=lambda _: None)
+                                                NO_EVENTS)
 
 
 async def test_prepare_says_the_conda_file_is_not_installed_on_the_host(remote_project):

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from launchdeck.core.targets.base import EnvironmentSpec, Framework, RunSpec
+from launchdeck.core.targets.base import NO_EVENTS, EnvironmentSpec, Framework, RunSpec
 from launchdeck.core.targets.spark.submit import SubmitCommand, deploy_mode, find_app_id, mode_note
 from tests.fixtures.waiting import until_async
+from tests.fixtures.events import RecordedEvents
 
 # -- the command line (no cluster) -----------------------------------------------------------
 
@@ -293,10 +294,10 @@ async def test_a_job_counts_rows_with_pip_dependency_conf_and_package(
     assert not any("pip" in line or "install" in line.lower() for line in again[:-1]), again
 
     spec = spark_project.run_spec(env, "job.py", "--input", "data.csv")
-    execution = await target.launch(spec, progress=lambda _: None)
+    events = RecordedEvents()
+    execution = await target.launch(spec, events)
     assert execution.external_id.startswith("spark-submit pid ")  # no wait for the app id
-    found: list[str] = []
-    execution.on_external_id = found.append
+    found = events.external_ids
     output, metrics, code = await asyncio.gather(
         collect(execution.logs(0)), collect(execution.metrics(0)), execution.wait())
     text = output.decode()
@@ -330,7 +331,7 @@ async def test_cancel_stops_the_application_on_the_master(spark_project, spark_c
     env = spark_project.env()
     target = spark_project.target(env)
     spec = spark_project.run_spec(env, "job.py")
-    execution = await target.launch(spec, progress=lambda _: None)
+    execution = await target.launch(spec, NO_EVENTS)
     try:
         launched_as = execution.external_id
         conn = await spark_project.pool.connection(target.host.endpoint)
@@ -344,7 +345,7 @@ async def test_cancel_stops_the_application_on_the_master(spark_project, spark_c
         assert app_id and app_id.startswith("app-") and execution.external_id == app_id
         assert app_id in spark_cluster.running_app_ids()
         # A keeper that died before it saw the id attaches with the pid form and finds it.
-        assert (await target.attach(spec, launched_as)).app_id == app_id
+        assert (await target.attach(spec, launched_as, NO_EVENTS)).app_id == app_id
     finally:  # the cluster has one core: a job left sleeping would starve every later test
         await execution.cancel(grace_seconds=5)
     assert await execution.wait() != 0
@@ -369,10 +370,9 @@ async def test_a_dropped_link_loses_and_repeats_no_line(spark_project, ssh_serve
     spark_project.write("counter.py", COUNTER)
     env = spark_project.env()
     target = spark_project.target(env)
-    execution = await target.launch(spark_project.run_spec(env, "counter.py", "300"),
-                                    progress=lambda _: None)
-    states: list = []
-    execution.on_link_state = states.append
+    events = RecordedEvents()
+    execution = await target.launch(spark_project.run_spec(env, "counter.py", "300"), events)
+    states = events.link_states
     got = b""
     cut = False
     async for chunk in execution.logs(0):
