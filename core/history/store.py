@@ -149,6 +149,17 @@ class HistoryStore:
                              artifacts=tuple(p for p, _ in self.artifacts(run_id)))
         return record
 
+    def find_exact(self, run_id: str) -> RunRecord | None:
+        """The run with this id, or None if history has none (deleted meanwhile)."""
+        row = self._conn.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        return RunRecord.from_row(row) if row is not None else None
+
+    def count_runs(self) -> int:
+        return self._conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+
+    def run_ids(self) -> list[str]:
+        return [r[0] for r in self._conn.execute("SELECT run_id FROM runs")]
+
     def find_run(self, ref: str) -> RunRecord:
         """The run ``ref`` names: its id, its run number, or a unique part of its id.
 

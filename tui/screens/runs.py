@@ -35,6 +35,16 @@ class RunsScreen(DeckScreen):
         Binding("c", "cancel", "Cancel", id="runs.cancel"),
         Binding("r", "rerun", "Rerun", id="runs.rerun"),
         Binding("=", "compare", "Compare", id="runs.compare"),
+        # Shown only on a queued run, where they act; short words for the footer's 80 columns,
+        # the tooltip is what "?" says.
+        Binding("K", "move('up')", "Up", id="runs.move_up",
+                tooltip="Move up the queue (starts sooner)"),
+        Binding("J", "move('down')", "Down", id="runs.move_down",
+                tooltip="Move down the queue (starts later)"),
+        Binding("F", "move('front')", "Front", id="runs.move_front",
+                tooltip="Move to the queue's front (starts next)"),
+        Binding("ctrl+d", "delete", "Delete", show=False, id="runs.delete",
+                tooltip="Delete from history (asks first)"),
         # Left out of the footer, so that at 80 columns it keeps room for "? Keys": the
         # summary bar names the sort key; q, x and esc are in "?".
         Binding("o", "sort", "Sort", show=False, id="runs.sort"),
@@ -87,8 +97,7 @@ class RunsScreen(DeckScreen):
     # next key press gets.
 
     def on_runs_changed(self, update: FeedUpdate) -> None:
-        self._pending.runs.update(update.runs)
-        self._pending.first_metric.update(update.first_metric)
+        self._pending.merge(update)
         if update.full or not self.table.records:
             self._flush()
         else:
@@ -127,6 +136,8 @@ class RunsScreen(DeckScreen):
         tick, self._tick_due = self._tick_due, False
         table = self.table
         with self.app.batch_update():
+            if pending.removed:
+                table.forget(pending.removed)
             table.apply(pending.runs, pending.first_metric)
             if tick:
                 table.tick()
@@ -162,12 +173,11 @@ class RunsScreen(DeckScreen):
         self.deck.runs_changed.unsubscribe(self)
         self.deck.runs_changed.subscribe(self, self.on_runs_changed)
         self._tick_timer.resume()
-        if self._pending.runs or self._pending.first_metric or self._tick_due:
+        if self._pending or self._tick_due:
             self._flush()
 
     def _gather(self, update: FeedUpdate) -> None:
-        self._pending.runs.update(update.runs)
-        self._pending.first_metric.update(update.first_metric)
+        self._pending.merge(update)
         self._tick_due = True
 
     def _show_summary(self) -> None:
@@ -194,12 +204,16 @@ class RunsScreen(DeckScreen):
         return self.table.marked_in_order()
 
     def _targets(self) -> list[str]:
-        """The marked runs, or the one under the cursor."""
+        """The marked runs, or the one under the cursor (runs history still has)."""
         marked = self.marked_runs()
         if marked:
-            return marked
+            return [rid for rid in marked if rid in self.deck.runs]
         run_id = self.table.cursor_run_id
-        return [run_id] if run_id else []
+        return [run_id] if run_id in self.deck.runs else []
+
+    def _cursor_queued(self) -> bool:
+        run = self.deck.runs.get(self.table.cursor_run_id or "")
+        return run is not None and run.status is RunState.QUEUED
 
     @on(DataTable.RowHighlighted)
     def _preview(self) -> None:
@@ -241,6 +255,8 @@ class RunsScreen(DeckScreen):
             "cancel": any(self.deck.runs[rid].status.is_active for rid in targets
                           if rid in self.deck.runs),
             "compare": len(table.marked) >= 2,
+            "delete": bool(targets),
+            "move": self._cursor_queued(),
             "clear_marks": bool(table.marked),
             "clear_filter": bool(box.value or box.display or table.marked),
         }
@@ -315,6 +331,38 @@ class RunsScreen(DeckScreen):
                     " stopped; the output so far is kept.",
                     yes="Cancel run" if len(ids) == 1 else f"Cancel {len(ids)} runs"),
             lambda yes: yes and actions.cancel_in_worker(self, ids))
+
+    def action_delete(self) -> None:
+        from launchdeck.core.errors import RunStateError
+        from launchdeck.core.history.removal import check_deletable
+        from launchdeck.tui import actions
+        from launchdeck.tui.screens.dialogs import Confirm
+
+        runs = [self.deck.runs[rid] for rid in self._targets()]
+        if not runs:
+            return
+        try:  # refused here, before asking: a run still going is canceled first (c)
+            check_deletable(runs)
+        except RunStateError:
+            going = [r for r in runs if r.status.is_active]
+            what = going[0].run_id if len(going) == 1 else f"{len(going)} of them"
+            self.notify(f"{what} {'is' if len(going) == 1 else 'are'} not over: cancel first "
+                        "(c), then delete", title="Nothing deleted", severity="warning",
+                        timeout=8)
+            return
+        what = runs[0].run_id if len(runs) == 1 else f"{len(runs)} runs"
+        self.app.push_screen(
+            Confirm(f"Delete {what}? {'Their' if len(runs) > 1 else 'Its'} history, outputs "
+                    "and log are removed for good.",
+                    yes="Delete run" if len(runs) == 1 else f"Delete {len(runs)} runs"),
+            lambda yes: yes and actions.delete_in_worker(self, runs))
+
+    def action_move(self, where: str) -> None:
+        from launchdeck.tui import actions
+
+        run_id = self.table.cursor_run_id
+        if run_id and self._cursor_queued():
+            actions.move_in_worker(self, run_id, where)
 
     def action_rerun(self) -> None:
         from launchdeck.tui import actions

@@ -165,6 +165,25 @@ class RunsTable(Table):
         if was_empty and self._shown:
             self.move_cursor(row=0, animate=False)  # the first look starts at the top
 
+    def forget(self, run_ids: Iterable[str]) -> None:
+        """Take deleted runs out of the table (and out of the marks; call in a batch update)."""
+        unmarked = False
+        for run_id in run_ids:
+            old = self.records.pop(run_id, None)
+            if old is None:
+                continue
+            self.status_counts[old.status] -= 1
+            self.first_metric.pop(run_id, None)
+            if run_id in self.marked:
+                self.marked.discard(run_id)
+                unmarked = True
+            if run_id in self._to_fill:
+                self._to_fill.remove(run_id)
+            if run_id in self._shown:
+                self._remove(run_id)
+        if unmarked:
+            self.post_message(self.MarksChanged())
+
     def _fill(self, run_ids: list[str]) -> None:
         key = self._sort_key()
         self._to_fill = sorted(run_ids, key=lambda rid: key(RunId("", rid)),
