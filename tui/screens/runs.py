@@ -62,7 +62,8 @@ class RunsScreen(DeckScreen):
                                 "· esc clears", id="filter")
         with Horizontal(id="body"):
             yield RunsTable(self.deck.project.name, clock=self.deck.clock, id="runs")
-            yield RunPreview(self.deck.project.name, clock=self.deck.clock, id="preview")
+            yield RunPreview(self.deck.project.name, run_dir=self.deck.project.run_dir,
+                             clock=self.deck.clock, id="preview")
         yield Footer(compact=True)
 
     def __init__(self) -> None:
@@ -168,11 +169,13 @@ class RunsScreen(DeckScreen):
             self.deck.runs_changed.unsubscribe(self)  # subscribing adds, never replaces
             self.deck.runs_changed.subscribe(self, self._gather, immediate=True)
             self._tick_timer.pause()
+            self.query_one(RunPreview).log_tail.pause(True)
 
     def on_screen_resume(self) -> None:
         self.deck.runs_changed.unsubscribe(self)
         self.deck.runs_changed.subscribe(self, self.on_runs_changed)
         self._tick_timer.resume()
+        self.query_one(RunPreview).log_tail.pause(False)
         if self._pending or self._tick_due:
             self._flush()
 
