@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.binding import Binding
@@ -15,11 +15,12 @@ from launchdeck.tui.runs_feed import ACTIVE, FeedUpdate
 from launchdeck.tui.screens.base import DeckScreen
 from launchdeck.tui.widgets.run_preview import RunPreview
 from launchdeck.tui.widgets.search_box import SearchBox
-from launchdeck.tui.widgets.runs_table import COLUMNS, RunsTable
+from launchdeck.tui.widgets.runs_table import COLUMNS, USAGE_COLUMNS, RunsTable
 
 
 LIVE_INTERVAL = 0.5
 LIVE_INTERVAL_SSH = 1.0
+USAGE_EVERY = 3.0  # seconds between reads of the CPU and memory of the running runs in view
 
 
 class RunsScreen(DeckScreen):
@@ -85,6 +86,8 @@ class RunsScreen(DeckScreen):
             self.on_runs_changed(FeedUpdate(runs=dict(self.deck.runs),
                                             first_metric=dict(self.deck.first_metric)))
         self._tick_timer = self.set_interval(1.0, self._tick)
+        self._usage_board = None  # core.runs.usage.UsageBoard, once a running run shows
+        self._usage_timer = self.set_interval(USAGE_EVERY, self._read_usage)
         self._show_summary()
         self.table.focus()
 
@@ -148,6 +151,34 @@ class RunsScreen(DeckScreen):
         self._show_summary()
         self._preview()
 
+    # -- CPU and memory of running runs: read only for the rows in view, only while the cpu or
+    # mem column shows (wide terminals), every USAGE_EVERY seconds.
+
+    def _read_usage(self) -> None:
+        table = self.table
+        if self.covered or not table.showing_usage:
+            return
+        ids = table.visible_running()
+        if not ids and self._usage_board is None:
+            return
+        if self._usage_board is None:
+            from launchdeck.core.runs.usage import UsageBoard
+
+            self._usage_board = UsageBoard(self.deck.project)
+        self._usage_worker([self.deck.runs[rid] for rid in ids if rid in self.deck.runs])
+
+    @work(exclusive=True, group="runs-usage", name="runs usage")
+    async def _usage_worker(self, runs: list) -> None:
+        read = await self._usage_board.read(runs)
+        table = self.table
+        gone = {rid: None for rid in table.usage if rid not in read}
+        with self.app.batch_update():
+            table.set_usage({**gone, **read})
+
+    async def on_unmount(self) -> None:
+        if self._usage_board is not None:
+            await self._usage_board.close()
+
     @property
     def covered(self) -> bool:
         """Whether another full screen hides this one (a dialog over it does not).
@@ -169,12 +200,14 @@ class RunsScreen(DeckScreen):
             self.deck.runs_changed.unsubscribe(self)  # subscribing adds, never replaces
             self.deck.runs_changed.subscribe(self, self._gather, immediate=True)
             self._tick_timer.pause()
+            self._usage_timer.pause()
             self.query_one(RunPreview).log_tail.pause(True)
 
     def on_screen_resume(self) -> None:
         self.deck.runs_changed.unsubscribe(self)
         self.deck.runs_changed.subscribe(self, self.on_runs_changed)
         self._tick_timer.resume()
+        self._usage_timer.resume()
         self.query_one(RunPreview).log_tail.pause(False)
         if self._pending or self._tick_due:
             self._flush()
@@ -296,7 +329,8 @@ class RunsScreen(DeckScreen):
         self._show_summary()
 
     def action_sort(self) -> None:
-        keys = [key for _, key in COLUMNS]
+        # Not through cpu and mem: they are not history and change every few seconds.
+        keys = [key for _, key in COLUMNS if key not in USAGE_COLUMNS]
         table = self.table
         current = keys.index(table.sort_column) if table.sort_column in keys else -1
         table.sort_by(keys[(current + 1) % len(keys)])

@@ -369,3 +369,48 @@ async def test_rerun_of_marked_runs_queues_each_again_in_one_go(live_project):
         assert sorted(r.snapshot for r in new) == sorted(r.snapshot for r in old)
         await until(pilot, lambda: table(app).cursor_run_id == max(
             new, key=lambda r: r.created_utc).run_id, what="the newest selected")
+
+
+# -- CPU and memory of running runs (#14.16) ----------------------------------------------------
+
+async def test_cpu_and_memory_of_a_running_run_show_where_they_fit(live_project):
+    import re
+
+    from launchdeck.core.runs.control import request_cancel
+    from launchdeck.core.runs.submit import submit
+
+    run = submit(live_project, "local", str(live_project.root / "train.py"),
+                 ("--epochs", "5000", "--sleep", "0.05"))
+    app = make_app(live_project)
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await until(pilot, lambda: run.run_id in app.runs and app.runs[run.run_id].status
+                        is RunState.RUNNING, what="running", timeout=60)
+            await until(pilot, lambda: table(app).showing_usage, what="columns fitted")
+
+            def cells():
+                row = table(app).get_row(run.run_id)
+                keys = [c.key.value for c in table(app).ordered_columns]
+                return str(row[keys.index("cpu")]), str(row[keys.index("mem")])
+
+            await until(pilot, lambda: re.fullmatch(r"\d+%", cells()[0]), timeout=30,
+                        what="a CPU share (two reads apart)")
+            assert re.fullmatch(r"\d+(\.\d)?[KMG]", cells()[1]), cells()
+            text = screen_text(app)
+            assert " cpu " in text and " mem " in text and cells()[1] in text
+            # Too narrow for them: the columns go and nothing is read any more.
+            await pilot.resize_terminal(60, 24)
+            await until(pilot, lambda: not table(app).showing_usage, what="columns dropped")
+            reads = app.screen._usage_board.reads
+            log = live_project.run_dir(run.run_id) / "output.log"
+            lines = log.read_text().count("\n")
+            # 80 epochs of at least 0.05 s each: more than one USAGE_EVERY has passed.
+            await until(pilot, lambda: log.read_text().count("\n") > lines + 80, timeout=60,
+                        what="4 s of the run")
+            assert app.screen._usage_board.reads == reads
+    finally:
+        request_cancel(live_project, run.run_id)
+    from tests.fixtures.waiting import until as wait_until
+
+    wait_until(lambda: live_project.history.get_run(run.run_id).status.is_terminal,
+               timeout=60, what="the run canceled")
