@@ -229,25 +229,20 @@ class UsageBoard:
         for run_id in [rid for rid in self._last if rid not in wanted]:
             del self._last[run_id]
         out: dict[str, Usage | None] = {}
-        local: dict[str, str] = {}
-        remote: list[RunRecord] = []
+        # Off the caller's loop: config files are parsed (once per target) and /proc walked.
+        kinds, samples = await asyncio.to_thread(self._local_reads, runs)
+        remote = [run for run in runs if kinds[run.run_id] in _DOCKER_TYPES]
         for run in runs:
-            if UsageMeter.measurable(self.project, run) is not None:
+            if kinds[run.run_id] not in _DOCKER_TYPES:
                 out[run.run_id] = None
-            elif _target_type(self.project, run) == "local":
-                local[run.run_id] = run.external_id or ""
-            else:
-                remote.append(run)
-        if local:
-            for run_id, sample in (await asyncio.to_thread(local_run_samples, local)).items():
-                before = self._last.get(run_id)
-                if sample is None:
-                    self._last.pop(run_id, None)
-                    out[run_id] = None
-                    continue
-                self._last[run_id] = sample
-                out[run_id] = Usage(cpu_percent=cpu_percent(before, sample) if before else None,
-                                    memory_bytes=sample.memory_bytes, processes=sample.processes)
+        for run_id, sample in samples.items():
+            before = self._last.get(run_id)
+            if sample is None:
+                self._last.pop(run_id, None)
+                continue
+            self._last[run_id] = sample
+            out[run_id] = Usage(cpu_percent=cpu_percent(before, sample) if before else None,
+                                memory_bytes=sample.memory_bytes, processes=sample.processes)
 
         async def one(run: "RunRecord") -> None:
             meter = self._meters.get(run.run_id)
@@ -260,6 +255,23 @@ class UsageBoard:
 
         await asyncio.gather(*(one(run) for run in remote))
         return out
+
+    def _local_reads(self, runs: "list[RunRecord]"):
+        """(run id -> its target's type, or "" when it cannot be measured; run id -> sample of
+        the local ones)."""
+        types: dict[str, str] = {}
+        kinds: dict[str, str] = {}
+        local: dict[str, str] = {}
+        for run in runs:
+            if not run.status.is_active or run.external_id is None:
+                kinds[run.run_id] = ""
+                continue
+            if run.target not in types:
+                types[run.target] = _target_type(self.project, run)
+            kinds[run.run_id] = types[run.target]
+            if types[run.target] == "local":
+                local[run.run_id] = run.external_id
+        return kinds, (local_run_samples(local) if local else {})
 
     async def close(self) -> None:
         meters, self._meters = self._meters, {}

@@ -74,6 +74,7 @@ class RunsScreen(DeckScreen):
         self._last_flush = 0.0
         self._tick_due = False
         self._select_when_shown: str | None = None
+        self._pending_usage: dict = {}  # run id -> Usage read, drawn with the next flush
 
     def on_mount(self) -> None:
         from launchdeck.tui.state import load_state
@@ -143,6 +144,9 @@ class RunsScreen(DeckScreen):
             if pending.removed:
                 table.forget(pending.removed)
             table.apply(pending.runs, pending.first_metric)
+            if self._pending_usage:
+                usage, self._pending_usage = self._pending_usage, {}
+                table.set_usage(usage)
             if tick:
                 table.tick()
             if self._select_when_shown in table.shown_ids():
@@ -170,10 +174,11 @@ class RunsScreen(DeckScreen):
     @work(exclusive=True, group="runs-usage", name="runs usage")
     async def _usage_worker(self, runs: list) -> None:
         read = await self._usage_board.read(runs)
-        table = self.table
-        gone = {rid: None for rid in table.usage if rid not in read}
-        with self.app.batch_update():
-            table.set_usage({**gone, **read})
+        gone = {rid: None for rid in self.table.usage if rid not in read}
+        # Drawn with the next flush of history changes, not on its own: each cell change
+        # renders every visible cell again.
+        self._pending_usage.update({**gone, **read})
+        self._schedule_flush()
 
     async def on_unmount(self) -> None:
         if self._usage_board is not None:
