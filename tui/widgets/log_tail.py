@@ -3,7 +3,7 @@
 A thread reads only the end of the file (``tui.logindex.tail_lines``), never the whole log,
 and only while the widget shows: hidden (a narrow terminal, another screen on top) it reads
 nothing. It reads again when the file's size changes, paced like the log view's follow (at
-most twice a second, less when the dashboard is busy), and not at all once the run is over
+most once a second, less when the dashboard is busy), and not at all once the run is over
 and its end was read. Changing runs waits for the cursor to rest a moment, so a held ``j``
 costs no reads.
 """
@@ -22,8 +22,8 @@ from textual.worker import get_current_worker
 from launchdeck.core.text import printable_output
 from launchdeck.tui.logindex import tail_lines
 
-FAST_POLL = 0.5   # at most this often while lines arrive
-PACED_POLL = 1.5  # when the process is busy
+FAST_POLL = 1.0   # at most this often while lines arrive (a glance, not the log view)
+PACED_POLL = 2.0  # when the process is busy
 CPU_SHARE = 0.04  # as the log view: what the dashboard may spend following
 REST = 0.25       # the cursor rests this long on a run before its log is read
 IDLE_POLL = 1.0   # how often a quiet, still running log is looked at
@@ -38,6 +38,7 @@ class LogTail(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
+        self._lines: Text = Text("")
         self._lock = threading.Lock()
         self._path: Path | None = None
         self._over = False
@@ -58,7 +59,7 @@ class LogTail(Static):
             if path == self._path and over == self._over:
                 return
             if path != self._path:
-                self.update("")
+                self._show(Text(""))
             self._path, self._over = path, over
         self._changed.set()
 
@@ -129,7 +130,7 @@ class LogTail(Static):
                     text = Text("no output" if over else "no output yet", style="dim")
                 self.app.call_from_thread(self._show_lines, path, text)
                 cpu, now = time.process_time(), time.monotonic()
-                # Twice a second at most; less while the dashboard is busy (as the log view).
+                # Once a second at most; less while the dashboard is busy (as the log view).
                 delay = min(PACED_POLL, max(FAST_POLL, (cpu - last_cpu) / CPU_SHARE)) \
                     if now - last_read < 2 * PACED_POLL else FAST_POLL
                 last_cpu, last_read = cpu, now
@@ -143,8 +144,17 @@ class LogTail(Static):
         with self._lock:
             if path != self._path:
                 return  # another run was chosen meanwhile
-        self.update(text)
+        self._show(text)
         self.shown_for = path
+
+    def _show(self, text: Text) -> None:
+        # Not Static.update: that lays the whole screen out again, and this widget's size
+        # never depends on its lines (it fills the room the preview leaves it).
+        self._lines = text
+        self.refresh()
+
+    def render(self) -> Text:
+        return self._lines
 
     @property
     def settled(self) -> bool:
