@@ -21,6 +21,7 @@ from launchdeck.tui.widgets.runs_table import COLUMNS, USAGE_COLUMNS, RunsTable
 LIVE_INTERVAL = 0.5
 LIVE_INTERVAL_SSH = 1.0
 USAGE_EVERY = 3.0  # seconds between reads of the CPU and memory of the running runs in view
+USAGE_AFTER_MOVE = 1.0  # no read within this long after the cursor moved
 
 
 class RunsScreen(DeckScreen):
@@ -75,6 +76,7 @@ class RunsScreen(DeckScreen):
         self._tick_due = False
         self._select_when_shown: str | None = None
         self._pending_usage: dict = {}  # run id -> Usage read, drawn with the next flush
+        self._last_move = 0.0  # time.monotonic() of the last cursor move
 
     def on_mount(self) -> None:
         from launchdeck.tui.state import load_state
@@ -162,6 +164,8 @@ class RunsScreen(DeckScreen):
         table = self.table
         if self.covered or not table.showing_usage:
             return
+        if time.monotonic() - self._last_move < USAGE_AFTER_MOVE:
+            return  # the user is moving through the table: keys first, the next read later
         ids = table.visible_running()
         if not ids and self._usage_board is None:
             return
@@ -257,6 +261,10 @@ class RunsScreen(DeckScreen):
         return run is not None and run.status is RunState.QUEUED
 
     @on(DataTable.RowHighlighted)
+    def _cursor_moved(self) -> None:
+        self._last_move = time.monotonic()
+        self._preview()
+
     def _preview(self) -> None:
         # Kept current even while hidden: the terminal may grow wide enough to show it.
         run_id = self.table.cursor_run_id
