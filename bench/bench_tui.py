@@ -8,7 +8,9 @@
 4. Dashboard CPU when nothing changes.
 5. One run writing 20 log lines/s (and a metric a second, as training scripts do): dashboard
    CPU while its log is followed, and while the run's Metrics or Info tab hides the log
-   (``--only follow``).
+   (``--only follow``); then on the runs screen, the run highlighted: at 160x48, where the
+   preview follows its log's end (and reads its CPU and memory for the cpu and mem columns),
+   and at 120x40, where the preview does not show.
 
 Every run and process a section starts is canceled or killed before the next one starts, even
 when the section fails or the bench gets SIGTERM/SIGHUP/Ctrl-C (``bench._common.stop_project``).
@@ -76,7 +78,10 @@ class Pty:
         self.master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
         env = source_env() | {"TERM": "xterm-256color", "COLUMNS": str(size[0]),
-                              "LINES": str(size[1])}
+                              "LINES": str(size[1]),
+                              # Its own remembered sort order: a bench stopped midway must not
+                              # leave the next one (or the user's dashboard) sorted otherwise.
+                              "XDG_STATE_HOME": str(project.parent / "state")}
         env.pop("SSH_CONNECTION", None)
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(deck_command(), cwd=project, env=env, stdin=slave,
@@ -218,8 +223,9 @@ def key_latencies(term: Pty, order: list[str], presses: int) -> tuple[list[float
         term.press("j")
         moves.append(term.until(rf"run +{order[row]}", timeout=300))
         term.drain(0.2)
+    # The o key's order: every column but cpu and mem (read, not history), "#" last.
     cycle = [("status", "▲"), ("script", "▲"), ("config", "▲"), ("target", "▲"),
-             ("took", "▼"), ("metric", "▲"), ("started", "▼"), ("run", "▼")]
+             ("took", "▼"), ("metric", "▲"), ("started", "▼"), ("#", "▲"), ("run", "▼")]
     sorts = []
     for i in range(presses):
         label, arrow = cycle[i % len(cycle)]
@@ -339,6 +345,20 @@ def bench_follow(project: Path, seconds: float, rate: float = 20.0) -> None:
             cpu = (term.cpu_seconds() - before) / (time.perf_counter() - start) * 100
             report(f"dashboard CPU, a {rate:.0f} lines/s log {label}", cpu, "% of a core",
                    goal="<= 5 %" if not keys else "near 0")
+        term.close()
+        for size, label in (((160, 48), "followed in the runs preview (160x48)"),
+                            ((120, 40), "on the runs screen, no preview (120x40)")):
+            term = Pty(project, size=size)
+            term.until(r"sort run", timeout=60)
+            if size[0] >= 140:
+                term.until(r"steady line \d+", timeout=60)  # the preview follows it
+            term.drain(2)
+            before, start = term.cpu_seconds(), time.perf_counter()
+            term.drain(seconds)
+            cpu = (term.cpu_seconds() - before) / (time.perf_counter() - start) * 100
+            report(f"dashboard CPU, a {rate:.0f} lines/s log {label}", cpu, "% of a core",
+                   goal="<= 5 %")
+            term.close()
     finally:
         if term is not None:
             term.close()

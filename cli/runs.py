@@ -1,4 +1,4 @@
-"""``deck runs list|show|last|compare|download|delete``, ``deck logs`` and ``deck cancel``.
+"""``deck runs list|show|last|compare|download|delete|move``, ``deck logs`` and ``deck cancel``.
 
 Every command that takes a run names it the one way ``core.history.runref`` defines: its id,
 its run number, or a unique part of its id.
@@ -63,6 +63,16 @@ def register(sub) -> None:
     p.add_argument("run_ids", metavar="RUN", nargs="+", help=RUN_HELP)
     p.add_argument("-y", "--yes", action="store_true", help="do not ask")
     p.set_defaults(handler=delete_runs)
+
+    p = rsub.add_parser("move", help="move a queued run up or down its target's queue, or to "
+                                     "the front",
+                        description="Queued runs of a target take its slots in queue order "
+                                    "(submit order until moved). Prints the queue after the "
+                                    "move.")
+    p.add_argument("run_id", metavar="RUN", help=RUN_HELP)
+    p.add_argument("where", choices=("up", "down", "front"),
+                   help="one place up (sooner), one down (later), or first in line")
+    p.set_defaults(handler=move_run)
 
     p = rsub.add_parser("compare", help="runs side by side: config differences, last metrics")
     p.add_argument("run_ids", metavar="RUN", nargs="+", help=RUN_HELP)
@@ -288,4 +298,14 @@ def delete_runs(args) -> int:
         return 1
     delete(project, runs)
     print(f"Deleted {names}")
+    return 0
+
+
+def move_run(args) -> int:
+    project = project_of(args)
+    run = project.history.find_run(args.run_id)
+    queue = project.history.move_in_queue(run.run_id, args.where)
+    print(f"Queue of {run.target}, first to start first:")
+    for place, run_id in enumerate(queue, start=1):
+        print(f"  {place}. {run_id}{'  <- moved' if run_id == run.run_id else ''}")
     return 0

@@ -1,4 +1,5 @@
-"""Actions that write through core (submit, cancel, rerun), each in a thread worker.
+"""Actions that write through core (submit, cancel, rerun, delete, move in the queue), each in
+a thread worker.
 
 Each worker opens its own ``Project`` so its history connection is its own; results come back
 to the screen with ``call_from_thread``.
@@ -72,21 +73,68 @@ def rerun_in_worker(screen: "Screen", runs: list[RunRecord]) -> None:
     def work() -> None:
         from launchdeck.core.runs.submit import resubmit
 
+        done: list[tuple[RunRecord, RunRecord]] = []
         with own_project(project) as mine:
             for old in runs:
                 try:
-                    new = resubmit(mine, old.run_id)
+                    done.append((old, resubmit(mine, old.run_id)))
                 except DeckError as exc:
                     screen.app.call_from_thread(screen.notify, f"{old.run_id}: {exc}",
                                                 title="Rerun failed", severity="error",
                                                 timeout=10)
-                    continue
-                screen.app.call_from_thread(_reran, screen, old, new)
+        if done:
+            screen.app.call_from_thread(_reran, screen, done)
 
     screen.run_worker(work, thread=True, group="rerun", name="rerun")
 
 
-def _reran(screen: "Screen", old: RunRecord, new: RunRecord) -> None:
-    screen.notify(f"{old.run_id} -> {new.run_id} (same snapshot and configuration)",
-                  title="Rerun submitted")
-    _select_later(screen, new.run_id)
+def _reran(screen: "Screen", done: list[tuple[RunRecord, RunRecord]]) -> None:
+    # One toast for the lot (several marked runs rerun at once); the newest is selected.
+    if len(done) == 1:
+        old, new = done[0]
+        screen.notify(f"{old.run_id} -> {new.run_id} (same snapshot and configuration)",
+                      title="Rerun submitted")
+    else:
+        screen.notify("\n".join(f"{old.run_id} -> {new.run_id}" for old, new in done),
+                      title=f"{len(done)} runs rerun (same snapshots and configurations)")
+    _select_later(screen, done[-1][1].run_id)
+
+
+def delete_in_worker(screen: "Screen", runs: list[RunRecord]) -> None:
+    """Remove runs from history with their folders (``core`` ``delete_runs``, as the CLI)."""
+    project = screen.app.project
+
+    def work() -> None:
+        from launchdeck.core.history.removal import delete_runs
+
+        try:
+            with own_project(project) as mine:
+                delete_runs(mine, runs)
+        except DeckError as exc:
+            screen.app.call_from_thread(screen.notify, str(exc), title="Nothing deleted",
+                                        severity="error", timeout=10)
+            return
+        what = runs[0].run_id if len(runs) == 1 else f"{len(runs)} runs"
+        screen.app.call_from_thread(screen.notify, f"deleted {what}")
+
+    screen.run_worker(work, thread=True, group="delete", name="delete runs")
+
+
+def move_in_worker(screen: "Screen", run_id: str, where: str) -> None:
+    """Move a queued run in its target's queue (``HistoryStore.move_in_queue``, as the CLI)."""
+    project = screen.app.project
+
+    def work() -> None:
+        try:
+            with own_project(project) as mine:
+                queue = mine.history.move_in_queue(run_id, where)
+        except DeckError as exc:
+            screen.app.call_from_thread(screen.notify, str(exc), title="Not moved",
+                                        severity="warning")
+            return
+        place = queue.index(run_id) + 1 if run_id in queue else None
+        if place is not None:
+            screen.app.call_from_thread(screen.notify, f"{run_id}: {place} of {len(queue)} in "
+                                        "its target's queue", timeout=3)
+
+    screen.run_worker(work, thread=True, group="move", name="move in queue")

@@ -128,6 +128,9 @@ class DeckApp(App):
             self._stop.wait(self.poll_seconds)
 
     def _publish(self, update: FeedUpdate) -> None:
+        for run_id in update.removed:
+            self.runs.pop(run_id, None)
+            self.first_metric.pop(run_id, None)
         self.runs.update(update.runs)
         self.first_metric.update(update.first_metric)
         self.runs_loaded = True

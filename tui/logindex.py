@@ -294,3 +294,32 @@ def _clean(line: str) -> str:
         line = line.rstrip("\r")
         line = line.rsplit("\r", 1)[-1]
     return line.expandtabs(8) if "\t" in line else line
+
+
+#: The most a tail reads from the end of a log (longer lines are shown from their end).
+TAIL_BYTES = 256 * 1024
+
+
+def tail_lines(path: Path, count: int, *, max_bytes: int = TAIL_BYTES) -> tuple[int, list[str]]:
+    """The file's size and its last ``count`` lines (a line being written included), cleaned as
+    the index cleans them; reads only the end of the file, never the whole of it."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return -1, []
+    try:
+        size = os.fstat(fd).st_size
+        # Lines are rarely long: read a little first, more only if that held too few.
+        want = min(size, max_bytes, max(4096, count * 160))
+        while True:
+            data = os.pread(fd, want, size - want)
+            lines = _decode(data).split("\n")
+            if data.endswith(b"\n"):
+                lines.pop()
+            if want < size:
+                lines = lines[1:]  # cut in the middle of a line
+            if len(lines) >= count or want >= min(size, max_bytes):
+                return size, [_clean(line) for line in lines[-count:]] if count else []
+            want = min(size, max_bytes, want * 4)
+    finally:
+        os.close(fd)

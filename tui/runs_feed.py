@@ -24,14 +24,26 @@ METRIC_REFRESH_SECONDS = 1.5
 
 @dataclass
 class FeedUpdate:
-    """New or changed runs, and the runs whose first metric has a new last value."""
+    """New or changed runs, deleted runs, and the runs whose first metric has a new last
+    value."""
 
     runs: dict[str, RunRecord] = field(default_factory=dict)
     first_metric: dict[str, tuple[str, Any]] = field(default_factory=dict)
     full: bool = False
+    removed: set[str] = field(default_factory=set)
 
     def __bool__(self) -> bool:
-        return bool(self.runs or self.first_metric or self.full)
+        return bool(self.runs or self.first_metric or self.full or self.removed)
+
+    def merge(self, other: "FeedUpdate") -> None:
+        """Take in a later update (what a gathered, not yet drawn, update becomes)."""
+        for run_id in other.removed:
+            self.runs.pop(run_id, None)
+            self.first_metric.pop(run_id, None)
+        self.removed -= set(other.runs)
+        self.removed |= other.removed
+        self.runs.update(other.runs)
+        self.first_metric.update(other.first_metric)
 
 
 class RunsFeed:
@@ -50,10 +62,10 @@ class RunsFeed:
     def load(self) -> FeedUpdate:
         """Everything, once: the first paint, or when too much changed at once."""
         self._version = self.history.data_version()
-        self.runs = {r.run_id: r for r in self.history.list_runs()}
+        before, self.runs = self.runs, {r.run_id: r for r in self.history.list_runs()}
         self._active = {rid for rid, r in self.runs.items() if r.status.is_active}
         self._metric_pending = {rid for rid, r in self.runs.items() if r.metrics_offset}
-        return FeedUpdate(runs=dict(self.runs), full=True)
+        return FeedUpdate(runs=dict(self.runs), full=True, removed=before.keys() - self.runs)
 
     def first_metrics(self, run_ids: list[str]) -> dict[str, tuple[str, Any]]:
         """Run id -> (its first-logged metric, that metric's last value)."""
@@ -87,14 +99,23 @@ class RunsFeed:
         for run in recent:
             fresh.setdefault(run.run_id, run)
         for run_id in self._active - fresh.keys():
-            fresh[run_id] = self.history.get_run(run_id)  # it ended since the last look
+            # It ended since the last look (or was deleted: None).
+            fresh[run_id] = self.history.find_exact(run_id)
+        removed = {rid for rid, r in fresh.items() if r is None}
+        fresh = {rid: r for rid, r in fresh.items() if r is not None}
         changed = {rid: r for rid, r in fresh.items() if self.runs.get(rid) != r}
         self.runs.update(changed)
+        # Deleted runs (by the dashboard or `deck runs delete`): a count tells, then the ids.
+        if len(self.runs) > self.history.count_runs():
+            removed |= self.runs.keys() - set(self.history.run_ids())
+        for run_id in removed:
+            self.runs.pop(run_id, None)
+            self._metric_pending.discard(run_id)
         self._active = {rid for rid, r in fresh.items() if r.status.is_active}
         for run_id, run in changed.items():
             if run.metrics_offset != self._metric_offsets.get(run_id, 0):
                 self._metric_pending.add(run_id)
-        return FeedUpdate(runs=changed)
+        return FeedUpdate(runs=changed, removed=removed)
 
     def _due_metrics(self) -> dict[str, tuple[str, Any]]:
         if not self._metric_pending:

@@ -87,6 +87,12 @@ MIGRATIONS: list[str] = [
     );
     INSERT INTO run_counter VALUES (1, (SELECT COALESCE(MAX(run_number), 0) FROM runs));
     """,
+    # 3: a run's place in its target's queue while Queued (lower goes first): submit order
+    # (the row's own order) until ``deck runs move`` puts it before or after others
+    """
+    ALTER TABLE runs ADD COLUMN queue_order REAL;
+    UPDATE runs SET queue_order = rowid;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

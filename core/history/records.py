@@ -58,6 +58,8 @@ class RunRecord:
     environment_id: str | None = None
     #: 1, 2, 3, ... per project in submission order (None until history has numbered it)
     run_number: int | None = None
+    #: Place in its target's queue while Queued (lower goes first; None: submit order)
+    queue_order: float | None = None
     metrics: dict[str, list[Any]] | None = field(default=None, compare=False)
     artifacts: tuple[str, ...] | None = field(default=None, compare=False)
 
@@ -122,6 +124,7 @@ class RunRecord:
             disconnected_since=row["disconnected_since"],
             environment_id=row["environment_id"],
             run_number=row["run_number"],
+            queue_order=row["queue_order"],
         )
 
 

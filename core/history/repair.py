@@ -73,6 +73,8 @@ def restore_runs(conn: sqlite3.Connection, runs_dir: Path) -> RepairReport:
         report.restored.append(folder.name)
     if "run_number" in columns:
         _renumber(conn)
+    if "queue_order" in columns:  # records older than queue places: submit (row) order
+        conn.execute("UPDATE runs SET queue_order = rowid WHERE queue_order IS NULL")
     return report
 
 

@@ -57,7 +57,12 @@ class HistoryStore:
             # fetchall: a RETURNING statement must be stepped to its end before COMMIT.
             number = conn.execute("UPDATE run_counter SET last_number = last_number + 1 "
                                   "RETURNING last_number").fetchall()[0][0]
-            conn.execute("UPDATE runs SET run_number=? WHERE run_id=?", (number, record.run_id))
+            # Last in its target's queue; past any queued run that a rebuilt history (new row
+            # order, kept queue places) left behind it.
+            conn.execute(
+                f"UPDATE runs SET run_number=?, queue_order=MAX(rowid, COALESCE((SELECT MAX("
+                f"{_QUEUE_KEY}) FROM runs WHERE status=? AND target=?), 0) + 1) WHERE run_id=?",
+                (number, str(RunState.QUEUED), record.target, record.run_id))
             conn.execute("INSERT INTO run_events VALUES (?,?,?,?)",
                          (record.run_id, record.created_utc, str(RunState.QUEUED), None))
         self._save_record(record.run_id)
@@ -144,6 +149,17 @@ class HistoryStore:
                              artifacts=tuple(p for p, _ in self.artifacts(run_id)))
         return record
 
+    def find_exact(self, run_id: str) -> RunRecord | None:
+        """The run with this id, or None if history has none (deleted meanwhile)."""
+        row = self._conn.execute("SELECT * FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        return RunRecord.from_row(row) if row is not None else None
+
+    def count_runs(self) -> int:
+        return self._conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+
+    def run_ids(self) -> list[str]:
+        return [r[0] for r in self._conn.execute("SELECT run_id FROM runs")]
+
     def find_run(self, ref: str) -> RunRecord:
         """The run ``ref`` names: its id, its run number, or a unique part of its id.
 
@@ -208,11 +224,52 @@ class HistoryStore:
         return sql, params
 
     def queued_ahead(self, run_id: str, target: str) -> list[RunRecord]:
-        """Queued runs of ``target`` submitted before ``run_id``, oldest first."""
+        """Queued runs of ``target`` before ``run_id`` in its queue, first first."""
         return [RunRecord.from_row(r) for r in self._conn.execute(
-            "SELECT * FROM runs WHERE target=? AND status=? AND rowid < "
-            "(SELECT rowid FROM runs WHERE run_id=?) ORDER BY rowid",
+            f"SELECT * FROM runs WHERE target=? AND status=? AND ({_QUEUE_KEY}, rowid) < "
+            f"(SELECT {_QUEUE_KEY}, rowid FROM runs WHERE run_id=?) ORDER BY {_QUEUE_KEY}, rowid",
             (target, str(RunState.QUEUED), run_id))]
+
+    def queue(self, target: str) -> list[str]:
+        """The ids of ``target``'s queued runs in the order they take its slots."""
+        return [r[0] for r in self._conn.execute(
+            f"SELECT run_id FROM runs WHERE target=? AND status=? ORDER BY {_QUEUE_KEY}, rowid",
+            (target, str(RunState.QUEUED)))]
+
+    def move_in_queue(self, run_id: str, where: str) -> list[str]:
+        """Move a queued run ``up`` or ``down`` one place, or to the ``front``, of its target's
+        queue; its queue after the move (ids, first first)."""
+        if where not in QUEUE_MOVES:
+            raise HistoryError(f"cannot move a run {where!r}: say one of "
+                               f"{', '.join(QUEUE_MOVES)}")
+        with self._write() as conn:
+            row = conn.execute("SELECT status, target FROM runs WHERE run_id=?",
+                               (run_id,)).fetchone()
+            if row is None:
+                raise RunNotFound(f"no run {run_id!r} in this project's history")
+            if row["status"] != str(RunState.QUEUED):
+                raise RunStateError(f"run {run_id} is {row['status']}; only a queued run has a "
+                                    "place in the queue")
+            queue = [(r[0], r[1]) for r in conn.execute(
+                f"SELECT run_id, {_QUEUE_KEY} FROM runs WHERE target=? AND status=? "
+                f"ORDER BY {_QUEUE_KEY}, rowid", (row["target"], str(RunState.QUEUED)))]
+            keys = [key for _, key in queue]
+            at = [rid for rid, _ in queue].index(run_id)
+            # One row is written: its key goes between its new neighbours' keys.
+            if where == "front" or (where == "up" and at == 1):
+                new = keys[0] - 1 if at > 0 else None
+            elif where == "up":
+                new = (keys[at - 2] + keys[at - 1]) / 2 if at > 0 else None
+            elif at + 1 >= len(queue):
+                new = None  # down from the back: nowhere to go
+            else:
+                new = (keys[at + 1] + keys[at + 2]) / 2 if at + 2 < len(queue) \
+                    else keys[at + 1] + 1
+            if new is not None:
+                conn.execute("UPDATE runs SET queue_order=? WHERE run_id=?", (new, run_id))
+        if new is not None:
+            self._save_record(run_id)
+        return self.queue(row["target"])
 
     def metrics(self, run_id: str) -> dict[str, list[Any]]:
         """Metric name -> every value logged, in order."""
@@ -260,6 +317,12 @@ class HistoryStore:
         """Keep the run folder's record (``run.json``) in step: history is rebuilt from it."""
         runfile.save_record(self._conn, self._runs_dir, run_id)
 
+
+#: How ``move_in_queue`` moves a queued run.
+QUEUE_MOVES = ("up", "down", "front")
+# A run's place in its target's queue (queue_order is NULL only in a history rebuilt from
+# run folders older than queue places: then the row order is submit order).
+_QUEUE_KEY = "COALESCE(queue_order, rowid)"
 
 # Must give the same keys and values as RunRecord.to_json (a test compares them).
 _JSON_COLUMNS = """json_object(

@@ -66,16 +66,24 @@ def _stat(pid_dir: Path) -> tuple[int, int, int, float, int, int] | None:
             (int(fields[11]) + int(fields[12])) / ticks, int(fields[21]), int(fields[19]))
 
 
-def process_tree_sample(pid: int, started: int | None = None, *,
-                        proc: Path = PROC) -> UsageSample | None:
-    """CPU and memory of process ``pid``, its descendants and its process group; None when
-    ``pid`` is gone (or, with ``started``, is a later process that reused the number)."""
+def _all_stats(proc: Path = PROC) -> dict[int, tuple[int, int, int, float, int, int]]:
+    """Every process's stat fields (one walk of /proc)."""
     stats = {}
     for entry in proc.iterdir():
         if entry.name.isdigit():
             stat = _stat(entry)
             if stat is not None:
                 stats[stat[0]] = stat
+    return stats
+
+
+def process_tree_sample(pid: int, started: int | None = None, *,
+                        proc: Path = PROC, stats: dict | None = None) -> UsageSample | None:
+    """CPU and memory of process ``pid``, its descendants and its process group; None when
+    ``pid`` is gone (or, with ``started``, is a later process that reused the number).
+    ``stats``: a walk of /proc already made (``_all_stats``), shared by several runs."""
+    if stats is None:
+        stats = _all_stats(proc)
     root = stats.get(pid)
     if root is None or (started is not None and root[5] != started):
         return None
@@ -101,13 +109,22 @@ def process_tree_sample(pid: int, started: int | None = None, *,
                        processes=len(members), taken=time.monotonic())
 
 
-def local_run_sample(external_id: str) -> UsageSample | None:
+def local_run_sample(external_id: str, *, stats: dict | None = None) -> UsageSample | None:
     """A local run's usage from its external id (``PID:START/WAITER_PID:WAITER_START``)."""
     script = external_id.partition("/")[0]
     pid_text, _, start_text = script.partition(":")
     if not pid_text.isdigit():
         return None
-    return process_tree_sample(int(pid_text), int(start_text) if start_text.isdigit() else None)
+    return process_tree_sample(int(pid_text), int(start_text) if start_text.isdigit() else None,
+                               stats=stats)
+
+
+def local_run_samples(external_ids: dict[str, str]) -> dict[str, UsageSample | None]:
+    """Run id -> usage for many local runs from one walk of /proc (a walk per run would cost
+    as many walks as runs shown)."""
+    stats = _all_stats()
+    return {run_id: local_run_sample(external_id, stats=stats)
+            for run_id, external_id in external_ids.items()}
 
 
 # -- containers ------------------------------------------------------------------------------
@@ -191,3 +208,74 @@ class UsageMeter:
         if self._target is not None:
             target, self._target = self._target, None
             await target.close()
+
+
+# -- many runs, read again and again -----------------------------------------------------------
+
+class UsageBoard:
+    """Reads the usage of a changing set of running runs (the ones a table shows): local runs
+    from one walk of /proc, containers through a ``UsageMeter`` each, kept between reads."""
+
+    def __init__(self, project: "Project") -> None:
+        self.project = project
+        self._meters: dict[str, UsageMeter] = {}
+        self._last: dict[str, UsageSample] = {}  # local runs' previous reads
+        self.reads = 0
+
+    async def read(self, runs: "list[RunRecord]") -> dict[str, Usage | None]:
+        """Run id -> what it uses now (None: not running, or not measurable there)."""
+        self.reads += 1
+        wanted = {r.run_id for r in runs}
+        for run_id in [rid for rid in self._meters if rid not in wanted]:
+            await self._meters.pop(run_id).close()
+        for run_id in [rid for rid in self._last if rid not in wanted]:
+            del self._last[run_id]
+        out: dict[str, Usage | None] = {}
+        # Off the caller's loop: config files are parsed (once per target) and /proc walked.
+        kinds, samples = await asyncio.to_thread(self._local_reads, runs)
+        remote = [run for run in runs if kinds[run.run_id] in _DOCKER_TYPES]
+        for run in runs:
+            if kinds[run.run_id] not in _DOCKER_TYPES:
+                out[run.run_id] = None
+        for run_id, sample in samples.items():
+            before = self._last.get(run_id)
+            if sample is None:
+                self._last.pop(run_id, None)
+                continue
+            self._last[run_id] = sample
+            out[run_id] = Usage(cpu_percent=cpu_percent(before, sample) if before else None,
+                                memory_bytes=sample.memory_bytes, processes=sample.processes)
+
+        async def one(run: "RunRecord") -> None:
+            meter = self._meters.get(run.run_id)
+            if meter is None:
+                meter = self._meters[run.run_id] = UsageMeter(self.project, run)
+            try:
+                out[run.run_id] = await meter.read()
+            except Exception:  # noqa: BLE001 - an engine or link may fail any way
+                out[run.run_id] = None  # the Info tab says why; a table cell stays empty
+
+        await asyncio.gather(*(one(run) for run in remote))
+        return out
+
+    def _local_reads(self, runs: "list[RunRecord]"):
+        """(run id -> its target's type, or "" when it cannot be measured; run id -> sample of
+        the local ones)."""
+        types: dict[str, str] = {}
+        kinds: dict[str, str] = {}
+        local: dict[str, str] = {}
+        for run in runs:
+            if not run.status.is_active or run.external_id is None:
+                kinds[run.run_id] = ""
+                continue
+            if run.target not in types:
+                types[run.target] = _target_type(self.project, run)
+            kinds[run.run_id] = types[run.target]
+            if types[run.target] == "local":
+                local[run.run_id] = run.external_id
+        return kinds, (local_run_samples(local) if local else {})
+
+    async def close(self) -> None:
+        meters, self._meters = self._meters, {}
+        for meter in meters.values():
+            await meter.close()

@@ -46,10 +46,10 @@ class QueueWait:
 
 
 def queue_waits(project: Project, runs: Iterable[RunRecord]) -> dict[str, QueueWait]:
-    """Run id -> why it waits, for the Queued runs among ``runs`` (in submit order per target)."""
+    """Run id -> why it waits, for the Queued runs among ``runs`` (in the order each target's
+    keepers take its slots: ``HistoryStore.queue``)."""
     by_target: dict[str, list[RunRecord]] = {}
-    for run in sorted((r for r in runs if r.status is RunState.QUEUED),
-                      key=lambda r: r.created_utc):
+    for run in sorted((r for r in runs if r.status is RunState.QUEUED), key=queue_key):
         by_target.setdefault(run.target, []).append(run)
     waits: dict[str, QueueWait] = {}
     for target, queued in by_target.items():
@@ -59,6 +59,12 @@ def queue_waits(project: Project, runs: Iterable[RunRecord]) -> dict[str, QueueW
         for position, run in enumerate(queued, start=1):
             waits[run.run_id] = QueueWait(target, position, busy, limit)
     return waits
+
+
+def queue_key(run: RunRecord) -> tuple:
+    """Sorts queued runs as history's queue does (place, then submit order)."""
+    place = run.queue_order if run.queue_order is not None else float("inf")
+    return (place, run.created_utc)
 
 
 def slot_limit(project: Project, target: str) -> int | None:

@@ -157,3 +157,27 @@ def test_delete_asks_refuses_active_runs_and_removes_history_and_files(deck, pro
     # numbers are not reused: the next run is #3
     third, _ = submit(deck, "train.py", "--epochs", "1", "--sleep", "0")
     assert deck.json("runs", "show", "3")["run_id"] == third
+
+
+def test_move_puts_a_queued_run_where_the_keepers_start_it(deck, project):
+    (project / "aml_config" / "local.compute").write_text(
+        (project / "aml_config" / "local.compute").read_text() + "maxConcurrentRuns: 1\n")
+    (project / "block.py").write_text(
+        "import os, time\nwhile not os.path.exists(os.environ['RELEASE']): time.sleep(0.05)\n")
+    (project / "quick.py").write_text("print('ran')\n")
+    release = project.parent / "release"
+    deck.env["RELEASE"] = str(release)
+    blocker = run_id_of(deck("submit", "-c", "local", "--detach", "block.py", check=True).out)
+    deck.wait_for(blocker, states=("Running",))
+    first, second, third = (run_id_of(deck("submit", "-c", "local", "--detach", "quick.py",
+                                           check=True).out) for _ in range(3))
+    moved = deck("runs", "move", third[-8:], "front", check=True).out
+    assert moved.index(third) < moved.index(first) < moved.index(second)
+    deck("runs", "move", first, "down", check=True)  # third, second, first
+    refused = deck("runs", "move", blocker, "up")
+    assert refused.returncode != 0 and "only a queued run" in refused.err
+    release.touch()
+    runs = [deck.wait_for(run_id) for run_id in (third, second, first)]
+    assert all(r["status"] == "Completed" for r in runs)
+    starts = [r["start_time_utc"] for r in runs]
+    assert starts == sorted(starts), "the keepers took the slot in the moved order"

@@ -42,10 +42,20 @@ def then(app, *steps):
     return run
 
 
+async def preview_log_read(pilot):
+    """The wide preview's log tail shows the highlighted run's (read in a thread)."""
+    from launchdeck.tui.widgets.log_tail import LogTail
+
+    tail = pilot.app.screen.query_one(LogTail)
+    if tail.parent.display and pilot.app.size.width >= 140:
+        await until(pilot, lambda: tail.settled, what="the preview's log read")
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_runs(snap_app, snap_compare, size):
     app, _ = snap_app
-    assert snap_compare(app, terminal_size=size, run_before=then(app, ["space", "space"]))
+    assert snap_compare(app, terminal_size=size,
+                        run_before=then(app, ["space", "space"], preview_log_read))
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

@@ -88,7 +88,10 @@ ACTION_WORDS = {
 
 
 def describe(binding: Binding) -> str:
-    """What a key does, in words: its description, else words for its action."""
+    """What a key does, in words: its tooltip or description, else words for its action."""
+    if binding.tooltip and binding.id and "." in binding.id:
+        # Deck's own keys: the longer words, where the footer's are short.
+        return binding.tooltip
     if binding.description:
         return binding.description
     name = binding.action.rpartition(".")[2].split("(")[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.binding import Binding
@@ -15,11 +15,13 @@ from launchdeck.tui.runs_feed import ACTIVE, FeedUpdate
 from launchdeck.tui.screens.base import DeckScreen
 from launchdeck.tui.widgets.run_preview import RunPreview
 from launchdeck.tui.widgets.search_box import SearchBox
-from launchdeck.tui.widgets.runs_table import COLUMNS, RunsTable
+from launchdeck.tui.widgets.runs_table import COLUMNS, USAGE_COLUMNS, RunsTable
 
 
 LIVE_INTERVAL = 0.5
 LIVE_INTERVAL_SSH = 1.0
+USAGE_EVERY = 3.0  # seconds between reads of the CPU and memory of the running runs in view
+USAGE_AFTER_MOVE = 1.0  # no read within this long after the cursor moved
 
 
 class RunsScreen(DeckScreen):
@@ -35,6 +37,16 @@ class RunsScreen(DeckScreen):
         Binding("c", "cancel", "Cancel", id="runs.cancel"),
         Binding("r", "rerun", "Rerun", id="runs.rerun"),
         Binding("=", "compare", "Compare", id="runs.compare"),
+        # Shown only on a queued run, where they act; short words for the footer's 80 columns,
+        # the tooltip is what "?" says.
+        Binding("K", "move('up')", "Up", id="runs.move_up",
+                tooltip="Move up the queue (starts sooner)"),
+        Binding("J", "move('down')", "Down", id="runs.move_down",
+                tooltip="Move down the queue (starts later)"),
+        Binding("F", "move('front')", "Front", id="runs.move_front",
+                tooltip="Move to the queue's front (starts next)"),
+        Binding("ctrl+d", "delete", "Delete", show=False, id="runs.delete",
+                tooltip="Delete from history (asks first)"),
         # Left out of the footer, so that at 80 columns it keeps room for "? Keys": the
         # summary bar names the sort key; q, x and esc are in "?".
         Binding("o", "sort", "Sort", show=False, id="runs.sort"),
@@ -52,7 +64,8 @@ class RunsScreen(DeckScreen):
                                 "· esc clears", id="filter")
         with Horizontal(id="body"):
             yield RunsTable(self.deck.project.name, clock=self.deck.clock, id="runs")
-            yield RunPreview(self.deck.project.name, clock=self.deck.clock, id="preview")
+            yield RunPreview(self.deck.project.name, run_dir=self.deck.project.run_dir,
+                             clock=self.deck.clock, id="preview")
         yield Footer(compact=True)
 
     def __init__(self) -> None:
@@ -62,6 +75,8 @@ class RunsScreen(DeckScreen):
         self._last_flush = 0.0
         self._tick_due = False
         self._select_when_shown: str | None = None
+        self._pending_usage: dict = {}  # run id -> Usage read, drawn with the next flush
+        self._last_move = 0.0  # time.monotonic() of the last cursor move
 
     def on_mount(self) -> None:
         from launchdeck.tui.state import load_state
@@ -74,6 +89,8 @@ class RunsScreen(DeckScreen):
             self.on_runs_changed(FeedUpdate(runs=dict(self.deck.runs),
                                             first_metric=dict(self.deck.first_metric)))
         self._tick_timer = self.set_interval(1.0, self._tick)
+        self._usage_board = None  # core.runs.usage.UsageBoard, once a running run shows
+        self._usage_timer = self.set_interval(USAGE_EVERY, self._read_usage)
         self._show_summary()
         self.table.focus()
 
@@ -87,8 +104,7 @@ class RunsScreen(DeckScreen):
     # next key press gets.
 
     def on_runs_changed(self, update: FeedUpdate) -> None:
-        self._pending.runs.update(update.runs)
-        self._pending.first_metric.update(update.first_metric)
+        self._pending.merge(update)
         if update.full or not self.table.records:
             self._flush()
         else:
@@ -127,7 +143,12 @@ class RunsScreen(DeckScreen):
         tick, self._tick_due = self._tick_due, False
         table = self.table
         with self.app.batch_update():
+            if pending.removed:
+                table.forget(pending.removed)
             table.apply(pending.runs, pending.first_metric)
+            if self._pending_usage:
+                usage, self._pending_usage = self._pending_usage, {}
+                table.set_usage(usage)
             if tick:
                 table.tick()
             if self._select_when_shown in table.shown_ids():
@@ -135,6 +156,37 @@ class RunsScreen(DeckScreen):
                 self._select_when_shown = None
         self._show_summary()
         self._preview()
+
+    # -- CPU and memory of running runs: read only for the rows in view, only while the cpu or
+    # mem column shows (wide terminals), every USAGE_EVERY seconds.
+
+    def _read_usage(self) -> None:
+        table = self.table
+        if self.covered or not table.showing_usage:
+            return
+        if time.monotonic() - self._last_move < USAGE_AFTER_MOVE:
+            return  # the user is moving through the table: keys first, the next read later
+        ids = table.visible_running()
+        if not ids and self._usage_board is None:
+            return
+        if self._usage_board is None:
+            from launchdeck.core.runs.usage import UsageBoard
+
+            self._usage_board = UsageBoard(self.deck.project)
+        self._usage_worker([self.deck.runs[rid] for rid in ids if rid in self.deck.runs])
+
+    @work(exclusive=True, group="runs-usage", name="runs usage")
+    async def _usage_worker(self, runs: list) -> None:
+        read = await self._usage_board.read(runs)
+        gone = {rid: None for rid in self.table.usage if rid not in read}
+        # Drawn with the next flush of history changes, not on its own: each cell change
+        # renders every visible cell again.
+        self._pending_usage.update({**gone, **read})
+        self._schedule_flush()
+
+    async def on_unmount(self) -> None:
+        if self._usage_board is not None:
+            await self._usage_board.close()
 
     @property
     def covered(self) -> bool:
@@ -157,17 +209,20 @@ class RunsScreen(DeckScreen):
             self.deck.runs_changed.unsubscribe(self)  # subscribing adds, never replaces
             self.deck.runs_changed.subscribe(self, self._gather, immediate=True)
             self._tick_timer.pause()
+            self._usage_timer.pause()
+            self.query_one(RunPreview).log_tail.pause(True)
 
     def on_screen_resume(self) -> None:
         self.deck.runs_changed.unsubscribe(self)
         self.deck.runs_changed.subscribe(self, self.on_runs_changed)
         self._tick_timer.resume()
-        if self._pending.runs or self._pending.first_metric or self._tick_due:
+        self._usage_timer.resume()
+        self.query_one(RunPreview).log_tail.pause(False)
+        if self._pending or self._tick_due:
             self._flush()
 
     def _gather(self, update: FeedUpdate) -> None:
-        self._pending.runs.update(update.runs)
-        self._pending.first_metric.update(update.first_metric)
+        self._pending.merge(update)
         self._tick_due = True
 
     def _show_summary(self) -> None:
@@ -194,14 +249,22 @@ class RunsScreen(DeckScreen):
         return self.table.marked_in_order()
 
     def _targets(self) -> list[str]:
-        """The marked runs, or the one under the cursor."""
+        """The marked runs, or the one under the cursor (runs history still has)."""
         marked = self.marked_runs()
         if marked:
-            return marked
+            return [rid for rid in marked if rid in self.deck.runs]
         run_id = self.table.cursor_run_id
-        return [run_id] if run_id else []
+        return [run_id] if run_id in self.deck.runs else []
+
+    def _cursor_queued(self) -> bool:
+        run = self.deck.runs.get(self.table.cursor_run_id or "")
+        return run is not None and run.status is RunState.QUEUED
 
     @on(DataTable.RowHighlighted)
+    def _cursor_moved(self) -> None:
+        self._last_move = time.monotonic()
+        self._preview()
+
     def _preview(self) -> None:
         # Kept current even while hidden: the terminal may grow wide enough to show it.
         run_id = self.table.cursor_run_id
@@ -241,6 +304,8 @@ class RunsScreen(DeckScreen):
             "cancel": any(self.deck.runs[rid].status.is_active for rid in targets
                           if rid in self.deck.runs),
             "compare": len(table.marked) >= 2,
+            "delete": bool(targets),
+            "move": self._cursor_queued(),
             "clear_marks": bool(table.marked),
             "clear_filter": bool(box.value or box.display or table.marked),
         }
@@ -277,7 +342,8 @@ class RunsScreen(DeckScreen):
         self._show_summary()
 
     def action_sort(self) -> None:
-        keys = [key for _, key in COLUMNS]
+        # Not through cpu and mem: they are not history and change every few seconds.
+        keys = [key for _, key in COLUMNS if key not in USAGE_COLUMNS]
         table = self.table
         current = keys.index(table.sort_column) if table.sort_column in keys else -1
         table.sort_by(keys[(current + 1) % len(keys)])
@@ -315,6 +381,38 @@ class RunsScreen(DeckScreen):
                     " stopped; the output so far is kept.",
                     yes="Cancel run" if len(ids) == 1 else f"Cancel {len(ids)} runs"),
             lambda yes: yes and actions.cancel_in_worker(self, ids))
+
+    def action_delete(self) -> None:
+        from launchdeck.core.errors import RunStateError
+        from launchdeck.core.history.removal import check_deletable
+        from launchdeck.tui import actions
+        from launchdeck.tui.screens.dialogs import Confirm
+
+        runs = [self.deck.runs[rid] for rid in self._targets()]
+        if not runs:
+            return
+        try:  # refused here, before asking: a run still going is canceled first (c)
+            check_deletable(runs)
+        except RunStateError:
+            going = [r for r in runs if r.status.is_active]
+            what = going[0].run_id if len(going) == 1 else f"{len(going)} of them"
+            self.notify(f"{what} {'is' if len(going) == 1 else 'are'} not over: cancel first "
+                        "(c), then delete", title="Nothing deleted", severity="warning",
+                        timeout=8)
+            return
+        what = runs[0].run_id if len(runs) == 1 else f"{len(runs)} runs"
+        self.app.push_screen(
+            Confirm(f"Delete {what}? {'Their' if len(runs) > 1 else 'Its'} history, outputs "
+                    "and log are removed for good.",
+                    yes="Delete run" if len(runs) == 1 else f"Delete {len(runs)} runs"),
+            lambda yes: yes and actions.delete_in_worker(self, runs))
+
+    def action_move(self, where: str) -> None:
+        from launchdeck.tui import actions
+
+        run_id = self.table.cursor_run_id
+        if run_id and self._cursor_queued():
+            actions.move_in_worker(self, run_id, where)
 
     def action_rerun(self) -> None:
         from launchdeck.tui import actions

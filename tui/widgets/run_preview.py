@@ -1,34 +1,60 @@
-"""``RunPreview``: the highlighted run at a glance, beside the table on wide terminals."""
+"""``RunPreview``: the highlighted run at a glance, beside the table on wide terminals: its
+facts, and below them the live end of its log (as lazydocker's main panel)."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 from rich.table import Table
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.widgets import Static
 
 from launchdeck.core.history.records import RunRecord
 from launchdeck.tui.format import (duration_s, format_duration, format_value, full_time, join_args,
                         printable, status_text)
+from launchdeck.tui.widgets.log_tail import LogTail
 
 
-class RunPreview(Static):
-    """Facts of one run that history already gave the table (no reads of its own)."""
+class RunPreview(Vertical):
+    """Facts of one run that history already gave the table (no reads of their own), and the
+    end of its log (``LogTail`` reads it, only while shown)."""
 
-    def __init__(self, project_name: str, *, clock: Callable[[], float] = time.time,
-                 id: str | None = None) -> None:
-        super().__init__("", id=id)
+    DEFAULT_CSS = """
+    RunPreview #preview-facts { height: auto; max-height: 50%; }
+    RunPreview #preview-log { border-top: solid $primary; border-title-align: left; }
+    """
+
+    def __init__(self, project_name: str, *, run_dir: Callable[[str], Path],
+                 clock: Callable[[], float] = time.time, id: str | None = None) -> None:
+        super().__init__(id=id)
         self.project_name = project_name
+        self.run_dir = run_dir
         self.clock = clock
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="preview-facts")
+        tail = LogTail(id="preview-log")
+        tail.border_title = "output"
+        yield tail
+
+    @property
+    def log_tail(self) -> LogTail:
+        return self.query_one(LogTail)
 
     def show(self, run: RunRecord | None, metric: tuple[str, Any] | None,
              wait: Any = None) -> None:
         """``wait``: why the run is still queued (a ``core.runs.waiting.QueueWait``), if it is."""
+        facts = self.query_one("#preview-facts", Static)
         if run is None:
-            self.update(Text("no run selected", style="dim"))
+            facts.update(Text("no run selected", style="dim"))
+            self.log_tail.watch(None, over=True)
             return
+        self.log_tail.watch(self.run_dir(run.run_id) / "output.log",
+                            over=run.status.is_terminal)
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column(overflow="fold")
@@ -52,4 +78,4 @@ class RunPreview(Static):
         grid.add_row("snapshot", run.snapshot[:16])
         if run.error:
             grid.add_row("error", Text(printable(run.error, keep="\n"), style="red"))
-        self.update(grid)
+        facts.update(grid)

@@ -27,10 +27,12 @@ from launchdeck.tui.widgets.table import Table
 # way when the terminal is narrow.
 COLUMNS = (("#", "number"), ("run", "id"), ("status", "status"), ("script", "script"),
            ("config", "runconfig"), ("target", "target"), ("took", "duration"),
-           ("metric", "metric"), ("started", "started"))
+           ("cpu", "cpu"), ("mem", "mem"), ("metric", "metric"), ("started", "started"))
 # What gives way, first to last, when every column does not fit: the table never scrolls
 # sideways and never cuts a value. Columns not named here always show.
-DROP_ORDER = ("started", "runconfig", "target", "metric", "duration", "script")
+DROP_ORDER = ("started", "mem", "cpu", "runconfig", "target", "metric", "duration", "script")
+#: Columns that are read (not from history): sampled only while shown.
+USAGE_COLUMNS = ("cpu", "mem")
 CELL_PADDING = 2  # DataTable pads each cell by one either side
 STATE_ORDER = {state: i for i, state in enumerate(RunState)}
 MARK = "●"  # marked runs carry it before their id
@@ -74,6 +76,7 @@ class RunsTable(Table):
         self.status_counts: Counter[RunState] = Counter()
         self.first_metric: dict[str, tuple[str, Any]] = {}
         self.waits: dict[str, Any] = {}  # run id -> QueueWait, for Queued runs
+        self.usage: dict[str, Any] = {}  # run id -> core.runs.usage.Usage, for running runs
         self.marked: set[str] = set()
         self.filter = RunFilter()
         self.sort_column = "id"
@@ -165,6 +168,25 @@ class RunsTable(Table):
         if was_empty and self._shown:
             self.move_cursor(row=0, animate=False)  # the first look starts at the top
 
+    def forget(self, run_ids: Iterable[str]) -> None:
+        """Take deleted runs out of the table (and out of the marks; call in a batch update)."""
+        unmarked = False
+        for run_id in run_ids:
+            old = self.records.pop(run_id, None)
+            if old is None:
+                continue
+            self.status_counts[old.status] -= 1
+            self.first_metric.pop(run_id, None)
+            if run_id in self.marked:
+                self.marked.discard(run_id)
+                unmarked = True
+            if run_id in self._to_fill:
+                self._to_fill.remove(run_id)
+            if run_id in self._shown:
+                self._remove(run_id)
+        if unmarked:
+            self.post_message(self.MarksChanged())
+
     def _fill(self, run_ids: list[str]) -> None:
         key = self._sort_key()
         self._to_fill = sorted(run_ids, key=lambda rid: key(RunId("", rid)),
@@ -195,6 +217,39 @@ class RunsTable(Table):
         for run_id in changed:
             if run_id in self._shown:
                 self._set(run_id, "status", self._cells(self.records[run_id])["status"])
+
+    def set_usage(self, usage: dict[str, Any]) -> None:
+        """Show what running runs use (call in a batch update); runs not named keep theirs."""
+        for run_id, used in usage.items():
+            if used is None:
+                self.usage.pop(run_id, None)
+            else:
+                self.usage[run_id] = used
+            if run_id in self._shown:
+                cells = self._cells(self.records[run_id])
+                for key in USAGE_COLUMNS:
+                    if cells[key] != self._shown[run_id][key]:
+                        self._set(run_id, key, cells[key])
+
+    @property
+    def showing_usage(self) -> bool:
+        return any(key in self.shown_columns for key in USAGE_COLUMNS)
+
+    def visible_running(self) -> list[str]:
+        """Ids of the running runs on the rows in view now (what usage is read for)."""
+        first = int(self.scroll_y)
+        last = first + max(0, self.size.height - (self.header_height if self.show_header
+                                                   else 0))
+        out = []
+        for row in range(first, min(last + 1, self.row_count)):
+            try:
+                run_id = self._row_locations.get_key(row).value
+            except AttributeError:
+                continue
+            run = self.records.get(run_id)
+            if run is not None and run.status is RunState.RUNNING:
+                out.append(run_id)
+        return out
 
     def tick(self) -> None:
         """Refresh the duration of runs still going (once a second)."""
@@ -263,6 +318,10 @@ class RunsTable(Table):
                 value = run.created_utc
             elif column == "number":
                 value = run.run_number or 0
+            elif column in USAGE_COLUMNS:
+                used = self.usage.get(cell.run_id)
+                value = -1.0 if used is None else (
+                    used.memory_bytes if column == "mem" else used.cpu_percent or 0.0)
             else:
                 value = getattr(run, {"runconfig": "run_configuration"}.get(column, column))
             return (value, run.created_utc)
@@ -315,6 +374,7 @@ class RunsTable(Table):
         metric = Text(f"{printable(got[0])}={format_value(got[1], 10)}") if got else ""
         status = status_text(run.status)
         wait = self.waits.get(run.run_id) if run.status is RunState.QUEUED else None
+        used = self.usage.get(run.run_id) if run.status is RunState.RUNNING else None
         if wait is not None:
             status.append(f" {wait.short}", style="dim")  # "… Queued #2 2/2 busy"
         return {
@@ -327,6 +387,8 @@ class RunsTable(Table):
             "started": short_time(run.start_time_utc, self.clock()),
             "duration": format_duration(duration_s(run, self.clock())),
             "metric": metric,
+            "cpu": Text(_cpu(used), justify="right"),
+            "mem": Text(_memory(used.memory_bytes) if used else "", justify="right"),
         }
 
     def _id_cell(self, run: RunRecord) -> RunId:
@@ -438,6 +500,22 @@ class RunsTable(Table):
             if column is not None and cells is not None:
                 _widen(column, cells.get(column_key))
         self._require_update_dimensions = True
+
+
+def _cpu(used: Any) -> str:
+    """``87%`` of one core (``…`` until a second read gives a rate)."""
+    if used is None:
+        return ""
+    return "…" if used.cpu_percent is None else f"{used.cpu_percent:.0f}%"
+
+
+def _memory(size: float) -> str:
+    """``512K``, ``340M``, ``1.2G``: four or five cells, as ``top`` shows memory."""
+    for unit in ("B", "K", "M", "G"):
+        if size < 1000 or unit == "G":
+            return f"{size:.1f}{unit}" if unit == "G" and size < 10 else f"{size:.0f}{unit}"
+        size /= 1024
+    return ""
 
 
 def _value_key(value: Any) -> Any:

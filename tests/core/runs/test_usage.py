@@ -77,3 +77,29 @@ async def test_a_container_is_measured_by_the_engine(docker_engine):
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
         await docker.close()
+
+
+def test_many_local_runs_are_read_from_one_walk_of_proc(monkeypatch):
+    from launchdeck.core.runs import usage
+
+    parents = [subprocess.Popen([sys.executable, "-c", TREE], stdout=subprocess.PIPE, text=True,
+                                start_new_session=True) for _ in range(2)]
+    walks = []
+    real = usage._all_stats
+    monkeypatch.setattr(usage, "_all_stats", lambda *a: walks.append(1) or real(*a))
+    try:
+        for parent in parents:
+            assert parent.stdout.readline().strip() == "ready"
+        samples = usage.local_run_samples({f"run{i}": f"{p.pid}:x" for i, p in
+                                           enumerate(parents)} | {"gone": "999999999:1"})
+        assert len(walks) == 1
+        assert samples["gone"] is None
+        assert all(samples[f"run{i}"].processes == 2 and
+                   samples[f"run{i}"].memory_bytes >= 40 * 1024 * 1024 for i in range(2))
+    finally:
+        import os
+        import signal
+
+        for parent in parents:
+            os.killpg(parent.pid, signal.SIGKILL)
+            parent.wait()

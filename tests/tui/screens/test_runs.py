@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from launchdeck.core.history.store import HistoryStore
 from launchdeck.core.runs.state import RunState
-from tests.tui.conftest import footer, make_app, screen_text, shows, until
+from tests.tui.conftest import footer, make_app, notified, screen_text, shows, until
 from tests.tui.projects import clock
 from launchdeck.tui.screens.run_detail import RunDetailScreen
 from launchdeck.tui.screens.runs import RunsScreen
@@ -276,3 +276,141 @@ async def test_the_sort_order_is_remembered_across_restarts(history_project):
         await shows(pilot, again, "sort status ▼")
         order = [again.runs[i].status for i in shown(again)]
         assert order == sorted(order, key=list(RunState).index, reverse=True)
+
+
+# -- delete, move in the queue, rerun marked runs (#14.14, #14.17) -------------------------------
+
+async def test_ctrl_d_refuses_a_going_run_asks_then_deletes_rows_and_folders(fixed_app,
+                                                                               history_project):
+    project, ids = history_project
+    app = fixed_app
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: table(app).row_count == 5)
+        await until(pilot, lambda: table(app).cursor_run_id == ids[4], what="newest first")
+        await pilot.press("ctrl+d")  # the Queued run: refused, nothing asked
+        await until(pilot, lambda: notified(app, "cancel first (c), then delete"), what="why")
+        assert isinstance(app.screen, RunsScreen)
+        await pilot.press("G", "ctrl+d")  # the oldest, Completed, with a log and an artifact
+        text = await shows(pilot, app, f"Delete {ids[0]}?")
+        assert "Delete run (y)" in text and "No (n)" in text  # the buttons fit 80x24
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen))
+        assert ids[0] in app.runs and project.run_dir(ids[0]).is_dir()
+        await pilot.press("ctrl+d")
+        await shows(pilot, app, "Delete run (y)")
+        await pilot.press("y")
+        await until(pilot, lambda: ids[0] not in shown(app), what="row gone")
+        assert not project.run_dir(ids[0]).exists()
+        assert ids[0] not in [r.run_id for r in HistoryStore(project.deck_dir /
+                                                            "history.db").list_runs()]
+        await pilot.press("G", "space", "k", "space")  # Failed and Canceled marked
+        assert set(app.screen.marked_runs()) == {ids[1], ids[2]}
+        await pilot.press("ctrl+d")
+        await shows(pilot, app, "Delete 2 runs (y)")
+        await pilot.press("y")
+        await until(pilot, lambda: shown(app) == [ids[4], ids[3]], what="both rows gone")
+        await until(pilot, lambda: "marked" not in screen_text(app), what="marks gone too")
+
+
+def queued_project(tmp_path):
+    from tests.tui.projects import FakeRun, copy_sample, fill_history
+
+    project = copy_sample(tmp_path)
+    ids = fill_history(project, [FakeRun(RunState.RUNNING)] +
+                       [FakeRun(RunState.QUEUED, script=f"q{i}.py") for i in range(3)])
+    return project, ids
+
+
+async def test_a_queued_run_moves_up_down_and_to_the_front_at_80x24(tmp_path):
+    project, ids = queued_project(tmp_path)
+    app = make_app(project, clock=clock)
+    history = HistoryStore(project.deck_dir / "history.db")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: table(app).row_count == 4)
+        await until(pilot, lambda: table(app).cursor_run_id == ids[3], what="newest first")
+        await until(pilot, lambda: "K Up" in footer(app) and "F Front" in footer(app),
+                    what="move keys offered on a queued run")
+        assert "? Keys" in footer(app)  # still fits at 80 columns
+        await pilot.press("F")
+        await until(pilot, lambda: history.queue("local") == [ids[3], ids[1], ids[2]],
+                    what="moved to the front")
+        await shows(pilot, app, "q2.py")
+        await until(pilot, lambda: app.queue_waits.get(ids[3]) is not None
+                    and app.queue_waits[ids[3]].position == 1, what="the table told")
+        assert table(app).cursor_run_id == ids[3]  # the cursor stays on the moved run
+        await pilot.press("J")
+        await until(pilot, lambda: history.queue("local") == [ids[1], ids[3], ids[2]],
+                    what="one down")
+        await pilot.press("j", "K")  # ids[2], the last, one up
+        await until(pilot, lambda: history.queue("local") == [ids[1], ids[2], ids[3]],
+                    what="one up")
+        await pilot.press("question_mark")  # "?" says what the short footer words mean
+        await shows(pilot, app, "Move to the queue's front (starts next)")
+        await pilot.press("escape", "G")  # the Running run: nothing to move, no keys
+        await until(pilot, lambda: "K Up" not in footer(app), what="keys hidden")
+    history.close()
+
+
+async def test_rerun_of_marked_runs_queues_each_again_in_one_go(live_project):
+    from launchdeck.core.runs.submit import submit
+
+    old = [submit(live_project, "local", str(live_project.root / "train.py"),
+                  ("--epochs", "1", "--sleep", "0")) for _ in range(2)]
+    app = make_app(live_project)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: all(r.run_id in app.runs and app.runs[r.run_id].status
+                                       is RunState.COMPLETED for r in old),
+                    what="first runs", timeout=60)
+        await until(pilot, lambda: table(app).row_count == 2)
+        await pilot.press("space", "space", "r")
+        await until(pilot, lambda: len(app.runs) == 4, what="both rerun", timeout=30)
+        await until(pilot, lambda: notified(app, "2 runs rerun"), what="one toast")
+        new = [r for r in app.runs.values() if r.run_id not in {o.run_id for o in old}]
+        assert sorted(r.snapshot for r in new) == sorted(r.snapshot for r in old)
+        await until(pilot, lambda: table(app).cursor_run_id == max(
+            new, key=lambda r: r.created_utc).run_id, what="the newest selected")
+
+
+# -- CPU and memory of running runs (#14.16) ----------------------------------------------------
+
+async def test_cpu_and_memory_of_a_running_run_show_where_they_fit(live_project):
+    import re
+
+    from launchdeck.core.runs.control import request_cancel
+    from launchdeck.core.runs.submit import submit
+
+    run = submit(live_project, "local", str(live_project.root / "train.py"),
+                 ("--epochs", "5000", "--sleep", "0.05"))
+    app = make_app(live_project)
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await until(pilot, lambda: run.run_id in app.runs and app.runs[run.run_id].status
+                        is RunState.RUNNING, what="running", timeout=60)
+            await until(pilot, lambda: table(app).showing_usage, what="columns fitted")
+
+            def cells():
+                row = table(app).get_row(run.run_id)
+                keys = [c.key.value for c in table(app).ordered_columns]
+                return str(row[keys.index("cpu")]), str(row[keys.index("mem")])
+
+            await until(pilot, lambda: re.fullmatch(r"\d+%", cells()[0]), timeout=30,
+                        what="a CPU share (two reads apart)")
+            assert re.fullmatch(r"\d+(\.\d)?[KMG]", cells()[1]), cells()
+            text = screen_text(app)
+            assert " cpu " in text and " mem " in text and cells()[1] in text
+            # Too narrow for them: the columns go and nothing is read any more.
+            await pilot.resize_terminal(60, 24)
+            await until(pilot, lambda: not table(app).showing_usage, what="columns dropped")
+            reads = app.screen._usage_board.reads
+            log = live_project.run_dir(run.run_id) / "output.log"
+            lines = log.read_text().count("\n")
+            # 80 epochs of at least 0.05 s each: more than one USAGE_EVERY has passed.
+            await until(pilot, lambda: log.read_text().count("\n") > lines + 80, timeout=60,
+                        what="4 s of the run")
+            assert app.screen._usage_board.reads == reads
+    finally:
+        request_cancel(live_project, run.run_id)
+    from tests.fixtures.waiting import until as wait_until
+
+    wait_until(lambda: live_project.history.get_run(run.run_id).status.is_terminal,
+               timeout=60, what="the run canceled")
