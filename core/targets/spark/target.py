@@ -1,7 +1,7 @@
 """The Spark cluster target (``type: cluster``): spark-submit on a head node over SSH.
 
 Mapping: environment -> a venv per content hash on the head node, shipped to executors as an
-archive (``core.targets.spark_env``); run -> one Spark application started by spark-submit,
+archive (``core.targets.spark.env``); run -> one Spark application started by spark-submit,
 detached on the head node (``core/farside/runner.py``) in
 ``~/.launchdeck/spark/runs/<run id>/``;
 code -> the snapshot synced into the head node's store (only missing files travel) and
@@ -9,10 +9,10 @@ materialized in ``work/``, the driver's cwd, with its ``.py`` files zipped for `
 output -> spark-submit's stdout and stderr in one log file there, tailed from a byte offset;
 metrics -> ``DECK_METRICS_FILE`` on the head node, tailed the same way; outputs -> ``outputs/``
 of the driver's cwd, copied back over SFTP; cancel -> the driver's process group and so the
-application (see ``spark_execution``). The application id (``app-...``) is the external id.
+application (see ``spark.execution``). The application id (``app-...``) is the external id.
 
 Deploy mode: on YARN, ``yarnDeployMode`` keeps its meaning; on a standalone master Python
-applications run in client mode (the driver on the head node), see ``spark_submit``.
+applications run in client mode (the driver on the head node), see ``spark.submit``.
 
 What it cannot do: conda packages (pip only); ``outputs/`` and metrics of a YARN cluster-mode
 driver (it runs in a YARN container, not on the head node); a password login (use a key or
