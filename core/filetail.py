@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, AsyncIterator, Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 
 if TYPE_CHECKING:
     import asyncio
@@ -49,17 +49,49 @@ class _Reader:
             os.close(self.fd)
 
 
-async def follow(path: Path, offset: int, finished: Callable[[], Awaitable[bool]],
-                 *, chunk_size: int = CHUNK, max_poll: float = SLOW_POLL,
-                 wake: asyncio.Event | None = None) -> AsyncIterator[bytes]:
+def follow(path: Path, offset: int, finished: Callable[[], Awaitable[bool]],
+           *, chunk_size: int = CHUNK, max_poll: float = SLOW_POLL,
+           wake: asyncio.Event | None = None) -> AsyncIterator[bytes]:
     """Yield the bytes of ``path`` from ``offset`` until ``finished()`` and nothing is left.
 
     ``finished`` is asked only when the file has no new bytes; after it says yes the file is
     read once more to its end, so bytes written just before the end are never lost. Setting
     ``wake`` (say, when the writer is known to have ended) cuts a poll's sleep short.
     """
+
+    async def pause(seconds: float) -> None:
+        import asyncio  # loaded already: we run in its loop
+
+        if wake is None:
+            await asyncio.sleep(seconds)
+            return
+        try:
+            await asyncio.wait_for(wake.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    return _follow(_Reader(path, offset, chunk_size), finished, pause, max_poll)
+
+
+def follow_blocking(path: Path, offset: int, finished: Callable[[], bool],
+                    *, chunk_size: int = CHUNK, max_poll: float = SLOW_POLL) -> Iterator[bytes]:
+    """``follow`` without an event loop: the same reads, the same end, sleeping between polls."""
+
+    async def finished_now() -> bool:
+        return finished()
+
+    async def pause(seconds: float) -> None:
+        time.sleep(seconds)
+
+    return _without_loop(_follow(_Reader(path, offset, chunk_size), finished_now, pause,
+                                 max_poll))
+
+
+async def _follow(reader: _Reader, finished: Callable[[], Awaitable[bool]],
+                  pause: Callable[[float], Awaitable[None]],
+                  max_poll: float) -> AsyncGenerator[bytes, None]:
+    """The one polling loop behind ``follow`` and ``follow_blocking``."""
     delay = FAST_POLL
-    reader = _Reader(path, offset, chunk_size)
     try:
         while True:
             if data := reader.read():
@@ -70,35 +102,27 @@ async def follow(path: Path, offset: int, finished: Callable[[], Awaitable[bool]
                 for data in reader.rest():
                     yield data
                 return
-            import asyncio  # loaded already: we run in its loop
-
-            if wake is None:
-                await asyncio.sleep(delay)
-            else:
-                try:
-                    await asyncio.wait_for(wake.wait(), delay)
-                except asyncio.TimeoutError:
-                    pass
+            await pause(delay)
             delay = min(delay * 2, max_poll)
     finally:
         reader.close()
 
 
-def follow_blocking(path: Path, offset: int, finished: Callable[[], bool],
-                    *, chunk_size: int = CHUNK, max_poll: float = SLOW_POLL) -> Iterator[bytes]:
-    """``follow`` without an event loop: the same reads, the same end, sleeping between polls."""
-    delay = FAST_POLL
-    reader = _Reader(path, offset, chunk_size)
+def _without_loop(chunks: AsyncGenerator[bytes, None]) -> Iterator[bytes]:
+    """Iterate an async generator whose awaits all finish at once (nothing it awaits suspends),
+    so each step runs to its next ``yield`` in one ``send`` and no event loop is needed."""
     try:
         while True:
-            if data := reader.read():
-                delay = FAST_POLL
-                yield data
-                continue
-            if finished():
-                yield from reader.rest()
+            try:
+                chunks.__anext__().send(None)
+            except StopIteration as step:
+                yield step.value
+            except StopAsyncIteration:
                 return
-            time.sleep(delay)
-            delay = min(delay * 2, max_poll)
+            else:
+                raise RuntimeError("filetail: a blocking follow awaited an event loop")
     finally:
-        reader.close()
+        try:  # stopped early or done: its own ``finally`` closes the file
+            chunks.aclose().send(None)
+        except StopIteration:
+            pass

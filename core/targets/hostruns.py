@@ -82,6 +82,24 @@ class HostRuns:
         result = await self.host.run(runner("report", root, "0"), check=check)
         return _last_json(result) or {}
 
+    async def started_before(self, root: str) -> dict | None:
+        """The runner's report of the run in ``root`` if an earlier launch started it; else
+        None, with ``root`` cleared for a fresh launch.
+
+        A keeper killed after the host started the run but before it recorded the run's id is
+        revived and launches again: the run must be found, never started a second time.
+        """
+        result = await self.host.run(["sh", "-c", 'cd "$HOME" && if [ -f "$1/pids" ]; then '
+                                      'echo started; else rm -rf -- "$1"; fi', "sh", root],
+                                     check=True)
+        if result.stdout.decode().strip() != "started":
+            return None
+        report = await self.report(root, check=True)
+        if "pid" in report:
+            return report
+        await self.host.run(["rm", "-rf", "--", root], check=True)  # a torn earlier launch
+        return None
+
     async def start(self, launch: dict, *, program: str) -> dict:
         """Have the runner start ``launch`` (root, argv, env, files...); its report.
 

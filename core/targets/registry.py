@@ -1,10 +1,11 @@
 """Which class implements each ``.compute`` type (imported only when used: start-up stays fast).
 
 ``local`` is the local target, which also runs ``Framework: PySpark`` with spark-submit and
-master ``local[*]`` (``core.targets.spark_local``); ``cluster`` is a Spark cluster's head node
-over SSH (``core.targets.spark``); ``remote`` is a host's own Python over SSH
+master ``local[*]`` (``core.targets.local.pyspark``); ``cluster`` is a Spark cluster's head
+node over SSH (``core.targets.spark``); ``remote`` is a host's own Python over SSH
 (``core.targets.remote``); ``docker`` runs PySpark in the container when its image has Java
-and pyspark (``core.targets.spark_docker``).
+and pyspark (``core.targets.docker.pyspark``); ``remotedocker`` is the Docker target on a
+host's engine over SSH (``core.targets.docker.remote``).
 """
 
 from __future__ import annotations

@@ -92,13 +92,9 @@ class RemoteTarget(HostRunsTarget):
                               "run on a remote target; use a cluster target for PySpark")
         root = self.runs.root(spec.run_id)
         await self.runs.connect()
-        started = await self._started_before(root, events)
-        if started is not None:
-            # A keeper died after the host started this run but before the run's id was
-            # recorded: the run is there, running or ended. Starting it again would run the
-            # script twice.
-            return started
-        await self.host.run(["rm", "-rf", "--", root], check=True)  # a launch that failed
+        started = await self.runs.started_before(root)
+        if started is not None:  # running or ended: starting it again would run it twice
+            return self._execution(root, f"{self.python} pid {started['pid']}", events)
         await sync_snapshot(self.host, spec.store, spec.snapshot)
         await materialize_remote(self.host, spec.snapshot, f"{root}/work")
         env, mkdirs = self._run_env(spec)
@@ -109,15 +105,6 @@ class RemoteTarget(HostRunsTarget):
         if "error" in report:
             raise TargetError(f"target {self.name}: {report['error']}")
         return self._execution(root, f"{self.python} pid {report['pid']}", events)
-
-    async def _started_before(self, root: str, events: RunEvents) -> SparkExecution | None:
-        """The run already started in ``root`` (by an earlier keeper), if there is one."""
-        result = await self.host.run(["sh", "-c", 'test -f "$1/pids" || exit 9', "sh", root])
-        if result.exit_status == 9:
-            return None
-        report = await self.runs.report(root)
-        return self._execution(root, f"{self.python} pid {report['pid']}", events) \
-            if report.get("pid") else None
 
     def _run_env(self, spec: RunSpec) -> tuple[dict[str, str], list[str]]:
         """The run's variables (``@ROOT@``/``@HOME@`` expanded on the host), folders to make."""

@@ -2,17 +2,18 @@
 
 ``external_id`` is ``spark-submit pid N`` at launch and becomes the Spark application id
 (``app-...``, ``application_...``) once the driver output shows one; the run's events hear of
-the change (``RunEvents.external_id``: the keeper records it with the run). A script that never starts a
-SparkContext keeps the pid form. The processes themselves are found through the run folder's ``pids`` file on the
-head node, with their start times, so a reused pid is never signalled.
+the change (``RunEvents.external_id``: the keeper records it with the run). A script that
+never starts a SparkContext keeps the pid form. The processes themselves are found through
+the run folder's ``pids`` file on the head node, with their start times, so a reused pid is
+never signalled.
 
 Streams: output and metrics are files on the head node, read by the host-side runner
 (``core/farside/runner.py``, ``follow``) from a byte offset. When the link drops, the reader
 waits for it (``core.remote.link``: for ever, unless ``linkLossTimeout`` says how long),
-reconnects and asks again from the offset it has delivered, so no byte is lost or repeated. Cancel signals spark-submit's process group on
-the head node (TERM, then KILL): in client mode that is the driver, and the master removes the
-application as soon as its driver is gone; a YARN application in cluster mode is also killed
-with ``yarn application -kill``.
+reconnects and asks again from the offset it has delivered, so no byte is lost or repeated.
+Cancel signals spark-submit's process group on the head node (TERM, then KILL): in client
+mode that is the driver, and the master removes the application as soon as its driver is
+gone; a YARN application in cluster mode is also killed with ``yarn application -kill``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, AsyncIterator
 
 from launchdeck.core.errors import ExecutionLost, TargetError, TargetUnreachable
 from launchdeck.core.remote.connection import translate_errors
-from launchdeck.core.targets.hostruns import runner as hostside
+from launchdeck.core.targets.hostruns import runner
 
 if TYPE_CHECKING:
     from launchdeck.core.remote.link import Link
@@ -78,7 +79,7 @@ class SparkExecution:
         tail = b""
         while True:
             try:
-                async with self.host.process(hostside("follow", self.root, name,
+                async with self.host.process(runner("follow", self.root, name,
                                                       str(offset))) as proc:
                     proc.stdin.write_eof()
                     self.link.up()
@@ -106,7 +107,7 @@ class SparkExecution:
 
     async def wait(self) -> int:
         async def attempt() -> str:
-            result = await self.host.run(hostside("wait", self.root))
+            result = await self.host.run(runner("wait", self.root))
             if result.exit_status != 0:
                 raise TargetError(f"{self.host.endpoint}: waiting for run {self.root} failed: "
                                   + result.stderr.decode(errors="replace")[-500:])
@@ -121,7 +122,7 @@ class SparkExecution:
 
     async def cancel(self, *, grace_seconds: float = 10.0) -> None:
         await self._retrying(lambda: self.host.run(
-            hostside("cancel", self.root, str(grace_seconds)), check=True))
+            runner("cancel", self.root, str(grace_seconds)), check=True))
         if self.app_id and self.app_id.startswith("application_"):
             # In YARN cluster mode the driver is not on the head node: ask YARN.
             await self.host.run(["sh", "-c", 'command -v yarn >/dev/null && '
@@ -137,7 +138,7 @@ class SparkExecution:
 
         with tempfile.TemporaryFile() as spool:
             with translate_errors(self.host.endpoint, "copying outputs from"):
-                async with self.host.process(hostside("pack", self.root)) as proc:
+                async with self.host.process(runner("pack", self.root)) as proc:
                     proc.stdin.write_eof()
                     while chunk := await proc.stdout.read(1 << 16):
                         spool.write(chunk)

@@ -1,7 +1,7 @@
 """The Spark cluster target (``type: cluster``): spark-submit on a head node over SSH.
 
 Mapping: environment -> a venv per content hash on the head node, shipped to executors as an
-archive (``core.targets.spark_env``); run -> one Spark application started by spark-submit,
+archive (``core.targets.spark.env``); run -> one Spark application started by spark-submit,
 detached on the head node (``core/farside/runner.py``) in
 ``~/.launchdeck/spark/runs/<run id>/``;
 code -> the snapshot synced into the head node's store (only missing files travel) and
@@ -9,10 +9,10 @@ materialized in ``work/``, the driver's cwd, with its ``.py`` files zipped for `
 output -> spark-submit's stdout and stderr in one log file there, tailed from a byte offset;
 metrics -> ``DECK_METRICS_FILE`` on the head node, tailed the same way; outputs -> ``outputs/``
 of the driver's cwd, copied back over SFTP; cancel -> the driver's process group and so the
-application (see ``spark_execution``). The application id (``app-...``) is the external id.
+application (see ``spark.execution``). The application id (``app-...``) is the external id.
 
 Deploy mode: on YARN, ``yarnDeployMode`` keeps its meaning; on a standalone master Python
-applications run in client mode (the driver on the head node), see ``spark_submit``.
+applications run in client mode (the driver on the head node), see ``spark.submit``.
 
 What it cannot do: conda packages (pip only); ``outputs/`` and metrics of a YARN cluster-mode
 driver (it runs in a YARN container, not on the head node); a password login (use a key or
@@ -180,9 +180,10 @@ class SparkTarget(HostRunsTarget):
 
         root = self.runs.root(spec.run_id)
         await self.runs.connect()
-        started = await self._started_before(root, events)
-        if started is not None:
-            return started
+        started = await self.runs.started_before(root)
+        if started is not None:  # running or ended: starting it again would run it twice
+            return self._execution(root, format_id(started.get("app_id"), started["pid"]),
+                                   events)
         await sync_snapshot(self.host, spec.store, spec.snapshot)
         await materialize_remote(self.host, spec.snapshot, f"{root}/work")
         share = await self._prepare_work(spec, root)
@@ -201,23 +202,6 @@ class SparkTarget(HostRunsTarget):
             raise TargetError(f"target {self.name}: {report['error']}")
         external = format_id(report.get("app_id"), report["pid"])
         return self._execution(root, external, events)
-
-    async def _started_before(self, root: str, events: RunEvents) -> SparkExecution | None:
-        """The run's spark-submit if an earlier launch started it, else a clean ``root``.
-
-        A keeper killed after spark-submit started but before it recorded the run's id is
-        revived and launches again: the run must be found, never started a second time.
-        """
-        result = await self.host.run(["sh", "-c", 'cd "$HOME" && if [ -f "$1/pids" ]; then '
-                                      'echo started; else rm -rf -- "$1"; fi', "sh", root],
-                                     check=True)
-        if result.stdout.decode().strip() != "started":
-            return None
-        report = await self.runs.report(root, check=True)
-        if "pid" not in report:  # a torn earlier launch: start afresh
-            await self.host.run(["rm", "-rf", "--", root], check=True)
-            return None
-        return self._execution(root, format_id(report.get("app_id"), report["pid"]), events)
 
     async def _prepare_work(self, spec: RunSpec, root: str) -> str | None:
         """Create ``work/outputs/`` and the ``nativeSharedDirectory`` folder of the project.
