@@ -191,7 +191,9 @@ class LocalExecution:
         self._ended = asyncio.Event()  # wakes the log and metrics followers at once
 
     def _script_alive(self) -> bool:
-        return start_time(self._pid) == self._started
+        # No start time: the script had already ended when the waiter read it (a zombie has
+        # none), and a gone pid also reads "": never count that as alive.
+        return bool(self._started) and start_time(self._pid) == self._started
 
     def _waiter_alive(self) -> bool:
         if not self._waiter_pid:

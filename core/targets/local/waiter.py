@@ -97,14 +97,13 @@ def _waiter_main(argv, files: RunFiles, env, niceness: int, fds: tuple[int, int,
                                     stdout=log_fd, stderr=log_fd, process_group=0,
                                     restore_signals=True)
         except OSError as exc:
-            os.write(report_fd, f"error: cannot start {argv[0]}: {exc}".encode())
+            _report(report_fd, f"error: cannot start {argv[0]}: {exc}")
             code = 1
             return
         me = os.getpid()
         external_id = f"{proc.pid}:{start_time(proc.pid)}/{me}:{start_time(me)}"
         _write_atomic(files.external_id, external_id)
-        os.write(report_fd, f"id:{external_id}".encode())
-        os.close(report_fd)
+        _report(report_fd, f"id:{external_id}")
         returncode = _wait_reaping(proc.pid)
         # A negative code means a signal; report it the way a shell does.
         _write_atomic(files.exit_code, str(128 - returncode if returncode < 0 else returncode))
@@ -113,6 +112,21 @@ def _waiter_main(argv, files: RunFiles, env, niceness: int, fds: tuple[int, int,
         code = 1
     finally:
         os._exit(code)
+
+
+def _report(report_fd: int, text: str) -> None:
+    """Tell the keeper that forked us how the start went, if it still listens.
+
+    A keeper killed since the fork left the pipe without a reader: the write fails (EPIPE)
+    and the waiter must go on waiting for the script all the same, or the exit code is lost.
+    A later keeper finds the id in the run's files.
+    """
+    try:
+        os.write(report_fd, text.encode())
+    except BrokenPipeError:
+        pass
+    finally:
+        os.close(report_fd)
 
 
 def _wait_reaping(pid: int) -> int:
