@@ -29,6 +29,9 @@ def main(path, offset, done):
     write_all(MAGIC)
     fd = None
     delay = 0.01
+    # Looked at every 10 ms until a second passes without news: a run's first line (the one a
+    # user waits for) shows at once; a quiet run is looked at every 0.1 s.
+    quiet_since = time.time()
     while True:
         # Asked before reading: once the run has ended, this pass reads to the true end.
         finished = os.path.exists(done)
@@ -45,10 +48,12 @@ def main(path, offset, done):
                 write_all(data)
                 offset += len(data)
                 delay = 0.01
+                quiet_since = time.time()
         if finished:
             return 0
         time.sleep(delay)
-        delay = min(delay * 2, 0.1)
+        if time.time() - quiet_since > 1.0:
+            delay = min(delay * 2, 0.1)
 
 
 if __name__ == "__main__":

@@ -12,13 +12,16 @@ engine over a forwarded socket:
   signal if the container was stopped while it ran. ``cancel()`` first drops a
   ``/deck/canceled`` marker, so any later keeper can tell deck's own stop from a stranger's.
 - outputs: the archive API copies ``/deck/work/outputs`` out, safely (``archive``).
-- variables: the runconfig's environment reaches the launcher through ``docker exec`` stdin
-  (``deliver_environment``), never through the container's configuration.
+- variables: the runconfig's environment reaches the launcher on the container's stdin,
+  attached before its start (``attached_stdin``), or through ``docker exec`` stdin for a
+  container a dead keeper started (``deliver_environment``); never through the container's
+  configuration or a command line.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import shutil
@@ -28,7 +31,10 @@ from pathlib import Path
 from typing import AsyncIterator, Awaitable, Callable, TypeVar
 
 import aiodocker
+import aiohttp
 from aiodocker.exceptions import DockerError
+from aiodocker.stream import Stream
+from yarl import URL
 
 from launchdeck.core.errors import ExecutionLost, TargetError, TargetUnreachable
 from launchdeck.core.targets.docker import archive as docker_archive
@@ -278,13 +284,38 @@ class DockerExecution:
                     raise
 
 
+@contextlib.asynccontextmanager
+async def attached_stdin(docker: aiodocker.Docker,
+                         container_id: str) -> AsyncIterator[Stream]:
+    """The stdin of a created container (``OpenStdin``, ``StdinOnce``), attached before its
+    start as ``docker run -i`` does; closing it closes the launcher's stdin.
+
+    Its first bytes reach the launcher as soon as it runs: no ``docker exec`` (a process
+    started in the container, a second Python) stands between the start and the script.
+    """
+    async def setup() -> tuple[URL, bytes | None, bool]:
+        # What aiodocker's attach() asks, without its inspect: deck's containers have no TTY.
+        query = {"stdin": 1, "stdout": 0, "stderr": 0, "stream": 1, "logs": 0,
+                 "detachKeys": ""}
+        return URL(f"containers/{container_id}/attach").with_query(query), None, False
+
+    stream = Stream(docker, setup, aiohttp.ClientTimeout())
+    async with stream:  # attached now: the engine keeps what is written until it is read
+        yield stream
+
+
 async def deliver_environment(docker: aiodocker.Docker, container_id: str, python: str,
-                              variables: dict[str, str]) -> None:
-    """Hand a started container's launcher the run's variables over ``docker exec`` stdin.
+                              variables: dict[str, str], *,
+                              stdin: Stream | None = None) -> None:
+    """Hand a started container's launcher the run's variables: on its attached ``stdin``
+    (a launch), else over ``docker exec`` stdin (a container a dead keeper left waiting).
 
     Neither the exec's command line nor any configuration holds a value: only the stream does.
     """
     payload = json.dumps(variables).encode("utf-8")
+    if stdin is not None:
+        await stdin.write_in(b"%d\n" % len(payload) + payload)
+        return
     exe = await docker.containers.container(container_id).exec(
         [python, "-I", "-S", LAUNCH, "--deliver"], stdin=True, stdout=True, stderr=True)
     stream = exe.start(detach=False)

@@ -41,7 +41,8 @@ from launchdeck.core.targets.docker.delivery import (SHARE_MOUNT, ApiDelivery, C
 from launchdeck.core.targets.docker.engines import EngineConnection, LocalEngine
 from launchdeck.core.targets.docker.environment import EnvironmentImages, ImageResult
 from launchdeck.core.targets.docker.execution import (METRICS, SECRETS, SECRETS_TMPFS,
-                                                      DockerExecution, deliver_environment)
+                                                      DockerExecution, attached_stdin,
+                                                      deliver_environment)
 from launchdeck.core.targets.runenv import RunPaths, run_environment
 
 __all__ = ["DockerTarget", "ImageResult", "SHARE_MOUNT"]
@@ -165,8 +166,10 @@ class DockerTarget(EnvironmentImages):
                 return self._execution(docker, spec, container.id, python)
             try:
                 await self.delivery.put(docker, container.id, spec, staged)
-                await container.start()
-                await deliver_environment(docker, container.id, python, delivered)
+                async with attached_stdin(docker, container.id) as stdin:
+                    await container.start()
+                    await deliver_environment(docker, container.id, python, delivered,
+                                              stdin=stdin)
             except (DockerError, TargetError) as exc:
                 # A container left waiting for variables that never come would live for ever.
                 await container.delete(force=True)
@@ -224,7 +227,7 @@ class DockerTarget(EnvironmentImages):
 
     def _environment(self, spec: RunSpec, image: dict) -> tuple[dict[str, str], dict[str, str]]:
         """Deck's own variables (the container's configuration) and the rest of the run's
-        (the runconfig's, secrets among them: delivered after the start, over exec stdin)."""
+        (the runconfig's, secrets among them: delivered at the start, over stdin)."""
         paths = RunPaths(runtime="/deck/runtime", work="/deck/work", metrics=METRICS,
                          share=SHARE_MOUNT if self.compute.native_shared_directory else None)
         image_env = dict(e.split("=", 1) for e in image.get("Config", {}).get("Env") or ()
@@ -249,7 +252,9 @@ class DockerTarget(EnvironmentImages):
             "Env": [f"{k}={v}" for k, v in env.items()], "WorkingDir": "/deck/work",
             "Labels": {"launchdeck.run_id": spec.run_id,
                        "launchdeck.project": str(self.project_dir)},
-            "AttachStdout": False, "AttachStderr": False, "Tty": False, "OpenStdin": False,
+            # stdin: the run's variables, written once by the launching keeper (see _start).
+            "AttachStdin": True, "OpenStdin": True, "StdinOnce": True,
+            "AttachStdout": False, "AttachStderr": False, "Tty": False,
             "HostConfig": host,
         }
 
