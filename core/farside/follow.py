@@ -1,6 +1,6 @@
 """Inside a run's container: copy a file to stdout from a byte offset until the run has ended.
 
-Started by deck with ``docker exec`` as ``python /deck/bin/follow.py PATH OFFSET DONE_FILE``;
+Started by deck with ``docker exec`` as ``python -c SOURCE PATH OFFSET DONE_FILE``;
 exits 0 once ``DONE_FILE`` exists and the file is read to its end. Its output starts with
 ``MAGIC``: when an exec fails (the container stopped just then) the engine writes its own error
 text into the same stream, and that must never be taken for the run's output. Works the same over a

@@ -23,7 +23,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 import aiodocker
 
@@ -64,6 +64,11 @@ class CodeDelivery(Protocol):
 
     async def put(self, docker: aiodocker.Docker, container_id: str, spec: RunSpec,
                   staged: StagedCode) -> None: ...
+
+    def stdin_files(self, staged: StagedCode) -> IO[bytes] | None:
+        """The tar ``put`` unpacks, for a container that takes it on its stdin instead (an
+        image that runs as root: see ``core/farside/boot.py``); None: only ``put`` will do."""
+        ...
 
 
 def _share_folder(compute: "ComputeConfig", project_dir: Path, share: str, where: str) -> str:
@@ -115,6 +120,9 @@ class ApiDelivery:
                   staged: StagedCode) -> None:
         with docker_archive.run_files(staged.work) as files:
             await put_files(docker, container_id, files)
+
+    def stdin_files(self, staged: StagedCode) -> IO[bytes] | None:
+        return docker_archive.run_files(staged.work)
 
 
 class HostStoreDelivery:
@@ -177,6 +185,10 @@ class HostStoreDelivery:
             err = result.stderr.decode(errors="replace").strip()[-2000:]
             raise TargetError(f"target {name}: putting run {spec.run_id}'s code "
                               f"into its container on {host.endpoint.host} failed: {err}")
+
+
+    def stdin_files(self, staged: StagedCode) -> IO[bytes] | None:
+        return None  # the code is in the host's store, not here: put.py puts it in there
 
 
 @functools.lru_cache(maxsize=1)

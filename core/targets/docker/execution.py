@@ -4,10 +4,11 @@ Everything goes through the API (no bind mount is needed), so the same code driv
 engine over a forwarded socket:
 
 - output: the launcher (``core/farside/launch.py``) writes the script's stdout and stderr to
-  ``/deck/output.log`` inside the container. ``logs(offset)`` runs ``core/farside/follow.py`` there with
-  ``docker exec`` from that byte offset while the container runs, and reads the rest with the
-  archive API once it has stopped, so a keeper that died resumes at the offset history recorded:
-  no line lost, none repeated. Metrics work the same on ``/deck/metrics.jsonl``.
+  ``/deck/output.log`` inside the container. ``logs(offset)`` runs ``core/farside/follow.py``
+  there (``python -c``: it needs no file of the run's) with ``docker exec`` from that byte
+  offset while the container runs (a launch starts the first one at once), and reads the rest
+  with the archive API once it has stopped, so a keeper that died resumes at the offset
+  history recorded: no line lost, none repeated. Metrics work the same on ``/deck/metrics.jsonl``.
 - exit: ``/deck/exit.json`` (written by the launcher) holds the script's exit code, and the
   signal if the container was stopped while it ran. ``cancel()`` first drops a
   ``/deck/canceled`` marker, so any later keeper can tell deck's own stop from a stranger's.
@@ -22,20 +23,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import math
 import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Callable, TypeVar
+from typing import IO, AsyncIterator, Awaitable, Callable, TypeVar
 
 import aiodocker
 import aiohttp
 from aiodocker.exceptions import DockerError
+from aiodocker.execs import Exec
 from aiodocker.stream import Stream
 from yarl import URL
 
+from launchdeck.core import farside
 from launchdeck.core.errors import ExecutionLost, TargetError, TargetUnreachable
 from launchdeck.core.targets.docker import archive as docker_archive
 from launchdeck.core.farside.follow import MAGIC
@@ -46,7 +50,6 @@ OUTPUT = "/deck/output.log"
 METRICS = "/deck/metrics.jsonl"
 EXIT = "/deck/exit.json"
 CANCELED = "/deck/canceled"
-FOLLOW = "/deck/bin/follow.py"
 LAUNCH = "/deck/bin/launch.py"
 #: A tmpfs in each run's container where the launcher picks up the run's variables (a 0600
 #: file, deleted once read); sticky and world-writable because the image's user may not be root.
@@ -70,6 +73,8 @@ class DockerExecution:
         self._run_id = run_id
         self._container = docker.containers.container(container_id)
         self._local_work = local_work  # the bind-mounted code of sharedVolumes, if any
+        #: Followers started ahead of the first ``logs``/``metrics`` (``start_follower``).
+        self._started: dict[tuple[str, int], tuple[Exec, Stream]] = {}
         #: Seconds to wait out an engine that does not answer; the remote target sets 0 and
         #: waits for its SSH link itself, reporting it to the keeper meanwhile.
         self.patience = ENGINE_PATIENCE
@@ -140,18 +145,32 @@ class DockerExecution:
                         raise
             return
 
+    async def start_follower(self, path: str, offset: int = 0) -> None:
+        """Start following ``path`` now, for the first ``logs``/``metrics`` from ``offset``
+        to take over: a launch does so just after the start, so that the follower's own start
+        (a process in the container, a Python) passes while the script's does."""
+        with contextlib.suppress(DockerError):  # stopped already: the stream looks again
+            self._started[(path, offset)] = await self._open_follower(path, offset)
+
+    async def _open_follower(self, path: str, offset: int) -> tuple[Exec, Stream]:
+        # The follower's source on its command line: it runs before the run's files are in.
+        exe = await self._container.exec(
+            [self._python, "-I", "-S", "-c", _follower_source(), path, str(offset), EXIT],
+            stdout=True, stderr=True)
+        stream = exe.start(detach=False)
+        await stream.__aenter__()  # sends the exec's start: the follower runs from here on
+        return exe, stream
+
     async def _exec_follow(self, path: str, offset: int) -> AsyncIterator[bytes | None]:
         """Bytes from the in-container follower; a final None if it ended because the run did."""
         async with engine_errors(f"following {path} in container {self._short}", self._url):
+            started = self._started.pop((path, offset), None)
             try:
-                exe = await self._container.exec(
-                    [self._python, "-I", "-S", FOLLOW, path, str(offset), EXIT],
-                    stdout=True, stderr=True)
+                exe, stream = started or await self._open_follower(path, offset)
             except DockerError as exc:
                 if _stopped_meanwhile(exc):
                     return
                 raise
-            stream = exe.start(detach=False)
             head = b""
             try:
                 while (message := await stream.read_out()) is not None:
@@ -245,7 +264,14 @@ class DockerExecution:
         return skipped + [f"{path}: socket, not a regular file"
                           for path in record.get("sockets") or ()]
 
+    async def close_streams(self) -> None:
+        """Close the followers started ahead that no reader took over."""
+        for _exe, stream in self._started.values():
+            await stream.close()
+        self._started.clear()
+
     async def release(self) -> None:
+        await self.close_streams()
         async with engine_errors(f"removing container {self._short}", self._url):
             try:
                 await self._container.delete(force=True, v=True)
@@ -274,14 +300,13 @@ class DockerExecution:
             return None
 
     async def _exists(self, path: str) -> bool:
-        with tempfile.TemporaryFile() as spool:
-            async with engine_errors(f"reading {path} of container {self._short}", self._url):
-                try:
-                    return await fetch_archive(self._docker, self.external_id, path, spool)
-                except DockerError as exc:
-                    if is_missing(exc):
-                        return False
-                    raise
+        async with engine_errors(f"reading {path} of container {self._short}", self._url):
+            try:
+                return await has_file(self._docker, self.external_id, path)
+            except DockerError as exc:
+                if is_missing(exc):
+                    return False
+                raise
 
 
 @contextlib.asynccontextmanager
@@ -295,13 +320,28 @@ async def attached_stdin(docker: aiodocker.Docker,
     """
     async def setup() -> tuple[URL, bytes | None, bool]:
         # What aiodocker's attach() asks, without its inspect: deck's containers have no TTY.
-        query = {"stdin": 1, "stdout": 0, "stderr": 0, "stream": 1, "logs": 0,
-                 "detachKeys": ""}
+        query: dict[str, str | int] = {"stdin": 1, "stdout": 0, "stderr": 0, "stream": 1,
+                                       "logs": 0, "detachKeys": ""}
         return URL(f"containers/{container_id}/attach").with_query(query), None, False
 
     stream = Stream(docker, setup, aiohttp.ClientTimeout())
     async with stream:  # attached now: the engine keeps what is written until it is read
         yield stream
+
+
+async def send_files(stdin: Stream, files: IO[bytes]) -> None:
+    """The run's ``/deck`` tar (see ``core/farside/boot.py``) on its attached stdin."""
+    files.seek(0, 2)
+    await stdin.write_in(b"%d\n" % files.tell())
+    files.seek(0)
+    while chunk := files.read(1 << 20):
+        await stdin.write_in(chunk)
+
+
+async def has_file(docker: aiodocker.Docker, container_id: str, path: str) -> bool:
+    """Whether ``path`` exists in a container (a missing container raises)."""
+    with tempfile.TemporaryFile() as spool:
+        return await fetch_archive(docker, container_id, path, spool)
 
 
 async def deliver_environment(docker: aiodocker.Docker, container_id: str, python: str,
@@ -331,6 +371,11 @@ async def deliver_environment(docker: aiodocker.Docker, container_id: str, pytho
         raise TargetError(f"container {container_id[:12]}: the run's environment variables "
                           f"could not be handed to it (exit code {code}): "
                           f"{errors.decode(errors='replace').strip()[-500:]}")
+
+
+@functools.lru_cache(maxsize=1)
+def _follower_source() -> str:
+    return farside.source("follow")
 
 
 def _stopped_meanwhile(exc: DockerError) -> bool:

@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import aiodocker
 from aiodocker.exceptions import DockerError
 
+from launchdeck.core import farside
 from launchdeck.core.docker.engine import engine_errors, is_missing
 from launchdeck.core.errors import TargetError
 from launchdeck.core.images import recipe as recipes
@@ -40,9 +41,10 @@ from launchdeck.core.targets.docker.delivery import (SHARE_MOUNT, ApiDelivery, C
                                                      StagedCode)
 from launchdeck.core.targets.docker.engines import EngineConnection, LocalEngine
 from launchdeck.core.targets.docker.environment import EnvironmentImages, ImageResult
-from launchdeck.core.targets.docker.execution import (METRICS, SECRETS, SECRETS_TMPFS,
-                                                      DockerExecution, attached_stdin,
-                                                      deliver_environment)
+from launchdeck.core.targets.docker.execution import (LAUNCH, METRICS, OUTPUT, SECRETS,
+                                                      SECRETS_TMPFS, DockerExecution,
+                                                      attached_stdin, deliver_environment,
+                                                      has_file, send_files)
 from launchdeck.core.targets.runenv import RunPaths, run_environment
 
 __all__ = ["DockerTarget", "ImageResult", "SHARE_MOUNT"]
@@ -53,6 +55,12 @@ if TYPE_CHECKING:
     from launchdeck.core.targets.docker.link import RemoteDockerExecution
 
 GPU_REQUEST = [{"Driver": "nvidia", "Count": -1, "Capabilities": [["gpu"]]}]
+
+
+def _runs_as_root(image: dict) -> bool:
+    """Whether the image's processes run as root (who may create ``/deck`` in the container)."""
+    user = str((image.get("Config") or {}).get("User") or "root").split(":", 1)[0]
+    return user in ("root", "0")
 
 
 class DockerTarget(EnvironmentImages):
@@ -153,25 +161,49 @@ class DockerTarget(EnvironmentImages):
                      ref: str, python: str, image: dict, program: list[str]):
         """Create the run's container, put its code in, start it, hand it its variables."""
         own, delivered = self._environment(spec, image)
-        config = self._container_config(spec, ref, python, own, staged.binds, program)
+        # The files on stdin where the launcher can unpack them itself: no archive PUT, which
+        # costs the engine more than anything else between the create and the first line.
+        files = self.delivery.stdin_files(staged) if _runs_as_root(image) else None
+        try:
+            config = self._container_config(spec, ref, python, own, staged.binds, program,
+                                            boot=files is not None)
+            return await self._start_container(docker, spec, staged, python, config,
+                                               delivered, files)
+        finally:
+            if files is not None:
+                files.close()
+
+    async def _start_container(self, docker: aiodocker.Docker, spec: RunSpec,
+                               staged: StagedCode, python: str, config: dict,
+                               delivered: dict[str, str], files: IO[bytes] | None):
         name = "deck-" + re.sub(r"[^A-Za-z0-9_.-]", "-", spec.run_id)
         async with engine_errors(f"starting run {spec.run_id} on target {self.name}", self.url):
             container, existing = await self._create(docker, config, name)
             if existing:
                 # The keeper that started it may have died before handing the variables over
-                # (a container of an older deck, without --env, takes none this way).
-                if container["State"].get("Running") and \
-                        "--env" in (container["Config"].get("Cmd") or ()):
+                # (a container of an older deck, without --env, takes none this way), or even
+                # before its files went in on stdin (then the launcher is not there yet).
+                cmd = container["Config"].get("Cmd") or ()
+                if container["State"].get("Running") and "--env" in cmd:
+                    if cmd[2:3] == ["-c"] and not await has_file(docker, container.id, LAUNCH):
+                        await self.delivery.put(docker, container.id, spec, staged)
                     await deliver_environment(docker, container.id, python, delivered)
                 return self._execution(docker, spec, container.id, python)
             try:
-                await self.delivery.put(docker, container.id, spec, staged)
+                inner = self._inner(docker, spec, container.id, python)
+                if files is None:
+                    await self.delivery.put(docker, container.id, spec, staged)
                 async with attached_stdin(docker, container.id) as stdin:
                     await container.start()
+                    # Its start passes while the launcher and the script start.
+                    await inner.start_follower(OUTPUT)
+                    if files is not None:
+                        await send_files(stdin, files)
                     await deliver_environment(docker, container.id, python, delivered,
                                               stdin=stdin)
             except (DockerError, TargetError) as exc:
                 # A container left waiting for variables that never come would live for ever.
+                await inner.close_streams()
                 await container.delete(force=True)
                 if isinstance(exc, DockerError) and \
                         "could not select device driver" in exc.message:
@@ -181,7 +213,7 @@ class DockerTarget(EnvironmentImages):
                         "Container Toolkit on the engine's host, or set nvidiaDocker: false"
                     ) from None
                 raise
-        return self._execution(docker, spec, container.id, python)
+        return self._wrapped(inner)
 
     async def attach(self, spec: RunSpec, external_id: str,
                      events: RunEvents) -> "DockerExecution | RemoteDockerExecution":
@@ -216,9 +248,15 @@ class DockerTarget(EnvironmentImages):
 
     def _execution(self, docker: aiodocker.Docker, spec: RunSpec, container_id: str,
                    python: str):
-        inner = DockerExecution(docker, container_id, url=self.url,
-                                python=python, run_id=spec.run_id,
-                                local_work=spec.run_dir / "target" / "work")
+        return self._wrapped(self._inner(docker, spec, container_id, python))
+
+    def _inner(self, docker: aiodocker.Docker, spec: RunSpec, container_id: str,
+               python: str) -> DockerExecution:
+        return DockerExecution(docker, container_id, url=self.url,
+                               python=python, run_id=spec.run_id,
+                               local_work=spec.run_dir / "target" / "work")
+
+    def _wrapped(self, inner: DockerExecution):
         if self.link is None:
             return inner
         from launchdeck.core.targets.docker.link import RemoteDockerExecution
@@ -240,15 +278,17 @@ class DockerTarget(EnvironmentImages):
         return own, {k: v for k, v in run.items() if own.get(k) != v}
 
     def _container_config(self, spec: RunSpec, ref: str, python: str, env: dict[str, str],
-                          binds: list[str], program: list[str]) -> dict:
+                          binds: list[str], program: list[str], *, boot: bool = False) -> dict:
+        """``boot``: the container unpacks its files from stdin (``core/farside/boot.py``)."""
         host: dict = {"Binds": binds, "Tmpfs": {SECRETS: SECRETS_TMPFS}}
         if self.compute.nvidia_docker:
             host["DeviceRequests"] = GPU_REQUEST
+        launcher = ["-c", farside.source("boot")] if boot else [LAUNCH]
         return {
             "Image": ref, "Entrypoint": [],
             # -I: the run's PYTHONPATH holds the user's code, whose json.py or signal.py must
             # not replace the launcher's own imports.
-            "Cmd": [python, "-I", "/deck/bin/launch.py", "--env", *program],
+            "Cmd": [python, "-I", *launcher, "--env", *program],
             "Env": [f"{k}={v}" for k, v in env.items()], "WorkingDir": "/deck/work",
             "Labels": {"launchdeck.run_id": spec.run_id,
                        "launchdeck.project": str(self.project_dir)},
