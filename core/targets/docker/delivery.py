@@ -1,12 +1,14 @@
 """How a run's code reaches its container: through the engine's API, or from the host's store.
 
 A delivery stages the code before the container is created (and says which folders of the
-engine's host the container mounts: ``nativeSharedDirectory``, ``sharedVolumes``), then puts
-deck's helpers, its runtime and the code into the created container before it starts.
+engine's host the container mounts: ``nativeSharedDirectory``, ``sharedVolumes``), then gives
+deck's helpers, its runtime and the code to the container: as a tar the container unpacks
+from its stdin (``stdin_files``, ``core/farside/boot.py``), or put in while it starts (``put``).
 
-- ``ApiDelivery``: the snapshot is materialized on this machine and copied in through the
-  engine's archive API (or, with ``sharedVolumes: true`` on a local engine, bind-mounted from
-  the run's folder). Paths are this machine's when the engine is local.
+- ``ApiDelivery``: the snapshot is materialized on this machine and sent on the container's
+  stdin when its image runs as root, else copied in through the engine's archive API (or, with
+  ``sharedVolumes: true`` on a local engine, bind-mounted from the run's folder). Paths are
+  this machine's when the engine is local.
 - ``HostStoreDelivery``: the snapshot is synced into the remote host's mirror of the content
   store (only the blobs it lacks), then put into the container *on the host* by
   ``core/farside/put.py``, so code crosses the SSH link once, not once per run.

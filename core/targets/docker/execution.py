@@ -121,7 +121,10 @@ class DockerExecution:
 
     async def _follow(self, path: str, offset: int) -> AsyncIterator[bytes]:
         while True:
-            state = await self._state()
+            # A follower started ahead is known to have started while the run ran (and an
+            # inspect now would wait for the engine's lock, held while the follower starts).
+            state = {"Running": True} if (path, offset) in self._started else \
+                await self._state()
             if state is None:
                 return  # wait() reports the loss; there is nothing more to read
             if state.get("Running"):
@@ -329,8 +332,12 @@ async def attached_stdin(docker: aiodocker.Docker,
         yield stream
 
 
-async def send_files(stdin: Stream, files: IO[bytes]) -> None:
-    """The run's ``/deck`` tar (see ``core/farside/boot.py``) on its attached stdin."""
+async def send_files(stdin: Stream, files: IO[bytes] | None) -> None:
+    """The run's ``/deck`` tar (see ``core/farside/boot.py``) on its attached stdin; None:
+    the files are in (put through the engine), say so."""
+    if files is None:
+        await stdin.write_in(b"0\n")
+        return
     files.seek(0, 2)
     await stdin.write_in(b"%d\n" % files.tell())
     files.seek(0)

@@ -25,9 +25,10 @@ that needs a login.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Awaitable
 
 import aiodocker
 from aiodocker.exceptions import DockerError
@@ -55,6 +56,13 @@ if TYPE_CHECKING:
     from launchdeck.core.targets.docker.link import RemoteDockerExecution
 
 GPU_REQUEST = [{"Driver": "nvidia", "Count": -1, "Capabilities": [["gpu"]]}]
+
+
+async def _all(*calls: Awaitable[object]) -> None:
+    """Await every call, at once; then raise the first failure, if any."""
+    for result in await asyncio.gather(*calls, return_exceptions=True):
+        if isinstance(result, BaseException):
+            raise result
 
 
 def _runs_as_root(image: dict) -> bool:
@@ -161,12 +169,12 @@ class DockerTarget(EnvironmentImages):
                      ref: str, python: str, image: dict, program: list[str]):
         """Create the run's container, put its code in, start it, hand it its variables."""
         own, delivered = self._environment(spec, image)
-        # The files on stdin where the launcher can unpack them itself: no archive PUT, which
+        # The files on stdin where the container can unpack them itself: no archive PUT, which
         # costs the engine more than anything else between the create and the first line.
+        # Else they are put in while the container starts (core/farside/boot.py waits).
         files = self.delivery.stdin_files(staged) if _runs_as_root(image) else None
         try:
-            config = self._container_config(spec, ref, python, own, staged.binds, program,
-                                            boot=files is not None)
+            config = self._container_config(spec, ref, python, own, staged.binds, program)
             return await self._start_container(docker, spec, staged, python, config,
                                                delivered, files)
         finally:
@@ -191,14 +199,15 @@ class DockerTarget(EnvironmentImages):
                 return self._execution(docker, spec, container.id, python)
             try:
                 inner = self._inner(docker, spec, container.id, python)
-                if files is None:
-                    await self.delivery.put(docker, container.id, spec, staged)
                 async with attached_stdin(docker, container.id) as stdin:
-                    await container.start()
+                    if files is None:
+                        await _all(container.start(),
+                                   self.delivery.put(docker, container.id, spec, staged))
+                    else:
+                        await container.start()
                     # Its start passes while the launcher and the script start.
                     await inner.start_follower(OUTPUT)
-                    if files is not None:
-                        await send_files(stdin, files)
+                    await send_files(stdin, files)
                     await deliver_environment(docker, container.id, python, delivered,
                                               stdin=stdin)
             except (DockerError, TargetError) as exc:
@@ -278,17 +287,16 @@ class DockerTarget(EnvironmentImages):
         return own, {k: v for k, v in run.items() if own.get(k) != v}
 
     def _container_config(self, spec: RunSpec, ref: str, python: str, env: dict[str, str],
-                          binds: list[str], program: list[str], *, boot: bool = False) -> dict:
-        """``boot``: the container unpacks its files from stdin (``core/farside/boot.py``)."""
+                          binds: list[str], program: list[str]) -> dict:
         host: dict = {"Binds": binds, "Tmpfs": {SECRETS: SECRETS_TMPFS}}
         if self.compute.nvidia_docker:
             host["DeviceRequests"] = GPU_REQUEST
-        launcher = ["-c", farside.source("boot")] if boot else [LAUNCH]
         return {
             "Image": ref, "Entrypoint": [],
             # -I: the run's PYTHONPATH holds the user's code, whose json.py or signal.py must
-            # not replace the launcher's own imports.
-            "Cmd": [python, "-I", *launcher, "--env", *program],
+            # not replace the launcher's own imports. The launcher is put in place by
+            # core/farside/boot.py, from stdin or once the engine put it in.
+            "Cmd": [python, "-I", "-c", farside.source("boot"), "--env", *program],
             "Env": [f"{k}={v}" for k, v in env.items()], "WorkingDir": "/deck/work",
             "Labels": {"launchdeck.run_id": spec.run_id,
                        "launchdeck.project": str(self.project_dir)},
