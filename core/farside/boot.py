@@ -6,8 +6,8 @@
 # 20.10 a re-exec of dockerd and a mount, the largest cost between `deck submit` and the first
 # line). The tar is read whole before a byte is unpacked. When stdin ends short (the keeper
 # died), this waits for the variables file: a later keeper puts the files in through the
-# engine if the launcher is not there, then hands the variables over through the launcher
-# (``--deliver``), so once that file is there the files are whole.
+# engine (the launcher has not taken the variables), then hands them over through the
+# launcher (``--deliver``), so once that file is there the files are whole.
 import os
 import sys
 import time

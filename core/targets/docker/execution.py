@@ -51,6 +51,8 @@ METRICS = "/deck/metrics.jsonl"
 EXIT = "/deck/exit.json"
 CANCELED = "/deck/canceled"
 LAUNCH = "/deck/bin/launch.py"
+#: Written by the launcher once it took the run's variables: the script starts after it.
+ENV_TAKEN = "/deck/env-taken"
 #: A tmpfs in each run's container where the launcher picks up the run's variables (a 0600
 #: file, deleted once read); sticky and world-writable because the image's user may not be root.
 SECRETS = "/deck/secrets"

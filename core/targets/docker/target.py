@@ -42,7 +42,7 @@ from launchdeck.core.targets.docker.delivery import (SHARE_MOUNT, ApiDelivery, C
                                                      StagedCode)
 from launchdeck.core.targets.docker.engines import EngineConnection, LocalEngine
 from launchdeck.core.targets.docker.environment import EnvironmentImages, ImageResult
-from launchdeck.core.targets.docker.execution import (LAUNCH, METRICS, OUTPUT, SECRETS,
+from launchdeck.core.targets.docker.execution import (ENV_TAKEN, METRICS, OUTPUT, SECRETS,
                                                       SECRETS_TMPFS, DockerExecution,
                                                       attached_stdin, deliver_environment,
                                                       has_file, send_files)
@@ -190,10 +190,12 @@ class DockerTarget(EnvironmentImages):
             if existing:
                 # The keeper that started it may have died before handing the variables over
                 # (a container of an older deck, without --env, takes none this way), or even
-                # before its files went in on stdin (then the launcher is not there yet).
+                # before its files were whole: until the launcher took the variables the
+                # script has not started, and the files are put in again (the same files).
                 cmd = container["Config"].get("Cmd") or ()
                 if container["State"].get("Running") and "--env" in cmd:
-                    if cmd[2:3] == ["-c"] and not await has_file(docker, container.id, LAUNCH):
+                    if cmd[2:3] == ["-c"] and \
+                            not await has_file(docker, container.id, ENV_TAKEN):
                         await self.delivery.put(docker, container.id, spec, staged)
                     await deliver_environment(docker, container.id, python, delivered)
                 return self._execution(docker, spec, container.id, python)
