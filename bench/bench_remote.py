@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import REPO, copy_sample_project, deck_command, median, report, \
     source_env  # noqa: E402
-from tests.core.targets.test_remotedocker import Remote  # noqa: E402
+from tests.core.targets.docker.test_remote import Remote  # noqa: E402
 from launchdeck.core.targets.base import NO_EVENTS  # noqa: E402
 
 SCRIPT = "print('first line', flush=True)\nimport time; time.sleep(0.3)\nprint('done')\n"

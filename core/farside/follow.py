@@ -1,6 +1,6 @@
 """Inside a run's container: copy a file to stdout from a byte offset until the run has ended.
 
-Started by deck with ``docker exec`` as ``python /deck/bin/follow.py PATH OFFSET DONE_FILE``;
+Started by deck with ``docker exec`` as ``python -c SOURCE PATH OFFSET DONE_FILE``;
 exits 0 once ``DONE_FILE`` exists and the file is read to its end. Its output starts with
 ``MAGIC``: when an exec fails (the container stopped just then) the engine writes its own error
 text into the same stream, and that must never be taken for the run's output. Works the same over a
@@ -29,6 +29,9 @@ def main(path, offset, done):
     write_all(MAGIC)
     fd = None
     delay = 0.01
+    # Looked at every 10 ms until a second passes without news: a run's first line (the one a
+    # user waits for) shows at once; a quiet run is looked at every 0.1 s.
+    quiet_since = time.time()
     while True:
         # Asked before reading: once the run has ended, this pass reads to the true end.
         finished = os.path.exists(done)
@@ -45,10 +48,12 @@ def main(path, offset, done):
                 write_all(data)
                 offset += len(data)
                 delay = 0.01
+                quiet_since = time.time()
         if finished:
             return 0
         time.sleep(delay)
-        delay = min(delay * 2, 0.1)
+        if time.time() - quiet_since > 1.0:
+            delay = min(delay * 2, 0.1)
 
 
 if __name__ == "__main__":

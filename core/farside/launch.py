@@ -14,10 +14,12 @@ image has. Why a launcher instead of running the script directly:
 - as PID 1 it forwards SIGTERM/SIGINT/SIGHUP to the script's process group and reaps orphans;
 - ``./outputs/`` exists (empty) before the script starts, as on Workbench;
 - with ``--env`` the run configuration's variables (``keyring:`` secrets among them) never
-  enter the container's configuration, where ``docker inspect`` would show them: deck delivers
-  them after the start through ``docker exec`` on stdin (``--deliver``, below), into a 0600
-  file on a tmpfs (``/deck/secrets``, gone when the container stops); the launcher reads the
-  file, deletes it, and starts the program with the variables set.
+  enter the container's configuration, where ``docker inspect`` would show them: deck writes
+  them on the container's stdin (attached before the start, closed after the first client:
+  ``StdinOnce``), and the launcher reads them there first. If that stream ends short (the
+  keeper died before it wrote them), a later keeper delivers them through ``docker exec`` on
+  stdin (``--deliver``, below), into a 0600 file on a tmpfs (``/deck/secrets``, gone when the
+  container stops); the launcher reads the file, deletes it, and starts the program.
 """
 
 import json
@@ -36,8 +38,29 @@ ENV_FILE = SECRETS + "/env.json"
 ENV_TAKEN = DECK + "/env-taken"
 
 
+def read_payload(stream):
+    """``<length>\n<json>`` from ``stream`` as bytes, or None if it ends before the whole."""
+    line = stream.readline()
+    try:
+        size = int(line.strip())
+    except ValueError:
+        return None  # nothing (no stdin attached: /dev/null), or not deck's framing
+    data = b""
+    while len(data) < size:
+        chunk = stream.read(size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
 def receive_environment():
-    """The variables deck delivers (see ``deliver``), read once and deleted at once."""
+    """The variables deck delivers: on stdin at the start, else (see ``deliver``) in a file,
+    read once and deleted at once."""
+    data = read_payload(sys.stdin.buffer)
+    if data is not None:
+        open(ENV_TAKEN, "w").close()
+        return json.loads(data.decode("utf-8"))
     delay = 0.005
     while not os.path.exists(ENV_FILE):
         time.sleep(delay)
@@ -51,15 +74,10 @@ def receive_environment():
 
 def deliver():
     """``--deliver``: stdin holds ``<length>\n<json>``; write it where the launcher waits."""
-    stdin = sys.stdin.buffer
-    size = int(stdin.readline().strip())
-    data = b""
-    while len(data) < size:
-        chunk = stdin.read(size - len(data))
-        if not chunk:
-            sys.stderr.write("deck: the run's environment was cut short\n")
-            return 3
-        data += chunk
+    data = read_payload(sys.stdin.buffer)
+    if data is None:
+        sys.stderr.write("deck: the run's environment was cut short\n")
+        return 3
     if os.path.exists(ENV_TAKEN):
         return 0  # the launcher already has it (an earlier keeper delivered it)
     tmp = ENV_FILE + ".tmp"

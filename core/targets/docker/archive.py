@@ -17,9 +17,9 @@ from launchdeck.core import farside
 from launchdeck.core.targets.base import RUNTIME_DIR
 from launchdeck.core.targets.outputs import copy_file_sparse, write_sparse
 
-#: In-container helpers: (far-side file, path inside the container).
-HELPERS = ((farside.path("launch"), "deck/bin/launch.py"),
-           (farside.path("follow"), "deck/bin/follow.py"))
+#: In-container helpers: (far-side file, path inside the container). The follower needs no
+#: file: it runs as ``python -c`` (``execution``).
+HELPERS = ((farside.path("launch"), "deck/bin/launch.py"),)
 
 
 def _owned_by_root(info: tarfile.TarInfo) -> tarfile.TarInfo:

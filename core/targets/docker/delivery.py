@@ -1,12 +1,14 @@
 """How a run's code reaches its container: through the engine's API, or from the host's store.
 
 A delivery stages the code before the container is created (and says which folders of the
-engine's host the container mounts: ``nativeSharedDirectory``, ``sharedVolumes``), then puts
-deck's helpers, its runtime and the code into the created container before it starts.
+engine's host the container mounts: ``nativeSharedDirectory``, ``sharedVolumes``), then gives
+deck's helpers, its runtime and the code to the container: as a tar the container unpacks
+from its stdin (``stdin_files``, ``core/farside/boot.py``), or put in while it starts (``put``).
 
-- ``ApiDelivery``: the snapshot is materialized on this machine and copied in through the
-  engine's archive API (or, with ``sharedVolumes: true`` on a local engine, bind-mounted from
-  the run's folder). Paths are this machine's when the engine is local.
+- ``ApiDelivery``: the snapshot is materialized on this machine and sent on the container's
+  stdin when its image runs as root, else copied in through the engine's archive API (or, with
+  ``sharedVolumes: true`` on a local engine, bind-mounted from the run's folder). Paths are
+  this machine's when the engine is local.
 - ``HostStoreDelivery``: the snapshot is synced into the remote host's mirror of the content
   store (only the blobs it lacks), then put into the container *on the host* by
   ``core/farside/put.py``, so code crosses the SSH link once, not once per run.
@@ -23,7 +25,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 import aiodocker
 
@@ -64,6 +66,11 @@ class CodeDelivery(Protocol):
 
     async def put(self, docker: aiodocker.Docker, container_id: str, spec: RunSpec,
                   staged: StagedCode) -> None: ...
+
+    def stdin_files(self, staged: StagedCode) -> IO[bytes] | None:
+        """The tar ``put`` unpacks, for a container that takes it on its stdin instead (an
+        image that runs as root: see ``core/farside/boot.py``); None: only ``put`` will do."""
+        ...
 
 
 def _share_folder(compute: "ComputeConfig", project_dir: Path, share: str, where: str) -> str:
@@ -115,6 +122,9 @@ class ApiDelivery:
                   staged: StagedCode) -> None:
         with docker_archive.run_files(staged.work) as files:
             await put_files(docker, container_id, files)
+
+    def stdin_files(self, staged: StagedCode) -> IO[bytes] | None:
+        return docker_archive.run_files(staged.work)
 
 
 class HostStoreDelivery:
@@ -177,6 +187,10 @@ class HostStoreDelivery:
             err = result.stderr.decode(errors="replace").strip()[-2000:]
             raise TargetError(f"target {name}: putting run {spec.run_id}'s code "
                               f"into its container on {host.endpoint.host} failed: {err}")
+
+
+    def stdin_files(self, staged: StagedCode) -> IO[bytes] | None:
+        return None  # the code is in the host's store, not here: put.py puts it in there
 
 
 @functools.lru_cache(maxsize=1)

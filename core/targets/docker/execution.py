@@ -4,32 +4,42 @@ Everything goes through the API (no bind mount is needed), so the same code driv
 engine over a forwarded socket:
 
 - output: the launcher (``core/farside/launch.py``) writes the script's stdout and stderr to
-  ``/deck/output.log`` inside the container. ``logs(offset)`` runs ``core/farside/follow.py`` there with
-  ``docker exec`` from that byte offset while the container runs, and reads the rest with the
-  archive API once it has stopped, so a keeper that died resumes at the offset history recorded:
-  no line lost, none repeated. Metrics work the same on ``/deck/metrics.jsonl``.
+  ``/deck/output.log`` inside the container. ``logs(offset)`` runs ``core/farside/follow.py``
+  there (``python -c``: it needs no file of the run's) with ``docker exec`` from that byte
+  offset while the container runs (a launch starts the first one at once), and reads the rest
+  with the archive API once it has stopped, so a keeper that died resumes at the offset
+  history recorded: no line lost, none repeated. Metrics work the same on ``/deck/metrics.jsonl``.
 - exit: ``/deck/exit.json`` (written by the launcher) holds the script's exit code, and the
   signal if the container was stopped while it ran. ``cancel()`` first drops a
   ``/deck/canceled`` marker, so any later keeper can tell deck's own stop from a stranger's.
 - outputs: the archive API copies ``/deck/work/outputs`` out, safely (``archive``).
-- variables: the runconfig's environment reaches the launcher through ``docker exec`` stdin
-  (``deliver_environment``), never through the container's configuration.
+- variables: the runconfig's environment reaches the launcher on the container's stdin,
+  attached before its start (``attached_stdin``), or through ``docker exec`` stdin for a
+  container a dead keeper started (``deliver_environment``); never through the container's
+  configuration or a command line.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import json
 import math
 import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Callable, TypeVar
+from typing import IO, AsyncIterator, Awaitable, Callable, TypeVar
 
 import aiodocker
+import aiohttp
 from aiodocker.exceptions import DockerError
+from aiodocker.execs import Exec
+from aiodocker.stream import Stream
+from yarl import URL
 
+from launchdeck.core import farside
 from launchdeck.core.errors import ExecutionLost, TargetError, TargetUnreachable
 from launchdeck.core.targets.docker import archive as docker_archive
 from launchdeck.core.farside.follow import MAGIC
@@ -40,8 +50,9 @@ OUTPUT = "/deck/output.log"
 METRICS = "/deck/metrics.jsonl"
 EXIT = "/deck/exit.json"
 CANCELED = "/deck/canceled"
-FOLLOW = "/deck/bin/follow.py"
 LAUNCH = "/deck/bin/launch.py"
+#: Written by the launcher once it took the run's variables: the script starts after it.
+ENV_TAKEN = "/deck/env-taken"
 #: A tmpfs in each run's container where the launcher picks up the run's variables (a 0600
 #: file, deleted once read); sticky and world-writable because the image's user may not be root.
 SECRETS = "/deck/secrets"
@@ -64,6 +75,8 @@ class DockerExecution:
         self._run_id = run_id
         self._container = docker.containers.container(container_id)
         self._local_work = local_work  # the bind-mounted code of sharedVolumes, if any
+        #: Followers started ahead of the first ``logs``/``metrics`` (``start_follower``).
+        self._started: dict[tuple[str, int], tuple[Exec, Stream]] = {}
         #: Seconds to wait out an engine that does not answer; the remote target sets 0 and
         #: waits for its SSH link itself, reporting it to the keeper meanwhile.
         self.patience = ENGINE_PATIENCE
@@ -110,7 +123,10 @@ class DockerExecution:
 
     async def _follow(self, path: str, offset: int) -> AsyncIterator[bytes]:
         while True:
-            state = await self._state()
+            # A follower started ahead is known to have started while the run ran (and an
+            # inspect now would wait for the engine's lock, held while the follower starts).
+            state = {"Running": True} if (path, offset) in self._started else \
+                await self._state()
             if state is None:
                 return  # wait() reports the loss; there is nothing more to read
             if state.get("Running"):
@@ -134,18 +150,32 @@ class DockerExecution:
                         raise
             return
 
+    async def start_follower(self, path: str, offset: int = 0) -> None:
+        """Start following ``path`` now, for the first ``logs``/``metrics`` from ``offset``
+        to take over: a launch does so just after the start, so that the follower's own start
+        (a process in the container, a Python) passes while the script's does."""
+        with contextlib.suppress(DockerError):  # stopped already: the stream looks again
+            self._started[(path, offset)] = await self._open_follower(path, offset)
+
+    async def _open_follower(self, path: str, offset: int) -> tuple[Exec, Stream]:
+        # The follower's source on its command line: it runs before the run's files are in.
+        exe = await self._container.exec(
+            [self._python, "-I", "-S", "-c", _follower_source(), path, str(offset), EXIT],
+            stdout=True, stderr=True)
+        stream = exe.start(detach=False)
+        await stream.__aenter__()  # sends the exec's start: the follower runs from here on
+        return exe, stream
+
     async def _exec_follow(self, path: str, offset: int) -> AsyncIterator[bytes | None]:
         """Bytes from the in-container follower; a final None if it ended because the run did."""
         async with engine_errors(f"following {path} in container {self._short}", self._url):
+            started = self._started.pop((path, offset), None)
             try:
-                exe = await self._container.exec(
-                    [self._python, "-I", "-S", FOLLOW, path, str(offset), EXIT],
-                    stdout=True, stderr=True)
+                exe, stream = started or await self._open_follower(path, offset)
             except DockerError as exc:
                 if _stopped_meanwhile(exc):
                     return
                 raise
-            stream = exe.start(detach=False)
             head = b""
             try:
                 while (message := await stream.read_out()) is not None:
@@ -239,7 +269,14 @@ class DockerExecution:
         return skipped + [f"{path}: socket, not a regular file"
                           for path in record.get("sockets") or ()]
 
+    async def close_streams(self) -> None:
+        """Close the followers started ahead that no reader took over."""
+        for _exe, stream in self._started.values():
+            await stream.close()
+        self._started.clear()
+
     async def release(self) -> None:
+        await self.close_streams()
         async with engine_errors(f"removing container {self._short}", self._url):
             try:
                 await self._container.delete(force=True, v=True)
@@ -268,23 +305,66 @@ class DockerExecution:
             return None
 
     async def _exists(self, path: str) -> bool:
-        with tempfile.TemporaryFile() as spool:
-            async with engine_errors(f"reading {path} of container {self._short}", self._url):
-                try:
-                    return await fetch_archive(self._docker, self.external_id, path, spool)
-                except DockerError as exc:
-                    if is_missing(exc):
-                        return False
-                    raise
+        async with engine_errors(f"reading {path} of container {self._short}", self._url):
+            try:
+                return await has_file(self._docker, self.external_id, path)
+            except DockerError as exc:
+                if is_missing(exc):
+                    return False
+                raise
+
+
+@contextlib.asynccontextmanager
+async def attached_stdin(docker: aiodocker.Docker,
+                         container_id: str) -> AsyncIterator[Stream]:
+    """The stdin of a created container (``OpenStdin``, ``StdinOnce``), attached before its
+    start as ``docker run -i`` does; closing it closes the launcher's stdin.
+
+    Its first bytes reach the launcher as soon as it runs: no ``docker exec`` (a process
+    started in the container, a second Python) stands between the start and the script.
+    """
+    async def setup() -> tuple[URL, bytes | None, bool]:
+        # What aiodocker's attach() asks, without its inspect: deck's containers have no TTY.
+        query: dict[str, str | int] = {"stdin": 1, "stdout": 0, "stderr": 0, "stream": 1,
+                                       "logs": 0, "detachKeys": ""}
+        return URL(f"containers/{container_id}/attach").with_query(query), None, False
+
+    stream = Stream(docker, setup, aiohttp.ClientTimeout())
+    async with stream:  # attached now: the engine keeps what is written until it is read
+        yield stream
+
+
+async def send_files(stdin: Stream, files: IO[bytes] | None) -> None:
+    """The run's ``/deck`` tar (see ``core/farside/boot.py``) on its attached stdin; None:
+    the files are in (put through the engine), say so."""
+    if files is None:
+        await stdin.write_in(b"0\n")
+        return
+    files.seek(0, 2)
+    await stdin.write_in(b"%d\n" % files.tell())
+    files.seek(0)
+    while chunk := files.read(1 << 20):
+        await stdin.write_in(chunk)
+
+
+async def has_file(docker: aiodocker.Docker, container_id: str, path: str) -> bool:
+    """Whether ``path`` exists in a container (a missing container raises)."""
+    with tempfile.TemporaryFile() as spool:
+        return await fetch_archive(docker, container_id, path, spool)
 
 
 async def deliver_environment(docker: aiodocker.Docker, container_id: str, python: str,
-                              variables: dict[str, str]) -> None:
-    """Hand a started container's launcher the run's variables over ``docker exec`` stdin.
+                              variables: dict[str, str], *,
+                              stdin: Stream | None = None) -> None:
+    """Hand a started container's launcher the run's variables: on its attached ``stdin``
+    (a launch), else over ``docker exec`` stdin (a container a dead keeper left waiting).
 
     Neither the exec's command line nor any configuration holds a value: only the stream does.
     """
     payload = json.dumps(variables).encode("utf-8")
+    if stdin is not None:
+        await stdin.write_in(b"%d\n" % len(payload) + payload)
+        return
     exe = await docker.containers.container(container_id).exec(
         [python, "-I", "-S", LAUNCH, "--deliver"], stdin=True, stdout=True, stderr=True)
     stream = exe.start(detach=False)
@@ -300,6 +380,11 @@ async def deliver_environment(docker: aiodocker.Docker, container_id: str, pytho
         raise TargetError(f"container {container_id[:12]}: the run's environment variables "
                           f"could not be handed to it (exit code {code}): "
                           f"{errors.decode(errors='replace').strip()[-500:]}")
+
+
+@functools.lru_cache(maxsize=1)
+def _follower_source() -> str:
+    return farside.source("follow")
 
 
 def _stopped_meanwhile(exc: DockerError) -> bool:

@@ -25,13 +25,15 @@ that needs a login.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Awaitable
 
 import aiodocker
 from aiodocker.exceptions import DockerError
 
+from launchdeck.core import farside
 from launchdeck.core.docker.engine import engine_errors, is_missing
 from launchdeck.core.errors import TargetError
 from launchdeck.core.images import recipe as recipes
@@ -40,8 +42,10 @@ from launchdeck.core.targets.docker.delivery import (SHARE_MOUNT, ApiDelivery, C
                                                      StagedCode)
 from launchdeck.core.targets.docker.engines import EngineConnection, LocalEngine
 from launchdeck.core.targets.docker.environment import EnvironmentImages, ImageResult
-from launchdeck.core.targets.docker.execution import (METRICS, SECRETS, SECRETS_TMPFS,
-                                                      DockerExecution, deliver_environment)
+from launchdeck.core.targets.docker.execution import (ENV_TAKEN, METRICS, OUTPUT, SECRETS,
+                                                      SECRETS_TMPFS, DockerExecution,
+                                                      attached_stdin, deliver_environment,
+                                                      has_file, send_files)
 from launchdeck.core.targets.runenv import RunPaths, run_environment
 
 __all__ = ["DockerTarget", "ImageResult", "SHARE_MOUNT"]
@@ -52,6 +56,19 @@ if TYPE_CHECKING:
     from launchdeck.core.targets.docker.link import RemoteDockerExecution
 
 GPU_REQUEST = [{"Driver": "nvidia", "Count": -1, "Capabilities": [["gpu"]]}]
+
+
+async def _all(*calls: Awaitable[object]) -> None:
+    """Await every call, at once; then raise the first failure, if any."""
+    for result in await asyncio.gather(*calls, return_exceptions=True):
+        if isinstance(result, BaseException):
+            raise result
+
+
+def _runs_as_root(image: dict) -> bool:
+    """Whether the image's processes run as root (who may create ``/deck`` in the container)."""
+    user = str((image.get("Config") or {}).get("User") or "root").split(":", 1)[0]
+    return user in ("root", "0")
 
 
 class DockerTarget(EnvironmentImages):
@@ -152,23 +169,52 @@ class DockerTarget(EnvironmentImages):
                      ref: str, python: str, image: dict, program: list[str]):
         """Create the run's container, put its code in, start it, hand it its variables."""
         own, delivered = self._environment(spec, image)
-        config = self._container_config(spec, ref, python, own, staged.binds, program)
+        # The files on stdin where the container can unpack them itself: no archive PUT, which
+        # costs the engine more than anything else between the create and the first line.
+        # Else they are put in while the container starts (core/farside/boot.py waits).
+        files = self.delivery.stdin_files(staged) if _runs_as_root(image) else None
+        try:
+            config = self._container_config(spec, ref, python, own, staged.binds, program)
+            return await self._start_container(docker, spec, staged, python, config,
+                                               delivered, files)
+        finally:
+            if files is not None:
+                files.close()
+
+    async def _start_container(self, docker: aiodocker.Docker, spec: RunSpec,
+                               staged: StagedCode, python: str, config: dict,
+                               delivered: dict[str, str], files: IO[bytes] | None):
         name = "deck-" + re.sub(r"[^A-Za-z0-9_.-]", "-", spec.run_id)
         async with engine_errors(f"starting run {spec.run_id} on target {self.name}", self.url):
             container, existing = await self._create(docker, config, name)
             if existing:
                 # The keeper that started it may have died before handing the variables over
-                # (a container of an older deck, without --env, takes none this way).
-                if container["State"].get("Running") and \
-                        "--env" in (container["Config"].get("Cmd") or ()):
+                # (a container of an older deck, without --env, takes none this way), or even
+                # before its files were whole: until the launcher took the variables the
+                # script has not started, and the files are put in again (the same files).
+                cmd = container["Config"].get("Cmd") or ()
+                if container["State"].get("Running") and "--env" in cmd:
+                    if cmd[2:3] == ["-c"] and \
+                            not await has_file(docker, container.id, ENV_TAKEN):
+                        await self.delivery.put(docker, container.id, spec, staged)
                     await deliver_environment(docker, container.id, python, delivered)
                 return self._execution(docker, spec, container.id, python)
             try:
-                await self.delivery.put(docker, container.id, spec, staged)
-                await container.start()
-                await deliver_environment(docker, container.id, python, delivered)
+                inner = self._inner(docker, spec, container.id, python)
+                async with attached_stdin(docker, container.id) as stdin:
+                    if files is None:
+                        await _all(container.start(),
+                                   self.delivery.put(docker, container.id, spec, staged))
+                    else:
+                        await container.start()
+                    # Its start passes while the launcher and the script start.
+                    await inner.start_follower(OUTPUT)
+                    await send_files(stdin, files)
+                    await deliver_environment(docker, container.id, python, delivered,
+                                              stdin=stdin)
             except (DockerError, TargetError) as exc:
                 # A container left waiting for variables that never come would live for ever.
+                await inner.close_streams()
                 await container.delete(force=True)
                 if isinstance(exc, DockerError) and \
                         "could not select device driver" in exc.message:
@@ -178,7 +224,7 @@ class DockerTarget(EnvironmentImages):
                         "Container Toolkit on the engine's host, or set nvidiaDocker: false"
                     ) from None
                 raise
-        return self._execution(docker, spec, container.id, python)
+        return self._wrapped(inner)
 
     async def attach(self, spec: RunSpec, external_id: str,
                      events: RunEvents) -> "DockerExecution | RemoteDockerExecution":
@@ -213,9 +259,15 @@ class DockerTarget(EnvironmentImages):
 
     def _execution(self, docker: aiodocker.Docker, spec: RunSpec, container_id: str,
                    python: str):
-        inner = DockerExecution(docker, container_id, url=self.url,
-                                python=python, run_id=spec.run_id,
-                                local_work=spec.run_dir / "target" / "work")
+        return self._wrapped(self._inner(docker, spec, container_id, python))
+
+    def _inner(self, docker: aiodocker.Docker, spec: RunSpec, container_id: str,
+               python: str) -> DockerExecution:
+        return DockerExecution(docker, container_id, url=self.url,
+                               python=python, run_id=spec.run_id,
+                               local_work=spec.run_dir / "target" / "work")
+
+    def _wrapped(self, inner: DockerExecution):
         if self.link is None:
             return inner
         from launchdeck.core.targets.docker.link import RemoteDockerExecution
@@ -224,7 +276,7 @@ class DockerTarget(EnvironmentImages):
 
     def _environment(self, spec: RunSpec, image: dict) -> tuple[dict[str, str], dict[str, str]]:
         """Deck's own variables (the container's configuration) and the rest of the run's
-        (the runconfig's, secrets among them: delivered after the start, over exec stdin)."""
+        (the runconfig's, secrets among them: delivered at the start, over stdin)."""
         paths = RunPaths(runtime="/deck/runtime", work="/deck/work", metrics=METRICS,
                          share=SHARE_MOUNT if self.compute.native_shared_directory else None)
         image_env = dict(e.split("=", 1) for e in image.get("Config", {}).get("Env") or ()
@@ -244,12 +296,15 @@ class DockerTarget(EnvironmentImages):
         return {
             "Image": ref, "Entrypoint": [],
             # -I: the run's PYTHONPATH holds the user's code, whose json.py or signal.py must
-            # not replace the launcher's own imports.
-            "Cmd": [python, "-I", "/deck/bin/launch.py", "--env", *program],
+            # not replace the launcher's own imports. The launcher is put in place by
+            # core/farside/boot.py, from stdin or once the engine put it in.
+            "Cmd": [python, "-I", "-c", farside.source("boot"), "--env", *program],
             "Env": [f"{k}={v}" for k, v in env.items()], "WorkingDir": "/deck/work",
             "Labels": {"launchdeck.run_id": spec.run_id,
                        "launchdeck.project": str(self.project_dir)},
-            "AttachStdout": False, "AttachStderr": False, "Tty": False, "OpenStdin": False,
+            # stdin: the run's variables, written once by the launching keeper (see _start).
+            "AttachStdin": True, "OpenStdin": True, "StdinOnce": True,
+            "AttachStdout": False, "AttachStderr": False, "Tty": False,
             "HostConfig": host,
         }
 

@@ -132,3 +132,36 @@ async def test_a_relaunch_hands_over_the_variables_a_dead_keeper_did_not(docker_
         await again.release()
     finally:
         await target.close()
+
+
+async def test_a_relaunch_puts_in_the_files_a_dead_keeper_did_not_send(docker_project,
+                                                                       monkeypatch):
+    """A keeper killed after the start, before the run's files went in on the container's
+    stdin: the next keeper's launch puts them in and hands the variables over; the script
+    runs once, with its code and its variables."""
+    import launchdeck.core.targets.docker.target as docker_target
+
+    docker_project.write("env.py", "import os\nprint('got', os.environ.get('TOKEN'))\n")
+    env = docker_project.env(conda=None)
+    target = docker_project.target(env)
+
+    async def died_first(*args, **kwargs):
+        return None  # the keeper "died" here: nothing went in on stdin
+    try:
+        await target.ensure_image(env, progress=lambda _: None)
+        spec = docker_project.run_spec(env, "run-files", "env.py",
+                                       environment={"TOKEN": "t0ken"})
+        with monkeypatch.context() as patched:
+            patched.setattr(docker_target, "send_files", died_first)
+            patched.setattr(docker_target, "deliver_environment", died_first)
+            first = await target.launch(spec, NO_EVENTS)
+        again = await target.launch(spec, NO_EVENTS)
+        assert again.external_id == first.external_id
+        async def read():
+            return b"".join([chunk async for chunk in again.logs(0)])
+        output = await asyncio.wait_for(read(), 120)  # the script never starts without them
+        assert await again.wait() == 0
+        assert output == b"got t0ken\n"
+        await again.release()
+    finally:
+        await target.close()

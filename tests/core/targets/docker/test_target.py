@@ -220,3 +220,30 @@ async def test_a_workbench_script_finds_outputs_and_a_share_that_persists(
         assert folder.stat().st_uid == __import__("os").getuid()
     finally:
         await target.close()
+
+
+async def test_an_image_that_does_not_run_as_root_runs_with_its_files_and_variables(
+        docker_project, tmp_path):
+    """Its files cannot be unpacked by the container's own user: they go in through the
+    engine while the container starts, and the run is the same as on a root image."""
+    context = tmp_path / "nobody"
+    context.mkdir()
+    (context / "Dockerfile").write_text(f"FROM {docker_project.base_image}\nUSER nobody\n")
+    image = "deck-test-nobody:latest"
+    subprocess.run(["docker", "build", "-q", "-t", image, str(context)], check=True,
+                   capture_output=True)
+    docker_project.base_image = image
+    docker_project.write("who.py", "import os\nopen('outputs/who.txt', 'w').write('me')\n"
+                                   "print('uid', os.getuid(), os.environ.get('TOKEN'))\n")
+    env = docker_project.env(conda=None, userManagedEnvironment=True)
+    target = docker_project.target(env)
+    try:
+        spec = docker_project.run_spec(env, "run-nobody", "who.py",
+                                       environment={"TOKEN": "t0ken"})
+        execution, output, _metrics, code = await run_to_end(target, spec)
+        assert (code, output) == (0, b"uid 65534 t0ken\n")
+        await execution.collect_outputs(tmp_path / "outputs")
+        assert (tmp_path / "outputs" / "who.txt").read_text() == "me"
+        await execution.release()
+    finally:
+        await target.close()
