@@ -376,6 +376,8 @@ async def test_rerun_of_marked_runs_queues_each_again_in_one_go(live_project):
 async def test_cpu_and_memory_of_a_running_run_show_where_they_fit(live_project):
     import re
 
+    from textual.widgets.data_table import RowDoesNotExist
+
     from launchdeck.core.runs.control import request_cancel
     from launchdeck.core.runs.submit import submit
 
@@ -389,13 +391,18 @@ async def test_cpu_and_memory_of_a_running_run_show_where_they_fit(live_project)
             await until(pilot, lambda: table(app).showing_usage, what="columns fitted")
 
             def cells():
-                row = table(app).get_row(run.run_id)
+                # The table may be rebuilding its rows at this moment: read again later.
+                try:
+                    row = table(app).get_row(run.run_id)
+                except RowDoesNotExist:
+                    return "", ""
                 keys = [c.key.value for c in table(app).ordered_columns]
                 return str(row[keys.index("cpu")]), str(row[keys.index("mem")])
 
             await until(pilot, lambda: re.fullmatch(r"\d+%", cells()[0]), timeout=30,
                         what="a CPU share (two reads apart)")
-            assert re.fullmatch(r"\d+(\.\d)?[KMG]", cells()[1]), cells()
+            await until(pilot, lambda: re.fullmatch(r"\d+(\.\d)?[KMG]", cells()[1]),
+                        what="a memory size")
             text = screen_text(app)
             assert " cpu " in text and " mem " in text
             # The cell may change between a read of the table and the next repaint.
