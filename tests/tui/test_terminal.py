@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.waiting import until
+
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 
@@ -116,10 +118,7 @@ def test_submit_watch_open_log_quit(terminal):
     terminal.keys("Escape")
     terminal.wait_for("1 runs")
     terminal.keys("q")
-    deadline = time.monotonic() + 10
-    while terminal.alive() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not terminal.alive()
+    until(lambda: not terminal.alive(), timeout=60, what="the dashboard to quit")
 
 
 @pytest.mark.parametrize("end", ["kill -9", "terminal closed"])
@@ -139,12 +138,8 @@ def test_the_dashboard_ending_leaves_the_run_going(terminal, project, end):
     else:
         terminal.close()  # the terminal goes away: SIGHUP to everything in the pane
     history = HistoryStore(Path(project) / ".deck" / "history.db")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        run = history.list_runs()[0]
-        if run.status.is_terminal:
-            break
-        time.sleep(0.2)
+    run = until(lambda: next((r for r in history.list_runs() if r.status.is_terminal), None),
+                timeout=120, what="the run to end")
     assert run.status is RunState.COMPLETED
 
 

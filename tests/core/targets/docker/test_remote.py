@@ -155,6 +155,19 @@ async def given_up_after_cut(execution, relay: Relay, *, seconds: int) -> Execut
     return lost.value
 
 
+async def tail_until(execution, line: bytes) -> tuple[bytearray, asyncio.Task]:
+    """Follow the run's log into a buffer from a task; return once ``line`` has arrived."""
+    received = bytearray()
+
+    async def tail():
+        async for chunk in execution.logs(0):
+            received.extend(chunk)
+
+    tailer = asyncio.create_task(tail(), name="the log tail")
+    await until_async(lambda: line in received, timeout=300, what=repr(line), watch=tailer)
+    return received, tailer
+
+
 async def read_all(execution, offset: int = 0) -> bytes:
     data = b""
     async for chunk in execution.logs(offset):
@@ -290,16 +303,8 @@ async def test_a_cut_link_loses_no_line_and_repeats_none(remote, relay):
     await target.ensure_image(remote.spec(target, "count.py").env, progress=lambda line: None)
     spec = remote.spec(target, "count.py", "120", "0.05")
     execution = await target.launch(spec, events)
-    received = bytearray()
-
-    async def tail():
-        async for chunk in execution.logs(0):
-            received.extend(chunk)
-
-    tailer = asyncio.create_task(tail(), name="the log tail")
+    received, tailer = await tail_until(execution, b"line 20\n")
     try:
-        await until_async(lambda: b"line 20\n" in received, timeout=300, what="line 20",
-                          watch=tailer)
         relay.cut()
         cut_at = len(received)
         await until_async(lambda: states and states[-1] is not None, timeout=300,
@@ -461,16 +466,8 @@ async def test_a_silent_link_is_noticed_by_keepalives_and_resumed(remote, relay)
     states = events.link_states
     await target.ensure_image(remote.spec(target, "count.py").env, progress=lambda line: None)
     execution = await target.launch(remote.spec(target, "count.py"), events)
-    received = bytearray()
-
-    async def tail():
-        async for chunk in execution.logs(0):
-            received.extend(chunk)
-
-    tailer = asyncio.create_task(tail(), name="the log tail")
+    received, tailer = await tail_until(execution, b"line 10\n")
     try:
-        await until_async(lambda: b"line 10\n" in received, timeout=300, what="line 10",
-                          watch=tailer)
         os.kill(relay.proc.pid, signal.SIGSTOP)
         await until_async(lambda: states, timeout=120, what="the silent link noticed",
                           watch=tailer)

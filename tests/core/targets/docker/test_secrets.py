@@ -124,12 +124,7 @@ async def test_a_relaunch_hands_over_the_variables_a_dead_keeper_did_not(docker_
         monkeypatch.setattr(docker_target, "deliver_environment", real)
         again = await target.launch(spec, NO_EVENTS)
         assert again.external_id == first.external_id
-        async def read():
-            return b"".join([chunk async for chunk in again.logs(0)])
-        output = await asyncio.wait_for(read(), 120)  # the script never starts without them
-        assert await again.wait() == 0
-        assert output == b"got t0ken\n"
-        await again.release()
+        await runs_once_with_its_variable(again)
     finally:
         await target.close()
 
@@ -157,11 +152,16 @@ async def test_a_relaunch_puts_in_the_files_a_dead_keeper_did_not_send(docker_pr
             first = await target.launch(spec, NO_EVENTS)
         again = await target.launch(spec, NO_EVENTS)
         assert again.external_id == first.external_id
-        async def read():
-            return b"".join([chunk async for chunk in again.logs(0)])
-        output = await asyncio.wait_for(read(), 120)  # the script never starts without them
-        assert await again.wait() == 0
-        assert output == b"got t0ken\n"
-        await again.release()
+        await runs_once_with_its_variable(again)
     finally:
         await target.close()
+
+
+async def runs_once_with_its_variable(execution) -> None:
+    """The relaunched run's script ran once, with its code and the TOKEN handed over."""
+    async def read():
+        return b"".join([chunk async for chunk in execution.logs(0)])
+    output = await asyncio.wait_for(read(), 120)  # the script never starts without them
+    assert await execution.wait() == 0
+    assert output == b"got t0ken\n"
+    await execution.release()
