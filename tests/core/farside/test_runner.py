@@ -13,8 +13,9 @@ import pytest
 
 from launchdeck.core.targets.base import NO_EVENTS
 from tests.core.targets.remote.test_target import (DOUBLE_FORK, remote_project,  # noqa: F401
-                                            running, wait_until)
+                                                   running)
 from tests.core.targets.spark.test_target import spark_project  # noqa: F401 (a fixture)
+from tests.fixtures.waiting import until_async
 
 pytestmark = pytest.mark.ssh
 
@@ -41,7 +42,7 @@ async def test_what_a_run_leaves_running_is_stopped_when_it_ends(remote_project)
     spec = remote_project.run_spec(env, "daemon.py")
     execution = await remote_project.target(env).launch(spec, NO_EVENTS)
     pid_file = remote_project.host_path(spec, "work", "grandchild.pid")
-    await wait_until(pid_file.exists, what="the grandchild")
+    await until_async(pid_file.exists, what="the grandchild")
     grandchild = int(pid_file.read_text())
     assert await execution.wait() == 0  # the run's own exit code, not the stop's
     assert not running(grandchild)
@@ -60,12 +61,12 @@ async def test_cancel_on_a_cluster_head_node_stops_a_double_forked_grandchild(sp
     execution = await spark_project.target(env).launch(spec, NO_EVENTS)
     pid_file = ssh_server.home / RUNS / spec.run_id / "work" / "grandchild.pid"
     try:
-        await wait_until(pid_file.exists, timeout=180, what="the grandchild")
+        await until_async(pid_file.exists, timeout=180, what="the grandchild")
         grandchild = int(pid_file.read_text())
         assert running(grandchild)
         await execution.cancel(grace_seconds=2)
         assert await execution.wait() != 0
-        await wait_until(lambda: not running(grandchild), what="the grandchild to stop")
+        await until_async(lambda: not running(grandchild), what="the grandchild to stop")
     finally:
         if pid_file.exists() and running(int(pid_file.read_text())):
             os.kill(int(pid_file.read_text()), 9)

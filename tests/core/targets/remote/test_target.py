@@ -6,11 +6,9 @@ processes and files directly (``ssh_server.home``) to check what the target did 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import textwrap
-import time
 import uuid
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import pytest
 
 from launchdeck.core.targets.base import NO_EVENTS, EnvironmentSpec, Framework, RunSpec
 from tests.fixtures.events import RecordedEvents
+from tests.fixtures.waiting import until_async
 
 pytestmark = pytest.mark.ssh
 
@@ -108,13 +107,6 @@ async def remote_project(tmp_path, ssh_server, known_hosts_file):
 
 async def collect(stream) -> bytes:
     return b"".join([chunk async for chunk in stream])
-
-
-async def wait_until(condition, timeout: float = 60.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what or condition}"
-        await asyncio.sleep(0.05)
 
 
 def running(pid: int) -> bool:
@@ -227,13 +219,13 @@ async def test_cancel_stops_a_double_forked_grandchild(remote_project):
     spec = remote_project.run_spec(env, "tree.py")
     execution = await remote_project.target(env).launch(spec, NO_EVENTS)
     pid_file = remote_project.host_path(spec, "work", "grandchild.pid")
-    await wait_until(pid_file.exists, what="the grandchild")
+    await until_async(pid_file.exists, what="the grandchild")
     grandchild = int(pid_file.read_text())
     main = int(execution.external_id.rsplit(" ", 1)[1])
     assert running(grandchild) and running(main)
     await execution.cancel(grace_seconds=1)
     assert await execution.wait() == 128 + 15
-    await wait_until(lambda: not running(grandchild), what="the grandchild to stop")
+    await until_async(lambda: not running(grandchild), what="the grandchild to stop")
     assert not running(main)
     await execution.release()
 
