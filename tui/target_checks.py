@@ -164,15 +164,18 @@ def _shown(found: TargetEnvironments) -> tuple[dict[str, str], list[str]]:
     return environments, listed
 
 
-def prepare_target(project: Project, name: str, *, progress: Progress) -> list[str]:
-    """Build or find the environment of every run configuration that uses ``name``."""
+def prepare_target(project: Project, name: str, *, progress: Progress,
+                   rebuild: bool = False) -> list[str]:
+    """Build or find the environment of every run configuration that uses ``name``;
+    ``rebuild`` builds them again, without the engine's build cache."""
     runconfigs = runconfigs_using(project, name)
     if not runconfigs:
         raise ConfigError(f"no run configuration uses target {name}; create one on the "
                           "configs screen first")
 
     async def prepare(target) -> list[str]:
-        return await prepare_runconfigs(project, target, runconfigs, progress=progress)
+        return await prepare_runconfigs(project, target, runconfigs, progress=progress,
+                                        rebuild=rebuild)
 
     return _with_target(project, name, prepare)
 

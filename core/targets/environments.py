@@ -167,8 +167,9 @@ async def prepare_environment(target: ComputeTarget, env: EnvironmentSpec, *,
 
 
 async def prepare_runconfigs(project: "Project", target: ComputeTarget, runconfigs: list[str],
-                             *, progress: Progress) -> list[str]:
-    """Build or find the environment of each of ``runconfigs`` (which use ``target``).
+                             *, progress: Progress, rebuild: bool = False) -> list[str]:
+    """Build or find the environment of each of ``runconfigs`` (which use ``target``);
+    ``rebuild`` builds each again, without the engine's build cache.
 
     Returns one line per run configuration: its environment, or that nothing is built.
     """
@@ -176,6 +177,7 @@ async def prepare_runconfigs(project: "Project", target: ComputeTarget, runconfi
     for runconfig in runconfigs:
         progress(f"run configuration {runconfig}:")
         prepared = await prepare_environment(
-            target, environment_spec(project, runconfig, target.name), progress=progress)
+            target, environment_spec(project, runconfig, target.name), progress=progress,
+            rebuild=rebuild)
         done.append(f"{runconfig}: {prepared.environment_id or 'nothing to build on this target'}")
     return done

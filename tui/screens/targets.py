@@ -30,6 +30,8 @@ class TargetsScreen(DeckScreen):
         Binding("c,enter", "check", "Check", id="targets.check"),
         Binding("a", "attach", "Attach", id="targets.attach"),
         Binding("p", "prepare", "Prepare", id="targets.prepare"),
+        # `deck prepare --rebuild`: a build that was cached hides what it would print today.
+        Binding("P", "prepare(True)", "Rebuild", id="targets.rebuild"),
     ]
 
     def __init__(self) -> None:
@@ -107,7 +109,7 @@ class TargetsScreen(DeckScreen):
         item = self.facts.get(self.selected or "")
         usable = item is not None and item.error is None
         return {"check": usable and item.name not in self.checking,
-                "prepare": usable and self.preparing is None}
+                "prepare": usable and self.preparing is None}  # p and P
 
     @on(DataTable.RowSelected, "#targets")
     def _row_selected(self) -> None:
@@ -177,7 +179,7 @@ class TargetsScreen(DeckScreen):
 
     # -- prepare ------------------------------------------------------------------------------
 
-    def action_prepare(self) -> None:
+    def action_prepare(self, rebuild: bool = False) -> None:
         name = self.selected
         if not name:
             return
@@ -193,11 +195,11 @@ class TargetsScreen(DeckScreen):
         log.display = True
         # The output gets the room: the facts above shrink to a few lines while it shows.
         self.add_class("-prepare-shown")
-        log.write(f"preparing the environments of {name}…")
-        self.run_worker(lambda: self._prepare_worker(name), thread=True, group="prepare",
+        log.write(f"{'rebuilding' if rebuild else 'preparing'} the environments of {name}…")
+        self.run_worker(lambda: self._prepare_worker(name, rebuild), thread=True, group="prepare",
                         name=f"prepare {name}")
 
-    def _prepare_worker(self, name: str) -> None:
+    def _prepare_worker(self, name: str, rebuild: bool) -> None:
         log = self.query_one("#target-log", RichLog)
         started = time.monotonic()
 
@@ -206,7 +208,8 @@ class TargetsScreen(DeckScreen):
             self.app.call_from_thread(log.write, line.rstrip("\n"))
 
         try:
-            done = prepare_target(self.deck.project, name, progress=progress)
+            done = prepare_target(self.deck.project, name, progress=progress,
+                                  rebuild=rebuild)
         except DeckError as exc:
             progress(f"failed: {exc}")
             outcome = "failed"
