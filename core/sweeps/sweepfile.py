@@ -52,9 +52,9 @@ def load_sweep_file(path: Path) -> SweepSettings:
     return settings_from_document(load_document(path))
 
 
-def set_setting(path: Path, key: str, value: Any) -> None:
-    """Change one setting (``parameters.lr`` for a parameter) in place, after checking that
-    the file still reads as a sweep; nothing is written otherwise."""
+def set_setting(path: Path, key: str | tuple[str, ...], value: Any) -> None:
+    """Change one setting (``("parameters", "lr")`` for a parameter) in place, after checking
+    that the file still reads as a sweep; nothing is written otherwise."""
     with editing(path) as doc:
         doc.set(key, value)
         settings_from_document(doc)
