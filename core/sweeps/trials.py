@@ -94,6 +94,7 @@ class SweepProgress:
         return {
             "sweep_id": self.sweep.sweep_id, "state": str(self.status.state),
             "reason": self.status.reason, "owner_alive": self.owner_alive,
+            "owner_pid": self.status.owner_pid,
             "created_utc": self.sweep.created_utc, "ended_utc": self.status.ended_utc,
             "script": self.sweep.script, "runconfig": self.sweep.runconfig,
             "targets": list(self.sweep.targets), "search": str(d.search), "seed": d.seed,
