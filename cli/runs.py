@@ -189,11 +189,16 @@ def show_run(args) -> int:
     for key in ("run_id", "run_number", "status", "exit_code", "error", "target", "run_configuration",
                 "script", "arguments", "created_utc", "start_time_utc", "end_time_utc",
                 "duration_s", "snapshot", "external_id", "environment_id",
-                "disconnected_since"):
+                "disconnected_since", "sweep_id"):
         value = data.get(key)
         if value in (None, "", []):
             continue
         print(f"{key + ':':22}{printable(value)}")
+    if run.tags:
+        print("tags:")
+        for name, value in run.tags.items():
+            shown = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+            print(printable(f"  {name}: {shown}"))
     if run.metrics:
         print("metrics:")
         for name, values in run.metrics.items():

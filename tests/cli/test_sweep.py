@@ -297,11 +297,45 @@ def test_a_sweep_file_gives_the_space_and_flags_win(sweeping, project):
           layers: [1]
         maximize: accuracy
         """))
-    sweep_id = sweep_id_of(sweeping("sweep", "-c", "local", "-f", "tune", "--grid",
-                                    "layers=3", "--detach", "tune.py"))
+    # without --detach, deck follows the sweep to its end and names the best run
+    result = sweeping("sweep", "-c", "local", "-f", "tune", "--grid", "layers=3", "tune.py",
+                      timeout=300)
+    sweep_id = sweep_id_of(result)
     params, done = trial_params(sweeping, sweep_id)
     assert params == [{"lr": 0.01, "layers": 3}, {"lr": 0.1, "layers": 3}]
     assert done["metric"] == "accuracy"
+    assert f"Sweep {sweep_id}: Completed (all 2 trials are over)" in result.out
+    best = done["best"]
+    assert f"Best: trial 1, run #{best['run_number']} {best['run_id']}: 1.03" in result.out
+
+
+def test_the_goal_ends_a_sweep_and_max_trials_bounds_it(sweeping, project):
+    write(project, "count.py", "import sys, deckrun\n"
+                               "deckrun.log('score', int(sys.argv[sys.argv.index('--n') + 1]))\n")
+    sweep_id = sweep_id_of(sweeping(
+        "sweep", "-c", "local", "--grid", "n=0,1,2,3,4,5", "--maximize", "score", "--goal", "2",
+        "--parallel", "1", "--detach", "count.py"))
+    done = until_over(sweeping, sweep_id)
+    assert done["state"] == "Completed" and "goal 2 was reached by trial 2" in done["reason"]
+    assert [t["trial"] for t in done["trials"]] == [0, 1, 2]
+    bounded = sweep_id_of(sweeping(
+        "sweep", "-c", "local", "--random", "6", "--param", "n=randint(0,9)", "--max-trials",
+        "2", "--detach", "count.py"))
+    done = until_over(sweeping, bounded)
+    assert len(done["trials"]) == 2 and done["trials_planned"] == 2
+
+
+def test_max_duration_ends_the_sweep_and_stops_its_trials(sweeping, project, tmp_path):
+    write(project, "hold.py", HOLD)
+    sweep_id = sweep_id_of(sweeping(
+        "sweep", "-c", "local", "--grid", "n=0,1", "--parallel", "1", "--max-duration", "10s",
+        "--detach", "hold.py", "--gate", str(tmp_path)))  # never opened
+    done = until_over(sweeping, sweep_id, timeout=120)
+    assert done["state"] == "Completed" and "maximum duration" in done["reason"]
+    stopped = until(lambda: (s := status(sweeping, sweep_id))["trials"][0]["status"]
+                    == "Canceled" and s, timeout=60, what="the trial to stop")
+    assert "maximum duration" in stopped["trials"][0]["stopped"]
+    assert len(stopped["trials"]) == 1
 
 
 @pytest.mark.docker
