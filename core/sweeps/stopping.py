@@ -23,7 +23,10 @@ RULES = ("median", "bandit:SLACK")
 class StopRule(Protocol):
     """Whether a running trial should stop, and why (None: let it go on)."""
 
-    text: str
+    @property
+    def text(self) -> str:
+        """The rule as ``--stop`` takes it."""
+        ...
 
     def verdict(self, values: Sequence[float], completed: Sequence[Sequence[float]],
                 others: Sequence[Sequence[float]], *, maximize: bool) -> str | None:
