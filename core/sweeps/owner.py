@@ -13,7 +13,6 @@ history, and asks a keeper to cancel a trial the stopping rule gives up on.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sys
 import threading
@@ -38,13 +37,9 @@ ACTIVE = (RunState.QUEUED, RunState.PREPARING, RunState.RUNNING)
 
 def lock_owner(folder: Path) -> int | None:
     """Take the sweep's owner lock; its fd, or None when another owner holds it."""
-    fd = os.open(folder / "owner.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
+    from launchdeck.core.runs.liveness import owner_lock
+
+    return owner_lock(folder / "owner.lock")
 
 
 def owner_alive(store: SweepStore, sweep_id: str) -> bool:

@@ -9,17 +9,22 @@ import pytest
 
 from tests.fixtures.waiting import until
 
-TUNE = """\
-import argparse, deckrun
-p = argparse.ArgumentParser()
-p.add_argument("--epochs", type=int)
-p.add_argument("--lr", type=float)
-p.add_argument("--layers", type=int)
-a = p.parse_args()
-for step in range(3):
-    deckrun.log("accuracy", round(1 - abs(a.lr - 0.1) + a.layers * 0.01, 6))
-print("trained", a.lr, a.layers)
-"""
+def script(options: str, body: str) -> str:
+    """A trial script: ``--epochs`` (the runconfig's) and ``options`` ("lr:float n:int"), then
+    ``body`` with the parsed arguments in ``a``."""
+    lines = ["import argparse, os, time, deckrun", "p = argparse.ArgumentParser()",
+             'p.add_argument("--epochs", type=int)']
+    for option in options.split():
+        name, kind = option.split(":")
+        lines.append(f'p.add_argument("--{name}", type={kind})')
+    return "\n".join([*lines, "a = p.parse_args()", textwrap.dedent(body)])
+
+
+TUNE = script("lr:float layers:int", """\
+    for step in range(3):
+        deckrun.log("accuracy", round(1 - abs(a.lr - 0.1) + a.layers * 0.01, 6))
+    print("trained", a.lr, a.layers)
+    """)
 
 #: Reads its parameters from the environment (--env).
 ENV_TUNE = """\
@@ -30,45 +35,28 @@ deckrun.log("seen_n", n)
 deckrun.log("score", lr * n)
 """
 
-QUADRATIC = """\
-import argparse, deckrun
-p = argparse.ArgumentParser()
-p.add_argument("--epochs", type=int)
-p.add_argument("--x", type=float)
-p.add_argument("--k", type=int)
-a = p.parse_args()
-deckrun.log("loss", (a.x - 0.5) ** 2 + a.k)
-"""
+QUADRATIC = script("x:float k:int", """\
+    deckrun.log("loss", (a.x - 0.5) ** 2 + a.k)
+    """)
 
 #: "good" wins at once; "bad" is built to lose, slowly: it logs a poor accuracy for minutes.
-RACE = """\
-import argparse, time, deckrun
-p = argparse.ArgumentParser()
-p.add_argument("--epochs", type=int)
-p.add_argument("--quality")
-a = p.parse_args()
-if a.quality == "good":
-    for step in range(3):
-        deckrun.log("accuracy", 0.9)
-else:
-    for step in range(3000):
-        deckrun.log("accuracy", 0.1)
-        time.sleep(0.05)
-"""
+RACE = script("quality:str", """\
+    if a.quality == "good":
+        for step in range(3):
+            deckrun.log("accuracy", 0.9)
+    else:
+        for step in range(3000):
+            deckrun.log("accuracy", 0.1)
+            time.sleep(0.05)
+    """)
 
 #: Waits until the test lets trial N end (a file named go-N appears in GATE).
-HOLD = """\
-import argparse, os, time, deckrun
-p = argparse.ArgumentParser()
-p.add_argument("--epochs", type=int)
-p.add_argument("--gate")
-p.add_argument("--n", type=int)
-a = p.parse_args()
-deadline = time.time() + 600
-while not os.path.exists(os.path.join(a.gate, "go-%d" % a.n)) and time.time() < deadline:
-    time.sleep(0.05)
-deckrun.log("score", a.n)
-"""
+HOLD = script("gate:str n:int", """\
+    deadline = time.time() + 600
+    while not os.path.exists(os.path.join(a.gate, "go-%d" % a.n)) and time.time() < deadline:
+        time.sleep(0.05)
+    deckrun.log("score", a.n)
+    """)
 
 
 def write(project, name, text):
@@ -218,19 +206,25 @@ def test_median_stopping_cancels_the_trial_built_to_lose(sweeping, project):
     assert done["best"]["params"] == {"quality": "good"}
 
 
-def test_a_sweep_survives_kill_9_of_its_owner_and_resumes(sweeping, project, tmp_path):
+def held_sweep(deck, project, tmp_path, *flags):
+    """A sweep of HOLD one trial at a time, once its trial 0 runs; its id and gate folder."""
     write(project, "hold.py", HOLD)
     gate = tmp_path / "gate"
     gate.mkdir()
-    sweep_id = sweep_id_of(sweeping(
-        "sweep", "-c", "local", "--grid", "n=0,1,2", "--maximize", "score", "--parallel", "1",
-        "--detach", "hold.py", "--gate", str(gate)))
+    sweep_id = sweep_id_of(deck("sweep", "-c", "local", *flags, "--parallel", "1", "--detach",
+                                "hold.py", "--gate", str(gate)))
+    until(lambda: [r for r in deck.json("runs", "list", "--sweep", sweep_id)
+                   if r["status"] == "Running"], timeout=120, what="trial 0 to run")
+    return sweep_id, gate
+
+
+def test_a_sweep_survives_kill_9_of_its_owner_and_resumes(sweeping, project, tmp_path):
+    sweep_id, gate = held_sweep(sweeping, project, tmp_path, "--grid", "n=0,1,2",
+                                "--maximize", "score")
 
     def trials():
         return sweeping.json("runs", "list", "--sweep", sweep_id)
 
-    until(lambda: [r for r in trials() if r["status"] == "Running"], timeout=120,
-          what="trial 0 to run")
     listed = json.loads(sweeping("sweep", "list", "--json", check=True).out)[0]
     assert listed["owner_alive"]
     os.kill(listed["owner_pid"], signal.SIGKILL)
@@ -252,14 +246,7 @@ def test_a_sweep_survives_kill_9_of_its_owner_and_resumes(sweeping, project, tmp
 
 
 def test_cancel_stops_the_running_trials_and_resume_goes_on(sweeping, project, tmp_path):
-    write(project, "hold.py", HOLD)
-    gate = tmp_path / "gate"
-    gate.mkdir()
-    sweep_id = sweep_id_of(sweeping(
-        "sweep", "-c", "local", "--grid", "n=0,1", "--parallel", "1", "--detach", "hold.py",
-        "--gate", str(gate)))
-    until(lambda: [r for r in sweeping.json("runs", "list", "--sweep", sweep_id)
-                   if r["status"] == "Running"], timeout=120, what="trial 0 to run")
+    sweep_id, gate = held_sweep(sweeping, project, tmp_path, "--grid", "n=0,1")
     canceled = sweeping("sweep", "cancel", sweep_id, check=True)
     assert f"Sweep {sweep_id}: Canceled" in canceled.out
     first = until(lambda: (s := status(sweeping, sweep_id))["trials"][0]["status"] != "Running"
