@@ -6,6 +6,8 @@ The CLI (``deck sweep``) and a dashboard call these; the work itself is the owne
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from launchdeck.core.errors import DeckError
 from launchdeck.core.history.records import utc_now
 from launchdeck.core.project import Project
@@ -33,7 +35,7 @@ def begin(project: Project, definition: SweepDefinition, runconfig: str, script:
         sweep_id=sweep_id, created_utc=utc_now(), runconfig=runconfig,
         script=templates[0].script, definition=definition, templates=tuple(templates),
         source=source))
-    store.update(sweep.sweep_id, owner_pid=start_owner(project, sweep.sweep_id))
+    start_owner(project, sweep.sweep_id)  # it records its own pid: no race with its writes
     return sweep
 
 
@@ -45,7 +47,7 @@ def progress(project: Project, ref: str, *, revive: bool = True) -> SweepProgres
     status = store.status(sweep.sweep_id)
     alive = owner_alive(store, sweep.sweep_id)
     if revive and status.state is SweepState.RUNNING and not alive:
-        status = store.update(sweep.sweep_id, owner_pid=start_owner(project, sweep.sweep_id))
+        status = replace(status, owner_pid=start_owner(project, sweep.sweep_id))
         alive = True
     trials = trials_of(project.history, sweep)
     return SweepProgress(sweep=sweep, status=status, trials=trials,
@@ -78,12 +80,12 @@ def resume(project: Project, ref: str) -> SweepStatus:
     store = SweepStore(project.deck_dir)
     sweep = store.get(ref)
     status = store.status(sweep.sweep_id)
-    if status.state in (SweepState.COMPLETED, ) :
+    if status.state is SweepState.COMPLETED:
         raise DeckError(f"sweep {sweep.sweep_id} is completed ({status.reason}); nothing to "
                         "resume")
     if owner_alive(store, sweep.sweep_id):
         raise DeckError(f"sweep {sweep.sweep_id} is running; its owner is process "
                         f"{status.owner_pid}")
-    store.update(sweep.sweep_id, state=SweepState.RUNNING, reason=None, ended_utc=None,
-                 cancel_requested=False)
-    return store.update(sweep.sweep_id, owner_pid=start_owner(project, sweep.sweep_id))
+    status = store.update(sweep.sweep_id, state=SweepState.RUNNING, reason=None,
+                          ended_utc=None, cancel_requested=False)
+    return replace(status, owner_pid=start_owner(project, sweep.sweep_id))

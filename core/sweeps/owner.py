@@ -80,13 +80,14 @@ class SweepOwner:
         self.parallel = self.definition.parallel or sum(self.capacity.values())
         self.ending: str | None = None
         self.last_revive = 0.0
+        self._seen: tuple[int, list[Trial]] | None = None
 
     def run(self) -> SweepState:
         while True:
             status = self.store.status(self.sweep.sweep_id)
             if status.state is not SweepState.RUNNING:
                 return status.state
-            trials = trials_of(self.history, self.sweep)
+            trials = self._trials()
             if status.cancel_requested:
                 self._stop_all(trials, "the sweep was canceled")
                 self.store.end(self.sweep.sweep_id, SweepState.CANCELED, "canceled by user")
@@ -111,6 +112,14 @@ class SweepOwner:
 
     # -- trials -------------------------------------------------------------------------------
 
+    def _trials(self) -> list[Trial]:
+        """The trials, read again only when another process changed history (a sweep of
+        thousands of trials costs one cheap PRAGMA per look while nothing moves)."""
+        version = self.history.data_version()
+        if self._seen is None or self._seen[0] != version:
+            self._seen = (version, trials_of(self.history, self.sweep))
+        return self._seen[1]
+
     def _start_more(self, trials: list[Trial], active: int) -> None:
         next_index = max((t.index for t in trials), default=-1) + 1
         while active < self.parallel and next_index < self.definition.trials:
@@ -122,6 +131,7 @@ class SweepOwner:
 
             run = queue_prepared(self.project, trial_record(self.sweep, template, next_index,
                                                             params))
+            self._seen = None  # our own writes do not change data_version for us
             shown = " ".join(f"{k}={as_text(v)}" for k, v in params.items())
             self._say(f"trial {next_index}: run #{run.run_number} {run.run_id} on "
                       f"{run.target}: {shown}")
@@ -189,6 +199,7 @@ class SweepOwner:
             request_cancel(self.project, trial.run.run_id)
         except RunStateError:
             pass  # it ended meanwhile
+        self._seen = None
 
     def _revive(self, active: list[Trial]) -> None:
         now = time.monotonic()

@@ -142,8 +142,17 @@ class SweepStore:
                 "owner_pid": status.owner_pid})
 
     def update(self, sweep_id: str, **changes: Any) -> SweepStatus:
-        status = replace(self.status(sweep_id), **changes)
-        self.set_status(sweep_id, status)
+        """Change some fields of the state; a lock keeps the owner's and a command's changes
+        from undoing each other (read, change, write)."""
+        import fcntl
+
+        fd = os.open(self.folder(sweep_id) / "state.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            status = replace(self.status(sweep_id), **changes)
+            self.set_status(sweep_id, status)
+        finally:
+            os.close(fd)
         return status
 
     def end(self, sweep_id: str, state: SweepState, reason: str) -> None:
