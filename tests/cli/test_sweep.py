@@ -341,3 +341,20 @@ def test_a_grid_fans_out_over_local_and_docker(sweeping, project, docker_engine)
     targets = [t["target"] for t in sorted(done["trials"], key=lambda t: t["trial"])]
     assert targets[0] == "local" and "docker" in targets
     assert done["best"]["params"] == {"lr": 0.1, "layers": 2}
+
+
+def test_looking_at_a_sweep_whose_owner_died_gives_it_a_new_owner(sweeping, project,
+                                                                   tmp_path):
+    sweep_id, gate = held_sweep(sweeping, project, tmp_path, "--grid", "n=0,1")
+    first = status(sweeping, sweep_id)["owner_pid"]
+    os.kill(first, signal.SIGKILL)
+    until(lambda: not json.loads(sweeping("sweep", "list", "--json", check=True).out)[0][
+        "owner_alive"], timeout=60, what="the owner to be gone")
+    # as looking at runs revives their keepers
+    text = sweeping("sweep", "status", sweep_id, check=True).out
+    assert "owner running" in text
+    (gate / "go-0").touch()
+    (gate / "go-1").touch()
+    done = until_over(sweeping, sweep_id)
+    assert done["state"] == "Completed" and len(done["trials"]) == 2
+    assert done["owner_pid"] != first
