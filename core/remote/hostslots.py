@@ -30,6 +30,8 @@ from launchdeck.core.remote.commands import translate_errors
 if TYPE_CHECKING:
     from launchdeck.core.remote.remotehost import RemoteHost
 
+#: Sent with every command, as the runner is (``core.remote.runner``); ``-S``: no site
+#: packages to import before the first answer.
 PROGRAM = farside.source("hostslot")
 #: How often a waiting keeper looks whether its run was canceled meanwhile.
 STOP_POLL_SECONDS = 0.2
@@ -117,7 +119,7 @@ class HostSlots:
         await stack.__aenter__()
         try:
             proc = await stack.enter_async_context(
-                host.process(["python3", "-c", PROGRAM, "hold", json.dumps(spec)]))
+                host.process(["python3", "-S", "-c", PROGRAM, "hold", json.dumps(spec)]))
             with translate_errors(host.endpoint, f"waiting for a slot of {self.target} on"):
                 return await self._answers(host, proc, stack, mode, on_wait, stop)
         except BaseException:

@@ -53,6 +53,8 @@ class Keeper:
         self.cancel_event = asyncio.Event()
         self.execution = None
         self._lease: slots.SlotLease | None = None
+        #: Handing the run's slot to its host (or finding it one), while the run is followed.
+        self._slot_work: asyncio.Future[str | None] | None = None
         self._outputs_collected = False
 
     # -- the life of a run --------------------------------------------------------------------
@@ -99,14 +101,15 @@ class Keeper:
                     return
                 execution = launched
                 if host_lease is not None and shared is not None and slotted is not None:
-                    # From here the host holds the slot for as long as the run goes.
-                    self._note_if(await hostwait.hand_over(
+                    # From here the host holds the slot for as long as the run goes; the
+                    # output is followed meanwhile.
+                    self._slot_work = asyncio.ensure_future(hostwait.hand_over(
                         host_lease, shared, self._owner(),
                         lambda: slotted.slot_watch(spec, launched)))
             else:
                 execution = await target.attach(spec, run.external_id, events)
                 if shared is not None and slotted is not None:
-                    self._note_if(await hostwait.adopt(
+                    self._slot_work = asyncio.ensure_future(hostwait.adopt(
                         shared, self._owner(), lambda: slotted.slot_watch(spec, execution)))
                 else:
                     lease = slots.try_acquire(self._slot_dir(run), target.max_concurrent_runs)
@@ -134,6 +137,7 @@ class Keeper:
         finally:
             watcher.cancel()
             self.reserve.release()
+            await self._slot_work_done()
             if target is not None:
                 with contextlib.suppress(Exception):  # asyncio.TimeoutError included
                     await asyncio.wait_for(target.close(), RELEASE_TIMEOUT_SECONDS)
@@ -317,9 +321,16 @@ class Keeper:
 
         return owner(str(self.project.root), self.run_id)
 
-    def _note_if(self, message: str | None) -> None:
-        if message:
-            self._note(message)
+    async def _slot_work_done(self) -> None:
+        """Wait for the slot's hand-over before the target's link closes; say how it went."""
+        if self._slot_work is None:
+            return
+        try:
+            said = await asyncio.wait_for(self._slot_work, RELEASE_TIMEOUT_SECONDS)
+        except (DeckError, asyncio.TimeoutError) as exc:
+            said = f"the run's slot on its host was not handed over: {exc}"
+        if said:
+            self._note(said)
 
     async def _watch_cancel(self) -> None:
         # SIGTERM is the fast path; this catches a request made while the signal was lost.

@@ -1,8 +1,9 @@
 """A remote target's ``maxConcurrentRuns`` holds on its host for every machine that submits there.
 
 Two projects (two ``.deck/`` folders with their own HOME, as two laptops of a team) submit to
-the same host, the real sshd on 127.0.0.1:2222 (deckuser, in front of the real Docker Engine
-for ``remotedocker``), with the same target at ``maxConcurrentRuns: 1``. What runs at once is
+the same host, the real sshd on 127.0.0.1:2222 (deckuser; in front of the real Docker Engine
+for ``remotedocker``, the head node of the real Spark cluster for ``cluster``), with the same
+target at ``maxConcurrentRuns: 1``. What runs at once is
 seen from the host side: each script records, in a folder of the host (in a container: the
 ``nativeSharedDirectory`` of both projects, which have the same name), how many scripts were
 running when it started, and waits for a file the test writes before it ends.
@@ -44,7 +45,7 @@ class Laptop:
     """One machine's project, with its own HOME (known_hosts), submitting to the shared host."""
 
     def __init__(self, root: Path, server, target: str, *, kind: str, shared: Path,
-                 base_image: str | None = None) -> None:
+                 base_image: str | None = None, cluster=None) -> None:
         import shutil
 
         from tests.fixtures.projects import REPO
@@ -58,6 +59,11 @@ class Laptop:
         self.deck.env["HOME"] = str(home)
         self.deck.env.pop("SSH_AUTH_SOCK", None)
         image = ["--base-image", base_image] if base_image else []
+        if cluster is not None:
+            image = ["--master", cluster.master, "--spark-submit", str(cluster.spark_submit)]
+            # Nothing for the executors to build: the script is plain Python.
+            (self.project / "aml_config" / "conda_dependencies.yml").write_text(
+                "name: env\ndependencies:\n  - python=3.11\n")
         self.deck("target", "attach", kind, "--name", target, "--address", server.host,
                   "--port", str(server.port), "--username", server.user, "--identity-file",
                   str(server.client_key), *image, check=True)
@@ -82,7 +88,8 @@ class Laptop:
         _stop_runs(self.project)
 
 
-@pytest.fixture(params=["remote", pytest.param("remotedocker", marks=pytest.mark.docker)])
+@pytest.fixture(params=["remote", pytest.param("remotedocker", marks=pytest.mark.docker),
+                        pytest.param("cluster", marks=pytest.mark.spark)])
 def kind(request) -> str:
     return request.param
 
@@ -104,8 +111,9 @@ def host(ssh_server, remote_scratch, kind):
 def laptops(request, tmp_path, ssh_server, host, kind):
     shared, target = host
     image = request.getfixturevalue("docker_engine") if kind == "remotedocker" else None
+    cluster = request.getfixturevalue("spark_cluster") if kind == "cluster" else None
     pair = [Laptop(tmp_path / name, ssh_server, target, kind=kind, shared=shared,
-                   base_image=image) for name in ("laptop1", "laptop2")]
+                   base_image=image, cluster=cluster) for name in ("laptop1", "laptop2")]
     yield pair
     for laptop in pair:
         laptop.stop()
@@ -183,6 +191,9 @@ def _holder_of(server, kind: str, target: str, run_id: str) -> int:
     return 0
 
 
+@pytest.mark.parametrize("kind", ["remote", pytest.param("remotedocker",
+                                                         marks=pytest.mark.docker)],
+                         indirect=True)
 def test_a_slot_holder_killed_on_the_host_frees_its_slot(laptops, host, ssh_server, kind):
     shared, target = host
     first, second = laptops
