@@ -34,18 +34,10 @@ import socket
 import sys
 import time
 
+# inlined when sent (farside.script): on the host this file runs alone
+from launchdeck.core.farside.procs import start_time
+
 POLL_SECONDS = 0.2
-
-
-def start_time(pid):
-    # A copy of core/procstat.py's (as in runner.py): this file runs alone on the host.
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as f:
-            stat = f.read()
-    except (OSError, ValueError):
-        return ""
-    fields = stat[stat.rindex(b")") + 2:].split()
-    return "" if fields[0] == b"Z" else fields[19].decode()
 
 
 def folder_of(key):

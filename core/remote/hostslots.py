@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 #: Sent with every command, as the runner is (``core.remote.runner``); ``-S``: no site
 #: packages to import before the first answer.
-PROGRAM = farside.source("hostslot")
+PROGRAM = farside.script("hostslot")
 #: How often a waiting keeper looks whether its run was canceled meanwhile.
 STOP_POLL_SECONDS = 0.2
 #: How long the host-side holder may take to say it took a launched run over (a lost link

@@ -18,7 +18,7 @@ import pytest
 from launchdeck.core import farside
 from tests.fixtures.waiting import until
 
-SOURCE = farside.source("hostslot")
+SOURCE = farside.script("hostslot")
 
 
 class Holder:
