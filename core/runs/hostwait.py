@@ -21,11 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, Callable
 
+from launchdeck.core.errors import TargetUnreachable
+
 if TYPE_CHECKING:
     from launchdeck.core.remote.hostslots import HostSlotLease, HostSlots
 
 NOTE = "host_wait.json"
 POLL_SECONDS = 0.05
+#: Waits before asking the host again when the link dropped while a run waited for a slot.
+RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
 
 
 @dataclass(frozen=True)
@@ -98,10 +102,33 @@ async def wait_for_host_slot(slots: "HostSlots", me: dict, *, run_dir: Path,
             note(f"waiting for a slot on the host: {wait.text}")
 
     try:
-        return await slots.take(me, on_wait=heard, stop=stop)
+        delays = iter(RETRY_SECONDS)
+        while True:
+            try:
+                return await slots.take(me, on_wait=heard, stop=stop)
+            except TargetUnreachable as exc:
+                # A link lost during a long wait is waited out (the run is only queued); a
+                # host never reached fails the run, as its launch would.
+                delay = next(delays, RETRY_SECONDS[-1])
+                if not told:
+                    raise
+                note(f"the link to the host dropped while waiting for a slot ({exc}); "
+                     f"trying again in {delay:g} s")
+                if await _stopped_within(stop, delay):
+                    return None
     finally:
         with contextlib.suppress(FileNotFoundError):
             (run_dir / NOTE).unlink()
+
+
+async def _stopped_within(stop: Callable[[], bool], seconds: float) -> bool:
+    loop = asyncio.get_running_loop()
+    until = loop.time() + seconds
+    while loop.time() < until:
+        if stop():
+            return True
+        await asyncio.sleep(POLL_SECONDS)
+    return stop()
 
 
 async def hand_over(lease: "HostSlotLease", slots: "HostSlots", me: dict,

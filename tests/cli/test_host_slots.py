@@ -246,3 +246,36 @@ def test_a_run_canceled_or_orphaned_while_it_waits_for_the_host_leaves_no_slot(l
     let_go(shared, c)
     assert second.deck.wait_for(c, timeout=120)["status"] == "Completed"
     assert started(shared) == [(a, 1), (c, 1)]
+
+
+@pytest.mark.parametrize("kind", ["remote"], indirect=True)
+def test_a_run_waiting_for_the_host_waits_out_a_lost_link(laptops, host, ssh_server):
+    from tests.core.targets.docker.test_remote import Relay, known_line
+
+    shared, target = host
+    first, second = laptops
+    relay = Relay(ssh_server.port)  # the second laptop reaches the host through it
+    relay.start()
+    try:
+        home = Path(second.deck.env["HOME"])
+        (home / ".ssh" / "known_hosts").write_text(known_line(ssh_server, relay.port))
+        compute = second.project / "aml_config" / f"{target}.compute"
+        compute.write_text(compute.read_text().replace(f"port: {ssh_server.port}\n",
+                                                       f"port: {relay.port}\n"))
+        a = first.submit(shared)
+        until(lambda: a in running(shared), timeout=120, what="the first run on the host")
+        b = second.submit(shared)
+        until(lambda: "busy" in second.show(b).get("waits", ""), timeout=120,
+              what="the second run to wait for the host")
+        relay.cut()
+        until(lambda: "link to the host dropped" in second.deck("logs", b).out, timeout=120,
+              what="the waiting run's keeper to notice the lost link")
+        assert second.show(b)["status"] == "Queued"
+        relay.start()
+        let_go(shared, a)
+        until(lambda: b in running(shared), timeout=180, what="the second run to start")
+        let_go(shared, b)
+        assert second.deck.wait_for(b, timeout=120)["status"] == "Completed"
+        assert started(shared) == [(a, 1), (b, 1)]
+    finally:
+        relay.cut()
