@@ -1,5 +1,5 @@
-"""Actions that write through core (submit, cancel, rerun, delete, move in the queue), each in
-a thread worker.
+"""Actions that write through core (submit, cancel, rerun, delete, move in the queue, cancel a
+sweep), each in a thread worker.
 
 Each worker opens its own ``Project`` so its history connection is its own; results come back
 to the screen with ``call_from_thread``.
@@ -64,6 +64,34 @@ def cancel_in_worker(screen: "Screen", run_ids: list[str]) -> None:
         screen.app.call_from_thread(screen.notify, f"cancel requested for {what}")
 
     screen.run_worker(work, thread=True, group="cancel", name="cancel runs")
+
+
+def confirm_cancel_sweep(screen: "Screen", sweep_id: str) -> None:
+    """Ask, then cancel the sweep (``core.sweeps.control.cancel``, as ``deck sweep cancel``)."""
+    from launchdeck.tui.screens.dialogs import Confirm
+
+    screen.app.push_screen(
+        Confirm(f"Cancel {sweep_id}? Its running trials are stopped and no new one starts; "
+                f"deck sweep resume {sweep_id} goes on later.", yes="Cancel sweep"),
+        lambda yes: yes and cancel_sweep_in_worker(screen, sweep_id))
+
+
+def cancel_sweep_in_worker(screen: "Screen", sweep_id: str) -> None:
+    project = screen.app.project
+
+    def work() -> None:
+        from launchdeck.core.sweeps.control import cancel
+
+        try:
+            with own_project(project) as mine:
+                cancel(mine, sweep_id)
+        except DeckError as exc:
+            screen.app.call_from_thread(screen.notify, str(exc), title="Not canceled",
+                                        severity="warning")
+            return
+        screen.app.call_from_thread(screen.notify, f"cancel requested for {sweep_id}")
+
+    screen.run_worker(work, thread=True, group="cancel", name="cancel sweep")
 
 
 def rerun_in_worker(screen: "Screen", runs: list[RunRecord]) -> None:

@@ -81,6 +81,16 @@ def best_trial(sweep: Sweep, trials: list[Trial]) -> Trial | None:
     return pick(done, key=lambda t: t.value)  # type: ignore[arg-type, return-value]
 
 
+def ranked(trials: list[Trial], maximize: bool) -> list[Trial]:
+    """Completed trials by their objective, best first; then the rest in trial order."""
+    def rank(trial: Trial):
+        if trial.value is None or trial.run.status is not RunState.COMPLETED:
+            return (1, 0.0, trial.index)
+        return (0, -trial.value if maximize else trial.value, trial.index)
+
+    return sorted(trials, key=rank)
+
+
 @dataclass(frozen=True)
 class SweepProgress:
     sweep: Sweep

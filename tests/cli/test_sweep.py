@@ -7,6 +7,7 @@ import textwrap
 
 import pytest
 
+from tests.cli.test_remote_docker import home, remote_deck  # noqa: F401 - fixtures
 from tests.fixtures.waiting import until
 
 def script(options: str, body: str) -> str:
@@ -358,3 +359,31 @@ def test_looking_at_a_sweep_whose_owner_died_gives_it_a_new_owner(sweeping, proj
     done = until_over(sweeping, sweep_id)
     assert done["state"] == "Completed" and len(done["trials"]) == 2
     assert done["owner_pid"] != first
+
+
+@pytest.mark.docker
+@pytest.mark.ssh
+def test_one_sweep_across_local_and_the_remote_docker_host(sweeping, remote_deck, home):
+    from tests.cli.test_remote_docker import attach
+
+    deck = remote_deck
+    write(deck.project, "tune.py", TUNE)
+    attach(deck)
+    (home / ".ssh/known_hosts").write_text(deck.server.known_hosts_line())
+    compute = deck.project / "aml_config" / "local.compute"
+    compute.write_text(compute.read_text() + "\nmaxConcurrentRuns: 1\n")
+    sweep_id = sweep_id_of(deck(
+        "sweep", "-c", "docker", "--targets", "local,gpu1", "--grid", "lr=0.01,0.1",
+        "--grid", "layers=1,2", "--maximize", "accuracy", "--detach", "tune.py",
+        timeout=600))
+    done = until_over(deck, sweep_id, timeout=900)
+    assert done["state"] == "Completed", done
+    assert {t["status"] for t in done["trials"]} == {"Completed"}, done
+    # local takes one trial at a time: the remote host got the others, over SSH
+    targets = [t["target"] for t in sorted(done["trials"], key=lambda t: t["trial"])]
+    assert targets[0] == "local" and "gpu1" in targets, targets
+    assert done["best"]["params"] == {"lr": 0.1, "layers": 2}
+    remote = next(t for t in done["trials"] if t["target"] == "gpu1")
+    run = deck.json("runs", "show", remote["run_id"])
+    assert run["metrics"]["accuracy"][-1] == remote["value"]
+    assert run["tags"]["params"] == remote["params"]

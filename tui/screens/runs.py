@@ -71,6 +71,7 @@ class RunsScreen(DeckScreen):
     def __init__(self) -> None:
         super().__init__()
         self._pending = FeedUpdate()
+        self._pending_sweeps: dict = {}  # sweep id -> SweepProgress, drawn with the next flush
         self._flush_timer = None
         self._last_flush = 0.0
         self._tick_due = False
@@ -84,6 +85,10 @@ class RunsScreen(DeckScreen):
         self.table.restore_sort(load_state().get("sort"))
         self.deck.runs_changed.subscribe(self, self.on_runs_changed)
         self.deck.waits_changed.subscribe(self, self._waits_changed)
+        # Called at once, covered or not (a covered screen must handle no message): the
+        # sweeps wait in _pending_sweeps for the next flush.
+        self.deck.sweeps_changed.subscribe(self, self._sweeps_changed, immediate=True)
+        self._pending_sweeps.update(self.deck.sweeps)
         self.table.set_waits(self.deck.queue_waits)
         if self.deck.runs:
             self.on_runs_changed(FeedUpdate(runs=dict(self.deck.runs),
@@ -108,6 +113,11 @@ class RunsScreen(DeckScreen):
         if update.full or not self.table.records:
             self._flush()
         else:
+            self._schedule_flush()
+
+    def _sweeps_changed(self, changed: dict) -> None:
+        self._pending_sweeps.update(changed)
+        if not self.covered:
             self._schedule_flush()
 
     def _waits_changed(self, waits: dict) -> None:
@@ -146,6 +156,9 @@ class RunsScreen(DeckScreen):
             if pending.removed:
                 table.forget(pending.removed)
             table.apply(pending.runs, pending.first_metric)
+            if self._pending_sweeps:
+                sweeps, self._pending_sweeps = self._pending_sweeps, {}
+                table.set_sweeps(sweeps)
             if self._pending_usage:
                 usage, self._pending_usage = self._pending_usage, {}
                 table.set_usage(usage)
@@ -218,7 +231,7 @@ class RunsScreen(DeckScreen):
         self._tick_timer.resume()
         self._usage_timer.resume()
         self.query_one(RunPreview).log_tail.pause(False)
-        if self._pending or self._tick_due:
+        if self._pending or self._tick_due or self._pending_sweeps:
             self._flush()
 
     def _gather(self, update: FeedUpdate) -> None:
@@ -289,9 +302,16 @@ class RunsScreen(DeckScreen):
 
     # -- actions ------------------------------------------------------------------------------
 
+    def _cursor_sweep(self) -> str | None:
+        """The sweep whose row the cursor is on."""
+        key = self.table.cursor_run_id
+        return key if key in self.table.sweep_rows else None
+
     def action_open(self) -> None:
         run_id = self.table.cursor_run_id
-        if run_id:
+        if run_id in self.table.sweep_rows:
+            self.deck.action_goto("sweep", run_id)
+        elif run_id:
             self.deck.action_goto("run", run_id)
 
     def can(self) -> dict[str, bool]:
@@ -302,7 +322,7 @@ class RunsScreen(DeckScreen):
             "filter": not self.typing(),  # a priority key, but "/" is text inside a field
             "rerun": bool(targets),
             "cancel": any(self.deck.runs[rid].status.is_active for rid in targets
-                          if rid in self.deck.runs),
+                          if rid in self.deck.runs) or self._sweep_going(),
             "compare": len(table.marked) >= 2,
             "delete": bool(targets),
             "move": self._cursor_queued(),
@@ -367,10 +387,18 @@ class RunsScreen(DeckScreen):
 
             actions.submit_in_worker(self, *choice)
 
+    def _sweep_going(self) -> bool:
+        sweep_id = self._cursor_sweep()
+        return sweep_id is not None and not self.table.marked and \
+            self.table.sweep_rows[sweep_id].status.is_active
+
     def action_cancel(self) -> None:
         from launchdeck.tui import actions
         from launchdeck.tui.screens.dialogs import Confirm
 
+        if self._sweep_going():
+            actions.confirm_cancel_sweep(self, self._cursor_sweep())
+            return
         ids = [rid for rid in self._targets() if self.deck.runs[rid].status.is_active]
         if not ids:
             self.notify("nothing to cancel: the run is over", severity="warning")
