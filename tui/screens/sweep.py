@@ -37,8 +37,6 @@ class SweepScreen(DeckScreen):
     AUTO_FOCUS = "#trials"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
     BINDINGS = [
-        Binding("enter", "open", "Open", show=False, id="sweep.open",
-                tooltip="Open the trial's run"),
         Binding("c", "cancel_trial", "Cancel trial", id="sweep.cancel_trial",
                 tooltip="Cancel the trial under the cursor (asks first)"),
         Binding("X", "cancel_sweep", "Cancel sweep", id="sweep.cancel",
@@ -104,7 +102,7 @@ class SweepScreen(DeckScreen):
         if best is None:
             text = Text("best: none yet (no trial has completed with a value)", style="dim")
         else:
-            params = "  ".join(f"{printable(k)}={format_value(v)}" for k, v in best.params.items())
+            params = "  ".join(f"{printable(k)}={param_text(v)}" for k, v in best.params.items())
             text = Text.assemble(("best: ", "bold"), f"trial {best.index} · run "
                                  f"#{best.run.run_number} · ",
                                  (f"{printable(d.metric)}={format_value(best.value)}", "bold"),
@@ -121,8 +119,7 @@ class SweepScreen(DeckScreen):
         }
         for name in self._param_names():
             value = trial.params.get(name)
-            cells[f"param:{name}"] = Text("" if value is None else
-                                          format_value(value, VALUE_WIDTH), justify="right")
+            cells[f"param:{name}"] = Text(param_text(value), justify="right")
         cells["value"] = Text("" if trial.value is None else
                               format_value(trial.value, VALUE_WIDTH), justify="right")
         cells["stopped"] = Text(printable(trial.stopped or ""))
@@ -225,7 +222,6 @@ class SweepScreen(DeckScreen):
         trial = self._cursor_trial()
         p = self.progress
         return {
-            "open": trial is not None,
             "cancel_trial": trial is not None and trial.run.status.is_active,
             "cancel_sweep": p is not None and p.status.state == "Running",
             "rerun_best": p is not None and p.best is not None,
@@ -261,6 +257,16 @@ class SweepScreen(DeckScreen):
 
         if self.progress is not None and self.progress.best is not None:
             actions.rerun_in_worker(self, [self.progress.best.run])
+
+
+def param_text(value: Any) -> str:
+    """A parameter's value: a number in at most VALUE_WIDTH cells (fewer digits), a word
+    whole (a column gives way rather than cut it)."""
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return format_value(value, VALUE_WIDTH)
+    return printable(str(value))
 
 
 def _width(value: Any) -> int:
