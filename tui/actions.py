@@ -77,21 +77,11 @@ def confirm_cancel_sweep(screen: "Screen", sweep_id: str) -> None:
 
 
 def cancel_sweep_in_worker(screen: "Screen", sweep_id: str) -> None:
-    project = screen.app.project
+    from launchdeck.core.sweeps.control import cancel
 
-    def work() -> None:
-        from launchdeck.core.sweeps.control import cancel
-
-        try:
-            with own_project(project) as mine:
-                cancel(mine, sweep_id)
-        except DeckError as exc:
-            screen.app.call_from_thread(screen.notify, str(exc), title="Not canceled",
-                                        severity="warning")
-            return
-        screen.app.call_from_thread(screen.notify, f"cancel requested for {sweep_id}")
-
-    screen.run_worker(work, thread=True, group="cancel", name="cancel sweep")
+    _core_in_worker(screen, lambda mine: cancel(mine, sweep_id),
+                    done=f"cancel requested for {sweep_id}", failed="Not canceled",
+                    name="cancel sweep")
 
 
 def rerun_in_worker(screen: "Screen", runs: list[RunRecord]) -> None:
@@ -130,22 +120,29 @@ def _reran(screen: "Screen", done: list[tuple[RunRecord, RunRecord]]) -> None:
 
 def delete_in_worker(screen: "Screen", runs: list[RunRecord]) -> None:
     """Remove runs from history with their folders (``core`` ``delete_runs``, as the CLI)."""
+    from launchdeck.core.history.removal import delete_runs
+
+    what = runs[0].run_id if len(runs) == 1 else f"{len(runs)} runs"
+    _core_in_worker(screen, lambda mine: delete_runs(mine, runs), done=f"deleted {what}",
+                    failed="Nothing deleted", name="delete runs")
+
+
+def _core_in_worker(screen: "Screen", call, *, done: str, failed: str, name: str) -> None:
+    """``call(project)`` in a thread worker on a project of its own; a toast saying ``done``,
+    or the error under the title ``failed``."""
     project = screen.app.project
 
     def work() -> None:
-        from launchdeck.core.history.removal import delete_runs
-
         try:
             with own_project(project) as mine:
-                delete_runs(mine, runs)
+                call(mine)
         except DeckError as exc:
-            screen.app.call_from_thread(screen.notify, str(exc), title="Nothing deleted",
+            screen.app.call_from_thread(screen.notify, str(exc), title=failed,
                                         severity="error", timeout=10)
             return
-        what = runs[0].run_id if len(runs) == 1 else f"{len(runs)} runs"
-        screen.app.call_from_thread(screen.notify, f"deleted {what}")
+        screen.app.call_from_thread(screen.notify, done)
 
-    screen.run_worker(work, thread=True, group="delete", name="delete runs")
+    screen.run_worker(work, thread=True, group=name, name=name)
 
 
 def move_in_worker(screen: "Screen", run_id: str, where: str) -> None:
