@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -11,6 +12,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static
 
 from launchdeck.core.runs.state import RunState
+from launchdeck.tui.format import format_value
 from launchdeck.tui.runs_feed import ACTIVE, FeedUpdate
 from launchdeck.tui.screens.base import DeckScreen
 from launchdeck.tui.widgets.run_preview import RunPreview
@@ -281,6 +283,14 @@ class RunsScreen(DeckScreen):
     def _preview(self) -> None:
         # Kept current even while hidden: the terminal may grow wide enough to show it.
         run_id = self.table.cursor_run_id
+        if run_id in self.table.sweep_rows:
+            trials, best = self.table.sweep_cells[run_id]
+            self.query_one(RunPreview).show_text(Text(
+                f"{run_id}: a sweep, {trials} trials begun"
+                f"{f'; best {best[0]}={format_value(best[1], 30)}' if best else ''}. "
+                "enter opens its trials, c cancels it."))
+            self.keys_may_have_changed()
+            return
         self.query_one(RunPreview).show(self.deck.runs.get(run_id) if run_id else None,
                                         self.deck.first_metric.get(run_id) if run_id else None,
                                         self.deck.queue_waits.get(run_id) if run_id else None)
