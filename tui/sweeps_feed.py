@@ -35,7 +35,8 @@ class SweepsFeed:
                 continue
             try:
                 # Not revived here: the dashboard looks, `deck sweep status` takes over.
-                fresh = progress(self.project, sweep_id, revive=False, history=self.history)
+                fresh = progress(self.project, sweep_id, revive=False, history=self.history,
+                                 earlier=old)
             except DeckError:
                 continue  # a sweep being written as we look: the next look has it
             if fresh != old:

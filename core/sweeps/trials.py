@@ -59,12 +59,21 @@ class Trial:
         return self.values[-1] if self.values else None
 
 
-def trials_of(history: HistoryStore, sweep: Sweep) -> list[Trial]:
-    """The sweep's trials, first started first."""
+def trials_of(history: HistoryStore, sweep: Sweep,
+              earlier: list[Trial] | None = None) -> list[Trial]:
+    """The sweep's trials, first started first.
+
+    ``earlier``: trials read before; one whose run record is the same (its metrics offset
+    included) is kept as it was, not read again (a dashboard looks every second).
+    """
     runs = history.list_runs(sweep=sweep.sweep_id, newest_first=False)
     metric = sweep.definition.metric
+    known = {t.run.run_id: t for t in earlier or ()}
     out = []
     for run in runs:
+        if (same := known.get(run.run_id)) is not None and same.run == run:
+            out.append(same)
+            continue
         values = numeric(history.metrics(run.run_id).get(metric)) if metric else []
         out.append(Trial(run=run, index=int(run.tags.get("trial", -1)),
                          params=dict(run.tags.get("params") or {}), values=values,

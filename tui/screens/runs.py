@@ -337,6 +337,9 @@ class RunsScreen(DeckScreen):
             "delete": bool(targets),
             "move": self._cursor_queued(),
             "clear_marks": bool(table.marked),
+            # Not an action here: the table's space (mark) does not act on a sweep's row, and
+            # the footer is rebuilt only when something in this dict changes.
+            "on_sweep_row": self._cursor_sweep() is not None,
             "clear_filter": bool(box.value or box.display or table.marked),
         }
 

@@ -52,6 +52,7 @@ class SweepScreen(DeckScreen):
         self.progress: SweepProgress | None = None
         self.rows: list[Trial] = []  # the table's trials, in its order
         self.shown_columns: tuple[str, ...] = ()
+        self._shown: dict[str, dict[str, Any]] = {}  # run id -> the cells of its row now
 
     def compose(self) -> ComposeResult:
         yield Static(self.sweep_id, classes="topbar", id="sweep-summary")
@@ -65,13 +66,33 @@ class SweepScreen(DeckScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.deck.sweeps_changed.subscribe(self, self._sweeps_changed)
-        if self.sweep_id in self.deck.sweeps:
-            self.show(self.deck.sweeps[self.sweep_id])
+        # Called at once rather than posted: a screen covered by a run's detail handles no
+        # message (each would repaint the screen on top); the latest waits for the return.
+        self.deck.sweeps_changed.subscribe(self, self._sweeps_changed, immediate=True)
+        self._latest = self.deck.sweeps.get(self.sweep_id)
+        self._tick_timer = self.set_interval(1.0, self._tick)  # "took" of running trials
+        if self._latest is not None:
+            self.show(self._latest)
 
     def _sweeps_changed(self, changed: dict) -> None:
         if self.sweep_id in changed:
-            self.show(changed[self.sweep_id])
+            self._latest = changed[self.sweep_id]
+            if self.app.screen is self:
+                self.show(self._latest)
+
+    def _tick(self) -> None:
+        if self.progress is not None and any(t.run.status.is_active
+                                             for t in self.progress.trials):
+            with self.app.batch_update():
+                self._fill_table()
+
+    def on_screen_suspend(self) -> None:
+        self._tick_timer.pause()
+
+    def on_screen_resume(self) -> None:
+        self._tick_timer.resume()
+        if self._latest is not None and self._latest is not self.progress:
+            self.show(self._latest)
 
     @property
     def table(self) -> Table:
@@ -145,6 +166,16 @@ class SweepScreen(DeckScreen):
         # The vertical scrollbar's room is kept, shown or not (as the runs table does).
         width = (self.size.width or 80) - 2
         columns = columns_fitting(list(labels), widest, (*DROP_FIRST, *reversed(params)), width)
+        order = [t.run.run_id for t in self.rows]
+        if columns == self.shown_columns and order == list(self._shown):
+            # The same rows in the same order (a running trial logged a value): only the
+            # cells that changed, as adding a thousand rows again would cost a third of a second.
+            for run_id, row in zip(order, cells):
+                for key in columns:
+                    if row[key] != self._shown[run_id][key]:
+                        table.update_cell(run_id, key, row[key], update_width=True)
+                self._shown[run_id] = row
+            return
         cursor = self._cursor_trial()
         if columns != self.shown_columns:
             self.shown_columns = columns
@@ -153,12 +184,11 @@ class SweepScreen(DeckScreen):
                 table.add_column(labels[key], key=key)
         else:
             table.clear()
-        for trial, row in zip(self.rows, cells):
-            table.add_row(*(row[key] for key in columns), key=trial.run.run_id)
-        if cursor is not None:
-            for index, trial in enumerate(self.rows):
-                if trial.run.run_id == cursor.run.run_id:
-                    table.move_cursor(row=index, animate=False)
+        self._shown = dict(zip(order, cells))
+        for run_id, row in zip(order, cells):
+            table.add_row(*(row[key] for key in columns), key=run_id)
+        if cursor is not None and cursor.run.run_id in self._shown:
+            table.move_cursor(row=order.index(cursor.run.run_id), animate=False)
 
     def on_resize(self) -> None:
         if self.progress is not None:

@@ -369,6 +369,11 @@ class RunsTable(KeptCellsTable):
         except RowDoesNotExist:
             pass
 
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "toggle_mark":  # a sweep's row: its trials are marked in its view
+            return self.cursor_run_id not in self.sweep_rows
+        return super().check_action(action, parameters)
+
     def action_toggle_mark(self) -> None:
         run_id = self.cursor_run_id
         if run_id is None or run_id in self.sweep_rows:

@@ -86,6 +86,7 @@ async def test_a_sweep_is_one_row_that_opens_into_its_trials_at_160x48(live_proj
         assert sweep_id in text and "3/3" in text and "score=0.5" in text  # trials, best
         assert not any(rid in runs.shown_ids() for rid in app.runs)  # the trials fold in
         assert f"{sweep_id}: a sweep, 3/3 trials begun; best score=0.5" in text  # preview
+        assert "c Cancel" in footer(app) and "Mark" not in footer(app)
 
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, SweepScreen), what="the sweep view")
