@@ -123,10 +123,9 @@ class DeckApp(App):
                         self.call_from_thread(self._publish_waits, fresh)
                     # A sweep's state changes without its trials changing (it ends, is
                     # canceled): looked at as often as the queue.
-                    touched = {feed.runs[rid].sweep_id for rid in (*update.runs,
-                                                                   *update.first_metric)
-                               if rid in feed.runs and feed.runs[rid].sweep_id}
-                    changed = sweeps.poll(touched)  # type: ignore[arg-type]
+                    touched = {sweep_id for rid in (*update.runs, *update.first_metric)
+                               if (sweep_id := getattr(feed.runs.get(rid), "sweep_id", None))}
+                    changed = sweeps.poll(touched)
                     if changed:
                         self.call_from_thread(self._publish_sweeps, changed)
                 if self.revive_runs and now - last_revive > REVIVE_EVERY_SECONDS:

@@ -50,7 +50,8 @@ def sweep_of(live_project, tmp_path):
             parameters=tuple(parse_assignment(f"{k}={v}", flag="--grid")
                              for k, v in grids.items()),
             maximize="score", parallel=len(grids["n"].split(",")))
-        sweep = begin(live_project, define(settings), "local", str(live_project.root / "sweepy.py"),
+        sweep = begin(live_project, define(settings), "local",
+                      str(live_project.root / "sweepy.py"),
                       ("--gate", str(gate), "--hold", str(hold)))
         return sweep.sweep_id
 
