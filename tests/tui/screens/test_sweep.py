@@ -83,11 +83,13 @@ async def test_a_sweep_is_one_row_that_opens_into_its_trials_at_160x48(live_proj
         runs = app.screen.table
         await until(pilot, lambda: runs.row_count == 1 and sweep_id in runs.shown_ids(),
                     what="the sweep's row")
-        text = screen_text(app)
-        assert sweep_id in text and "3/3" in text and "score=0.5" in text  # trials, best
+        # its trials begun of those planned, its best value (drawn with the next flush)
+        text = await shows(pilot, app, "score=0.5")
+        assert sweep_id in text and "3/3" in text
         assert not any(rid in runs.shown_ids() for rid in app.runs)  # the trials fold in
-        assert f"{sweep_id}: a sweep, 3/3 trials begun; best score=0.5" in text  # preview
-        assert "c Cancel" in footer(app) and "Mark" not in footer(app)
+        await shows(pilot, app, f"{sweep_id}: a sweep, 3/3 trials begun; best score=0.5")
+        await until(pilot, lambda: "c Cancel" in footer(app) and "Mark" not in footer(app),
+                    what="the sweep row's keys")
 
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, SweepScreen), what="the sweep view")
@@ -110,9 +112,9 @@ async def test_a_sweep_is_one_row_that_opens_into_its_trials_at_160x48(live_proj
         assert any(0x2800 < ord(ch) < 0x2900 for ch in screen_text(app))  # dots drawn
 
         # every key in the footer, and in "?"
-        keys = footer(app)
-        assert "X Cancel sweep" in keys and "r Rerun best" in keys
-        assert "Cancel trial" not in keys  # the cursor's trial is over
+        await until(pilot, lambda: "X Cancel sweep" in footer(app) and "r Rerun best" in
+                    footer(app), what="the sweep view's keys")
+        assert "Cancel trial" not in footer(app)  # the cursor's trial is over
         await pilot.press("j", "j")  # to the running trial
         await until(pilot, lambda: "c Cancel trial" in footer(app), what="cancel trial key")
         await pilot.press("question_mark")
@@ -132,7 +134,7 @@ async def test_a_sweep_is_one_row_that_opens_into_its_trials_at_160x48(live_proj
                     what="the sweep and its held trial canceled")
         text = await shows(pilot, app, "the sweep was canceled")
         assert f"{sweep_id} · Canceled" in text
-        assert "X Cancel sweep" not in footer(app)
+        await until(pilot, lambda: "X Cancel sweep" not in footer(app), what="key gone")
 
         # r reruns the best trial: an ordinary run with its parameters
         before = set(app.runs)
@@ -175,7 +177,8 @@ async def test_the_sweep_view_at_80x24_drops_columns_in_order_and_cancels_a_tria
         await until(pilot, lambda: "trial 1 · run" in screen_text(app), what="detail line")
         await pilot.press("k", "j")
         assert screen.rows[table.cursor_row].index == 1
-        assert "c Cancel trial" in footer(app) and "X Cancel sweep" in footer(app)
+        await until(pilot, lambda: "c Cancel trial" in footer(app) and "X Cancel sweep" in
+                    footer(app), what="keys for a running trial")
         await pilot.press("c")
         await shows(pilot, app, "Cancel trial (y)")
         await pilot.press("y")
