@@ -133,6 +133,7 @@ class DeckApp(App):
                     from launchdeck.core.runs.launcher import revive
 
                     revive(self.project, [r for r in feed.runs.values() if r.status.is_active])
+                    sweeps.revive()
             except DeckError as exc:
                 self.call_from_thread(self.notify, f"history: {exc}", severity="error")
                 self._stop.wait(5)

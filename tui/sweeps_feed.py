@@ -11,7 +11,8 @@ from launchdeck.core.errors import DeckError
 from launchdeck.core.history.store import HistoryStore
 from launchdeck.core.project import Project
 from launchdeck.core.sweeps.control import progress
-from launchdeck.core.sweeps.store import SweepStore
+from launchdeck.core.sweeps.owner import owner_alive
+from launchdeck.core.sweeps.store import SweepState, SweepStore
 from launchdeck.core.sweeps.trials import SweepProgress
 
 
@@ -34,7 +35,7 @@ class SweepsFeed:
                     self.store.status(sweep_id) == old.status:
                 continue
             try:
-                # Not revived here: the dashboard looks, `deck sweep status` takes over.
+                # Not revived here: revive() does that, as often as runs are revived.
                 fresh = progress(self.project, sweep_id, revive=False, history=self.history,
                                  earlier=old)
             except DeckError:
@@ -42,3 +43,16 @@ class SweepsFeed:
             if fresh != old:
                 changed[sweep_id] = self.known[sweep_id] = fresh
         return changed
+
+    def revive(self) -> None:
+        """Give each running sweep whose owner died a new one, as the watcher revives runs'
+        keepers (``deck sweep status`` does the same; a second owner started meanwhile finds
+        the lock taken and leaves)."""
+        for sweep_id, known in list(self.known.items()):
+            if known.status.state is SweepState.RUNNING and \
+                    not owner_alive(self.store, sweep_id):
+                try:
+                    progress(self.project, sweep_id, revive=True, history=self.history,
+                             earlier=known)
+                except DeckError:
+                    continue
