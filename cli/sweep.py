@@ -169,6 +169,8 @@ def _list(project, as_json: bool) -> int:
 
 
 def _status(progress, as_json: bool) -> int:
+    from launchdeck.core.sweeps.trials import ranked
+
     if as_json:
         print_json(progress.to_json())
         return 0
@@ -187,19 +189,12 @@ def _status(progress, as_json: bool) -> int:
               f"{d.metric}={_value(b.value)}  {_params(b.params)}")
     print()
     names = [p.name for p in d.parameters]
-    rows = sorted(progress.trials, key=lambda t: _rank(t, d.maximize))
+    rows = ranked(progress.trials, d.maximize)
     print_table(["trial", "#", "status", "target", *names, d.metric or "value", "stopped"],
                 ([t.index, t.run.run_number, t.run.status, t.run.target,
                   *[_value(t.params.get(n)) for n in names], _value(t.value), t.stopped or ""]
                  for t in rows))
     return 0
-
-
-def _rank(trial, maximize: bool):
-    """Completed trials by their objective, best first; then the rest in trial order."""
-    if trial.value is None or trial.run.status != "Completed":
-        return (1, 0.0, trial.index)
-    return (0, -trial.value if maximize else trial.value, trial.index)
 
 
 def _value(value) -> str:

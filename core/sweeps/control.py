@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from launchdeck.core.errors import DeckError
 from launchdeck.core.history.records import utc_now
+from launchdeck.core.history.store import HistoryStore
 from launchdeck.core.project import Project
 from launchdeck.core.sweeps.definition import SearchKind, SweepDefinition
 from launchdeck.core.sweeps.owner import owner_alive, start_owner
@@ -39,9 +40,15 @@ def begin(project: Project, definition: SweepDefinition, runconfig: str, script:
     return sweep
 
 
-def progress(project: Project, ref: str, *, revive: bool = True) -> SweepProgress:
+def progress(project: Project, ref: str, *, revive: bool = True,
+             history: HistoryStore | None = None,
+             earlier: SweepProgress | None = None) -> SweepProgress:
     """The sweep, its trials and its best one; an unfinished sweep whose owner died gets a
-    new owner when ``revive`` (as looking at runs revives their keepers)."""
+    new owner when ``revive`` (as looking at runs revives their keepers).
+
+    ``history``: a connection of the caller's thread (a dashboard's watcher), not the
+    project's own; ``earlier``: the progress read last time, whose unchanged trials are kept.
+    """
     store = SweepStore(project.deck_dir)
     sweep = store.get(ref)
     status = store.status(sweep.sweep_id)
@@ -49,7 +56,8 @@ def progress(project: Project, ref: str, *, revive: bool = True) -> SweepProgres
     if revive and status.state is SweepState.RUNNING and not alive:
         status = replace(status, owner_pid=start_owner(project, sweep.sweep_id))
         alive = True
-    trials = trials_of(project.history, sweep)
+    trials = trials_of(history or project.history, sweep,
+                       earlier.trials if earlier is not None else None)
     return SweepProgress(sweep=sweep, status=status, trials=trials,
                          best=best_trial(sweep, trials), owner_alive=alive)
 

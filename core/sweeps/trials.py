@@ -59,12 +59,21 @@ class Trial:
         return self.values[-1] if self.values else None
 
 
-def trials_of(history: HistoryStore, sweep: Sweep) -> list[Trial]:
-    """The sweep's trials, first started first."""
+def trials_of(history: HistoryStore, sweep: Sweep,
+              earlier: list[Trial] | None = None) -> list[Trial]:
+    """The sweep's trials, first started first.
+
+    ``earlier``: trials read before; one whose run record is the same (its metrics offset
+    included) is kept as it was, not read again (a dashboard looks every second).
+    """
     runs = history.list_runs(sweep=sweep.sweep_id, newest_first=False)
     metric = sweep.definition.metric
+    known = {t.run.run_id: t for t in earlier or ()}
     out = []
     for run in runs:
+        if (same := known.get(run.run_id)) is not None and same.run == run:
+            out.append(same)
+            continue
         values = numeric(history.metrics(run.run_id).get(metric)) if metric else []
         out.append(Trial(run=run, index=int(run.tags.get("trial", -1)),
                          params=dict(run.tags.get("params") or {}), values=values,
@@ -79,6 +88,16 @@ def best_trial(sweep: Sweep, trials: list[Trial]) -> Trial | None:
         return None
     pick = max if sweep.definition.maximize else min
     return pick(done, key=lambda t: t.value)  # type: ignore[arg-type, return-value]
+
+
+def ranked(trials: list[Trial], maximize: bool) -> list[Trial]:
+    """Completed trials by their objective, best first; then the rest in trial order."""
+    def rank(trial: Trial):
+        if trial.value is None or trial.run.status is not RunState.COMPLETED:
+            return (1, 0.0, trial.index)
+        return (0, -trial.value if maximize else trial.value, trial.index)
+
+    return sorted(trials, key=rank)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import textwrap
 
 import pytest
 
+from tests.cli.test_remote_docker import home, remote_deck  # noqa: F401 - fixtures
 from tests.fixtures.waiting import until
 
 def script(options: str, body: str) -> str:
@@ -325,22 +326,28 @@ def test_max_duration_ends_the_sweep_and_stops_its_trials(sweeping, project, tmp
     assert len(stopped["trials"]) == 1
 
 
-@pytest.mark.docker
-def test_a_grid_fans_out_over_local_and_docker(sweeping, project, docker_engine):
-    write(project, "tune.py", TUNE)
-    compute = project / "aml_config" / "local.compute"
+def fans_out(deck, other: str) -> dict:
+    """A grid of four trials over local (one slot) and ``other``, done; its status."""
+    write(deck.project, "tune.py", TUNE)
+    compute = deck.project / "aml_config" / "local.compute"
     compute.write_text(compute.read_text() + "\nmaxConcurrentRuns: 1\n")
-    sweep_id = sweep_id_of(sweeping(
-        "sweep", "-c", "docker", "--targets", "local,docker", "--grid", "lr=0.01,0.1",
+    sweep_id = sweep_id_of(deck(
+        "sweep", "-c", "docker", "--targets", f"local,{other}", "--grid", "lr=0.01,0.1",
         "--grid", "layers=1,2", "--maximize", "accuracy", "--detach", "tune.py",
         timeout=600))
-    done = until_over(sweeping, sweep_id, timeout=900)
+    done = until_over(deck, sweep_id, timeout=900)
     assert done["state"] == "Completed", done
     assert {t["status"] for t in done["trials"]} == {"Completed"}, done
-    # local takes one at a time, so the docker target got the rest
+    # local takes one at a time, so the other target got the rest
     targets = [t["target"] for t in sorted(done["trials"], key=lambda t: t["trial"])]
-    assert targets[0] == "local" and "docker" in targets
+    assert targets[0] == "local" and other in targets, targets
     assert done["best"]["params"] == {"lr": 0.1, "layers": 2}
+    return done
+
+
+@pytest.mark.docker
+def test_a_grid_fans_out_over_local_and_docker(sweeping, docker_engine):
+    fans_out(sweeping, "docker")
 
 
 def test_looking_at_a_sweep_whose_owner_died_gives_it_a_new_owner(sweeping, project,
@@ -358,3 +365,19 @@ def test_looking_at_a_sweep_whose_owner_died_gives_it_a_new_owner(sweeping, proj
     done = until_over(sweeping, sweep_id)
     assert done["state"] == "Completed" and len(done["trials"]) == 2
     assert done["owner_pid"] != first
+
+
+@pytest.mark.docker
+@pytest.mark.ssh
+def test_one_sweep_across_local_and_the_remote_docker_host(sweeping, remote_deck, home):
+    from tests.cli.test_remote_docker import attach
+
+    deck = remote_deck
+    attach(deck)
+    (home / ".ssh/known_hosts").write_text(deck.server.known_hosts_line())
+    done = fans_out(deck, "gpu1")
+    # a trial on the remote host: its metrics came back over SSH, its tags are its own
+    remote = next(t for t in done["trials"] if t["target"] == "gpu1")
+    run = deck.json("runs", "show", remote["run_id"])
+    assert run["metrics"]["accuracy"][-1] == remote["value"]
+    assert run["tags"]["params"] == remote["params"]

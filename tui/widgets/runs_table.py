@@ -1,4 +1,7 @@
-"""``RunsTable``: the run queue and history, one row per run id, updated cell by cell."""
+"""``RunsTable``: the run queue and history, one row per run id, updated cell by cell.
+
+A sweep's trials are folded into one row for the sweep (``tui.sweep_rows``), keyed by its id.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from launchdeck.tui.format import (cpu_share, duration_s, format_duration, forma
                                    memory_size, printable, short_id, short_time, status_text)
 from launchdeck.tui.runfilter import RunFilter
 from launchdeck.tui.widgets.kept_cells_table import KeptCellsTable
+from launchdeck.tui.widgets.table import columns_fitting
 
 # (label, key) in the order shown. A new column goes here, and into DROP_ORDER if it may give
 # way when the terminal is narrow.
@@ -30,7 +34,6 @@ COLUMNS = (("#", "number"), ("run", "id"), ("status", "status"), ("script", "scr
 DROP_ORDER = ("started", "mem", "cpu", "runconfig", "target", "metric", "duration", "script")
 #: Columns that are read (not from history): sampled only while shown.
 USAGE_COLUMNS = ("cpu", "mem")
-CELL_PADDING = 2  # DataTable pads each cell by one either side
 STATE_ORDER = {state: i for i, state in enumerate(RunState)}
 MARK = "●"  # marked runs carry it before their id
 # Above this many removals a filter change rebuilds the rows: DataTable.remove_row is O(rows).
@@ -75,6 +78,9 @@ class RunsTable(KeptCellsTable):
         self.waits: dict[str, Any] = {}  # run id -> QueueWait, for Queued runs
         self.usage: dict[str, Any] = {}  # run id -> core.runs.usage.Usage, for running runs
         self.marked: set[str] = set()
+        #: Sweep id -> the record standing for the sweep's row (its trials are not shown)
+        self.sweep_rows: dict[str, RunRecord] = {}
+        self.sweep_cells: dict[str, tuple[str, Any]] = {}  # sweep id -> (trials, best metric)
         self.filter = RunFilter()
         self.sort_column = "id"
         self.sort_reverse = True  # newest first
@@ -93,15 +99,7 @@ class RunsTable(KeptCellsTable):
 
     def columns_for(self, width: int) -> tuple[str, ...]:
         """The columns to show in ``width`` cells: all, less DROP_ORDER's first ones as needed."""
-        keys = [key for _, key in COLUMNS]
-        droppable = [key for key in DROP_ORDER if key in keys]
-
-        def needed() -> int:
-            return sum(self._widest[key] + CELL_PADDING for key in keys)
-
-        while needed() > width and droppable:
-            keys.remove(droppable.pop(0))
-        return tuple(keys)
+        return columns_fitting([key for _, key in COLUMNS], self._widest, DROP_ORDER, width)
 
     def fit(self) -> None:
         """Show the columns that fit the table's width now (on resize, and as values widen)."""
@@ -122,7 +120,7 @@ class RunsTable(KeptCellsTable):
             if key in wanted:
                 self.add_column(label, key=key)
         for run_id in shown:
-            self._add(self.records[run_id])
+            self._add(self.record(run_id))
         self.resort()
         self.select(cursor)
 
@@ -142,7 +140,7 @@ class RunsTable(KeptCellsTable):
         self.first_metric.update(first_metric)
         was_empty = not self._shown
         if was_empty and len(runs) > FILL_CHUNK:
-            self._fill([r.run_id for r in self.records.values() if self.filter.matches(r)])
+            self._fill([r.run_id for r in self.records.values() if self._visible(r)])
             return
         added = False
         resort = False
@@ -150,7 +148,7 @@ class RunsTable(KeptCellsTable):
             run = self.records.get(run_id)
             if run is None or (run_id in self._to_fill and run_id not in self._shown):
                 continue
-            visible = self.filter.matches(run)
+            visible = self._visible(run)
             if run_id in self._shown:
                 if visible:
                     resort |= self._update_row(run)
@@ -183,6 +181,33 @@ class RunsTable(KeptCellsTable):
         if unmarked:
             self.post_message(self.MarksChanged())
 
+    def _visible(self, run: RunRecord) -> bool:
+        """Whether the run has a row: it matches the filter and is not a sweep's trial."""
+        return not run.sweep_id and self.filter.matches(run)
+
+    def record(self, key: str) -> RunRecord:
+        """The record of a row: a run's, or the one standing for a sweep."""
+        return self.records.get(key) or self.sweep_rows[key]
+
+    def set_sweeps(self, changed: dict[str, Any]) -> None:
+        """Show sweeps (id -> ``SweepProgress``) as one row each (call in a batch update)."""
+        from launchdeck.tui.sweep_rows import best_metric, sweep_record, trial_count
+
+        resort = False
+        for sweep_id, progress in changed.items():
+            record = self.sweep_rows[sweep_id] = sweep_record(progress)
+            self.sweep_cells[sweep_id] = (trial_count(progress), best_metric(progress))
+            if sweep_id in self._shown:
+                if self.filter.matches(record):
+                    resort |= self._update_row(record)
+                else:
+                    self._remove(sweep_id)
+            elif self.filter.matches(record):
+                self._add(record)
+                resort = True
+        if resort:
+            self.resort()
+
     def _fill(self, run_ids: list[str]) -> None:
         key = self._sort_key()
         self._to_fill = sorted(run_ids, key=lambda rid: key(RunId("", rid)),
@@ -194,7 +219,7 @@ class RunsTable(KeptCellsTable):
         with self.app.batch_update():
             for run_id in chunk:
                 if run_id not in self._shown:
-                    self._add(self.records[run_id])
+                    self._add(self.record(run_id))
             if first:
                 self.move_cursor(row=0, animate=False)
             if not self._to_fill:
@@ -211,7 +236,7 @@ class RunsTable(KeptCellsTable):
         changed = set(waits) | {rid for rid in self.waits if rid not in waits}
         self.waits = dict(waits)
         for run_id in changed:
-            if run_id in self._shown:
+            if run_id in self._shown and run_id in self.records:
                 self._set(run_id, "status", self._cells(self.records[run_id])["status"])
 
     def set_usage(self, usage: dict[str, Any]) -> None:
@@ -221,7 +246,7 @@ class RunsTable(KeptCellsTable):
                 self.usage.pop(run_id, None)
             else:
                 self.usage[run_id] = used
-            if run_id in self._shown:
+            if run_id in self._shown and run_id in self.records:
                 cells = self._cells(self.records[run_id])
                 for key in USAGE_COLUMNS:
                     if cells[key] != self._shown[run_id][key]:
@@ -251,13 +276,14 @@ class RunsTable(KeptCellsTable):
         """Refresh the duration of runs still going (once a second)."""
         now = self.clock()
         for run_id in self._shown:
-            run = self.records[run_id]
+            run = self.record(run_id)
             if run.status.is_active and run.start_time_utc:
                 self._set(run_id, "duration", format_duration(duration_s(run, now)))
 
     def set_filter(self, text: str) -> None:
         self.filter = RunFilter(text)
-        wanted = [r for r in self.records.values() if self.filter.matches(r)]
+        wanted = [r for r in self.records.values() if self._visible(r)]
+        wanted += [r for r in self.sweep_rows.values() if self.filter.matches(r)]
         keep = {r.run_id for r in wanted}
         gone = [rid for rid in self._shown if rid not in keep]
         cursor = self.cursor_run_id
@@ -296,16 +322,16 @@ class RunsTable(KeptCellsTable):
         self.select(cursor)
 
     def _sort_key(self):
-        records, metric, column = self.records, self.first_metric, self.sort_column
+        record, metric, column = self.record, self._metric, self.sort_column
 
         def key(cell: RunId):
-            run = records[cell.run_id]
+            run = record(cell.run_id)
             if column == "status":
                 value: Any = STATE_ORDER[run.status]
             elif column == "duration":
                 value = duration_s(run, self.clock()) or 0.0
             elif column == "metric":
-                got = metric.get(cell.run_id)
+                got = metric(cell.run_id)
                 value = (0, got[1], "") if got and isinstance(got[1], (int, float)) \
                     else (1, 0, str(got[1]) if got else "")
             elif column == "started":
@@ -343,10 +369,15 @@ class RunsTable(KeptCellsTable):
         except RowDoesNotExist:
             pass
 
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "toggle_mark":  # a sweep's row: its trials are marked in its view
+            return self.cursor_run_id not in self.sweep_rows
+        return super().check_action(action, parameters)
+
     def action_toggle_mark(self) -> None:
         run_id = self.cursor_run_id
-        if run_id is None:
-            return
+        if run_id is None or run_id in self.sweep_rows:
+            return  # a sweep is not a run: its trials are marked in its view
         self.marked ^= {run_id}
         self._set(run_id, "id", self._id_cell(self.records[run_id]))
         self.post_message(self.MarksChanged())
@@ -364,8 +395,14 @@ class RunsTable(KeptCellsTable):
 
     # -- rows ---------------------------------------------------------------------------------
 
+    def _metric(self, key: str) -> tuple[str, Any] | None:
+        """A run's first metric (name, last value), or a sweep's objective at its best."""
+        if key in self.sweep_cells:
+            return self.sweep_cells[key][1]
+        return self.first_metric.get(key)
+
     def _cells(self, run: RunRecord) -> dict[str, Any]:
-        got = self.first_metric.get(run.run_id)
+        got = self._metric(run.run_id)
         # Text, not str: DataTable reads a str as markup, and "[done]" is not a style.
         metric = Text(f"{printable(got[0])}={format_value(got[1], 10)}") if got else ""
         status = status_text(run.status)
@@ -373,6 +410,8 @@ class RunsTable(KeptCellsTable):
         used = self.usage.get(run.run_id) if run.status is RunState.RUNNING else None
         if wait is not None:
             status.append(f" {wait.short}", style="dim")  # "… Queued #2 2/2 busy"
+        if run.run_id in self.sweep_cells:
+            status.append(f" {self.sweep_cells[run.run_id][0]}", style="dim")  # "3/8" trials
         return {
             "number": Text(str(run.run_number or ""), justify="right"),
             "id": self._id_cell(run),
