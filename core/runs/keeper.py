@@ -2,13 +2,15 @@
 
 Why a per-run keeper rather than a daemon: nothing has to be running before a submit, a crash
 takes down one run's bookkeeping and never the others, and the kernel frees a dead keeper's
-concurrency slot (``core.runs.slots``). The keeper lives in its own session, so closing the
+concurrency slot (``core.runs.slots``). A queued run has no keeper yet: it gets one when its
+target has a free slot, started by whoever freed it, a keeper at the end of its run included
+(``core.runs.dispatch``). The keeper lives in its own session, so closing the
 terminal or killing ``deck`` (even with SIGKILL) leaves it and its run alone.
 
-Its life: take the run's lock (one keeper per run) -> wait for a slot in submit order ->
+Its life: take the run's lock (one keeper per run) -> take a slot in submit order ->
 prepare (state Preparing) -> launch, or attach when an earlier keeper already launched ->
 copy output and metrics into history while the run goes -> collect ``outputs/`` -> final
-state -> free the target's resources. A keeper that finds its run already launched (because
+state -> hand the slot to the next queued run -> free the target's resources. A keeper that finds its run already launched (because
 the one before it died) resumes every stream at the offset history recorded: nothing lost,
 nothing repeated. ``deck cancel`` sets ``cancel_requested`` and sends SIGTERM to the keeper.
 """
@@ -28,7 +30,7 @@ from launchdeck.core.errors import DeckError, ExecutionLost, StorageError
 from launchdeck.core.history.records import RunRecord, utc_now
 from launchdeck.core.project import Project
 from launchdeck.core.runs import slots
-from launchdeck.core.runs.liveness import keeper_alive
+from launchdeck.core.runs.liveness import keeper_running
 from launchdeck.core.runs.patience import PatientHistory, SpaceReserve
 from launchdeck.core.runs.recorder import RunRecorder
 from launchdeck.core.runs.state import RunState
@@ -52,14 +54,19 @@ class Keeper:
         self.cancel_event = asyncio.Event()
         self.execution = None
         self._lease: slots.SlotLease | None = None
+        self._target_name: str | None = None  # whose queue this keeper moves on at its end
         self._outputs_collected = False
 
     # -- the life of a run --------------------------------------------------------------------
 
     async def run(self) -> None:
         run = self.history.get_run(self.run_id)
-        if run.status.is_terminal:
+        self._target_name = run.target
+        if run.status.is_terminal:  # canceled or ended before this keeper came: pass it on
+            self.hand_over()
             return
+        if run.cancel_requested:  # canceled while it waited for its keeper
+            self.cancel_event.set()
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self.cancel_event.set)
         watcher = asyncio.create_task(self._watch_cancel())
@@ -112,6 +119,7 @@ class Keeper:
         finally:
             watcher.cancel()
             self.reserve.release()
+            self.hand_over()  # before the target's clean-up, which may wait for a lost host
             if target is not None:
                 with contextlib.suppress(Exception):  # asyncio.TimeoutError included
                     await asyncio.wait_for(target.close(), RELEASE_TIMEOUT_SECONDS)
@@ -204,9 +212,7 @@ class Keeper:
                          error=_failure_summary(self.output_log, exit_code))
         # The run is over: its slot goes to the next one now, not after the clean-up, which
         # may wait for a host that went away.
-        if self._lease is not None:
-            self._lease.release()
-            self._lease = None
+        self.hand_over()
         try:
             await asyncio.wait_for(execution.release(), RELEASE_TIMEOUT_SECONDS)
         except asyncio.TimeoutError:
@@ -271,13 +277,34 @@ class Keeper:
 
     # -- queue and cancel ---------------------------------------------------------------------
 
+    def hand_over(self) -> None:
+        """Free the run's slot and start the keeper of the next queued run of its target (a
+        queued run holds no process: ``core.runs.dispatch``). Once per keeper; never fails
+        the run, which is over or never started: the next look at history dispatches then."""
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
+        target, self._target_name = self._target_name, None
+        if target is None:
+            return
+        from launchdeck.core.runs.dispatch import dispatch
+
+        try:
+            dispatch(self.project, target)
+        except Exception as exc:  # noqa: BLE001 - said in keeper.log; a look retries
+            with contextlib.suppress(OSError):
+                print(f"deck keeper: the next queued run of {target} was not started: "
+                      f"{exc.__class__.__name__}: {exc}", file=sys.stderr, flush=True)
+
     def _slot_dir(self, run: RunRecord) -> Path:
         return slots.folder(self.project.deck_dir, run.target)
 
     async def _wait_for_slot(self, run: RunRecord, limit: int):
         def my_turn() -> bool:
-            return not any(keeper_alive(r) for r in self.history.queued_ahead(run.run_id,
-                                                                               run.target))
+            # Only queued runs that have a keeper compete for slots; the others wait in
+            # history until a dispatcher gives them one.
+            return not any(keeper_running(r) for r in self.history.queued_ahead(run.run_id,
+                                                                                 run.target))
         return await slots.acquire(self._slot_dir(run), limit, my_turn=my_turn,
                                    stop=self.cancel_event.is_set)
 
