@@ -125,12 +125,29 @@ def list_runs(args) -> int:
     records = project.history.list_runs(status=states, target=args.target, limit=limit,
                                         sweep=sweep)
     last = project.history.last_metrics([r.run_id for r in records])
+    waits = _queue_waits(project, records)
     print_table(["#", "run id", "status", "target", "runconfig", "script", "created",
                  "duration", "metrics"],
-                ([r.run_number, r.run_id, r.status, r.target, r.run_configuration, r.script,
+                ([r.run_number, r.run_id,
+                  f"{r.status} {waits[r.run_id].short}" if r.run_id in waits else r.status,
+                  r.target, r.run_configuration, r.script,
                   short_time(r.created_utc), format_duration(r.duration_s),
                   metrics_cell(last.get(r.run_id, {}))] for r in records))
     return 0
+
+
+def _queue_waits(project, records) -> dict:
+    """Why each queued run among ``records`` waits (its place counts every queued run of its
+    target, shown or not)."""
+    from launchdeck.core.runs.state import RunState
+    from launchdeck.core.runs.waiting import queue_waits
+
+    targets = {r.target for r in records if r.status is RunState.QUEUED}
+    if not targets:
+        return {}
+    queued = [q for t in sorted(targets)
+              for q in project.history.list_runs(status=[RunState.QUEUED], target=t)]
+    return queue_waits(project, queued)
 
 
 def metrics_cell(values: dict) -> str:
@@ -194,6 +211,8 @@ def show_run(args) -> int:
         if value in (None, "", []):
             continue
         print(f"{key + ':':22}{printable(value)}")
+        if key == "status" and run.run_id in (waits := _queue_waits(project, [run])):
+            print(f"{'waits:':22}{printable(waits[run.run_id].reason)}")
     if run.tags:
         print("tags:")
         for name, value in run.tags.items():
