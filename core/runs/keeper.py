@@ -303,8 +303,14 @@ class Keeper:
         def my_turn() -> bool:
             # Only queued runs that have a keeper compete for slots; the others wait in
             # history until a dispatcher gives them one.
-            return not any(keeper_running(r) for r in self.history.queued_ahead(run.run_id,
-                                                                                 run.target))
+            if any(keeper_running(r) for r in self.history.queued_ahead(run.run_id,
+                                                                          run.target)):
+                return False
+            # A run whose keeper died (SIGKILL) frees its slot file but may still run: it
+            # keeps its place until a revived keeper ends it, as the dispatcher counts it.
+            active = self.history.list_runs(status=[RunState.PREPARING, RunState.RUNNING],
+                                            target=run.target)
+            return len(active) < limit
         return await slots.acquire(self._slot_dir(run), limit, my_turn=my_turn,
                                    stop=self.cancel_event.is_set)
 

@@ -34,8 +34,8 @@ def history_of(project: Path) -> HistoryStore:
 
 
 def keeper_processes(project: Path, history: HistoryStore) -> set[int]:
-    """Live keepers of the project: the pids history recorded and any process running the
-    keeper module on this project (a keeper not recorded yet)."""
+    """Live keepers of the project: the pids history recorded, and any process started to run
+    the keeper module on this project (one not recorded yet; not a keeper's forked waiter)."""
     recorded = {r.keeper_pid for r in history.list_runs() if r.keeper_pid}
     found = {pid for pid in recorded if pid_alive(pid)}
     for entry in os.listdir("/proc"):
@@ -43,10 +43,11 @@ def keeper_processes(project: Path, history: HistoryStore) -> set[int]:
             continue
         try:
             argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-        except OSError:
+            parent = int(Path(f"/proc/{entry}/stat").read_bytes().rsplit(b")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
             continue
         if b"launchdeck.core.runs.keeper" in argv and str(project).encode() in argv \
-                and pid_alive(int(entry)):
+                and parent not in recorded and pid_alive(int(entry)):
             found.add(int(entry))
     return found
 
@@ -68,10 +69,11 @@ def test_thirty_queued_runs_hold_no_process_and_the_keepers_pass_the_slot_on_in_
     try:
         until(lambda: history.get_run(blocker).status.value == "Running", what="the blocker")
         assert all(history.get_run(run_id).status.value == "Queued" for run_id in queued)
-        assert all(history.get_run(run_id).keeper_pid is None for run_id in queued)
+        # The head of the queue has a standby keeper (it waits for the slot); no other has.
+        assert all(history.get_run(run_id).keeper_pid is None for run_id in queued[1:])
         until(lambda: len(keeper_processes(project, history)) <= 2,
               what="the abandoned keeper seeds to exit")
-        # Only the blocker's keeper (a seed that just exits may still be counted).
+        # The blocker's keeper and the standby.
         assert len(keeper_processes(project, history)) <= 2
         release.touch()
         # No deck command from here on: each keeper starts the next one as its run ends.
@@ -98,7 +100,7 @@ def test_after_kill_9_of_the_running_keeper_the_next_command_moves_the_queue(dec
     history = history_of(project)
     try:
         until(lambda: history.get_run(blocker).status.value == "Running", what="the blocker")
-        assert all(history.get_run(run_id).keeper_pid is None for run_id in queued)
+        assert all(history.get_run(run_id).keeper_pid is None for run_id in queued[1:])
         os.kill(history.get_run(blocker).keeper_pid, signal.SIGKILL)
         release.touch()
         until(lambda: not pid_alive(history.get_run(blocker).keeper_pid), what="the kill")
@@ -122,17 +124,20 @@ def test_canceling_a_queued_run_needs_no_process_and_the_next_one_runs(deck, pro
     release = project.parent / "release"
     deck.env["RELEASE"] = str(release)
     blocker = submit(deck, "block.py")
-    second, third = submit(deck, "quick.py"), submit(deck, "quick.py")
+    second, third, fourth = (submit(deck, "quick.py") for _ in range(3))
     history = history_of(project)
     try:
-        assert history.get_run(second).keeper_pid is None
-        deck("cancel", second, "--no-wait", check=True)
+        assert history.get_run(third).keeper_pid is None  # second has the standby keeper
+        deck("cancel", third, "--no-wait", check=True)
         # Done when the command returns: there was no process to stop.
+        assert history.get_run(third).status.value == "Canceled"
+        deck("cancel", second, check=True)  # the standby keeper stops and passes it on
         assert history.get_run(second).status.value == "Canceled"
         release.touch()
-        until(lambda: all_over(history, [blocker, third]), timeout=120, what="the others")
-        assert history.get_run(third).status.value == "Completed"
-        assert history.get_run(second).start_time_utc is None
-        assert not (project / ".deck" / "runs" / second / "output.log").exists()
+        until(lambda: all_over(history, [blocker, fourth]), timeout=120, what="the others")
+        assert history.get_run(fourth).status.value == "Completed"
+        for canceled in (second, third):
+            assert history.get_run(canceled).start_time_utc is None
+            assert not (project / ".deck" / "runs" / canceled / "output.log").exists()
     finally:
         history.close()
