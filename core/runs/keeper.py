@@ -55,6 +55,7 @@ class Keeper:
         self.execution = None
         self._lease: slots.SlotLease | None = None
         self._target_name: str | None = None  # whose queue this keeper moves on at its end
+        self._behind: str | None = None  # a keeper-less queued run found ahead while waiting
         self._outputs_collected = False
 
     # -- the life of a run --------------------------------------------------------------------
@@ -85,6 +86,14 @@ class Keeper:
             events = RunRecorder(self.history, self.run_id, log_line=self._progress)
             if run.external_id is None:
                 lease = await self._wait_for_slot(run, target.max_concurrent_runs)
+                if lease is None and self._behind is not None:
+                    # A run now ahead of this one has no keeper (moved to the front, or its
+                    # keeper died): this one gives up its claim so the dispatcher (at the
+                    # end of run(), in hand_over) starts that one first.
+                    self.history.update_run(self.run_id, keeper_pid=None)
+                    self._note_keeper(f"stepped aside for {self._behind}, now ahead in the "
+                                      "queue")
+                    return
                 if lease is None:
                     self._finish(RunState.CANCELED, note="canceled while queued")
                     return
@@ -301,18 +310,21 @@ class Keeper:
 
     async def _wait_for_slot(self, run: RunRecord, limit: int):
         def my_turn() -> bool:
-            # Only queued runs that have a keeper compete for slots; the others wait in
-            # history until a dispatcher gives them one.
-            if any(keeper_running(r) for r in self.history.queued_ahead(run.run_id,
-                                                                          run.target)):
+            ahead = self.history.queued_ahead(run.run_id, run.target)
+            # A queued run ahead without a keeper waits in history for a dispatcher, which
+            # starts keepers first first: this keeper makes way (stop() below ends the wait).
+            self._behind = next((r.run_id for r in ahead if r.external_id is None
+                                 and not keeper_running(r)), None)
+            if ahead:
                 return False
             # A run whose keeper died (SIGKILL) frees its slot file but may still run: it
             # keeps its place until a revived keeper ends it, as the dispatcher counts it.
             active = self.history.list_runs(status=[RunState.PREPARING, RunState.RUNNING],
                                             target=run.target)
             return len(active) < limit
-        return await slots.acquire(self._slot_dir(run), limit, my_turn=my_turn,
-                                   stop=self.cancel_event.is_set)
+        return await slots.acquire(
+            self._slot_dir(run), limit, my_turn=my_turn,
+            stop=lambda: self.cancel_event.is_set() or self._behind is not None)
 
     async def _watch_cancel(self) -> None:
         # SIGTERM is the fast path; this catches a request made while the signal was lost.
@@ -378,6 +390,11 @@ class Keeper:
                 print(f"deck keeper: {message} (not in the run's log: "
                       f"{storage_error(exc, self.output_log)})", file=sys.stderr, flush=True)
             return False
+
+    def _note_keeper(self, message: str) -> None:
+        """A line in the keeper's own log (``keeper.log``), not the run's."""
+        with contextlib.suppress(OSError):
+            print(f"deck keeper: {message}", file=sys.stderr, flush=True)
 
     def _progress(self, line: str) -> None:
         """A progress line the target reports from its launch on, in the run's log."""
