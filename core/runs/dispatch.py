@@ -17,9 +17,10 @@ Nothing is lost or started twice whatever process is killed at any moment:
 - a keeper holds a slot file's ``flock`` (``core.runs.slots``) before it prepares or launches,
   so a target never runs more than its slots, and the kernel frees a dead keeper's slot.
 
-The limit, said plainly: with no deck process alive (the last keeper was killed with SIGKILL
-after its run ended, or the machine rebooted), nothing starts the queue until some deck command
-looks at history or an open dashboard refreshes (within ``REVIVE_EVERY_SECONDS``). A run whose
+The limit, said plainly: a slot freed without a hand-over (a keeper killed with SIGKILL after
+its run ended) is taken by the standby keeper, if it lives; with no deck process alive at all
+(both killed, or the machine rebooted), nothing starts the queue until some deck command looks
+at history or an open dashboard refreshes (every few seconds). A run whose
 keeper died while it ran keeps its place on the target until a revived keeper ends it, so the
 queue waits for that look too rather than run more than the target's slots.
 """

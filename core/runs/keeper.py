@@ -10,9 +10,9 @@ terminal or killing ``deck`` (even with SIGKILL) leaves it and its run alone.
 Its life: take the run's lock (one keeper per run) -> take a slot in submit order ->
 prepare (state Preparing) -> launch, or attach when an earlier keeper already launched ->
 copy output and metrics into history while the run goes -> collect ``outputs/`` -> final
-state -> hand the slot to the next queued run -> free the target's resources. A keeper that finds its run already launched (because
-the one before it died) resumes every stream at the offset history recorded: nothing lost,
-nothing repeated. ``deck cancel`` sets ``cancel_requested`` and sends SIGTERM to the keeper.
+state -> hand the slot to the next queued run -> free the target's resources. A keeper that
+finds its run already launched (because the one before it died) resumes every stream at the
+offset history recorded: nothing lost, nothing repeated. ``deck cancel`` sets ``cancel_requested`` and sends SIGTERM to the keeper.
 """
 
 from __future__ import annotations

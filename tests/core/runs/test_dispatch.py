@@ -15,17 +15,25 @@ BLOCK = ("import os, time\n"
          "while not os.path.exists(os.environ['RELEASE']): time.sleep(0.05)\n")
 
 
-def one_slot(project: Path) -> None:
-    compute = project / "aml_config" / "local.compute"
-    compute.write_text(compute.read_text() + "maxConcurrentRuns: 1\n")
-
-
 def run_id_of(out: str) -> str:
     return out.split("RunId:")[1].split()[0]
 
 
 def submit(deck, script: str) -> str:
     return run_id_of(deck("submit", "-c", "local", "--detach", script, check=True).out)
+
+
+def queue_behind_a_blocker(deck, project: Path, count: int) -> tuple[str, list[str], Path]:
+    """local with one slot, held by a run until ``release`` exists; ``count`` quick runs queued
+    behind it. Returns (blocker, queued, release)."""
+    compute = project / "aml_config" / "local.compute"
+    compute.write_text(compute.read_text() + "maxConcurrentRuns: 1\n")
+    (project / "block.py").write_text(BLOCK)
+    (project / "quick.py").write_text("print('ran')\n")
+    release = project.parent / "release"
+    deck.env["RELEASE"] = str(release)
+    blocker = submit(deck, "block.py")
+    return blocker, [submit(deck, "quick.py") for _ in range(count)], release
 
 
 def history_of(project: Path) -> HistoryStore:
@@ -58,13 +66,7 @@ def all_over(history: HistoryStore, ids: list[str]) -> bool:
 
 def test_thirty_queued_runs_hold_no_process_and_the_keepers_pass_the_slot_on_in_order(
         deck, project):
-    one_slot(project)
-    (project / "block.py").write_text(BLOCK)
-    (project / "quick.py").write_text("print('ran')\n")
-    release = project.parent / "release"
-    deck.env["RELEASE"] = str(release)
-    blocker = submit(deck, "block.py")
-    queued = [submit(deck, "quick.py") for _ in range(30)]
+    blocker, queued, release = queue_behind_a_blocker(deck, project, 30)
     history = history_of(project)
     try:
         until(lambda: history.get_run(blocker).status.value == "Running", what="the blocker")
@@ -90,13 +92,7 @@ def test_thirty_queued_runs_hold_no_process_and_the_keepers_pass_the_slot_on_in_
 
 
 def test_after_kill_9_of_the_running_keeper_the_next_command_moves_the_queue(deck, project):
-    one_slot(project)
-    (project / "block.py").write_text(BLOCK)
-    (project / "quick.py").write_text("print('ran')\n")
-    release = project.parent / "release"
-    deck.env["RELEASE"] = str(release)
-    blocker = submit(deck, "block.py")
-    queued = [submit(deck, "quick.py") for _ in range(3)]
+    blocker, queued, release = queue_behind_a_blocker(deck, project, 3)
     history = history_of(project)
     try:
         until(lambda: history.get_run(blocker).status.value == "Running", what="the blocker")
@@ -118,13 +114,7 @@ def test_after_kill_9_of_the_running_keeper_the_next_command_moves_the_queue(dec
 
 
 def test_canceling_a_queued_run_needs_no_process_and_the_next_one_runs(deck, project):
-    one_slot(project)
-    (project / "block.py").write_text(BLOCK)
-    (project / "quick.py").write_text("print('ran')\n")
-    release = project.parent / "release"
-    deck.env["RELEASE"] = str(release)
-    blocker = submit(deck, "block.py")
-    second, third, fourth = (submit(deck, "quick.py") for _ in range(3))
+    blocker, (second, third, fourth), release = queue_behind_a_blocker(deck, project, 3)
     history = history_of(project)
     try:
         assert history.get_run(third).keeper_pid is None  # second has the standby keeper
