@@ -96,9 +96,17 @@ def request_cancel(project: Project, run_id: str) -> RunRecord:
             return run
         if run.external_id is None:
             # Never launched and nobody owns it (a queued run holds no process): done now.
-            return history.transition(run_id, RunState.CANCELED, note="canceled by user")
+            history.transition(run_id, RunState.CANCELED, note="canceled by user")
     finally:
         os.close(lock)
+    if run.external_id is None:
+        if run.keeper_pid is not None:
+            from launchdeck.core.runs.dispatch import dispatch
+
+            # A keeper started for this run found the lock taken and left (or died): the
+            # room it was given goes to the next queued run.
+            dispatch(project, run.target)
+        return history.get_run(run_id)
     # Launched, but its keeper died: a new keeper attaches and stops it.
     start_keeper(project, run_id)
     return history.get_run(run_id)
