@@ -6,7 +6,7 @@ in use and starts keepers for the head of its queue (``HistoryStore.queue``: sub
 or as ``deck runs move`` placed it). It is called by whoever may have freed a slot or queued a
 run: a keeper whose run ends (before it exits), ``deck submit``, a sweep's owner, and every
 command that looks at history (``launcher.revive``: ``deck runs list/show``, ``deck logs -f``,
-``deck submit`` while it streams, and the dashboard's refresh every couple of seconds).
+``deck submit`` while it streams, and the dashboard's refresh every few seconds).
 
 Nothing is lost or started twice whatever process is killed at any moment:
 - a per-target ``dispatch.lock`` (``flock``) lets one dispatcher count at a time, and it
