@@ -243,6 +243,13 @@ class HistoryStore:
             f"SELECT run_id FROM runs WHERE target=? AND status=? ORDER BY {_QUEUE_KEY}, rowid",
             (target, str(RunState.QUEUED)))]
 
+    def queue_keepers(self, target: str) -> list[tuple[str, int | None, bool]]:
+        """``target``'s queued runs in queue order as (run id, keeper pid, launched): what the
+        dispatcher counts (``core.runs.dispatch``), without reading a thousand whole records."""
+        return [(r[0], r[1], r[2] is not None) for r in self._conn.execute(
+            f"SELECT run_id, keeper_pid, external_id FROM runs WHERE target=? AND status=? "
+            f"ORDER BY {_QUEUE_KEY}, rowid", (target, str(RunState.QUEUED)))]
+
     def move_in_queue(self, run_id: str, where: str) -> list[str]:
         """Move a queued run ``up`` or ``down`` one place, or to the ``front``, of its target's
         queue; its queue after the move (ids, first first)."""

@@ -71,7 +71,7 @@ class _RunOver:
 
 def request_cancel(project: Project, run_id: str) -> RunRecord:
     """Ask a run to stop; returns at once (the keeper stops it and records Canceled)."""
-    from launchdeck.core.runs.liveness import pid_alive
+    from launchdeck.core.runs.keeper import run_lock
     from launchdeck.core.runs.launcher import start_keeper
 
     history = project.history
@@ -79,17 +79,36 @@ def request_cancel(project: Project, run_id: str) -> RunRecord:
     if run.status.is_terminal:
         raise RunStateError(f"run {run_id} is already {run.status}")
     history.update_run(run_id, cancel_requested=1)
-    if run.keeper_pid and pid_alive(run.keeper_pid):
-        try:
-            os.kill(run.keeper_pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    elif run.external_id is None:
-        # Never launched and nobody owns it: nothing to stop on any target.
-        return history.transition(run_id, RunState.CANCELED, note="canceled by user")
-    else:
-        # Launched, but its keeper died: a new keeper attaches and stops it.
-        start_keeper(project, run_id)
+    # Holding the run's lock, we are its only owner: no keeper can start it meanwhile (one
+    # that starts now finds the lock taken and exits; the flag above stops a later one).
+    lock = run_lock(project.run_dir(run_id))
+    if lock is None:  # a keeper owns the run: it stops it (SIGTERM is the fast path)
+        run = history.get_run(run_id)
+        if run.keeper_pid:
+            try:
+                os.kill(run.keeper_pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        return history.get_run(run_id)
+    try:
+        run = history.get_run(run_id)
+        if run.status.is_terminal:
+            return run
+        if run.external_id is None:
+            # Never launched and nobody owns it (a queued run holds no process): done now.
+            history.transition(run_id, RunState.CANCELED, note="canceled by user")
+    finally:
+        os.close(lock)
+    if run.external_id is None:
+        if run.keeper_pid is not None:
+            from launchdeck.core.runs.dispatch import dispatch
+
+            # A keeper started for this run found the lock taken and left (or died): the
+            # room it was given goes to the next queued run.
+            dispatch(project, run.target)
+        return history.get_run(run_id)
+    # Launched, but its keeper died: a new keeper attaches and stops it.
+    start_keeper(project, run_id)
     return history.get_run(run_id)
 
 

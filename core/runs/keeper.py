@@ -2,15 +2,17 @@
 
 Why a per-run keeper rather than a daemon: nothing has to be running before a submit, a crash
 takes down one run's bookkeeping and never the others, and the kernel frees a dead keeper's
-concurrency slot (``core.runs.slots``). The keeper lives in its own session, so closing the
+concurrency slot (``core.runs.slots``). A queued run has no keeper yet: it gets one when its
+target has a free slot, started by whoever freed it, a keeper at the end of its run included
+(``core.runs.dispatch``). The keeper lives in its own session, so closing the
 terminal or killing ``deck`` (even with SIGKILL) leaves it and its run alone.
 
-Its life: take the run's lock (one keeper per run) -> wait for a slot in submit order ->
+Its life: take the run's lock (one keeper per run) -> take a slot in submit order ->
 prepare (state Preparing) -> launch, or attach when an earlier keeper already launched ->
 copy output and metrics into history while the run goes -> collect ``outputs/`` -> final
-state -> free the target's resources. A keeper that finds its run already launched (because
-the one before it died) resumes every stream at the offset history recorded: nothing lost,
-nothing repeated. ``deck cancel`` sets ``cancel_requested`` and sends SIGTERM to the keeper.
+state -> hand the slot to the next queued run -> free the target's resources. A keeper that
+finds its run already launched (because the one before it died) resumes every stream at the
+offset history recorded: nothing lost, nothing repeated. ``deck cancel`` sets ``cancel_requested`` and sends SIGTERM to the keeper.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from launchdeck.core.errors import DeckError, ExecutionLost, StorageError
 from launchdeck.core.history.records import RunRecord, utc_now
 from launchdeck.core.project import Project
 from launchdeck.core.runs import hostwait, slots
-from launchdeck.core.runs.liveness import keeper_alive
+from launchdeck.core.runs.liveness import keeper_alive, keeper_running
 from launchdeck.core.runs.patience import PatientHistory, SpaceReserve
 from launchdeck.core.runs.recorder import RunRecorder
 from launchdeck.core.runs.state import RunState
@@ -55,14 +57,20 @@ class Keeper:
         self._lease: slots.SlotLease | None = None
         #: Handing the run's slot to its host (or finding it one), while the run is followed.
         self._slot_work: asyncio.Future[str | None] | None = None
+        self._target_name: str | None = None  # whose queue this keeper moves on at its end
+        self._behind: str | None = None  # a keeper-less queued run found ahead while waiting
         self._outputs_collected = False
 
     # -- the life of a run --------------------------------------------------------------------
 
     async def run(self) -> None:
         run = self.history.get_run(self.run_id)
-        if run.status.is_terminal:
+        self._target_name = run.target
+        if run.status.is_terminal:  # canceled or ended before this keeper came: pass it on
+            self.hand_over()
             return
+        if run.cancel_requested:  # canceled while it waited for its keeper
+            self.cancel_event.set()
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self.cancel_event.set)
         watcher = asyncio.create_task(self._watch_cancel())
@@ -88,6 +96,14 @@ class Keeper:
                     host_lease = await self._wait_for_host_slot(run, shared)
                 else:
                     self._lease = await self._wait_for_slot(run, target.max_concurrent_runs)
+                    if self._lease is None and self._behind is not None:
+                        # A run now ahead of this one has no keeper (moved to the front, or
+                        # its keeper died): this one gives up its claim so the dispatcher (at
+                        # the end of run(), in hand_over) starts that one first.
+                        self.history.update_run(self.run_id, keeper_pid=None)
+                        self._note_keeper(f"stepped aside for {self._behind}, now ahead in "
+                                          "the queue")
+                        return
                 if host_lease is None and self._lease is None:
                     self._finish(RunState.CANCELED, note="canceled while queued")
                     return
@@ -137,6 +153,7 @@ class Keeper:
         finally:
             watcher.cancel()
             self.reserve.release()
+            self.hand_over()  # before the target's clean-up, which may wait for a lost host
             await self._slot_work_done()
             if target is not None:
                 with contextlib.suppress(Exception):  # asyncio.TimeoutError included
@@ -230,9 +247,7 @@ class Keeper:
                          error=_failure_summary(self.output_log, exit_code))
         # The run is over: its slot goes to the next one now, not after the clean-up, which
         # may wait for a host that went away.
-        if self._lease is not None:
-            self._lease.release()
-            self._lease = None
+        self.hand_over()
         try:
             await asyncio.wait_for(execution.release(), RELEASE_TIMEOUT_SECONDS)
         except asyncio.TimeoutError:
@@ -297,6 +312,25 @@ class Keeper:
 
     # -- queue and cancel ---------------------------------------------------------------------
 
+    def hand_over(self) -> None:
+        """Free the run's slot and start the keeper of the next queued run of its target (a
+        queued run holds no process: ``core.runs.dispatch``). Once per keeper; never fails
+        the run, which is over or never started: the next look at history dispatches then."""
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
+        target, self._target_name = self._target_name, None
+        if target is None:
+            return
+        from launchdeck.core.runs.dispatch import dispatch
+
+        try:
+            dispatch(self.project, target)
+        except Exception as exc:  # noqa: BLE001 - said in keeper.log; a look retries
+            with contextlib.suppress(OSError):
+                print(f"deck keeper: the next queued run of {target} was not started: "
+                      f"{exc.__class__.__name__}: {exc}", file=sys.stderr, flush=True)
+
     def _slot_dir(self, run: RunRecord) -> Path:
         return slots.folder(self.project.deck_dir, run.target)
 
@@ -306,9 +340,22 @@ class Keeper:
                                                                            run.target))
 
     async def _wait_for_slot(self, run: RunRecord, limit: int):
-        return await slots.acquire(self._slot_dir(run), limit,
-                                   my_turn=lambda: self._my_turn(run),
-                                   stop=self.cancel_event.is_set)
+        def my_turn() -> bool:
+            ahead = self.history.queued_ahead(run.run_id, run.target)
+            # A queued run ahead without a keeper waits in history for a dispatcher, which
+            # starts keepers first first: this keeper makes way (stop() below ends the wait).
+            self._behind = next((r.run_id for r in ahead if r.external_id is None
+                                 and not keeper_running(r)), None)
+            if ahead:
+                return False
+            # A run whose keeper died (SIGKILL) frees its slot file but may still run: it
+            # keeps its place until a revived keeper ends it, as the dispatcher counts it.
+            active = self.history.list_runs(status=[RunState.PREPARING, RunState.RUNNING],
+                                            target=run.target)
+            return len(active) < limit
+        return await slots.acquire(
+            self._slot_dir(run), limit, my_turn=my_turn,
+            stop=lambda: self.cancel_event.is_set() or self._behind is not None)
 
     async def _wait_for_host_slot(self, run: RunRecord, shared):
         return await hostwait.wait_for_host_slot(
@@ -396,6 +443,11 @@ class Keeper:
                 print(f"deck keeper: {message} (not in the run's log: "
                       f"{storage_error(exc, self.output_log)})", file=sys.stderr, flush=True)
             return False
+
+    def _note_keeper(self, message: str) -> None:
+        """A line in the keeper's own log (``keeper.log``), not the run's."""
+        with contextlib.suppress(OSError):
+            print(f"deck keeper: {message}", file=sys.stderr, flush=True)
 
     def _progress(self, line: str) -> None:
         """A progress line the target reports from its launch on, in the run's log."""

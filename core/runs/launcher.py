@@ -28,20 +28,9 @@ def start_keeper(project: Project, run_id: str) -> int:
     if can_fork() and "history" not in vars(project):
         seed = KeeperSeed(project)
         return seed.start(run_id)
-    import subprocess  # only here: a forked keeper (the CLI's way) needs no new interpreter
+    from launchdeck.core.runs.spawn import spawn_keeper
 
-    run_dir = project.run_dir(run_id)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with open(run_dir / "keeper.log", "ab") as keeper_log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "launchdeck.core.runs.keeper", str(project.root), run_id],
-            stdin=subprocess.DEVNULL, stdout=keeper_log, stderr=keeper_log,
-            cwd=project.root, start_new_session=True, close_fds=True)
-    # The keeper is our child (a threaded caller such as the dashboard cannot fork a detached
-    # one safely): wait for it in a daemon thread, or each run would leave a zombie behind
-    # until this process exits.
-    threading.Thread(target=proc.wait, name=f"reap-keeper-{proc.pid}", daemon=True).start()
-    return proc.pid
+    return spawn_keeper(project, run_id)
 
 
 class KeeperSeed:
@@ -144,26 +133,31 @@ def _seed_main(project: Project, job_fd: int) -> int:
 
 
 def revive(project: Project, runs: list[RunRecord] | None = None) -> list[str]:
-    """Start a keeper for every unfinished run whose keeper is gone; return their ids.
+    """Start a keeper for every launched or preparing run whose keeper is gone, and for the
+    queued runs their target has room for (``core.runs.dispatch``); return their ids.
 
-    Any deck command that looks at history calls this, so runs reattach as soon as someone
-    looks, even after a reboot killed every keeper.
+    Any deck command that looks at history calls this, so runs reattach and queues move as soon
+    as someone looks, even after a reboot killed every keeper.
     """
     if runs is None:
         runs = project.history.list_runs(status=[RunState.QUEUED, RunState.PREPARING,
                                                  RunState.RUNNING])
     from launchdeck.core.errors import HistoryBusy, StorageError
+    from launchdeck.core.runs.dispatch import dispatch, in_queue
 
     revived = []
-    for run in runs:
-        if run.status.is_terminal or keeper_alive(run):
-            continue
-        try:
+    try:
+        for run in runs:
+            # A queued run has no keeper until it gets a slot: dispatch below decides.
+            if run.status.is_terminal or in_queue(run) or keeper_alive(run):
+                continue
             pid = start_keeper(project, run.run_id)
             project.history.update_run(run.run_id, keeper_pid=pid)
-        except (StorageError, HistoryBusy, OSError):
-            # A full disk, a read-only project or a long lock: looking at history must still
-            # work; the keeper (if it started) records itself, or the next look tries again.
-            break
-        revived.append(run.run_id)
+            revived.append(run.run_id)
+        for target in sorted({run.target for run in runs if in_queue(run)}):
+            revived += dispatch(project, target)
+    except (StorageError, HistoryBusy, OSError):
+        # A full disk, a read-only project or a long lock: looking at history must still
+        # work; the keeper (if it started) records itself, or the next look tries again.
+        pass
     return revived

@@ -1,6 +1,7 @@
 """Whether a run has an owner: its keeper process lives, or it was submitted a moment ago.
 
-Read by the keeper (which adopts orphans) and by the launcher (which revives them).
+Read by the keeper (which adopts orphans), the launcher (which revives them) and the
+dispatcher (which starts queued runs, ``core.runs.dispatch``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ def keeper_alive(run: RunRecord) -> bool:
         age = (datetime.now(timezone.utc) - created).total_seconds() if created else 1e9
         return age < ORPHAN_GRACE_SECONDS
     return pid_alive(run.keeper_pid)
+
+
+def keeper_running(run: RunRecord) -> bool:
+    """Whether the keeper recorded for ``run`` is alive (a queued run that was never given a
+    keeper has none: it waits in history, see ``core.runs.dispatch``)."""
+    return run.keeper_pid is not None and pid_alive(run.keeper_pid)
 
 
 def owner_lock(path: Path) -> int | None:

@@ -2,8 +2,9 @@
 
 A slot is an exclusive ``flock`` on one of N files under ``.deck/slots/<target>/``. The kernel
 drops the lock when its holder dies, however it dies, so a crashed keeper can never leak
-capacity. Queued runs take slots in submit order: a keeper only tries once every older queued
-run of its target is gone from the queue (or its keeper is dead).
+capacity. Queued runs take slots in submit order: a queued run gets a keeper only when
+``core.runs.dispatch`` finds room for it (or as its target's one standby), and a keeper only
+tries once every older queued run of its target is gone from the queue.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Submit a script: check its configs, snapshot the project, queue the run, start its keeper."""
+"""Submit a script: check its configs, snapshot the project, queue the run, start its keeper
+(now if its target has a free slot, else when one frees: ``core.runs.dispatch``)."""
 
 from __future__ import annotations
 
@@ -64,8 +65,10 @@ def resubmit(project: Project, run_id: str, *, start: bool = True) -> RunRecord:
 
 
 def _enqueue(project: Project, start: bool, queue) -> RunRecord:
-    """Insert a Queued run with ``queue(seed) -> (record, parsed configs)``, start its keeper."""
-    from launchdeck.core.runs.launcher import KeeperSeed, can_fork, start_keeper
+    """Insert a Queued run with ``queue(seed) -> (record, parsed configs)``; start its keeper if
+    its target has a free slot, else it waits in history (``core.runs.dispatch``)."""
+    from launchdeck.core.runs.dispatch import SeededRun, dispatch
+    from launchdeck.core.runs.launcher import KeeperSeed, can_fork
 
     # Fork the keeper first, before history is opened: it warms up while we snapshot.
     seed = KeeperSeed(project) if start and can_fork() else None
@@ -77,9 +80,8 @@ def _enqueue(project: Project, start: bool, queue) -> RunRecord:
         raise
     if not start:
         return record
-    pid = seed.start(record.run_id, parsed) if seed is not None else \
-        start_keeper(project, record.run_id)
-    project.history.update_run(record.run_id, keeper_pid=pid)
+    dispatch(project, record.target,
+             SeededRun(record.run_id, seed, parsed) if seed is not None else None)
     return project.history.get_run(record.run_id)
 
 
@@ -194,16 +196,15 @@ def trial_templates(project: Project, runconfig_name: str, script: str,
 
 
 def queue_prepared(project: Project, record: RunRecord) -> RunRecord:
-    """Queue a record made by ``trial_templates`` and start its keeper.
+    """Queue a record made by ``trial_templates``; its keeper starts when it gets a slot.
 
     The keeper is always a fresh interpreter here: the caller (a sweep's owner) has history
     open, and a process forked with an open SQLite connection must not use the database.
     """
-    from launchdeck.core.runs.launcher import start_keeper
+    from launchdeck.core.runs.dispatch import dispatch
 
     record = _insert_with_fresh_id(project, record)
-    pid = start_keeper(project, record.run_id)
-    project.history.update_run(record.run_id, keeper_pid=pid)
+    dispatch(project, record.target)
     return project.history.get_run(record.run_id)
 
 

@@ -181,3 +181,23 @@ def test_move_puts_a_queued_run_where_the_keepers_start_it(deck, project):
     assert all(r["status"] == "Completed" for r in runs)
     starts = [r["start_time_utc"] for r in runs]
     assert starts == sorted(starts), "the keepers took the slot in the moved order"
+
+
+def test_list_and_show_say_why_a_queued_run_waits(deck, project):
+    (project / "aml_config" / "local.compute").write_text(
+        (project / "aml_config" / "local.compute").read_text() + "maxConcurrentRuns: 1\n")
+    (project / "block.py").write_text(
+        "import os, time\nwhile not os.path.exists(os.environ['RELEASE']): time.sleep(0.05)\n")
+    release = project.parent / "release"
+    deck.env["RELEASE"] = str(release)
+    blocker = run_id_of(deck("submit", "-c", "local", "--detach", "block.py", check=True).out)
+    deck.wait_for(blocker, states=("Running",))
+    first, second = (run_id_of(deck("submit", "-c", "local", "--detach", "block.py",
+                                    check=True).out) for _ in range(2))
+    listed = deck("runs", "list", check=True).out
+    assert "Queued #1 1/1 busy" in listed and "Queued #2 1/1 busy" in listed
+    shown = deck("runs", "show", second, check=True).out
+    assert "waits:" in shown and "2nd in line for local; 1/1 slots of local busy" in shown
+    for run_id in (first, second, blocker):
+        deck("cancel", run_id, check=True)
+

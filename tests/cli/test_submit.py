@@ -114,6 +114,24 @@ def test_a_queued_run_executes_the_snapshot_taken_at_submit(deck, project):
     assert deck("logs", second, check=True).out == "original\n"
 
 
+def test_submit_to_a_busy_target_prints_the_run_id_then_streams_once_the_run_starts(deck,
+                                                                                   project):
+    set_compute_key(project, "maxConcurrentRuns: 1")
+    write(project, "block.py", "import os, time\n"
+          "while not os.path.exists(os.environ['RELEASE']): time.sleep(0.05)\n")
+    write(project, "late.py", "import sys\nprint('started late')\nsys.exit(5)\n")
+    release = project.parent / "release"
+    deck.env["RELEASE"] = str(release)
+    blocker = run_id_of(deck("submit", "-c", "local", "--detach", "block.py", check=True).out)
+    deck.wait_for(blocker, states=("Running",))
+    proc, run_id = _submit_in_background(deck, "late.py")  # the id comes while it waits
+    assert deck.json("runs", "show", run_id)["status"] == "Queued"
+    release.touch()
+    out, err = proc.communicate(timeout=120)
+    assert out == b"started late\n"
+    assert proc.returncode == 5 and f"Run {run_id}: Failed" in err.decode()
+
+
 def test_never_more_runs_than_the_target_allows_and_in_submit_order(deck, project):
     set_compute_key(project, "maxConcurrentRuns: 2")
     write(project, "nap.py", "import time\ntime.sleep(1.5)\n")
