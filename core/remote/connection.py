@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Awaitable, Callable
 
+import launchdeck.core.remote._asyncssh  # noqa: F401  (first: asyncssh imported quickly)
 import asyncssh
 from asyncssh.public_key import get_default_public_key_algs
 
@@ -282,18 +283,5 @@ def shared_pool() -> SSHPool:
     return _SHARED[loop]
 
 
-def ask_passwords_on_terminal(pool: SSHPool) -> None:
-    """For command-line faces: SSH passwords are asked with getpass when stdin is a terminal.
-
-    Never installed by the target itself: under the dashboard (which owns the terminal) or in
-    a keeper (no terminal) a prompt must not appear.
-    """
-    if pool.password_provider is None and sys.stdin is not None and sys.stdin.isatty():
-        pool.password_provider = _ask_password
-
-
-async def _ask_password(endpoint) -> str | None:
-    import getpass
-
-    # getpass blocks; in a thread so the connection's other traffic keeps flowing.
-    return await asyncio.to_thread(getpass.getpass, f"Password for {endpoint}: ")
+# Where it was first; the CLI uses core.remote.pools (no asyncssh import).
+from launchdeck.core.remote.pools import ask_passwords_on_terminal  # noqa: E402,F401

@@ -161,8 +161,7 @@ class Link:
 
     async def wait_until_back_if_lost(self, why: BaseException | None = None) -> None:
         host = await self._host_of()
-        conn = host.pool.entry(host.endpoint).conn
-        if conn is None or conn.is_closed():
+        if not await host.is_connected():
             await self.wait_until_back(why)
         else:
             await asyncio.sleep(BACKOFF[0])

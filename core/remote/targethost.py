@@ -16,6 +16,7 @@ from launchdeck.core.errors import HostKeyError, TargetUnreachable
 
 if TYPE_CHECKING:
     from launchdeck.core.config.compute import ComputeConfig
+    from launchdeck.core.remote.broker.client import LinkedHost, LinkPool
     from launchdeck.core.remote.connection import SSHPool
     from launchdeck.core.remote.remotehost import RemoteHost
 
@@ -24,11 +25,12 @@ if TYPE_CHECKING:
 CONNECT_RETRIES = (0.2, 0.5, 1.0, None)
 
 
-def host_of(compute: "ComputeConfig", pool: "SSHPool | None" = None) -> "RemoteHost":
+def host_of(compute: "ComputeConfig", pool: "SSHPool | LinkPool | None" = None
+            ) -> "RemoteHost | LinkedHost":
     from launchdeck.core.config.secrets import resolve_password
-    from launchdeck.core.remote.connection import shared_pool
+    from launchdeck.core.remote.pools import target_pool
 
-    pool = pool or shared_pool()
+    pool = pool or target_pool()
     host = pool.host(compute.address or "", port=compute.explicit_port, user=compute.username,
                      identity_file=compute.identity_file)
     password = resolve_password(compute)  # keyring:SERVICE/USER, or a clear error
@@ -37,7 +39,7 @@ def host_of(compute: "ComputeConfig", pool: "SSHPool | None" = None) -> "RemoteH
     return host
 
 
-async def connect(host: "RemoteHost", target_name: str):
+async def connect(host: "RemoteHost | LinkedHost", target_name: str):
     """The host's shared connection; host key trouble names the target's check command (a
     keeper never trusts a key itself: the user confirms it there)."""
     try:
