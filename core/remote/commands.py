@@ -10,7 +10,7 @@ import contextlib
 import shlex
 import sys
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, AsyncContextManager, Iterator, Protocol
 
 from launchdeck.core.errors import DeckError, TargetError, TargetUnreachable
 from launchdeck.core.remote.sshconfig import SSHEndpoint
@@ -21,6 +21,28 @@ class CommandResult:
     exit_status: int
     stdout: bytes
     stderr: bytes
+
+
+class SSHHost(Protocol):
+    """What targets use of a host: ``RemoteHost`` (this process's own connection) and
+    ``LinkedHost`` (through the machine's link process) both are one."""
+
+    endpoint: SSHEndpoint
+
+    async def connection(self) -> object: ...
+
+    async def accept_host_key(self, fingerprint: str) -> None: ...
+
+    def process(self, cmd: list[str]) -> AsyncContextManager[Any]: ...
+
+    async def run(self, cmd: list[str], *, input: bytes | None = None,
+                  timeout: float | None = None, check: bool = False) -> CommandResult: ...
+
+    async def host_key_fingerprint(self) -> str: ...
+
+    async def is_connected(self) -> bool: ...
+
+    async def open_forward(self, remote_path: str) -> Any: ...
 
 
 @contextlib.contextmanager
@@ -54,7 +76,7 @@ def _translated(exc: Exception, endpoint: SSHEndpoint, doing: str) -> DeckError 
     return None
 
 
-def _write_errors() -> tuple[type, ...]:
+def _write_errors() -> tuple[type[BaseException], ...]:
     asyncssh: Any = sys.modules.get("asyncssh")
     return (BrokenPipeError, ConnectionError) + ((asyncssh.Error,) if asyncssh else ())
 

@@ -1,7 +1,7 @@
 """One shared SSH connection per host, opened lazily and reopened when it drops.
 
 ``SSHPool`` keeps one asyncssh connection per (host, port, user) for every caller in the
-process; ``RemoteHost`` is a caller's handle on one destination. Authentication: keys
+process (the link process, ``core.remote.broker``, is one such process serving all the others); ``RemoteHost`` is a caller's handle on one destination. Authentication: keys
 (``identityFile`` or ``~/.ssh/config``/default keys), the SSH agent (``SSH_AUTH_SOCK``), then a
 password from a callback, asked once per process and kept in memory only. Every host key is
 checked by ``core.remote.hostkeys``; checking is never switched off.
@@ -281,7 +281,3 @@ def shared_pool() -> SSHPool:
     if loop not in _SHARED:
         _SHARED[loop] = SSHPool()
     return _SHARED[loop]
-
-
-# Where it was first; the CLI uses core.remote.pools (no asyncssh import).
-from launchdeck.core.remote.pools import ask_passwords_on_terminal  # noqa: E402,F401

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from launchdeck.core.config.compute import ComputeConfig
     from launchdeck.core.remote.broker.client import LinkedHost, LinkPool
     from launchdeck.core.remote.connection import SSHPool
-    from launchdeck.core.remote.remotehost import RemoteHost
+    from launchdeck.core.remote.commands import SSHHost
 
 #: Waits between tries to open the link. sshd drops handshakes beyond MaxStartups (10 by
 #: default) at random: 20 keepers starting at once must not fail their runs for that.
@@ -26,7 +26,7 @@ CONNECT_RETRIES = (0.2, 0.5, 1.0, None)
 
 
 def host_of(compute: "ComputeConfig", pool: "SSHPool | LinkPool | None" = None
-            ) -> "RemoteHost | LinkedHost":
+            ) -> "SSHHost":
     from launchdeck.core.config.secrets import resolve_password
     from launchdeck.core.remote.pools import target_pool
 
@@ -39,7 +39,7 @@ def host_of(compute: "ComputeConfig", pool: "SSHPool | LinkPool | None" = None
     return host
 
 
-async def connect(host: "RemoteHost | LinkedHost", target_name: str):
+async def connect(host: "SSHHost", target_name: str):
     """The host's shared connection; host key trouble names the target's check command (a
     keeper never trusts a key itself: the user confirms it there)."""
     try:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from launchdeck.core.config.compute import ComputeConfig
     from launchdeck.core.remote.connection import CommandResult, SSHPool
-    from launchdeck.core.remote.remotehost import RemoteHost
+    from launchdeck.core.remote.commands import SSHHost
 
 #: Waits before asking the host again for a run whose launch lost the link midway.
 _AFTER_DROP = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
@@ -47,14 +47,14 @@ class HostRuns:
         self.compute = compute
         self.runs = runs
         self._pool = pool
-        self._host: "RemoteHost | None" = None
+        self._host: "SSHHost | None" = None
 
     @property
     def max_concurrent_runs(self) -> int:
         return self.compute.max_concurrent_runs or REMOTE_DEFAULT_RUNS
 
     @property
-    def host(self) -> "RemoteHost":
+    def host(self) -> "SSHHost":
         if self._host is None:
             from launchdeck.core.remote.targethost import host_of
 
@@ -158,7 +158,7 @@ class HostRunsTarget:
         return self.runs.max_concurrent_runs
 
     @property
-    def host(self) -> "RemoteHost":
+    def host(self) -> "SSHHost":
         return self.runs.host
 
     @property

@@ -28,7 +28,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from launchdeck.core import errors
 from launchdeck.core.errors import TargetError, TargetUnreachable
@@ -188,7 +188,7 @@ class LinkPool:
     def __init__(self) -> None:
         self.password_provider: PasswordProvider | None = None
         self._passwords: dict[tuple, str] = {}
-        self._starting: dict[str, asyncio.Lock] = {}
+        self._starting: dict[tuple[int, str], asyncio.Lock] = {}
 
     def host(self, address: str, *, port: int | None = None, user: str | None = None,
              identity_file: str | None = None) -> "LinkedHost":
@@ -204,8 +204,11 @@ class LinkPool:
         """Nothing to close here: the link serves other processes and leaves when idle."""
 
     async def _ensure_started(self, folder: Path, spec: LinkSpec) -> None:
-        lock = self._starting.setdefault(spec.name, asyncio.Lock())
-        async with lock:  # one thread per process waits on the lock file, not twenty
+        # One thread per loop waits on the lock file, not twenty (a lock per loop: the
+        # dashboard checks targets on loops of their own).
+        key = (id(asyncio.get_running_loop()), spec.name)
+        lock = self._starting.setdefault(key, asyncio.Lock())
+        async with lock:
             await asyncio.to_thread(start_link, folder, spec)
 
 
@@ -283,8 +286,8 @@ class LinkedHost:
 
     def _learn(self, endpoint: dict) -> None:
         known = {f.name for f in fields(SSHEndpoint)}
-        values = {k: tuple(v) if isinstance(v, list) else v
-                  for k, v in endpoint.items() if k in known}
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                  for k, v in endpoint.items() if k in known}
         with contextlib.suppress(TypeError):
             self.endpoint = SSHEndpoint(**values)
 

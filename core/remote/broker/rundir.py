@@ -58,9 +58,9 @@ class LinkSpec:
 
     @classmethod
     def from_json(cls, value: dict) -> "LinkSpec":
-        return cls(**{k: value.get(k) for k in
-                      ("address", "port", "user", "identity_file")},
-                   home=value.get("home") or "", agent=value.get("agent") or "")
+        return cls(str(value["address"]), value.get("port"), value.get("user"),
+                   value.get("identity_file"), value.get("home") or "",
+                   value.get("agent") or "")
 
 
 def idle_seconds() -> float:

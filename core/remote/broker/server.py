@@ -62,13 +62,22 @@ def error_json(exc: BaseException) -> dict:
     return out
 
 
+#: A connection's session limit until its server refuses one (then: how many it had open).
+UNLIMITED = 1 << 30
+
+
 class _Lane:
     """One SSH connection of the link, and how many command channels it may hold."""
 
     def __init__(self, pool: "SSHPool", host: "RemoteHost") -> None:
         self.pool, self.host = pool, host
         self.active = 0
-        self.limit = pool.max_channels
+        self.limit = UNLIMITED
+
+    def release(self) -> None:
+        self.active -= 1
+        if not self.active:  # a refusal may have come of sshd reaping late: forget it
+            self.limit = UNLIMITED
 
 
 class Link:
@@ -192,7 +201,7 @@ class Link:
         line = quote_command(cmd)
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + _REFUSED_PATIENCE
-        delay, reopened = _REFUSED_FIRST_WAIT, False
+        delay, reopened, refusals = _REFUSED_FIRST_WAIT, False, 0
         while True:
             lane = self._free_lane()
             conn = await lane.pool.connection(lane.host.endpoint)
@@ -201,16 +210,17 @@ class Link:
                 return lane, await conn.create_process(line, encoding=None)
             except (asyncssh.ChannelOpenError, asyncssh.DisconnectError,
                     ConnectionError) as exc:
-                lane.active -= 1
+                lane.release()
                 endpoint = lane.host.endpoint
                 if conn.is_closed() and not reopened:  # dead link: once, on a new one
                     lane.pool._forget(endpoint.key, conn)
                     reopened = True
                     continue
                 refused = getattr(exc, "code", None) in _REFUSED_CODES
-                if refused and lane.active >= 2:
-                    # The server's MaxSessions: this connection holds all it may; the next
-                    # command goes on another connection.
+                refusals += refused
+                if refused and lane.active >= 1 and refusals > 2:
+                    # Refused again with our other channels open: the server's MaxSessions.
+                    # This connection holds all it may; the command goes on another one.
                     lane.limit = lane.active
                     continue
                 if refused and loop.time() + delay < give_up_at:
@@ -248,7 +258,8 @@ class Link:
             pass
         finally:
             self.sessions -= 1
-            self._tasks.discard(task)  # type: ignore[arg-type]
+            if task is not None:
+                self._tasks.discard(task)
             writer.close()
             if not self.sessions and not self._done.is_set():
                 self._arm_idle()
@@ -357,7 +368,7 @@ class Link:
             proc.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(proc.wait_closed(), 5)
-            lane.active -= 1
+            lane.release()
 
 
 def _same_user(writer: asyncio.StreamWriter) -> bool:

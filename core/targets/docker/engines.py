@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from launchdeck.core.remote.connection import SSHPool
     from launchdeck.core.remote.broker.client import LinkedForward, LinkedHost, LinkPool
     from launchdeck.core.remote.forward import UnixSocketForward
-    from launchdeck.core.remote.remotehost import RemoteHost
+    from launchdeck.core.remote.commands import SSHHost
 
 #: The engine's socket on a remote host.
 DOCKER_SOCKET = "/var/run/docker.sock"
@@ -93,7 +93,7 @@ class ForwardedEngine:
         self.socket = socket
         self.compute = compute
         self._pool = pool
-        self._host: "RemoteHost | LinkedHost | None" = None
+        self._host: "SSHHost | None" = None
         self._forward: "UnixSocketForward | LinkedForward | None" = None
         self._docker: aiodocker.Docker | None = None
 
@@ -102,7 +102,7 @@ class ForwardedEngine:
         # Not this machine's core count: the runs go elsewhere.
         return REMOTE_DEFAULT_RUNS
 
-    async def host(self) -> "RemoteHost | LinkedHost":
+    async def host(self) -> "SSHHost":
         if self._host is None:
             from launchdeck.core.remote.targethost import host_of
 
