@@ -4,10 +4,8 @@ outlive a killed link process, and `deck link status|stop`; against the real ssh
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,19 +18,14 @@ pytestmark = pytest.mark.ssh
 
 
 @pytest.fixture
-def linked_deck(deck, tmp_path, ssh_server):
+def linked_deck(deck, link_home, ssh_server):
     """`deck` with its own HOME (trusting the test sshd) and runtime folder."""
-    home = tmp_path / "home"
-    (home / ".ssh").mkdir(parents=True, mode=0o700)
-    ssh_server.write_known_hosts(home / ".ssh" / "known_hosts")
-    xdg = Path(tempfile.mkdtemp(prefix="dl"))  # short: socket paths have 107 bytes at most
-    deck.env.update(HOME=str(home), XDG_RUNTIME_DIR=str(xdg))
+    deck.env.update(HOME=os.environ["HOME"], XDG_RUNTIME_DIR=os.environ["XDG_RUNTIME_DIR"])
     for name in ("SSH_AUTH_SOCK", "DECK_SSH_LINK", "DECK_LINK_IDLE_SECONDS"):
         deck.env.pop(name, None)
-    deck.server, deck.home, deck.links = ssh_server, home, xdg / "launchdeck"
-    yield deck
-    deck("link", "stop")
-    shutil.rmtree(xdg, ignore_errors=True)
+    deck.server, deck.home = ssh_server, link_home
+    deck.links = Path(os.environ["XDG_RUNTIME_DIR"]) / "launchdeck"
+    return deck
 
 
 def attach(deck, kind: str, name: str, *extra: str) -> None:

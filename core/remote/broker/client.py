@@ -23,6 +23,7 @@ import getpass
 import inspect
 import json
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -94,9 +95,15 @@ def start_link(folder: Path, spec: LinkSpec) -> None:
         finally:
             os.close(log)
         assert launcher.stdout is not None
-        launcher.wait(START_TIMEOUT)  # it forks the link and leaves at once
-        ready = launcher.stdout.readline()  # the link's first line, or EOF if it died
-        launcher.stdout.close()
+        try:
+            launcher.wait(START_TIMEOUT)  # it forks the link and leaves at once
+            # The link's first line, or EOF if it died before listening.
+            answered, _, _ = select.select([launcher.stdout], [], [], START_TIMEOUT)
+            ready = launcher.stdout.readline() if answered else b""
+        except subprocess.TimeoutExpired:
+            ready = b""
+        finally:
+            launcher.stdout.close()
         if ready.strip() != b"ready":
             raise TargetError(f"the SSH link process for {spec.address} did not start; see "
                               f"{folder / (spec.name + '.log')}")

@@ -386,6 +386,7 @@ def main(argv: list[str]) -> int:
     folder = runtime_dir()
     if os.fork():  # the starter waits for this launcher only: the link is nobody's child
         os._exit(0)
+    os.chdir("/")  # holds no project folder (or mount) of the process that started it
     log = os.open(folder / f"{spec.name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(log, 2)
     os.close(log)
