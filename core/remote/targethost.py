@@ -39,6 +39,22 @@ def host_of(compute: "ComputeConfig", pool: "SSHPool | LinkPool | None" = None
     return host
 
 
+#: The compute types whose targets reach their host over SSH.
+SSH_TYPES = frozenset({"remotedocker", "remote", "cluster"})
+
+
+def warm_link(compute: "ComputeConfig") -> None:
+    """Start the host's link process (if none answers) in the background, so that it is
+    connected by the time the run's keeper asks; any trouble is the keeper's to report."""
+    from launchdeck.core.remote.broker.rundir import links_enabled
+
+    if str(compute.type) in SSH_TYPES and compute.address and links_enabled():
+        from launchdeck.core.remote.broker.client import prestart
+
+        prestart(compute.address, compute.explicit_port, compute.username,
+                 compute.identity_file)
+
+
 async def connect(host: "SSHHost", target_name: str):
     """The host's shared connection; host key trouble names the target's check command (a
     keeper never trusts a key itself: the user confirms it there)."""

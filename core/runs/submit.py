@@ -107,6 +107,9 @@ def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[
         from launchdeck.core.targets.registry import target_module
 
         seed.warm([m for m in (target_module(configs.compute.type),) if m])
+        from launchdeck.core.remote.targethost import warm_link
+
+        warm_link(configs.compute)  # the host's link connects while we snapshot too
     from launchdeck.core.config.secrets import check_secrets, resolve_environment
 
     check_secrets(configs.compute)

@@ -109,6 +109,24 @@ def start_link(folder: Path, spec: LinkSpec) -> None:
                               f"{folder / (spec.name + '.log')}")
 
 
+def prestart(address: str, port: int | None, user: str | None,
+             identity_file: str | None) -> None:
+    """``start_link`` on a daemon thread, errors ignored: the link warms up (imports, SSH
+    handshake) while this process does other work; whoever needs it reports its errors."""
+    import threading
+
+    def start() -> None:
+        try:
+            folder = runtime_dir()
+            spec = LinkSpec.of(address, port, user, identity_file)
+            if not _answers(socket_path(folder, spec)):
+                start_link(folder, spec)
+        except Exception:  # noqa: BLE001 - the keeper's own request says what is wrong
+            pass
+
+    threading.Thread(target=start, name="deck-link-prestart", daemon=True).start()
+
+
 @dataclass(frozen=True)
 class LinkConnection:
     """What a caller learns of the link's SSH connection (it never holds it)."""

@@ -104,7 +104,8 @@ class Link:
         self._ino = os.stat(self.path).st_ino
         self._write_info()
         if ready_fd is not None:  # the starting client may send requests from now on
-            os.write(ready_fd, b"ready\n")
+            with contextlib.suppress(OSError):  # a starter that left already (deck exited)
+                os.write(ready_fd, b"ready\n")
             devnull = os.open(os.devnull, os.O_RDWR)
             os.dup2(devnull, ready_fd)
             os.close(devnull)
