@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import inspect
 import os
-import sys
 import weakref
 from dataclasses import dataclass, field, replace
 from pathlib import Path

@@ -34,8 +34,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 from launchdeck.core import errors
 from launchdeck.core.errors import TargetError, TargetUnreachable
 from launchdeck.core.remote.broker import wire
-from launchdeck.core.remote.broker.rundir import (LinkSpec, info_path, lock_path, runtime_dir,
-                                                  socket_path)
+from launchdeck.core.remote.broker.rundir import LinkSpec, lock_path, runtime_dir, socket_path
 from launchdeck.core.remote.commands import CommandResult, run_command, translate_errors
 from launchdeck.core.remote.sshconfig import SSHEndpoint
 
@@ -417,4 +416,4 @@ async def stop_links(folder: Path | None = None) -> int:
     return stopped
 
 
-__all__ = ["LinkPool", "LinkedHost", "info_path", "link_status", "start_link", "stop_links"]
+__all__ = ["LinkPool", "LinkedHost", "link_status", "prestart", "start_link", "stop_links"]

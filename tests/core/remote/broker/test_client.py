@@ -1,7 +1,6 @@
 """Deck processes share one SSH connection per host through the link process, against the
 real sshd on 127.0.0.1:2222 (core.remote.broker.client and .server)."""
 
-import asyncio
 import json
 import os
 import signal
