@@ -127,12 +127,15 @@ async def bench_first_line(server: Server, base: str, tmp: Path,
     remote.write("first.py", SCRIPT)
     target = remote.target()
     await target.ensure_image(remote.spec(target, "first.py").env, progress=quiet)
-    deck_times, live_times, warm_times, cold_times, ssh_times = [], [], [], [], []
+    deck_times, live_times, own_times, warm_times, cold_times, ssh_times = \
+        [], [], [], [], [], []
     try:
         for n in range(repeat):
             stop_links(project, env)
             deck_times.append(deck_submit_first_line(project, env))
             live_times.append(deck_submit_first_line(project, env))
+            # As before the link process: the keeper opens its own SSH connection.
+            own_times.append(deck_submit_first_line(project, {**env, "DECK_SSH_LINK": "0"}))
             cold_times.append(await cold_first_line(server, base, known, tmp / f"cold{n}"))
             spec = remote.spec(target, "first.py")
             start = time.perf_counter()
@@ -150,6 +153,8 @@ async def bench_first_line(server: Server, base: str, tmp: Path,
            baseline=baseline, goal="<= 1.1x")
     report("deck submit to first line, live link (median)", median(live_times),
            baseline=baseline, goal="<= 1.1x")
+    report("deck submit to first line, no link: DECK_SSH_LINK=0", median(own_times),
+           baseline=baseline)
     report("launch to first line, new connection, in-process", median(cold_times),
            baseline=baseline, goal="<= 1.2x")
     report("launch to first line, warm connection (median)", median(warm_times),
