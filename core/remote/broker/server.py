@@ -344,7 +344,7 @@ class Link:
                         proc.stdin.write_eof()
                 except (BrokenPipeError, ConnectionError, asyncssh.Error):
                     pass  # the command closed its stdin: its exit status says the rest
-            proc.close()  # the client went away: so does the command's channel
+            # The client went away (it never half-closes: stdin's end is a frame).
 
         async def pump(stream, kind: bytes) -> None:
             with contextlib.suppress(asyncssh.Error, OSError):
@@ -353,9 +353,7 @@ class Link:
                     await writer.drain()
             writer.write(wire.frame(kind))
 
-        feeding = asyncio.ensure_future(feed())
-        try:
-            writer.write(wire.json_frame(wire.REPLY, {"ok": True}))
+        async def run_out() -> None:
             await asyncio.gather(pump(proc.stdout, wire.STDOUT), pump(proc.stderr, wire.STDERR))
             with contextlib.suppress(Exception):
                 await proc.wait_closed()
@@ -364,8 +362,21 @@ class Link:
                 "exit_status": proc.exit_status,
                 "exit_signal": list(sig) if sig else None}))
             await writer.drain()
+
+        feeding = asyncio.ensure_future(feed())
+        running = asyncio.ensure_future(run_out())
+        try:
+            writer.write(wire.json_frame(wire.REPLY, {"ok": True}))
+            # Until the command ends, or its client is gone (a killed keeper): then nobody
+            # reads what it writes (a log follower would run as long as its run), so its
+            # channel is closed and the session ends; the link can then go idle.
+            await asyncio.wait({feeding, running}, return_when=asyncio.FIRST_COMPLETED)
+            if running.done():
+                running.result()
         finally:
             feeding.cancel()
+            running.cancel()
+            await asyncio.gather(feeding, running, return_exceptions=True)
             proc.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(proc.wait_closed(), 5)

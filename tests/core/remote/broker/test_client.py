@@ -177,6 +177,33 @@ async def test_the_link_leaves_after_its_idle_time(link_home, ssh_server, monkey
     assert (await host.run(["echo", "back"])).stdout == b"back\n"  # and a new one comes
 
 
+def test_a_killed_client_s_command_ends_and_the_link_goes_idle(link_home, ssh_server,
+                                                               monkeypatch):
+    # A keeper killed while following a quiet metrics file: nobody reads that command any
+    # more and it writes nothing, so sshd never ends it; the link must end the session itself
+    # (a silent command that ignores its stdin; it ends on its own after 300 s).
+    monkeypatch.setenv("DECK_LINK_IDLE_SECONDS", "0.5")
+    code = f"""
+import asyncio
+from launchdeck.core.remote.broker.client import LinkPool
+async def main():
+    host = LinkPool().host({ssh_server.host!r}, port={ssh_server.port},
+                           user={ssh_server.user!r}, identity_file={str(ssh_server.client_key)!r})
+    async with host.process(["sh", "-c", "echo tick; exec sleep 300"]) as proc:
+        print((await proc.stdout.readline()).decode(), end="", flush=True)
+        await asyncio.sleep(600)
+asyncio.run(main())
+"""
+    client = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    try:
+        assert client.stdout.readline() == b"tick\n"
+        pid = json.loads(next(runtime_dir().glob("*.json")).read_text())["pid"]
+    finally:
+        client.kill()
+        client.wait()
+    until(lambda: not alive(pid), timeout=60, what="the link to leave once idle")
+
+
 async def test_a_folder_open_to_others_is_refused_before_anything_starts(link_home,
                                                                          ssh_server):
     folder = runtime_dir()
