@@ -32,6 +32,8 @@ def register(sub) -> None:
                         "Completed, Failed, Canceled")
     p.add_argument("--target", metavar="NAME", help="only runs on this compute target")
     p.add_argument("--limit", type=int, metavar="N", help="at most N runs")
+    p.add_argument("--sweep", metavar="SWEEP",
+                   help="only the trials of this sweep (each run's \"tags\" hold its params)")
     p.add_argument("--query", metavar="EXPR",
                    help=QUERY_HELP + " (each run's \"metrics\" holds the last values), e.g. "
                         "\"max_by([?metrics.accuracy], &metrics.accuracy).run_id\"")
@@ -103,26 +105,49 @@ def list_runs(args) -> int:
 
         raise ConfigError("--limit must be 0 or more", field="--limit")
     revive(project)
+    sweep = None
+    if args.sweep is not None:
+        from launchdeck.core.sweeps.store import SweepStore
+
+        sweep = SweepStore(project.deck_dir).get(args.sweep).sweep_id
     if args.query is not None:
         rows = project.history.list_runs_json(status=states, target=args.target,
-                                              limit=args.limit, last_metrics=True)
+                                              limit=args.limit, last_metrics=True, sweep=sweep)
         print_query(args.query, [json.loads(row) for row in rows])
         return 0
     if args.json:
         rows = project.history.list_runs_json(status=states, target=args.target,
-                                              limit=args.limit, last_metrics=True)
+                                              limit=args.limit, last_metrics=True, sweep=sweep)
         sys.stdout.write("[\n" + ",\n".join("  " + row for row in rows) + "\n]\n"
                          if rows else "[]\n")
         return 0
     limit = args.limit if args.limit is not None else 50
-    records = project.history.list_runs(status=states, target=args.target, limit=limit)
+    records = project.history.list_runs(status=states, target=args.target, limit=limit,
+                                        sweep=sweep)
     last = project.history.last_metrics([r.run_id for r in records])
+    waits = queue_waits_of(project, records)
     print_table(["#", "run id", "status", "target", "runconfig", "script", "created",
                  "duration", "metrics"],
-                ([r.run_number, r.run_id, r.status, r.target, r.run_configuration, r.script,
+                ([r.run_number, r.run_id,
+                  f"{r.status} {waits[r.run_id].short}" if r.run_id in waits else r.status,
+                  r.target, r.run_configuration, r.script,
                   short_time(r.created_utc), format_duration(r.duration_s),
                   metrics_cell(last.get(r.run_id, {}))] for r in records))
     return 0
+
+
+def queue_waits_of(project, records) -> dict:
+    """Why the queued runs among ``records`` wait (``core.runs.waiting``), with every queued
+    run of their targets counted for their places in line."""
+    from launchdeck.core.runs.state import RunState
+
+    targets = {r.target for r in records if r.status is RunState.QUEUED}
+    if not targets:
+        return {}
+    from launchdeck.core.runs.waiting import queue_waits
+
+    queued = project.history.list_runs(status=[RunState.QUEUED])
+    return queue_waits(project, [r for r in queued if r.target in targets])
 
 
 def metrics_cell(values: dict) -> str:
@@ -171,21 +196,31 @@ def show_run(args) -> int:
     from launchdeck.core.runs import skipped
 
     left_out = skipped.lines(project.run_dir(run.run_id))
+    wait = queue_waits_of(project, [run]).get(run.run_id)
+    extra = {**({"skipped": left_out} if left_out else {}),
+             **({"waits": wait.reason} if wait is not None else {})}
     if args.query is not None:
-        print_query(args.query, {**run.to_json(), **({"skipped": left_out} if left_out else {})})
+        print_query(args.query, {**run.to_json(), **extra})
         return 0
     if args.json:
-        print_json({**run.to_json(), **({"skipped": left_out} if left_out else {})})
+        print_json({**run.to_json(), **extra})
         return 0
     data = run.to_json()
     for key in ("run_id", "run_number", "status", "exit_code", "error", "target", "run_configuration",
                 "script", "arguments", "created_utc", "start_time_utc", "end_time_utc",
                 "duration_s", "snapshot", "external_id", "environment_id",
-                "disconnected_since"):
+                "disconnected_since", "sweep_id"):
         value = data.get(key)
         if value in (None, "", []):
             continue
         print(f"{key + ':':22}{printable(value)}")
+    if wait is not None:
+        print(f"{'waits:':22}{printable(wait.reason)}")
+    if run.tags:
+        print("tags:")
+        for name, value in run.tags.items():
+            shown = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+            print(printable(f"  {name}: {shown}"))
     if run.metrics:
         print("metrics:")
         for name, values in run.metrics.items():

@@ -1,5 +1,5 @@
-"""Actions that write through core (submit, cancel, rerun, delete, move in the queue), each in
-a thread worker.
+"""Actions that write through core (submit, cancel, rerun, delete, move in the queue, cancel a
+sweep), each in a thread worker.
 
 Each worker opens its own ``Project`` so its history connection is its own; results come back
 to the screen with ``call_from_thread``.
@@ -66,6 +66,24 @@ def cancel_in_worker(screen: "Screen", run_ids: list[str]) -> None:
     screen.run_worker(work, thread=True, group="cancel", name="cancel runs")
 
 
+def confirm_cancel_sweep(screen: "Screen", sweep_id: str) -> None:
+    """Ask, then cancel the sweep (``core.sweeps.control.cancel``, as ``deck sweep cancel``)."""
+    from launchdeck.tui.screens.dialogs import Confirm
+
+    screen.app.push_screen(
+        Confirm(f"Cancel {sweep_id}? Its running trials are stopped and no new one starts; "
+                f"deck sweep resume {sweep_id} goes on later.", yes="Cancel sweep"),
+        lambda yes: yes and cancel_sweep_in_worker(screen, sweep_id))
+
+
+def cancel_sweep_in_worker(screen: "Screen", sweep_id: str) -> None:
+    from launchdeck.core.sweeps.control import cancel
+
+    _core_in_worker(screen, lambda mine: cancel(mine, sweep_id),
+                    done=f"cancel requested for {sweep_id}", failed="Not canceled",
+                    name="cancel sweep")
+
+
 def rerun_in_worker(screen: "Screen", runs: list[RunRecord]) -> None:
     """Queue each run again from its own snapshot and configuration (``core`` ``resubmit``)."""
     project = screen.app.project
@@ -102,22 +120,29 @@ def _reran(screen: "Screen", done: list[tuple[RunRecord, RunRecord]]) -> None:
 
 def delete_in_worker(screen: "Screen", runs: list[RunRecord]) -> None:
     """Remove runs from history with their folders (``core`` ``delete_runs``, as the CLI)."""
+    from launchdeck.core.history.removal import delete_runs
+
+    what = runs[0].run_id if len(runs) == 1 else f"{len(runs)} runs"
+    _core_in_worker(screen, lambda mine: delete_runs(mine, runs), done=f"deleted {what}",
+                    failed="Nothing deleted", name="delete runs")
+
+
+def _core_in_worker(screen: "Screen", call, *, done: str, failed: str, name: str) -> None:
+    """``call(project)`` in a thread worker on a project of its own; a toast saying ``done``,
+    or the error under the title ``failed``."""
     project = screen.app.project
 
     def work() -> None:
-        from launchdeck.core.history.removal import delete_runs
-
         try:
             with own_project(project) as mine:
-                delete_runs(mine, runs)
+                call(mine)
         except DeckError as exc:
-            screen.app.call_from_thread(screen.notify, str(exc), title="Nothing deleted",
+            screen.app.call_from_thread(screen.notify, str(exc), title=failed,
                                         severity="error", timeout=10)
             return
-        what = runs[0].run_id if len(runs) == 1 else f"{len(runs)} runs"
-        screen.app.call_from_thread(screen.notify, f"deleted {what}")
+        screen.app.call_from_thread(screen.notify, done)
 
-    screen.run_worker(work, thread=True, group="delete", name="delete runs")
+    screen.run_worker(work, thread=True, group=name, name=name)
 
 
 def move_in_worker(screen: "Screen", run_id: str, where: str) -> None:

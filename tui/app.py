@@ -72,6 +72,9 @@ class DeckApp(App):
         #: Why each queued run waits (``core.runs.waiting``), read by the history watcher.
         self.queue_waits: dict[str, Any] = {}
         self.waits_changed: Signal[dict] = Signal(self, "waits-changed")
+        #: Sweep id -> its ``core.sweeps.trials.SweepProgress``, read by the history watcher.
+        self.sweeps: dict[str, Any] = {}
+        self.sweeps_changed: Signal[dict] = Signal(self, "sweeps-changed")
         self._stop = threading.Event()
         self.sub_title = str(project.root)
 
@@ -97,7 +100,10 @@ class DeckApp(App):
     @work(thread=True, exclusive=True, group="history-watch", name="history watch")
     def watch_history(self) -> None:
         worker = get_current_worker()
+        from launchdeck.tui.sweeps_feed import SweepsFeed
+
         feed = RunsFeed(self.stores.history())
+        sweeps = SweepsFeed(self.project, self.stores.history())
         last_revive = last_waits = 0.0
         waits: dict = {}
         while not worker.is_cancelled and not self._stop.is_set():
@@ -115,11 +121,19 @@ class DeckApp(App):
                     if fresh != waits:
                         waits = fresh
                         self.call_from_thread(self._publish_waits, fresh)
+                    # A sweep's state changes without its trials changing (it ends, is
+                    # canceled): looked at as often as the queue.
+                    touched = {sweep_id for rid in (*update.runs, *update.first_metric)
+                               if (sweep_id := getattr(feed.runs.get(rid), "sweep_id", None))}
+                    changed = sweeps.poll(touched)
+                    if changed:
+                        self.call_from_thread(self._publish_sweeps, changed)
                 if self.revive_runs and now - last_revive > REVIVE_EVERY_SECONDS:
                     last_revive = now
                     from launchdeck.core.runs.launcher import revive
 
                     revive(self.project, [r for r in feed.runs.values() if r.status.is_active])
+                    sweeps.revive()
             except DeckError as exc:
                 self.call_from_thread(self.notify, f"history: {exc}", severity="error")
                 self._stop.wait(5)
@@ -139,6 +153,10 @@ class DeckApp(App):
     def _publish_waits(self, waits: dict) -> None:
         self.queue_waits = waits
         self.waits_changed.publish(waits)
+
+    def _publish_sweeps(self, changed: dict) -> None:
+        self.sweeps.update(changed)
+        self.sweeps_changed.publish(changed)
 
     def find_run(self, text: str) -> RunRecord | None:
         """A known run named by the rule of ``core.history.runref``, or None."""
@@ -210,9 +228,10 @@ def binding_owners() -> list[type]:
     from launchdeck.tui.screens.run_detail import RunDetailScreen
     from launchdeck.tui.screens.runconfigs import RunConfigsScreen
     from launchdeck.tui.screens.runs import RunsScreen
+    from launchdeck.tui.screens.sweep import SweepScreen
     from launchdeck.tui.screens.targets import TargetsScreen
     from launchdeck.tui.widgets.log_view import LogView
     from launchdeck.tui.widgets.runs_table import RunsTable
 
     return [DeckApp, DeckScreen, RunsScreen, RunDetailScreen, TargetsScreen, RunConfigsScreen,
-            EnvVarsScreen, CompareScreen, LogView, RunsTable]
+            EnvVarsScreen, CompareScreen, SweepScreen, LogView, RunsTable]

@@ -10,6 +10,7 @@ from launchdeck.tui.screens.envvars import EnvVarsScreen
 from launchdeck.tui.screens.run_detail import RunDetailScreen
 from launchdeck.tui.screens.runconfigs import RunConfigsScreen
 from launchdeck.tui.screens.runs import RunsScreen
+from launchdeck.tui.screens.sweep import SweepScreen
 from launchdeck.tui.screens.targets import TargetsScreen
 from launchdeck.tui.views import HOME, NAMES, resolve_name
 
@@ -43,6 +44,8 @@ def open_screen(app: "DeckApp", name: str, arg: str = "") -> None:
         if None in runs:
             return
         app.push_screen(CompareScreen([r.run_id for r in runs]))
+    elif name == "sweep":
+        _open_sweep(app, arg)
     elif name in ("targets", "configs", "env"):
         if name == "env":
             current = getattr(app.screen, "current_runconfig", None)
@@ -57,6 +60,22 @@ def open_screen(app: "DeckApp", name: str, arg: str = "") -> None:
         leave_screens(app, replace)
     else:
         app.notify(f":{typed}: no such view (try {', '.join(NAMES)})", severity="warning")
+
+
+def _open_sweep(app: "DeckApp", ref: str) -> None:
+    """``:sweep SWEEP``: the sweep named ``sweep3`` or ``3`` (the store's own rule)."""
+    from launchdeck.core.sweeps.store import SweepNotFound, SweepStore
+
+    if not ref:
+        known = ", ".join(sorted(app.sweeps)) or "none yet"
+        app.notify(f"which sweep? :sweep SWEEP (sweeps: {known})", severity="warning")
+        return
+    try:
+        sweep_id = SweepStore(app.project.deck_dir).get(ref.strip()).sweep_id
+    except SweepNotFound as exc:
+        app.notify(str(exc), severity="warning", timeout=8)
+        return
+    app.push_screen(SweepScreen(sweep_id))
 
 
 def resolve_or_tell(app: "DeckApp", ref: str):

@@ -16,11 +16,13 @@ NAMES = {
     "configs": "run configurations",
     "env": "environment variables of a run configuration: :env NAME",
     "compare": "the marked runs side by side",
+    "sweep": "one sweep's trials: :sweep SWEEP (sweep3, or 3)",
     "help": "the keys of this screen",
     "quit": "leave the dashboard (runs keep going)",
 }
 ALIASES = {"home": "runs", "history": "runs", "target": "targets", "runconfigs": "configs",
            "runconfig": "configs", "rc": "configs", "envvars": "env", "vars": "env",
+           "sweeps": "sweep",
            "q": "quit", "q!": "quit", "exit": "quit", "keys": "help", "?": "help",
            # One letter each for the views used most (k9s's habit).
            "r": "runs", "t": "targets", "c": "configs", "e": "env"}

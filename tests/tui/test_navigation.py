@@ -38,3 +38,14 @@ async def test_palette_offers_the_run_a_number_names(fixed_app, history_project)
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(fixed_app.screen, RunDetailScreen))
         assert fixed_app.screen.run_id == ids[3]
+
+
+async def test_colon_sweep_names_the_sweeps_when_none_matches(fixed_app):
+    async with fixed_app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: len(fixed_app.runs) == 5)
+        await goto(pilot, "sweep 4")
+        await until(pilot, lambda: notified(fixed_app, "no sweep '4' in this project "
+                                                       "(sweeps: none yet)"))
+        await goto(pilot, "sweep")
+        await until(pilot, lambda: notified(fixed_app, "which sweep? :sweep SWEEP"))
+        assert isinstance(fixed_app.screen, RunsScreen)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -11,6 +12,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static
 
 from launchdeck.core.runs.state import RunState
+from launchdeck.tui.format import format_value
 from launchdeck.tui.runs_feed import ACTIVE, FeedUpdate
 from launchdeck.tui.screens.base import DeckScreen
 from launchdeck.tui.widgets.run_preview import RunPreview
@@ -71,6 +73,7 @@ class RunsScreen(DeckScreen):
     def __init__(self) -> None:
         super().__init__()
         self._pending = FeedUpdate()
+        self._pending_sweeps: dict = {}  # sweep id -> SweepProgress, drawn with the next flush
         self._flush_timer = None
         self._last_flush = 0.0
         self._tick_due = False
@@ -84,6 +87,10 @@ class RunsScreen(DeckScreen):
         self.table.restore_sort(load_state().get("sort"))
         self.deck.runs_changed.subscribe(self, self.on_runs_changed)
         self.deck.waits_changed.subscribe(self, self._waits_changed)
+        # Called at once, covered or not (a covered screen must handle no message): the
+        # sweeps wait in _pending_sweeps for the next flush.
+        self.deck.sweeps_changed.subscribe(self, self._sweeps_changed, immediate=True)
+        self._pending_sweeps.update(self.deck.sweeps)
         self.table.set_waits(self.deck.queue_waits)
         if self.deck.runs:
             self.on_runs_changed(FeedUpdate(runs=dict(self.deck.runs),
@@ -108,6 +115,11 @@ class RunsScreen(DeckScreen):
         if update.full or not self.table.records:
             self._flush()
         else:
+            self._schedule_flush()
+
+    def _sweeps_changed(self, changed: dict) -> None:
+        self._pending_sweeps.update(changed)
+        if not self.covered:
             self._schedule_flush()
 
     def _waits_changed(self, waits: dict) -> None:
@@ -146,6 +158,9 @@ class RunsScreen(DeckScreen):
             if pending.removed:
                 table.forget(pending.removed)
             table.apply(pending.runs, pending.first_metric)
+            if self._pending_sweeps:
+                sweeps, self._pending_sweeps = self._pending_sweeps, {}
+                table.set_sweeps(sweeps)
             if self._pending_usage:
                 usage, self._pending_usage = self._pending_usage, {}
                 table.set_usage(usage)
@@ -218,7 +233,7 @@ class RunsScreen(DeckScreen):
         self._tick_timer.resume()
         self._usage_timer.resume()
         self.query_one(RunPreview).log_tail.pause(False)
-        if self._pending or self._tick_due:
+        if self._pending or self._tick_due or self._pending_sweeps:
             self._flush()
 
     def _gather(self, update: FeedUpdate) -> None:
@@ -268,6 +283,14 @@ class RunsScreen(DeckScreen):
     def _preview(self) -> None:
         # Kept current even while hidden: the terminal may grow wide enough to show it.
         run_id = self.table.cursor_run_id
+        if run_id in self.table.sweep_rows:
+            trials, best = self.table.sweep_cells[run_id]
+            self.query_one(RunPreview).show_text(Text(
+                f"{run_id}: a sweep, {trials} trials begun"
+                f"{f'; best {best[0]}={format_value(best[1], 30)}' if best else ''}. "
+                "enter opens its trials, c cancels it."))
+            self.keys_may_have_changed()
+            return
         self.query_one(RunPreview).show(self.deck.runs.get(run_id) if run_id else None,
                                         self.deck.first_metric.get(run_id) if run_id else None,
                                         self.deck.queue_waits.get(run_id) if run_id else None)
@@ -289,9 +312,16 @@ class RunsScreen(DeckScreen):
 
     # -- actions ------------------------------------------------------------------------------
 
+    def _cursor_sweep(self) -> str | None:
+        """The sweep whose row the cursor is on."""
+        key = self.table.cursor_run_id
+        return key if key in self.table.sweep_rows else None
+
     def action_open(self) -> None:
         run_id = self.table.cursor_run_id
-        if run_id:
+        if run_id in self.table.sweep_rows:
+            self.deck.action_goto("sweep", run_id)
+        elif run_id:
             self.deck.action_goto("run", run_id)
 
     def can(self) -> dict[str, bool]:
@@ -302,11 +332,14 @@ class RunsScreen(DeckScreen):
             "filter": not self.typing(),  # a priority key, but "/" is text inside a field
             "rerun": bool(targets),
             "cancel": any(self.deck.runs[rid].status.is_active for rid in targets
-                          if rid in self.deck.runs),
+                          if rid in self.deck.runs) or self._sweep_going(),
             "compare": len(table.marked) >= 2,
             "delete": bool(targets),
             "move": self._cursor_queued(),
             "clear_marks": bool(table.marked),
+            # Not an action here: the table's space (mark) does not act on a sweep's row, and
+            # the footer is rebuilt only when something in this dict changes.
+            "on_sweep_row": self._cursor_sweep() is not None,
             "clear_filter": bool(box.value or box.display or table.marked),
         }
 
@@ -367,10 +400,18 @@ class RunsScreen(DeckScreen):
 
             actions.submit_in_worker(self, *choice)
 
+    def _sweep_going(self) -> bool:
+        sweep_id = self._cursor_sweep()
+        return sweep_id is not None and not self.table.marked and \
+            self.table.sweep_rows[sweep_id].status.is_active
+
     def action_cancel(self) -> None:
         from launchdeck.tui import actions
         from launchdeck.tui.screens.dialogs import Confirm
 
+        if self._sweep_going():
+            actions.confirm_cancel_sweep(self, self._cursor_sweep())
+            return
         ids = [rid for rid in self._targets() if self.deck.runs[rid].status.is_active]
         if not ids:
             self.notify("nothing to cancel: the run is over", severity="warning")

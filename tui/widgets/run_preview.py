@@ -45,6 +45,11 @@ class RunPreview(Vertical):
     def log_tail(self) -> LogTail:
         return self.query_one(LogTail)
 
+    def show_text(self, text: Text) -> None:
+        """Words in place of a run's facts (a sweep's row is highlighted), and no log."""
+        self.query_one("#preview-facts", Static).update(text)
+        self.log_tail.watch(None, over=True)
+
     def show(self, run: RunRecord | None, metric: tuple[str, Any] | None,
              wait: Any = None) -> None:
         """``wait``: why the run is still queued (a ``core.runs.waiting.QueueWait``), if it is."""

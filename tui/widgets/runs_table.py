@@ -1,4 +1,7 @@
-"""``RunsTable``: the run queue and history, one row per run id, updated cell by cell."""
+"""``RunsTable``: the run queue and history, one row per run id, updated cell by cell.
+
+A sweep's trials are folded into one row for the sweep (``tui.sweep_rows``), keyed by its id.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +10,19 @@ from collections import Counter
 from typing import Any, Callable, Iterable
 
 from rich.cells import cell_len
-from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
-from textual.cache import LRUCache
 from textual.coordinate import Coordinate
-from textual.geometry import Size
 from textual.message import Message
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from launchdeck.core.history.records import RunRecord
 from launchdeck.core.runs.state import RunState
-from launchdeck.tui.format import (duration_s, format_duration, format_value, printable, short_id,
-                        short_time, status_text)
+from launchdeck.tui.format import (cpu_share, duration_s, format_duration, format_value,
+                                   memory_size, printable, short_id, short_time, status_text)
 from launchdeck.tui.runfilter import RunFilter
-from launchdeck.tui.widgets.table import Table
+from launchdeck.tui.widgets.kept_cells_table import KeptCellsTable
+from launchdeck.tui.widgets.table import columns_fitting
 
 # (label, key) in the order shown. A new column goes here, and into DROP_ORDER if it may give
 # way when the terminal is narrow.
@@ -33,7 +34,6 @@ COLUMNS = (("#", "number"), ("run", "id"), ("status", "status"), ("script", "scr
 DROP_ORDER = ("started", "mem", "cpu", "runconfig", "target", "metric", "duration", "script")
 #: Columns that are read (not from history): sampled only while shown.
 USAGE_COLUMNS = ("cpu", "mem")
-CELL_PADDING = 2  # DataTable pads each cell by one either side
 STATE_ORDER = {state: i for i, state in enumerate(RunState)}
 MARK = "●"  # marked runs carry it before their id
 # Above this many removals a filter change rebuilds the rows: DataTable.remove_row is O(rows).
@@ -54,7 +54,7 @@ class RunId(str):
         return cell
 
 
-class RunsTable(Table):
+class RunsTable(KeptCellsTable):
     """Runs by id with marks, a filter and a sort order."""
 
     class MarksChanged(Message):
@@ -78,11 +78,13 @@ class RunsTable(Table):
         self.waits: dict[str, Any] = {}  # run id -> QueueWait, for Queued runs
         self.usage: dict[str, Any] = {}  # run id -> core.runs.usage.Usage, for running runs
         self.marked: set[str] = set()
+        #: Sweep id -> the record standing for the sweep's row (its trials are not shown)
+        self.sweep_rows: dict[str, RunRecord] = {}
+        self.sweep_cells: dict[str, tuple[str, Any]] = {}  # sweep id -> (trials, best metric)
         self.filter = RunFilter()
         self.sort_column = "id"
         self.sort_reverse = True  # newest first
         self._shown: dict[str, dict[str, Any]] = {}
-        self._kept_cells: LRUCache[tuple, Any] = LRUCache(8192)
         self._to_fill: list[str] = []
         self.shown_columns: tuple[str, ...] = tuple(key for _, key in COLUMNS)
         # Each column's widest value so far, hidden columns included: what fitting decides by.
@@ -97,15 +99,7 @@ class RunsTable(Table):
 
     def columns_for(self, width: int) -> tuple[str, ...]:
         """The columns to show in ``width`` cells: all, less DROP_ORDER's first ones as needed."""
-        keys = [key for _, key in COLUMNS]
-        droppable = [key for key in DROP_ORDER if key in keys]
-
-        def needed() -> int:
-            return sum(self._widest[key] + CELL_PADDING for key in keys)
-
-        while needed() > width and droppable:
-            keys.remove(droppable.pop(0))
-        return tuple(keys)
+        return columns_fitting([key for _, key in COLUMNS], self._widest, DROP_ORDER, width)
 
     def fit(self) -> None:
         """Show the columns that fit the table's width now (on resize, and as values widen)."""
@@ -126,7 +120,7 @@ class RunsTable(Table):
             if key in wanted:
                 self.add_column(label, key=key)
         for run_id in shown:
-            self._add(self.records[run_id])
+            self._add(self.record(run_id))
         self.resort()
         self.select(cursor)
 
@@ -146,7 +140,7 @@ class RunsTable(Table):
         self.first_metric.update(first_metric)
         was_empty = not self._shown
         if was_empty and len(runs) > FILL_CHUNK:
-            self._fill([r.run_id for r in self.records.values() if self.filter.matches(r)])
+            self._fill([r.run_id for r in self.records.values() if self._visible(r)])
             return
         added = False
         resort = False
@@ -154,7 +148,7 @@ class RunsTable(Table):
             run = self.records.get(run_id)
             if run is None or (run_id in self._to_fill and run_id not in self._shown):
                 continue
-            visible = self.filter.matches(run)
+            visible = self._visible(run)
             if run_id in self._shown:
                 if visible:
                     resort |= self._update_row(run)
@@ -187,6 +181,33 @@ class RunsTable(Table):
         if unmarked:
             self.post_message(self.MarksChanged())
 
+    def _visible(self, run: RunRecord) -> bool:
+        """Whether the run has a row: it matches the filter and is not a sweep's trial."""
+        return not run.sweep_id and self.filter.matches(run)
+
+    def record(self, key: str) -> RunRecord:
+        """The record of a row: a run's, or the one standing for a sweep."""
+        return self.records.get(key) or self.sweep_rows[key]
+
+    def set_sweeps(self, changed: dict[str, Any]) -> None:
+        """Show sweeps (id -> ``SweepProgress``) as one row each (call in a batch update)."""
+        from launchdeck.tui.sweep_rows import best_metric, sweep_record, trial_count
+
+        resort = False
+        for sweep_id, progress in changed.items():
+            record = self.sweep_rows[sweep_id] = sweep_record(progress)
+            self.sweep_cells[sweep_id] = (trial_count(progress), best_metric(progress))
+            if sweep_id in self._shown:
+                if self.filter.matches(record):
+                    resort |= self._update_row(record)
+                else:
+                    self._remove(sweep_id)
+            elif self.filter.matches(record):
+                self._add(record)
+                resort = True
+        if resort:
+            self.resort()
+
     def _fill(self, run_ids: list[str]) -> None:
         key = self._sort_key()
         self._to_fill = sorted(run_ids, key=lambda rid: key(RunId("", rid)),
@@ -198,7 +219,7 @@ class RunsTable(Table):
         with self.app.batch_update():
             for run_id in chunk:
                 if run_id not in self._shown:
-                    self._add(self.records[run_id])
+                    self._add(self.record(run_id))
             if first:
                 self.move_cursor(row=0, animate=False)
             if not self._to_fill:
@@ -215,7 +236,7 @@ class RunsTable(Table):
         changed = set(waits) | {rid for rid in self.waits if rid not in waits}
         self.waits = dict(waits)
         for run_id in changed:
-            if run_id in self._shown:
+            if run_id in self._shown and run_id in self.records:
                 self._set(run_id, "status", self._cells(self.records[run_id])["status"])
 
     def set_usage(self, usage: dict[str, Any]) -> None:
@@ -225,7 +246,7 @@ class RunsTable(Table):
                 self.usage.pop(run_id, None)
             else:
                 self.usage[run_id] = used
-            if run_id in self._shown:
+            if run_id in self._shown and run_id in self.records:
                 cells = self._cells(self.records[run_id])
                 for key in USAGE_COLUMNS:
                     if cells[key] != self._shown[run_id][key]:
@@ -255,13 +276,14 @@ class RunsTable(Table):
         """Refresh the duration of runs still going (once a second)."""
         now = self.clock()
         for run_id in self._shown:
-            run = self.records[run_id]
+            run = self.record(run_id)
             if run.status.is_active and run.start_time_utc:
                 self._set(run_id, "duration", format_duration(duration_s(run, now)))
 
     def set_filter(self, text: str) -> None:
         self.filter = RunFilter(text)
-        wanted = [r for r in self.records.values() if self.filter.matches(r)]
+        wanted = [r for r in self.records.values() if self._visible(r)]
+        wanted += [r for r in self.sweep_rows.values() if self.filter.matches(r)]
         keep = {r.run_id for r in wanted}
         gone = [rid for rid in self._shown if rid not in keep]
         cursor = self.cursor_run_id
@@ -300,16 +322,16 @@ class RunsTable(Table):
         self.select(cursor)
 
     def _sort_key(self):
-        records, metric, column = self.records, self.first_metric, self.sort_column
+        record, metric, column = self.record, self._metric, self.sort_column
 
         def key(cell: RunId):
-            run = records[cell.run_id]
+            run = record(cell.run_id)
             if column == "status":
                 value: Any = STATE_ORDER[run.status]
             elif column == "duration":
                 value = duration_s(run, self.clock()) or 0.0
             elif column == "metric":
-                got = metric.get(cell.run_id)
+                got = metric(cell.run_id)
                 value = (0, got[1], "") if got and isinstance(got[1], (int, float)) \
                     else (1, 0, str(got[1]) if got else "")
             elif column == "started":
@@ -347,10 +369,15 @@ class RunsTable(Table):
         except RowDoesNotExist:
             pass
 
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "toggle_mark":  # a sweep's row: its trials are marked in its view
+            return self.cursor_run_id not in self.sweep_rows
+        return super().check_action(action, parameters)
+
     def action_toggle_mark(self) -> None:
         run_id = self.cursor_run_id
-        if run_id is None:
-            return
+        if run_id is None or run_id in self.sweep_rows:
+            return  # a sweep is not a run: its trials are marked in its view
         self.marked ^= {run_id}
         self._set(run_id, "id", self._id_cell(self.records[run_id]))
         self.post_message(self.MarksChanged())
@@ -368,8 +395,14 @@ class RunsTable(Table):
 
     # -- rows ---------------------------------------------------------------------------------
 
+    def _metric(self, key: str) -> tuple[str, Any] | None:
+        """A run's first metric (name, last value), or a sweep's objective at its best."""
+        if key in self.sweep_cells:
+            return self.sweep_cells[key][1]
+        return self.first_metric.get(key)
+
     def _cells(self, run: RunRecord) -> dict[str, Any]:
-        got = self.first_metric.get(run.run_id)
+        got = self._metric(run.run_id)
         # Text, not str: DataTable reads a str as markup, and "[done]" is not a style.
         metric = Text(f"{printable(got[0])}={format_value(got[1], 10)}") if got else ""
         status = status_text(run.status)
@@ -377,6 +410,8 @@ class RunsTable(Table):
         used = self.usage.get(run.run_id) if run.status is RunState.RUNNING else None
         if wait is not None:
             status.append(f" {wait.short}", style="dim")  # "… Queued #2 2/2 busy"
+        if run.run_id in self.sweep_cells:
+            status.append(f" {self.sweep_cells[run.run_id][0]}", style="dim")  # "3/8" trials
         return {
             "number": Text(str(run.run_number or ""), justify="right"),
             "id": self._id_cell(run),
@@ -387,8 +422,8 @@ class RunsTable(Table):
             "started": short_time(run.start_time_utc, self.clock()),
             "duration": format_duration(duration_s(run, self.clock())),
             "metric": metric,
-            "cpu": Text(_cpu(used), justify="right"),
-            "mem": Text(_memory(used.memory_bytes) if used else "", justify="right"),
+            "cpu": Text(cpu_share(used), justify="right"),
+            "mem": Text(memory_size(used.memory_bytes) if used else "", justify="right"),
         }
 
     def _id_cell(self, run: RunRecord) -> RunId:
@@ -443,91 +478,3 @@ class RunsTable(Table):
 
     def shown_ids(self) -> Iterable[str]:
         return self._shown.keys()
-
-    # -- cells --------------------------------------------------------------------------------
-    # DataTable forgets every rendered cell whenever any cell changes (its caches are keyed by
-    # an update counter), so a live table renders all its visible cells through Rich again
-    # at each change: with busy runs, most of the dashboard's CPU. Here a rendered cell is kept
-    # for as long as its value, place and look are the same.
-
-    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
-                     cursor: bool = False, hover: bool = False):
-        if row_index < 0 or column_index < 0:  # the header (and labels): DataTable's own way
-            return super()._render_cell(row_index, column_index, base_style, width, cursor,
-                                        hover)
-        row_key = self._row_locations.get_key(row_index)
-        column_key = self._column_locations.get_key(column_index)
-        value = self._data.get(row_key, {}).get(column_key)
-        # The row index is in the key: DataTable puts it in the cell's mouse metadata.
-        key = (row_key, column_key, _value_key(value), row_index, base_style, width, cursor,
-               hover, self._show_hover_cursor, self._pseudo_class_state)
-        lines = self._kept_cells.get(key)
-        if lines is None:
-            lines = super()._render_cell(row_index, column_index, base_style, width, cursor,
-                                         hover)
-            self._kept_cells[key] = lines
-        return lines
-
-    def _clear_caches(self) -> None:
-        super()._clear_caches()  # a new theme, cursor type, zebra...: then ours go too
-        self._kept_cells.clear()
-
-    def notify_style_update(self) -> None:
-        self._kept_cells.clear()
-        super().notify_style_update()
-
-    # -- widths -------------------------------------------------------------------------------
-    # DataTable measures each new or updated cell through Rich (markup parsing, terminal size
-    # calls: about a millisecond a row, seconds for thousands of runs). Every cell here is one
-    # line of Text or plain str, so its width is its cell length. Columns only grow: a live
-    # table that jitters as values change is harder to read.
-
-    def _update_dimensions(self, new_rows) -> None:
-        for row_key in new_rows:
-            cells = self._data.get(row_key)
-            if cells is not None:
-                for column in self.ordered_columns:
-                    _widen(column, cells.get(column.key))
-        width = sum(column.get_render_width(self) for column in self.columns.values())
-        header = self.header_height if self.show_header else 0
-        self.virtual_size = Size(width + self._row_label_column_width,
-                                 self._total_row_height + header)
-        self._redraw_if_widths_changed()
-
-    def _update_column_widths(self, updated_cells) -> None:
-        for row_key, column_key in updated_cells:
-            column, cells = self.columns.get(column_key), self._data.get(row_key)
-            if column is not None and cells is not None:
-                _widen(column, cells.get(column_key))
-        self._require_update_dimensions = True
-
-
-def _cpu(used: Any) -> str:
-    """``87%`` of one core (``…`` until a second read gives a rate)."""
-    if used is None:
-        return ""
-    return "…" if used.cpu_percent is None else f"{used.cpu_percent:.0f}%"
-
-
-def _memory(size: float) -> str:
-    """``512K``, ``340M``, ``1.2G``: four or five cells, as ``top`` shows memory."""
-    for unit in ("B", "K", "M", "G"):
-        if size < 1000 or unit == "G":
-            return f"{size:.1f}{unit}" if unit == "G" and size < 10 else f"{size:.0f}{unit}"
-        size /= 1024
-    return ""
-
-
-def _value_key(value: Any) -> Any:
-    """A hashable stand-in for a cell value (Rich ``Text`` is not hashable)."""
-    if isinstance(value, Text):
-        return (value.plain, str(value.style), tuple(value.spans))
-    return value
-
-
-def _widen(column, cell: Any) -> None:
-    if cell is None:
-        return
-    width = cell.cell_len if isinstance(cell, Text) else cell_len(str(cell))
-    if width > column.content_width:
-        column.content_width = width

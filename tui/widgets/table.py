@@ -7,6 +7,18 @@ from textual.widgets import DataTable
 
 from launchdeck.tui.widgets.scrolling import CURSOR_BINDINGS
 
+CELL_PADDING = 2  # DataTable pads each cell by one either side
+
+
+def columns_fitting(keys, widest: dict[str, int], drop_order, width: int) -> tuple[str, ...]:
+    """The columns ``keys`` (in order) that fit ``width`` cells, each ``widest[key]`` wide:
+    all, less ``drop_order``'s first ones as needed (a value is never cut instead)."""
+    keys = list(keys)
+    droppable = [key for key in drop_order if key in keys]
+    while sum(widest[key] + CELL_PADDING for key in keys) > width and droppable:
+        keys.remove(droppable.pop(0))
+    return tuple(keys)
+
 
 class Table(DataTable):
     """A DataTable that never shows lines drawn at old column widths, moved with j/k too.
