@@ -145,6 +145,10 @@ class Link:
                 os.unlink(self.path)
         with contextlib.suppress(OSError):
             info_path(self.folder, self.spec).unlink()
+        log = self.folder / f"{self.spec.name}.log"
+        with contextlib.suppress(OSError):
+            if log.stat().st_size == 0:  # nothing went wrong: no file left behind
+                log.unlink()
         if self._server is not None:
             self._server.close()
         for task in list(self._tasks):
