@@ -1,12 +1,15 @@
 """The remote Docker target over SSH (sshd on 127.0.0.1:2222 in front of the real engine).
 
-1. Submit to first output line: ``deck submit -c gpu1 first.py`` (a new process, a new keeper,
-   a cold SSH connection) and the same launch in-process on a warm connection, against
-   ``ssh -p 2222 deckuser@127.0.0.1 docker run --rm -i IMAGE python3 -u -`` (script on stdin).
+1. Submit to first output line: ``deck submit -c gpu1 first.py`` (a new process and keeper)
+   with no link process (cold: ``deck link stop`` first, so a new link and SSH handshake) and
+   with the host's link process live, and the same launch in-process on a warm connection,
+   against ``ssh -p 2222 deckuser@127.0.0.1 docker run --rm -i IMAGE python3 -u -`` (script on
+   stdin).
 2. Bytes for a second launch after one file of a 1,000-file project changed: what the sync
    sent, and every byte the SSH connection's TCP socket sent during the launch (``ss -ti``).
 3. 20 runs at once on one host through one target (one connection): all complete, every log
-   whole; then the same through 20 ``deck submit --detach`` (20 keepers: 20 connections).
+   whole; then the same through 20 ``deck submit --detach`` (20 keepers sharing the host's link
+   process): the most SSH connections to the host seen while they ran.
 
 Prints medians and ratios; asserts nothing about time.
 Run: python bench/bench_remote.py [--repeat N]
@@ -16,9 +19,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import REPO, copy_sample_project, deck_command, median, report, \
     source_env  # noqa: E402
 from tests.core.targets.docker.test_remote import Remote  # noqa: E402
+from tests.fixtures.ssh_server import connections_to  # noqa: E402
 from launchdeck.core.targets.base import NO_EVENTS  # noqa: E402
 
 SCRIPT = "print('first line', flush=True)\nimport time; time.sleep(0.3)\nprint('done')\n"
@@ -74,6 +80,16 @@ def ssh_docker_first_line(server: Server, known: Path, ref: str) -> float:
     return took
 
 
+def stop_links(project: Path, env: dict) -> None:
+    """``deck link stop``, then wait until no link process of ``env`` is left."""
+    subprocess.run([*deck_command(), "link", "stop"], cwd=project, env=env, check=True,
+                   capture_output=True)
+    while json.loads(subprocess.run([*deck_command(), "link", "status", "--json"],
+                                    cwd=project, env=env, check=True,
+                                    capture_output=True).stdout):
+        time.sleep(0.02)
+
+
 def deck_submit_first_line(project: Path, env: dict) -> float:
     start = time.perf_counter()
     proc = subprocess.Popen([*deck_command(), "submit", "-c", "gpu1", "first.py"],
@@ -97,7 +113,8 @@ async def bench_first_line(server: Server, base: str, tmp: Path,
     (project / "aml_config/conda_dependencies.yml").write_text(
         "dependencies:\n  - python=3.11\n")
     (project / "first.py").write_text(SCRIPT)
-    env = {**source_env(), "HOME": str(home)}
+    runtime = Path(tempfile.mkdtemp(prefix="dl"))  # the link's socket folder (short path)
+    env = {**source_env(), "HOME": str(home), "XDG_RUNTIME_DIR": str(runtime)}
     subprocess.run([*deck_command(), "target", "attach", "remotedocker", "--name", "gpu1",
                     "--address", server.host, "--port", str(server.port), "--username",
                     server.user, "--identity-file", str(server.client_key), "--base-image",
@@ -110,10 +127,15 @@ async def bench_first_line(server: Server, base: str, tmp: Path,
     remote.write("first.py", SCRIPT)
     target = remote.target()
     await target.ensure_image(remote.spec(target, "first.py").env, progress=quiet)
-    deck_times, warm_times, cold_times, ssh_times = [], [], [], []
+    deck_times, live_times, own_times, warm_times, cold_times, ssh_times = \
+        [], [], [], [], [], []
     try:
         for n in range(repeat):
+            stop_links(project, env)
             deck_times.append(deck_submit_first_line(project, env))
+            live_times.append(deck_submit_first_line(project, env))
+            # As before the link process: the keeper opens its own SSH connection.
+            own_times.append(deck_submit_first_line(project, {**env, "DECK_SSH_LINK": "0"}))
             cold_times.append(await cold_first_line(server, base, known, tmp / f"cold{n}"))
             spec = remote.spec(target, "first.py")
             start = time.perf_counter()
@@ -127,8 +149,12 @@ async def bench_first_line(server: Server, base: str, tmp: Path,
     finally:
         await remote.close()
     baseline = median(ssh_times)
-    report("deck submit to first line, cold keeper (median)", median(deck_times),
-           baseline=baseline, goal="<= 1.2x")
+    report("deck submit to first line, cold: new link (median)", median(deck_times),
+           baseline=baseline, goal="<= 1.1x")
+    report("deck submit to first line, live link (median)", median(live_times),
+           baseline=baseline, goal="<= 1.1x")
+    report("deck submit to first line, no link: DECK_SSH_LINK=0", median(own_times),
+           baseline=baseline)
     report("launch to first line, new connection, in-process", median(cold_times),
            baseline=baseline, goal="<= 1.2x")
     report("launch to first line, warm connection (median)", median(warm_times),
@@ -142,13 +168,17 @@ CHATTY = ("import sys, time\nfor i in range(300):\n"
 
 
 def bench_twenty_submits(project: Path, env: dict, server: Server, base: str) -> None:
-    """20 x ``deck submit --detach``: 20 keepers, so 20 SSH connections (one per process)."""
+    """20 x ``deck submit --detach``: 20 keepers, one link process, one SSH connection (more
+    only past the server's MaxSessions)."""
     (project / "chatty.py").write_text(CHATTY)
     subprocess.run([*deck_command(), "target", "attach", "remotedocker", "--name", "gpu20",
                     "--address", server.host, "--port", str(server.port), "--username",
                     server.user, "--identity-file", str(server.client_key), "--base-image",
                     base, "--max-runs", "20"], cwd=project, env=env, check=True,
                    capture_output=True)
+    stop_links(project, env)
+    home = Path(env["HOME"])
+    most = 0
     start = time.perf_counter()
     procs = [subprocess.Popen([*deck_command(), "submit", "-c", "gpu20", "--detach",
                                "chatty.py", str(n)], cwd=project, env=env,
@@ -160,6 +190,7 @@ def bench_twenty_submits(project: Path, env: dict, server: Server, base: str) ->
     history = HistoryStore(project / ".deck" / "history.db")
     try:
         while any(not history.get_run(i).status.is_terminal for i in ids.values()):
+            most = max(most, len({p for _, p in connections_to(server.port, home)}))
             time.sleep(0.1)
         took = time.perf_counter() - start
         whole = 0
@@ -172,6 +203,7 @@ def bench_twenty_submits(project: Path, env: dict, server: Server, base: str) ->
         history.close()
     report("20 x deck submit --detach (20 keepers): wall time", took)
     report("  runs complete with every log line once", whole, "/20")
+    report("  SSH connections to the host, most at once", most, "", goal="1")
 
 
 async def cold_first_line(server: Server, base: str, known: Path, root: Path) -> float:
@@ -272,7 +304,11 @@ async def main(repeat: int) -> None:
         project, env = await bench_first_line(server, base, tmp_path, repeat)
         await bench_bytes(server, base, tmp_path, known)
         await bench_twenty(server, base, tmp_path, known)
-        bench_twenty_submits(project, env, server, base)
+        try:
+            bench_twenty_submits(project, env, server, base)
+        finally:
+            stop_links(project, env)
+            shutil.rmtree(env["XDG_RUNTIME_DIR"], ignore_errors=True)
 
 
 if __name__ == "__main__":

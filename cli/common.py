@@ -21,9 +21,9 @@ def ask_ssh_passwords_on_terminal(target) -> None:
     from launchdeck.core.targets.capabilities import host_key_target
 
     if host_key_target(target) is not None:
-        from launchdeck.core.remote.connection import ask_passwords_on_terminal, shared_pool
+        from launchdeck.core.remote.pools import ask_passwords_on_terminal
 
-        ask_passwords_on_terminal(shared_pool())
+        ask_passwords_on_terminal()
 
 
 def print_json(value: Any) -> None:

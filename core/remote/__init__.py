@@ -1,22 +1,30 @@
 """SSH foundation for remote targets: shared connections, host keys, ~/.ssh/config, sync.
 
-Remote Docker, remote and Spark targets use ``shared_pool().host(address, ...)`` to get a
-``RemoteHost`` and never import asyncssh themselves for anything but types.
+Targets get a host from ``core.remote.targethost.host_of``: through the link process of this
+machine (``core.remote.broker``), or this process's own ``SSHPool``. Names below are loaded on
+first use, so that a deck process talking to a live link never imports asyncssh.
 """
 
-from launchdeck.core.remote._quickimport import without_liboqs_search
+from __future__ import annotations
 
-with without_liboqs_search():
-    import asyncssh  # noqa: F401  (first import here, before the modules below use it)
+import importlib
+from typing import Any
 
-from launchdeck.core.remote.commands import CommandResult, translate_errors
-from launchdeck.core.remote.connection import SSHPool, shared_pool
-from launchdeck.core.remote.hostkeys import KnownHosts, accept_host_key, fingerprint, host_pattern
-from launchdeck.core.remote.materialize import materialize_remote
-from launchdeck.core.remote.remotehost import RemoteHost
-from launchdeck.core.remote.sshconfig import SSHEndpoint, resolve
-from launchdeck.core.remote.sync import REMOTE_STORE, SyncReport, sync_snapshot
+_WHERE = {
+    "CommandResult": "commands", "translate_errors": "commands",
+    "SSHPool": "connection", "shared_pool": "connection",
+    "KnownHosts": "hostkeys", "accept_host_key": "hostkeys", "fingerprint": "hostkeys",
+    "host_pattern": "hostkeys", "materialize_remote": "materialize",
+    "RemoteHost": "remotehost", "SSHEndpoint": "sshconfig", "resolve": "sshconfig",
+    "REMOTE_STORE": "sync", "SyncReport": "sync", "sync_snapshot": "sync",
+}
 
-__all__ = ["REMOTE_STORE", "CommandResult", "KnownHosts", "RemoteHost", "SSHEndpoint", "SSHPool",
-           "SyncReport", "accept_host_key", "fingerprint", "host_pattern", "materialize_remote",
-           "resolve", "shared_pool", "sync_snapshot", "translate_errors"]
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = _WHERE[name]
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+

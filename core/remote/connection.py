@@ -1,7 +1,7 @@
 """One shared SSH connection per host, opened lazily and reopened when it drops.
 
 ``SSHPool`` keeps one asyncssh connection per (host, port, user) for every caller in the
-process; ``RemoteHost`` is a caller's handle on one destination. Authentication: keys
+process (the link process, ``core.remote.broker``, is one such process serving all the others); ``RemoteHost`` is a caller's handle on one destination. Authentication: keys
 (``identityFile`` or ``~/.ssh/config``/default keys), the SSH agent (``SSH_AUTH_SOCK``), then a
 password from a callback, asked once per process and kept in memory only. Every host key is
 checked by ``core.remote.hostkeys``; checking is never switched off.
@@ -19,12 +19,12 @@ import asyncio
 import contextlib
 import inspect
 import os
-import sys
 import weakref
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Awaitable, Callable
 
+import launchdeck.core.remote._asyncssh  # noqa: F401  (first: asyncssh imported quickly)
 import asyncssh
 from asyncssh.public_key import get_default_public_key_algs
 
@@ -280,20 +280,3 @@ def shared_pool() -> SSHPool:
     if loop not in _SHARED:
         _SHARED[loop] = SSHPool()
     return _SHARED[loop]
-
-
-def ask_passwords_on_terminal(pool: SSHPool) -> None:
-    """For command-line faces: SSH passwords are asked with getpass when stdin is a terminal.
-
-    Never installed by the target itself: under the dashboard (which owns the terminal) or in
-    a keeper (no terminal) a prompt must not appear.
-    """
-    if pool.password_provider is None and sys.stdin is not None and sys.stdin.isatty():
-        pool.password_provider = _ask_password
-
-
-async def _ask_password(endpoint) -> str | None:
-    import getpass
-
-    # getpass blocks; in a thread so the connection's other traffic keeps flowing.
-    return await asyncio.to_thread(getpass.getpass, f"Password for {endpoint}: ")

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from typing import TYPE_CHECKING
 
+import launchdeck.core.remote._asyncssh  # noqa: F401  (first: asyncssh imported quickly)
 import asyncssh
 
 from launchdeck.core.errors import DeckError
@@ -27,18 +28,26 @@ _CHUNK = 256 * 1024
 class UnixSocketForward:
     """Listens on ``path`` (in a private 0700 temp dir); each client gets one SSH channel."""
 
-    def __init__(self, host: "RemoteHost", remote_path: str) -> None:
+    def __init__(self, host: "RemoteHost", remote_path: str, *, path: str | None = None) -> None:
         self.host = host
         self.remote_path = remote_path
         # mkdtemp makes the directory 0700: only this user can reach the remote engine through it.
-        self._dir = tempfile.mkdtemp(prefix="deck-fwd-")
-        self.path = os.path.join(self._dir, os.path.basename(remote_path) or "socket")
+        # A link process passes ``path`` in its own private folder instead.
+        self._dir = None if path else tempfile.mkdtemp(prefix="deck-fwd-")
+        self.path = path or os.path.join(self._dir or "", os.path.basename(remote_path)
+                                         or "socket")
         self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task] = set()
 
     async def start(self) -> None:
         self._server = await asyncio.start_unix_server(self._serve, path=self.path)
-        os.chmod(self._dir, 0o700)
+        if self._dir:
+            os.chmod(self._dir, 0o700)
+
+    @property
+    def clients(self) -> int:
+        """Local clients connected now (a link process stays while there are any)."""
+        return len(self._tasks)
 
     async def _serve(self, local_r: asyncio.StreamReader, local_w: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -69,7 +78,11 @@ class UnixSocketForward:
                 task.cancel()
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if self._dir:
+            shutil.rmtree(self._dir, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
 
 
 async def _pump(reader, writer) -> None:

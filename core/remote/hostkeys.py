@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import launchdeck.core.remote._asyncssh  # noqa: F401  (first: asyncssh imported quickly)
 import asyncssh
 
 from launchdeck.core.errors import HostKeyError

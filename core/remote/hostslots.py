@@ -28,7 +28,7 @@ from launchdeck.core.errors import TargetError, TargetUnreachable
 from launchdeck.core.remote.commands import translate_errors
 
 if TYPE_CHECKING:
-    from launchdeck.core.remote.remotehost import RemoteHost
+    from launchdeck.core.remote.commands import SSHHost
 
 #: Sent with every command, as the runner is (``core.remote.runner``); ``-S``: no site
 #: packages to import before the first answer.
@@ -88,7 +88,7 @@ class HostSlotLease:
 class HostSlots:
     """One target's slots on its host: ``limit`` runs at once, counted across machines."""
 
-    def __init__(self, host: Callable[[], Awaitable["RemoteHost"]], *, key: str, limit: int,
+    def __init__(self, host: Callable[[], Awaitable["SSHHost"]], *, key: str, limit: int,
                  target: str) -> None:
         self._host = host
         self.key, self.limit, self.target = key, limit, target
@@ -126,7 +126,7 @@ class HostSlots:
             await stack.aclose()
             raise
 
-    async def _answers(self, host: "RemoteHost", proc, stack: contextlib.AsyncExitStack,
+    async def _answers(self, host: "SSHHost", proc, stack: contextlib.AsyncExitStack,
                        mode: str, on_wait: Callable[[dict], None],
                        stop: Callable[[], bool]) -> tuple[dict, HostSlotLease | None]:
         """Read the holder's answers until it has a slot, or says why it has none."""

@@ -24,7 +24,7 @@ from launchdeck.core.errors import ExecutionLost, HostKeyError, TargetError, Tar
 
 if TYPE_CHECKING:
     from launchdeck.core.config.compute import ComputeConfig
-    from launchdeck.core.remote.remotehost import RemoteHost
+    from launchdeck.core.remote.commands import SSHHost
 
 T = TypeVar("T")
 #: Seconds between attempts to reach a host that went away (doubling up to the last).
@@ -75,7 +75,7 @@ class LinkLossPolicy:
 class Link:
     """The state of one link to a host, reported to whoever listens."""
 
-    def __init__(self, host_of: Callable[[], Awaitable["RemoteHost"]],
+    def __init__(self, host_of: Callable[[], Awaitable["SSHHost"]],
                  connect: Callable[[], Awaitable[object]], *, name: str,
                  policy: LinkLossPolicy | None = None) -> None:
         self._host_of = host_of
@@ -88,11 +88,11 @@ class Link:
         self.listener: LinkListener = NOBODY
 
     @classmethod
-    def to(cls, host: "RemoteHost", compute: "ComputeConfig") -> "Link":
+    def to(cls, host: "SSHHost", compute: "ComputeConfig") -> "Link":
         """The link to ``host`` of the target ``compute`` describes."""
         from launchdeck.core.remote.targethost import connect
 
-        async def host_of() -> "RemoteHost":
+        async def host_of() -> "SSHHost":
             return host
         return cls(host_of, lambda: connect(host, compute.name), name=compute.name,
                    policy=LinkLossPolicy.of(compute))
@@ -161,8 +161,7 @@ class Link:
 
     async def wait_until_back_if_lost(self, why: BaseException | None = None) -> None:
         host = await self._host_of()
-        conn = host.pool.entry(host.endpoint).conn
-        if conn is None or conn.is_closed():
+        if not await host.is_connected():
             await self.wait_until_back(why)
         else:
             await asyncio.sleep(BACKOFF[0])

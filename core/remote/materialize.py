@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from launchdeck.core import farside
 from launchdeck.core.errors import SnapshotError, TargetError
-from launchdeck.core.remote.remotehost import RemoteHost
 from launchdeck.core.remote.sync import REMOTE_STORE
 from launchdeck.core.snapshot.manifest import is_digest
+
+if TYPE_CHECKING:
+    from launchdeck.core.remote.commands import SSHHost
 
 _SCRIPT = farside.script("materialize").encode()
 
 
-async def materialize_remote(host: RemoteHost, fingerprint: str, dest: str, *,
+async def materialize_remote(host: "SSHHost", fingerprint: str, dest: str, *,
                              store_dir: str = REMOTE_STORE) -> int:
     """Write snapshot ``fingerprint`` into ``dest`` on the host (absent or empty); return files.
 

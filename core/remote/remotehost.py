@@ -11,10 +11,12 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, AsyncIterator
 
+import launchdeck.core.remote._asyncssh  # noqa: F401  (first: asyncssh imported quickly)
 import asyncssh
 
-from launchdeck.core.errors import TargetError, TargetUnreachable
-from launchdeck.core.remote.commands import CommandResult, quote_command, translate_errors
+from launchdeck.core.errors import TargetError
+from launchdeck.core.remote.commands import (CommandResult, quote_command, run_command,
+                                             translate_errors)
 from launchdeck.core.remote.forward import UnixSocketForward
 from launchdeck.core.remote.sshconfig import SSHEndpoint
 
@@ -32,34 +34,6 @@ _REFUSED_FIRST_WAIT, _REFUSED_LONGEST_WAIT = 0.02, 0.5
 _REFUSED_CODES = frozenset({asyncssh.OPEN_CONNECT_FAILED,
                             asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED,
                             asyncssh.OPEN_RESOURCE_SHORTAGE})
-
-
-async def _communicate(proc: asyncssh.SSHClientProcess,
-                       input: bytes | None) -> tuple[bytes, bytes]:
-    """Feed ``input`` then EOF while reading stdout and stderr to their end.
-
-    A command may end (or close its stdin) before it has read all of ``input``: asyncssh then
-    refuses further writes ("Channel not open for sending"). That is the command's doing, not
-    the link's, so the rest of the input is dropped and the command's own exit status and
-    stderr are reported; a link that really dropped still shows as a missing exit status.
-    """
-    async def feed() -> None:
-        try:
-            if input:
-                proc.stdin.write(input)
-            proc.stdin.write_eof()
-            await proc.stdin.drain()
-        except (BrokenPipeError, ConnectionError, asyncssh.Error):
-            pass
-
-    feeding = asyncio.ensure_future(feed())
-    try:
-        stdout, stderr = await asyncio.gather(proc.stdout.read(), proc.stderr.read())
-        await proc.wait_closed()
-    finally:
-        feeding.cancel()
-        await asyncio.gather(feeding, return_exceptions=True)
-    return stdout, stderr
 
 
 class RemoteHost:
@@ -134,25 +108,19 @@ class RemoteHost:
     async def run(self, cmd: list[str], *, input: bytes | None = None,
                   timeout: float | None = None, check: bool = False) -> CommandResult:
         """Run ``cmd`` to the end; stdin gets ``input`` then EOF. Output is bytes."""
-        async with self.process(cmd) as proc:
-            try:
-                stdout, stderr = await asyncio.wait_for(_communicate(proc, input), timeout)
-            except asyncio.TimeoutError:
-                raise TargetError(f"{self.endpoint}: `{cmd[0]}` did not finish within "
-                                  f"{timeout:g} s") from None
-            status = proc.exit_status
-            if status is None and proc.exit_signal:
-                raise TargetError(f"{self.endpoint}: `{cmd[0]}` was killed by signal "
-                                  f"{proc.exit_signal[0]}")
-            if status is None:  # the channel closed with no exit status: the link went
-                raise TargetUnreachable(f"{self.endpoint.host}:{self.endpoint.port}: "
-                                        f"connection lost while `{cmd[0]}` was running")
-        done = CommandResult(status, stdout or b"", stderr or b"")
-        if check and status != 0:
-            tail = done.stderr.decode(errors="replace").strip()[-2000:]
-            raise TargetError(f"{self.endpoint}: `{' '.join(cmd[:3])}` exited with {status}"
-                              + (f": {tail}" if tail else ""))
-        return done
+        return await run_command(self, cmd, input=input, timeout=timeout, check=check)
+
+    async def host_key_fingerprint(self) -> str:
+        """The SHA256 fingerprint of the key the host showed on the current connection."""
+        from launchdeck.core.remote.hostkeys import fingerprint
+
+        key = (await self.connection()).get_server_host_key()
+        return fingerprint(key) if key is not None else "unknown"
+
+    async def is_connected(self) -> bool:
+        """Whether the shared connection is open now (nothing is opened to find out)."""
+        conn = self.pool.entry(self.endpoint).conn
+        return conn is not None and not conn.is_closed()
 
     async def sftp(self) -> asyncssh.SFTPClient:
         """The connection's SFTP session (one per connection, shared).
@@ -177,6 +145,12 @@ class RemoteHost:
         await forward.start()
         self.pool._forwards.append(forward)
         return forward.path
+
+    async def open_forward(self, remote_path: str) -> UnixSocketForward:
+        """A started forward to ``remote_path`` (``.path``), closed by its owner."""
+        forward = UnixSocketForward(self, remote_path)
+        await forward.start()
+        return forward
 
     async def forward_docker_socket(self, remote: str = "/var/run/docker.sock") -> str:
         """``forward_unix_socket`` for the Docker Engine: use ``unix://`` + the result."""

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-from asyncssh.config import SSHClientConfig
-
 from launchdeck.core.errors import ConfigError
 
 DEFAULT_CONFIG = Path("~/.ssh/config")
@@ -57,6 +55,10 @@ def resolve(address: str, *, port: int | None = None, user: str | None = None,
     if config_paths is None:
         default = DEFAULT_CONFIG.expanduser()
         config_paths = [default] if default.is_file() else []
+    # Here, not at the top: the link's clients never parse configs (nor import asyncssh).
+    import launchdeck.core.remote._asyncssh  # noqa: F401
+    from asyncssh.config import SSHClientConfig
+
     paths = tuple(str(Path(p).expanduser()) for p in config_paths)
     try:
         local_user = getpass.getuser()

@@ -29,12 +29,15 @@ import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from launchdeck.core.errors import SnapshotError, TargetError, TargetUnreachable
 from launchdeck.core.remote.commands import decoded
-from launchdeck.core.remote.remotehost import RemoteHost
 from launchdeck.core.snapshot.manifest import is_digest
 from launchdeck.core.snapshot.store import ContentStore
+
+if TYPE_CHECKING:
+    from launchdeck.core.remote.commands import SSHHost
 
 #: Where the mirrored store lives on a host, relative to the login user's home.
 REMOTE_STORE = ".launchdeck/store"
@@ -127,7 +130,7 @@ class _Counter:
         self.sent = 0
 
 
-async def _ask(host: RemoteHost, script: str, store_dir: str, lines: list[str],
+async def _ask(host: "SSHHost", script: str, store_dir: str, lines: list[str],
                counter: _Counter) -> list[str]:
     data = "".join(f"{line}\n" for line in lines).encode()
     counter.sent += len(data)
@@ -229,7 +232,7 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes | None = None,
         tar.addfile(info, io.BytesIO(data or b""))
 
 
-async def sync_snapshot(host: RemoteHost, store: ContentStore, fingerprint: str, *,
+async def sync_snapshot(host: "SSHHost", store: ContentStore, fingerprint: str, *,
                         store_dir: str = REMOTE_STORE) -> SyncReport:
     """Make the host's store hold snapshot ``fingerprint``; send only what it lacks."""
     manifest = store.manifest(fingerprint)  # validates the manifest and its fingerprint

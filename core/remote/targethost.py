@@ -16,19 +16,21 @@ from launchdeck.core.errors import HostKeyError, TargetUnreachable
 
 if TYPE_CHECKING:
     from launchdeck.core.config.compute import ComputeConfig
+    from launchdeck.core.remote.broker.client import LinkedHost, LinkPool
     from launchdeck.core.remote.connection import SSHPool
-    from launchdeck.core.remote.remotehost import RemoteHost
+    from launchdeck.core.remote.commands import SSHHost
 
 #: Waits between tries to open the link. sshd drops handshakes beyond MaxStartups (10 by
 #: default) at random: 20 keepers starting at once must not fail their runs for that.
 CONNECT_RETRIES = (0.2, 0.5, 1.0, None)
 
 
-def host_of(compute: "ComputeConfig", pool: "SSHPool | None" = None) -> "RemoteHost":
+def host_of(compute: "ComputeConfig", pool: "SSHPool | LinkPool | None" = None
+            ) -> "SSHHost":
     from launchdeck.core.config.secrets import resolve_password
-    from launchdeck.core.remote.connection import shared_pool
+    from launchdeck.core.remote.pools import target_pool
 
-    pool = pool or shared_pool()
+    pool = pool or target_pool()
     host = pool.host(compute.address or "", port=compute.explicit_port, user=compute.username,
                      identity_file=compute.identity_file)
     password = resolve_password(compute)  # keyring:SERVICE/USER, or a clear error
@@ -37,7 +39,23 @@ def host_of(compute: "ComputeConfig", pool: "SSHPool | None" = None) -> "RemoteH
     return host
 
 
-async def connect(host: "RemoteHost", target_name: str):
+#: The compute types whose targets reach their host over SSH.
+SSH_TYPES = frozenset({"remotedocker", "remote", "cluster"})
+
+
+def warm_link(compute: "ComputeConfig") -> None:
+    """Start the host's link process (if none answers) in the background, so that it is
+    connected by the time the run's keeper asks; any trouble is the keeper's to report."""
+    from launchdeck.core.remote.broker.rundir import links_enabled
+
+    if str(compute.type) in SSH_TYPES and compute.address and links_enabled():
+        from launchdeck.core.remote.broker.client import prestart
+
+        prestart(compute.address, compute.explicit_port, compute.username,
+                 compute.identity_file)
+
+
+async def connect(host: "SSHHost", target_name: str):
     """The host's shared connection; host key trouble names the target's check command (a
     keeper never trusts a key itself: the user confirms it there)."""
     try:

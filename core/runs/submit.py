@@ -106,6 +106,9 @@ def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[
         from launchdeck.core.targets.registry import target_module
 
         seed.warm([m for m in (target_module(configs.compute.type),) if m])
+        from launchdeck.core.remote.targethost import warm_link
+
+        warm_link(configs.compute)  # the host's link connects while we snapshot too
     script_rel = _check_submittable(project, configs, script)
     # The run's own configs are in its snapshot whatever .gitignore/.amlignore say.
     snapshot = _snapshot_holding(project, script, script_rel, _kept_configs(project, configs))

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
     from launchdeck.core.config.compute import ComputeConfig
     from launchdeck.core.remote.connection import CommandResult, SSHPool
+    from launchdeck.core.remote.commands import SSHHost
     from launchdeck.core.remote.hostslots import HostSlots
-    from launchdeck.core.remote.remotehost import RemoteHost
     from launchdeck.core.targets.base import Execution, RunSpec
 
 #: Waits before asking the host again for a run whose launch lost the link midway.
@@ -49,14 +49,14 @@ class HostRuns:
         self.compute = compute
         self.runs = runs
         self._pool = pool
-        self._host: "RemoteHost | None" = None
+        self._host: "SSHHost | None" = None
 
     @property
     def max_concurrent_runs(self) -> int:
         return self.compute.max_concurrent_runs or REMOTE_DEFAULT_RUNS
 
     @property
-    def host(self) -> "RemoteHost":
+    def host(self) -> "SSHHost":
         if self._host is None:
             from launchdeck.core.remote.targethost import host_of
 
@@ -161,7 +161,7 @@ class HostRunsTarget:
         return self.runs.max_concurrent_runs
 
     @property
-    def host(self) -> "RemoteHost":
+    def host(self) -> "SSHHost":
         return self.runs.host
 
     @property
@@ -180,7 +180,7 @@ class HostRunsTarget:
         if limit is None:
             return None
 
-        async def host() -> "RemoteHost":
+        async def host() -> "SSHHost":
             await self.runs.connect()
             return self.host
 

@@ -34,9 +34,9 @@ def run_with_target(project: "Project", compute: "ComputeConfig",
         finally:
             await target.close()
             if host_key_target(target) is not None:
-                from launchdeck.core.remote.connection import shared_pool
+                from launchdeck.core.remote.pools import close_own_connections
 
-                await shared_pool().close()
+                await close_own_connections()
 
     return asyncio.run(main())
 

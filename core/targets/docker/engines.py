@@ -20,8 +20,9 @@ from launchdeck.core.targets.base import REMOTE_DEFAULT_RUNS
 if TYPE_CHECKING:
     from launchdeck.core.config.compute import ComputeConfig
     from launchdeck.core.remote.connection import SSHPool
+    from launchdeck.core.remote.broker.client import LinkedForward, LinkedHost, LinkPool
     from launchdeck.core.remote.forward import UnixSocketForward
-    from launchdeck.core.remote.remotehost import RemoteHost
+    from launchdeck.core.remote.commands import SSHHost
 
 #: The engine's socket on a remote host.
 DOCKER_SOCKET = "/var/run/docker.sock"
@@ -84,7 +85,7 @@ class ForwardedEngine:
 
     local = False
 
-    def __init__(self, compute: "ComputeConfig", *, pool: "SSHPool | None" = None,
+    def __init__(self, compute: "ComputeConfig", *, pool: "SSHPool | LinkPool | None" = None,
                  socket: str = DOCKER_SOCKET) -> None:
         user = f"{compute.username}@" if compute.username else ""
         port = f":{compute.explicit_port}" if compute.explicit_port else ""
@@ -92,8 +93,8 @@ class ForwardedEngine:
         self.socket = socket
         self.compute = compute
         self._pool = pool
-        self._host: "RemoteHost | None" = None
-        self._forward: "UnixSocketForward | None" = None
+        self._host: "SSHHost | None" = None
+        self._forward: "UnixSocketForward | LinkedForward | None" = None
         self._docker: aiodocker.Docker | None = None
 
     @property
@@ -101,7 +102,7 @@ class ForwardedEngine:
         # Not this machine's core count: the runs go elsewhere.
         return REMOTE_DEFAULT_RUNS
 
-    async def host(self) -> "RemoteHost":
+    async def host(self) -> "SSHHost":
         if self._host is None:
             from launchdeck.core.remote.targethost import host_of
 
@@ -116,22 +117,15 @@ class ForwardedEngine:
 
     async def client(self) -> aiodocker.Docker:
         if self._docker is None:
-            from launchdeck.core.remote.forward import UnixSocketForward
-
             await self.connection()
-            self._forward = UnixSocketForward(await self.host(), self.socket)
-            await self._forward.start()
+            self._forward = await (await self.host()).open_forward(self.socket)
             self._docker = aiodocker.Docker(url=f"unix://{self._forward.path}")
         return self._docker
 
     async def check(self, target: str, engine_facts: EngineFacts) -> dict[str, str]:
-        from launchdeck.core.remote.hostkeys import fingerprint
-
-        conn = await self.connection()
+        await self.connection()
         host = await self.host()
-        key = conn.get_server_host_key()
-        facts = {"ssh": str(host.endpoint),
-                 "host_key": fingerprint(key) if key is not None else "unknown"}
+        facts = {"ssh": str(host.endpoint), "host_key": await host.host_key_fingerprint()}
         probe = await host.run(["sh", "-c", _PROBE, "sh", self.socket])
         lines = probe.stdout.decode(errors="replace").splitlines()
         state = lines[0].strip() if lines else "missing"

@@ -20,10 +20,10 @@ is built of (``DockerTarget.__init__``):
   ``password_provider``), once per process, kept in memory only. A run's keeper has no
   terminal: use a key, the agent, or the keyring for runs.
 
-One SSH connection per host *per process*: each run's keeper is its own process, so N runs
-watched by N keepers hold N connections (each with its channels for log and metrics tails).
-Everything one process does on a host (a prepare, the dashboard's checks, many runs driven
-through one target object) shares one connection.
+One SSH connection per host *per machine*: every process (the CLI, each run's keeper, the
+dashboard) reaches the host through its link process (``core.remote.broker``), and the engine's
+socket is a socket of that link. With ``DECK_SSH_LINK=0`` (or a pool given) it is one
+connection per process.
 
 ``Framework: PySpark`` runs as on the Docker target (spark-submit ``local[*]`` in the
 container). What it cannot do: hosts without ``python3`` (the code is
@@ -46,8 +46,8 @@ from launchdeck.core.targets.docker.target import DockerTarget
 if TYPE_CHECKING:
     from launchdeck.core.config.compute import ComputeConfig
     from launchdeck.core.remote.connection import SSHPool
+    from launchdeck.core.remote.commands import SSHHost
     from launchdeck.core.remote.hostslots import HostSlots
-    from launchdeck.core.remote.remotehost import RemoteHost
     from launchdeck.core.remote.sync import SyncReport
 
 __all__ = ["DOCKER_SOCKET", "RemoteDockerTarget"]
@@ -80,7 +80,7 @@ class RemoteDockerTarget(DockerTarget):
         assert isinstance(self.delivery, HostStoreDelivery)
         return self.delivery.last_sync
 
-    async def host(self) -> "RemoteHost":
+    async def host(self) -> "SSHHost":
         return await self.forwarded.host()
 
     async def connection(self):

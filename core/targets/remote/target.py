@@ -47,8 +47,6 @@ class RemoteTarget(HostRunsTarget):
     KIND = "remote"
 
     async def check(self) -> dict[str, str]:
-        from launchdeck.core.remote.hostkeys import fingerprint
-
         await self.runs.connect()
         result = await self.host.run(["sh", "-c", _CHECK, "sh", self.python], timeout=120)
         facts = dict(line.split("=", 1) for line in result.stdout.decode().splitlines()
@@ -60,10 +58,8 @@ class RemoteTarget(HostRunsTarget):
         if not facts.get("runner_python"):
             raise TargetError(f"{where}: python3 is not installed on the host; deck needs it "
                               "there to start and follow runs")
-        conn = await self.host.connection()
-        key = conn.get_server_host_key()
         out = {"ssh": str(self.host.endpoint),
-               "host_key": fingerprint(key) if key is not None else "unknown",
+               "host_key": await self.host.host_key_fingerprint(),
                "python": facts.get("python_path") or self.python,
                "python_version": facts["python_version"],
                "max_concurrent_runs": str(self.max_concurrent_runs)}

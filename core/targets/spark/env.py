@@ -32,7 +32,7 @@ from launchdeck.core.remote.commands import decoded
 
 if TYPE_CHECKING:
     from launchdeck.core.config.conda import CondaDependencies
-    from launchdeck.core.remote.remotehost import RemoteHost
+    from launchdeck.core.remote.commands import SSHHost
     from launchdeck.core.targets.base import Progress
 
 #: 2: conda packages are installed with pip (translated by core.images.condapip).
@@ -108,14 +108,14 @@ def executor_environment(conda: "CondaDependencies | None", *, python: str,
                                condapip.sources(conda, translation))
 
 
-async def is_built(host: "RemoteHost", env: ExecutorEnvironment) -> bool:
+async def is_built(host: "SSHHost", env: ExecutorEnvironment) -> bool:
     # An interpreter that no longer runs (the head node's python3 upgraded) means rebuild.
     result = await host.run(["sh", "-c", 'test -f "$1/.deck-ready" && test -f "$2" && '
                              '"$1/bin/python" -c ""', "sh", env.folder, env.archive])
     return result.exit_status == 0
 
 
-async def list_built(host: "RemoteHost") -> list[tuple[str, int]]:
+async def list_built(host: "SSHHost") -> list[tuple[str, int]]:
     """(hash, archive bytes) of the environments built on the head node, largest first."""
     result = await host.run(["sh", "-c", 'cd "$HOME/$1" 2>/dev/null || exit 0; for d in */; do '
                              'h=${d%/}; [ -f "$h/.deck-ready" ] && [ -f "$h.tar.gz" ] && '
@@ -128,7 +128,7 @@ async def list_built(host: "RemoteHost") -> list[tuple[str, int]]:
     return sorted(found, key=lambda item: -item[1])
 
 
-async def build(host: "RemoteHost", env: ExecutorEnvironment, *, progress: "Progress",
+async def build(host: "SSHHost", env: ExecutorEnvironment, *, progress: "Progress",
                 ca_bundle: Path | None = None) -> bool:
     """Build ``env`` on the head node unless it is there; True when something was built."""
     if await is_built(host, env):
@@ -174,7 +174,7 @@ async def build(host: "RemoteHost", env: ExecutorEnvironment, *, progress: "Prog
     return True
 
 
-async def _check_python(host: "RemoteHost", env: ExecutorEnvironment,
+async def _check_python(host: "SSHHost", env: ExecutorEnvironment,
                         progress: "Progress") -> None:
     """The conda file's ``python`` entry against the head node's interpreter (a note, or an
     error for another major version: see ``condapip.check_python``)."""

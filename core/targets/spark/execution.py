@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator
 
 from launchdeck.core.errors import ExecutionLost, TargetError, TargetUnreachable
-from launchdeck.core.remote.connection import translate_errors
+from launchdeck.core.remote.commands import translate_errors
 from launchdeck.core.targets.hostruns import runner
 
 if TYPE_CHECKING:

@@ -187,7 +187,7 @@ async def test_unknown_host_key_shows_its_fingerprint_and_trust_writes_known_hos
         select(screen, "gpu1")
         await pilot.press("c")
         await until(pilot, lambda: app.screen.__class__.__name__ == "Confirm", what="question")
-        assert ssh_server.fingerprint in screen_text(app)
+        await shows(pilot, app, ssh_server.fingerprint)  # once the dialog is drawn
         assert not known_hosts.exists()  # nothing trusted before the user says so
         await pilot.press("y")
         await until(pilot, lambda: screen.facts["gpu1"].reachable or notified(app, "Host key"),
