@@ -69,8 +69,13 @@ def _enqueue(project: Project, start: bool, queue) -> RunRecord:
 
     # Fork the keeper first, before history is opened: it warms up while we snapshot.
     seed = KeeperSeed(project) if start and can_fork() else None
+    from launchdeck.core.snapshot.lock import store_lock
+
     try:
-        record, parsed = queue(seed)
+        # Shared with other submits; a prune waits until the run that needs the snapshot
+        # is in history (core.snapshot.lock).
+        with store_lock(project.store.root, exclusive=False):
+            record, parsed = queue(seed)
     except BaseException:
         if seed is not None:
             seed.abandon()
