@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from launchdeck.core.config.compute import ComputeConfig
     from launchdeck.core.targets.docker.environment import ImageResult
-    from launchdeck.core.targets.spark.env import ExecutorEnvironment
+    from launchdeck.core.targets.spark.env import BuiltEnvironment, ExecutorEnvironment
 
 
 class HostKeyTarget(ComputeTarget, Protocol):
@@ -76,6 +76,15 @@ class ExecutorEnvironmentTarget(ComputeTarget, Protocol):
 
     async def built_environments(self) -> list[tuple[str, int]]:
         """(hash, bytes of its archive) of every executor environment built there."""
+        ...
+
+    async def environments(self) -> "list[BuiltEnvironment]":
+        """Every executor environment there with its size and build time, oldest first."""
+        ...
+
+    async def remove_environments(self, hashes: list[str]) -> dict[str, str]:
+        """Remove environments by hash: hash -> "removed", "busy" (in use, being built) or
+        "gone"; one in use by any process on the head node is never removed."""
         ...
 
 

@@ -128,6 +128,61 @@ async def list_built(host: "RemoteHost") -> list[tuple[str, int]]:
     return sorted(found, key=lambda item: -item[1])
 
 
+#: ``sh -c _LIST sh ENVS``: "hash kilobytes built-at" of each built environment (the venv
+#: and its archive together).
+_LIST = r'''cd "$HOME/$1" 2>/dev/null || exit 0
+for d in */; do h=${d%/}; [ -f "$h/.deck-ready" ] || continue
+  k=$(du -sk "$h" "$h.tar.gz" 2>/dev/null | awk '{s+=$1} END {print s+0}')
+  echo "$h $k $(stat -c %Y "$h/.deck-ready" 2>/dev/null || echo 0)"
+done; exit 0'''
+
+#: ``sh -c _REMOVE sh ENVS HASH...``: remove each environment unless it is being built (its
+#: lock is held) or a process on the head node uses it (spark-submit names the archive, the
+#: driver runs its python): runs of any project and any machine count.
+_REMOVE = r'''cd "$HOME/$1" 2>/dev/null || exit 0; shift
+for h in "$@"; do
+  [ -d "$h" ] || [ -f "$h.tar.gz" ] || { echo "gone $h"; continue; }
+  if grep -qsaF -- "envs/$h" /proc/[0-9]*/cmdline; then echo "busy $h"; continue; fi
+  if command -v flock >/dev/null 2>&1; then
+    ( flock -n 9 || exit 3; rm -rf "$h.tar.gz" "$h" ) 9>"$h.lock" || { echo "busy $h"; continue; }
+  else rm -rf "$h.tar.gz" "$h"; fi
+  rm -f "$h.lock"; echo "removed $h"
+done'''
+
+
+@dataclass(frozen=True)
+class BuiltEnvironment:
+    """An executor environment found on the head node."""
+
+    hash: str
+    size: int       #: bytes of the venv and its archive
+    built_at: int   #: unix time the build finished
+
+
+async def list_environments(host: "RemoteHost") -> list[BuiltEnvironment]:
+    """Every environment built on the head node, oldest first."""
+    result = await host.run(["sh", "-c", _LIST, "sh", ENVS])
+    found = []
+    for line in result.stdout.decode(errors="replace").splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+            found.append(BuiltEnvironment(parts[0], int(parts[1]) * 1024, int(parts[2])))
+    return sorted(found, key=lambda env: (env.built_at, env.hash))
+
+
+async def remove_environments(host: "RemoteHost", hashes: list[str]) -> dict[str, str]:
+    """Remove environments by hash; hash -> "removed", "busy" (in use or being built) or
+    "gone"."""
+    if not hashes:
+        return {}
+    result = await host.run(["sh", "-c", _REMOVE, "sh", ENVS, *hashes])
+    said = {}
+    for line in result.stdout.decode(errors="replace").splitlines():
+        state, _, name = line.partition(" ")
+        said[name] = state
+    return {h: said.get(h, "busy") for h in hashes}
+
+
 async def build(host: "RemoteHost", env: ExecutorEnvironment, *, progress: "Progress",
                 ca_bundle: Path | None = None) -> bool:
     """Build ``env`` on the head node unless it is there; True when something was built."""
