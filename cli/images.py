@@ -80,11 +80,9 @@ async def _survey(project):
 
 
 def _size(n: int) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return str(n)
+    from launchdeck.core.housekeeping.amounts import format_size
+
+    return format_size(n)
 
 
 def _created(epoch: int) -> str:
