@@ -75,7 +75,7 @@ class ExecutorEnvironmentTarget(ComputeTarget, Protocol):
         ...
 
     async def built_environments(self) -> list[tuple[str, int]]:
-        """(hash, bytes of its archive) of every executor environment built there."""
+        """(hash, bytes on disk) of every executor environment built there, largest first."""
         ...
 
     async def environments(self) -> "list[BuiltEnvironment]":

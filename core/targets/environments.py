@@ -43,7 +43,7 @@ class RunconfigEnvironment:
 @dataclass(frozen=True)
 class BuiltEnvironment:
     name: str   #: an image reference, or a venv's hash
-    size: int   #: bytes (the image, or the venv's archive)
+    size: int   #: bytes (the image, or the venv with its archive)
 
 
 @dataclass(frozen=True)

@@ -116,16 +116,9 @@ async def is_built(host: "RemoteHost", env: ExecutorEnvironment) -> bool:
 
 
 async def list_built(host: "RemoteHost") -> list[tuple[str, int]]:
-    """(hash, archive bytes) of the environments built on the head node, largest first."""
-    result = await host.run(["sh", "-c", 'cd "$HOME/$1" 2>/dev/null || exit 0; for d in */; do '
-                             'h=${d%/}; [ -f "$h/.deck-ready" ] && [ -f "$h.tar.gz" ] && '
-                             'echo "$h $(wc -c < "$h.tar.gz")"; done; exit 0', "sh", ENVS])
-    found = []
-    for line in result.stdout.decode(errors="replace").splitlines():
-        name, _, size = line.partition(" ")
-        if size.strip().isdigit():
-            found.append((name, int(size)))
-    return sorted(found, key=lambda item: -item[1])
+    """(hash, bytes on disk) of the environments built on the head node, largest first."""
+    return sorted(((env.hash, env.size) for env in await list_environments(host)),
+                  key=lambda item: -item[1])
 
 
 #: ``sh -c _LIST sh ENVS``: "hash kilobytes built-at" of each built environment (the venv
@@ -137,16 +130,18 @@ for d in */; do h=${d%/}; [ -f "$h/.deck-ready" ] || continue
 done; exit 0'''
 
 #: ``sh -c _REMOVE sh ENVS HASH...``: remove each environment unless it is being built (its
-#: lock is held) or a process on the head node uses it (spark-submit names the archive, the
-#: driver runs its python): runs of any project and any machine count.
+#: lock is held: taken first, so no build starts meanwhile) or a process on the head node uses
+#: it (spark-submit names the archive, the driver runs its python): runs of any project and any
+#: machine count. This script's own command line holds no "envs/HASH" (the folder and the
+#: hashes are separate arguments), and grep's is not in the list the shell expanded before it.
+#: The lock file stays: a build may be waiting on it.
 _REMOVE = r'''cd "$HOME/$1" 2>/dev/null || exit 0; shift
 for h in "$@"; do
   [ -d "$h" ] || [ -f "$h.tar.gz" ] || { echo "gone $h"; continue; }
-  if grep -qsaF -- "envs/$h" /proc/[0-9]*/cmdline; then echo "busy $h"; continue; fi
-  if command -v flock >/dev/null 2>&1; then
-    ( flock -n 9 || exit 3; rm -rf "$h.tar.gz" "$h" ) 9>"$h.lock" || { echo "busy $h"; continue; }
-  else rm -rf "$h.tar.gz" "$h"; fi
-  rm -f "$h.lock"; echo "removed $h"
+  if ( if command -v flock >/dev/null 2>&1; then flock -n 9 || exit 3; fi
+       grep -qsaF -- "envs/$h" /proc/[0-9]*/cmdline && exit 3
+       rm -rf "$h.tar.gz" "$h" ) 9>"$h.lock"
+  then echo "removed $h"; else echo "busy $h"; fi
 done'''
 
 

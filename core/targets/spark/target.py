@@ -167,7 +167,7 @@ class SparkTarget(HostRunsTarget):
         return await spark_env.is_built(self.host, wanted)
 
     async def built_environments(self) -> list[tuple[str, int]]:
-        """(hash, bytes of its archive) of every executor environment on the head node."""
+        """(hash, bytes on disk) of every executor environment on the head node."""
         return await spark_env.list_built(self.host)
 
     async def environments(self) -> list[spark_env.BuiltEnvironment]:

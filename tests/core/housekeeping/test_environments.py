@@ -156,5 +156,5 @@ def test_executor_environments_on_the_head_node_are_listed_and_pruned(
     finally:
         user.stdin.close()
         user.wait(timeout=30)
-        subprocess.run(["rm", "-rf", str(envs / busy), str(envs / f"{busy}.tar.gz"),
-                        str(envs / idle), str(envs / f"{idle}.tar.gz")])
+        subprocess.run(["rm", "-rf", *(str(envs / f"{name}{end}") for name in (busy, idle)
+                                       for end in ("", ".tar.gz", ".lock"))])
