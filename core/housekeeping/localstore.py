@@ -89,7 +89,7 @@ def _plan_store(project: "Project", needed: set[str], plan: PrunePlan) -> None:
             keep_manifests.add(fingerprint)
         else:
             plan.items.append(PruneItem(ItemKind.SNAPSHOT, fingerprint[:16], st.st_size,
-                                        "no kept run uses it", handle=entry.path))
+                                        "no kept run uses it", files=(entry.path,)))
     holds: set[str] = set()
     for fingerprint in keep_manifests:
         try:
@@ -105,7 +105,8 @@ def _plan_store(project: "Project", needed: set[str], plan: PrunePlan) -> None:
             size += st.st_size
     if paths:
         plan.items.append(PruneItem(ItemKind.BLOB, plural(len(paths), "file"), size,
-                                    "file contents no kept snapshot holds", handle=paths))
+                                    "file contents no kept snapshot holds",
+                                    files=tuple(paths)))
 
 
 def _blobs(objects) -> Iterator[tuple[str, str, os.stat_result]]:
@@ -126,20 +127,18 @@ def apply_local(project: "Project", plan: PrunePlan) -> list[str]:
     """Remove what ``plan`` lists, manifests before blobs (a manifest proves its blobs are
     there); returns what could not be removed."""
     from launchdeck.core.errors import DeckError
+    from launchdeck.core.history.records import RunRecord
     from launchdeck.core.history.removal import delete_runs
 
     failed: list[str] = []
-    runs = [item.handle for item in plan.items if item.kind is ItemKind.RUN]
+    runs = [item.handle for item in plan.items if isinstance(item.handle, RunRecord)]
     if runs:
         try:
-            delete_runs(project, runs)  # type: ignore[arg-type]
+            delete_runs(project, runs)
         except DeckError as exc:  # history refused: their snapshots may still be wanted
             return [str(exc)]
-    for item in plan.items:
-        paths = {ItemKind.SNAPSHOT: lambda h: [h], ItemKind.BLOB: lambda h: h}.get(item.kind)
-        if paths is None:
-            continue
-        for path in paths(item.handle):
+    for item in plan.items:  # manifests come before blobs in a plan
+        for path in item.files:
             try:
                 os.unlink(path)
             except FileNotFoundError:

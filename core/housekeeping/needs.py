@@ -50,7 +50,8 @@ def place_of(compute: "ComputeConfig") -> str:
     return f"{kind}:{compute.username or ''}@{compute.address}:{compute.explicit_port or 22}"
 
 
-def _configs(project: "Project", kept: "list[RunRecord]") -> Iterator[tuple[str, object]]:
+def _configs(project: "Project",
+             kept: "list[RunRecord]") -> "Iterator[tuple[str, RunConfigs | str]]":
     """(who, RunConfigs or the error text) of each runconfig and of each queued run."""
     from launchdeck.core.runs.runspec import live_resolver, load_configs, snapshot_resolver
 
@@ -93,10 +94,10 @@ async def _needs(project: "Project", compute: "ComputeConfig", kept: "list[RunRe
         if isinstance(configs, str):
             needs.unknown.append(f"{who}: {configs}")
             continue
-        if place_of(configs.compute) != here:  # type: ignore[attr-defined]
+        if place_of(configs.compute) != here:
             continue
         try:
-            environment = await name_of(configs)  # type: ignore[arg-type]
+            environment = await name_of(configs)
         except DeckError as exc:
             needs.unknown.append(f"{who}: {exc}")
             continue

@@ -21,8 +21,10 @@ class PruneItem:
     name: str        #: what to show: a run id, an image reference, a hash...
     size: int        #: bytes freed by removing it
     detail: str = ""  #: when it was made or last used, how many files...
-    #: What removing it needs (a run record, an image, a count...); not shown.
+    #: What removing it needs (a run record, an environment); not shown.
     handle: object = field(default=None, compare=False, repr=False)
+    #: The files removing it deletes (snapshots, blobs); not shown.
+    files: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass

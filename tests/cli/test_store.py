@@ -48,6 +48,14 @@ def files_under(root: Path) -> dict[str, tuple[int, int]]:
     return out
 
 
+def keepers_gone(project: Path) -> None:
+    """Wait until every run's keeper has exited (it tidies the run's folder after the end)."""
+    with sqlite3.connect(project / ".deck" / "history.db") as db:
+        pids = [row[0] for row in db.execute("SELECT keeper_pid FROM runs") if row[0]]
+    until(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in pids), timeout=60,
+          what="the keepers to exit")
+
+
 def blob(project: Path, text: bytes) -> Path:
     import hashlib
 
@@ -68,6 +76,7 @@ def two_runs_the_first_old(deck, project) -> tuple[str, str, bytes]:
 
 def test_a_dry_run_lists_what_would_go_with_sizes_and_changes_nothing(deck, project):
     old, new, first_code = two_runs_the_first_old(deck, project)
+    keepers_gone(project)
     before = files_under(project / ".deck")
 
     result = deck("store", "prune", "--older-than", "30d")
