@@ -6,8 +6,8 @@ Images carry the project that built them (a label): only this project's are cand
 by every project that asks for the same packages): any not needed here is a candidate, but one
 that a process on the head node uses (a run of any project or machine) or that is being
 built is never removed. With an age (``--older-than``), an environment built more recently
-stays too. Sizes: an image counts the bytes it adds over its base image (the base stays);
-a venv counts itself and its archive.
+(a venv: or last found by a prepare) stays too. Sizes: an image counts the bytes it adds over
+its base image (the base stays); a venv counts itself and its archive.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class Environment:
 
     name: str        #: image reference or venv hash
     size: int        #: bytes removing it frees
-    made_at: int     #: unix time it was built
+    made_at: int     #: unix time it was built (a venv: or last found by a prepare)
     mine: bool       #: built by this project (always True for venvs: they name no project)
 
 

@@ -110,8 +110,10 @@ def executor_environment(conda: "CondaDependencies | None", *, python: str,
 
 async def is_built(host: "RemoteHost", env: ExecutorEnvironment) -> bool:
     # An interpreter that no longer runs (the head node's python3 upgraded) means rebuild.
+    # The marker's time is when it was last prepared: a budget removes the least recent first.
     result = await host.run(["sh", "-c", 'test -f "$1/.deck-ready" && test -f "$2" && '
-                             '"$1/bin/python" -c ""', "sh", env.folder, env.archive])
+                             '"$1/bin/python" -c "" && touch "$1/.deck-ready"', "sh",
+                             env.folder, env.archive])
     return result.exit_status == 0
 
 
@@ -151,7 +153,7 @@ class BuiltEnvironment:
 
     hash: str
     size: int       #: bytes of the venv and its archive
-    built_at: int   #: unix time the build finished
+    built_at: int   #: unix time it was built or last found by a prepare
 
 
 async def list_environments(host: "RemoteHost") -> list[BuiltEnvironment]:

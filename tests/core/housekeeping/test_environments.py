@@ -153,6 +153,10 @@ def test_executor_environments_on_the_head_node_are_listed_and_pruned(
         assert done.returncode == 1 and f"{busy}: in use on the head node" in done.err
         assert not (envs / idle).exists() and not (envs / f"{idle}.tar.gz").exists()
         assert (envs / busy).is_dir() and (envs / f"{needed}.tar.gz").is_file()
+
+        # A prepare that finds it makes it the most recently used: a budget removes it last.
+        deck("prepare", "-c", "spark1", timeout=600, check=True)
+        assert (envs / needed / ".deck-ready").stat().st_mtime > time.time() - 3600
     finally:
         user.stdin.close()
         user.wait(timeout=30)
