@@ -32,6 +32,8 @@ def register(sub) -> None:
                         "Completed, Failed, Canceled")
     p.add_argument("--target", metavar="NAME", help="only runs on this compute target")
     p.add_argument("--limit", type=int, metavar="N", help="at most N runs")
+    p.add_argument("--sweep", metavar="SWEEP",
+                   help="only the trials of this sweep (each run's \"tags\" hold its params)")
     p.add_argument("--query", metavar="EXPR",
                    help=QUERY_HELP + " (each run's \"metrics\" holds the last values), e.g. "
                         "\"max_by([?metrics.accuracy], &metrics.accuracy).run_id\"")
@@ -103,19 +105,25 @@ def list_runs(args) -> int:
 
         raise ConfigError("--limit must be 0 or more", field="--limit")
     revive(project)
+    sweep = None
+    if args.sweep is not None:
+        from launchdeck.core.sweeps.store import SweepStore
+
+        sweep = SweepStore(project.deck_dir).get(args.sweep).sweep_id
     if args.query is not None:
         rows = project.history.list_runs_json(status=states, target=args.target,
-                                              limit=args.limit, last_metrics=True)
+                                              limit=args.limit, last_metrics=True, sweep=sweep)
         print_query(args.query, [json.loads(row) for row in rows])
         return 0
     if args.json:
         rows = project.history.list_runs_json(status=states, target=args.target,
-                                              limit=args.limit, last_metrics=True)
+                                              limit=args.limit, last_metrics=True, sweep=sweep)
         sys.stdout.write("[\n" + ",\n".join("  " + row for row in rows) + "\n]\n"
                          if rows else "[]\n")
         return 0
     limit = args.limit if args.limit is not None else 50
-    records = project.history.list_runs(status=states, target=args.target, limit=limit)
+    records = project.history.list_runs(status=states, target=args.target, limit=limit,
+                                        sweep=sweep)
     last = project.history.last_metrics([r.run_id for r in records])
     print_table(["#", "run id", "status", "target", "runconfig", "script", "created",
                  "duration", "metrics"],
@@ -181,11 +189,16 @@ def show_run(args) -> int:
     for key in ("run_id", "run_number", "status", "exit_code", "error", "target", "run_configuration",
                 "script", "arguments", "created_utc", "start_time_utc", "end_time_utc",
                 "duration_s", "snapshot", "external_id", "environment_id",
-                "disconnected_since"):
+                "disconnected_since", "sweep_id"):
         value = data.get(key)
         if value in (None, "", []):
             continue
         print(f"{key + ':':22}{printable(value)}")
+    if run.tags:
+        print("tags:")
+        for name, value in run.tags.items():
+            shown = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+            print(printable(f"  {name}: {shown}"))
     if run.metrics:
         print("metrics:")
         for name, values in run.metrics.items():

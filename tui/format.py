@@ -108,3 +108,19 @@ def format_size(size: int) -> str:
             return f"{size} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return str(size)
+
+
+def cpu_share(used: Any) -> str:
+    """``87%`` of one core (``…`` until a second read gives a rate)."""
+    if used is None:
+        return ""
+    return "…" if used.cpu_percent is None else f"{used.cpu_percent:.0f}%"
+
+
+def memory_size(size: float) -> str:
+    """``512K``, ``340M``, ``1.2G``: four or five cells, as ``top`` shows memory."""
+    for unit in ("B", "K", "M", "G"):
+        if size < 1000 or unit == "G":
+            return f"{size:.1f}{unit}" if unit == "G" and size < 10 else f"{size:.0f}{unit}"
+        size /= 1024
+    return ""

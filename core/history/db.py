@@ -93,6 +93,13 @@ MIGRATIONS: list[str] = [
     ALTER TABLE runs ADD COLUMN queue_order REAL;
     UPDATE runs SET queue_order = rowid;
     """,
+    # 4: the sweep a run is a trial of, and its tags (a JSON object: the trial's number and
+    # parameters, and why the sweep stopped it); run.json holds them like every column
+    """
+    ALTER TABLE runs ADD COLUMN sweep_id TEXT;
+    ALTER TABLE runs ADD COLUMN tags TEXT;
+    CREATE INDEX runs_by_sweep ON runs(sweep_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -60,6 +60,10 @@ class RunRecord:
     run_number: int | None = None
     #: Place in its target's queue while Queued (lower goes first; None: submit order)
     queue_order: float | None = None
+    #: The sweep this run is a trial of (None: an ordinary run)
+    sweep_id: str | None = None
+    #: Labels of the run: a trial's ``trial`` number, ``params`` and ``stopped`` reason
+    tags: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, list[Any]] | None = field(default=None, compare=False)
     artifacts: tuple[str, ...] | None = field(default=None, compare=False)
 
@@ -92,6 +96,8 @@ class RunRecord:
             "external_id": self.external_id,
             "environment_id": self.environment_id,
             "disconnected_since": self.disconnected_since,
+            "sweep_id": self.sweep_id,
+            "tags": self.tags,
         }
         if self.metrics is not None:
             out["metrics"] = self.metrics
@@ -125,6 +131,8 @@ class RunRecord:
             environment_id=row["environment_id"],
             run_number=row["run_number"],
             queue_order=row["queue_order"],
+            sweep_id=row["sweep_id"],
+            tags=json.loads(row["tags"]) if row["tags"] else {},
         )
 
 

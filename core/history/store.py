@@ -21,7 +21,7 @@ from launchdeck.core.runs.state import ALLOWED, RunState
 # Fields a caller may set without changing state (state goes through ``transition`` only).
 _MUTABLE = frozenset({
     "keeper_pid", "external_id", "first_output_utc", "cancel_requested", "disconnected_since",
-    "environment_id", "error",
+    "environment_id", "error", "tags",
 })
 
 
@@ -45,12 +45,13 @@ class HistoryStore:
             try:
                 conn.execute(
                     "INSERT INTO runs (run_id, status, target, run_configuration, script, "
-                    "arguments, framework, snapshot, config, created_utc) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    "arguments, framework, snapshot, config, created_utc, sweep_id, tags) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     (record.run_id, str(record.status), record.target,
                      record.run_configuration, record.script, json.dumps(list(record.arguments)),
                      record.framework, record.snapshot, json.dumps(record.config),
-                     record.created_utc))
+                     record.created_utc, record.sweep_id,
+                     json.dumps(record.tags) if record.tags else None))
             except sqlite3.IntegrityError as exc:
                 raise RunExists(f"run {record.run_id} already exists") from exc
             # Inside the same write transaction: two submits never get one number.
@@ -101,6 +102,8 @@ class HistoryStore:
         unknown = set(fields) - _MUTABLE
         if unknown:
             raise HistoryError(f"cannot set {', '.join(sorted(unknown))} directly")
+        if "tags" in fields:
+            fields["tags"] = json.dumps(fields["tags"]) if fields["tags"] else None
         assignments = ", ".join(f"{k}=?" for k in fields)
         with self._write() as conn:
             cur = conn.execute(f"UPDATE runs SET {assignments} WHERE run_id=?",
@@ -186,13 +189,14 @@ class HistoryStore:
         return RunRecord.from_row(row)
 
     def list_runs(self, *, status: Iterable[RunState] | None = None, target: str | None = None,
-                  limit: int | None = None, newest_first: bool = True) -> list[RunRecord]:
-        sql, params = self._list_query("*", status, target, limit, newest_first)
+                  limit: int | None = None, newest_first: bool = True,
+                  sweep: str | None = None) -> list[RunRecord]:
+        sql, params = self._list_query("*", status, target, limit, newest_first, sweep)
         return [RunRecord.from_row(r) for r in self._conn.execute(sql, params)]
 
     def list_runs_json(self, *, status: Iterable[RunState] | None = None,
                        target: str | None = None, limit: int | None = None,
-                       last_metrics: bool = False) -> list[str]:
+                       last_metrics: bool = False, sweep: str | None = None) -> list[str]:
         """``list_runs`` as ready JSON texts (RunRecord.to_json without metrics), built by
         SQLite itself: ten thousand runs in a few milliseconds.
 
@@ -202,11 +206,14 @@ class HistoryStore:
         columns = _JSON_COLUMNS
         if last_metrics:
             columns = f"json_set({_JSON_COLUMNS}, '$.metrics', json({_LAST_METRICS}))"
-        sql, params = self._list_query(columns, status, target, limit, True)
+        sql, params = self._list_query(columns, status, target, limit, True, sweep)
         return [row[0] for row in self._conn.execute(sql, params)]
 
-    def _list_query(self, columns: str, status, target, limit, newest_first):
+    def _list_query(self, columns: str, status, target, limit, newest_first, sweep=None):
         where, params = [], []
+        if sweep is not None:
+            where.append("sweep_id=?")
+            params.append(sweep)
         if status is not None:
             states = [str(s) for s in status]
             where.append(f"status IN ({','.join('?' * len(states))})")
@@ -333,7 +340,8 @@ _JSON_COLUMNS = """json_object(
     'duration_s', CASE WHEN start_time_utc IS NULL THEN NULL ELSE round(
         (julianday(COALESCE(end_time_utc, 'now')) - julianday(start_time_utc)) * 86400.0, 3) END,
     'snapshot', snapshot, 'error', error, 'external_id', external_id,
-    'environment_id', environment_id, 'disconnected_since', disconnected_since)"""
+    'environment_id', environment_id, 'disconnected_since', disconnected_since,
+    'sweep_id', sweep_id, 'tags', json(COALESCE(tags, '{}')))"""
 
 # Name -> last value of one run's metrics (SQLite takes a bare column from the MAX(seq) row).
 _LAST_METRICS = """(SELECT json_group_object(name, json(value)) FROM (

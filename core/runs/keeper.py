@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import os
 import signal
@@ -428,14 +427,10 @@ def _failure_summary(log: Path, exit_code: int | None) -> str:
 
 def run_lock(run_dir: Path) -> int | None:
     """Take the run's keeper lock; None when another keeper already owns the run."""
+    from launchdeck.core.runs.liveness import owner_lock
+
     run_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(run_dir / "keeper.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
+    return owner_lock(run_dir / "keeper.lock")
 
 
 def keep(project_root: str, run_id: str, *, parsed=None) -> int:

@@ -170,7 +170,8 @@ def spec_for(project: "Project", run: "RunRecord",
 
 def as_submitted(runconfig, run: "RunRecord"):
     """A runconfig read back from a run's snapshot, with the dependency files the run was
-    submitted with (``submit -d/-s`` record theirs in the run's config summary)."""
+    submitted with (``submit -d/-s`` record theirs in the run's config summary) and the
+    variables a sweep gave it."""
     from dataclasses import replace
 
     changes = {}
@@ -179,7 +180,16 @@ def as_submitted(runconfig, run: "RunRecord"):
         recorded = (run.config or {}).get(key)
         if recorded and recorded != getattr(runconfig, field):
             changes[field] = recorded
+    # A sweep's trial with --env gets its parameters as variables (core.sweeps.trials).
+    extra = (run.config or {}).get(SWEEP_ENVIRONMENT)
+    if extra:
+        changes["environment_variables"] = {**runconfig.environment_variables,
+                                             **{str(k): str(v) for k, v in extra.items()}}
     return replace(runconfig, **changes) if changes else runconfig
+
+
+#: The key of a run's config summary holding variables a sweep adds to the runconfig's.
+SWEEP_ENVIRONMENT = "SweepEnvironment"
 
 
 def _spec(project: "Project", run: "RunRecord", run_dir: Path, configs: RunConfigs) -> RunSpec:

@@ -105,38 +105,14 @@ def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[
     if on_warning is not None:
         for line in warnings:
             on_warning(line)
-    # Interpreter options a target cannot apply are refused now, not when the run starts.
-    applicable_options(configs, split_argument_vector(configs.runconfig.argument_vector,
-                                                      script)[0])
     if seed is not None:
         from launchdeck.core.targets.registry import target_module
 
         seed.warm([m for m in (target_module(configs.compute.type),) if m])
-    from launchdeck.core.config.secrets import check_secrets, resolve_environment
-
-    check_secrets(configs.compute)
-    # A missing secret, or variables no process can be given, fail the submit, not the run.
-    from launchdeck.core.config.runconfig import ENV, environment_problem
-
-    problem = environment_problem(resolve_environment(configs.runconfig))
-    if problem:
-        raise configs.runconfig.field_error(ENV, f"{problem}; the run was not queued")
-    script_path = project.inside(script)
-    if not script_path.is_file():
-        raise ProjectError(f"{script}: no such file")
-    script_rel = script_path.relative_to(project.root).as_posix()
-
+    script_rel = _check_submittable(project, configs, script)
     # The run's own configs are in its snapshot whatever .gitignore/.amlignore say.
-    snapshot = project.store.snapshot(project.root, keep=_kept_configs(project, configs))
-    if script_rel not in {e.path for e in project.store.manifest(snapshot.fingerprint)}:
-        raise ProjectError(f"{script}: excluded from the project's snapshot by .gitignore or "
-                           ".amlignore, so a run cannot execute it")
-    record = RunRecord(
-        run_id="", status=RunState.QUEUED, target=configs.compute.name,
-        run_configuration=configs.runconfig.name, script=script_rel,
-        arguments=script_arguments(configs.runconfig.argument_vector, script_rel, arguments),
-        framework=str(configs.runconfig.framework), snapshot=snapshot.fingerprint,
-        config=_config_summary(configs), created_utc="")
+    snapshot = _snapshot_holding(project, script, script_rel, _kept_configs(project, configs))
+    record = _queued_record(configs, snapshot.fingerprint, script_rel, arguments)
     record = _insert_with_fresh_id(project, record)
     if snapshot.warnings:  # what the snapshot left out goes in the run's log and runs show
         from launchdeck.core.runs import skipped
@@ -153,6 +129,87 @@ def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[
     if kept is None and cacheable:  # kept only once a run was queued: a refusal writes nothing
         configcache.store(project, runconfig_name, configs, warnings)
     return record, parsed
+
+
+def _check_submittable(project: Project, configs, script: str) -> str:
+    """Refuse now what would fail the run when it starts; the script's path in the project."""
+    # Interpreter options a target cannot apply are refused now, not when the run starts.
+    applicable_options(configs, split_argument_vector(configs.runconfig.argument_vector,
+                                                      script)[0])
+    from launchdeck.core.config.secrets import check_secrets, resolve_environment
+
+    check_secrets(configs.compute)
+    # A missing secret, or variables no process can be given, fail the submit, not the run.
+    from launchdeck.core.config.runconfig import ENV, environment_problem
+
+    problem = environment_problem(resolve_environment(configs.runconfig))
+    if problem:
+        raise configs.runconfig.field_error(ENV, f"{problem}; the run was not queued")
+    script_path = project.inside(script)
+    if not script_path.is_file():
+        raise ProjectError(f"{script}: no such file")
+    return script_path.relative_to(project.root).as_posix()
+
+
+def _snapshot_holding(project: Project, script: str, script_rel: str, kept: frozenset[str]):
+    snapshot = project.store.snapshot(project.root, keep=kept)
+    if script_rel not in {e.path for e in project.store.manifest(snapshot.fingerprint)}:
+        raise ProjectError(f"{script}: excluded from the project's snapshot by .gitignore or "
+                           ".amlignore, so a run cannot execute it")
+    return snapshot
+
+
+def _queued_record(configs, fingerprint: str, script_rel: str,
+                   arguments: tuple[str, ...]) -> RunRecord:
+    return RunRecord(
+        run_id="", status=RunState.QUEUED, target=configs.compute.name,
+        run_configuration=configs.runconfig.name, script=script_rel,
+        arguments=script_arguments(configs.runconfig.argument_vector, script_rel, arguments),
+        framework=str(configs.runconfig.framework), snapshot=fingerprint,
+        config=_config_summary(configs), created_utc="")
+
+
+def trial_templates(project: Project, runconfig_name: str, script: str,
+                    arguments: tuple[str, ...], *, targets: tuple[str, ...] = (),
+                    on_warning=None) -> list[RunRecord]:
+    """One Queued record per target (the runconfig's own Target when ``targets`` is empty),
+    every one on the same snapshot, checked as ``submit`` checks a run; nothing is queued.
+
+    A sweep (``core.sweeps``) fills in each trial's arguments and tags and queues it with
+    ``queue_prepared``: all its trials run the project as it was when the sweep began.
+    """
+    loaded = []
+    for target in targets or (None,):
+        overrides = SubmitOverrides(target=target) if target else None
+        configs = _load_configs(project, runconfig_name, overrides)
+        if on_warning is not None:
+            from launchdeck.core.config.report import format_warnings, warnings_for
+
+            for line in format_warnings(warnings_for(configs.runconfig, configs.compute,
+                                                     configs.env.conda, configs.env.spark)):
+                on_warning(line)
+        loaded.append(configs)
+    script_rel = ""
+    for configs in loaded:
+        script_rel = _check_submittable(project, configs, script)
+    kept = frozenset().union(*(_kept_configs(project, configs) for configs in loaded))
+    snapshot = _snapshot_holding(project, script, script_rel, kept)
+    return [_queued_record(configs, snapshot.fingerprint, script_rel, arguments)
+            for configs in loaded]
+
+
+def queue_prepared(project: Project, record: RunRecord) -> RunRecord:
+    """Queue a record made by ``trial_templates`` and start its keeper.
+
+    The keeper is always a fresh interpreter here: the caller (a sweep's owner) has history
+    open, and a process forked with an open SQLite connection must not use the database.
+    """
+    from launchdeck.core.runs.launcher import start_keeper
+
+    record = _insert_with_fresh_id(project, record)
+    pid = start_keeper(project, record.run_id)
+    project.history.update_run(record.run_id, keeper_pid=pid)
+    return project.history.get_run(record.run_id)
 
 
 def _load_configs(project: Project, runconfig_name: str,

@@ -7,21 +7,18 @@ from collections import Counter
 from typing import Any, Callable, Iterable
 
 from rich.cells import cell_len
-from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
-from textual.cache import LRUCache
 from textual.coordinate import Coordinate
-from textual.geometry import Size
 from textual.message import Message
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from launchdeck.core.history.records import RunRecord
 from launchdeck.core.runs.state import RunState
-from launchdeck.tui.format import (duration_s, format_duration, format_value, printable, short_id,
-                        short_time, status_text)
+from launchdeck.tui.format import (cpu_share, duration_s, format_duration, format_value,
+                                   memory_size, printable, short_id, short_time, status_text)
 from launchdeck.tui.runfilter import RunFilter
-from launchdeck.tui.widgets.table import Table
+from launchdeck.tui.widgets.kept_cells_table import KeptCellsTable
 
 # (label, key) in the order shown. A new column goes here, and into DROP_ORDER if it may give
 # way when the terminal is narrow.
@@ -54,7 +51,7 @@ class RunId(str):
         return cell
 
 
-class RunsTable(Table):
+class RunsTable(KeptCellsTable):
     """Runs by id with marks, a filter and a sort order."""
 
     class MarksChanged(Message):
@@ -82,7 +79,6 @@ class RunsTable(Table):
         self.sort_column = "id"
         self.sort_reverse = True  # newest first
         self._shown: dict[str, dict[str, Any]] = {}
-        self._kept_cells: LRUCache[tuple, Any] = LRUCache(8192)
         self._to_fill: list[str] = []
         self.shown_columns: tuple[str, ...] = tuple(key for _, key in COLUMNS)
         # Each column's widest value so far, hidden columns included: what fitting decides by.
@@ -387,8 +383,8 @@ class RunsTable(Table):
             "started": short_time(run.start_time_utc, self.clock()),
             "duration": format_duration(duration_s(run, self.clock())),
             "metric": metric,
-            "cpu": Text(_cpu(used), justify="right"),
-            "mem": Text(_memory(used.memory_bytes) if used else "", justify="right"),
+            "cpu": Text(cpu_share(used), justify="right"),
+            "mem": Text(memory_size(used.memory_bytes) if used else "", justify="right"),
         }
 
     def _id_cell(self, run: RunRecord) -> RunId:
@@ -443,91 +439,3 @@ class RunsTable(Table):
 
     def shown_ids(self) -> Iterable[str]:
         return self._shown.keys()
-
-    # -- cells --------------------------------------------------------------------------------
-    # DataTable forgets every rendered cell whenever any cell changes (its caches are keyed by
-    # an update counter), so a live table renders all its visible cells through Rich again
-    # at each change: with busy runs, most of the dashboard's CPU. Here a rendered cell is kept
-    # for as long as its value, place and look are the same.
-
-    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
-                     cursor: bool = False, hover: bool = False):
-        if row_index < 0 or column_index < 0:  # the header (and labels): DataTable's own way
-            return super()._render_cell(row_index, column_index, base_style, width, cursor,
-                                        hover)
-        row_key = self._row_locations.get_key(row_index)
-        column_key = self._column_locations.get_key(column_index)
-        value = self._data.get(row_key, {}).get(column_key)
-        # The row index is in the key: DataTable puts it in the cell's mouse metadata.
-        key = (row_key, column_key, _value_key(value), row_index, base_style, width, cursor,
-               hover, self._show_hover_cursor, self._pseudo_class_state)
-        lines = self._kept_cells.get(key)
-        if lines is None:
-            lines = super()._render_cell(row_index, column_index, base_style, width, cursor,
-                                         hover)
-            self._kept_cells[key] = lines
-        return lines
-
-    def _clear_caches(self) -> None:
-        super()._clear_caches()  # a new theme, cursor type, zebra...: then ours go too
-        self._kept_cells.clear()
-
-    def notify_style_update(self) -> None:
-        self._kept_cells.clear()
-        super().notify_style_update()
-
-    # -- widths -------------------------------------------------------------------------------
-    # DataTable measures each new or updated cell through Rich (markup parsing, terminal size
-    # calls: about a millisecond a row, seconds for thousands of runs). Every cell here is one
-    # line of Text or plain str, so its width is its cell length. Columns only grow: a live
-    # table that jitters as values change is harder to read.
-
-    def _update_dimensions(self, new_rows) -> None:
-        for row_key in new_rows:
-            cells = self._data.get(row_key)
-            if cells is not None:
-                for column in self.ordered_columns:
-                    _widen(column, cells.get(column.key))
-        width = sum(column.get_render_width(self) for column in self.columns.values())
-        header = self.header_height if self.show_header else 0
-        self.virtual_size = Size(width + self._row_label_column_width,
-                                 self._total_row_height + header)
-        self._redraw_if_widths_changed()
-
-    def _update_column_widths(self, updated_cells) -> None:
-        for row_key, column_key in updated_cells:
-            column, cells = self.columns.get(column_key), self._data.get(row_key)
-            if column is not None and cells is not None:
-                _widen(column, cells.get(column_key))
-        self._require_update_dimensions = True
-
-
-def _cpu(used: Any) -> str:
-    """``87%`` of one core (``…`` until a second read gives a rate)."""
-    if used is None:
-        return ""
-    return "…" if used.cpu_percent is None else f"{used.cpu_percent:.0f}%"
-
-
-def _memory(size: float) -> str:
-    """``512K``, ``340M``, ``1.2G``: four or five cells, as ``top`` shows memory."""
-    for unit in ("B", "K", "M", "G"):
-        if size < 1000 or unit == "G":
-            return f"{size:.1f}{unit}" if unit == "G" and size < 10 else f"{size:.0f}{unit}"
-        size /= 1024
-    return ""
-
-
-def _value_key(value: Any) -> Any:
-    """A hashable stand-in for a cell value (Rich ``Text`` is not hashable)."""
-    if isinstance(value, Text):
-        return (value.plain, str(value.style), tuple(value.spans))
-    return value
-
-
-def _widen(column, cell: Any) -> None:
-    if cell is None:
-        return
-    width = cell.cell_len if isinstance(cell, Text) else cell_len(str(cell))
-    if width > column.content_width:
-        column.content_width = width

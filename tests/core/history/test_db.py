@@ -75,3 +75,38 @@ def test_sqlite_errors_read_as_what_happened():
     assert isinstance(db.history_error(error(5, "database is locked"), path), db.HistoryBusy)
     assert "deck history repair" in str(db.history_error(error(26, "file is not a database"),
                                                           path))
+
+
+def test_a_trials_sweep_and_tags_survive_a_rebuild_from_run_folders(tmp_path):
+    from dataclasses import replace
+
+    path = tmp_path / ".deck" / "history.db"
+    store = HistoryStore(path)
+    store.insert_run(replace(record("p_1"), sweep_id="sweep1",
+                             tags={"trial": 0, "params": {"lr": 0.01}}))
+    store.insert_run(record("p_2"))
+    store.update_run("p_1", tags={"trial": 0, "params": {"lr": 0.01}, "stopped": "median"})
+    store.close()
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name("history.db" + suffix).unlink(missing_ok=True)
+
+    rebuilt = HistoryStore(path)
+    assert [r.run_id for r in rebuilt.list_runs(sweep="sweep1")] == ["p_1"]
+    run = rebuilt.get_run("p_1")
+    assert run.sweep_id == "sweep1" and run.tags["stopped"] == "median"
+    assert run.tags["params"] == {"lr": 0.01}
+    assert rebuilt.get_run("p_2").tags == {} and rebuilt.get_run("p_2").sweep_id is None
+
+
+def test_a_history_of_schema_3_gets_the_sweep_columns(tmp_path):
+    path = tmp_path / "history.db"
+    conn = sqlite3.connect(path)
+    for migration in db.MIGRATIONS[:3]:
+        conn.executescript(migration)
+    conn.execute("PRAGMA user_version = 3")
+    conn.commit()
+    conn.close()
+    store = HistoryStore(path)
+    store.insert_run(record("p_1"))
+    assert store.get_run("p_1").sweep_id is None
+    assert store._conn.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION

@@ -1,0 +1,1 @@
+"""Sweeps: a search over a script's arguments, each trial an ordinary run."""

@@ -1,0 +1,94 @@
+"""``KeptCellsTable``: a DataTable for live one-line cells, which renders and measures each
+cell once for as long as it stays the same."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.cells import cell_len
+from rich.style import Style
+from rich.text import Text
+from textual.cache import LRUCache
+from textual.geometry import Size
+
+from launchdeck.tui.widgets.table import Table
+
+
+class KeptCellsTable(Table):
+    """A table whose cells are one line of Text or plain str each."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._kept_cells: LRUCache[tuple, Any] = LRUCache(8192)
+
+    # -- cells --------------------------------------------------------------------------------
+    # DataTable forgets every rendered cell whenever any cell changes (its caches are keyed by
+    # an update counter), so a live table renders all its visible cells through Rich again
+    # at each change: with busy runs, most of the dashboard's CPU. Here a rendered cell is kept
+    # for as long as its value, place and look are the same.
+
+    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
+                     cursor: bool = False, hover: bool = False):
+        if row_index < 0 or column_index < 0:  # the header (and labels): DataTable's own way
+            return super()._render_cell(row_index, column_index, base_style, width, cursor,
+                                        hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        value = self._data.get(row_key, {}).get(column_key)
+        # The row index is in the key: DataTable puts it in the cell's mouse metadata.
+        key = (row_key, column_key, _value_key(value), row_index, base_style, width, cursor,
+               hover, self._show_hover_cursor, self._pseudo_class_state)
+        lines = self._kept_cells.get(key)
+        if lines is None:
+            lines = super()._render_cell(row_index, column_index, base_style, width, cursor,
+                                         hover)
+            self._kept_cells[key] = lines
+        return lines
+
+    def _clear_caches(self) -> None:
+        super()._clear_caches()  # a new theme, cursor type, zebra...: then ours go too
+        self._kept_cells.clear()
+
+    def notify_style_update(self) -> None:
+        self._kept_cells.clear()
+        super().notify_style_update()
+
+    # -- widths -------------------------------------------------------------------------------
+    # DataTable measures each new or updated cell through Rich (markup parsing, terminal size
+    # calls: about a millisecond a row, seconds for thousands of runs). Every cell here is one
+    # line of Text or plain str, so its width is its cell length. Columns only grow: a live
+    # table that jitters as values change is harder to read.
+
+    def _update_dimensions(self, new_rows) -> None:
+        for row_key in new_rows:
+            cells = self._data.get(row_key)
+            if cells is not None:
+                for column in self.ordered_columns:
+                    _widen(column, cells.get(column.key))
+        width = sum(column.get_render_width(self) for column in self.columns.values())
+        header = self.header_height if self.show_header else 0
+        self.virtual_size = Size(width + self._row_label_column_width,
+                                 self._total_row_height + header)
+        self._redraw_if_widths_changed()
+
+    def _update_column_widths(self, updated_cells) -> None:
+        for row_key, column_key in updated_cells:
+            column, cells = self.columns.get(column_key), self._data.get(row_key)
+            if column is not None and cells is not None:
+                _widen(column, cells.get(column_key))
+        self._require_update_dimensions = True
+
+
+def _value_key(value: Any) -> Any:
+    """A hashable stand-in for a cell value (Rich ``Text`` is not hashable)."""
+    if isinstance(value, Text):
+        return (value.plain, str(value.style), tuple(value.spans))
+    return value
+
+
+def _widen(column, cell: Any) -> None:
+    if cell is None:
+        return
+    width = cell.cell_len if isinstance(cell, Text) else cell_len(str(cell))
+    if width > column.content_width:
+        column.content_width = width
