@@ -23,8 +23,8 @@ def register(sub) -> None:
                     "content store no kept run uses, and with --target the target's "
                     "environments (this project's images on its Docker Engine, or executor "
                     "venvs on a cluster's head node). Kept always: active runs (Queued, "
-                    "Preparing, Running) and all they need, runs named with --keep, and with "
-                    "no --older-than every run.")
+                    "Preparing, Running) and all they need, trials of unfinished sweeps, runs "
+                    "named with --keep, and with no --older-than every run.")
     p.add_argument("--older-than", metavar="DURATION",
                    help="remove runs that ended longer ago than this (30d, 12h, 90m, 2w); "
                         "environments built longer ago than this may go too")
@@ -109,8 +109,10 @@ def _prune_target(project, name: str, rule, *, apply: bool):
                                                            remove_environments)
     from launchdeck.core.targets.opened import run_with_target
 
+    from launchdeck.core.housekeeping.localstore import split_runs
+
     compute = project.load_compute(name)
-    kept, _ = rule.split(project.history.list_runs())
+    kept = split_runs(project, rule).kept
 
     async def job(target):
         ask_ssh_passwords_on_terminal(target)

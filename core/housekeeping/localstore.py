@@ -5,7 +5,8 @@ history row (``core.history.removal``, history first); a snapshot manifest that 
 names goes; then every blob that no remaining manifest holds. Files written in the last
 ``GRACE_SECONDS`` always stay (a snapshot of a submit that is being queued), and the store's
 prune lock (``core.snapshot.lock``) is held exclusively from the plan to the last removal, so
-no submit or rerun can start using what is being removed.
+no submit or rerun can start using what is being removed. Sweeps hold their snapshot, and the
+trials of a sweep that is not over are kept whatever their age.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ from __future__ import annotations
 import os
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
-from launchdeck.core.errors import SnapshotError
+from launchdeck.core.errors import DeckError, SnapshotError
 from launchdeck.core.housekeeping.plan import ItemKind, PruneItem, PrunePlan
 from launchdeck.core.snapshot.manifest import is_digest
 
 if TYPE_CHECKING:
+    from launchdeck.core.history.records import RunRecord
     from launchdeck.core.housekeeping.keep import KeepRule
     from launchdeck.core.project import Project
 
@@ -52,11 +55,53 @@ def locked(project: "Project") -> Iterator[None]:
         yield
 
 
+@dataclass
+class RunSplit:
+    """The project's runs as a prune sees them, with what its sweeps hold."""
+
+    kept: "list[RunRecord]"
+    gone: "list[RunRecord]"
+    #: Snapshots sweeps name (their trials to come run them); None when a sweep is unreadable.
+    sweep_snapshots: set[str] | None
+    notes: list[str]
+
+
+def split_runs(project: "Project", rule: "KeepRule") -> RunSplit:
+    """``rule`` over the project's runs, keeping too every trial of a sweep that is not over
+    (its search learns from them, and ``deck sweep resume`` goes on with it)."""
+    from launchdeck.core.sweeps.store import SweepState, SweepStore
+
+    kept, gone = rule.split(project.history.list_runs(newest_first=False))
+    sweeps = SweepStore(project.deck_dir)
+    snapshots: set[str] | None = set()
+    open_sweeps: set[str] = set()
+    notes: list[str] = []
+    for sweep_id in sweeps.ids():
+        try:
+            sweep = sweeps.get(sweep_id)
+        except (DeckError, OSError, ValueError, KeyError, TypeError) as exc:
+            notes.append(f"no snapshot removed: sweep {sweep_id} cannot be read ({exc})")
+            snapshots = None
+            open_sweeps.add(sweep_id)
+            continue
+        if snapshots is not None:
+            snapshots |= {template.snapshot for template in sweep.templates}
+        if sweeps.status(sweep_id).state is not SweepState.COMPLETED:
+            open_sweeps.add(sweep_id)
+    held = [run for run in gone if run.sweep_id in open_sweeps]
+    if held:
+        kept += held
+        gone = [run for run in gone if run.sweep_id not in open_sweeps]
+        notes.append(f"{plural(len(held), 'trial')} of unfinished sweeps kept")
+    return RunSplit(kept, gone, snapshots, notes)
+
+
 def plan_local(project: "Project", rule: "KeepRule") -> PrunePlan:
     """What pruning this project's ``.deck/`` would remove (call it under ``locked``)."""
     plan = PrunePlan(where=f"project {project.name} (.deck/)")
-    runs = project.history.list_runs(newest_first=False)
-    kept, gone = rule.split(runs)
+    split = split_runs(project, rule)
+    kept, gone = split.kept, split.gone
+    plan.notes += split.notes
     for run in gone:
         when = (run.end_time_utc or run.created_utc or "")[:10]
         plan.items.append(PruneItem(ItemKind.RUN, run.run_id, folder_size(project.run_dir(
@@ -66,8 +111,9 @@ def plan_local(project: "Project", rule: "KeepRule") -> PrunePlan:
     else:
         plan.notes.append(f"{plural(len(kept), 'run')} kept: active, newer than "
                           "--older-than, or named with --keep")
-    needed = {run.snapshot for run in kept}
-    _plan_store(project, needed, plan)
+    if split.sweep_snapshots is None:
+        return plan
+    _plan_store(project, {run.snapshot for run in kept} | split.sweep_snapshots, plan)
     return plan
 
 

@@ -11,6 +11,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+from tests.cli.test_sweep import sweeping  # noqa: F401 - a fixture
 from tests.fixtures.projects import run_id_of
 from tests.fixtures.waiting import until
 
@@ -167,3 +168,33 @@ def test_a_wrong_age_is_refused_naming_the_option(deck):
     result = deck("store", "prune", "--older-than", "3 weeks")
     assert result.returncode == 2
     assert "--older-than must be an age such as 30d" in result.err and "'3 weeks'" in result.err
+
+
+def test_an_unfinished_sweep_keeps_its_trials_and_its_snapshot(sweeping, project, tmp_path):
+    from tests.cli.test_sweep import held_sweep, status, until_over
+
+    deck = sweeping
+    sweep_id, gate = held_sweep(deck, project, tmp_path, "--grid", "n=0,1")
+    deck("sweep", "cancel", sweep_id, check=True)  # resumable: its trial 1 has not run
+    first = until(lambda: [r for r in deck.json("runs", "list", "--sweep", sweep_id)
+                           if r["status"] == "Canceled"], timeout=60, what="trial 0 to stop")
+    keepers_gone(project)
+    age_run(project, first[0]["run_id"], 40)
+    age_store(project, 40)
+
+    result = deck("store", "prune", "--older-than", "1s", "--yes", check=True)
+
+    assert "1 trial of unfinished sweeps kept" in result.out
+    assert first[0]["run_id"] not in result.out and "snapshot " not in result.out
+    (gate / "go-1").touch()
+    deck("sweep", "resume", sweep_id, check=True)
+    assert until_over(deck, sweep_id)["state"] == "Completed"  # trial 1 ran from its snapshot
+
+    # Over now: its trials go by age like any run; the sweep still names its snapshot.
+    for run in deck.json("runs", "list", "--sweep", sweep_id):
+        age_run(project, run["run_id"], 40)
+    keepers_gone(project)
+    gone = deck("store", "prune", "--older-than", "1s", "--yes", check=True)
+    assert "snapshot " not in gone.out
+    assert deck.json("runs", "list", "--sweep", sweep_id) == []
+    assert status(deck, sweep_id)["state"] == "Completed"
