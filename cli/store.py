@@ -117,8 +117,29 @@ def _prune_target(project, name: str, rule, *, apply: bool):
     async def job(target):
         ask_ssh_passwords_on_terminal(target)
         plan = await plan_environments(project, target, compute, rule, kept)
-        show_plan(plan)
         failed = await remove_environments(target, plan.items) if apply and plan.items else []
+        await _host_store(target, rule, kept, plan, apply=apply)
+        show_plan(plan)
         return plan, failed
 
     return run_with_target(project, compute, job)
+
+
+async def _host_store(target, rule, kept, plan, *, apply: bool) -> None:
+    """The SSH host's store mirror: by when a sync last used it, so only with an age."""
+    from launchdeck.core.housekeeping.hoststore import prune_host_store
+    from launchdeck.core.targets.capabilities import host_key_target
+
+    ssh = host_key_target(target)
+    if ssh is None:
+        return
+    if rule.older_than is None:
+        plan.notes.append("the host's store is pruned only with --older-than (what no sync "
+                          "used for that long)")
+        return
+    active = {run.snapshot for run in kept if run.status.is_active and run.target == target.name}
+    items, note = await prune_host_store(await ssh.remote_host(), older_than=rule.older_than,
+                                         keep=active, apply=apply)
+    plan.items += items
+    if note:
+        plan.notes.append(note)

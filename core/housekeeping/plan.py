@@ -12,7 +12,7 @@ class ItemKind(StrEnum):
     BLOB = "blobs"                #: file contents no kept snapshot holds (one line for all)
     IMAGE = "image"               #: an environment image on a Docker Engine
     ENVIRONMENT = "environment"   #: an executor venv (and its archive) on a head node
-    HOST_RUN = "host run folder"  #: a run's folder left on an SSH host
+    HOST_STORE = "host store"     #: snapshots and file contents in an SSH host's mirror
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import io
 import os
 import tarfile
 import threading
+import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,11 +44,18 @@ _FLUSH = 256 * 1024
 _GZIP_LEVEL = 1  # fast: the link, not the CPU, should be what limits a sync
 _SAMPLE = 64 * 1024
 
+# What a sync finds there and may rely on gets a fresh mtime (one ``touch`` for all): the
+# snapshot, the candidate bases (this machine's recent snapshots) and the blobs it finds
+# present. A prune of the host's store (``core/farside/storeprune.py``) removes only what no
+# sync marked lately.
 _HAVE = r'''cd "$1" 2>/dev/null || exit 0
-while read -r fp; do [ -f "manifests/$fp.json" ] && echo "$fp"; done; exit 0'''
+{ while read -r fp; do [ -f "manifests/$fp.json" ] && { echo "$fp"; echo "manifests/$fp.json" >&3; }
+  done 3>&1 1>&4 | xargs -r touch -c --; } 4>&1; exit 0'''
 
 _MISSING = r'''cd "$1" 2>/dev/null || { cat; exit 0; }
-while read -r h; do p=${h%"${h#??}"}; [ -f "objects/$p/${h#??}" ] || echo "$h"; done'''
+{ while read -r h; do p=${h%"${h#??}"}
+    if [ -f "objects/$p/${h#??}" ]; then echo "objects/$p/${h#??}" >&3; else echo "$h"; fi
+  done 3>&1 1>&4 | xargs -r touch -c --; } 4>&1; exit 0'''
 
 # Blobs land in a temp folder first and are renamed into place, so a dropped link never leaves
 # a truncated blob under its final name; the manifest is published last.
@@ -220,6 +228,7 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes | None = None,
          path: Path | None = None) -> None:
     info = tarfile.TarInfo(name)
     info.mode = 0o444
+    info.mtime = int(time.time())  # sent now: a prune of the host's store goes by it
     if path is not None:
         info.size = path.stat().st_size
         with open(path, "rb") as src:

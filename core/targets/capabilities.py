@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import aiodocker
 
     from launchdeck.core.config.compute import ComputeConfig
+    from launchdeck.core.remote.remotehost import RemoteHost
     from launchdeck.core.targets.docker.environment import ImageResult
     from launchdeck.core.targets.spark.env import BuiltEnvironment, ExecutorEnvironment
 
@@ -32,6 +33,10 @@ class HostKeyTarget(ComputeTarget, Protocol):
 
     async def accept_host_key(self, fingerprint: str) -> None:
         """Trust the host's key if it has ``fingerprint`` (what the user confirmed)."""
+        ...
+
+    async def remote_host(self) -> "RemoteHost":
+        """The host, connected (for work on it beside runs: its store, its environments)."""
         ...
 
 

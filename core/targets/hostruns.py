@@ -169,6 +169,10 @@ class HostRunsTarget:
     async def accept_host_key(self, fingerprint: str) -> None:
         await self.host.accept_host_key(fingerprint)
 
+    async def remote_host(self) -> "RemoteHost":
+        await self.runs.connect()
+        return self.host
+
     async def close(self) -> None:
         self.runs.close()
 

@@ -82,6 +82,12 @@ class RemoteDockerTarget(DockerTarget):
     async def host(self) -> "RemoteHost":
         return await self.forwarded.host()
 
+    async def remote_host(self) -> "RemoteHost":
+        """The host, connected (its store is pruned through it)."""
+        host = await self.host()
+        await self.connection()
+        return host
+
     async def connection(self):
         """The shared SSH connection; host key trouble names this target's check command."""
         return await self.forwarded.connection()

@@ -71,6 +71,7 @@ def test_prune_on_a_remote_docker_host_keeps_what_runconfigs_and_kept_runs_need(
 
     dry = deck("store", "prune", "--target", "gpu1", check=True)
     assert unused in dry.out and ran not in dry.out and needed not in dry.out
+    assert "the host's store is pruned only with --older-than" in dry.out
     assert re.search(rf"image +{re.escape(unused)} +{SIZE} +built ", dry.out)
     assert "Dry run: nothing removed" in dry.out
     assert all(exists(ref) for ref in (ran, unused, needed))
