@@ -31,7 +31,9 @@ def register(sub) -> None:
     p.add_argument("--keep", action="append", default=[], metavar="RUN",
                    help="keep this run whatever its age (repeatable)")
     p.add_argument("--target", metavar="NAME",
-                   help="also prune the environments on this compute target")
+                   help="also prune the environments on this compute target, and on an SSH "
+                        "target (with --older-than) the host's snapshot store: what no sync "
+                        "used for that long")
     p.add_argument("-y", "--yes", action="store_true",
                    help="remove; without it nothing is removed (a dry run)")
     p.set_defaults(handler=prune)

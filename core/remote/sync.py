@@ -2,8 +2,9 @@
 
 The host keeps ``~/.launchdeck/store`` with the local store's layout (``objects/ab/cdef...``,
 ``manifests/<fp>.json``). Invariant on the host: a manifest is written only after every blob
-it names, so a manifest there proves its blobs are there too (a future clean-up on the host must
-delete manifests before blobs).
+it names, so a manifest there proves its blobs are there too (the host's prune,
+``core/farside/storeprune.py``, deletes manifests before blobs). Every sync marks what it finds
+there (a fresh mtime), which is how that prune tells what is still in use.
 
 A sync costs at most three short exchanges, each one channel with the host's ``sh``:
 

@@ -27,8 +27,7 @@ through one target object) shares one connection.
 
 ``Framework: PySpark`` runs as on the Docker target (spark-submit ``local[*]`` in the
 container). What it cannot do: hosts without ``python3`` (the code is
-put into containers by a host-side script); cleaning the host's store (it only grows; the
-images there are pruned by ``core.housekeeping``: ``deck store prune --target``); a run
+put into containers by a host-side script); a run
 whose host never comes back stays Running (without ``linkLossTimeout``), and its cancel waits
 for the host.
 """
