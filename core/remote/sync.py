@@ -50,9 +50,10 @@ _SAMPLE = 64 * 1024
 # present. A prune of the host's store (``core/farside/storeprune.py``) removes only what no
 # sync marked lately.
 _HAVE = r'''cd "$1" 2>/dev/null || exit 0
-{ while read -r fp; do [ -f "manifests/$fp.json" ] && { echo "$fp"; echo "manifests/$fp.json" >&3; }
-  done 3>&1 1>&4 | xargs -r touch -c --; } 4>&1; exit 0'''
+m=; while read -r fp; do [ -f "manifests/$fp.json" ] && { echo "$fp"; m="$m manifests/$fp.json"; }
+done; [ -z "$m" ] || touch -c -- $m; exit 0'''
 
+# Present blobs stream to one xargs touch (a first sync asks about every file of a project).
 _MISSING = r'''cd "$1" 2>/dev/null || { cat; exit 0; }
 { while read -r h; do p=${h%"${h#??}"}
     if [ -f "objects/$p/${h#??}" ]; then echo "objects/$p/${h#??}" >&3; else echo "$h"; fi
