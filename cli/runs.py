@@ -125,12 +125,29 @@ def list_runs(args) -> int:
     records = project.history.list_runs(status=states, target=args.target, limit=limit,
                                         sweep=sweep)
     last = project.history.last_metrics([r.run_id for r in records])
+    waits = queue_waits_of(project, records)
     print_table(["#", "run id", "status", "target", "runconfig", "script", "created",
                  "duration", "metrics"],
-                ([r.run_number, r.run_id, r.status, r.target, r.run_configuration, r.script,
+                ([r.run_number, r.run_id,
+                  f"{r.status} {waits[r.run_id].short}" if r.run_id in waits else r.status,
+                  r.target, r.run_configuration, r.script,
                   short_time(r.created_utc), format_duration(r.duration_s),
                   metrics_cell(last.get(r.run_id, {}))] for r in records))
     return 0
+
+
+def queue_waits_of(project, records) -> dict:
+    """Why the queued runs among ``records`` wait (``core.runs.waiting``), with every queued
+    run of their targets counted for their places in line."""
+    from launchdeck.core.runs.state import RunState
+
+    targets = {r.target for r in records if r.status is RunState.QUEUED}
+    if not targets:
+        return {}
+    from launchdeck.core.runs.waiting import queue_waits
+
+    queued = project.history.list_runs(status=[RunState.QUEUED])
+    return queue_waits(project, [r for r in queued if r.target in targets])
 
 
 def metrics_cell(values: dict) -> str:
@@ -179,11 +196,14 @@ def show_run(args) -> int:
     from launchdeck.core.runs import skipped
 
     left_out = skipped.lines(project.run_dir(run.run_id))
+    wait = queue_waits_of(project, [run]).get(run.run_id)
+    extra = {**({"skipped": left_out} if left_out else {}),
+             **({"waits": wait.reason} if wait is not None else {})}
     if args.query is not None:
-        print_query(args.query, {**run.to_json(), **({"skipped": left_out} if left_out else {})})
+        print_query(args.query, {**run.to_json(), **extra})
         return 0
     if args.json:
-        print_json({**run.to_json(), **({"skipped": left_out} if left_out else {})})
+        print_json({**run.to_json(), **extra})
         return 0
     data = run.to_json()
     for key in ("run_id", "run_number", "status", "exit_code", "error", "target", "run_configuration",
@@ -194,6 +214,8 @@ def show_run(args) -> int:
         if value in (None, "", []):
             continue
         print(f"{key + ':':22}{printable(value)}")
+    if wait is not None:
+        print(f"{'waits:':22}{printable(wait.reason)}")
     if run.tags:
         print("tags:")
         for name, value in run.tags.items():

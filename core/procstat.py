@@ -3,8 +3,9 @@
 The command name (field 2) may hold spaces and parentheses, so the fields are counted from
 after its last ``)``: index 0 is the state (``Z`` for a zombie), 1 the parent pid, 2 the
 process group, 11 and 12 user and system CPU ticks, 19 the start time in clock ticks since
-boot, 21 the resident pages. The far-side runner (``core/farside/runner.py``) keeps its own
-copy of ``start_time``: it is sent to a host alone and may import nothing of deck.
+boot, 21 the resident pages. The far-side code (``core/farside/procs.py``, inlined into the
+runner and the slot holder) keeps its own copy of ``start_time``: it is sent to a host alone
+and may import nothing of deck.
 """
 
 from __future__ import annotations

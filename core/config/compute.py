@@ -54,7 +54,8 @@ KEYS: dict[str, tuple[str, str]] = {
     "userManagedEnvironment": ("user_managed_environment", "Whether you manage the environment "
                                "yourself (nothing is installed for a run)"),
     "maxConcurrentRuns": ("max_concurrent_runs", "How many runs may execute here at once "
-                          "(more wait in the queue)"),
+                          "(more wait in the queue); on a remote host, counted there for "
+                          "every machine that submits to it"),
     "sparkMaster": ("spark_master", "The Spark master URL, for example yarn or spark://host:7077"),
     "niceness": ("niceness", "How far below your shell and the dashboard deck schedules the "
                  "runs on this machine (Unix nice, 0 to 19; default 10)"),

@@ -32,20 +32,12 @@ import tarfile
 import time
 import zipfile
 
+# inlined when sent (farside.script): on the host this file runs alone
+from launchdeck.core.farside.procs import start_time
+
 PR_SET_CHILD_SUBREAPER = 36
 
 APP_ID = re.compile(rb"\b(app-\d{14}-\d{4,}|application_\d+_\d+|local-\d{10,})\b")
-
-
-def start_time(pid):
-    # A copy of core/procstat.py's: this file runs alone on the host, stdlib only.
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as f:
-            stat = f.read()
-    except (OSError, ValueError):
-        return ""
-    fields = stat[stat.rindex(b")") + 2:].split()
-    return "" if fields[0] == b"Z" else fields[19].decode()
 
 
 def alive(pid, started):

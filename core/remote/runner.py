@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from launchdeck.core import farside
 
-RUNNER = farside.source("runner")
+RUNNER = farside.script("runner")
 
 
 def runner_command(*args: str) -> list[str]:

@@ -27,11 +27,12 @@ from launchdeck.core.diskerrors import is_storage_problem, storage_error
 from launchdeck.core.errors import DeckError, ExecutionLost, StorageError
 from launchdeck.core.history.records import RunRecord, utc_now
 from launchdeck.core.project import Project
-from launchdeck.core.runs import slots
+from launchdeck.core.runs import hostwait, slots
 from launchdeck.core.runs.liveness import keeper_alive
 from launchdeck.core.runs.patience import PatientHistory, SpaceReserve
 from launchdeck.core.runs.recorder import RunRecorder
 from launchdeck.core.runs.state import RunState
+from launchdeck.core.targets.capabilities import host_slot_target
 from launchdeck.core.targets.spark.failure import spark_cause
 
 CANCEL_GRACE_SECONDS = 10.0
@@ -52,6 +53,8 @@ class Keeper:
         self.cancel_event = asyncio.Event()
         self.execution = None
         self._lease: slots.SlotLease | None = None
+        #: Handing the run's slot to its host (or finding it one), while the run is followed.
+        self._slot_work: asyncio.Future[str | None] | None = None
         self._outputs_collected = False
 
     # -- the life of a run --------------------------------------------------------------------
@@ -76,19 +79,41 @@ class Keeper:
             lower_priority(niceness_of(configs.compute))
             # What the target tells about the run from its launch on (link state, ids).
             events = RunRecorder(self.history, self.run_id, log_line=self._progress)
+            slotted = host_slot_target(target)
+            shared = slotted.host_slots() if slotted is not None else None
             if run.external_id is None:
-                lease = await self._wait_for_slot(run, target.max_concurrent_runs)
-                if lease is None:
+                # A target whose slots are kept on its host takes none of this machine's.
+                host_lease = None
+                if shared is not None:
+                    host_lease = await self._wait_for_host_slot(run, shared)
+                else:
+                    self._lease = await self._wait_for_slot(run, target.max_concurrent_runs)
+                if host_lease is None and self._lease is None:
                     self._finish(RunState.CANCELED, note="canceled while queued")
                     return
-                self._lease = lease
-                execution = await self._start(run, target, spec, configs, events)
-                if execution is None:
+                launched = None
+                try:
+                    launched = await self._start(run, target, spec, configs, events)
+                finally:
+                    if host_lease is not None and launched is None:
+                        await host_lease.release()  # not launched: the slot goes back
+                if launched is None:
                     return
+                execution = launched
+                if host_lease is not None and shared is not None and slotted is not None:
+                    # From here the host holds the slot for as long as the run goes; the
+                    # output is followed meanwhile.
+                    self._slot_work = asyncio.ensure_future(hostwait.hand_over(
+                        host_lease, shared, self._owner(),
+                        lambda: slotted.slot_watch(spec, launched)))
             else:
-                lease = slots.try_acquire(self._slot_dir(run), target.max_concurrent_runs)
-                self._lease = lease  # may be None when over capacity after a config change
                 execution = await target.attach(spec, run.external_id, events)
+                if shared is not None and slotted is not None:
+                    self._slot_work = asyncio.ensure_future(hostwait.adopt(
+                        shared, self._owner(), lambda: slotted.slot_watch(spec, execution)))
+                else:
+                    lease = slots.try_acquire(self._slot_dir(run), target.max_concurrent_runs)
+                    self._lease = lease  # may be None when over capacity after a config change
             self.execution = execution
             await self._follow(execution)
         except StorageError as exc:
@@ -112,6 +137,7 @@ class Keeper:
         finally:
             watcher.cancel()
             self.reserve.release()
+            await self._slot_work_done()
             if target is not None:
                 with contextlib.suppress(Exception):  # asyncio.TimeoutError included
                     await asyncio.wait_for(target.close(), RELEASE_TIMEOUT_SECONDS)
@@ -279,12 +305,37 @@ class Keeper:
     def _slot_dir(self, run: RunRecord) -> Path:
         return slots.folder(self.project.deck_dir, run.target)
 
+    def _my_turn(self, run: RunRecord) -> bool:
+        """No run queued before this one for its target still waits (with a live keeper)."""
+        return not any(keeper_alive(r) for r in self.history.queued_ahead(run.run_id,
+                                                                           run.target))
+
     async def _wait_for_slot(self, run: RunRecord, limit: int):
-        def my_turn() -> bool:
-            return not any(keeper_alive(r) for r in self.history.queued_ahead(run.run_id,
-                                                                               run.target))
-        return await slots.acquire(self._slot_dir(run), limit, my_turn=my_turn,
+        return await slots.acquire(self._slot_dir(run), limit,
+                                   my_turn=lambda: self._my_turn(run),
                                    stop=self.cancel_event.is_set)
+
+    async def _wait_for_host_slot(self, run: RunRecord, shared):
+        return await hostwait.wait_for_host_slot(
+            shared, self._owner(), run_dir=self.run_dir, my_turn=lambda: self._my_turn(run),
+            stop=self.cancel_event.is_set, note=self._note)
+
+    def _owner(self) -> dict[str, str]:
+        """Whom the host holds this run's slot for."""
+        from launchdeck.core.remote.hostslots import owner
+
+        return owner(str(self.project.root), self.run_id)
+
+    async def _slot_work_done(self) -> None:
+        """Wait for the slot's hand-over before the target's link closes; say how it went."""
+        if self._slot_work is None:
+            return
+        try:
+            said = await asyncio.wait_for(self._slot_work, RELEASE_TIMEOUT_SECONDS)
+        except (DeckError, asyncio.TimeoutError) as exc:
+            said = f"the run's slot on its host was not handed over: {exc}"
+        if said:
+            self._note(said)
 
     async def _watch_cancel(self) -> None:
         # SIGTERM is the fast path; this catches a request made while the signal was lost.

@@ -1,6 +1,9 @@
 """Why a queued run waits: its place in its target's queue and how many of the target's slots
 are busy ("2nd in line; 2/2 slots of local busy"). Read from history and the slot files
-(``core.runs.slots``), for the dashboard and anyone else; nothing here waits or writes.
+(``core.runs.slots``), or, for a target whose slots are kept on its host, from what the host
+last told the waiting run's keeper (``core.runs.hostwait``: "1st in line for gpu1; 3/3 slots
+of gpu1 busy, 1 from another machine"). For the dashboard and ``deck runs``; nothing here waits
+or writes.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from typing import Iterable
 from launchdeck.core.errors import DeckError
 from launchdeck.core.history.records import RunRecord
 from launchdeck.core.project import Project
-from launchdeck.core.runs import slots
+from launchdeck.core.runs import hostwait, slots
 from launchdeck.core.runs.state import RunState
 
 
@@ -21,6 +24,10 @@ class QueueWait:
     position: int        # 1: the next of its target to start
     busy: int | None     # slots held now (None: the target's limit is unknown)
     limit: int | None
+    #: The target's slots are kept on its host (``on_host``); ``host`` is what the host last
+    #: said to the run of this machine that waits there (None before it answered).
+    on_host: bool = False
+    host: hostwait.HostSlotWait | None = None
 
     @property
     def full(self) -> bool:
@@ -39,9 +46,13 @@ class QueueWait:
         if self.limit is None:
             return f"{place}; the target's slots are unknown (its .compute file does not load)"
         if self.full:
-            return f"{place}; {self.busy}/{self.limit} slots of {self.target} busy"
+            busy = self.host.text if self.host is not None else \
+                f"{self.busy}/{self.limit} slots of {self.target} busy"
+            return f"{place}; {busy}"
         if self.position > 1:
             return f"{place}; waiting for the {self.position - 1} queued before it"
+        if self.on_host and self.host is None:
+            return f"{place}; asking its host for a slot"
         return f"{place}; a slot is free: starting"
 
 
@@ -53,7 +64,17 @@ def queue_waits(project: Project, runs: Iterable[RunRecord]) -> dict[str, QueueW
         by_target.setdefault(run.target, []).append(run)
     waits: dict[str, QueueWait] = {}
     for target, queued in by_target.items():
-        limit = slot_limit(project, target)
+        limit, on_host = slot_limit(project, target)
+        if on_host:
+            # Only the first in line (with a live keeper) asks the host; the others wait
+            # behind it, for the same slots.
+            host = next((note for run in queued
+                         if (note := hostwait.read_note(project.run_dir(run.run_id)))), None)
+            for position, run in enumerate(queued, start=1):
+                waits[run.run_id] = QueueWait(
+                    target, position, host.busy if host else None, limit, on_host=True,
+                    host=host)
+            continue
         busy = slots.busy_slots(slots.folder(project.deck_dir, target), limit) \
             if limit is not None else None
         for position, run in enumerate(queued, start=1):
@@ -67,14 +88,19 @@ def queue_key(run: RunRecord) -> tuple:
     return (place, run.created_utc)
 
 
-def slot_limit(project: Project, target: str) -> int | None:
-    """The target's ``maxConcurrentRuns`` as its keeper reads it (None if it does not load)."""
+def slot_limit(project: Project, target: str) -> tuple[int | None, bool]:
+    """The target's ``maxConcurrentRuns`` as its keeper reads it (None if it does not load),
+    and whether it is counted on the target's host."""
+    from launchdeck.core.targets.capabilities import host_slot_target
     from launchdeck.core.targets.registry import open_target
 
     try:
-        return open_target(project, project.load_compute(target)).max_concurrent_runs
+        opened = open_target(project, project.load_compute(target))
     except DeckError:
-        return None
+        return None, False
+    slotted = host_slot_target(opened)
+    return opened.max_concurrent_runs, slotted is not None and \
+        slotted.host_slots() is not None
 
 
 def _ordinal(n: int) -> str:

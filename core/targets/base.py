@@ -52,6 +52,7 @@ class Capability(StrEnum):
     HOST_KEY = "host key"  #: reached over SSH; an unknown host key is accepted by fingerprint
     ENVIRONMENT_IMAGES = "environment images"  #: environments are engine images, by content tag
     EXECUTOR_ENVIRONMENTS = "executor environments"  #: venvs built on a head node for executors
+    HOST_SLOTS = "host slots"  #: ``maxConcurrentRuns`` kept on the host, for every machine
 
 
 class RunEvents(Protocol):

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, cast
 
-from launchdeck.core.targets.base import Capability, ComputeTarget, EnvironmentSpec, Progress
+from launchdeck.core.targets.base import (Capability, ComputeTarget, EnvironmentSpec, Execution,
+                                          Progress, RunSpec)
 
 if TYPE_CHECKING:
     import aiodocker
 
     from launchdeck.core.config.compute import ComputeConfig
+    from launchdeck.core.remote.hostslots import HostSlots
     from launchdeck.core.remote.remotehost import RemoteHost
     from launchdeck.core.targets.docker.environment import ImageResult
     from launchdeck.core.targets.spark.env import BuiltEnvironment, ExecutorEnvironment
@@ -93,11 +95,26 @@ class ExecutorEnvironmentTarget(ComputeTarget, Protocol):
         ...
 
 
+class HostSlotTarget(ComputeTarget, Protocol):
+    """A target on another machine whose ``maxConcurrentRuns`` is counted on that host, across
+    every machine that submits there (``core.remote.hostslots``)."""
+
+    def host_slots(self) -> "HostSlots | None":
+        """The target's slots on its host; None when its ``.compute`` file sets no
+        ``maxConcurrentRuns`` (each machine then counts its own default)."""
+        ...
+
+    async def slot_watch(self, spec: RunSpec, execution: Execution) -> dict:
+        """What the host-side slot holder watches to know the launched run has ended."""
+        ...
+
+
 #: The protocol that goes with each capability (the registry test checks every target by it).
 PROTOCOLS: dict[Capability, type] = {
     Capability.HOST_KEY: HostKeyTarget,
     Capability.ENVIRONMENT_IMAGES: ImageTarget,
     Capability.EXECUTOR_ENVIRONMENTS: ExecutorEnvironmentTarget,
+    Capability.HOST_SLOTS: HostSlotTarget,
 }
 
 
@@ -119,4 +136,11 @@ def executor_environment_target(target: ComputeTarget) -> ExecutorEnvironmentTar
     """``target`` as a cluster with executor environments, or None."""
     if Capability.EXECUTOR_ENVIRONMENTS in target.capabilities:
         return cast(ExecutorEnvironmentTarget, target)
+    return None
+
+
+def host_slot_target(target: ComputeTarget) -> HostSlotTarget | None:
+    """``target`` as one whose slots are kept on its host, or None."""
+    if Capability.HOST_SLOTS in target.capabilities:
+        return cast(HostSlotTarget, target)
     return None

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
     from launchdeck.core.config.compute import ComputeConfig
     from launchdeck.core.remote.connection import CommandResult, SSHPool
+    from launchdeck.core.remote.hostslots import HostSlots
     from launchdeck.core.remote.remotehost import RemoteHost
+    from launchdeck.core.targets.base import Execution, RunSpec
 
 #: Waits before asking the host again for a run whose launch lost the link midway.
 _AFTER_DROP = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
@@ -137,7 +139,8 @@ class HostRuns:
 
 
 class HostRunsTarget:
-    """What a target whose runs are ``HostRuns`` has: the host, its key, its slots.
+    """What a target whose runs are ``HostRuns`` has: the host, its key, its slots (counted on
+    the host when ``maxConcurrentRuns`` is set: ``host_slots``).
 
     ``RUNS`` (the runs' folder under the login home) and ``KIND`` (the ``.compute`` type, for
     messages) are set by the target.
@@ -172,6 +175,22 @@ class HostRunsTarget:
     async def remote_host(self) -> "RemoteHost":
         await self.runs.connect()
         return self.host
+
+    def host_slots(self) -> "HostSlots | None":
+        """``maxConcurrentRuns`` counted on the host, for every machine (none when unset)."""
+        from launchdeck.core.remote.hostslots import HostSlots, slot_key
+
+        limit = self.compute.max_concurrent_runs
+        if limit is None:
+            return None
+        return HostSlots(self.remote_host, key=slot_key(self.KIND, self.name), limit=limit,
+                         target=self.name)
+
+    async def slot_watch(self, spec: "RunSpec", execution: "Execution") -> dict:
+        """The runner's processes of the run (the program and its waiter), by start time."""
+        report = await self.runs.report(self.runs.root(spec.run_id), check=True)
+        return {"pids": [[report[pid], report[start]] for pid, start in
+                         (("pid", "start"), ("waiter", "waiter_start")) if report.get(pid)]}
 
     async def close(self) -> None:
         self.runs.close()

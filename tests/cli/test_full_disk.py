@@ -115,9 +115,13 @@ def test_a_read_only_project_reads_and_refuses_writes_in_one_line(small_disk):
     keeper = db.execute("SELECT keeper_pid FROM runs").fetchone()[0]
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
-    # The keeper's clean-up after the run holds files open for writing for a moment.
+    # The keeper's clean-up after the run holds files open for writing for a moment, and so
+    # does the run's waiter (the script's output file) as it exits: the kernel refuses to make
+    # a mount read-only while any file on it is open for writing.
     until(lambda: not pid_alive(keeper), what="the run's keeper to exit")
-    subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+    until(lambda: subprocess.run(["mount", "-o", "remount,ro", str(mount)],
+                                 capture_output=True).returncode == 0,
+          what="the project's disk remounted read-only (nothing writing to it)")
 
     assert run_id in deck("runs", "list", check=True).out
     assert deck.json("runs", "show", run_id)["status"] == "Completed"

@@ -302,12 +302,13 @@ def test_runs_yield_the_cpu_to_the_keyboard(deck, project, line, niceness):
     # A nice value only counts inside a session's scheduling group, so the group gets it too.
     set_compute_key(project, line)
     write(project, "priority.py", PRIORITY)
+    ours = os.nice(0)  # a suite started under `nice` runs deck lower already: never raised
     result = deck("submit", "-c", "local", "priority.py")
     assert result.returncode == 0, result.err
-    assert f"nice {niceness}\n" in result.out
+    assert f"nice {max(niceness, ours)}\n" in result.out
     if os.path.exists("/proc/self/autogroup"):
         assert f"autogroup {niceness}\n" in result.out
-    assert os.nice(0) == 0  # deck itself, and this session, keep their priority
+    assert os.nice(0) == ours  # deck itself, and this session, keep their priority
 
 
 def test_a_niceness_out_of_range_names_the_file_and_line(deck, project):

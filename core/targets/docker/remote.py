@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from launchdeck.core.remote.link import Link, LinkLossPolicy
-from launchdeck.core.targets.base import Capability
+from launchdeck.core.targets.base import Capability, Execution, RunSpec
 from launchdeck.core.targets.docker.delivery import HostStoreDelivery
 from launchdeck.core.targets.docker.engines import DOCKER_SOCKET, ForwardedEngine
 from launchdeck.core.targets.docker.target import DockerTarget
@@ -46,6 +46,7 @@ from launchdeck.core.targets.docker.target import DockerTarget
 if TYPE_CHECKING:
     from launchdeck.core.config.compute import ComputeConfig
     from launchdeck.core.remote.connection import SSHPool
+    from launchdeck.core.remote.hostslots import HostSlots
     from launchdeck.core.remote.remotehost import RemoteHost
     from launchdeck.core.remote.sync import SyncReport
 
@@ -59,7 +60,8 @@ class RemoteDockerTarget(DockerTarget):
     here; everything a run does is the Docker target's.
     """
 
-    capabilities = frozenset({Capability.ENVIRONMENT_IMAGES, Capability.HOST_KEY})
+    capabilities = frozenset({Capability.ENVIRONMENT_IMAGES, Capability.HOST_KEY,
+                              Capability.HOST_SLOTS})
 
     def __init__(self, compute: "ComputeConfig", *, project_dir: Path,
                  pool: "SSHPool | None" = None, docker_socket: str = DOCKER_SOCKET) -> None:
@@ -90,6 +92,20 @@ class RemoteDockerTarget(DockerTarget):
     async def connection(self):
         """The shared SSH connection; host key trouble names this target's check command."""
         return await self.forwarded.connection()
+
+    def host_slots(self) -> "HostSlots | None":
+        """``maxConcurrentRuns`` counted on the host, for every machine (none when unset)."""
+        from launchdeck.core.remote.hostslots import HostSlots, slot_key
+
+        limit = self.compute.max_concurrent_runs
+        if limit is None:
+            return None
+        return HostSlots(self.host, key=slot_key("remotedocker", self.name), limit=limit,
+                         target=self.name)
+
+    async def slot_watch(self, spec: RunSpec, execution: Execution) -> dict:
+        """The run's container, asked about through the engine's socket on the host."""
+        return {"container": execution.external_id, "socket": self.docker_socket}
 
     async def accept_host_key(self, fp: str) -> None:
         """Trust the host's key if it has fingerprint ``fp`` (what the user confirmed)."""

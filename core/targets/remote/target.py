@@ -41,7 +41,7 @@ echo "free_disk_home=$(df -Pk "$HOME" 2>/dev/null | awk 'NR==2 {print $4}')"'''
 class RemoteTarget(HostRunsTarget):
     """Runs Python scripts with a remote Linux host's own Python, over SSH."""
 
-    capabilities = frozenset({Capability.HOST_KEY})
+    capabilities = frozenset({Capability.HOST_KEY, Capability.HOST_SLOTS})
 
     RUNS = RUNS
     KIND = "remote"

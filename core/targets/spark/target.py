@@ -88,7 +88,8 @@ printf '%s\n' "$d"'''
 class SparkTarget(HostRunsTarget):
     """Runs PySpark scripts with spark-submit on a cluster's head node."""
 
-    capabilities = frozenset({Capability.HOST_KEY, Capability.EXECUTOR_ENVIRONMENTS})
+    capabilities = frozenset({Capability.HOST_KEY, Capability.EXECUTOR_ENVIRONMENTS,
+                              Capability.HOST_SLOTS})
 
     RUNS = RUNS
     KIND = "cluster"

@@ -31,3 +31,29 @@ def test_place_in_line_and_busy_slots(tmp_path):
     finally:
         for lease in held:
             lease.release()
+
+
+def test_a_target_counted_on_its_host_says_what_its_host_said(tmp_path):
+    from launchdeck.core.runs.hostwait import NOTE
+
+    project = copy_sample(tmp_path)
+    project.compute_path("gpu1").write_text(
+        "type: remote\naddress: gpu1.example.com\nmaxConcurrentRuns: 3\n")
+    ids = fill_history(project, [FakeRun(RunState.QUEUED, target="gpu1"),
+                                 FakeRun(RunState.QUEUED, target="gpu1")])
+    runs = project.history.list_runs()
+    waits = queue_waits(project, runs)
+    assert waits[ids[0]].reason == "1st in line for gpu1; asking its host for a slot"
+    assert waits[ids[1]].reason == "2nd in line for gpu1; waiting for the 1 queued before it"
+    # What the first one's keeper heard from the host (core.runs.hostwait writes it).
+    project.run_dir(ids[0]).mkdir(parents=True, exist_ok=True)
+    (project.run_dir(ids[0]) / NOTE).write_text(
+        '{"target": "gpu1", "busy": 3, "limit": 3, "other_machines": 1, "other_projects": 0}')
+    waits = queue_waits(project, runs)
+    assert waits[ids[0]].reason == \
+        "1st in line for gpu1; 3/3 slots of gpu1 busy, 1 from another machine"
+    assert waits[ids[1]].short == "#2 3/3 busy"
+    # Without maxConcurrentRuns each machine counts its own default, as before.
+    project.compute_path("gpu1").write_text("type: remote\naddress: gpu1.example.com\n")
+    assert queue_waits(project, runs)[ids[0]].reason == \
+        "1st in line for gpu1; a slot is free: starting"

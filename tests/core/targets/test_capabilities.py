@@ -18,7 +18,8 @@ import pytest
 from launchdeck.core.config.compute import load_compute
 from launchdeck.core.targets.base import Capability, ComputeTarget
 from launchdeck.core.targets.capabilities import (PROTOCOLS, executor_environment_target,
-                                                  host_key_target, image_target)
+                                                  host_key_target, host_slot_target,
+                                                  image_target)
 from launchdeck.core.targets.registry import _TARGETS
 
 REPO = Path(__file__).resolve().parents[3]
@@ -35,9 +36,9 @@ COMPUTES = {
 EXPECTED = {
     "local": set(),
     "docker": {Capability.ENVIRONMENT_IMAGES},
-    "remotedocker": {Capability.ENVIRONMENT_IMAGES, Capability.HOST_KEY},
-    "remote": {Capability.HOST_KEY},
-    "cluster": {Capability.HOST_KEY, Capability.EXECUTOR_ENVIRONMENTS},
+    "remotedocker": {Capability.ENVIRONMENT_IMAGES, Capability.HOST_KEY, Capability.HOST_SLOTS},
+    "remote": {Capability.HOST_KEY, Capability.HOST_SLOTS},
+    "cluster": {Capability.HOST_KEY, Capability.EXECUTOR_ENVIRONMENTS, Capability.HOST_SLOTS},
 }
 
 
@@ -97,6 +98,7 @@ def test_the_accessors_answer_what_the_target_declares(kind, tmp_path):
     assert (image_target(target) is target) == (Capability.ENVIRONMENT_IMAGES in declared)
     assert (executor_environment_target(target) is target) == \
         (Capability.EXECUTOR_ENVIRONMENTS in declared)
+    assert (host_slot_target(target) is target) == (Capability.HOST_SLOTS in declared)
 
 
 def test_a_method_of_the_same_name_is_no_capability():

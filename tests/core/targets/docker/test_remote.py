@@ -155,6 +155,14 @@ async def given_up_after_cut(execution, relay: Relay, *, seconds: int) -> Execut
     return lost.value
 
 
+async def released(execution, relay: Relay) -> None:
+    """Free a run's container after a test that may have failed with its link cut: the link
+    is given back first (a release waits for the host for ever, as a run does)."""
+    if relay.proc is None:
+        relay.start()
+    await asyncio.wait_for(execution.release(), 300)
+
+
 async def tail_until(execution, line: bytes) -> tuple[bytearray, asyncio.Task]:
     """Follow the run's log into a buffer from a task; return once ``line`` has arrived."""
     received = bytearray()
@@ -304,20 +312,22 @@ async def test_a_cut_link_loses_no_line_and_repeats_none(remote, relay):
     spec = remote.spec(target, "count.py", "120", "0.05")
     execution = await target.launch(spec, events)
     received, tailer = await tail_until(execution, b"line 20\n")
+    every_line = b"".join(b"line %d\n" % i for i in range(120))
     try:
         relay.cut()
-        cut_at = len(received)
         await until_async(lambda: states and states[-1] is not None, timeout=300,
                           what="the lost link reported", watch=tailer)  # down since <utc>
-        assert len(received) == cut_at  # nothing arrives while the host is away
+        # What was on its way when the link went may still arrive (a busy machine reads it
+        # late), but only whole lines, in order, once each.
+        assert every_line.startswith(bytes(received))
         relay.start()
         await asyncio.wait_for(tailer, 300)
         assert await asyncio.wait_for(execution.wait(), 300) == 0
         assert states[-1] is None  # told: back
-        assert bytes(received) == b"".join(b"line %d\n" % i for i in range(120))
+        assert bytes(received) == every_line
     finally:
         tailer.cancel()
-        await execution.release()
+        await released(execution, relay)
 
 
 async def test_a_link_down_longer_than_link_loss_timeout_gives_the_run_up(remote, relay):
@@ -450,7 +460,7 @@ async def test_a_host_key_that_changed_while_away_fails_the_run_loudly(remote, r
         assert err.value.changed and "HAS CHANGED" in str(err.value)
     finally:
         remote.known_hosts.write_text(known_line(remote.server, relay.port))
-        await execution.release()
+        await released(execution, relay)
 
 
 async def test_a_silent_link_is_noticed_by_keepalives_and_resumed(remote, relay):
@@ -480,7 +490,7 @@ async def test_a_silent_link_is_noticed_by_keepalives_and_resumed(remote, relay)
         if relay.proc is not None:
             os.kill(relay.proc.pid, signal.SIGCONT)
         tailer.cancel()
-        await execution.release()
+        await released(execution, relay)
 
 
 async def test_a_workbench_script_finds_outputs_and_a_share_that_persists(remote):
