@@ -1,4 +1,5 @@
-"""``deck images [--json]`` and ``deck images prune [--yes]``: the environment images deck built."""
+"""``deck images [--target NAME] [--json]`` and ``deck images prune [--target NAME] [--yes]``:
+the environments deck built (images on a Docker Engine, executor venvs on a head node)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,13 @@ import asyncio
 import sys
 from datetime import datetime, timezone
 
-from launchdeck.cli.common import print_json, print_table, project_of
+from launchdeck.cli.common import (ask_ssh_passwords_on_terminal, print_json, print_table,
+                                   project_of)
+
+
+TARGET_HELP = ("the environments of this compute target: the images on its Docker Engine "
+               "(remotedocker: the host's), or the executor venvs on a cluster's head node "
+               "(default: the images on this machine's engine)")
 
 
 def register(sub) -> None:
@@ -15,6 +22,7 @@ def register(sub) -> None:
         description="List the deck-env images on the Docker Engine (DOCKER_HOST, or the local "
                     "socket) with the run configurations of this project that use each.")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--target", metavar="NAME", help=TARGET_HELP)
     p.set_defaults(handler=list_images)
     isub = p.add_subparsers(dest="images_command", metavar="COMMAND")
     prune = isub.add_parser(
@@ -22,6 +30,7 @@ def register(sub) -> None:
         description="Remove the images this project built that none of its run configurations "
                     "uses now. Asks first unless --yes. Images of other projects are left alone.")
     prune.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    prune.add_argument("--target", metavar="NAME", help=TARGET_HELP)
     prune.set_defaults(handler=prune_images)
 
 
@@ -71,11 +80,9 @@ async def _survey(project):
 
 
 def _size(n: int) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return str(n)
+    from launchdeck.core.housekeeping.amounts import format_size
+
+    return format_size(n)
 
 
 def _created(epoch: int) -> str:
@@ -84,6 +91,8 @@ def _created(epoch: int) -> str:
 
 def list_images(args) -> int:
     project = project_of(args)
+    if args.target:
+        return _list_on_target(project, args.target, as_json=args.json)
     images, used, unknown = asyncio.run(_survey(project))
     for line in unknown:
         print(f"deck: cannot tell which image {line}", file=sys.stderr)
@@ -105,6 +114,8 @@ def prune_images(args) -> int:
     from launchdeck.core.docker.engine import connect, engine_url
 
     project = project_of(args)
+    if args.target:
+        return _prune_on_target(project, args.target, yes=args.yes)
     images, used, unknown = asyncio.run(_survey(project))
     if unknown:
         for line in unknown:
@@ -146,3 +157,70 @@ def prune_images(args) -> int:
         print(f"deck: could not remove {line}", file=sys.stderr)
     print(f"Removed {removed} image{'s' if removed != 1 else ''}.")
     return 1 if failed else 0
+
+
+def _active(project):
+    from launchdeck.core.runs.state import RunState
+
+    return project.history.list_runs(status=[s for s in RunState if s.is_active])
+
+
+def _list_on_target(project, name: str, *, as_json: bool) -> int:
+    """The environments on one target, with what needs each (runconfigs, active runs)."""
+    from launchdeck.core.housekeeping.environments import environments_on, needs_on, when
+    from launchdeck.core.housekeeping.amounts import format_size
+    from launchdeck.core.targets.opened import run_with_target
+
+    compute = project.load_compute(name)
+
+    async def job(target):
+        ask_ssh_passwords_on_terminal(target)
+        found = await environments_on(project, target)
+        needs = await needs_on(project, target, compute, _active(project)) if found else None
+        return found, needs
+
+    found, needs = run_with_target(project, compute, job)
+    for line in needs.unknown if needs else ():
+        print(f"deck: cannot tell which environment {line}", file=sys.stderr)
+    used = needs.by if needs else {}
+    if as_json:
+        print_json([{"environment": e.name, "size": e.size, "built": when(e.made_at),
+                     "used_by": used.get(e.name, []), "this_project": e.mine} for e in found])
+        return 0
+    print_table(("environment", "size", "built", "used by", "project"),
+                [(e.name, format_size(e.size), when(e.made_at),
+                  ", ".join(used.get(e.name, [])) or "-", "this" if e.mine else "other")
+                 for e in reversed(found)])
+    return 0
+
+
+def _prune_on_target(project, name: str, *, yes: bool) -> int:
+    """This project's environments on one target that no runconfig or active run needs."""
+    from launchdeck.cli.common import confirm
+    from launchdeck.cli.store import show_plan
+    from launchdeck.core.housekeeping.amounts import format_size
+    from launchdeck.core.housekeeping.environments import (plan_environments,
+                                                           remove_environments)
+    from launchdeck.core.housekeeping.keep import KeepRule
+    from launchdeck.core.targets.opened import run_with_target
+
+    compute = project.load_compute(name)
+
+    async def job(target):
+        ask_ssh_passwords_on_terminal(target)
+        plan = await plan_environments(project, target, compute, KeepRule(),
+                                       _active(project))
+        show_plan(plan)
+        if not plan.items:
+            return 0
+        if not confirm(f"Remove these {len(plan.items)} environments "
+                       f"({format_size(plan.total)})?", yes=yes):
+            print("Nothing removed.")
+            return 1
+        failed = await remove_environments(target, plan.items)
+        for line in failed:
+            print(f"deck: could not remove {line}", file=sys.stderr)
+        print(f"Removed {len(plan.items) - len(failed)} of {len(plan.items)}.")
+        return 1 if failed else 0
+
+    return run_with_target(project, compute, job)

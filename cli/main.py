@@ -7,15 +7,15 @@ import sys
 # Each module adds its subcommands through ``register(subparsers)``; handlers take the parsed
 # arguments and return the exit code.
 COMMAND_MODULES = [f"launchdeck.cli.{name}" for name in (
-    "target", "runconfig", "submit", "runs", "prepare", "images", "dash", "history", "link",
-    "sweep")]
+    "target", "runconfig", "submit", "runs", "prepare", "images", "store", "dash", "history",
+    "link", "sweep")]
 # Which module owns each command: only that one is imported when the command is known, so a
 # quick command does not pay for the imports of every other.
 COMMAND_OWNERS = {command: f"launchdeck.cli.{module}" for command, module in (
     ("target", "target"), ("runconfig", "runconfig"), ("submit", "submit"), ("rerun", "submit"),
     ("runs", "runs"), ("logs", "runs"), ("cancel", "runs"), ("prepare", "prepare"),
-    ("images", "images"), ("dash", "dash"), ("history", "history"), ("link", "link"),
-    ("sweep", "sweep"))}
+    ("images", "images"), ("store", "store"), ("dash", "dash"), ("history", "history"),
+    ("link", "link"), ("sweep", "sweep"))}
 
 
 def build_parser(only: str | None = None) -> "argparse.ArgumentParser":

@@ -61,7 +61,12 @@ KEYS: dict[str, tuple[str, str]] = {
                  "runs on this machine (Unix nice, 0 to 19; default 10)"),
     "linkLossTimeout": ("link_loss_timeout", "How many seconds a run waits for its lost SSH "
                         "link before deck gives it up as lost (leave out to wait for ever)"),
+    "storeBudget": ("store_budget", "How much disk this project's environments may take on "
+                    "this target, for example 20GB; deck removes the oldest unused ones after "
+                    "a build to stay within it (leave out for no limit)"),
 }
+#: The targets where deck builds environments (images, executor venvs): ``storeBudget``'s.
+_BUILDS_ENVIRONMENTS = {TargetType.DOCKER, TargetType.REMOTEDOCKER, TargetType.CLUSTER}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +96,8 @@ class ComputeConfig:
     niceness: int | None = None
     #: Seconds a run over SSH waits for its lost link; None: for ever (``core.remote.link``).
     link_loss_timeout: int | None = None
+    #: Bytes this project's environments may take on the target; None: no limit.
+    store_budget: int | None = None
     unknown_keys: tuple[str, ...] = ()
 
 
@@ -127,6 +134,7 @@ def compute_from_document(doc: YamlDocument) -> ComputeConfig:
                                    expected="a whole number from 0 to 19")
     values["link_loss_timeout"] = s.integer("linkLossTimeout", None, low=1,
                                             expected="a whole number of seconds, at least 1")
+    values["store_budget"] = _store_budget(s, target_type)
     for key in ("sharedVolumes", "nvidiaDocker", "userManagedEnvironment"):
         values[KEYS[key][0]] = s.boolean(key, False)
     values["password"] = _password(s)
@@ -144,6 +152,23 @@ def compute_from_document(doc: YamlDocument) -> ComputeConfig:
             raise s.missing(key, required, known=KEYS)
     return ComputeConfig(name=doc.path.stem, path=doc.path, unknown_keys=s.unknown(KEYS),
                          **values)
+
+
+def _store_budget(s: Section, target_type: TargetType) -> int | None:
+    from launchdeck.core.housekeeping.amounts import SIZE_EXAMPLES, parse_size
+
+    value = s.get("storeBudget")
+    if value is None:
+        return None
+    size = parse_size(str(value)) if isinstance(value, (str, int)) and \
+        not isinstance(value, bool) else None
+    if size is None or size <= 0:
+        raise s.wrong("storeBudget", SIZE_EXAMPLES)
+    if target_type not in _BUILDS_ENVIRONMENTS:
+        raise s.fail("storeBudget", f"storeBudget applies to docker, remotedocker and cluster "
+                     f"targets, where deck builds environments; a {target_type} target builds "
+                     "none", part="key")
+    return size
 
 
 def _password(s: Section) -> str | None:
@@ -171,7 +196,7 @@ def write_compute(path: str | os.PathLike[str], *, type: TargetType | str,
                   user_managed_environment: bool | None = None,
                   max_concurrent_runs: int | None = None, spark_master: str | None = None,
                   niceness: int | None = None, link_loss_timeout: int | None = None,
-                  build_ca_bundle: str | None = None,
+                  store_budget: str | None = None, build_ca_bundle: str | None = None,
                   build_offline: bool | None = None, header_comment: str | None = None,
                   force: bool = False) -> ComputeConfig:
     """Create a commented ``.compute`` file (for ``deck target attach``); None values are left out.

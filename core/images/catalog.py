@@ -45,9 +45,14 @@ async def list_images(docker: aiodocker.Docker, *, url: str) -> list[Environment
 
 async def remove_image(docker: aiodocker.Docker, image: EnvironmentImage, *, url: str) -> bool:
     """Untag and delete one image (not by force: an image a container uses stays)."""
-    async with engine_errors(f"removing {image.ref}", url):
+    return await remove_ref(docker, image.ref, url=url)
+
+
+async def remove_ref(docker: aiodocker.Docker, ref: str, *, url: str) -> bool:
+    """Untag and delete the image ``ref`` (not by force); False if it was not there."""
+    async with engine_errors(f"removing {ref}", url):
         try:
-            await docker.images.delete(image.ref)
+            await docker.images.delete(ref)
         except aiodocker.DockerError as exc:
             if is_missing(exc):
                 return False

@@ -2,8 +2,9 @@
 
 The host keeps ``~/.launchdeck/store`` with the local store's layout (``objects/ab/cdef...``,
 ``manifests/<fp>.json``). Invariant on the host: a manifest is written only after every blob
-it names, so a manifest there proves its blobs are there too (a future clean-up on the host must
-delete manifests before blobs).
+it names, so a manifest there proves its blobs are there too (the host's prune,
+``core/farside/storeprune.py``, deletes manifests before blobs). Every sync marks what it finds
+there (a fresh mtime), which is how that prune tells what is still in use.
 
 A sync costs at most three short exchanges, each one channel with the host's ``sh``:
 
@@ -26,6 +27,7 @@ import io
 import os
 import tarfile
 import threading
+import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,11 +48,19 @@ _FLUSH = 256 * 1024
 _GZIP_LEVEL = 1  # fast: the link, not the CPU, should be what limits a sync
 _SAMPLE = 64 * 1024
 
+# What a sync finds there and may rely on gets a fresh mtime (one ``touch`` for all): the
+# snapshot, the candidate bases (this machine's recent snapshots) and the blobs it finds
+# present. A prune of the host's store (``core/farside/storeprune.py``) removes only what no
+# sync marked lately.
 _HAVE = r'''cd "$1" 2>/dev/null || exit 0
-while read -r fp; do [ -f "manifests/$fp.json" ] && echo "$fp"; done; exit 0'''
+m=; while read -r fp; do [ -f "manifests/$fp.json" ] && { echo "$fp"; m="$m manifests/$fp.json"; }
+done; [ -z "$m" ] || touch -c -- $m; exit 0'''
 
+# Present blobs stream to one xargs touch (a first sync asks about every file of a project).
 _MISSING = r'''cd "$1" 2>/dev/null || { cat; exit 0; }
-while read -r h; do p=${h%"${h#??}"}; [ -f "objects/$p/${h#??}" ] || echo "$h"; done'''
+{ while read -r h; do p=${h%"${h#??}"}
+    if [ -f "objects/$p/${h#??}" ]; then echo "objects/$p/${h#??}" >&3; else echo "$h"; fi
+  done 3>&1 1>&4 | xargs -r touch -c --; } 4>&1; exit 0'''
 
 # Blobs land in a temp folder first and are renamed into place, so a dropped link never leaves
 # a truncated blob under its final name; the manifest is published last.
@@ -223,6 +233,7 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes | None = None,
          path: Path | None = None) -> None:
     info = tarfile.TarInfo(name)
     info.mode = 0o444
+    info.mtime = int(time.time())  # sent now: a prune of the host's store goes by it
     if path is not None:
         info.size = path.stat().st_size
         with open(path, "rb") as src:

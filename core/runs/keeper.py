@@ -175,6 +175,11 @@ class Keeper:
             environment_id = await target.prepare(spec.env, progress=progress)
             if environment_id:
                 self.history.update_run(self.run_id, environment_id=environment_id)
+            if configs.compute.store_budget is not None:
+                from launchdeck.core.housekeeping.budget import keep_budget
+
+                await keep_budget(self.project, target, configs.compute, keep=environment_id,
+                                  progress=progress)
             if self.cancel_event.is_set():
                 self._finish(RunState.CANCELED, note="canceled while preparing")
                 return None

@@ -72,8 +72,13 @@ def _enqueue(project: Project, start: bool, queue) -> RunRecord:
 
     # Fork the keeper first, before history is opened: it warms up while we snapshot.
     seed = KeeperSeed(project) if start and can_fork() else None
+    from launchdeck.core.snapshot.lock import store_lock
+
     try:
-        record, parsed = queue(seed)
+        # Shared with other submits; a prune waits until the run that needs the snapshot
+        # is in history (core.snapshot.lock).
+        with store_lock(project.store.root, exclusive=False):
+            record, parsed = queue(seed)
     except BaseException:
         if seed is not None:
             seed.abandon()
@@ -193,7 +198,11 @@ def trial_templates(project: Project, runconfig_name: str, script: str,
     for configs in loaded:
         script_rel = _check_submittable(project, configs, script)
     kept = frozenset().union(*(_kept_configs(project, configs) for configs in loaded))
-    snapshot = _snapshot_holding(project, script, script_rel, kept)
+    from launchdeck.core.snapshot.lock import store_lock
+
+    # Until the sweep names it, only its age keeps a prune off it (core.housekeeping).
+    with store_lock(project.store.root, exclusive=False):
+        snapshot = _snapshot_holding(project, script, script_rel, kept)
     return [_queued_record(configs, snapshot.fingerprint, script_rel, arguments)
             for configs in loaded]
 

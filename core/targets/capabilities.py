@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 
     from launchdeck.core.config.compute import ComputeConfig
     from launchdeck.core.remote.hostslots import HostSlots
+    from launchdeck.core.remote.commands import SSHHost
     from launchdeck.core.targets.docker.environment import ImageResult
-    from launchdeck.core.targets.spark.env import ExecutorEnvironment
+    from launchdeck.core.targets.spark.env import BuiltEnvironment, ExecutorEnvironment
 
 
 class HostKeyTarget(ComputeTarget, Protocol):
@@ -34,6 +35,10 @@ class HostKeyTarget(ComputeTarget, Protocol):
 
     async def accept_host_key(self, fingerprint: str) -> None:
         """Trust the host's key if it has ``fingerprint`` (what the user confirmed)."""
+        ...
+
+    async def remote_host(self) -> "SSHHost":
+        """The host, connected (for work on it beside runs: its store, its environments)."""
         ...
 
 
@@ -77,7 +82,16 @@ class ExecutorEnvironmentTarget(ComputeTarget, Protocol):
         ...
 
     async def built_environments(self) -> list[tuple[str, int]]:
-        """(hash, bytes of its archive) of every executor environment built there."""
+        """(hash, bytes on disk) of every executor environment built there, largest first."""
+        ...
+
+    async def environments(self) -> "list[BuiltEnvironment]":
+        """Every executor environment there with its size and build time, oldest first."""
+        ...
+
+    async def remove_environments(self, hashes: list[str]) -> dict[str, str]:
+        """Remove environments by hash: hash -> "removed", "busy" (in use, being built) or
+        "gone"; one in use by any process on the head node is never removed."""
         ...
 
 

@@ -43,7 +43,7 @@ class RunconfigEnvironment:
 @dataclass(frozen=True)
 class BuiltEnvironment:
     name: str   #: an image reference, or a venv's hash
-    size: int   #: bytes (the image, or the venv's archive)
+    size: int   #: bytes (the image, or the venv with its archive)
 
 
 @dataclass(frozen=True)
@@ -159,11 +159,25 @@ async def prepare_environment(target: ComputeTarget, env: EnvironmentSpec, *,
     images = image_target(target)
     if images is not None:
         result = await images.ensure_image(env, progress=progress, rebuild=rebuild)
+        await _keep_budget(target, env, result.ref, progress)
         return Prepared(result.ref, result.built, result.seconds)
     if rebuild:
         raise TargetError(f"target {target.name}: --rebuild applies to Docker targets only")
     environment = await target.prepare(env, progress=progress)
+    await _keep_budget(target, env, environment, progress)
     return Prepared(environment, None, time.monotonic() - started)
+
+
+async def _keep_budget(target: ComputeTarget, env: EnvironmentSpec, kept: str,
+                       progress: Progress) -> None:
+    """The target's ``storeBudget``, if it sets one (``core.housekeeping.budget``)."""
+    if env.compute.store_budget is None or env.project_dir is None:
+        return
+    from launchdeck.core.housekeeping.budget import keep_budget
+    from launchdeck.core.project import Project
+
+    await keep_budget(Project(env.project_dir), target, env.compute, keep=kept,
+                      progress=progress)
 
 
 async def prepare_runconfigs(project: "Project", target: ComputeTarget, runconfigs: list[str],

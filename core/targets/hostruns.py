@@ -172,6 +172,10 @@ class HostRunsTarget:
     async def accept_host_key(self, fingerprint: str) -> None:
         await self.host.accept_host_key(fingerprint)
 
+    async def remote_host(self) -> "SSHHost":
+        await self.runs.connect()
+        return self.host
+
     def host_slots(self) -> "HostSlots | None":
         """``maxConcurrentRuns`` counted on the host, for every machine (none when unset)."""
         from launchdeck.core.remote.hostslots import HostSlots, slot_key
@@ -179,12 +183,7 @@ class HostRunsTarget:
         limit = self.compute.max_concurrent_runs
         if limit is None:
             return None
-
-        async def host() -> "SSHHost":
-            await self.runs.connect()
-            return self.host
-
-        return HostSlots(host, key=slot_key(self.KIND, self.name), limit=limit,
+        return HostSlots(self.remote_host, key=slot_key(self.KIND, self.name), limit=limit,
                          target=self.name)
 
     async def slot_watch(self, spec: "RunSpec", execution: "Execution") -> dict:

@@ -27,7 +27,7 @@ connection per process.
 
 ``Framework: PySpark`` runs as on the Docker target (spark-submit ``local[*]`` in the
 container). What it cannot do: hosts without ``python3`` (the code is
-put into containers by a host-side script); cleaning the host's store (it only grows); a run
+put into containers by a host-side script); a run
 whose host never comes back stays Running (without ``linkLossTimeout``), and its cancel waits
 for the host.
 """
@@ -82,6 +82,12 @@ class RemoteDockerTarget(DockerTarget):
 
     async def host(self) -> "SSHHost":
         return await self.forwarded.host()
+
+    async def remote_host(self) -> "SSHHost":
+        """The host, connected (its store is pruned through it)."""
+        host = await self.host()
+        await self.connection()
+        return host
 
     async def connection(self):
         """The shared SSH connection; host key trouble names this target's check command."""

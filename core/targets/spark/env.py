@@ -110,22 +110,74 @@ def executor_environment(conda: "CondaDependencies | None", *, python: str,
 
 async def is_built(host: "SSHHost", env: ExecutorEnvironment) -> bool:
     # An interpreter that no longer runs (the head node's python3 upgraded) means rebuild.
+    # The marker's time is when it was last prepared: a budget removes the least recent first.
     result = await host.run(["sh", "-c", 'test -f "$1/.deck-ready" && test -f "$2" && '
-                             '"$1/bin/python" -c ""', "sh", env.folder, env.archive])
+                             '"$1/bin/python" -c "" && touch "$1/.deck-ready"', "sh",
+                             env.folder, env.archive])
     return result.exit_status == 0
 
 
 async def list_built(host: "SSHHost") -> list[tuple[str, int]]:
-    """(hash, archive bytes) of the environments built on the head node, largest first."""
-    result = await host.run(["sh", "-c", 'cd "$HOME/$1" 2>/dev/null || exit 0; for d in */; do '
-                             'h=${d%/}; [ -f "$h/.deck-ready" ] && [ -f "$h.tar.gz" ] && '
-                             'echo "$h $(wc -c < "$h.tar.gz")"; done; exit 0', "sh", ENVS])
+    """(hash, bytes on disk) of the environments built on the head node, largest first."""
+    return sorted(((env.hash, env.size) for env in await list_environments(host)),
+                  key=lambda item: -item[1])
+
+
+#: ``sh -c _LIST sh ENVS``: "hash kilobytes built-at" of each built environment (the venv
+#: and its archive together).
+_LIST = r'''cd "$HOME/$1" 2>/dev/null || exit 0
+for d in */; do h=${d%/}; [ -f "$h/.deck-ready" ] || continue
+  k=$(du -sk "$h" "$h.tar.gz" 2>/dev/null | awk '{s+=$1} END {print s+0}')
+  echo "$h $k $(stat -c %Y "$h/.deck-ready" 2>/dev/null || echo 0)"
+done; exit 0'''
+
+#: ``sh -c _REMOVE sh ENVS HASH...``: remove each environment unless it is being built (its
+#: lock is held: taken first, so no build starts meanwhile) or a process on the head node uses
+#: it (spark-submit names the archive, the driver runs its python): runs of any project and any
+#: machine count. This script's own command line holds no "envs/HASH" (the folder and the
+#: hashes are separate arguments), and grep's is not in the list the shell expanded before it.
+#: The lock file stays: a build may be waiting on it.
+_REMOVE = r'''cd "$HOME/$1" 2>/dev/null || exit 0; shift
+for h in "$@"; do
+  [ -d "$h" ] || [ -f "$h.tar.gz" ] || { echo "gone $h"; continue; }
+  if ( if command -v flock >/dev/null 2>&1; then flock -n 9 || exit 3; fi
+       grep -qsaF -- "envs/$h" /proc/[0-9]*/cmdline && exit 3
+       rm -rf "$h.tar.gz" "$h" ) 9>"$h.lock"
+  then echo "removed $h"; else echo "busy $h"; fi
+done'''
+
+
+@dataclass(frozen=True)
+class BuiltEnvironment:
+    """An executor environment found on the head node."""
+
+    hash: str
+    size: int       #: bytes of the venv and its archive
+    built_at: int   #: unix time it was built or last found by a prepare
+
+
+async def list_environments(host: "SSHHost") -> list[BuiltEnvironment]:
+    """Every environment built on the head node, oldest first."""
+    result = await host.run(["sh", "-c", _LIST, "sh", ENVS])
     found = []
     for line in result.stdout.decode(errors="replace").splitlines():
-        name, _, size = line.partition(" ")
-        if size.strip().isdigit():
-            found.append((name, int(size)))
-    return sorted(found, key=lambda item: -item[1])
+        parts = line.split()
+        if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+            found.append(BuiltEnvironment(parts[0], int(parts[1]) * 1024, int(parts[2])))
+    return sorted(found, key=lambda env: (env.built_at, env.hash))
+
+
+async def remove_environments(host: "SSHHost", hashes: list[str]) -> dict[str, str]:
+    """Remove environments by hash; hash -> "removed", "busy" (in use or being built) or
+    "gone"."""
+    if not hashes:
+        return {}
+    result = await host.run(["sh", "-c", _REMOVE, "sh", ENVS, *hashes])
+    said = {}
+    for line in result.stdout.decode(errors="replace").splitlines():
+        state, _, name = line.partition(" ")
+        said[name] = state
+    return {h: said.get(h, "busy") for h in hashes}
 
 
 async def build(host: "SSHHost", env: ExecutorEnvironment, *, progress: "Progress",

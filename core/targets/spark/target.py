@@ -168,8 +168,18 @@ class SparkTarget(HostRunsTarget):
         return await spark_env.is_built(self.host, wanted)
 
     async def built_environments(self) -> list[tuple[str, int]]:
-        """(hash, bytes of its archive) of every executor environment on the head node."""
+        """(hash, bytes on disk) of every executor environment on the head node."""
         return await spark_env.list_built(self.host)
+
+    async def environments(self) -> list[spark_env.BuiltEnvironment]:
+        """Every executor environment on the head node with its size and age, oldest first."""
+        await self.runs.connect()
+        return await spark_env.list_environments(self.host)
+
+    async def remove_environments(self, hashes: list[str]) -> dict[str, str]:
+        """Remove executor environments unless in use or being built (``spark.env``)."""
+        await self.runs.connect()
+        return await spark_env.remove_environments(self.host, hashes)
 
     def _ca_bundle(self, env: EnvironmentSpec) -> Path | None:
         from launchdeck.core.images.settings import BuildSettings

@@ -192,3 +192,36 @@ def test_port_left_out_lets_ssh_config_decide(in_tmp):
                                "type: remotedocker\naddress: gpu\nbaseDockerImage: x\nport: 22\n"))
     assert (given.port, given.explicit_port) == (22, 22)
     assert resolve(given.address, port=given.explicit_port, config_paths=[cfg]).port == 22
+
+
+def test_store_budget_is_a_size_on_targets_that_build_environments(in_tmp):
+    path = write(in_tmp / "aml_config" / "s.compute",
+                 "type: remotedocker\naddress: h\nbaseDockerImage: x\nstoreBudget: 20GB\n")
+    assert load_compute(path).store_budget == 20_000_000_000
+    path.write_text("type: cluster\naddress: h\nstoreBudget: 512MiB\n")
+    assert load_compute(path).store_budget == 512 * 1024 ** 2
+    path.write_text("type: docker\nbaseDockerImage: x\n")
+    assert load_compute(path).store_budget is None  # no limit
+    written = write_compute(in_tmp / "aml_config" / "w.compute", type="docker",
+                            base_docker_image="x", store_budget="5GB")
+    assert written.store_budget == 5_000_000_000 and "storeBudget: 5GB" in \
+        (in_tmp / "aml_config" / "w.compute").read_text()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("storeBudget: lots", '3:14: storeBudget must be a size such as 20GB, 500MB or 2GiB, got '
+                          '"lots"'),
+    ("storeBudget: 0", "3:14: storeBudget must be a size such as 20GB, 500MB or 2GiB, got the "
+                       "number 0"),
+    ("storeBudget: true", "3:14: storeBudget must be a size such as 20GB, 500MB or 2GiB, got "
+                          "true"),
+])
+def test_a_wrong_store_budget_is_reported_at_its_position(in_tmp, text, message):
+    rejects(in_tmp, f"type: docker\nbaseDockerImage: x\n{text}\n",
+            f"aml_config/x.compute:{message}")
+
+
+def test_store_budget_on_a_target_that_builds_nothing_is_refused(in_tmp):
+    rejects(in_tmp, "type: remote\naddress: h\nstoreBudget: 1GB\n",
+            "aml_config/x.compute:3:1: storeBudget applies to docker, remotedocker and cluster "
+            "targets, where deck builds environments; a remote target builds none")
