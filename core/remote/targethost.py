@@ -9,7 +9,6 @@ same patience with a busy sshd.
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 from launchdeck.core.errors import HostKeyError, TargetUnreachable
@@ -58,6 +57,8 @@ def warm_link(compute: "ComputeConfig") -> None:
 async def connect(host: "SSHHost", target_name: str):
     """The host's shared connection; host key trouble names the target's check command (a
     keeper never trusts a key itself: the user confirms it there)."""
+    import asyncio  # here: `deck submit` imports this module (warm_link) with no event loop
+
     try:
         for delay in CONNECT_RETRIES:
             try:

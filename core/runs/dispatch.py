@@ -93,10 +93,18 @@ def _start_next(project: Project, target: str, seeded: SeededRun | None) -> list
     # run's own configs from its snapshot and says what is wrong.
     # (A target whose slots are kept on its host is counted here too, for this machine's
     # runs: its keepers then wait for the host's own count, core.runs.hostwait.)
-    limit = slot_limit(project, target)[0] or 1
-    held = slots.busy_slots(slots.folder(project.deck_dir, target), limit)
     active = history.list_runs(status=[RunState.PREPARING, RunState.RUNNING], target=target)
-    room = limit + STANDBY - max(held, len(active) + len(owned))
+    busy = len(active) + len(owned)
+    waiting = len(queue) - len(owned)
+    if waiting <= 1 + STANDBY - busy:
+        # Room whatever the limit (at least 1): the target is not opened to read it, so
+        # `deck submit` to an idle target loads none of its code. A keeper still takes a slot
+        # file before it launches, so one whose slot a finishing run holds just waits.
+        room = waiting
+    else:
+        limit = slot_limit(project, target)[0] or 1
+        held = slots.busy_slots(slots.folder(project.deck_dir, target), limit)
+        room = limit + STANDBY - max(held, busy)
     started = []
     for run_id, _, _ in queue:
         if room <= 0:

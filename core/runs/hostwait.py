@@ -13,7 +13,6 @@ machine"); the run's log says it once, when the wait begins.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -86,6 +85,8 @@ async def wait_for_host_slot(slots: "HostSlots", me: dict, *, run_dir: Path,
                              my_turn: Callable[[], bool], stop: Callable[[], bool],
                              note: Callable[[str], object]) -> "HostSlotLease | None":
     """This machine's turn, then a slot on the host; None if ``stop()`` says to give up."""
+    import asyncio  # here: `deck submit` reads the waiting notes (core.runs.waiting) loop-free
+
     while not my_turn():
         if stop():
             return None
@@ -122,6 +123,8 @@ async def wait_for_host_slot(slots: "HostSlots", me: dict, *, run_dir: Path,
 
 
 async def _stopped_within(stop: Callable[[], bool], seconds: float) -> bool:
+    import asyncio
+
     loop = asyncio.get_running_loop()
     until = loop.time() + seconds
     while loop.time() < until:

@@ -9,7 +9,6 @@ tries once every older queued run of its target is gone from the queue.
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import os
 from pathlib import Path
@@ -70,6 +69,8 @@ def busy_slots(folder: Path, limit: int) -> int:
 async def acquire(folder: Path, limit: int, *, my_turn: Callable[[], bool],
                   stop: Callable[[], Awaitable[bool] | bool]) -> SlotLease | None:
     """Wait for a slot; return None if ``stop()`` says to give up (the run was canceled)."""
+    import asyncio  # here: `deck submit` counts slots (dispatch) without an event loop
+
     while True:
         result = stop()
         if isinstance(result, Awaitable):

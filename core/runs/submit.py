@@ -48,6 +48,12 @@ def resubmit(project: Project, run_id: str, *, start: bool = True) -> RunRecord:
     target from the snapshot, so code or configs edited since do not enter the new run.
     """
     def queue(seed):
+        from launchdeck.core.snapshot.lock import store_lock
+
+        with store_lock(project.store.root, exclusive=False):  # see _queue
+            return requeue()
+
+    def requeue():
         old = project.history.get_run(run_id)
         entries = {e.path for e in project.store.manifest(old.snapshot)}
         for rel in (f"aml_config/{old.run_configuration}.runconfig",
@@ -72,13 +78,8 @@ def _enqueue(project: Project, start: bool, queue) -> RunRecord:
 
     # Fork the keeper first, before history is opened: it warms up while we snapshot.
     seed = KeeperSeed(project) if start and can_fork() else None
-    from launchdeck.core.snapshot.lock import store_lock
-
     try:
-        # Shared with other submits; a prune waits until the run that needs the snapshot
-        # is in history (core.snapshot.lock).
-        with store_lock(project.store.root, exclusive=False):
-            record, parsed = queue(seed)
+        record, parsed = queue(seed)
     except BaseException:
         if seed is not None:
             seed.abandon()
@@ -115,10 +116,16 @@ def _queue(project: Project, runconfig_name: str, script: str, arguments: tuple[
 
         warm_link(configs.compute)  # the host's link connects while we snapshot too
     script_rel = _check_submittable(project, configs, script)
-    # The run's own configs are in its snapshot whatever .gitignore/.amlignore say.
-    snapshot = _snapshot_holding(project, script, script_rel, _kept_configs(project, configs))
-    record = _queued_record(configs, snapshot.fingerprint, script_rel, arguments)
-    record = _insert_with_fresh_id(project, record)
+    from launchdeck.core.snapshot.lock import store_lock
+
+    # Taken once the input is known good (bad input leaves every file as it was); shared
+    # with other submits: a prune waits until the run that needs the snapshot is in history.
+    with store_lock(project.store.root, exclusive=False):
+        # The run's own configs are in its snapshot whatever .gitignore/.amlignore say.
+        snapshot = _snapshot_holding(project, script, script_rel,
+                                     _kept_configs(project, configs))
+        record = _queued_record(configs, snapshot.fingerprint, script_rel, arguments)
+        record = _insert_with_fresh_id(project, record)
     if snapshot.warnings:  # what the snapshot left out goes in the run's log and runs show
         from launchdeck.core.runs import skipped
 
