@@ -50,6 +50,14 @@ async def fresh(target, env) -> str:
     return ref
 
 
+def without_pip_cache() -> None:
+    """Empty the pip cache BuildKit keeps between builds: pip keeps an index page ten minutes,
+    and a test that wants pip to meet the TLS proxy must not find ``six`` there from another
+    test's build."""
+    subprocess.run(["docker", "builder", "prune", "-f", "--filter", "type=exec.cachemount"],
+                   capture_output=True, check=True)
+
+
 async def test_prepare_builds_once_then_finds_the_image(docker_project, build_calls):
     env = docker_project.env(conda=SIX, buildCaBundle=CA_BUNDLE)
     target = docker_project.target(env)
@@ -193,6 +201,7 @@ async def test_a_certificate_failure_says_to_set_build_ca_bundle(docker_project,
     target = docker_project.target(env)
     try:
         ref = await fresh(target, env)
+        without_pip_cache()
         with pytest.raises(EnvironmentBuildError) as err:
             await target.ensure_image(env, progress=lambda _: None)
         first, *rest = str(err.value).splitlines()
@@ -214,6 +223,7 @@ async def test_behind_the_proxy_without_a_bundle_the_error_names_the_readme_fix(
     target = docker_project.target(env)
     try:
         await fresh(target, env)
+        without_pip_cache()
         with pytest.raises(EnvironmentBuildError) as err:
             await target.ensure_image(env, progress=lambda _: None)
         first = str(err.value).splitlines()[0]
