@@ -95,6 +95,7 @@ class Link:
         self._done = asyncio.Event()
         self._idle_timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task] = set()
+        self._leaving_idle = False  #: leaving because nobody used it (not told to stop)
 
     # -- life ---------------------------------------------------------------------------------
 
@@ -135,6 +136,7 @@ class Link:
         if self.sessions or forwarded:
             self._arm_idle()  # a session ending re-arms it too; forwards are looked at here
         else:
+            self._leaving_idle = True
             self._done.set()
 
     async def _shut_down(self) -> None:
@@ -151,6 +153,12 @@ class Link:
                 log.unlink()
         if self._server is not None:
             self._server.close()
+        if self._leaving_idle:
+            # A client that connected in the moment before the socket went is served to the
+            # end (a link stopped on purpose cuts its sessions instead).
+            await asyncio.sleep(0)
+            while self.sessions:
+                await asyncio.sleep(0.05)
         for task in list(self._tasks):
             task.cancel()
         for forward in self.forwards.values():
