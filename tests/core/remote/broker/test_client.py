@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -63,6 +64,13 @@ async def test_commands_get_stdin_stdout_stderr_and_exit_status(link_home, ssh_s
         await host.run(["sh", "-c", "echo no >&2; exit 7"], check=True)
 
 
+def link_logs() -> str:
+    """What the test's link processes wrote (a failure's message carries it)."""
+    folder = Path(os.environ["XDG_RUNTIME_DIR"]) / "launchdeck"
+    return "\n".join(f"{log.name}: {log.read_text(errors='replace')}"
+                     for log in sorted(folder.glob("*.log")))
+
+
 def test_a_deck_process_with_a_live_link_imports_neither_asyncssh_nor_aiodocker(
         link_home, ssh_server):
     code = f"""
@@ -79,7 +87,7 @@ print(sorted(m for m in ("asyncssh", "aiodocker") if m in sys.modules))
     for _ in range(2):  # the first starts the link; the second finds it
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                              timeout=120)
-        assert out.returncode == 0, out.stderr
+        assert out.returncode == 0, (out.stderr, link_logs())
         assert out.stdout.splitlines() == ["hello", ssh_server.fingerprint, "[]"]
 
 
@@ -98,7 +106,7 @@ print(asyncio.run(host.run(["echo", "ok"])).stdout.decode().strip())
                               stderr=subprocess.PIPE, text=True) for _ in range(6)]
     go.touch()
     outs = [p.communicate(timeout=120) for p in procs]
-    assert [o for o, _ in outs] == ["ok\n"] * 6, [e for _, e in outs]
+    assert [o for o, _ in outs] == ["ok\n"] * 6, ([e for _, e in outs], link_logs())
     links = [s for s in link_status() if s["answers"]]
     assert len(links) == 1
     servers = subprocess.run(["pgrep", "-f", f"broker.server .*{link_home}"],
