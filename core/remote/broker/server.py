@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 _CHUNK = 256 * 1024
 #: Connections to one host at most (each past the first only when the server refused a session).
 MAX_CONNECTIONS = 8
+#: How long a finished command's session waits for its client to close (it does at once).
+_CLIENT_CLOSE_WAIT = 30.0
 
 
 def error_json(exc: BaseException) -> dict:
@@ -385,6 +387,12 @@ class Link:
             await asyncio.wait({feeding, running}, return_when=asyncio.FIRST_COMPLETED)
             if running.done():
                 running.result()
+                # The exit status is sent: end our side and read until the client closes.
+                # Closing with a frame of its still unread (its stdin's end, sent late by a
+                # slow client) resets its connection, and asyncio's reader then raises before
+                # it hands over the exit status it had buffered: "connection lost".
+                writer.write_eof()
+                await asyncio.wait({feeding}, timeout=_CLIENT_CLOSE_WAIT)
         finally:
             feeding.cancel()
             running.cancel()
