@@ -51,6 +51,15 @@ async def fresh(target, env) -> str:
     return ref
 
 
+async def build_fresh(target, env) -> tuple[str, list[str]]:
+    """Build the env's image from scratch: its ref and the lines the build log showed."""
+    ref = await fresh(target, env)
+    lines: list[str] = []
+    result = await target.ensure_image(env, progress=lines.append)
+    assert result.built and result.ref == ref
+    return ref, lines
+
+
 def without_pip_cache() -> None:
     """Empty the pip cache BuildKit keeps between builds: pip keeps an index page ten minutes,
     and a test that wants pip to meet the TLS proxy must not find ``six`` there from another
@@ -147,10 +156,7 @@ async def test_a_workbench_conda_file_builds_on_a_base_without_conda(docker_proj
     env = docker_project.env(conda=WORKBENCH, buildCaBundle=CA_BUNDLE)
     target = docker_project.target(env)
     try:
-        ref = await fresh(target, env)
-        lines: list[str] = []
-        result = await target.ensure_image(env, progress=lines.append)
-        assert result.built and result.ref == ref
+        ref, lines = await build_fresh(target, env)
         log = "\n".join(lines)
         assert "has no conda: the conda packages of" in log
         assert "conda_dependencies.yml:6: conda six=1.16.0 -> pip six==1.16.0" in log
@@ -230,12 +236,10 @@ async def test_a_base_with_conda_installs_the_conda_packages_with_conda(
     conda = WORKBENCH.replace("  - toolz\n", "  - scikit-learn\n  - ipykernel=4.6.1\n")
     env = docker_project.env(conda=conda, baseDockerImage=conda_base, buildCaBundle=CA_BUNDLE)
     target = docker_project.target(env)
-    ref = None
+    ref = ""
     try:
-        ref = await fresh(target, env)
-        lines: list[str] = []
-        result = await target.ensure_image(env, progress=lines.append)
-        assert result.built and result.ref == ref
+        ref = f"deck-env:{await target.environment_tag(env)}"  # removed afterwards
+        _, lines = await build_fresh(target, env)
         log = "\n".join(lines)
         said = f"base image {conda_base} has conda: the conda packages of "
         assert any(line.startswith(said) and line.endswith(
@@ -260,7 +264,7 @@ async def test_a_base_with_conda_installs_the_conda_packages_with_conda(
         assert not any(line.startswith(("scikit-learn==", "ipykernel==")) for line in installed)
     finally:
         await target.close()
-        if ref is not None:
+        if ref:
             remove_image(ref)
 
 
