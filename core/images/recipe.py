@@ -150,6 +150,9 @@ def plan(*, tag: str, base_name: str, facts: "BaseFacts", conda: "CondaDependenc
         elif lists_pip:
             conda_specs.append("pip")
         if conda_specs:
+            # said as plainly as the pip translation is, so a log shows which way it went
+            notes.append(f"base image {base_name} has {facts.conda}: the conda packages of "
+                         f"{conda_file} are installed with {facts.conda}")
             files["conda.txt"] = ("\n".join(conda_specs) + "\n").encode()
             channels = "".join(f" -c {_shell_word(c)}" for c in (conda.channels if conda else ()))
             override = " --override-channels" if channels else ""

@@ -80,6 +80,10 @@ def test_attach_check_prepare_submit_end_to_end(remote_deck, home):
     assert len(run["metrics"]["loss"]) == 3 and run["metrics"]["epochs"] == [[3, "done"]]
     assert run["artifacts"] == ["outputs/model.json"]
     assert run["disconnected_since"] is None
+    # the image the run used, as `deck prepare` built it on the host's engine
+    assert str(run["environment_id"]).startswith("deck-env:"), run
+    assert subprocess.run(["docker", "image", "inspect", run["environment_id"]],
+                          capture_output=True).returncode == 0
 
 
 def test_check_asks_on_a_terminal_before_trusting_a_host_key(remote_deck, home):

@@ -65,15 +65,27 @@ def test_unknown_and_workbench_keys_are_reported_by_every_command_and_the_run_go
     compute = project / "aml_config" / "local.compute"
     compute.write_text(compute.read_text() + "pythonLocaton:\t/usr/bin/python3\n")
     compute_line = len(compute.read_text().splitlines())
+    conda = project / "aml_config" / "conda_dependencies.yml"
+    conda.write_text(conda.read_text().replace("channels: []", "chanels: []"))
+    conda_line = conda.read_text().splitlines().index("chanels: []") + 1
+    spark = project / "aml_config" / "spark_dependencies.yml"
+    spark.write_text(spark.read_text() + "repositorys: []\n")
+    spark_line = len(spark.read_text().splitlines())
     wanted = [f"{RC}:{line - 1}: warning: UseSampling: Workbench key, not supported by deck",
               f"{RC}:{line}: warning: Taget: unknown key, ignored; did you mean Target?"]
     compute_wanted = [
         f"aml_config/local.compute:{compute_line}: warning: a tab separates a key",
         f"aml_config/local.compute:{compute_line}: warning: pythonLocaton: unknown key, "
         "ignored; did you mean pythonLocation?"]
+    dependencies_wanted = [
+        f"aml_config/conda_dependencies.yml:{conda_line}: warning: chanels: unknown key, "
+        "ignored; did you mean channels?",
+        f"aml_config/spark_dependencies.yml:{spark_line}: warning: repositorys: unknown key, "
+        "ignored; did you mean repositories?"]
     submitted = deck("submit", "-c", "local", "train.py")
     assert submitted.returncode == 0 and "hello from local" in submitted.out
-    assert all(w in submitted.err for w in wanted + compute_wanted), submitted.err
+    assert all(w in submitted.err for w in wanted + compute_wanted + dependencies_wanted), \
+        submitted.err
     shown = deck("runconfig", "show", "local")
     assert shown.returncode == 0 and all(w in shown.err for w in wanted), shown.err
     checked = deck("target", "check", "local")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 
 import pytest
@@ -48,6 +49,15 @@ async def fresh(target, env) -> str:
     ref = f"deck-env:{await target.environment_tag(env)}"
     remove_image(ref)
     return ref
+
+
+async def build_fresh(target, env) -> tuple[str, list[str]]:
+    """Build the env's image from scratch: its ref and the lines the build log showed."""
+    ref = await fresh(target, env)
+    lines: list[str] = []
+    result = await target.ensure_image(env, progress=lines.append)
+    assert result.built and result.ref == ref
+    return ref, lines
 
 
 def without_pip_cache() -> None:
@@ -146,10 +156,7 @@ async def test_a_workbench_conda_file_builds_on_a_base_without_conda(docker_proj
     env = docker_project.env(conda=WORKBENCH, buildCaBundle=CA_BUNDLE)
     target = docker_project.target(env)
     try:
-        ref = await fresh(target, env)
-        lines: list[str] = []
-        result = await target.ensure_image(env, progress=lines.append)
-        assert result.built and result.ref == ref
+        ref, lines = await build_fresh(target, env)
         log = "\n".join(lines)
         assert "has no conda: the conda packages of" in log
         assert "conda_dependencies.yml:6: conda six=1.16.0 -> pip six==1.16.0" in log
@@ -184,6 +191,81 @@ async def test_a_conda_name_pip_cannot_find_fails_naming_its_line(docker_project
         assert not image_exists(ref)
     finally:
         await target.close()
+
+
+# No conda channel is reachable here and conda cannot be installed (see
+# /work/shared/test-infrastructure.md), so a base image "with conda" has a stand-in: it writes
+# how it was called, and the specs of the files it was given, to a file of the image.
+CONDA_STAND_IN = """\
+#!/bin/sh
+log=/opt/conda/calls.log
+echo "conda $*" >> "$log"
+[ -n "$CONDA_SSL_VERIFY" ] && [ -f "$CONDA_SSL_VERIFY" ] && echo "ssl_verify ok" >> "$log"
+while [ $# -gt 0 ]; do
+  [ "$1" = "--file" ] && sed 's/^/  spec: /' "$2" >> "$log"
+  shift
+done
+exit 0
+"""
+
+
+@pytest.fixture
+def conda_base(docker_engine, tmp_path):
+    """The suite's base image with the conda stand-in at /opt/conda/bin (on PATH, as conda's
+    own images have it), under a tag of this test's own; removed afterwards."""
+    context = tmp_path / "conda-base"
+    context.mkdir()
+    script = context / "conda"
+    script.write_text(CONDA_STAND_IN)
+    script.chmod(0o755)
+    (context / "Dockerfile").write_text(
+        f"FROM {docker_engine}\nCOPY conda /opt/conda/bin/conda\n"
+        "ENV PATH=/opt/conda/bin:$PATH\n")
+    tag = f"deck-test-conda-base:{secrets.token_hex(6)}"
+    subprocess.run(["docker", "build", "-q", "-t", tag, str(context)], check=True,
+                   capture_output=True)
+    try:
+        yield tag
+    finally:
+        remove_image(tag)
+
+
+async def test_a_base_with_conda_installs_the_conda_packages_with_conda(
+        docker_project, conda_base, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # probe this base afresh
+    conda = WORKBENCH.replace("  - toolz\n", "  - scikit-learn\n  - ipykernel=4.6.1\n")
+    env = docker_project.env(conda=conda, baseDockerImage=conda_base, buildCaBundle=CA_BUNDLE)
+    target = docker_project.target(env)
+    ref = ""
+    try:
+        ref = f"deck-env:{await target.environment_tag(env)}"  # removed afterwards
+        _, lines = await build_fresh(target, env)
+        log = "\n".join(lines)
+        said = f"base image {conda_base} has conda: the conda packages of "
+        assert any(line.startswith(said) and line.endswith(
+            "conda_dependencies.yml are installed with conda") for line in lines), log
+        assert "has no conda" not in log and "-> pip" not in log
+        calls = subprocess.run(["docker", "run", "--rm", ref, "cat", "/opt/conda/calls.log"],
+                               capture_output=True, text=True)
+        assert calls.returncode == 0, calls.stderr
+        assert calls.stdout.splitlines() == [
+            "conda install --yes --file /tmp/deck-build/conda.txt",
+            "ssl_verify ok",  # conda verifies the index with the build's CA bundle
+            "  spec: python=3.5.2",
+            "  spec: six=1.16.0",
+            "  spec: scikit-learn",
+            "  spec: ipykernel=4.6.1",
+            "  spec: pip",
+            "conda clean --all --yes"]
+        pip_list = subprocess.run(["docker", "run", "--rm", ref, "python3", "-m", "pip",
+                                   "list", "--format=freeze"], capture_output=True, text=True)
+        installed = pip_list.stdout.lower().splitlines()
+        assert "inflection==0.5.1" in installed  # the pip: list went to pip
+        assert not any(line.startswith(("scikit-learn==", "ipykernel==")) for line in installed)
+    finally:
+        await target.close()
+        if ref:
+            remove_image(ref)
 
 
 def unrelated_ca(folder) -> str:

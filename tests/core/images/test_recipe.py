@@ -118,6 +118,8 @@ def test_conda_base_installs_conda_packages_before_pip(tmp_path):
     assert "CONDA_SSL_VERIFY=/tmp/deck-build/ca.pem" in text
     assert text.index("conda.txt") < text.index("requirements.txt")
     assert "PIP_CERT=/tmp/deck-build/ca.pem" in text
+    assert r.notes == ("base image base:1 has mamba: the conda packages of the conda file are "
+                       "installed with mamba",)
 
 
 def test_offline_installs_from_wheels_without_an_index(tmp_path):
