@@ -396,3 +396,37 @@ def test_dependency_file_flags_are_read_at_submit(deck, project):
     project_ = Project(project)
     fingerprint = deck.json("runs", "show", run_id_of(hidden.out))["snapshot"]
     assert "envs/hidden.yml" in {e.path for e in project_.store.manifest(fingerprint)}
+
+
+SPARK_CONF_JOB = """\
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+print("app name:", spark.sparkContext.appName)
+print("answer:", spark.conf.get("spark.deck.answer", "unset"))
+spark.stop()
+"""
+
+
+def test_spark_flag_gives_a_pyspark_run_its_settings_and_the_run_keeps_that_file(deck, project):
+    """``-s FILE`` on a real local PySpark run: the script reads FILE's Spark settings, not those
+    of the runconfig's ``spark_dependencies.yml``; the run's history and snapshot keep FILE."""
+    write(project, "aml_config/spark.runconfig",
+          "ArgumentVector: [$file]\nTarget: local\nFramework: PySpark\n"
+          "SparkDependenciesFile: aml_config/spark_dependencies.yml\n")
+    write(project, "conf.py", SPARK_CONF_JOB)
+    given = write(project, "envs/spark.yml", "configuration:\n  spark.app.name: from the -s file\n"
+                                             "  spark.deck.answer: 42\n").read_bytes()
+    result = deck("submit", "-c", "spark", "-s", "envs/spark.yml", "conf.py", timeout=300)
+    assert result.returncode == 0, result.out[-3000:] + result.err
+    assert "app name: from the -s file" in result.out and "answer: 42" in result.out
+    run_id = run_id_of(result.out)
+    write(project, "envs/spark.yml", "configuration:\n  spark.deck.answer: changed later\n")
+
+    compared = deck.json("runs", "compare", run_id)
+    assert compared["config"]["SparkDependenciesFile"] == ["envs/spark.yml"]
+    from launchdeck.core.project import Project
+
+    store = Project(project).store
+    snapshot = deck.json("runs", "show", run_id)["snapshot"]
+    kept = {e.path: e for e in store.manifest(snapshot)}["envs/spark.yml"]
+    assert store.blob_path(kept.hash).read_bytes() == given  # what the run was given

@@ -135,6 +135,45 @@ def test_spark_home_of_pips_wrapper_and_of_a_distribution(tmp_path):
     assert find_spark_home(str(tmp_path / "bin" / "spark-submit")) == home
 
 
+def _venv_without_pyspark(folder: Path) -> Path:
+    """A venv with deck and what it needs, but no pyspark: where a user installs deck.
+
+    Its site-packages links to every entry of the test venv's but pyspark's.
+    """
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
+    ours = Path(next(p for p in sys.path if p.endswith("site-packages")
+                     and p.startswith(sys.prefix)))
+    theirs = folder / ours.relative_to(sys.prefix)
+    for entry in ours.iterdir():
+        if not entry.name.lower().startswith("pyspark"):
+            (theirs / entry.name).symlink_to(entry)
+    python = folder / "bin" / "python"
+    assert subprocess.run([python, "-c", "import launchdeck.cli.main"]).returncode == 0
+    assert subprocess.run([python, "-c", "import pyspark"], capture_output=True).returncode != 0
+    return python
+
+
+def test_a_pyspark_run_finds_spark_submit_on_path_when_decks_python_has_no_pyspark(
+        user_deck, project, tmp_path):
+    """deck in a venv without pyspark; another venv with pyspark has its bin/ on PATH."""
+    from launchdeck.core.targets.spark.submit import find_spark_home
+
+    python = _venv_without_pyspark(tmp_path / "deck-venv")
+    user_deck.argv = lambda *args: [str(python), "-m", "launchdeck.cli.main", *args]
+    user_deck.env["PATH"] = f"{WRAPPER.parent}:{USER_PATH}"
+    (project / "aml_config" / "wrapped.compute").write_text("type: local\n")
+    (project / "aml_config" / "wrapped.runconfig").write_text(RUNCONFIG)
+    (project / "job.py").write_text(JOB + "print('spark home:', os.environ['SPARK_HOME'])\n")
+    result = user_deck("submit", "-c", "wrapped", "job.py", timeout=300)
+    assert result.returncode == 0, result.out[-3000:] + result.err
+    assert "count: 10" in result.out and "master: local[*]" in result.out
+    assert f"spark home: {find_spark_home(str(WRAPPER))}" in result.out
+    assert user_deck.json("runs", "show", run_id_of(result.out))["status"] == "Completed"
+
+    check = user_deck("target", "check", "wrapped", timeout=180, check=True)
+    assert f"spark_submit: {WRAPPER}\n" in check.out  # the one on PATH
+
+
 def test_the_head_node_shell_finds_spark_home_for_the_wrapper_on_path(tmp_path):
     """``spark-submit`` on PATH being pip's wrapper (through a link in a folder of PATH)."""
     from launchdeck.core.targets.spark.submit import find_spark_home, with_spark_home

@@ -183,8 +183,11 @@ spark.stop()
 
 
 def _cluster_project(deck, project, ssh_server, spark_cluster, tmp_path, *, extra: str = "",
-                     env: str = "{}", spark_submit: Path | None = None) -> None:
-    """A ``spark1`` cluster target written as a user would, and this test's known_hosts."""
+                     env: str = "{}", spark_submit: Path | str | None = None) -> None:
+    """A ``spark1`` cluster target written as a user would, and this test's known_hosts.
+
+    ``spark_submit=""`` leaves ``sparkSubmitLocation`` out: the head node's PATH decides.
+    """
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True, exist_ok=True)
     ssh_server.write_known_hosts(home / ".ssh" / "known_hosts")
@@ -196,9 +199,9 @@ def _cluster_project(deck, project, ssh_server, spark_cluster, tmp_path, *, extr
         username: {ssh_server.user}
         identityFile: {ssh_server.client_key}
         sparkMaster: {spark_cluster.master}
-        sparkSubmitLocation: {spark_submit or spark_cluster.spark_submit}
         userManagedEnvironment: true
-        """) + extra)
+        """) + extra + ("" if spark_submit == "" else
+                        f"sparkSubmitLocation: {spark_submit or spark_cluster.spark_submit}\n"))
     write(project, "aml_config/spark1.runconfig", textwrap.dedent(f"""\
         ArgumentVector: [$file]
         Target: spark1
@@ -315,6 +318,80 @@ spark = SparkSession.builder.getOrCreate()
 print("app:", spark.sparkContext.applicationId, flush=True)
 raise ValueError("the model diverged")
 """
+
+
+# -- spark-submit found on the head node's PATH ----------------------------------------------
+
+PATH_JOB = """\
+import os, shutil
+from pyspark.sql import SparkSession
+print("spark-submit:", shutil.which("spark-submit"), flush=True)
+print("spark home:", os.environ["SPARK_HOME"], flush=True)
+spark = SparkSession.builder.getOrCreate()  # registers with the master; no job: one core
+print("app:", spark.sparkContext.applicationId, "on", spark.sparkContext.master, flush=True)
+spark.stop()
+"""
+
+#: Marks the lines a test adds to deckuser's ~/.bashrc, so a crashed test's are found again.
+BASHRC_MARK = "# launchdeck test PATH"
+
+
+def _rewrite_bashrc(bashrc: Path, first: str = "") -> None:
+    """``first`` and deckuser's ~/.bashrc without any line a test added, in one step (an SSH
+    login may be reading the file right now)."""
+    kept = [line for line in bashrc.read_text().splitlines(keepends=True)
+            if BASHRC_MARK not in line]
+    stat = bashrc.stat()
+    fresh = bashrc.with_name(f".bashrc.{os.getpid()}")
+    fresh.write_text(first + "".join(kept))
+    os.chown(fresh, stat.st_uid, stat.st_gid)
+    fresh.chmod(stat.st_mode & 0o777)
+    os.replace(fresh, bashrc)
+
+
+@pytest.fixture
+def head_node_bin(ssh_server, remote_scratch):
+    """A folder of deckuser's, first on PATH of every shell of deckuser's (``~/.bashrc``).
+
+    The line goes at the top of ~/.bashrc, before Debian's "not interactive: return", as users
+    do for commands run over SSH. One test at a time changes the file (a lock).
+    """
+    import fcntl
+
+    folder = ssh_server.home / remote_scratch / "bin"
+    folder.mkdir(parents=True)
+    subprocess.run(["chmod", "-R", "a+rX", str(ssh_server.home / remote_scratch)], check=True)
+    bashrc = ssh_server.home / ".bashrc"
+    with open(ssh_server.home / ".launchdeck-test" / "bashrc.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _rewrite_bashrc(bashrc, f'export PATH="$HOME/{remote_scratch}/bin:$PATH"  '
+                                f'{BASHRC_MARK}\n')
+        try:
+            yield folder
+        finally:
+            _rewrite_bashrc(bashrc)
+
+
+@pytest.mark.spark
+def test_spark_submit_on_the_head_nodes_path_runs_a_job_without_sparksubmitlocation(
+        deck, project, ssh_server, spark_cluster, head_node_bin, tmp_path):
+    """deckuser links pip's spark-submit into a folder on PATH; the compute names none."""
+    from launchdeck.core.targets.spark.submit import find_spark_home
+
+    (head_node_bin / "spark-submit").symlink_to(WRAPPER)
+    _cluster_project(deck, project, ssh_server, spark_cluster, tmp_path, spark_submit="")
+    assert "sparkSubmitLocation" not in (project / "aml_config/spark1.compute").read_text()
+    check = deck("target", "check", "spark1", timeout=180, check=True)
+    assert f"spark_submit: {head_node_bin / 'spark-submit'}\n" in check.out, check.out
+    assert "set by deck for pip's wrapper" in check.out
+
+    write(project, "job.py", PATH_JOB)
+    result = deck("submit", "-c", "spark1", "job.py", timeout=300)
+    assert result.returncode == 0, result.out[-3000:] + result.err
+    assert f"spark-submit: {head_node_bin / 'spark-submit'}\n" in result.out
+    assert f"spark home: {find_spark_home(str(WRAPPER))}\n" in result.out
+    assert f"on {spark_cluster.master}" in result.out and "app: app-" in result.out
+    assert deck.json("runs", "show", run_id_of(result.out))["status"] == "Completed"
 
 
 # -- the keeper killed at random moments ------------------------------------------------------
