@@ -25,7 +25,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Callable, Protocol
 
 import aiodocker
 
@@ -52,6 +52,13 @@ class StagedCode:
     work: Path | None
     #: Bind mounts of the container (``HOST_PATH:CONTAINER_PATH``).
     binds: list[str]
+    #: ``sharedVolumes``: rewrites the snapshot's files into the bind-mounted folder an earlier
+    #: keeper of this run staged (see ``ApiDelivery.stage``); called only where no script ran.
+    refill: Callable[[], None] | None = None
+
+    async def refill_mounted(self) -> None:
+        if self.refill is not None:
+            await asyncio.to_thread(self.refill)
 
     def discard(self) -> None:
         if self.work is not None:
@@ -105,10 +112,15 @@ class ApiDelivery:
         binds = self._share_binds(compute)
         if compute.shared_volumes and self.local_engine:
             work = root / "work"
-            if work.exists():
-                shutil.rmtree(work)
-            await asyncio.to_thread(spec.store.materialize, spec.snapshot, work)
             binds.append(f"{work}:/deck/work")
+            if work.exists():
+                # An earlier keeper of this run staged it, and the container it started may
+                # have it mounted: a new folder in its place is not the one that container
+                # sees (its mount keeps the removed one, and runs nothing there). The same
+                # folder is made whole again, once it is known that no script ran in it.
+                return StagedCode(None, binds, refill=functools.partial(
+                    spec.store.restore, spec.snapshot, work, overwrite=True))
+            await asyncio.to_thread(spec.store.materialize, spec.snapshot, work)
             return StagedCode(None, binds)
         # sharedVolumes with a remote engine: a local path means nothing there, so the code
         # is copied in as without it (nothing is said: launch must not write to the run's log,

@@ -196,10 +196,12 @@ class DockerTarget(EnvironmentImages):
                 if container["State"].get("Running") and "--env" in cmd:
                     if cmd[2:3] == ["-c"] and \
                             not await has_file(docker, container.id, ENV_TAKEN):
+                        await staged.refill_mounted()
                         await self.delivery.put(docker, container.id, spec, staged)
                     await deliver_environment(docker, container.id, python, delivered)
                 return self._execution(docker, spec, container.id, python)
             try:
+                await staged.refill_mounted()  # a new container: nothing ran in its folder
                 inner = self._inner(docker, spec, container.id, python)
                 async with attached_stdin(docker, container.id) as stdin:
                     if files is None:

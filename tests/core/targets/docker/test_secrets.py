@@ -102,14 +102,18 @@ def test_a_keyring_secret_is_in_no_container_config_ps_or_file(system_keyring, d
     assert_the_secret_stays_in_the_script(deck, "docker", secret)
 
 
+@pytest.mark.parametrize("shared_volumes", [False, True], ids=["copied", "sharedVolumes"])
 async def test_a_relaunch_hands_over_the_variables_a_dead_keeper_did_not(docker_project,
-                                                                         monkeypatch):
+                                                                         monkeypatch,
+                                                                         shared_volumes):
     """A keeper killed between the container's start and the hand-over: the next keeper's
-    launch finds the container waiting and hands the variables over; the script runs once."""
+    launch finds the container waiting and hands the variables over; the script runs once.
+    With sharedVolumes the container keeps the folder it mounted: the next keeper must not put
+    a new one in its place (the container would see a removed folder and run nothing)."""
     import launchdeck.core.targets.docker.target as docker_target
 
     docker_project.write("env.py", "import os\nprint('got', os.environ.get('TOKEN'))\n")
-    env = docker_project.env(conda=None)
+    env = docker_project.env(conda=None, **({"sharedVolumes": True} if shared_volumes else {}))
     target = docker_project.target(env)
     real = docker_target.deliver_environment
 
