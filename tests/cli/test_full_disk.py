@@ -80,6 +80,14 @@ def test_submit_on_a_full_disk_says_so_in_one_line_and_works_once_space_is_back(
     mount, project, deck = small_disk
     first = run_id_of(deck("submit", "-c", "local", "train.py", "--epochs", "1", "--sleep",
                            "0", check=True).out)
+    # The run's keeper frees its space reserve as it exits, which may come after submit
+    # returned: filled before that, the disk had room again for the next submit.
+    from launchdeck.core.history.store import HistoryStore
+
+    history = HistoryStore(project / ".deck" / "history.db")
+    keeper = history.get_run(first).keeper_pid
+    history.close()
+    until(lambda: not keeper or not pid_alive(keeper), what="the first run's keeper to exit")
     filler = mount / "filler"
     fill(filler)
 
