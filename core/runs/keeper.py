@@ -29,11 +29,10 @@ from launchdeck.core.diskerrors import is_storage_problem, storage_error
 from launchdeck.core.errors import DeckError, ExecutionLost, StorageError
 from launchdeck.core.history.records import RunRecord, utc_now
 from launchdeck.core.project import Project
-from launchdeck.core.runs import hostwait, slots
-from launchdeck.core.runs.liveness import keeper_alive, keeper_running
 from launchdeck.core.runs.patience import PatientHistory, SpaceReserve
 from launchdeck.core.runs.recorder import RunRecorder
 from launchdeck.core.runs.state import RunState
+from launchdeck.core.runs.turn import RunTurn
 from launchdeck.core.targets.capabilities import host_slot_target
 from launchdeck.core.targets.spark.failure import spark_cause
 
@@ -54,20 +53,17 @@ class Keeper:
         self.history = PatientHistory(project, self._note, self.reserve.release)
         self.cancel_event = asyncio.Event()
         self.execution = None
-        self._lease: slots.SlotLease | None = None
-        #: Handing the run's slot to its host (or finding it one), while the run is followed.
-        self._slot_work: asyncio.Future[str | None] | None = None
-        self._target_name: str | None = None  # whose queue this keeper moves on at its end
-        self._behind: str | None = None  # a keeper-less queued run found ahead while waiting
+        self.turn: RunTurn | None = None  #: the run's slot on its target, and who goes next
         self._outputs_collected = False
 
     # -- the life of a run --------------------------------------------------------------------
 
     async def run(self) -> None:
         run = self.history.get_run(self.run_id)
-        self._target_name = run.target
+        self.turn = turn = RunTurn(self.project, self.history, run, canceled=self.cancel_event,
+                                   note=self._note)
         if run.status.is_terminal:  # canceled or ended before this keeper came: pass it on
-            self.hand_over()
+            turn.hand_over()
             return
         if run.cancel_requested:  # canceled while it waited for its keeper
             self.cancel_event.set()
@@ -93,18 +89,17 @@ class Keeper:
                 # A target whose slots are kept on its host takes none of this machine's.
                 host_lease = None
                 if shared is not None:
-                    host_lease = await self._wait_for_host_slot(run, shared)
-                else:
-                    self._lease = await self._wait_for_slot(run, target.max_concurrent_runs)
-                    if self._lease is None and self._behind is not None:
-                        # A run now ahead of this one has no keeper (moved to the front, or
-                        # its keeper died): this one gives up its claim so the dispatcher (at
-                        # the end of run(), in hand_over) starts that one first.
-                        self.history.update_run(self.run_id, keeper_pid=None)
-                        self._note_keeper(f"stepped aside for {self._behind}, now ahead in "
-                                          "the queue")
-                        return
-                if host_lease is None and self._lease is None:
+                    host_lease = await turn.wait_for_host_slot(shared)
+                elif await turn.wait_for_slot(target.max_concurrent_runs) is None \
+                        and turn.behind is not None:
+                    # A run now ahead of this one has no keeper (moved to the front, or its
+                    # keeper died): this one gives up its claim so the dispatcher (at the end
+                    # of run(), in hand_over) starts that one first.
+                    self.history.update_run(self.run_id, keeper_pid=None)
+                    self._note_keeper(f"stepped aside for {turn.behind}, now ahead in the "
+                                      "queue")
+                    return
+                if host_lease is None and turn.lease is None:
                     self._finish(RunState.CANCELED, note="canceled while queued")
                     return
                 launched = None
@@ -119,17 +114,14 @@ class Keeper:
                 if host_lease is not None and shared is not None and slotted is not None:
                     # From here the host holds the slot for as long as the run goes; the
                     # output is followed meanwhile.
-                    self._slot_work = asyncio.ensure_future(hostwait.hand_over(
-                        host_lease, shared, self._owner(),
-                        lambda: slotted.slot_watch(spec, launched)))
+                    turn.host_holds_slot(host_lease, shared,
+                                         lambda: slotted.slot_watch(spec, launched))
             else:
                 execution = await target.attach(spec, run.external_id, events)
                 if shared is not None and slotted is not None:
-                    self._slot_work = asyncio.ensure_future(hostwait.adopt(
-                        shared, self._owner(), lambda: slotted.slot_watch(spec, execution)))
+                    turn.host_adopts_slot(shared, lambda: slotted.slot_watch(spec, execution))
                 else:
-                    lease = slots.try_acquire(self._slot_dir(run), target.max_concurrent_runs)
-                    self._lease = lease  # may be None when over capacity after a config change
+                    turn.retake_slot(target.max_concurrent_runs)
             self.execution = execution
             await self._follow(execution)
         except StorageError as exc:
@@ -153,8 +145,8 @@ class Keeper:
         finally:
             watcher.cancel()
             self.reserve.release()
-            self.hand_over()  # before the target's clean-up, which may wait for a lost host
-            await self._slot_work_done()
+            turn.hand_over()  # before the target's clean-up, which may wait for a lost host
+            await turn.host_work_done()
             if target is not None:
                 with contextlib.suppress(Exception):  # asyncio.TimeoutError included
                     await asyncio.wait_for(target.close(), RELEASE_TIMEOUT_SECONDS)
@@ -252,7 +244,8 @@ class Keeper:
                          error=_failure_summary(self.output_log, exit_code))
         # The run is over: its slot goes to the next one now, not after the clean-up, which
         # may wait for a host that went away.
-        self.hand_over()
+        if self.turn is not None:
+            self.turn.hand_over()
         try:
             await asyncio.wait_for(execution.release(), RELEASE_TIMEOUT_SECONDS)
         except asyncio.TimeoutError:
@@ -316,73 +309,6 @@ class Keeper:
         return list_artifacts(outputs)
 
     # -- queue and cancel ---------------------------------------------------------------------
-
-    def hand_over(self) -> None:
-        """Free the run's slot and start the keeper of the next queued run of its target (a
-        queued run holds no process: ``core.runs.dispatch``). Once per keeper; never fails
-        the run, which is over or never started: the next look at history dispatches then."""
-        if self._lease is not None:
-            self._lease.release()
-            self._lease = None
-        target, self._target_name = self._target_name, None
-        if target is None:
-            return
-        from launchdeck.core.runs.dispatch import dispatch
-
-        try:
-            dispatch(self.project, target)
-        except Exception as exc:  # noqa: BLE001 - said in keeper.log; a look retries
-            with contextlib.suppress(OSError):
-                print(f"deck keeper: the next queued run of {target} was not started: "
-                      f"{exc.__class__.__name__}: {exc}", file=sys.stderr, flush=True)
-
-    def _slot_dir(self, run: RunRecord) -> Path:
-        return slots.folder(self.project.deck_dir, run.target)
-
-    def _my_turn(self, run: RunRecord) -> bool:
-        """No run queued before this one for its target still waits (with a live keeper)."""
-        return not any(keeper_alive(r) for r in self.history.queued_ahead(run.run_id,
-                                                                           run.target))
-
-    async def _wait_for_slot(self, run: RunRecord, limit: int):
-        def my_turn() -> bool:
-            ahead = self.history.queued_ahead(run.run_id, run.target)
-            # A queued run ahead without a keeper waits in history for a dispatcher, which
-            # starts keepers first first: this keeper makes way (stop() below ends the wait).
-            self._behind = next((r.run_id for r in ahead if r.external_id is None
-                                 and not keeper_running(r)), None)
-            if ahead:
-                return False
-            # A run whose keeper died (SIGKILL) frees its slot file but may still run: it
-            # keeps its place until a revived keeper ends it, as the dispatcher counts it.
-            active = self.history.list_runs(status=[RunState.PREPARING, RunState.RUNNING],
-                                            target=run.target)
-            return len(active) < limit
-        return await slots.acquire(
-            self._slot_dir(run), limit, my_turn=my_turn,
-            stop=lambda: self.cancel_event.is_set() or self._behind is not None)
-
-    async def _wait_for_host_slot(self, run: RunRecord, shared):
-        return await hostwait.wait_for_host_slot(
-            shared, self._owner(), run_dir=self.run_dir, my_turn=lambda: self._my_turn(run),
-            stop=self.cancel_event.is_set, note=self._note)
-
-    def _owner(self) -> dict[str, str]:
-        """Whom the host holds this run's slot for."""
-        from launchdeck.core.remote.hostslots import owner
-
-        return owner(str(self.project.root), self.run_id)
-
-    async def _slot_work_done(self) -> None:
-        """Wait for the slot's hand-over before the target's link closes; say how it went."""
-        if self._slot_work is None:
-            return
-        try:
-            said = await asyncio.wait_for(self._slot_work, RELEASE_TIMEOUT_SECONDS)
-        except (DeckError, asyncio.TimeoutError) as exc:
-            said = f"the run's slot on its host was not handed over: {exc}"
-        if said:
-            self._note(said)
 
     async def _watch_cancel(self) -> None:
         # SIGTERM is the fast path; this catches a request made while the signal was lost.
