@@ -77,7 +77,8 @@ class Keeper:
         target = None
         try:
             self.reserve.take()
-            self.history.update_run(self.run_id, keeper_pid=os.getpid())
+            if run.keeper_pid != os.getpid():  # whoever started this keeper may have said so
+                self.history.update_run(self.run_id, keeper_pid=os.getpid())
             from launchdeck.core.runs.runspec import spec_for
             from launchdeck.core.targets.priority import lower_priority, niceness_of
             from launchdeck.core.targets.registry import open_target
@@ -188,8 +189,8 @@ class Keeper:
         # the launch reports moves that start past it: see _progress).
         self._write_log_base()
         execution = await target.launch(spec, events)
-        self.history.update_run(self.run_id, external_id=execution.external_id)
-        self.history.transition(self.run_id, RunState.RUNNING)
+        self.history.transition(self.run_id, RunState.RUNNING,
+                                external_id=execution.external_id)
         return execution
 
     async def _stop_execution(self) -> None:
@@ -240,16 +241,17 @@ class Keeper:
             lost = str(exc)
         await pumps
         artifacts = await self._collect(execution)
-        self.history.set_artifacts(self.run_id, artifacts)
         if canceled:
-            self._finish(RunState.CANCELED, exit_code=exit_code, note="canceled by user")
+            self._finish(RunState.CANCELED, exit_code=exit_code, note="canceled by user",
+                         artifacts=artifacts)
         elif lost is not None:
-            self._finish(RunState.FAILED, error=lost)
+            self._finish(RunState.FAILED, error=lost, artifacts=artifacts)
         elif exit_code == 0:
-            self._finish(RunState.COMPLETED, exit_code=0)
+            self._finish(RunState.COMPLETED, exit_code=0, artifacts=artifacts)
         else:
             self._finish(RunState.FAILED, exit_code=exit_code,
-                         error=_failure_summary(self.output_log, exit_code))
+                         error=_failure_summary(self.output_log, exit_code),
+                         artifacts=artifacts)
         # The run is over: its slot goes to the next one now, not after the clean-up, which
         # may wait for a host that went away.
         self.hand_over()
@@ -394,14 +396,17 @@ class Keeper:
     # -- history ------------------------------------------------------------------------------
 
     def _finish(self, state: RunState, *, exit_code: int | None = None, error: str | None = None,
-                note: str | None = None) -> None:
-        # The run's true end must reach history: a full disk is waited out here too.
+                note: str | None = None, artifacts: list[tuple[str, int]] | None = None) -> None:
+        # The run's true end must reach history: a full disk is waited out here too. Its
+        # artifacts are written with it (one write), or alone if it ended already.
         with self.history.patient_with_full_disk():
             current = self.history.get_run(self.run_id).status
             if current.is_terminal:
+                if artifacts is not None:
+                    self.history.set_artifacts(self.run_id, artifacts)
                 return
             self.history.transition(self.run_id, state, exit_code=exit_code, error=error,
-                                    note=note)
+                                    note=note, artifacts=artifacts)
 
     def _fail(self, message: str) -> None:
         noted = self._note(message)
