@@ -49,6 +49,41 @@ def test_local_submit_imports_no_other_targets_libraries(deck, project):
     out, imported = deck_imports(deck, "submit", "-c", "local", "hello.py")
     assert "hello" in out.splitlines()
     assert not imported & {*HEAVY, "ruamel", "yaml"}, imported & {*HEAVY, "ruamel", "yaml"}
+    # Its keeper is forked, not started with subprocess: deck itself needs no subprocess.
+    assert "subprocess" not in imported
+
+
+# Runs deck's main like PROBE, and says which of deck's modules were loaded when the keeper's
+# seed was forked (the first fork of a submit).
+FORK_PROBE = ("import os, sys\n"
+              "seen = []\n"
+              "fork = os.fork\n"
+              "def spying_fork():\n"
+              "    if not seen:\n"
+              "        seen.append(sorted(m for m in sys.modules if m.startswith('launchdeck')))\n"
+              "    return fork()\n"
+              "os.fork = spying_fork\n"
+              "from launchdeck.cli.main import main\n"
+              "code = main(sys.argv[1:])\n"
+              "sys.stdout.flush()\n"
+              "print('AT FORK:' + ','.join(seen[0] if seen else []))\n"
+              "sys.exit(code)\n")
+
+
+def test_a_submits_keeper_inherits_the_modules_both_use(deck, project):
+    """The keeper is forked once the modules it shares with deck are loaded: it does not
+    import configs, history and the content store a second time."""
+    (project / "hello.py").write_text("print('hello')\n")
+    for _ in range(2):  # the first submit parses the configs; the second uses the cache
+        result = subprocess.run([sys.executable, "-c", FORK_PROBE, "submit", "-c", "local",
+                                 "hello.py"], cwd=deck.project, env=deck.env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert "hello" in result.stdout.splitlines()
+        at_fork = set(result.stdout.splitlines()[-1].removeprefix("AT FORK:").split(","))
+        shared = {"launchdeck.core.config.runconfig", "launchdeck.core.config.compute",
+                  "launchdeck.core.history.store", "launchdeck.core.snapshot.store"}
+        assert shared <= at_fork, shared - at_fork
 
 
 def test_a_changed_config_is_read_again(deck, project):
