@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Any, Iterable, overload
 
 from launchdeck.core.config.yamlio import YamlDocument, describe
@@ -36,6 +35,8 @@ class Section:
     def missing(self, key: str, explanation: str, known: Iterable[str] = ()) -> ConfigError:
         """``key`` is required; suggest a misspelt key of this map that looks like it."""
         message = f"{self.name(key)} is required ({explanation})"
+        import difflib  # here: only a config with a missing key needs it
+
         unknown = [str(k) for k in self.node if k not in set(known) | {key}]
         near = difflib.get_close_matches(key, unknown, n=1, cutoff=0.6) or [
             k for k in unknown if k.lower() == key.lower()]
