@@ -32,22 +32,29 @@ async def follow_output(project: Project, run_id: str, offset: int = 0) -> Async
         yield chunk
 
 
-def follow_output_blocking(project: Project, run_id: str, offset: int = 0) -> Iterator[bytes]:
+def follow_output_blocking(project: Project, run_id: str, offset: int = 0, *,
+                           dispatched: bool = False) -> Iterator[bytes]:
     """``follow_output`` for a plain process (``deck submit``, ``deck logs -f``): no event loop,
-    so the command does not import asyncio to copy a file to its stdout."""
+    so the command does not import asyncio to copy a file to its stdout.
+
+    ``dispatched``: the caller queued the run and dispatched its target just now, so the first
+    look for a dead keeper comes ``REVIVE_EVERY_SECONDS`` later, as every later one does.
+    """
     yield from filetail.follow_blocking(project.run_dir(run_id) / "output.log", offset,
-                                        _RunOver(project, run_id),
+                                        _RunOver(project, run_id, dispatched=dispatched),
                                         max_poll=WATCHED_POLL_SECONDS)
 
 
 class _RunOver:
     """Whether a followed run is over; revives its keeper now and then if it died."""
 
-    def __init__(self, project: Project, run_id: str) -> None:
+    def __init__(self, project: Project, run_id: str, *, dispatched: bool = False) -> None:
+        import time
+
         self.project = project
         self.run_id = run_id
         self.history = project.history
-        self.last_revive = 0.0
+        self.last_revive = time.monotonic() if dispatched else 0.0
         self.last_version: int | None = None
         self.status = self.history.get_run(run_id).status
 
