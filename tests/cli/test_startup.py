@@ -158,3 +158,19 @@ def test_a_password_in_a_compute_file_is_not_copied_to_the_cache(deck, project):
     cache = project / ".deck" / "cache"
     kept = [p.read_bytes() for p in cache.rglob("*") if p.is_file()] if cache.exists() else []
     assert not any(b"hunter2-plain" in data for data in kept)
+
+
+def test_parsers_look_each_message_catalog_up_once(monkeypatch):
+    # argparse translates its messages through gettext, which searches the disk for a
+    # catalog on every call: building `deck runs`'s eleven parsers did it 33 times.
+    import gettext
+
+    from launchdeck.cli.main import build_parser
+
+    build_parser("launchdeck.cli.runs")
+    searches = []
+    real_find = gettext.find
+    monkeypatch.setattr(gettext, "find",
+                        lambda *args, **kw: searches.append(args) or real_find(*args, **kw))
+    build_parser("launchdeck.cli.runs")
+    assert searches == []
