@@ -29,7 +29,7 @@ def build_parser(only: str | None = None) -> "argparse.ArgumentParser":
     import importlib
 
     _remember_translations(argparse)
-    parser = argparse.ArgumentParser(
+    parser = _parser_class(argparse)(
         prog="deck",
         description="Run Python and PySpark scripts of a Workbench-style project on local, "
                     "Docker, remote Docker and Spark targets, and watch them.",
@@ -48,6 +48,48 @@ def build_parser(only: str | None = None) -> "argparse.ArgumentParser":
             raise
         module.register(sub)
     return parser
+
+
+_DECK_PARSER: type | None = None
+
+
+def _parser_class(argparse) -> type:
+    """An ArgumentParser (its subcommands' parsers too) that measures the terminal once.
+
+    argparse's help formatter asks ``shutil.get_terminal_size`` for the width each time one is
+    made, and one is made for every argument added: a system call each time, and shutil (with
+    its compression modules) imported by every command. Help is laid out the same way.
+    """
+    global _DECK_PARSER
+    if _DECK_PARSER is None:
+        import functools
+        import os
+
+        @functools.cache
+        def columns() -> int:
+            # What shutil.get_terminal_size gives: $COLUMNS, else the terminal's, else 80.
+            try:
+                if int(os.environ["COLUMNS"]) > 0:
+                    return int(os.environ["COLUMNS"])
+            except (KeyError, ValueError):
+                pass
+            try:
+                return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+            except (AttributeError, ValueError, OSError):
+                return 80
+
+        class Formatter(argparse.HelpFormatter):
+            def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+                super().__init__(prog, indent_increment, max_help_position,
+                                 columns() - 2 if width is None else width)
+
+        class DeckParser(argparse.ArgumentParser):
+            def __init__(self, *args, **kwargs) -> None:
+                kwargs.setdefault("formatter_class", Formatter)
+                super().__init__(*args, **kwargs)
+
+        _DECK_PARSER = DeckParser
+    return _DECK_PARSER
 
 
 def _remember_translations(argparse) -> None:

@@ -174,3 +174,19 @@ def test_parsers_look_each_message_catalog_up_once(monkeypatch):
                         lambda *args, **kw: searches.append(args) or real_find(*args, **kw))
     build_parser("launchdeck.cli.runs")
     assert searches == []
+
+
+def test_parsers_measure_the_terminal_once_and_help_still_fits_it(deck):
+    # argparse's formatter measured the terminal (importing shutil) for every argument added.
+    probe = ("import sys\n"
+             "from launchdeck.cli.main import build_parser\n"
+             "build_parser('launchdeck.cli.runs')\n"
+             "print('shutil' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", probe], env=deck.env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.stdout.strip() == "False", result.stdout + result.stderr
+    narrow = deck("submit", "--help", check=True)  # $COLUMNS is honoured, as shutil does
+    deck.env["COLUMNS"] = "50"
+    narrower = deck("submit", "--help", check=True)
+    assert max(map(len, narrower.out.splitlines())) <= 50
+    assert len(narrower.out.splitlines()) > len(narrow.out.splitlines())
