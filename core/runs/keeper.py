@@ -29,13 +29,12 @@ from launchdeck.core.diskerrors import is_storage_problem, storage_error
 from launchdeck.core.errors import DeckError, ExecutionLost, StorageError
 from launchdeck.core.history.records import RunRecord, utc_now
 from launchdeck.core.project import Project
-from launchdeck.core.runs import hostwait, slots
+from launchdeck.core.runs import slots
 from launchdeck.core.runs.liveness import keeper_alive, keeper_running
 from launchdeck.core.runs.patience import PatientHistory, SpaceReserve
 from launchdeck.core.runs.recorder import RunRecorder
 from launchdeck.core.runs.state import RunState
 from launchdeck.core.targets.capabilities import host_slot_target
-from launchdeck.core.targets.spark.failure import spark_cause
 
 CANCEL_GRACE_SECONDS = 10.0
 #: How long a finished run's clean-up on its target (container, files, links) may take; a host
@@ -120,12 +119,16 @@ class Keeper:
                 if host_lease is not None and shared is not None and slotted is not None:
                     # From here the host holds the slot for as long as the run goes; the
                     # output is followed meanwhile.
+                    from launchdeck.core.runs import hostwait
+
                     self._slot_work = asyncio.ensure_future(hostwait.hand_over(
                         host_lease, shared, self._owner(),
                         lambda: slotted.slot_watch(spec, launched)))
             else:
                 execution = await target.attach(spec, run.external_id, events)
                 if shared is not None and slotted is not None:
+                    from launchdeck.core.runs import hostwait
+
                     self._slot_work = asyncio.ensure_future(hostwait.adopt(
                         shared, self._owner(), lambda: slotted.slot_watch(spec, execution)))
                 else:
@@ -365,6 +368,9 @@ class Keeper:
             stop=lambda: self.cancel_event.is_set() or self._behind is not None)
 
     async def _wait_for_host_slot(self, run: RunRecord, shared):
+        # Imported here: a keeper of a target with no host-side slots (local) needs none of it.
+        from launchdeck.core.runs import hostwait
+
         return await hostwait.wait_for_host_slot(
             shared, self._owner(), run_dir=self.run_dir, my_turn=lambda: self._my_turn(run),
             stop=self.cancel_event.is_set, note=self._note)
@@ -529,6 +535,8 @@ def _failure_summary(log: Path, exit_code: int | None) -> str:
         exception = next((line for line in after if not line[:1].isspace()), None)
         return f"exit code {exit_code}: {exception.strip()}" if exception \
             else f"exit code {exit_code}"
+    from launchdeck.core.targets.spark.failure import spark_cause
+
     cause = spark_cause(tail)  # spark-submit's own failures leave no Python traceback
     return f"exit code {exit_code}: {cause}" if cause else f"exit code {exit_code}"
 
