@@ -39,10 +39,29 @@ def follow_output_blocking(project: Project, run_id: str, offset: int = 0, *,
 
     ``dispatched``: the caller queued the run and dispatched its target just now, so the first
     look for a dead keeper comes ``REVIVE_EVERY_SECONDS`` later, as every later one does.
+
+    Between polls it also wakes when the run's keeper exits: a keeper ends right after it
+    recorded the run's end, so the command ends then rather than at its next poll.
     """
-    yield from filetail.follow_blocking(project.run_dir(run_id) / "output.log", offset,
-                                        _RunOver(project, run_id, dispatched=dispatched),
-                                        max_poll=WATCHED_POLL_SECONDS)
+    over = _RunOver(project, run_id, dispatched=dispatched)
+    keeper = _exit_of(over.keeper_pid)
+    try:
+        yield from filetail.follow_blocking(project.run_dir(run_id) / "output.log", offset,
+                                            over, max_poll=WATCHED_POLL_SECONDS, wake=keeper)
+    finally:
+        if keeper is not None:
+            os.close(keeper)
+
+
+def _exit_of(pid: int | None) -> int | None:
+    """A descriptor that becomes readable when process ``pid`` exits (a pidfd), if it can be
+    had. A pid reused by another process only wakes the follower early once."""
+    if not pid:
+        return None
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):  # gone already, or no pidfds here: polls alone
+        return None
 
 
 class _RunOver:
@@ -56,7 +75,9 @@ class _RunOver:
         self.history = project.history
         self.last_revive = time.monotonic() if dispatched else 0.0
         self.last_version: int | None = None
-        self.status = self.history.get_run(run_id).status
+        run = self.history.get_run(run_id)
+        self.status = run.status
+        self.keeper_pid = run.keeper_pid
 
     def __call__(self) -> bool:
         import time

@@ -31,3 +31,46 @@ def test_a_follower_that_just_dispatched_the_run_does_not_look_for_its_keeper_at
     monkeypatch.setattr(filetail, "time", types.SimpleNamespace(sleep=run_ends))
     assert list(follow_output_blocking(deck_project, run.run_id, dispatched=dispatched)) == []
     assert len(revived) == looks
+
+
+def test_a_follower_wakes_when_the_runs_keeper_exits_rather_than_sleep_out_its_poll(
+        project, monkeypatch):
+    # A keeper records the run's end and then exits: `deck submit` ends with it.
+    import select
+    import subprocess
+    import sys
+
+    deck_project = Project(project)
+    run = submit(deck_project, "local", str(project / "train.py"), start=False)
+    ends_the_run = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from launchdeck.core.history.store import HistoryStore\n"
+        "from launchdeck.core.runs.state import RunState\n"
+        "sys.stdin.read()\n"  # until the test lets it go on
+        "history = HistoryStore(Path('.deck/history.db'))\n"
+        f"history.transition({run.run_id!r}, RunState.CANCELED)\n"
+        "history.close()\n")
+    keeper = subprocess.Popen([sys.executable, "-c", ends_the_run], cwd=project,
+                              stdin=subprocess.PIPE)
+    deck_project.history.update_run(run.run_id, keeper_pid=keeper.pid)
+    real_select = select.select
+
+    def first_pause_lets_the_keeper_go_on(*args):
+        if not keeper.stdin.closed:
+            keeper.stdin.close()
+        return real_select(*args)
+
+    def sleep(seconds):
+        raise AssertionError("the follower slept out its poll while its keeper was exiting")
+
+    monkeypatch.setattr(select, "select", first_pause_lets_the_keeper_go_on)
+    monkeypatch.setattr(filetail, "time", types.SimpleNamespace(sleep=sleep))
+    try:
+        assert list(follow_output_blocking(deck_project, run.run_id)) == []
+    finally:
+        if not keeper.stdin.closed:
+            keeper.stdin.close()
+        keeper.wait(timeout=60)
+    assert keeper.returncode == 0
+    assert deck_project.history.get_run(run.run_id).status is RunState.CANCELED
