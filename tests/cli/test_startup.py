@@ -190,3 +190,25 @@ def test_parsers_measure_the_terminal_once_and_help_still_fits_it(deck):
     narrower = deck("submit", "--help", check=True)
     assert max(map(len, narrower.out.splitlines())) <= 50
     assert len(narrower.out.splitlines()) > len(narrow.out.splitlines())
+
+
+def test_a_submit_with_unchanged_configs_loads_no_yaml_helpers(deck, project):
+    # The config classes come from the cache; the code that reads and edits YAML files
+    # (core.config.yamlio and its helpers) is loaded only where a file is read.
+    (project / "hello.py").write_text("print('hello')\n")
+    deck("submit", "-c", "local", "hello.py", check=True)
+    probe = ("import sys\n"
+             "from launchdeck.cli.main import main\n"
+             "code = main(sys.argv[1:])\n"
+             "sys.stdout.flush()\n"
+             "print('LOADED:' + ','.join(sorted(m for m in sys.modules\n"
+             "                                 if m.startswith('launchdeck.core.config'))))\n"
+             "sys.exit(code)\n")
+    result = subprocess.run([sys.executable, "-c", probe, "submit", "-c", "local", "hello.py"],
+                            cwd=deck.project, env=deck.env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.splitlines()[-1].removeprefix("LOADED:").split(","))
+    assert "launchdeck.core.config.runconfig" in loaded  # the classes of the cached configs
+    assert not loaded & {"launchdeck.core.config.yamlio", "launchdeck.core.config._yamlrender",
+                         "launchdeck.core.config._yamlguard"}, loaded
