@@ -51,7 +51,7 @@ def rerun(args) -> int:
     print(f"RunId: {record.run_id}", flush=True)
     if args.detach:
         return 0
-    return stream_to_end(project, record.run_id)
+    return stream_to_end(project, record.run_id, dispatched=True)
 
 
 def run(args) -> int:
@@ -71,16 +71,18 @@ def run(args) -> int:
                          "deck records every run in the history all the same\n")
     if args.detach:
         return 0
-    return stream_to_end(project, record.run_id)
+    return stream_to_end(project, record.run_id, dispatched=True)
 
 
-def stream_to_end(project, run_id: str, offset: int = 0) -> int:
-    """Copy the run's output to stdout until it ends; return the exit code deck should give."""
+def stream_to_end(project, run_id: str, offset: int = 0, *, dispatched: bool = False) -> int:
+    """Copy the run's output to stdout until it ends; return the exit code deck should give.
+
+    ``dispatched``: the run was just queued and its target dispatched (a submit)."""
     from launchdeck.core.runs.control import follow_output_blocking
 
     out = sys.stdout.buffer
     try:
-        for chunk in follow_output_blocking(project, run_id, offset):
+        for chunk in follow_output_blocking(project, run_id, offset, dispatched=dispatched):
             out.write(chunk)
             out.flush()
     except KeyboardInterrupt:

@@ -74,14 +74,26 @@ def follow(path: Path, offset: int, finished: Callable[[], Awaitable[bool]],
 
 
 def follow_blocking(path: Path, offset: int, finished: Callable[[], bool],
-                    *, chunk_size: int = CHUNK, max_poll: float = SLOW_POLL) -> Iterator[bytes]:
-    """``follow`` without an event loop: the same reads, the same end, sleeping between polls."""
+                    *, chunk_size: int = CHUNK, max_poll: float = SLOW_POLL,
+                    wake: int | None = None) -> Iterator[bytes]:
+    """``follow`` without an event loop: the same reads, the same end, sleeping between polls.
+
+    A descriptor ``wake`` that becomes readable (a pidfd of the writer, which has exited) cuts
+    the sleep short once; later polls sleep their full time.
+    """
 
     async def finished_now() -> bool:
         return finished()
 
     async def pause(seconds: float) -> None:
-        time.sleep(seconds)
+        nonlocal wake
+        if wake is None:
+            time.sleep(seconds)
+            return
+        import select
+
+        if select.select([wake], [], [], seconds)[0]:
+            wake = None  # readable for good now: waiting on it again would not wait
 
     return _without_loop(_follow(_Reader(path, offset, chunk_size), finished_now, pause,
                                  max_poll))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -21,6 +20,8 @@ def default_mode() -> int:
 
 def atomic_write(target: Path, payload: bytes, mode: int, *, exclusive: bool) -> None:
     """Write beside ``target``, fsync, then rename over it (``exclusive``: never replace one)."""
+    import tempfile  # here: reading configs (every submit) writes none
+
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

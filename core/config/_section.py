@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
-from typing import Any, Iterable, overload
+from typing import TYPE_CHECKING, Any, Iterable, overload
 
-from launchdeck.core.config.yamlio import YamlDocument, describe
 from launchdeck.core.errors import ConfigError
+
+# The YAML helpers (yamlio) are imported where a file is read: a submit whose configs come
+# from the cache (core.runs.configcache) loads the config classes, and reads no YAML.
+if TYPE_CHECKING:
+    from launchdeck.core.config.yamlio import YamlDocument
 
 
 class Section:
@@ -29,6 +32,8 @@ class Section:
         return self.doc.error(message, self.node, key, part=part, field=self.name(key), cls=cls)
 
     def wrong(self, key: str, expected: str) -> ConfigError:
+        from launchdeck.core.config.yamlio import describe
+
         value = self.node[key]
         raw = self.doc.source_text(self.node, key) if value is not None else None
         return self.fail(key, f"{self.name(key)} must be {expected}, got {describe(value, raw)}")
@@ -36,6 +41,8 @@ class Section:
     def missing(self, key: str, explanation: str, known: Iterable[str] = ()) -> ConfigError:
         """``key`` is required; suggest a misspelt key of this map that looks like it."""
         message = f"{self.name(key)} is required ({explanation})"
+        import difflib  # here: only a config with a missing key needs it
+
         unknown = [str(k) for k in self.node if k not in set(known) | {key}]
         near = difflib.get_close_matches(key, unknown, n=1, cutoff=0.6) or [
             k for k in unknown if k.lower() == key.lower()]
@@ -90,6 +97,8 @@ class Section:
         """Any scalar as the text written in the file (``007`` stays ``007``); null is an error."""
         value = node[key]
         if isinstance(value, (dict, list)):
+            from launchdeck.core.config.yamlio import describe
+
             raise self.doc.error(f"{what} must be a single value, got {describe(value)}",
                                  node, key, field=what)
         if value is None:
@@ -108,6 +117,8 @@ class Section:
         for index, element in enumerate(value):
             label = f"{self.name(key)}[{index}]"
             if not allow_numbers and not isinstance(element, (str, dict, list, type(None))):
+                from launchdeck.core.config.yamlio import describe
+
                 raw = self.doc.source_text(value, index)
                 raise self.doc.error(f"{label} must be {item}, got {describe(element, raw)}",
                                      value, index, field=label)

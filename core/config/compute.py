@@ -6,12 +6,15 @@ import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from launchdeck.core.config import secrets
 from launchdeck.core.config._section import Section
-from launchdeck.core.config.yamlio import YamlDocument, load_document, new_document
 from launchdeck.core.errors import ConfigError
+
+# yamlio is imported where a file is read or written (see core.config._section).
+if TYPE_CHECKING:
+    from launchdeck.core.config.yamlio import YamlDocument
 
 CONFIG_DIR = "aml_config"
 
@@ -110,6 +113,8 @@ def compute_path(project_dir: str | os.PathLike[str], name: str) -> Path:
 
 
 def load_compute(path: str | os.PathLike[str]) -> ComputeConfig:
+    from launchdeck.core.config.yamlio import load_document
+
     return compute_from_document(load_document(path))
 
 
@@ -227,6 +232,8 @@ def write_compute(path: str | os.PathLike[str], *, type: TargetType | str,
             mapping[key], comments[key] = value, comment
     header = header_comment or (f"Defines the compute target {path.stem} "
                                 "(written by deck; Azure ML Workbench compatible)")
+    from launchdeck.core.config.yamlio import new_document
+
     doc = new_document(path, mapping, header, key_comments=comments)
     config = compute_from_document(doc)  # validate before anything touches the disk
     if build_ca_bundle is not None or build_offline is not None:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from launchdeck.core.config._section import Section
-from launchdeck.core.config.yamlio import describe, load_document
 
 if TYPE_CHECKING:
     from launchdeck.core.config.runconfig import RunConfiguration
@@ -58,6 +57,8 @@ class CondaDependencies:
 
 
 def load_conda(path: str | os.PathLike[str]) -> CondaDependencies:
+    from launchdeck.core.config.yamlio import describe, load_document  # see config._section
+
     doc = load_document(path)
     s = Section(doc, doc.data)
     name = s.text("name", expected="the environment name (text)")

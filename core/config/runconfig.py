@@ -10,13 +10,15 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from launchdeck.core.config._section import Section
 from launchdeck.core.config.framework import Framework
-from launchdeck.core.config.yamlio import (YamlDocument, describe, editing, load_document,
-                                           new_document)
 from launchdeck.core.errors import ConfigError
+
+# yamlio is imported where a file is read or written (see core.config._section).
+if TYPE_CHECKING:
+    from launchdeck.core.config.yamlio import YamlDocument
 
 DEFAULT_CONDA_FILE = "aml_config/conda_dependencies.yml"
 DEFAULT_SPARK_FILE = "aml_config/spark_dependencies.yml"
@@ -90,6 +92,8 @@ class RunConfiguration:
 
     def field_error(self, key: str, message: str) -> ConfigError:
         """A ConfigError at the position of ``key`` in this file (found again: error path only)."""
+        from launchdeck.core.config.yamlio import load_document
+
         try:
             doc = load_document(self.path)
             return doc.error(message, doc.data if key in doc.data else None, key, field=key)
@@ -159,6 +163,8 @@ def project_path_problem(value: str) -> str | None:
 # -- loading ------------------------------------------------------------------------------------
 
 def load_runconfig(path: str | os.PathLike[str]) -> RunConfiguration:
+    from launchdeck.core.config.yamlio import load_document
+
     return runconfig_from_document(load_document(path))
 
 
@@ -207,6 +213,8 @@ def _environment_of(s: Section, key: str) -> dict[str, str]:
     env = {}
     for name in node:
         if not isinstance(name, str):
+            from launchdeck.core.config.yamlio import describe
+
             raise s.doc.error(f"{label}: a variable name must be text, got {describe(name)}; put "
                               "it in quotes", node, name, part="key", field=label)
         problem = env_name_problem(name)
@@ -264,6 +272,8 @@ def edit_env(path: str | os.PathLike[str], *, set_vars: Mapping[str, str] | None
     The file is read after the lock is taken, so concurrent edits each see the others'.
     ``written`` is False when the file already said exactly this (nothing was written).
     """
+    from launchdeck.core.config.yamlio import editing
+
     with editing(path) as doc:
         _check_env_input(doc, set_vars or {})
         keys, existing = _env_block(doc)  # a broken block is reported where it is
@@ -297,6 +307,8 @@ def _env_block(doc: YamlDocument) -> tuple[tuple[str, ...], dict[str, str]]:
 
 def set_field(path: str | os.PathLike[str], field_name: str, value: Any) -> RunConfiguration:
     """Set one field, by file key (``Target``) or field name (``target``); checked first."""
+    from launchdeck.core.config.yamlio import editing
+
     key = field_name if field_name in KEYS else _BY_FIELD.get(field_name)
     with editing(path) as doc:
         if key is None:
@@ -333,6 +345,8 @@ def create_runconfig(path: str | os.PathLike[str], *, target: str,
              "PrepareEnvironment": prepare_environment, "TrackedRun": tracked_run}
     mapping = {key: _check_field_input(None, key, value, shown=str(path))
                for key, value in given.items()}
+    from launchdeck.core.config.yamlio import new_document
+
     doc = new_document(path, mapping, header_comment or (
         f"Run configuration {path.stem} (written by deck; Azure ML Workbench compatible)"),
         key_comments={key: comment for key, (_, comment) in KEYS.items()})
@@ -357,6 +371,8 @@ def _check_env_input(doc: YamlDocument | None, variables: Mapping[str, Any],
             raise ConfigError(f"{name!r} is not a valid environment variable name ({problem}); "
                               "nothing was written", file=shown, field=ENV)
         if not isinstance(value, str):
+            from launchdeck.core.config.yamlio import describe
+
             raise ConfigError(f"the value of {name} must be text, got {describe(value)}; nothing "
                               "was written", file=shown, field=ENV)
         if "\0" in value:
@@ -372,6 +388,8 @@ def _check_field_input(doc: YamlDocument | None, key: str, value: Any,
     shown = doc.display if doc is not None else shown
 
     def bad(expected: str) -> ConfigError:
+        from launchdeck.core.config.yamlio import describe
+
         return ConfigError(f"{key} must be {expected}, got {describe(value)}; nothing was "
                            "written", file=shown, field=key)
 

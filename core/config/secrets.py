@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from launchdeck.core.config.yamlio import load_document
 from launchdeck.core.errors import ConfigError, SecretError
 
 if TYPE_CHECKING:
@@ -150,6 +149,8 @@ def check_secrets(config: "ComputeConfig") -> str | None:
 def _error(config: "ComputeConfig", message: str) -> SecretError:
     # The position is only needed on this error path: find it again rather than carrying
     # positions in every ComputeConfig.
+    from launchdeck.core.config.yamlio import load_document
+
     try:
         doc = load_document(config.path)
         return doc.error(message, doc.data, "password", field="password", cls=SecretError)

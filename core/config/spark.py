@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from launchdeck.core.config._section import Section
-from launchdeck.core.config.yamlio import describe, load_document
 
 if TYPE_CHECKING:
     from launchdeck.core.config.runconfig import RunConfiguration
@@ -56,6 +55,8 @@ class SparkDependencies:
 
 
 def load_spark(path: str | os.PathLike[str]) -> SparkDependencies:
+    from launchdeck.core.config.yamlio import describe, load_document  # see config._section
+
     doc = load_document(path)
     s = Section(doc, doc.data)
     conf_node = s.get("configuration")
@@ -89,6 +90,8 @@ def _packages(s: Section, unknown: list[str]) -> tuple[SparkPackage, ...]:
     for index, item in enumerate(node):
         label = f"packages[{index}]"
         if not isinstance(item, dict):
+            from launchdeck.core.config.yamlio import describe
+
             raw = s.doc.source_text(node, index) if not isinstance(item, list) else None
             raise s.doc.error(f"{label} must be a map with group, artifact and version, got "
                               f"{describe(item, raw)}", node, index, field=label)

@@ -25,6 +25,22 @@ _MUTABLE = frozenset({
 })
 
 
+def _check_mutable(fields: dict[str, Any]) -> None:
+    """Refuse fields no caller may set directly; put ``tags`` in the form stored."""
+    unknown = set(fields) - _MUTABLE
+    if unknown:
+        raise HistoryError(f"cannot set {', '.join(sorted(unknown))} directly")
+    if "tags" in fields:
+        fields["tags"] = json.dumps(fields["tags"]) if fields["tags"] else None
+
+
+def _replace_artifacts(conn: sqlite3.Connection, run_id: str,
+                       artifacts: Iterable[tuple[str, int]]) -> None:
+    conn.execute("DELETE FROM artifacts WHERE run_id=?", (run_id,))
+    conn.executemany("INSERT INTO artifacts VALUES (?,?,?)",
+                     [(run_id, path, size) for path, size in artifacts])
+
+
 class HistoryStore:
     """Runs, their timeline, metrics and artifacts, in ``.deck/history.db``."""
 
@@ -69,8 +85,16 @@ class HistoryStore:
         self._save_record(record.run_id)
 
     def transition(self, run_id: str, new: RunState, *, note: str | None = None,
-                   exit_code: int | None = None, error: str | None = None) -> RunRecord:
-        """Move a run to ``new``; the one place a run changes state."""
+                   exit_code: int | None = None, error: str | None = None,
+                   artifacts: Iterable[tuple[str, int]] | None = None,
+                   **fields: Any) -> RunRecord:
+        """Move a run to ``new``; the one place a run changes state.
+
+        ``artifacts`` (as ``set_artifacts`` takes them) and bookkeeping ``fields`` (as
+        ``update_run`` takes them) are written in the same transaction: a keeper records its
+        launch or its end in one write, not two (each also rewrites the run's record file).
+        """
+        _check_mutable(fields)
         now = utc_now()
         with self._write() as conn:
             row = conn.execute("SELECT status FROM runs WHERE run_id=?", (run_id,)).fetchone()
@@ -89,21 +113,20 @@ class HistoryStore:
                 sets["disconnected_since"] = None
             if error is not None:
                 sets["error"] = error
+            sets.update(fields)
             assignments = ", ".join(f"{k}=?" for k in sets)
             conn.execute(f"UPDATE runs SET {assignments} WHERE run_id=?",
                          (*sets.values(), run_id))
             conn.execute("INSERT INTO run_events VALUES (?,?,?,?)",
                          (run_id, now, str(new), note or error))
+            if artifacts is not None:
+                _replace_artifacts(conn, run_id, artifacts)
         self._save_record(run_id)
         return self.get_run(run_id)
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         """Set bookkeeping fields (never the state)."""
-        unknown = set(fields) - _MUTABLE
-        if unknown:
-            raise HistoryError(f"cannot set {', '.join(sorted(unknown))} directly")
-        if "tags" in fields:
-            fields["tags"] = json.dumps(fields["tags"]) if fields["tags"] else None
+        _check_mutable(fields)
         assignments = ", ".join(f"{k}=?" for k in fields)
         with self._write() as conn:
             cur = conn.execute(f"UPDATE runs SET {assignments} WHERE run_id=?",
@@ -134,9 +157,7 @@ class HistoryStore:
 
     def set_artifacts(self, run_id: str, artifacts: Iterable[tuple[str, int]]) -> None:
         with self._write() as conn:
-            conn.execute("DELETE FROM artifacts WHERE run_id=?", (run_id,))
-            conn.executemany("INSERT INTO artifacts VALUES (?,?,?)",
-                             [(run_id, path, size) for path, size in artifacts])
+            _replace_artifacts(conn, run_id, artifacts)
         self._save_record(run_id)
 
     # -- reading ------------------------------------------------------------------------------

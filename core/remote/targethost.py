@@ -45,9 +45,11 @@ SSH_TYPES = frozenset({"remotedocker", "remote", "cluster"})
 def warm_link(compute: "ComputeConfig") -> None:
     """Start the host's link process (if none answers) in the background, so that it is
     connected by the time the run's keeper asks; any trouble is the keeper's to report."""
+    if str(compute.type) not in SSH_TYPES or not compute.address:
+        return  # a local or Docker target: not even the link settings are looked at
     from launchdeck.core.remote.broker.rundir import links_enabled
 
-    if str(compute.type) in SSH_TYPES and compute.address and links_enabled():
+    if links_enabled():
         from launchdeck.core.remote.broker.client import prestart
 
         prestart(compute.address, compute.explicit_port, compute.username,

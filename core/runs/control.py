@@ -32,24 +32,52 @@ async def follow_output(project: Project, run_id: str, offset: int = 0) -> Async
         yield chunk
 
 
-def follow_output_blocking(project: Project, run_id: str, offset: int = 0) -> Iterator[bytes]:
+def follow_output_blocking(project: Project, run_id: str, offset: int = 0, *,
+                           dispatched: bool = False) -> Iterator[bytes]:
     """``follow_output`` for a plain process (``deck submit``, ``deck logs -f``): no event loop,
-    so the command does not import asyncio to copy a file to its stdout."""
-    yield from filetail.follow_blocking(project.run_dir(run_id) / "output.log", offset,
-                                        _RunOver(project, run_id),
-                                        max_poll=WATCHED_POLL_SECONDS)
+    so the command does not import asyncio to copy a file to its stdout.
+
+    ``dispatched``: the caller queued the run and dispatched its target just now, so the first
+    look for a dead keeper comes ``REVIVE_EVERY_SECONDS`` later, as every later one does.
+
+    Between polls it also wakes when the run's keeper exits: a keeper ends right after it
+    recorded the run's end, so the command ends then rather than at its next poll.
+    """
+    over = _RunOver(project, run_id, dispatched=dispatched)
+    keeper = _exit_of(over.keeper_pid)
+    try:
+        yield from filetail.follow_blocking(project.run_dir(run_id) / "output.log", offset,
+                                            over, max_poll=WATCHED_POLL_SECONDS, wake=keeper)
+    finally:
+        if keeper is not None:
+            os.close(keeper)
+
+
+def _exit_of(pid: int | None) -> int | None:
+    """A descriptor that becomes readable when process ``pid`` exits (a pidfd), if it can be
+    had. A pid reused by another process only wakes the follower early once."""
+    if not pid:
+        return None
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):  # gone already, or no pidfds here: polls alone
+        return None
 
 
 class _RunOver:
     """Whether a followed run is over; revives its keeper now and then if it died."""
 
-    def __init__(self, project: Project, run_id: str) -> None:
+    def __init__(self, project: Project, run_id: str, *, dispatched: bool = False) -> None:
+        import time
+
         self.project = project
         self.run_id = run_id
         self.history = project.history
-        self.last_revive = 0.0
+        self.last_revive = time.monotonic() if dispatched else 0.0
         self.last_version: int | None = None
-        self.status = self.history.get_run(run_id).status
+        run = self.history.get_run(run_id)
+        self.status = run.status
+        self.keeper_pid = run.keeper_pid
 
     def __call__(self) -> bool:
         import time

@@ -78,9 +78,6 @@ def in_queue(run: RunRecord) -> bool:
 
 
 def _start_next(project: Project, target: str, seeded: SeededRun | None) -> list[str]:
-    from launchdeck.core.runs.spawn import spawn_keeper
-    from launchdeck.core.runs.waiting import slot_limit
-
     history = project.history
     queue = history.queue_keepers(target)
     # Room taken: runs launched or preparing (their keeper alive or not: a dead one's run may
@@ -102,6 +99,8 @@ def _start_next(project: Project, target: str, seeded: SeededRun | None) -> list
         # file before it launches, so one whose slot a finishing run holds just waits.
         room = waiting
     else:
+        from launchdeck.core.runs.waiting import slot_limit
+
         limit = slot_limit(project, target)[0] or 1
         held = slots.busy_slots(slots.folder(project.deck_dir, target), limit)
         room = limit + STANDBY - max(held, busy)
@@ -114,6 +113,9 @@ def _start_next(project: Project, target: str, seeded: SeededRun | None) -> list
         if seeded is not None and run_id == seeded.run_id:
             pid = seeded.seed.start(run_id, seeded.parsed)
         else:
+            # Imported here: a submit whose own seeded keeper starts needs no subprocess.
+            from launchdeck.core.runs.spawn import spawn_keeper
+
             pid = spawn_keeper(project, run_id)  # history is open here: no fork
         history.update_run(run_id, keeper_pid=pid)
         started.append(run_id)

@@ -34,7 +34,6 @@ from launchdeck.core.runs.recorder import RunRecorder
 from launchdeck.core.runs.state import RunState
 from launchdeck.core.runs.turn import RunTurn
 from launchdeck.core.targets.capabilities import host_slot_target
-from launchdeck.core.targets.spark.failure import spark_cause
 
 CANCEL_GRACE_SECONDS = 10.0
 #: How long a finished run's clean-up on its target (container, files, links) may take; a host
@@ -73,7 +72,8 @@ class Keeper:
         target = None
         try:
             self.reserve.take()
-            self.history.update_run(self.run_id, keeper_pid=os.getpid())
+            if run.keeper_pid != os.getpid():  # whoever started this keeper may have said so
+                self.history.update_run(self.run_id, keeper_pid=os.getpid())
             from launchdeck.core.runs.runspec import spec_for
             from launchdeck.core.targets.priority import lower_priority, niceness_of
             from launchdeck.core.targets.registry import open_target
@@ -180,8 +180,8 @@ class Keeper:
         # the launch reports moves that start past it: see _progress).
         self._write_log_base()
         execution = await target.launch(spec, events)
-        self.history.update_run(self.run_id, external_id=execution.external_id)
-        self.history.transition(self.run_id, RunState.RUNNING)
+        self.history.transition(self.run_id, RunState.RUNNING,
+                                external_id=execution.external_id)
         return execution
 
     async def _stop_execution(self) -> None:
@@ -232,16 +232,17 @@ class Keeper:
             lost = str(exc)
         await pumps
         artifacts = await self._collect(execution)
-        self.history.set_artifacts(self.run_id, artifacts)
         if canceled:
-            self._finish(RunState.CANCELED, exit_code=exit_code, note="canceled by user")
+            self._finish(RunState.CANCELED, exit_code=exit_code, note="canceled by user",
+                         artifacts=artifacts)
         elif lost is not None:
-            self._finish(RunState.FAILED, error=lost)
+            self._finish(RunState.FAILED, error=lost, artifacts=artifacts)
         elif exit_code == 0:
-            self._finish(RunState.COMPLETED, exit_code=0)
+            self._finish(RunState.COMPLETED, exit_code=0, artifacts=artifacts)
         else:
             self._finish(RunState.FAILED, exit_code=exit_code,
-                         error=_failure_summary(self.output_log, exit_code))
+                         error=_failure_summary(self.output_log, exit_code),
+                         artifacts=artifacts)
         # The run is over: its slot goes to the next one now, not after the clean-up, which
         # may wait for a host that went away.
         if self.turn is not None:
@@ -320,14 +321,17 @@ class Keeper:
     # -- history ------------------------------------------------------------------------------
 
     def _finish(self, state: RunState, *, exit_code: int | None = None, error: str | None = None,
-                note: str | None = None) -> None:
-        # The run's true end must reach history: a full disk is waited out here too.
+                note: str | None = None, artifacts: list[tuple[str, int]] | None = None) -> None:
+        # The run's true end must reach history: a full disk is waited out here too. Its
+        # artifacts are written with it (one write), or alone if it ended already.
         with self.history.patient_with_full_disk():
             current = self.history.get_run(self.run_id).status
             if current.is_terminal:
+                if artifacts is not None:
+                    self.history.set_artifacts(self.run_id, artifacts)
                 return
             self.history.transition(self.run_id, state, exit_code=exit_code, error=error,
-                                    note=note)
+                                    note=note, artifacts=artifacts)
 
     def _fail(self, message: str) -> None:
         noted = self._note(message)
@@ -450,6 +454,8 @@ def _failure_summary(log: Path, exit_code: int | None) -> str:
         exception = next((line for line in after if not line[:1].isspace()), None)
         return f"exit code {exit_code}: {exception.strip()}" if exception \
             else f"exit code {exit_code}"
+    from launchdeck.core.targets.spark.failure import spark_cause
+
     cause = spark_cause(tail)  # spark-submit's own failures leave no Python traceback
     return f"exit code {exit_code}: {cause}" if cause else f"exit code {exit_code}"
 

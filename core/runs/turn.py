@@ -18,7 +18,7 @@ from typing import Awaitable, Callable
 from launchdeck.core.errors import DeckError
 from launchdeck.core.history.records import RunRecord
 from launchdeck.core.project import Project
-from launchdeck.core.runs import hostwait, slots
+from launchdeck.core.runs import slots
 from launchdeck.core.runs.liveness import keeper_alive, keeper_running
 from launchdeck.core.runs.patience import PatientHistory
 from launchdeck.core.runs.state import RunState
@@ -79,17 +79,24 @@ class RunTurn:
     # -- the host's slots -----------------------------------------------------------------------
 
     async def wait_for_host_slot(self, shared):
+        # hostwait is imported where it is used: a local run's keeper needs none of it.
+        from launchdeck.core.runs import hostwait
+
         return await hostwait.wait_for_host_slot(
             shared, self._owner(), run_dir=self.run_dir, my_turn=self._my_turn,
             stop=self.canceled.is_set, note=self.note)
 
     def host_holds_slot(self, host_lease, shared, watch: Callable[[], Awaitable]) -> None:
         """From the launch on, the host holds the slot for as long as the run goes."""
+        from launchdeck.core.runs import hostwait
+
         self._slot_work = asyncio.ensure_future(
             hostwait.hand_over(host_lease, shared, self._owner(), watch))
 
     def host_adopts_slot(self, shared, watch: Callable[[], Awaitable]) -> None:
         """A revived keeper: the host keeps (or finds) the slot of the run it launched."""
+        from launchdeck.core.runs import hostwait
+
         self._slot_work = asyncio.ensure_future(hostwait.adopt(shared, self._owner(), watch))
 
     def _my_turn(self) -> bool:

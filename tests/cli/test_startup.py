@@ -49,6 +49,42 @@ def test_local_submit_imports_no_other_targets_libraries(deck, project):
     out, imported = deck_imports(deck, "submit", "-c", "local", "hello.py")
     assert "hello" in out.splitlines()
     assert not imported & {*HEAVY, "ruamel", "yaml"}, imported & {*HEAVY, "ruamel", "yaml"}
+    # Its keeper is forked, not started with subprocess: deck itself needs no subprocess. Nor
+    # what only writing a config (tempfile) or explaining a missing key (difflib) needs.
+    assert not imported & {"subprocess", "tempfile", "difflib"}, imported
+
+
+# Runs deck's main like PROBE, and says which of deck's modules were loaded when the keeper's
+# seed was forked (the first fork of a submit).
+FORK_PROBE = ("import os, sys\n"
+              "seen = []\n"
+              "fork = os.fork\n"
+              "def spying_fork():\n"
+              "    if not seen:\n"
+              "        seen.append(sorted(m for m in sys.modules if m.startswith('launchdeck')))\n"
+              "    return fork()\n"
+              "os.fork = spying_fork\n"
+              "from launchdeck.cli.main import main\n"
+              "code = main(sys.argv[1:])\n"
+              "sys.stdout.flush()\n"
+              "print('AT FORK:' + ','.join(seen[0] if seen else []))\n"
+              "sys.exit(code)\n")
+
+
+def test_a_submits_keeper_inherits_the_modules_both_use(deck, project):
+    """The keeper is forked once the modules it shares with deck are loaded: it does not
+    import configs, history and the content store a second time."""
+    (project / "hello.py").write_text("print('hello')\n")
+    for _ in range(2):  # the first submit parses the configs; the second uses the cache
+        result = subprocess.run([sys.executable, "-c", FORK_PROBE, "submit", "-c", "local",
+                                 "hello.py"], cwd=deck.project, env=deck.env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert "hello" in result.stdout.splitlines()
+        at_fork = set(result.stdout.splitlines()[-1].removeprefix("AT FORK:").split(","))
+        shared = {"launchdeck.core.config.runconfig", "launchdeck.core.config.compute",
+                  "launchdeck.core.history.store", "launchdeck.core.snapshot.store"}
+        assert shared <= at_fork, shared - at_fork
 
 
 def test_a_changed_config_is_read_again(deck, project):
@@ -122,3 +158,57 @@ def test_a_password_in_a_compute_file_is_not_copied_to_the_cache(deck, project):
     cache = project / ".deck" / "cache"
     kept = [p.read_bytes() for p in cache.rglob("*") if p.is_file()] if cache.exists() else []
     assert not any(b"hunter2-plain" in data for data in kept)
+
+
+def test_parsers_look_each_message_catalog_up_once(monkeypatch):
+    # argparse translates its messages through gettext, which searches the disk for a
+    # catalog on every call: building `deck runs`'s eleven parsers did it 33 times.
+    import gettext
+
+    from launchdeck.cli.main import build_parser
+
+    build_parser("launchdeck.cli.runs")
+    searches = []
+    real_find = gettext.find
+    monkeypatch.setattr(gettext, "find",
+                        lambda *args, **kw: searches.append(args) or real_find(*args, **kw))
+    build_parser("launchdeck.cli.runs")
+    assert searches == []
+
+
+def test_parsers_measure_the_terminal_once_and_help_still_fits_it(deck):
+    # argparse's formatter measured the terminal (importing shutil) for every argument added.
+    probe = ("import sys\n"
+             "from launchdeck.cli.main import build_parser\n"
+             "build_parser('launchdeck.cli.runs')\n"
+             "print('shutil' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", probe], env=deck.env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.stdout.strip() == "False", result.stdout + result.stderr
+    narrow = deck("submit", "--help", check=True)  # $COLUMNS is honoured, as shutil does
+    deck.env["COLUMNS"] = "50"
+    narrower = deck("submit", "--help", check=True)
+    assert max(map(len, narrower.out.splitlines())) <= 50
+    assert len(narrower.out.splitlines()) > len(narrow.out.splitlines())
+
+
+def test_a_submit_with_unchanged_configs_loads_no_yaml_helpers(deck, project):
+    # The config classes come from the cache; the code that reads and edits YAML files
+    # (core.config.yamlio and its helpers) is loaded only where a file is read.
+    (project / "hello.py").write_text("print('hello')\n")
+    deck("submit", "-c", "local", "hello.py", check=True)
+    probe = ("import sys\n"
+             "from launchdeck.cli.main import main\n"
+             "code = main(sys.argv[1:])\n"
+             "sys.stdout.flush()\n"
+             "print('LOADED:' + ','.join(sorted(m for m in sys.modules\n"
+             "                                 if m.startswith('launchdeck.core.config'))))\n"
+             "sys.exit(code)\n")
+    result = subprocess.run([sys.executable, "-c", probe, "submit", "-c", "local", "hello.py"],
+                            cwd=deck.project, env=deck.env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.splitlines()[-1].removeprefix("LOADED:").split(","))
+    assert "launchdeck.core.config.runconfig" in loaded  # the classes of the cached configs
+    assert not loaded & {"launchdeck.core.config.yamlio", "launchdeck.core.config._yamlrender",
+                         "launchdeck.core.config._yamlguard"}, loaded

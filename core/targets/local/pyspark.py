@@ -26,8 +26,6 @@ from pathlib import Path
 from launchdeck.core.errors import TargetError
 from launchdeck.core.targets.base import Framework, RunEvents, RunSpec
 from launchdeck.core.targets.local.target import LocalExecution, LocalTarget
-from launchdeck.core.targets.spark.submit import (LOCAL_MASTER, SubmitCommand, find_spark_home,
-                                       is_pip_wrapper)
 
 _VERSION = re.compile(r"version (\d[\d.]*)")
 
@@ -64,6 +62,8 @@ class LocalTargetWithSpark(LocalTarget):
 
         Raises TargetError for pip's wrapper whose Spark cannot be found.
         """
+        from launchdeck.core.targets.spark.submit import find_spark_home, is_pip_wrapper
+
         if environment.get("SPARK_HOME") or os.environ.get("SPARK_HOME"):
             return None
         home = find_spark_home(spark_submit)
@@ -94,6 +94,9 @@ class LocalTargetWithSpark(LocalTarget):
     async def launch(self, spec: RunSpec, events: RunEvents) -> LocalExecution:
         if spec.env.framework is not Framework.PYSPARK:
             return await super().launch(spec, events)
+        # Here: a keeper of a plain Python run (most local runs) does not load it.
+        from launchdeck.core.targets.spark.submit import LOCAL_MASTER, SubmitCommand
+
         spark_submit = self.spark_submit()
         home = await asyncio.to_thread(self.spark_home, spark_submit, spec.environment)
         if home:

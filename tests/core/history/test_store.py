@@ -59,6 +59,28 @@ def test_state_cannot_be_set_behind_transition(history):
         history.update_run("p_1", status="Completed")
 
 
+def test_a_state_change_records_its_launch_and_artifacts_in_the_same_write(history, tmp_path):
+    history.insert_run(make_record("p_1"))
+    running = history.transition("p_1", RunState.RUNNING, external_id="123:456")
+    assert running.external_id == "123:456"
+    done = history.transition("p_1", RunState.COMPLETED, exit_code=0,
+                              artifacts=[("outputs/model.json", 12)])
+    assert done.status is RunState.COMPLETED
+    assert history.artifacts("p_1") == [("outputs/model.json", 12)]
+    # The run's record file holds both, as it holds every committed change.
+    record = json.loads((tmp_path / ".deck" / "runs" / "p_1" / "run.json").read_text())
+    assert record["run"]["external_id"] == "123:456"
+    assert record["run"]["status"] == "Completed"
+    assert record["artifacts"] == [["outputs/model.json", 12]]
+
+
+def test_a_state_change_cannot_set_the_state_behind_its_back(history):
+    history.insert_run(make_record("p_1"))
+    with pytest.raises(HistoryError, match="cannot set"):
+        history.transition("p_1", RunState.RUNNING, status="Completed")
+    assert history.get_run("p_1").status is RunState.QUEUED
+
+
 def test_metrics_keep_every_value_in_order_with_their_offset(history):
     history.insert_run(make_record("p_1"))
     history.add_metrics("p_1", [("loss", 0.5, None), ("acc", "good", None)], new_offset=40)

@@ -90,3 +90,27 @@ def test_a_keeper_waits_out_a_history_lock_held_past_the_busy_timeout(deck, proj
     text = log.read_text()
     assert text.startswith("script done\n")
     assert "deck: the run history can be written again (waited" in text
+
+
+def test_the_keeper_of_a_local_python_run_loads_no_spark_or_host_slot_code(project):
+    # spark-submit's command line is built only for a PySpark run, and slots kept on a host
+    # only for remote targets: a keeper (a process per run) of a plain Python run on this
+    # machine does not pay for their import.
+    import subprocess
+    import sys
+
+    run = submit(Project(project), "local", str(project / "train.py"),
+                 ("--epochs", "1", "--sleep", "0"), start=False)
+    probe = ("import sys\n"
+             "from launchdeck.core.runs.keeper import keep\n"
+             f"code = keep({str(project)!r}, {run.run_id!r})\n"
+             "print(sorted(m for m in sys.modules if m.startswith('launchdeck.')))\n"
+             "sys.exit(code)\n")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    loaded = result.stdout.splitlines()[-1]
+    assert "launchdeck.core.targets.local.target" in loaded  # it did run the script here
+    assert "launchdeck.core.targets.spark.submit" not in loaded
+    assert "launchdeck.core.runs.hostwait" not in loaded
+    assert Project(project).history.get_run(run.run_id).status == "Completed"
