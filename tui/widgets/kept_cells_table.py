@@ -10,6 +10,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.cache import LRUCache
 from textual.geometry import Size
+from textual.widgets.data_table import CellDoesNotExist, CellKey, ColumnKey, RowKey
 
 from launchdeck.tui.widgets.table import Table
 
@@ -44,6 +45,31 @@ class KeptCellsTable(Table):
                                          hover)
             self._kept_cells[key] = lines
         return lines
+
+    def update_cell(self, row_key: RowKey | str, column_key: ColumnKey | str, value: Any, *,
+                    update_width: bool = False) -> None:
+        """DataTable's, but only the cell's row is drawn again.
+
+        DataTable moves its update counter, which is part of every cached line's key and of
+        its row order and offsets: one changed cell repainted every visible row (with a run
+        going, each second: most of what a live table costs). Cells change here, never rows'
+        order or heights, so only the cached lines and cells go, and only this row repaints.
+        """
+        row_key = RowKey(row_key) if isinstance(row_key, str) else row_key
+        column_key = ColumnKey(column_key) if isinstance(column_key, str) else column_key
+        row_index = self._row_locations.get(row_key)
+        if row_index is None or column_key not in self._column_locations:
+            raise CellDoesNotExist(
+                f"No cell exists for row_key={row_key!r}, column_key={column_key!r}.")
+        self._data[row_key][column_key] = value
+        if update_width:  # measured when idle; a column that widens redraws it all then
+            self._updated_cells.add(CellKey(row_key, column_key))
+            self._require_update_dimensions = True
+        self._line_cache.clear()
+        self._row_render_cache.clear()
+        self._cell_render_cache.clear()  # our own cache keeps the cells still the same
+        self._row_renderable_cache.discard((self._update_count, row_index))
+        self.refresh_row(row_index)
 
     def _clear_caches(self) -> None:
         super()._clear_caches()  # a new theme, cursor type, zebra...: then ours go too
