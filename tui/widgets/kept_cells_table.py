@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.cache import LRUCache
@@ -26,7 +27,9 @@ class KeptCellsTable(Table):
     # DataTable forgets every rendered cell whenever any cell changes (its caches are keyed by
     # an update counter), so a live table renders all its visible cells through Rich again
     # at each change: with busy runs, most of the dashboard's CPU. Here a rendered cell is kept
-    # for as long as its value, place and look are the same.
+    # for as long as its value and look are the same, wherever its row moves (a sort, or a
+    # table sorted by time taken, moves every row): only the row and column numbers DataTable
+    # puts in each cell's mouse metadata are stamped again.
 
     def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
                      cursor: bool = False, hover: bool = False):
@@ -36,14 +39,19 @@ class KeptCellsTable(Table):
         row_key = self._row_locations.get_key(row_index)
         column_key = self._column_locations.get_key(column_index)
         value = self._data.get(row_key, {}).get(column_key)
-        # The row index is in the key: DataTable puts it in the cell's mouse metadata.
-        key = (row_key, column_key, _value_key(value), row_index, base_style, width, cursor,
-               hover, self._show_hover_cursor, self._pseudo_class_state)
-        lines = self._kept_cells.get(key)
-        if lines is None:
+        key = (row_key, column_key, _value_key(value), base_style, width, cursor, hover,
+               self._show_hover_cursor, self._pseudo_class_state)
+        place = (row_index, column_index)
+        kept = self._kept_cells.get(key)
+        if kept is None:
             lines = super()._render_cell(row_index, column_index, base_style, width, cursor,
                                          hover)
-            self._kept_cells[key] = lines
+        elif kept[0] != place:
+            meta = Style.from_meta({"row": row_index, "column": column_index})
+            lines = [list(Segment.apply_style(line, post_style=meta)) for line in kept[1]]
+        else:
+            return kept[1]
+        self._kept_cells[key] = (place, lines)
         return lines
 
     def update_cell(self, row_key: RowKey | str, column_key: ColumnKey | str, value: Any, *,

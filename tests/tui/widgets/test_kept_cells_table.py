@@ -1,6 +1,7 @@
 """KeptCellsTable: a changed cell shows at once, and repaints its own row only."""
 
 from textual.app import App, ComposeResult
+from textual.widgets import DataTable
 
 from tests.tui.conftest import screen_text, until
 from launchdeck.tui.widgets.kept_cells_table import KeptCellsTable
@@ -57,3 +58,33 @@ async def test_a_changed_cell_shows_in_a_scrolled_table_and_widens_its_column():
         await until(pilot, lambda: "run25  1h 02m 03s" in screen_text(app),
                     what="the wider value, whole")
         assert "run24  24s" in screen_text(app)
+
+
+async def test_rows_that_move_keep_their_cells_and_a_click_finds_the_row_shown(monkeypatch):
+    table = KeptCellsTable(cursor_type="row")
+    app = OneTable(table)
+    async with app.run_test(size=(60, 12)) as pilot:
+        table.add_column("run", key="run")
+        table.add_column("took", key="took")
+        for i in range(8):
+            table.add_row(f"run{i}", f"{i}s", key=f"run{i}")
+        await until(pilot, lambda: "run7" in screen_text(app), what="the rows")
+        await pilot.pause()
+        rendered: list[int] = []
+        render_cell = DataTable._render_cell
+
+        def counted(self, row_index, column_index, *args, **kwargs):
+            if row_index >= 0:
+                rendered.append(row_index)
+            return render_cell(self, row_index, column_index, *args, **kwargs)
+
+        monkeypatch.setattr(DataTable, "_render_cell", counted)
+        table.sort("run", reverse=True)
+        await until(pilot, lambda: screen_text(app).split("\n")[1].strip().startswith("run7"),
+                    what="the rows sorted")
+        # Only the rows the cursor left or came to are drawn anew (it stays on the first row:
+        # run7 there now, run0 gone to the last): the others only moved.
+        assert set(rendered) <= {0, 7}
+        await pilot.click(table, offset=(3, 4))  # the fourth row: run4 now
+        await until(pilot, lambda: table.cursor_row == 3, what="the clicked row")
+        assert table.coordinate_to_cell_key((3, 0)).row_key.value == "run4"
