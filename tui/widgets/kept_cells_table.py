@@ -10,14 +10,14 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.widgets.data_table import CellDoesNotExist, CellKey, ColumnKey, RowKey
 
 from launchdeck.tui.widgets.table import Table
 
 
 class KeptCellsTable(Table):
-    """A table whose cells are one line of Text or plain str each."""
+    """A table whose cells are one line of Text or plain str each (rows one line high)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -77,7 +77,10 @@ class KeptCellsTable(Table):
         self._row_render_cache.clear()
         self._cell_render_cache.clear()  # our own cache keeps the cells still the same
         self._row_renderable_cache.discard((self._update_count, row_index))
-        self.refresh_row(row_index)
+        # Every row is one line high (DataTable.refresh_row adds up the heights of the rows
+        # above, and lists them all again after each sort: thousands of runs, each update).
+        y = row_index + (self.header_height if self.show_header else 0)
+        self._refresh_region(Region(0, y, max(self.size.width, self.virtual_size.width), 1))
 
     def _clear_caches(self) -> None:
         super()._clear_caches()  # a new theme, cursor type, zebra...: then ours go too
