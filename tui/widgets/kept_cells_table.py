@@ -22,6 +22,37 @@ class KeptCellsTable(Table):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._kept_cells: LRUCache[tuple, Any] = LRUCache(8192)
+        # While a repaint runs: its styles, each worked out once (see render_lines).
+        self._repaint_styles: dict[tuple[str, ...], Any] | None = None
+
+    # -- styles -------------------------------------------------------------------------------
+    # DataTable asks for its own style at every line and for its header's component style at
+    # every row, and each answer walks every ancestor's CSS again: a tenth of the dashboard's
+    # time while runs go. Within one repaint they cannot change, so they are worked out once.
+
+    def render_lines(self, crop: Region):
+        self._repaint_styles = {}
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._repaint_styles = None
+
+    @property
+    def rich_style(self) -> Style:
+        styles = self._repaint_styles
+        if styles is None:
+            return super().rich_style
+        if () not in styles:
+            styles[()] = super().rich_style
+        return styles[()]
+
+    def get_component_styles(self, *names: str):
+        styles = self._repaint_styles
+        if styles is None:
+            return super().get_component_styles(*names)
+        if names not in styles:
+            styles[names] = _RepaintStyles(super().get_component_styles(*names))
+        return styles[names]
 
     # -- cells --------------------------------------------------------------------------------
     # DataTable forgets every rendered cell whenever any cell changes (its caches are keyed by
@@ -129,3 +160,14 @@ def _widen(column, cell: Any) -> None:
     width = cell.cell_len if isinstance(cell, Text) else cell_len(str(cell))
     if width > column.content_width:
         column.content_width = width
+
+
+class _RepaintStyles:
+    """A component's styles for one repaint, its Rich style worked out once."""
+
+    def __init__(self, styles) -> None:
+        self._styles = styles
+        self.rich_style = styles.rich_style
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._styles, name)

@@ -88,3 +88,29 @@ async def test_rows_that_move_keep_their_cells_and_a_click_finds_the_row_shown(m
         await pilot.click(table, offset=(3, 4))  # the fourth row: run4 now
         await until(pilot, lambda: table.cursor_row == 3, what="the clicked row")
         assert table.coordinate_to_cell_key((3, 0)).row_key.value == "run4"
+
+
+async def test_a_repaint_works_out_its_styles_once_not_per_row(monkeypatch):
+    from textual.dom import DOMNode
+
+    table = KeptCellsTable(cursor_type="row")
+    app = OneTable(table)
+    async with app.run_test(size=(60, 24)) as pilot:
+        table.add_column("run", key="run")
+        table.add_column("took", key="took")
+        for i in range(20):
+            table.add_row(f"run{i}", f"{i}s", key=f"run{i}")
+        await until(pilot, lambda: "run19" in screen_text(app), what="the rows")
+        await pilot.pause()
+        walks: list[DOMNode] = []
+        rich_style = DOMNode.rich_style
+
+        def counted(node):
+            walks.append(node)  # each walks the node's ancestors' CSS
+            return rich_style.fget(node)
+
+        monkeypatch.setattr(DOMNode, "rich_style", property(counted))
+        for i in range(20):
+            table.update_cell(f"run{i}", "took", f"{i}m")
+        await until(pilot, lambda: "run19  19m" in screen_text(app), what="every row anew")
+        assert len(walks) <= 4  # the table's, the header's: not one or two per row
