@@ -70,7 +70,8 @@ class KeptCellsTable(Table):
         row_key = self._row_locations.get_key(row_index)
         column_key = self._column_locations.get_key(column_index)
         value = self._data.get(row_key, {}).get(column_key)
-        key = (row_key, column_key, _value_key(value), base_style, width, cursor, hover,
+        fixed = row_index < self.fixed_rows or column_index < self.fixed_columns  # its style
+        key = (row_key, column_key, _value_key(value), base_style, width, cursor, hover, fixed,
                self._show_hover_cursor, self._pseudo_class_state)
         place = (row_index, column_index)
         kept = self._kept_cells.get(key)
