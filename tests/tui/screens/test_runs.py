@@ -20,6 +20,25 @@ def shown(app) -> list[str]:
     return [t.coordinate_to_cell_key((row, 0)).row_key.value for row in range(t.row_count)]
 
 
+async def test_the_summary_bar_is_drawn_again_only_when_its_words_change(fixed_app):
+    # Asked at every flush (twice a second while runs go); one line: no layout pass.
+    from textual.widgets import Static
+
+    async with fixed_app.run_test() as pilot:
+        await until(pilot, lambda: table(fixed_app).row_count == 5, what="rows")
+        await shows(pilot, fixed_app, "5 runs")
+        summary = fixed_app.screen.query_one("#summary", Static)
+        drawn = []
+        refresh = summary.refresh
+        summary.refresh = lambda *a, **k: (drawn.append(k.get("layout")), refresh(*a, **k))[1]
+        for _ in range(3):
+            fixed_app.screen._show_summary()
+        assert drawn == []
+        await pilot.press("space")  # a run marked: the bar says so
+        await shows(pilot, fixed_app, "1 marked")
+        assert drawn == [False]
+
+
 async def test_rows_newest_first_with_status_symbols(fixed_app, history_project):
     _, ids = history_project
     async with fixed_app.run_test() as pilot:
