@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from launchdeck.core.runs.state import RunState
-from tests.tui.conftest import footer, make_app, notified, screen_text, shows, until
+from tests.tui.conftest import (footer, make_app, notified, refreshes, screen_text, shows,
+                                until)
 from tests.tui.projects import FakeRun, clock, copy_sample, fill_history
 from launchdeck.tui.screens.run_detail import RunDetailScreen
 from launchdeck.tui.widgets.plot import LinePlot
@@ -54,10 +55,7 @@ async def test_the_header_is_drawn_again_only_when_its_words_change(history_proj
     app = make_app(project, clock=lambda: now[0])
     async with app.run_test(size=(100, 30)) as pilot:
         await open_run(app, pilot, ids[3])  # Running
-        header = app.screen.query_one("#run-header", Static)
-        drawn = []
-        refresh = header.refresh
-        header.refresh = lambda *a, **k: (drawn.append(k.get("layout")), refresh(*a, **k))[1]
+        drawn = refreshes(app.screen.query_one("#run-header", Static))
         for _ in range(3):
             app.screen._show_header()
         assert drawn == []  # the same words: nothing drawn

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from launchdeck.core.history.store import HistoryStore
 from launchdeck.core.runs.state import RunState
-from tests.tui.conftest import footer, make_app, notified, screen_text, shows, until
+from tests.tui.conftest import (footer, make_app, notified, refreshes, screen_text, shows,
+                                until)
 from tests.tui.projects import clock
 from launchdeck.tui.screens.run_detail import RunDetailScreen
 from launchdeck.tui.screens.runs import RunsScreen
@@ -27,10 +28,7 @@ async def test_the_summary_bar_is_drawn_again_only_when_its_words_change(fixed_a
     async with fixed_app.run_test() as pilot:
         await until(pilot, lambda: table(fixed_app).row_count == 5, what="rows")
         await shows(pilot, fixed_app, "5 runs")
-        summary = fixed_app.screen.query_one("#summary", Static)
-        drawn = []
-        refresh = summary.refresh
-        summary.refresh = lambda *a, **k: (drawn.append(k.get("layout")), refresh(*a, **k))[1]
+        drawn = refreshes(fixed_app.screen.query_one("#summary", Static))
         for _ in range(3):
             fixed_app.screen._show_summary()
         assert drawn == []
