@@ -85,3 +85,16 @@ def footer(app) -> str:
 def notified(app, text: str) -> bool:
     """Whether a notification (toast) holding ``text`` is up."""
     return any(text in f"{n.title} {n.message}" for n in app._notifications)  # noqa: SLF001
+
+
+def refreshes(widget) -> list[bool]:
+    """From now on, the ``layout`` flag of each refresh ``widget`` asks for (each redraw)."""
+    asked: list[bool] = []
+    refresh = widget.refresh
+
+    def counted(*regions, layout: bool = False, **options):
+        asked.append(layout)
+        return refresh(*regions, layout=layout, **options)
+
+    widget.refresh = counted
+    return asked

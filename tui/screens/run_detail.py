@@ -71,6 +71,7 @@ class RunDetailScreen(DeckScreen):
         self.run_info = RunInfo(id="run-info")
         self._target_kind: str | None = None
         self._meter = None  # core.runs.usage.UsageMeter of this run, while the Info tab reads it
+        self._header_shown: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="topbar", id="run-header")
@@ -168,6 +169,7 @@ class RunDetailScreen(DeckScreen):
     def _show_header(self, run=None) -> None:
         run = run or self.deck.runs.get(self.run_id)
         if run is None:
+            self._header_shown = None
             self.query_one("#run-header", Static).update(f"run {self.run_id}")
             return
         # Without the project prefix, as in the table. The command gives way (cut with "…"),
@@ -191,9 +193,13 @@ class RunDetailScreen(DeckScreen):
             if over > 0:
                 parts[3] = f"on {target}"
         parts[1] = status.markup
+        text = " · ".join(part if i == 1 else escape(part)
+                          for i, part in enumerate(parts) if part)
+        if text == self._header_shown:
+            return  # asked each second and at each change history reports: mostly the same
+        self._header_shown = text
         # One line of fixed size: no layout pass (a pass repainted the whole screen each second).
-        header.update(" · ".join(part if i == 1 else escape(part)
-                                 for i, part in enumerate(parts) if part), layout=False)
+        header.update(text, layout=False)
 
     def on_resize(self) -> None:
         self._show_header()

@@ -80,6 +80,7 @@ class RunsScreen(DeckScreen):
         self._select_when_shown: str | None = None
         self._pending_usage: dict = {}  # run id -> Usage read, drawn with the next flush
         self._last_move = 0.0  # time.monotonic() of the last cursor move
+        self._summary_shown: str | None = None
 
     def on_mount(self) -> None:
         from launchdeck.tui.state import load_state
@@ -256,7 +257,11 @@ class RunsScreen(DeckScreen):
             parts.append(f"{len(table.marked)} marked")
         label = dict((key, label) for label, key in COLUMNS).get(table.sort_column)
         parts.append(f"sort {label} {'▼' if table.sort_reverse else '▲'} (o)")
-        self.query_one("#summary", Static).update(" · ".join(parts))
+        text = " · ".join(parts)
+        if text != self._summary_shown:  # asked at every flush, and mostly the same
+            self._summary_shown = text
+            # One line of fixed height: no layout pass (that arranges the whole screen again).
+            self.query_one("#summary", Static).update(text, layout=False)
 
     # -- selection ----------------------------------------------------------------------------
 

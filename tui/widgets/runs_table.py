@@ -43,15 +43,12 @@ REBUILD_OVER = 64
 FILL_CHUNK = 200
 
 
-class RunId(str):
+class RunId(Text):
     """The id cell: shows the short id, remembers the run."""
 
-    run_id: str
-
-    def __new__(cls, shown: str, run_id: str) -> "RunId":
-        cell = super().__new__(cls, shown)
-        cell.run_id = run_id
-        return cell
+    def __init__(self, shown: str, run_id: str) -> None:
+        super().__init__(shown)
+        self.run_id = run_id
 
 
 class RunsTable(KeptCellsTable):
@@ -278,7 +275,7 @@ class RunsTable(KeptCellsTable):
         for run_id in self._shown:
             run = self.record(run_id)
             if run.status.is_active and run.start_time_utc:
-                self._set(run_id, "duration", format_duration(duration_s(run, now)))
+                self._set(run_id, "duration", Text(format_duration(duration_s(run, now))))
 
     def set_filter(self, text: str) -> None:
         self.filter = RunFilter(text)
@@ -403,8 +400,9 @@ class RunsTable(KeptCellsTable):
 
     def _cells(self, run: RunRecord) -> dict[str, Any]:
         got = self._metric(run.run_id)
-        # Text, not str: DataTable reads a str as markup, and "[done]" is not a style.
-        metric = Text(f"{printable(got[0])}={format_value(got[1], 10)}") if got else ""
+        # Text, not str, in every cell: DataTable reads a str as markup ("[done]" is not a
+        # style), and parses it again each time it draws the row.
+        metric = Text(f"{printable(got[0])}={format_value(got[1], 10)}" if got else "")
         status = status_text(run.status)
         wait = self.waits.get(run.run_id) if run.status is RunState.QUEUED else None
         used = self.usage.get(run.run_id) if run.status is RunState.RUNNING else None
@@ -419,8 +417,8 @@ class RunsTable(KeptCellsTable):
             "script": Text(printable(run.script)),
             "runconfig": Text(printable(run.run_configuration)),
             "target": Text(printable(run.target)),
-            "started": short_time(run.start_time_utc, self.clock()),
-            "duration": format_duration(duration_s(run, self.clock())),
+            "started": Text(short_time(run.start_time_utc, self.clock())),
+            "duration": Text(format_duration(duration_s(run, self.clock()))),
             "metric": metric,
             "cpu": Text(cpu_share(used), justify="right"),
             "mem": Text(memory_size(used.memory_bytes) if used else "", justify="right"),

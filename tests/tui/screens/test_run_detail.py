@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from launchdeck.core.runs.state import RunState
-from tests.tui.conftest import footer, make_app, notified, screen_text, shows, until
+from tests.tui.conftest import (footer, make_app, notified, refreshes, screen_text, shows,
+                                until)
 from tests.tui.projects import FakeRun, clock, copy_sample, fill_history
 from launchdeck.tui.screens.run_detail import RunDetailScreen
 from launchdeck.tui.widgets.plot import LinePlot
@@ -43,6 +44,27 @@ async def test_log_metrics_artifacts_and_timeline(fixed_app, history_project):
         for step in ("queued", "started", "first output", "finished (Completed)", "+44.0s"):
             assert step in text
         assert "env.LEARNING_RATE" in text and "0" * 0 + "00abab" in text  # config, snapshot
+
+
+async def test_the_header_is_drawn_again_only_when_its_words_change(history_project):
+    # Asked each second (a running run's time) and at each change history reports.
+    from textual.widgets import Static
+
+    project, ids = history_project
+    now = [clock()]
+    app = make_app(project, clock=lambda: now[0])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_run(app, pilot, ids[3])  # Running
+        drawn = refreshes(app.screen.query_one("#run-header", Static))
+        for _ in range(3):
+            app.screen._show_header()
+        assert drawn == []  # the same words: nothing drawn
+        shown = screen_text(app).splitlines()[0]
+        now[0] += 3600
+        app.screen._show_header()
+        await until(pilot, lambda: screen_text(app).splitlines()[0] != shown,
+                    what="the time an hour on")
+        assert drawn == [False]  # one line: drawn again without a layout pass
 
 
 async def test_footer_follows_what_each_key_can_do(fixed_app, history_project):

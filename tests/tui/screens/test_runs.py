@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from launchdeck.core.history.store import HistoryStore
 from launchdeck.core.runs.state import RunState
-from tests.tui.conftest import footer, make_app, notified, screen_text, shows, until
+from tests.tui.conftest import (footer, make_app, notified, refreshes, screen_text, shows,
+                                until)
 from tests.tui.projects import clock
 from launchdeck.tui.screens.run_detail import RunDetailScreen
 from launchdeck.tui.screens.runs import RunsScreen
@@ -18,6 +19,22 @@ def table(app) -> RunsTable:
 def shown(app) -> list[str]:
     t = table(app)
     return [t.coordinate_to_cell_key((row, 0)).row_key.value for row in range(t.row_count)]
+
+
+async def test_the_summary_bar_is_drawn_again_only_when_its_words_change(fixed_app):
+    # Asked at every flush (twice a second while runs go); one line: no layout pass.
+    from textual.widgets import Static
+
+    async with fixed_app.run_test() as pilot:
+        await until(pilot, lambda: table(fixed_app).row_count == 5, what="rows")
+        await shows(pilot, fixed_app, "5 runs")
+        drawn = refreshes(fixed_app.screen.query_one("#summary", Static))
+        for _ in range(3):
+            fixed_app.screen._show_summary()
+        assert drawn == []
+        await pilot.press("space")  # a run marked: the bar says so
+        await shows(pilot, fixed_app, "1 marked")
+        assert drawn == [False]
 
 
 async def test_rows_newest_first_with_status_symbols(fixed_app, history_project):

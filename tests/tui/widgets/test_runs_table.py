@@ -84,3 +84,31 @@ def test_metric_values_lose_digits_rather_than_being_cut():
     assert format_value(12345.678, 7) == "1.2e+04"
     assert format_value(0.123456, 6) == "0.1235"
     assert format_value(12345.678, 10) == "1.235e+04"
+
+
+async def test_a_running_runs_time_is_drawn_without_parsing_markup(history_project, monkeypatch):
+    # Every cell is Text: DataTable parses a str cell as markup each time it draws its row,
+    # and a running run's row is drawn each second.
+    from rich.text import Text
+
+    project, ids = history_project
+    now = [clock()]
+    app = make_app(project, clock=lambda: now[0])
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: table(app).row_count == 5, what="the runs")
+        await pilot.pause()
+        parsed: list[str] = []
+        from_markup = Text.from_markup
+
+        def counted(text, *args, **kwargs):
+            parsed.append(text)
+            return from_markup(text, *args, **kwargs)
+
+        monkeypatch.setattr(Text, "from_markup", counted)
+        took = str(table(app).get_cell(ids[3], "duration"))
+        now[0] += 61
+        table(app).tick()
+        await until(pilot, lambda: str(table(app).get_cell(ids[3], "duration")) != took,
+                    what="the time going on")
+        await shows(pilot, app, str(table(app).get_cell(ids[3], "duration")))
+        assert parsed == []
