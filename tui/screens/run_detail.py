@@ -25,6 +25,7 @@ from launchdeck.tui.widgets.run_info import RunInfo
 from launchdeck.tui.widgets.scrolling import Scroll
 from launchdeck.tui.widgets.search_box import SearchBox
 from launchdeck.tui.widgets.table import Table
+from launchdeck.tui.widgets.topbar import TopBar
 
 RELOAD_EVERY = 1.0  # seconds: a chatty run commits metrics many times a second
 USAGE_EVERY = 3.0  # seconds between reads of a running run's CPU and memory (Info tab only)
@@ -71,10 +72,9 @@ class RunDetailScreen(DeckScreen):
         self.run_info = RunInfo(id="run-info")
         self._target_kind: str | None = None
         self._meter = None  # core.runs.usage.UsageMeter of this run, while the Info tab reads it
-        self._header_shown: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("", classes="topbar", id="run-header")
+        yield TopBar("", classes="topbar", id="run-header")
         with TabbedContent(initial="log"):
             with TabPane("1 Log", id="log"):
                 yield Static("", classes="hint", id="queue-note")
@@ -169,12 +169,11 @@ class RunDetailScreen(DeckScreen):
     def _show_header(self, run=None) -> None:
         run = run or self.deck.runs.get(self.run_id)
         if run is None:
-            self._header_shown = None
-            self.query_one("#run-header", Static).update(f"run {self.run_id}")
+            self.query_one("#run-header", TopBar).show(f"run {self.run_id}")
             return
         # Without the project prefix, as in the table. The command gives way (cut with "…"),
         # then the run configuration's name: where it runs and how long it has taken show.
-        header = self.query_one("#run-header", Static)
+        header = self.query_one("#run-header", TopBar)
         status = status_text(run.status)
         target = printable(run.target)
         where = f"on {target}" if run.run_configuration == run.target else \
@@ -193,13 +192,8 @@ class RunDetailScreen(DeckScreen):
             if over > 0:
                 parts[3] = f"on {target}"
         parts[1] = status.markup
-        text = " · ".join(part if i == 1 else escape(part)
-                          for i, part in enumerate(parts) if part)
-        if text == self._header_shown:
-            return  # asked each second and at each change history reports: mostly the same
-        self._header_shown = text
-        # One line of fixed size: no layout pass (a pass repainted the whole screen each second).
-        header.update(text, layout=False)
+        header.show(" · ".join(part if i == 1 else escape(part)
+                               for i, part in enumerate(parts) if part))
 
     def on_resize(self) -> None:
         self._show_header()

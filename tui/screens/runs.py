@@ -9,7 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Footer, Input
 
 from launchdeck.core.runs.state import RunState
 from launchdeck.tui.format import format_value
@@ -18,6 +18,7 @@ from launchdeck.tui.screens.base import DeckScreen
 from launchdeck.tui.widgets.run_preview import RunPreview
 from launchdeck.tui.widgets.search_box import SearchBox
 from launchdeck.tui.widgets.runs_table import COLUMNS, USAGE_COLUMNS, RunsTable
+from launchdeck.tui.widgets.topbar import TopBar
 
 
 LIVE_INTERVAL = 0.5
@@ -60,7 +61,7 @@ class RunsScreen(DeckScreen):
     PALETTE_HINT_MIN_WIDTH = 100
 
     def compose(self) -> ComposeResult:
-        yield Static("", classes="topbar", id="summary")
+        yield TopBar("", classes="topbar", id="summary")
         # Short enough for 80 columns, less the box's border and padding.
         yield SearchBox(placeholder="words status:failed target:NAME config:NAME · enter keeps "
                                 "· esc clears", id="filter")
@@ -80,7 +81,6 @@ class RunsScreen(DeckScreen):
         self._select_when_shown: str | None = None
         self._pending_usage: dict = {}  # run id -> Usage read, drawn with the next flush
         self._last_move = 0.0  # time.monotonic() of the last cursor move
-        self._summary_shown: str | None = None
 
     def on_mount(self) -> None:
         from launchdeck.tui.state import load_state
@@ -257,11 +257,7 @@ class RunsScreen(DeckScreen):
             parts.append(f"{len(table.marked)} marked")
         label = dict((key, label) for label, key in COLUMNS).get(table.sort_column)
         parts.append(f"sort {label} {'▼' if table.sort_reverse else '▲'} (o)")
-        text = " · ".join(parts)
-        if text != self._summary_shown:  # asked at every flush, and mostly the same
-            self._summary_shown = text
-            # One line of fixed height: no layout pass (that arranges the whole screen again).
-            self.query_one("#summary", Static).update(text, layout=False)
+        self.query_one("#summary", TopBar).show(" · ".join(parts))
 
     # -- selection ----------------------------------------------------------------------------
 
