@@ -34,13 +34,16 @@ def stands_out(style) -> bool:
     return bool(style and (style.reverse or style.underline))
 
 
-@pytest.mark.parametrize("no_color", [False, True], ids=["colour", "NO_COLOR"])
-async def test_the_focused_field_and_checkbox_states_read_without_colour(
-        history_project, monkeypatch, no_color):
-    if no_color:
+@pytest.fixture(params=[False, True], ids=["colour", "NO_COLOR"])
+def app(request, history_project, monkeypatch):
+    """The dashboard on ``history_project``, once with colour and once under NO_COLOR."""
+    if request.param:
         monkeypatch.setenv("NO_COLOR", "1")
     project, _ = history_project
-    app = make_app(project, clock=clock)
+    return make_app(project, clock=clock)
+
+
+async def test_the_focused_field_and_checkbox_states_read_without_colour(app):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("C")
         await until(pilot, lambda: isinstance(app.screen, RunConfigsScreen))
@@ -65,13 +68,7 @@ async def test_the_focused_field_and_checkbox_states_read_without_colour(
         assert all(stands_out(s) for s in cell_styles(app, "Prepare env"))
 
 
-@pytest.mark.parametrize("no_color", [False, True], ids=["colour", "NO_COLOR"])
-async def test_the_attach_forms_build_offline_box_reads_without_colour(
-        history_project, monkeypatch, no_color):
-    if no_color:
-        monkeypatch.setenv("NO_COLOR", "1")
-    project, _ = history_project
-    app = make_app(project, clock=clock)
+async def test_the_attach_forms_build_offline_box_reads_without_colour(app):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("T")
         await until(pilot, lambda: app.screen.__class__.__name__ == "TargetsScreen")
