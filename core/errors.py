@@ -13,6 +13,7 @@ happen, so the CLI and the dashboard only ever catch ``DeckError``::
     │                         device, a read-only folder (the message names the path)
     ├── HistoryError          the run history cannot be read or written
     │   ├── RunNotFound       no run with that id
+    │   │   └── AmbiguousRunRef  a part of an id that several runs hold (names them)
     │   ├── RunExists         a run with that id is already recorded
     │   ├── HistoryBusy       another process holds the database's lock past the busy timeout
     │   └── HistoryCorrupt    the database file is damaged ('deck history repair' rebuilds it)
@@ -81,6 +82,15 @@ class HistoryError(DeckError):
 
 class RunNotFound(HistoryError):
     """No run has the given id."""
+
+
+class AmbiguousRunRef(RunNotFound):
+    """A part of an id that several runs hold. ``run_ids`` names them all (newest number
+    first), so that a face that can ask (the dashboard) offers them to pick from."""
+
+    def __init__(self, message: str, run_ids: tuple[str, ...] = ()) -> None:
+        super().__init__(message)  # run_ids has a default: a pickled copy is made from message
+        self.run_ids = run_ids
 
 
 class RunExists(HistoryError):

@@ -32,7 +32,7 @@ def open_screen(app: "DeckApp", name: str, arg: str = "") -> None:
             app.notify("which run? :run RUN (its id, number or a unique part of its id)",
                        severity="warning")
             return
-        run = resolve_or_tell(app, arg)
+        run = resolve_or_tell(app, arg, ask=lambda ids: _ask_which_run(app, arg, ids))
         if run is not None:
             app.push_screen(RunDetailScreen(run.run_id))
     elif name == "compare":
@@ -78,17 +78,42 @@ def _open_sweep(app: "DeckApp", ref: str) -> None:
     app.push_screen(SweepScreen(sweep_id))
 
 
-def resolve_or_tell(app: "DeckApp", ref: str):
-    """The run ``ref`` names by the one rule of ``core.history.runref``; None (and a
-    notification saying why, with the candidates of an ambiguous part) otherwise."""
-    from launchdeck.core.errors import RunNotFound
+def resolve_or_tell(app: "DeckApp", ref: str,
+                    ask: Callable[[tuple[str, ...]], None] | None = None):
+    """The run ``ref`` names by the one rule of ``core.history.runref``; None otherwise, and a
+    notification saying why. A part several ids hold goes to ``ask`` (with their ids) when
+    given; without it the notification names the candidates."""
+    from launchdeck.core.errors import AmbiguousRunRef, RunNotFound
     from launchdeck.core.history.runref import resolve_run_ref
 
     try:
         return resolve_run_ref(ref, app.runs.values())
+    except AmbiguousRunRef as exc:
+        if ask is None:
+            app.notify(str(exc), severity="warning", timeout=8)
+        else:
+            ask(exc.run_ids)
+        return None
     except RunNotFound as exc:
         app.notify(str(exc), severity="warning", timeout=8)
         return None
+
+
+def _ask_which_run(app: "DeckApp", ref: str, run_ids: tuple[str, ...]) -> None:
+    """A pick list of the runs whose ids hold ``ref``: enter opens one, escape none."""
+    from launchdeck.tui.screens.dialogs import Choose
+
+    def label(run_id: str) -> str:
+        run = app.runs[run_id]
+        number = f"#{run.run_number}" if run.run_number else ""
+        return f"{number:>5}  {run_id}  {run.status.value}"
+
+    def opened(run_id: str | None) -> None:
+        if run_id is not None:
+            app.push_screen(RunDetailScreen(run_id))
+
+    app.push_screen(Choose(f"Which run? {len(run_ids)} runs hold {ref.strip()!r}:",
+                           [(run_id, label(run_id)) for run_id in run_ids]), opened)
 
 
 def leave_screens(app: "DeckApp", then: Callable[[], None], *,

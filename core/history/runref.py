@@ -9,14 +9,14 @@ command palette), so that a reference never silently picks a run the user did no
    millisecond stamp), so ``deck cancel 7`` never stops some run whose id happens to hold a 7;
 3. otherwise any part of an id (a prefix, a suffix or the middle, with or without the project
    name in front) names the one run whose id holds it; a part found in several ids is refused
-   with the candidates listed.
+   with the candidates listed (``AmbiguousRunRef``: the dashboard asks which one).
 """
 
 from __future__ import annotations
 
 from typing import Iterable, Protocol, Sequence, TypeVar
 
-from launchdeck.core.errors import RunNotFound
+from launchdeck.core.errors import AmbiguousRunRef, RunNotFound
 
 #: Shorter digit strings that are no run's number are refused rather than matched inside ids.
 MIN_ID_DIGITS = 6
@@ -59,11 +59,12 @@ def resolve_run_ref(ref: str, runs: Iterable[R]) -> R:
         return matches[0]
     if not matches:
         raise RunNotFound(f"no run {text!r} in this project's history")
-    raise RunNotFound(ambiguous_message(text, matches))
+    matches = sorted(matches, key=lambda r: (r.run_number or 0), reverse=True)
+    raise AmbiguousRunRef(ambiguous_message(text, matches), tuple(r.run_id for r in matches))
 
 
 def ambiguous_message(text: str, matches: Sequence[NamedRun]) -> str:
-    matches = sorted(matches, key=lambda r: (r.run_number or 0), reverse=True)
+    """What the CLI says of ``matches`` (newest number first), the first few by name."""
     shown = [f"#{r.run_number} {r.run_id}" if r.run_number else r.run_id
              for r in matches[:SHOWN_CANDIDATES]]
     more = len(matches) - len(shown)

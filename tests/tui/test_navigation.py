@@ -14,24 +14,62 @@ async def goto(pilot, command):
 
 async def test_colon_run_takes_a_number_and_refuses_a_guess(fixed_app, history_project):
     _, ids = history_project
-    async with fixed_app.run_test(size=(120, 30)) as pilot:
+    async with fixed_app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: len(fixed_app.runs) == 5)
         await goto(pilot, "run 7")
         await until(pilot, lambda: notified(fixed_app, "no run number 7"))
-        assert isinstance(fixed_app.screen, RunsScreen)
-        # two ids hold this part: both are named, none is opened
-        await goto(pilot, "run 17643205")
-        await until(pilot, lambda: notified(fixed_app, "matches 2 runs: #4 sample_1764320580000, "
-                                                       "#3 sample_1764320520000"))
         assert isinstance(fixed_app.screen, RunsScreen)
         await goto(pilot, "run 2")
         await until(pilot, lambda: isinstance(fixed_app.screen, RunDetailScreen))
         assert fixed_app.screen.run_id == ids[1]
 
 
+async def test_colon_run_takes_the_unique_start_of_the_id_the_table_shows(
+        fixed_app, history_project):
+    _, ids = history_project
+    async with fixed_app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: len(fixed_app.runs) == 5)
+        shown = ids[4].removeprefix("sample_")  # the table's id: without the project's name
+        await shows(pilot, fixed_app, shown)
+        start = shown[:9]
+        assert [i for i in ids if start in i] == [ids[4]]  # unique
+        await goto(pilot, f"run {start}")
+        await until(pilot, lambda: isinstance(fixed_app.screen, RunDetailScreen))
+        assert fixed_app.screen.run_id == ids[4]
+
+
+async def test_colon_run_asks_which_run_an_ambiguous_part_means(fixed_app, history_project):
+    from textual.widgets import OptionList
+
+    from launchdeck.tui.screens.dialogs import Choose
+
+    _, ids = history_project
+    async with fixed_app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: len(fixed_app.runs) == 5)
+        # two ids hold this part: both are offered, newest first; escape opens none
+        await goto(pilot, "run 17643205")
+        text = await shows(pilot, fixed_app, "Which run? 2 runs hold '17643205'")
+        assert "#4  sample_1764320580000  Running" in text
+        assert "#3  sample_1764320520000  Canceled" in text
+        assert "sample_1764320400000" not in text
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(fixed_app.screen, RunsScreen), what="back")
+        # again, and the second one picked by keyboard opens it
+        await goto(pilot, "run 17643205")
+        await until(pilot, lambda: isinstance(fixed_app.screen, Choose), what="the pick list")
+        options = fixed_app.screen.query_one(OptionList)
+        await until(pilot, lambda: fixed_app.focused is options, what="the list focused")
+        await pilot.press("down")
+        await until(pilot, lambda: options.highlighted == 1, what="the second run")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(fixed_app.screen, RunDetailScreen))
+        assert fixed_app.screen.run_id == ids[2]
+        await shows(pilot, fixed_app, "1764320520000")
+
+
 async def test_palette_offers_the_run_a_number_names(fixed_app, history_project):
     _, ids = history_project
-    async with fixed_app.run_test(size=(120, 30)) as pilot:
+    async with fixed_app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: len(fixed_app.runs) == 5)
         await pilot.press("ctrl+p", "4")
         await shows(pilot, fixed_app, "#4  sample_1764320580000")

@@ -14,6 +14,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from launchdeck.core.errors import DeckError
 from launchdeck.core.project import Project
 from launchdeck.tui.screens.dialogs import Dialog, DialogBody
+from launchdeck.tui.widgets.toggle import Toggle
 
 TYPES = ("local", "docker", "remotedocker", "remote", "cluster")
 # Which fields each type needs (required) and may use. Image builds (docker, remotedocker)
@@ -111,8 +112,8 @@ class AttachDialog(Dialog):
                 yield Static("", classes="field-error", id=f"e-{key}")
             with Horizontal(classes="field", id="row-offline"):
                 yield Label(OFFLINE_LABEL)
-                yield Checkbox("wheels gathered here, no network", compact=True,
-                               id="f-offline")
+                # [x] or [ ]: on and off read apart without colour, as in the run-config form.
+                yield Toggle("wheels gathered here, no network", compact=True, id="f-offline")
             yield Static("", classes="error", id="error")
             with Horizontal(classes="buttons"):
                 yield Button("Write (ctrl+s)", variant="primary", id="write", compact=True)

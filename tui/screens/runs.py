@@ -422,7 +422,16 @@ class RunsScreen(DeckScreen):
             Confirm(f"Cancel {what}? {'Their processes are' if len(ids) > 1 else 'Its process is'}"
                     " stopped; the output so far is kept.",
                     yes="Cancel run" if len(ids) == 1 else f"Cancel {len(ids)} runs"),
-            lambda yes: yes and actions.cancel_in_worker(self, ids))
+            lambda yes: yes and self._cancel(ids))
+
+    def _cancel(self, ids: list[str]) -> None:
+        """Cancel the runs asked about; their marks go with the question (as after a delete),
+        so the next key acts on the cursor again, not on runs already dealt with."""
+        from launchdeck.tui import actions
+
+        actions.cancel_in_worker(self, ids)
+        if self.table.marked:
+            self.action_clear_marks()
 
     def action_delete(self) -> None:
         from launchdeck.core.errors import RunStateError

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from launchdeck.core.errors import HistoryError, RunNotFound, RunStateError
+from launchdeck.core.errors import AmbiguousRunRef, HistoryError, RunNotFound, RunStateError
 from launchdeck.core.history.db import SCHEMA_VERSION
 from launchdeck.core.history.records import RunRecord, utc_now
 from launchdeck.core.history.store import HistoryStore
@@ -217,6 +217,9 @@ def test_a_run_is_named_by_its_number_and_a_short_number_never_matches_inside_id
     assert "matches 3 runs" in message
     for i in range(3):
         assert f"#{i + 1} proj_17777777777{i}" in message
+    # and every one of them, newest first, for a face that asks which one (the dashboard)
+    assert isinstance(ambiguous.value, AmbiguousRunRef)
+    assert ambiguous.value.run_ids == tuple(f"proj_17777777777{i}" for i in (2, 1, 0))
 
 
 def test_an_existing_history_gets_run_numbers_in_creation_order(tmp_path):

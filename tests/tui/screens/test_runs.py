@@ -251,7 +251,8 @@ async def test_rerun_uses_the_same_snapshot_and_config_even_after_edits(live_pro
 
 # -- 80x24, smaller things ---------------------------------------------------------------------
 
-async def test_bulk_cancel_says_how_many_and_keeps_the_marks(fixed_app, history_project):
+async def test_bulk_cancel_says_how_many_and_clears_the_marks_once_done(
+        fixed_app, history_project):
     _, ids = history_project
     app = fixed_app
     async with app.run_test(size=(80, 24)) as pilot:
@@ -261,11 +262,19 @@ async def test_bulk_cancel_says_how_many_and_keeps_the_marks(fixed_app, history_
         await pilot.press("c")
         text = await shows(pilot, app, "Cancel 2 runs?")
         assert "Cancel 2 runs (y)" in text and "Cancel run" not in text  # words and button agree
+        await pilot.press("n")  # said no: nothing canceled, the marks stay for another try
+        await until(pilot, lambda: "Cancel 2 runs?" not in screen_text(app),
+                    what="the question gone")
+        assert set(app.screen.marked_runs()) == {ids[3], ids[4]}
+        assert "2 marked" in screen_text(app)
+        await pilot.press("c")
+        await shows(pilot, app, "Cancel 2 runs?")
         await pilot.press("y")
         await until(pilot, lambda: app.runs[ids[4]].status is RunState.CANCELED, what="canceled")
         await until(pilot, lambda: app.screen.settled)
-        assert set(app.screen.marked_runs()) == {ids[3], ids[4]}  # still marked
-        assert "2 marked" in screen_text(app)
+        assert app.screen.marked_runs() == []  # dealt with: c now acts on the cursor's run
+        await until(pilot, lambda: "2 marked" not in screen_text(app), what="no marks shown")
+        assert "●" not in screen_text(app)
 
 
 async def test_an_unknown_status_names_the_known_ones(fixed_app):

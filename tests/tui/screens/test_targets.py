@@ -48,8 +48,8 @@ def row(screen, name) -> str:
     return " ".join(str(cell) for cell in table.get_row(name))
 
 
-async def attach(app, pilot, kind, **fields):
-    """Fill the attach form by keyboard, field by field, and write it."""
+async def attach(app, pilot, kind, *, write=True, **fields):
+    """Fill the attach form by keyboard, field by field, and write it (unless told not)."""
     await pilot.press("a")
     await until(pilot, lambda: app.screen.__class__.__name__ == "AttachDialog")
     dialog = app.screen
@@ -59,7 +59,8 @@ async def attach(app, pilot, kind, **fields):
     for key, value in fields.items():
         dialog.query_one(f"#f-{key}").focus()
         await pilot.press(*value)
-    await pilot.press("ctrl+s")
+    if write:
+        await pilot.press("ctrl+s")
     return dialog
 
 
@@ -158,6 +159,36 @@ async def test_attach_validates_as_you_type_and_writes(live_project, tmp_path):
     assert (str(compute.type), compute.address, compute.port, compute.identity_file) == (
         "remotedocker", "gpu1.example", 2222, str(key))
     assert live_project.load_runconfig("local5").target == "local5"
+
+
+async def test_attach_writes_build_offline_and_the_ca_bundle_at_80x24(live_project, tmp_path):
+    """The two build settings of an image target, typed and ticked in the form, land in its
+    .compute file (and the box left unticked writes nothing)."""
+    bundle = tmp_path / "proxy-ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    app = make_app(live_project)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_targets(app, pilot)
+        dialog = await attach(app, pilot, "remotedocker", name="gpu2", base_image="python:3.11",
+                              address="gpu2.example", ca_bundle=str(bundle), write=False)
+        offline = dialog.query_one("#f-offline")
+        await shows(pilot, app, "[ ] wheels gathered here, no network")
+        for _ in range(4):  # by keyboard: the box follows the bundle's field
+            if dialog.focused is offline:
+                break
+            await pilot.press("tab")
+        assert dialog.focused is offline
+        await pilot.press("space")
+        await shows(pilot, app, "[x] wheels gathered here, no network")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "gpu2" in screen.facts, what="attached")
+        # The same form again, box left as it is: no buildOffline line at all.
+        await attach(app, pilot, "docker", name="dock3", base_image="python:3.11")
+        await until(pilot, lambda: "dock3" in screen.facts, what="attached")
+    text = live_project.compute_path("gpu2").read_text()
+    assert "buildOffline: true" in text
+    assert f"buildCaBundle: {bundle}" in text
+    assert "buildOffline" not in live_project.compute_path("dock3").read_text()
 
 
 async def test_escape_leaves_the_attach_form_without_writing(live_project):

@@ -34,13 +34,16 @@ def stands_out(style) -> bool:
     return bool(style and (style.reverse or style.underline))
 
 
-@pytest.mark.parametrize("no_color", [False, True], ids=["colour", "NO_COLOR"])
-async def test_the_focused_field_and_checkbox_states_read_without_colour(
-        history_project, monkeypatch, no_color):
-    if no_color:
+@pytest.fixture(params=[False, True], ids=["colour", "NO_COLOR"])
+def app(request, history_project, monkeypatch):
+    """The dashboard on ``history_project``, once with colour and once under NO_COLOR."""
+    if request.param:
         monkeypatch.setenv("NO_COLOR", "1")
     project, _ = history_project
-    app = make_app(project, clock=clock)
+    return make_app(project, clock=clock)
+
+
+async def test_the_focused_field_and_checkbox_states_read_without_colour(app):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("C")
         await until(pilot, lambda: isinstance(app.screen, RunConfigsScreen))
@@ -63,3 +66,29 @@ async def test_the_focused_field_and_checkbox_states_read_without_colour(
         prepare.focus()
         await pilot.pause(0.2)
         assert all(stands_out(s) for s in cell_styles(app, "Prepare env"))
+
+
+async def test_the_attach_forms_build_offline_box_reads_without_colour(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("T")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "TargetsScreen")
+        await pilot.press("a")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "AttachDialog")
+        dialog = app.screen
+        dialog.query_one("#type").value = "docker"  # a type that builds images offline
+        offline = dialog.query_one("#f-offline")
+        for _ in range(16):  # by keyboard, from the name field on to the box
+            if dialog.focused is offline:
+                break
+            await pilot.press("tab")
+        assert dialog.focused is offline
+        await pilot.pause(0.2)
+        assert "[ ] wheels gathered here, no network" in screen_text(app)
+        assert all(stands_out(s) for s in cell_styles(app, "Build offline"))
+        assert not any(stands_out(s) for s in cell_styles(app, "Base Docker image"))
+        await pilot.press("space")
+        await until(pilot, lambda: "[x] wheels gathered here, no network" in screen_text(app),
+                    what="ticked")
+        await pilot.press("space")
+        await until(pilot, lambda: "[ ] wheels gathered here, no network" in screen_text(app),
+                    what="unticked")
