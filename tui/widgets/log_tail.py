@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.widgets import Static
 from textual.worker import get_current_worker
 
@@ -47,6 +47,9 @@ class LogTail(Static):
         self._shown = threading.Event()
         self._visible = False
         self._paused = False
+        # Lines that fit, set on the app's thread: the reader thread must not ask the layout
+        # (``self.size``), which needs the running app and fails while it shuts down.
+        self._height = 0
         self.reads = 0  # how many times the file was read (tests count them)
         self.shown_for: Path | None = None  # the log whose lines show
 
@@ -83,7 +86,8 @@ class LogTail(Static):
         else:
             self._shown.clear()
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
+        self._height = event.size.height
         self._changed.set()  # more or fewer lines fit
 
     @work(thread=True, exclusive=True, group="log-tail-preview", name="preview log tail")
@@ -108,7 +112,7 @@ class LogTail(Static):
                 self._changed.wait(IDLE_POLL)  # its end is read: nothing more will come
                 self._changed.clear()
                 continue
-            rows = self.size.height
+            rows = self._height
             if path is None or rows <= 0:
                 read_path = path
                 self._changed.wait(IDLE_POLL)
