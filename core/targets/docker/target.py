@@ -146,16 +146,15 @@ class DockerTarget(EnvironmentImages):
     async def _launch(self, spec: RunSpec,
                       events: RunEvents) -> "DockerExecution | RemoteDockerExecution":
         docker = await self.client()
-        ref = await self.find_image(spec.env)
-        if ref is None:
+        found = await self.found_image(spec.env)
+        if found is None:
             runconfig = getattr(spec.env, "runconfig", None) or "RUNCONFIG"
             raise TargetError(
                 f"target {self.name}: the environment image of this run "
                 f"({recipes.REPOSITORY}:{await self.environment_tag(spec.env)}) is not built "
                 f"and PrepareEnvironment is false; run 'deck prepare -c {runconfig}' first, "
                 "or set PrepareEnvironment: true")
-        async with engine_errors(f"target {self.name}", self.url):
-            image = await docker.images.inspect(ref)
+        ref, image = found
         python = await self.image_python(ref, image)
         events.environment(ref)  # recorded as the run's environment_id, prepared or found
         program = await self._program(docker, spec, ref, python)
