@@ -92,8 +92,9 @@ class EnvironmentImages:
             raise TargetError(f"target {self.name}: base image {self.base_image} is not on the "
                               f"Docker Engine at {self.url}; run 'deck prepare' to pull it, or "
                               "build or load it there")
-        return recipes.environment_tag(base_id=base_id, conda=env.conda,
-                                       settings=self.settings())
+        return recipes.environment_tag(
+            base_id=base_id, conda=env.conda,
+            settings=BuildSettings.for_tag(self.compute, self.project_dir))
 
     async def find_image(self, env: EnvironmentSpec) -> str | None:
         """``deck-env:<tag>`` if the environment image exists, else None.
