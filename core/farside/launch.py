@@ -119,7 +119,7 @@ def start_mirror():
     if pid == 0:
         code = 1
         try:
-            follow = {"__name__": "deck_follow"}
+            follow = {"__name__": "deck_follow"}  # type: dict
             with open(FOLLOW) as source:
                 exec(compile(source.read(), FOLLOW, "exec"), follow)
             code = follow["main"](OUTPUT, 0, EXIT)

@@ -160,8 +160,8 @@ class DockerExecution:
         launcher's mirror of the output (``launch.py --mirror``) from byte 0, for the first
         ``logs(0)`` to take over; the engine keeps nothing of it, so no byte may come first."""
         async def setup() -> tuple[URL, bytes | None, bool]:
-            query = {"stdin": 0, "stdout": 1, "stderr": 1, "stream": 1, "logs": 0,
-                     "detachKeys": ""}
+            query: dict[str, str | int] = {"stdin": 0, "stdout": 1, "stderr": 1, "stream": 1,
+                                           "logs": 0, "detachKeys": ""}
             return URL(f"containers/{self.external_id}/attach").with_query(query), None, False
 
         stream = Stream(self._docker, setup, aiohttp.ClientTimeout())
