@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from launchdeck.core.remote.link import Link, LinkLossPolicy
-from launchdeck.core.targets.base import Capability, Execution, RunSpec
+from launchdeck.core.targets.base import Capability, Execution, RunEvents, RunSpec
 from launchdeck.core.targets.docker.delivery import HostStoreDelivery
 from launchdeck.core.targets.docker.engines import DOCKER_SOCKET, ForwardedEngine
 from launchdeck.core.targets.docker.target import DockerTarget
@@ -73,6 +73,16 @@ class RemoteDockerTarget(DockerTarget):
                       policy=LinkLossPolicy.of(compute)))
         self.forwarded = engine
         self.docker_socket = docker_socket
+
+    async def _launch(self, spec: RunSpec, events: RunEvents):
+        # The host's side (the sync, the put script starting) goes on while the engine is
+        # asked about the image: each is a few exchanges over the link.
+        assert isinstance(self.delivery, HostStoreDelivery)
+        self.delivery.stage_early(spec, self.compute)
+        try:
+            return await super()._launch(spec, events)
+        finally:
+            self.delivery.drop_early(spec.run_id)  # taken by the launch, unless it failed
 
     @property
     def last_sync(self) -> "SyncReport | None":
