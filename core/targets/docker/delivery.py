@@ -196,8 +196,11 @@ class HostStoreDelivery:
         binds = asyncio.ensure_future(self._share_binds(compute))
         try:
             s = self.last_sync = await sync_snapshot(host, spec.store, spec.snapshot)
-        finally:
-            shared = await binds  # raised after the sync's own error, if both failed
+        except BaseException:
+            binds.cancel()
+            await asyncio.gather(binds, return_exceptions=True)
+            raise
+        shared = await binds
         root = spec.run_dir / "target"
         root.mkdir(parents=True, exist_ok=True)
         (root / "sync.json").write_text(
@@ -209,10 +212,11 @@ class HostStoreDelivery:
         return StagedCode(None, shared, abandon=lambda: self._drop_put(spec.run_id, put))
 
     def _drop_put(self, run_id: str, put: "_HostPut | None" = None) -> None:
-        if put is None or self._puts.get(run_id) is put:
-            put = self._puts.pop(run_id, None)
-        if put is not None:
-            put.abandon()
+        """End the run's waiting put script (only ``put`` if given), unless ``put`` used it."""
+        waiting = self._puts.get(run_id)
+        if waiting is not None and (put is None or waiting is put):
+            del self._puts[run_id]
+            waiting.abandon()
 
     async def _share_binds(self, compute: "ComputeConfig") -> list[str]:
         """``nativeSharedDirectory`` on the host; ``~`` is the SSH user's home there, as
