@@ -283,8 +283,12 @@ class _HostPut:
         from launchdeck.core.remote.sync import REMOTE_STORE
 
         stack = contextlib.AsyncExitStack()
-        proc = await stack.enter_async_context(
-            host.process(["python3", "-c", _BOOT, REMOTE_STORE, snapshot, socket]))
+        try:
+            proc = await stack.enter_async_context(
+                host.process(["python3", "-c", _BOOT, REMOTE_STORE, snapshot, socket]))
+        except BaseException:  # canceled meanwhile (a launch that failed): nothing left open
+            await stack.aclose()
+            raise
         script = _put_script()
         proc.stdin.write(b"%d\n" % len(script) + script)
         output = asyncio.ensure_future(asyncio.gather(proc.stdout.read(), proc.stderr.read()))
