@@ -175,13 +175,11 @@ class HostStoreDelivery:
         if early is None:
             return
         if early.done():
-            if not early.cancelled() and early.exception() is None:
-                early.result().discard()
+            _discard_staged(early)
         else:
             early.cancel()
             # Staged meanwhile after all: its put script is ended (it reads no container id).
-            early.add_done_callback(
-                lambda f: f.cancelled() or f.exception() or f.result().discard())
+            early.add_done_callback(_discard_staged)
 
     async def stage(self, spec: RunSpec, compute: "ComputeConfig") -> StagedCode:
         """Sync the snapshot into the host's store; nothing of the code stays on this side."""
@@ -262,6 +260,11 @@ class HostStoreDelivery:
 
     def stdin_files(self, staged: StagedCode) -> IO[bytes] | None:
         return None  # the code is in the host's store, not here: put.py puts it in there
+
+
+def _discard_staged(staged: "asyncio.Future[StagedCode]") -> None:
+    if not staged.cancelled() and staged.exception() is None:
+        staged.result().discard()
 
 
 #: ``python3 -c _BOOT STORE FINGERPRINT SOCKET``: runs the put script that follows on stdin

@@ -120,8 +120,9 @@ class ForwardedEngine:
         if self._docker is None:
             host = await self.host()
             # Both at once: the forward needs the connection only for its first client.
-            connected, forward = await asyncio.gather(
-                self.connection(), host.open_forward(self.socket), return_exceptions=True)
+            results = await asyncio.gather(self.connection(), host.open_forward(self.socket),
+                                           return_exceptions=True)
+            connected, forward = results
             if isinstance(forward, BaseException):
                 raise forward
             if isinstance(connected, BaseException):
