@@ -3,8 +3,10 @@
 Started by deck over SSH as ``python3 -c BOOT STORE FINGERPRINT SOCKET`` with this file on
 stdin (``<length>\n``, then the file after a line ``HELPERS = "<base64 of a gzip'd tar>"``
 holding the launcher, follower and runtime), so: stdlib only, Python 3.5 syntax, no imports
-from Launchdeck. It builds the tar at once, before the container exists, then reads the
-container's id as one more line of stdin (an empty stdin: the launch failed, nothing to do).
+from Launchdeck. It starts while deck syncs the snapshot into the host's store; a line on
+stdin says the store holds it, and it builds the tar, before the container exists; a second
+line is the container's id (an end of stdin instead of either line: the launch failed, there
+is nothing to do).
 Why on the host: the code crosses the link once, into the host's store (``core.remote.sync``,
 only what the host lacks), never again per run; and one archive PUT per run (each costs the
 engine a mount).
@@ -85,6 +87,8 @@ class UnixConnection(httplib.HTTPConnection):
 
 
 def main(store, fingerprint, docker_socket):
+    if not sys.stdin.buffer.readline().strip():
+        return  # the sync failed, or deck's launch did: nothing to put
     with tempfile.TemporaryFile() as spool:
         try:
             files, total = build(store, fingerprint, spool)

@@ -191,22 +191,30 @@ class HostStoreDelivery:
 
         host = await self.engine.host()
         await self.engine.connection()  # a host key problem names the target
+        # The put script's start (a python3 on the host) and the share folder go on while
+        # the snapshot is synced; the script waits to hear that the store holds it.
         binds = asyncio.ensure_future(self._share_binds(compute))
+        starting = asyncio.ensure_future(_HostPut.start(host, spec.snapshot,
+                                                        self.engine.socket))
         try:
             s = self.last_sync = await sync_snapshot(host, spec.store, spec.snapshot)
+            shared = await binds
+            put = await starting
         except BaseException:
-            binds.cancel()
-            await asyncio.gather(binds, return_exceptions=True)
+            for task in (binds, starting):
+                task.cancel()
+            await asyncio.gather(binds, starting, return_exceptions=True)
+            if not starting.cancelled() and starting.exception() is None:
+                starting.result().abandon()
             raise
-        shared = await binds
+        put.stored()
         root = spec.run_dir / "target"
         root.mkdir(parents=True, exist_ok=True)
         (root / "sync.json").write_text(
             f'{{"bytes_sent": {s.bytes_sent}, "files_sent": {s.files_sent}, '
             f'"blobs_skipped": {s.blobs_skipped}}}\n')
         self._drop_put(spec.run_id)
-        put = self._puts[spec.run_id] = await _HostPut.start(host, spec.snapshot,
-                                                             self.engine.socket)
+        self._puts[spec.run_id] = put
         return StagedCode(None, shared, abandon=lambda: self._drop_put(spec.run_id, put))
 
     def _drop_put(self, run_id: str, put: "_HostPut | None" = None) -> None:
@@ -244,6 +252,7 @@ class HostStoreDelivery:
         put = self._puts.pop(spec.run_id, None)
         if put is None:  # the one started by stage was used (a second put of this run)
             put = await _HostPut.start(host, spec.snapshot, self.engine.socket)
+            put.stored()
         result = await put.into(container_id)
         if result.exit_status == 127:
             raise TargetError(f"target {name}: python3 is not installed on "
@@ -268,14 +277,14 @@ def _discard_staged(staged: "asyncio.Future[StagedCode]") -> None:
 
 
 #: ``python3 -c _BOOT STORE FINGERPRINT SOCKET``: runs the put script that follows on stdin
-#: (``<length>\n<script>``), which then reads the container's id from the same stdin.
+#: (``<length>\n<script>``), which then reads its two lines from the same stdin.
 _BOOT = "import sys; s = sys.stdin.buffer; exec(s.read(int(s.readline())))"
 
 
 @dataclass
 class _HostPut:
-    """``core/farside/put.py`` started on the host before the container exists: it reads the
-    snapshot from the host's store and builds the tar meanwhile, then waits for the id."""
+    """``core/farside/put.py`` started on the host before the container exists: once told the
+    snapshot is stored, it builds the tar from the host's store, then waits for the id."""
 
     proc: Any
     stack: contextlib.AsyncExitStack
@@ -296,6 +305,13 @@ class _HostPut:
         proc.stdin.write(b"%d\n" % len(script) + script)
         output = asyncio.ensure_future(asyncio.gather(proc.stdout.read(), proc.stderr.read()))
         return cls(proc, stack, output)
+
+    def stored(self) -> None:
+        """Tell the script that the host's store holds the snapshot: it builds the tar."""
+        from launchdeck.core.remote.commands import _write_errors
+
+        with contextlib.suppress(*_write_errors()):  # it ended early: into() says why
+            self.proc.stdin.write(b"stored\n")
 
     async def into(self, container_id: str) -> "CommandResult":
         """Tell the script the container; its exit status once the code is in."""
