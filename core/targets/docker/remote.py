@@ -56,8 +56,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DOCKER_SOCKET", "RemoteDockerTarget"]
 
-#: How long an image's id, once found, is taken as known (a relaunch after a lost link,
-#: possibly hours later, asks again).
+#: How long an image's facts (its inspect), once found, are taken as known (a relaunch after
+#: a lost link, possibly hours later, asks again).
 IMAGE_FACTS_SECONDS = 30.0
 
 
@@ -81,21 +81,22 @@ class RemoteDockerTarget(DockerTarget):
                       policy=LinkLossPolicy.of(compute)))
         self.forwarded = engine
         self.docker_socket = docker_socket
-        self._images_found: dict[str, tuple[str, float]] = {}  # ref -> (id, when it was)
+        self._images_found: dict[str, tuple[dict, float]] = {}  # ref -> (inspect, when)
 
-    async def _image_id(self, ref: str) -> str | None:
+    async def _inspect_image(self, ref: str) -> dict | None:
         """As the Docker target's, but an image found is not asked about again for
         ``IMAGE_FACTS_SECONDS``: a keeper's prepare and launch ask about the same images one
-        after the other, and each question is a round trip over the link. A missing image is
-        asked about every time (``deck prepare`` may build it meanwhile)."""
+        after the other (its id for the tag, its facts for the launch), and each question is
+        a round trip over the link. A missing image is asked about every time (``deck
+        prepare`` may build it meanwhile)."""
         now = time.monotonic()
         found = self._images_found.get(ref)
         if found is not None and now - found[1] < IMAGE_FACTS_SECONDS:
             return found[0]
-        image_id = await super()._image_id(ref)
-        if image_id is not None:
-            self._images_found[ref] = (image_id, now)
-        return image_id
+        image = await super()._inspect_image(ref)
+        if image is not None:
+            self._images_found[ref] = (image, now)
+        return image
 
     async def _launch(self, spec: RunSpec, events: RunEvents):
         # The host's side (the sync, the put script starting) goes on while the engine is

@@ -203,12 +203,15 @@ class DockerTarget(EnvironmentImages):
                 await staged.refill_mounted()  # a new container: nothing ran in its folder
                 inner = self._inner(docker, spec, container.id, python)
                 async with attached_stdin(docker, container.id) as stdin:
-                    await inner.attach_mirror()
-                    if files is None:
-                        await _all(container.start(),
-                                   self.delivery.put(docker, container.id, spec, staged))
-                    else:
+                    async def start() -> None:
+                        await inner.attach_mirror()  # first: the engine keeps no stdout
                         await container.start()
+
+                    if files is None:  # the put (a host's, over the link) meanwhile
+                        await _all(start(), self.delivery.put(docker, container.id, spec,
+                                                              staged))
+                    else:
+                        await start()
                     await send_files(stdin, files)
                     await deliver_environment(docker, container.id, python, delivered,
                                               stdin=stdin)
