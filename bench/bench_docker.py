@@ -4,7 +4,9 @@
    image up, hash, find the image), median of several; and through the CLI (a new process,
    as a user runs it; goal <= 0.3 s) against ``python -c pass``.
 2. Submit to first output line on a prepared image: launch through the target and read the
-   first log chunk, against ``docker run --rm IMAGE python3 script.py`` reading its first line.
+   first log chunk, against ``docker run --rm IMAGE python3 script.py`` reading its first line;
+   then ``deck submit`` through the CLI (a new process and the run's keeper, as a user runs it)
+   reading its first line of the script, against the same ``docker run --rm``.
 3. A cold environment build (``pip install six`` through the CA bundle, no build cache)
    against ``docker build --no-cache`` of an equivalent hand-written Dockerfile, interleaved;
    the ratio is against the classic builder (the issue's baseline), and the hand-written
@@ -85,9 +87,29 @@ async def bench_first_line(project: DockerProject, repeat: int) -> None:
             docker_times.append(_docker_run_first_line(ref, project.root / "first.py"))
     finally:
         await target.close()
-    report("submit to first output line, deck (median)", median(deck_times),
+    report("submit to first output line, in-process (median)", median(deck_times),
+           baseline=median(docker_times), goal="<= 1.1x")
+    report("  docker run --rm first line (median)", median(docker_times))
+    cli_times, docker_times = [], []
+    for _ in range(repeat):
+        cli_times.append(_deck_submit_first_line(project.root))
+        docker_times.append(_docker_run_first_line(ref, project.root / "first.py"))
+    report("deck submit to first output line, CLI (median)", median(cli_times),
            baseline=median(docker_times))
     report("  docker run --rm first line (median)", median(docker_times))
+
+
+def _deck_submit_first_line(root: Path) -> float:
+    """``deck submit -c docker first.py`` until the script's first line is on its stdout."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([*deck_command(), "submit", "-c", "docker", "first.py"], cwd=root,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    while (line := proc.stdout.readline()) and line != b"first line\n":
+        pass
+    took = time.perf_counter() - start
+    proc.wait()
+    return took
 
 
 def _docker_run_first_line(ref: str, script: Path) -> float:

@@ -12,7 +12,7 @@
    process): the most SSH connections to the host seen while they ran.
 
 Prints medians and ratios; asserts nothing about time.
-Run: python bench/bench_remote.py [--repeat N]
+Run: python bench/bench_remote.py [--repeat N] [--first-line-only]
 """
 
 from __future__ import annotations
@@ -90,6 +90,35 @@ def stop_links(project: Path, env: dict) -> None:
         time.sleep(0.02)
 
 
+def subreaper(on: bool) -> None:
+    """Become (or stop being) the reaper of orphaned descendants: a submit's keeper."""
+    import ctypes
+
+    if ctypes.CDLL(None, use_errno=True).prctl(36, int(on), 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "PR_SET_CHILD_SUBREAPER failed")
+
+
+def deck_submit_cpu(project: Path, env: dict) -> tuple[float, float]:
+    """First line of a submit to a live link, and the CPU seconds (user + system) of the CLI
+    and its keeper to the end of the run, reaped here: only with the link live, so that no
+    new link process (which would stay a minute) becomes a child of this one."""
+    import resource
+
+    subreaper(True)
+    try:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        took = deck_submit_first_line(project, env)
+        while True:
+            try:
+                os.wait()
+            except ChildProcessError:
+                break
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    finally:
+        subreaper(False)
+    return took, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def deck_submit_first_line(project: Path, env: dict) -> float:
     start = time.perf_counter()
     proc = subprocess.Popen([*deck_command(), "submit", "-c", "gpu1", "first.py"],
@@ -129,11 +158,14 @@ async def bench_first_line(server: Server, base: str, tmp: Path,
     await target.ensure_image(remote.spec(target, "first.py").env, progress=quiet)
     deck_times, live_times, own_times, warm_times, cold_times, ssh_times = \
         [], [], [], [], [], []
+    live_cpu, ssh_cpu = [], []
     try:
         for n in range(repeat):
             stop_links(project, env)
             deck_times.append(deck_submit_first_line(project, env))
-            live_times.append(deck_submit_first_line(project, env))
+            took, cpu = deck_submit_cpu(project, env)
+            live_times.append(took)
+            live_cpu.append(cpu)
             # As before the link process: the keeper opens its own SSH connection.
             own_times.append(deck_submit_first_line(project, {**env, "DECK_SSH_LINK": "0"}))
             cold_times.append(await cold_first_line(server, base, known, tmp / f"cold{n}"))
@@ -145,7 +177,11 @@ async def bench_first_line(server: Server, base: str, tmp: Path,
             warm_times.append(time.perf_counter() - start)
             await execution.wait()
             await execution.release()
+            before = os.times()
             ssh_times.append(ssh_docker_first_line(server, known, ref))
+            after = os.times()
+            ssh_cpu.append(after.children_user - before.children_user
+                           + after.children_system - before.children_system)
     finally:
         await remote.close()
     baseline = median(ssh_times)
@@ -153,6 +189,9 @@ async def bench_first_line(server: Server, base: str, tmp: Path,
            baseline=baseline, goal="<= 1.1x")
     report("deck submit to first line, live link (median)", median(live_times),
            baseline=baseline, goal="<= 1.1x")
+    report("  CPU of deck submit + keeper, live link (median)", median(live_cpu),
+           baseline=median(ssh_cpu))
+    report("  CPU of the ssh client (median)", median(ssh_cpu))
     report("deck submit to first line, no link: DECK_SSH_LINK=0", median(own_times),
            baseline=baseline)
     report("launch to first line, new connection, in-process", median(cold_times),
@@ -294,7 +333,7 @@ async def bench_twenty(server: Server, base: str, tmp: Path, known: Path) -> Non
     report("  SSH connections opened", opened, "")
 
 
-async def main(repeat: int) -> None:
+async def main(repeat: int, first_line_only: bool) -> None:
     server = Server(facts())
     base = "launchdeck-base:bookworm-py311"
     with tempfile.TemporaryDirectory() as tmp:
@@ -302,6 +341,10 @@ async def main(repeat: int) -> None:
         known = tmp_path / "known_hosts"
         known.write_text(server.known_hosts_line())
         project, env = await bench_first_line(server, base, tmp_path, repeat)
+        if first_line_only:
+            stop_links(project, env)
+            shutil.rmtree(env["XDG_RUNTIME_DIR"], ignore_errors=True)
+            return
         await bench_bytes(server, base, tmp_path, known)
         await bench_twenty(server, base, tmp_path, known)
         try:
@@ -314,5 +357,8 @@ async def main(repeat: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--first-line-only", action="store_true",
+                        help="only part 1: submit (and launch) to first output line")
     os.environ.pop("SSH_AUTH_SOCK", None)
-    asyncio.run(main(parser.parse_args().repeat))
+    args = parser.parse_args()
+    asyncio.run(main(args.repeat, args.first_line_only))

@@ -17,6 +17,9 @@ import sys
 import time
 
 MAGIC = b"deck-follow 1\n"
+#: Written on stderr by the launcher's mirror (``launch.py --mirror``) once it copied the whole
+#: file of a run that ended: its stdout stream ends then for that reason, not a cut-off.
+END = b"deck-follow end\n"
 
 
 def write_all(data):

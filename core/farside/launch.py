@@ -3,8 +3,9 @@
 Copied into every run's container as ``/deck/bin/launch.py`` and started as
 ``python /deck/bin/launch.py [--env] SCRIPT ARG...`` (the script under this Python) or
 ``python /deck/bin/launch.py [--env] --exec PROGRAM ARG...`` (another program, such as
-spark-submit). Standard library and Python 3.5 syntax only: it runs on whatever Python the
-image has. Why a launcher instead of running the script directly:
+spark-submit), with ``--mirror`` after ``--env`` when deck reads the output on the container's
+stdout. Standard library and Python 3.5 syntax only: it runs on whatever Python the image has.
+Why a launcher instead of running the script directly:
 
 - stdout and stderr go to one file, ``/deck/output.log``, byte for byte and in the order the
   script wrote them, so a reader can resume at any byte offset (Docker's log API has no
@@ -20,6 +21,11 @@ image has. Why a launcher instead of running the script directly:
   keeper died before it wrote them), a later keeper delivers them through ``docker exec`` on
   stdin (``--deliver``, below), into a 0600 file on a tmpfs (``/deck/secrets``, gone when the
   container stops); the launcher reads the file, deletes it, and starts the program.
+- with ``--mirror`` a forked copy of the launcher (no new process image, no ``docker exec``)
+  copies ``/deck/output.log`` to the container's stdout as ``follow.py`` does, ``END`` on
+  stderr once the run ended and the file is copied whole: a launching deck attaches to that
+  stdout before the start, as ``docker run`` does, and reads its first line there. The file
+  stays the truth: a reader that lost the stream resumes from the file at its byte offset.
 """
 
 import json
@@ -36,6 +42,10 @@ SECRETS = DECK + "/secrets"
 ENV_FILE = SECRETS + "/env.json"
 #: Written once the launcher took the variables: a later delivery (a revived keeper's) is moot.
 ENV_TAKEN = DECK + "/env-taken"
+FOLLOW = DECK + "/bin/follow.py"
+#: Seconds the mirror may take to copy the rest after the script ended (a reader that stopped
+#: reading must not keep the container up: it resumes from the file).
+MIRROR_GRACE = 5.0
 
 
 def read_payload(stream):
@@ -103,12 +113,45 @@ def sockets_in(folder):
     return sorted(found)
 
 
+def start_mirror():
+    """Fork the copy of the output file to this container's stdout (``--mirror``)."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            follow = {"__name__": "deck_follow"}  # type: dict
+            with open(FOLLOW) as source:
+                exec(compile(source.read(), FOLLOW, "exec"), follow)
+            code = follow["main"](OUTPUT, 0, EXIT)
+            if code == 0:
+                os.write(2, follow["END"])
+        except BrokenPipeError:
+            code = 0  # nobody reads any more: they resume from the file
+        finally:
+            os._exit(code)
+    return pid
+
+
+def wait_mirror(pid):
+    """Let the mirror copy the rest (it stops once it sees the exit record), within a bound."""
+    deadline = time.time() + MIRROR_GRACE
+    while os.waitpid(pid, os.WNOHANG)[0] == 0:
+        if time.time() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return
+        time.sleep(0.01)
+
+
 def main(argv):
     if argv[:1] == ["--deliver"]:
         return deliver()
     if argv[:1] == ["--env"]:
         argv = argv[1:]
         os.environ.update(receive_environment())
+    mirror = argv[:1] == ["--mirror"]
+    if mirror:
+        argv = argv[1:]
     program = argv[1:] if argv[:1] == ["--exec"] else [sys.executable] + argv
     try:
         os.mkdir("outputs")  # scripts open('./outputs/model.pkl', 'wb') without creating it
@@ -129,6 +172,7 @@ def main(argv):
             os.write(2, message.encode("utf-8", "replace"))
         finally:
             os._exit(127)
+    mirror_pid = start_mirror() if mirror else None
     received = []
 
     def forward(signum, frame):
@@ -149,12 +193,16 @@ def main(argv):
             break
         if done == pid:
             code = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        elif done == mirror_pid:
+            mirror_pid = None  # ended early (its reader went away): nothing to wait for
     record = {"code": code, "signal": received[0] if received else None,
               "sockets": sockets_in("outputs")}
     tmp = EXIT + ".tmp"
     with open(tmp, "w") as f:
         json.dump(record, f)
     os.rename(tmp, EXIT)
+    if mirror_pid is not None:
+        wait_mirror(mirror_pid)
     return code
 
 

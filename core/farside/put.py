@@ -1,10 +1,15 @@
 """On the Docker host: put a run's ``/deck`` (helpers, runtime, code) into its container.
 
-Started by deck over SSH as ``python3 - STORE FINGERPRINT CONTAINER SOCKET`` (this file on
-stdin, after a line ``HELPERS = "<base64 of a gzip'd tar>"`` holding the launcher, follower
-and runtime), so: stdlib only, Python 3.5 syntax, no imports from Launchdeck. Why on the host:
-the code crosses the link once, into the host's store (``core.remote.sync``, only what the host
-lacks), never again per run; and one archive PUT per run (each costs the engine a mount).
+Started by deck over SSH as ``python3 -c BOOT STORE FINGERPRINT SOCKET`` with this file on
+stdin (``<length>\n``, then the file after a line ``HELPERS = "<base64 of a gzip'd tar>"``
+holding the launcher, follower and runtime), so: stdlib only, Python 3.5 syntax, no imports
+from Launchdeck. It starts while deck syncs the snapshot into the host's store; a line on
+stdin says the store holds it, and it builds the tar, before the container exists; a second
+line is the container's id (an end of stdin instead of either line: the launch failed, there
+is nothing to do).
+Why on the host: the code crosses the link once, into the host's store (``core.remote.sync``,
+only what the host lacks), never again per run; and one archive PUT per run (each costs the
+engine a mount).
 
 Refuses manifest paths that are absolute or hold ``.``/``..``, links that leave the tree and
 blobs whose size is wrong. Prints one line: ``files=N bytes=N``.
@@ -81,12 +86,17 @@ class UnixConnection(httplib.HTTPConnection):
         self.sock.connect(self.socket_path)
 
 
-def main(store, fingerprint, container, docker_socket):
+def main(store, fingerprint, docker_socket):
+    if not sys.stdin.buffer.readline().strip():
+        return  # the sync failed, or deck's launch did: nothing to put
     with tempfile.TemporaryFile() as spool:
         try:
             files, total = build(store, fingerprint, spool)
         except Refused as exc:
             fail(str(exc))
+        container = sys.stdin.buffer.readline().decode("ascii", "replace").strip()
+        if not container:
+            return  # deck's launch failed before it created the container
         size = spool.tell()
         spool.seek(0)
         try:
@@ -105,6 +115,6 @@ def main(store, fingerprint, container, docker_socket):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 5:
-        fail("usage: python3 - STORE FINGERPRINT CONTAINER SOCKET")
+    if len(sys.argv) != 4:
+        fail("usage: python3 -c BOOT STORE FINGERPRINT SOCKET, container id on stdin")
     main(*sys.argv[1:])

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from launchdeck.core.images.recipe import REPOSITORY, environment_tag
-from launchdeck.core.images.settings import OFFLINE_ENV, OFFLINE_KEY, BuildSettings
+from launchdeck.core.images.settings import BuildSettings, known_offline
 
 if TYPE_CHECKING:
     from launchdeck.core.config.compute import ComputeConfig
@@ -36,7 +36,7 @@ def find_environment_image(compute: "ComputeConfig", env: "EnvironmentSpec") -> 
         return None
     base = compute.base_docker_image
     url = os.environ.get("DOCKER_HOST") or DEFAULT_URL
-    offline = _offline(compute)
+    offline = known_offline(compute)
     if not base or offline is None or not url.startswith("unix://"):
         return None
     engine = url[len("unix://"):]
@@ -50,19 +50,6 @@ def find_environment_image(compute: "ComputeConfig", env: "EnvironmentSpec") -> 
         return ref if _image_id(engine, ref) is not None else None
     except (OSError, ValueError, KeyError, IndexError):
         return None
-
-
-def _offline(compute: "ComputeConfig") -> bool | None:
-    """Whether the build is offline (it is in the tag), when that is known without reading
-    the file again (``core.images.settings`` reads the key from the file)."""
-    if os.environ.get(OFFLINE_ENV):
-        return os.environ[OFFLINE_ENV].lower() not in ("0", "false", "no")
-    value = getattr(compute, "build_offline", None)
-    if isinstance(value, bool):
-        return value
-    if OFFLINE_KEY in (getattr(compute, "unknown_keys", ()) or ()):
-        return None
-    return False
 
 
 def _image_id(engine: str, name: str) -> str | None:

@@ -75,6 +75,32 @@ class BuildSettings:
                                   field=source)
         return cls(ca_bundle=ca_path, offline=offline)
 
+    @classmethod
+    def for_tag(cls, compute: "ComputeConfig", project_dir: Path,
+                environ: Mapping[str, str] | None = None) -> "BuildSettings":
+        """What the tag needs (``offline``) without reading the file again unless only the
+        file can tell: finding an image (every Docker launch) parses no YAML for a setting
+        that counts only when building (``buildCaBundle``, checked when a build needs it)."""
+        offline = known_offline(compute, environ)
+        if offline is None:
+            return cls.from_compute(compute, project_dir, environ)
+        return cls(offline=offline)
+
+
+def known_offline(compute: "ComputeConfig",
+                  environ: Mapping[str, str] | None = None) -> bool | None:
+    """Whether the build is offline, when that is known without reading the ``.compute`` file
+    again (None: the file keeps ``buildOffline`` only as an unknown key name)."""
+    environ = os.environ if environ is None else environ
+    if environ.get(OFFLINE_ENV):
+        return environ[OFFLINE_ENV].lower() not in ("0", "false", "no")
+    value = getattr(compute, "build_offline", None)
+    if isinstance(value, bool):
+        return value
+    if OFFLINE_KEY in (getattr(compute, "unknown_keys", ()) or ()):
+        return None
+    return False
+
 
 def _extra_keys(compute: "ComputeConfig") -> dict[str, Any]:
     """Values of our keys when ComputeConfig keeps them only as unknown key names."""

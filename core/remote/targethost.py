@@ -50,7 +50,7 @@ def warm_link(compute: "ComputeConfig") -> None:
     from launchdeck.core.remote.broker.rundir import links_enabled
 
     if links_enabled():
-        from launchdeck.core.remote.broker.client import prestart
+        from launchdeck.core.remote.broker.starter import prestart
 
         prestart(compute.address, compute.explicit_port, compute.username,
                  compute.identity_file)

@@ -18,15 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import getpass
 import inspect
 import json
-import os
-import select
-import socket
-import subprocess
-import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
@@ -34,12 +28,11 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 from launchdeck.core import errors
 from launchdeck.core.errors import TargetError, TargetUnreachable
 from launchdeck.core.remote.broker import wire
-from launchdeck.core.remote.broker.rundir import LinkSpec, lock_path, runtime_dir, socket_path
+from launchdeck.core.remote.broker.rundir import LinkSpec, runtime_dir, socket_path
+from launchdeck.core.remote.broker.starter import answers, prestart, start_link
 from launchdeck.core.remote.commands import CommandResult, run_command, translate_errors
 from launchdeck.core.remote.sshconfig import SSHEndpoint
 
-#: How long a new link may take to say it listens.
-START_TIMEOUT = 30.0
 _CHUNK = 256 * 1024
 
 
@@ -57,73 +50,6 @@ def _error(value: dict) -> errors.DeckError:
         return kind(message, file=value.get("file"), line=value.get("line"),
                     column=value.get("column"), field=value.get("field"))
     return kind(message)
-
-
-def _answers(path: Path) -> bool:
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(str(path))
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.close()
-
-
-def start_link(folder: Path, spec: LinkSpec) -> None:
-    """Make sure a link for ``spec`` listens: start one unless one answers (blocking).
-
-    Under the spec's lock file, so two processes racing here start one link between them; a
-    socket that does not answer is a dead link's and is replaced.
-    """
-    path = socket_path(folder, spec)
-    with open(lock_path(folder, spec), "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if _answers(path):
-            return
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-        log = os.open(folder / f"{spec.name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND,
-                      0o600)
-        try:
-            launcher = subprocess.Popen(
-                [sys.executable, "-m", "launchdeck.core.remote.broker.server",
-                 json.dumps(spec.to_json())],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-                start_new_session=True, close_fds=True)
-        finally:
-            os.close(log)
-        assert launcher.stdout is not None
-        try:
-            launcher.wait(START_TIMEOUT)  # it forks the link and leaves at once
-            # The link's first line, or EOF if it died before listening.
-            answered, _, _ = select.select([launcher.stdout], [], [], START_TIMEOUT)
-            ready = launcher.stdout.readline() if answered else b""
-        except subprocess.TimeoutExpired:
-            ready = b""
-        finally:
-            launcher.stdout.close()
-        if ready.strip() != b"ready":
-            raise TargetError(f"the SSH link process for {spec.address} did not start; see "
-                              f"{folder / (spec.name + '.log')}")
-
-
-def prestart(address: str, port: int | None, user: str | None,
-             identity_file: str | None) -> None:
-    """``start_link`` on a daemon thread, errors ignored: the link warms up (imports, SSH
-    handshake) while this process does other work; whoever needs it reports its errors."""
-    import threading
-
-    def start() -> None:
-        try:
-            folder = runtime_dir()
-            spec = LinkSpec.of(address, port, user, identity_file)
-            if not _answers(socket_path(folder, spec)):
-                start_link(folder, spec)
-        except Exception:  # noqa: BLE001 - the keeper's own request says what is wrong
-            pass
-
-    threading.Thread(target=start, name="deck-link-prestart", daemon=True).start()
 
 
 @dataclass(frozen=True)
@@ -392,7 +318,7 @@ def link_status(folder: Path | None = None) -> list[dict]:
             value = json.loads(info.read_text())
         except (OSError, ValueError):
             continue
-        value["answers"] = _answers(Path(value.get("socket", "")))
+        value["answers"] = answers(Path(value.get("socket", "")))
         found.append(value)
     return found
 

@@ -17,9 +17,11 @@ from launchdeck.core import farside
 from launchdeck.core.targets.base import RUNTIME_DIR
 from launchdeck.core.targets.outputs import copy_file_sparse, write_sparse
 
-#: In-container helpers: (far-side file, path inside the container). The follower needs no
-#: file: it runs as ``python -c`` (``execution``).
-HELPERS = ((farside.path("launch"), "deck/bin/launch.py"),)
+#: In-container helpers: (far-side file, path inside the container). The follower started by
+#: ``docker exec`` needs no file (it runs as ``python -c``, see ``execution``); the launcher's
+#: mirror of the output (``launch.py --mirror``) loads it from here.
+HELPERS = ((farside.path("launch"), "deck/bin/launch.py"),
+           (farside.path("follow"), "deck/bin/follow.py"))
 
 
 def _owned_by_root(info: tarfile.TarInfo) -> tarfile.TarInfo:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 import gzip
 import os
@@ -25,18 +26,19 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Callable, Protocol
+from typing import IO, TYPE_CHECKING, Any, Callable, Protocol
 
 import aiodocker
 
 from launchdeck.core import farside
 from launchdeck.core.docker.engine import put_files
-from launchdeck.core.errors import ConfigError, TargetError
+from launchdeck.core.errors import ConfigError, TargetError, TargetUnreachable
 from launchdeck.core.targets.base import RunSpec
 from launchdeck.core.targets.docker import archive as docker_archive
 
 if TYPE_CHECKING:
     from launchdeck.core.config.compute import ComputeConfig
+    from launchdeck.core.remote.commands import CommandResult, SSHHost
     from launchdeck.core.remote.sync import SyncReport
     from launchdeck.core.targets.docker.engines import ForwardedEngine
 
@@ -55,12 +57,18 @@ class StagedCode:
     #: ``sharedVolumes``: rewrites the snapshot's files into the bind-mounted folder an earlier
     #: keeper of this run staged (see ``ApiDelivery.stage``); called only where no script ran.
     refill: Callable[[], None] | None = None
+    #: Ends what the delivery got ready for ``put`` and that was not used (a launch that
+    #: failed before it): called by ``discard``.
+    abandon: Callable[[], None] | None = None
 
     async def refill_mounted(self) -> None:
         if self.refill is not None:
             await asyncio.to_thread(self.refill)
 
     def discard(self) -> None:
+        if self.abandon is not None:
+            self.abandon()
+            self.abandon = None
         if self.work is not None:
             shutil.rmtree(self.work, ignore_errors=True)
             self.work = None
@@ -140,27 +148,81 @@ class ApiDelivery:
 
 
 class HostStoreDelivery:
-    """Code synced into the remote host's store and put into the container there."""
+    """Code synced into the remote host's store and put into the container there.
+
+    Every exchange with the host happens before the container is created, while the target
+    asks the engine about the image (``stage_early``): the sync, and the start of the host's
+    put script, which builds the run's ``/deck`` tar and waits for the container's id. What
+    is left between the create and the start is one line to that script and its archive PUT.
+    """
 
     def __init__(self, *, project_dir: Path, engine: "ForwardedEngine") -> None:
         self.project_dir = project_dir
         self.engine = engine
         self._home: str | None = None
         self.last_sync: "SyncReport | None" = None  #: of the last stage (benchmarks, tests)
+        self._early: dict[str, asyncio.Future[StagedCode]] = {}
+        self._puts: dict[str, _HostPut] = {}
+
+    def stage_early(self, spec: RunSpec, compute: "ComputeConfig") -> None:
+        """Begin ``stage`` now; the next ``stage`` of this run takes what it made."""
+        self.drop_early(spec.run_id)
+        self._early[spec.run_id] = asyncio.ensure_future(self._stage(spec, compute))
+
+    def drop_early(self, run_id: str) -> None:
+        """Forget an early stage that no ``stage`` took (the launch failed before it)."""
+        early = self._early.pop(run_id, None)
+        if early is None:
+            return
+        if early.done():
+            _discard_staged(early)
+        else:
+            early.cancel()
+            # Staged meanwhile after all: its put script is ended (it reads no container id).
+            early.add_done_callback(_discard_staged)
 
     async def stage(self, spec: RunSpec, compute: "ComputeConfig") -> StagedCode:
         """Sync the snapshot into the host's store; nothing of the code stays on this side."""
+        early = self._early.pop(spec.run_id, None)
+        return await early if early is not None else await self._stage(spec, compute)
+
+    async def _stage(self, spec: RunSpec, compute: "ComputeConfig") -> StagedCode:
         from launchdeck.core.remote.sync import sync_snapshot
 
         host = await self.engine.host()
-        await self.engine.connection()
-        s = self.last_sync = await sync_snapshot(host, spec.store, spec.snapshot)
+        await self.engine.connection()  # a host key problem names the target
+        # The put script's start (a python3 on the host) and the share folder go on while
+        # the snapshot is synced; the script waits to hear that the store holds it.
+        binds = asyncio.ensure_future(self._share_binds(compute))
+        starting = asyncio.ensure_future(_HostPut.start(host, spec.snapshot,
+                                                        self.engine.socket))
+        try:
+            s = self.last_sync = await sync_snapshot(host, spec.store, spec.snapshot)
+            shared = await binds
+            put = await starting
+        except BaseException:
+            for task in (binds, starting):
+                task.cancel()
+            await asyncio.gather(binds, starting, return_exceptions=True)
+            if not starting.cancelled() and starting.exception() is None:
+                starting.result().abandon()
+            raise
+        put.stored()
         root = spec.run_dir / "target"
         root.mkdir(parents=True, exist_ok=True)
         (root / "sync.json").write_text(
             f'{{"bytes_sent": {s.bytes_sent}, "files_sent": {s.files_sent}, '
             f'"blobs_skipped": {s.blobs_skipped}}}\n')
-        return StagedCode(None, await self._share_binds(compute))
+        self._drop_put(spec.run_id)
+        self._puts[spec.run_id] = put
+        return StagedCode(None, shared, abandon=lambda: self._drop_put(spec.run_id, put))
+
+    def _drop_put(self, run_id: str, put: "_HostPut | None" = None) -> None:
+        """End the run's waiting put script (only ``put`` if given), unless ``put`` used it."""
+        waiting = self._puts.get(run_id)
+        if waiting is not None and (put is None or waiting is put):
+            del self._puts[run_id]
+            waiting.abandon()
 
     async def _share_binds(self, compute: "ComputeConfig") -> list[str]:
         """``nativeSharedDirectory`` on the host; ``~`` is the SSH user's home there, as
@@ -185,24 +247,96 @@ class HostStoreDelivery:
 
     async def put(self, docker: aiodocker.Docker, container_id: str, spec: RunSpec,
                   staged: StagedCode) -> None:
-        from launchdeck.core.remote.sync import REMOTE_STORE
-
         host = await self.engine.host()
         name = self.engine.compute.name
-        result = await host.run(["python3", "-", REMOTE_STORE, spec.snapshot, container_id,
-                                 self.engine.socket], input=_put_script())
+        put = self._puts.pop(spec.run_id, None)
+        if put is None:  # the one started by stage was used (a second put of this run)
+            put = await _HostPut.start(host, spec.snapshot, self.engine.socket)
+            put.stored()
+        result = await put.into(container_id)
         if result.exit_status == 127:
             raise TargetError(f"target {name}: python3 is not installed on "
                               f"{host.endpoint.host}; it is needed to put a run's code into "
                               "its container there")
+        if result.exit_status is None:
+            raise TargetUnreachable(f"{host.endpoint.host}:{host.endpoint.port}: connection "
+                                    f"lost while putting run {spec.run_id}'s code into its "
+                                    "container")
         if result.exit_status != 0:
             err = result.stderr.decode(errors="replace").strip()[-2000:]
             raise TargetError(f"target {name}: putting run {spec.run_id}'s code "
                               f"into its container on {host.endpoint.host} failed: {err}")
 
-
     def stdin_files(self, staged: StagedCode) -> IO[bytes] | None:
         return None  # the code is in the host's store, not here: put.py puts it in there
+
+
+def _discard_staged(staged: "asyncio.Future[StagedCode]") -> None:
+    if not staged.cancelled() and staged.exception() is None:
+        staged.result().discard()
+
+
+#: ``python3 -c _BOOT STORE FINGERPRINT SOCKET``: runs the put script that follows on stdin
+#: (``<length>\n<script>``), which then reads its two lines from the same stdin.
+_BOOT = "import sys; s = sys.stdin.buffer; exec(s.read(int(s.readline())))"
+
+
+@dataclass
+class _HostPut:
+    """``core/farside/put.py`` started on the host before the container exists: once told the
+    snapshot is stored, it builds the tar from the host's store, then waits for the id."""
+
+    proc: Any
+    stack: contextlib.AsyncExitStack
+    output: "asyncio.Future[tuple[bytes, bytes]]"
+
+    @classmethod
+    async def start(cls, host: "SSHHost", snapshot: str, socket: str) -> "_HostPut":
+        from launchdeck.core.remote.sync import REMOTE_STORE
+
+        stack = contextlib.AsyncExitStack()
+        try:
+            proc = await stack.enter_async_context(
+                host.process(["python3", "-c", _BOOT, REMOTE_STORE, snapshot, socket]))
+        except BaseException:  # canceled meanwhile (a launch that failed): nothing left open
+            await stack.aclose()
+            raise
+        script = _put_script()
+        proc.stdin.write(b"%d\n" % len(script) + script)
+        output = asyncio.ensure_future(asyncio.gather(proc.stdout.read(), proc.stderr.read()))
+        return cls(proc, stack, output)
+
+    def stored(self) -> None:
+        """Tell the script that the host's store holds the snapshot: it builds the tar."""
+        from launchdeck.core.remote.commands import _write_errors
+
+        with contextlib.suppress(*_write_errors()):  # it ended early: into() says why
+            self.proc.stdin.write(b"stored\n")
+
+    async def into(self, container_id: str) -> "CommandResult":
+        """Tell the script the container; its exit status once the code is in."""
+        from launchdeck.core.remote.commands import CommandResult, _write_errors
+
+        try:
+            with contextlib.suppress(*_write_errors()):  # it ended early: its status says why
+                self.proc.stdin.write(container_id.encode() + b"\n")
+                self.proc.stdin.write_eof()
+                await self.proc.stdin.drain()
+            stdout, stderr = await self.output
+            await self.proc.wait_closed()
+            return CommandResult(self.proc.exit_status, stdout, stderr)
+        finally:
+            await self.stack.aclose()
+
+    def abandon(self) -> None:
+        """End it unused: no id comes, so it exits without touching a container."""
+        from launchdeck.core.remote.commands import _write_errors
+
+        with contextlib.suppress(*_write_errors()):
+            self.proc.stdin.write_eof()
+        closing = asyncio.ensure_future(self.stack.aclose())
+        closing.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self.output.cancel()
 
 
 @functools.lru_cache(maxsize=1)

@@ -8,6 +8,7 @@ it is reached (an SSH host key, a socket the SSH user may not open, the engine h
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
 
@@ -117,9 +118,21 @@ class ForwardedEngine:
 
     async def client(self) -> aiodocker.Docker:
         if self._docker is None:
-            await self.connection()
-            self._forward = await (await self.host()).open_forward(self.socket)
-            self._docker = aiodocker.Docker(url=f"unix://{self._forward.path}")
+            host = await self.host()
+            # Both at once: the forward needs the connection only for its first client.
+            results = await asyncio.gather(self.connection(), host.open_forward(self.socket),
+                                           return_exceptions=True)
+            connected, forward = results
+            if isinstance(forward, BaseException):
+                raise forward
+            if isinstance(connected, BaseException):
+                await forward.close()
+                raise connected
+            if self._docker is None:
+                self._forward = forward
+                self._docker = aiodocker.Docker(url=f"unix://{forward.path}")
+            elif forward is not self._forward:  # another caller got there meanwhile
+                await forward.close()
         return self._docker
 
     async def check(self, target: str, engine_facts: EngineFacts) -> dict[str, str]:

@@ -67,9 +67,13 @@ class EnvironmentImages:
         return base
 
     async def _image_id(self, ref: str) -> str | None:
+        image = await self._inspect_image(ref)
+        return image["Id"] if image is not None else None
+
+    async def _inspect_image(self, ref: str) -> dict | None:
         docker = await self.client()
         try:
-            return (await docker.images.inspect(ref))["Id"]
+            return await docker.images.inspect(ref)
         except DockerError as exc:
             if is_missing(exc):
                 return None
@@ -88,20 +92,29 @@ class EnvironmentImages:
             raise TargetError(f"target {self.name}: base image {self.base_image} is not on the "
                               f"Docker Engine at {self.url}; run 'deck prepare' to pull it, or "
                               "build or load it there")
-        return recipes.environment_tag(base_id=base_id, conda=env.conda,
-                                       settings=self.settings())
+        return recipes.environment_tag(
+            base_id=base_id, conda=env.conda,
+            settings=BuildSettings.for_tag(self.compute, self.project_dir))
 
     async def find_image(self, env: EnvironmentSpec) -> str | None:
         """``deck-env:<tag>`` if the environment image exists, else None.
 
         With ``userManagedEnvironment: true`` the base image itself (it must be on the engine).
         """
-        if self.user_managed:
-            await self.environment_tag(env)  # says clearly when the base image is missing
-            return self.base_image
-        ref = f"{recipes.REPOSITORY}:{await self.environment_tag(env)}"
+        found = await self.found_image(env)
+        return found[0] if found is not None else None
+
+    async def found_image(self, env: EnvironmentSpec) -> tuple[str, dict] | None:
+        """``find_image``'s reference with the engine's facts of it (its inspect), which a
+        launch needs too: one request, not two."""
+        tag = await self.environment_tag(env)  # says clearly when the base image is missing
+        ref = self.base_image if self.user_managed else f"{recipes.REPOSITORY}:{tag}"
         async with engine_errors(f"target {self.name}", self.url):
-            return ref if await self._image_id(ref) else None
+            image = await self._inspect_image(ref)
+        if image is None and self.user_managed:
+            raise TargetError(f"target {self.name}: base image {ref} is no longer on the "
+                              f"Docker Engine at {self.url}")
+        return (ref, image) if image is not None else None
 
     async def image_python(self, ref: str, image: dict) -> str:
         """The interpreter a run of image ``ref`` uses: the label deck's build left, else (a

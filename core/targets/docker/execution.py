@@ -6,9 +6,13 @@ engine over a forwarded socket:
 - output: the launcher (``core/farside/launch.py``) writes the script's stdout and stderr to
   ``/deck/output.log`` inside the container. ``logs(offset)`` runs ``core/farside/follow.py``
   there (``python -c``: it needs no file of the run's) with ``docker exec`` from that byte
-  offset while the container runs (a launch starts the first one at once), and reads the rest
-  with the archive API once it has stopped, so a keeper that died resumes at the offset
-  history recorded: no line lost, none repeated. Metrics work the same on ``/deck/metrics.jsonl``.
+  offset while the container runs, and reads the rest with the archive API once it has
+  stopped, so a keeper that died resumes at the offset history recorded: no line lost, none
+  repeated. Metrics work the same on ``/deck/metrics.jsonl``. A launch reads the output from
+  byte 0 on the container's stdout instead, attached before the start as ``docker run`` does:
+  the launcher's mirror copies the file there (``attach_mirror``), so no ``docker exec`` (a
+  process started in the container, a second Python) stands between the start and the first
+  line.
 - exit: ``/deck/exit.json`` (written by the launcher) holds the script's exit code, and the
   signal if the container was stopped while it ran. ``cancel()`` first drops a
   ``/deck/canceled`` marker, so any later keeper can tell deck's own stop from a stranger's.
@@ -42,7 +46,7 @@ from yarl import URL
 from launchdeck.core import farside
 from launchdeck.core.errors import ExecutionLost, TargetError, TargetUnreachable
 from launchdeck.core.targets.docker import archive as docker_archive
-from launchdeck.core.farside.follow import MAGIC
+from launchdeck.core.farside.follow import END, MAGIC
 from launchdeck.core.docker.engine import (engine_errors, fetch_archive, is_missing,
                                                    put_files, read_file)
 
@@ -75,8 +79,9 @@ class DockerExecution:
         self._run_id = run_id
         self._container = docker.containers.container(container_id)
         self._local_work = local_work  # the bind-mounted code of sharedVolumes, if any
-        #: Followers started ahead of the first ``logs``/``metrics`` (``start_follower``).
-        self._started: dict[tuple[str, int], tuple[Exec, Stream]] = {}
+        #: Streams opened ahead of the first ``logs``/``metrics`` from an offset, with their
+        #: exec; no exec: the container's own stdout, the launcher's mirror (``attach_mirror``).
+        self._started: dict[tuple[str, int], tuple[Exec | None, Stream]] = {}
         #: Seconds to wait out an engine that does not answer; the remote target sets 0 and
         #: waits for its SSH link itself, reporting it to the keeper meanwhile.
         self.patience = ENGINE_PATIENCE
@@ -150,12 +155,18 @@ class DockerExecution:
                         raise
             return
 
-    async def start_follower(self, path: str, offset: int = 0) -> None:
-        """Start following ``path`` now, for the first ``logs``/``metrics`` from ``offset``
-        to take over: a launch does so just after the start, so that the follower's own start
-        (a process in the container, a Python) passes while the script's does."""
-        with contextlib.suppress(DockerError):  # stopped already: the stream looks again
-            self._started[(path, offset)] = await self._open_follower(path, offset)
+    async def attach_mirror(self) -> None:
+        """Attach to the stdout and stderr of the created container, before its start: the
+        launcher's mirror of the output (``launch.py --mirror``) from byte 0, for the first
+        ``logs(0)`` to take over; the engine keeps nothing of it, so no byte may come first."""
+        async def setup() -> tuple[URL, bytes | None, bool]:
+            query: dict[str, str | int] = {"stdin": 0, "stdout": 1, "stderr": 1, "stream": 1,
+                                           "logs": 0, "detachKeys": ""}
+            return URL(f"containers/{self.external_id}/attach").with_query(query), None, False
+
+        stream = Stream(self._docker, setup, aiohttp.ClientTimeout())
+        await stream.__aenter__()
+        self._started[(OUTPUT, 0)] = (None, stream)
 
     async def _open_follower(self, path: str, offset: int) -> tuple[Exec, Stream]:
         # The follower's source on its command line: it runs before the run's files are in.
@@ -176,9 +187,11 @@ class DockerExecution:
                 if _stopped_meanwhile(exc):
                     return
                 raise
-            head = b""
+            head = said = b""  # said: the end of the mirror's stderr
             try:
                 while (message := await stream.read_out()) is not None:
+                    if message.stream == 2 and exe is None:
+                        said = (said + message.data)[-len(END):]
                     if message.stream != 1 or not message.data:
                         continue
                     data = message.data
@@ -195,16 +208,24 @@ class DockerExecution:
                 return
             finally:
                 await stream.close()
-            try:
-                finished = (await exe.inspect()).get("ExitCode") == 0
-            except DockerError:
-                finished = False
+            if exe is None:  # the mirror says so on stderr
+                finished = said == END
+            else:
+                try:
+                    finished = (await exe.inspect()).get("ExitCode") == 0
+                except DockerError:
+                    finished = False
         if finished:
             yield None
 
     # -- life ---------------------------------------------------------------------------------
 
     async def wait(self) -> int:
+        # A stream attached ahead that no reader took would never be read: the engine would
+        # hold the container's exit until it is (a run's reader takes it first; a later
+        # logs() reads the file instead).
+        await self.close_streams()
+
         async def wait_once():
             try:
                 return await self._container.wait()

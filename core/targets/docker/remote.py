@@ -34,11 +34,15 @@ for the host.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+# First: aiohttp imported without loading CA certificates for a socket that speaks no TLS
+# (a run's keeper imports this module before it can launch).
+import launchdeck.core.docker._quickimport  # noqa: F401, I001
 from launchdeck.core.remote.link import Link, LinkLossPolicy
-from launchdeck.core.targets.base import Capability, Execution, RunSpec
+from launchdeck.core.targets.base import Capability, Execution, RunEvents, RunSpec
 from launchdeck.core.targets.docker.delivery import HostStoreDelivery
 from launchdeck.core.targets.docker.engines import DOCKER_SOCKET, ForwardedEngine
 from launchdeck.core.targets.docker.target import DockerTarget
@@ -51,6 +55,10 @@ if TYPE_CHECKING:
     from launchdeck.core.remote.sync import SyncReport
 
 __all__ = ["DOCKER_SOCKET", "RemoteDockerTarget"]
+
+#: How long an image's facts (its inspect), once found, are taken as known (a relaunch after
+#: a lost link, possibly hours later, asks again).
+IMAGE_FACTS_SECONDS = 30.0
 
 
 class RemoteDockerTarget(DockerTarget):
@@ -73,6 +81,32 @@ class RemoteDockerTarget(DockerTarget):
                       policy=LinkLossPolicy.of(compute)))
         self.forwarded = engine
         self.docker_socket = docker_socket
+        self._images_found: dict[str, tuple[dict, float]] = {}  # ref -> (inspect, when)
+
+    async def _inspect_image(self, ref: str) -> dict | None:
+        """As the Docker target's, but an image found is not asked about again for
+        ``IMAGE_FACTS_SECONDS``: a keeper's prepare and launch ask about the same images one
+        after the other (its id for the tag, its facts for the launch), and each question is
+        a round trip over the link. A missing image is asked about every time (``deck
+        prepare`` may build it meanwhile)."""
+        now = time.monotonic()
+        found = self._images_found.get(ref)
+        if found is not None and now - found[1] < IMAGE_FACTS_SECONDS:
+            return found[0]
+        image = await super()._inspect_image(ref)
+        if image is not None:
+            self._images_found[ref] = (image, now)
+        return image
+
+    async def _launch(self, spec: RunSpec, events: RunEvents):
+        # The host's side (the sync, the put script starting) goes on while the engine is
+        # asked about the image: each is a few exchanges over the link.
+        assert isinstance(self.delivery, HostStoreDelivery)
+        self.delivery.stage_early(spec, self.compute)
+        try:
+            return await super()._launch(spec, events)
+        finally:
+            self.delivery.drop_early(spec.run_id)  # taken by the launch, unless it failed
 
     @property
     def last_sync(self) -> "SyncReport | None":

@@ -42,7 +42,7 @@ from launchdeck.core.targets.docker.delivery import (SHARE_MOUNT, ApiDelivery, C
                                                      StagedCode)
 from launchdeck.core.targets.docker.engines import EngineConnection, LocalEngine
 from launchdeck.core.targets.docker.environment import EnvironmentImages, ImageResult
-from launchdeck.core.targets.docker.execution import (ENV_TAKEN, METRICS, OUTPUT, SECRETS,
+from launchdeck.core.targets.docker.execution import (ENV_TAKEN, METRICS, SECRETS,
                                                       SECRETS_TMPFS, DockerExecution,
                                                       attached_stdin, deliver_environment,
                                                       has_file, send_files)
@@ -146,16 +146,15 @@ class DockerTarget(EnvironmentImages):
     async def _launch(self, spec: RunSpec,
                       events: RunEvents) -> "DockerExecution | RemoteDockerExecution":
         docker = await self.client()
-        ref = await self.find_image(spec.env)
-        if ref is None:
+        found = await self.found_image(spec.env)
+        if found is None:
             runconfig = getattr(spec.env, "runconfig", None) or "RUNCONFIG"
             raise TargetError(
                 f"target {self.name}: the environment image of this run "
                 f"({recipes.REPOSITORY}:{await self.environment_tag(spec.env)}) is not built "
                 f"and PrepareEnvironment is false; run 'deck prepare -c {runconfig}' first, "
                 "or set PrepareEnvironment: true")
-        async with engine_errors(f"target {self.name}", self.url):
-            image = await docker.images.inspect(ref)
+        ref, image = found
         python = await self.image_python(ref, image)
         events.environment(ref)  # recorded as the run's environment_id, prepared or found
         program = await self._program(docker, spec, ref, python)
@@ -204,13 +203,15 @@ class DockerTarget(EnvironmentImages):
                 await staged.refill_mounted()  # a new container: nothing ran in its folder
                 inner = self._inner(docker, spec, container.id, python)
                 async with attached_stdin(docker, container.id) as stdin:
-                    if files is None:
-                        await _all(container.start(),
-                                   self.delivery.put(docker, container.id, spec, staged))
-                    else:
+                    async def start() -> None:
+                        await inner.attach_mirror()  # first: the engine keeps no stdout
                         await container.start()
-                    # Its start passes while the launcher and the script start.
-                    await inner.start_follower(OUTPUT)
+
+                    if files is None:  # the put (a host's, over the link) meanwhile
+                        await _all(start(), self.delivery.put(docker, container.id, spec,
+                                                              staged))
+                    else:
+                        await start()
                     await send_files(stdin, files)
                     await deliver_environment(docker, container.id, python, delivered,
                                               stdin=stdin)
@@ -292,7 +293,10 @@ class DockerTarget(EnvironmentImages):
 
     def _container_config(self, spec: RunSpec, ref: str, python: str, env: dict[str, str],
                           binds: list[str], program: list[str]) -> dict:
-        host: dict = {"Binds": binds, "Tmpfs": {SECRETS: SECRETS_TMPFS}}
+        # No engine log: the container's stdout is the launcher's mirror of the output, which
+        # deck reads attached (a second copy of it on the engine's disk would serve nobody).
+        host: dict = {"Binds": binds, "Tmpfs": {SECRETS: SECRETS_TMPFS},
+                      "LogConfig": {"Type": "none", "Config": {}}}
         if self.compute.nvidia_docker:
             host["DeviceRequests"] = GPU_REQUEST
         return {
@@ -300,7 +304,7 @@ class DockerTarget(EnvironmentImages):
             # -I: the run's PYTHONPATH holds the user's code, whose json.py or signal.py must
             # not replace the launcher's own imports. The launcher is put in place by
             # core/farside/boot.py, from stdin or once the engine put it in.
-            "Cmd": [python, "-I", "-c", farside.source("boot"), "--env", *program],
+            "Cmd": [python, "-I", "-c", farside.source("boot"), "--env", "--mirror", *program],
             "Env": [f"{k}={v}" for k, v in env.items()], "WorkingDir": "/deck/work",
             "Labels": {"launchdeck.run_id": spec.run_id,
                        "launchdeck.project": str(self.project_dir)},

@@ -161,6 +161,21 @@ def test_build_settings_from_compute_keys_and_environment(tmp_path, monkeypatch)
         BuildSettings.from_compute(load_compute(path), tmp_path, {})
 
 
+def test_the_tag_needs_the_compute_file_read_again_only_for_build_offline(tmp_path):
+    path = tmp_path / "docker.compute"
+    path.write_text('type: docker\nbaseDockerImage: "b:1"\nbuildCaBundle: /no/such.pem\n')
+    compute = load_compute(path)
+    # Finding an image (every Docker launch) needs what goes into the tag only; a CA bundle
+    # counts when building, and is checked then: the file is not parsed again for it.
+    path.write_text("buildOffline: [not yaml")
+    assert BuildSettings.for_tag(compute, tmp_path, {}) == BuildSettings(offline=False)
+    path.write_text('type: docker\nbaseDockerImage: "b:1"\nbuildOffline: true\n')
+    assert BuildSettings.for_tag(load_compute(path), tmp_path, {}) == \
+        BuildSettings(offline=True)
+    assert BuildSettings.for_tag(load_compute(path), tmp_path, {"DECK_BUILD_OFFLINE": "0"}) == \
+        BuildSettings(offline=False)
+
+
 def test_offline_installs_conda_and_pip_layers_from_the_same_wheels(tmp_path):
     conda = conda_file(tmp_path, "dependencies:\n  - toolz\n  - pip:\n    - six\n")
     assert recipe.pip_requirements(conda, DEBIAN) == ["toolz", "six"]

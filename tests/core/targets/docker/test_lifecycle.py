@@ -30,7 +30,8 @@ time.sleep(120)
 """
 
 async def started(project, script: str, *args: str):
-    project.write(script, {"counter.py": COUNTER, "polite.py": POLITE}[script])
+    project.write(script, {"counter.py": COUNTER, "polite.py": POLITE,
+                           "chatty.py": CHATTY}[script])
     env = project.env(conda=None)
     target = project.target(env)
     await target.ensure_image(env, progress=lambda _: None)
@@ -111,6 +112,52 @@ async def test_a_container_stopped_outside_deck_is_lost_not_failed(docker_projec
                        capture_output=True)
         with pytest.raises(ExecutionLost, match="stopped from outside deck"):
             await asyncio.wait_for(execution.wait(), 30)
+        await execution.release()
+    finally:
+        await target.close()
+
+
+CHATTY = """\
+import sys
+for i in range(int(sys.argv[1])):
+    print("line %d %s" % (i, "x" * 100))
+"""
+
+
+def _inspect(container_id: str) -> dict:
+    import json
+
+    out = subprocess.run(["docker", "inspect", container_id], check=True, capture_output=True)
+    return json.loads(out.stdout)[0]
+
+
+async def test_a_launch_reads_its_output_on_the_containers_stdout_without_docker_exec(
+        docker_project):
+    target, spec, execution = await started(docker_project, "counter.py", "5", "0")
+    try:
+        output = b"".join([chunk async for chunk in execution.logs(0)])
+        assert output.decode().splitlines() == [f"line {i}" for i in range(5)]
+        assert await execution.wait() == 0
+        # The launcher's own copy of the output, attached before the start as `docker run`
+        # does: no process was started in the container beside the run's own, and the engine
+        # kept no second copy of the output in its log.
+        facts = _inspect(execution.external_id)
+        assert not facts["ExecIDs"]
+        assert facts["HostConfig"]["LogConfig"]["Type"] == "none"
+        await execution.release()
+    finally:
+        await target.close()
+
+
+async def test_a_launch_whose_output_nobody_reads_still_ends_and_keeps_every_byte(
+        docker_project):
+    target, spec, execution = await started(docker_project, "chatty.py", "20000")
+    try:
+        # Nobody reads the stream the launch attached until the run is over: the launcher's
+        # copy of the output stalls, and must not keep the container up.
+        assert await asyncio.wait_for(execution.wait(), 120) == 0
+        output = b"".join([chunk async for chunk in execution.logs(0)])
+        assert output.decode().splitlines() == [f"line {i} {'x' * 100}" for i in range(20000)]
         await execution.release()
     finally:
         await target.close()

@@ -241,6 +241,51 @@ async def test_images_build_on_the_host_and_a_second_prepare_builds_nothing(remo
     assert again.ref == built.ref and not again.built
 
 
+async def test_a_launch_right_after_prepare_asks_nothing_again_about_the_images(remote):
+    """A keeper prepares, then launches: each question to the engine is a round trip over
+    the link, so what prepare found is not asked again."""
+    remote.write("job.py", "print('hello')\n")
+    target = remote.target()
+    spec = remote.spec(target, "job.py")
+    docker = await target.client()
+    asked: list[str] = []
+    inspect = docker.images.inspect
+
+    async def counted(name: str):
+        asked.append(name)
+        return await inspect(name)
+
+    docker.images.inspect = counted
+    ref = await target.prepare(spec.env, progress=lambda line: None)
+    execution = await target.launch(spec, NO_EVENTS)
+    try:
+        assert await read_all(execution) == b"hello\n"
+    finally:
+        await execution.release()
+    # Each once, by prepare: the base for the tag, the environment found (the launch uses
+    # the facts that inspect gave).
+    assert sorted(asked) == sorted([remote.base_image, ref]), asked
+
+
+async def test_a_launch_that_fails_before_its_container_leaves_nothing_on_the_host(remote):
+    """The host's side of a launch starts early (the put script, waiting for a container):
+    a launch refused before the container exists ends it."""
+    remote.write("job.py", "print('hello')\n")
+    remote.base_image = f"deck-test-missing:{secrets.token_hex(4)}"
+    target = remote.target(extra="userManagedEnvironment: true\n")
+    spec = remote.spec(target, "job.py")
+    host = await target.remote_host()
+    with pytest.raises(TargetError, match="is not on the Docker Engine"):
+        await target.launch(spec, NO_EVENTS)
+
+    async def no_put_script() -> bool:
+        found = await host.run(["sh", "-c", "ps -eo args | grep -F 'exec(s.read(' | "
+                                "grep -F \"$1\" | grep -v grep || true", "sh", spec.snapshot])
+        return not found.stdout.strip()
+
+    await until_async(no_put_script, timeout=60, what="the put script to end")
+
+
 NASTY = {"QUOTES": "it's \"quoted\"", "SUBST": "$(touch /tmp/deck-pwned) `id`",
          "LINES": "two\nlines", "UNICODE": "ünïcødé €😀", "SPACES": "  spaces  ", "EMPTY": ""}
 
