@@ -320,10 +320,14 @@ class HistoryStore:
         for chunk_start in range(0, len(run_ids), 500):
             chunk = run_ids[chunk_start:chunk_start + 500]
             marks = ",".join("?" * len(chunk))
+            # SQLite picks each name's last row, and only that value is decoded here: a long
+            # run logs thousands of values, and the dashboard asks for its last ones each second.
             for run_id, name, value in self._conn.execute(
-                    f"SELECT run_id, name, value FROM metrics WHERE run_id IN ({marks}) "
-                    "ORDER BY run_id, seq", chunk):
-                out[run_id][name] = json.loads(value)
+                    "SELECT g.run_id, g.name, m.value FROM (SELECT run_id, name, MIN(seq) AS "
+                    f"first, MAX(seq) AS last FROM metrics WHERE run_id IN ({marks}) "
+                    "GROUP BY run_id, name) AS g JOIN metrics AS m ON m.run_id = g.run_id "
+                    "AND m.seq = g.last ORDER BY g.run_id, g.first", chunk):
+                out[run_id][name] = json.loads(value)  # names in the order first logged
         return out
 
     def artifacts(self, run_id: str) -> list[tuple[str, int]]:

@@ -91,6 +91,8 @@ def test_metrics_keep_every_value_in_order_with_their_offset(history):
     assert history.get_run("p_1").metrics_offset == 90
     assert history.last_metrics(["p_1"]) == {"p_1": {"loss": 0.25, "acc": "good",
                                                      "curve": [1, 2, 3]}}
+    # The names come in the order they were first logged (the table shows the first).
+    assert list(history.last_metrics(["p_1"])["p_1"]) == ["loss", "acc", "curve"]
 
 
 def test_find_run_by_unambiguous_part(history):
