@@ -7,8 +7,9 @@
 3. A 1,000,000-line log: time to its first page, to the top, page by page; memory.
 4. Dashboard CPU when nothing changes.
 5. One run writing 20 log lines/s (and a metric a second, as training scripts do): dashboard
-   CPU while its log is followed, and while the run's Metrics or Info tab hides the log
-   (``--only follow``); then on the runs screen, the run highlighted: at 160x48, where the
+   CPU while its log is followed, and while the run's Metrics or Info tab hides the log,
+   against the same tab of a run logging the same metric but no lines: the difference is what
+   the hidden log costs (``--only follow``); then on the runs screen, the run highlighted: at 160x48, where the
    preview follows its log's end (and reads its CPU and memory for the cpu and mem columns),
    then with the next run highlighted (the preview shows that one), and at 120x40, where the
    preview does not show.
@@ -61,10 +62,12 @@ import sys, time
 import deckrun
 end = time.monotonic() + float(sys.argv[1])
 rate = float(sys.argv[2])
+quiet = len(sys.argv) > 3  # the metric only, no log lines: what the tabs cost by themselves
 i = 0
 start = time.monotonic()
 while time.monotonic() < end:
-    print(f"steady line {i} " + "y" * 40, flush=True)
+    if not quiet:
+        print(f"steady line {i} " + "y" * 40, flush=True)
     i += 1
     if i % int(rate) == 0:
         deckrun.log("lines", i)
@@ -216,13 +219,29 @@ for _ in range(int(sys.argv[2])):
 CHATTY_LIFETIME = 1800
 
 
-def key_latencies(term: Pty, order: list[str], presses: int) -> tuple[list[float], list[float]]:
+# A key not answered within this is counted as missed (and its time as this): a starved
+# dashboard is a figure to print, not a reason for the bench to stop.
+KEY_TIMEOUT = 60.0
+
+
+def _answered(term: Pty, pattern: str, missed: list[str]) -> float:
+    try:
+        return term.until(pattern, timeout=KEY_TIMEOUT)
+    except TimeoutError:
+        missed.append(pattern)
+        return KEY_TIMEOUT
+
+
+def key_latencies(term: Pty, order: list[str], presses: int,
+                  missed: list[str] | None = None) -> tuple[list[float], list[float]]:
     """Seconds from a key to its repaint: "j" (the wide screen's preview then names the next
-    run) and "o" (every row sorted again; the summary bar then names the column)."""
+    run) and "o" (every row sorted again; the summary bar then names the column). The keys
+    not answered in ``KEY_TIMEOUT`` go into ``missed``."""
+    missed = [] if missed is None else missed
     moves = []
     for row in range(1, presses + 1):
         term.press("j")
-        moves.append(term.until(rf"run +{order[row]}", timeout=300))
+        moves.append(_answered(term, rf"run +{order[row]}", missed))
         term.drain(0.2)
     # The o key's order: every column but cpu and mem (read, not history), "#" last.
     cycle = [("status", "▲"), ("script", "▲"), ("config", "▲"), ("target", "▲"),
@@ -231,7 +250,7 @@ def key_latencies(term: Pty, order: list[str], presses: int) -> tuple[list[float
     for i in range(presses):
         label, arrow = cycle[i % len(cycle)]
         term.press("o")
-        sorts.append(term.until(rf"sort {label} {arrow}", timeout=300))
+        sorts.append(_answered(term, rf"sort {label} {arrow}", missed))
         term.drain(0.2)
     return moves, sorts
 
@@ -270,8 +289,11 @@ def bench_chatty(project: Path, history: list[str], chatty: int, seconds: float,
         term.drain(2)
         cpu0, t0 = term.cpu_seconds(), time.perf_counter()
         # Newest first, as the table shows them: these runs are newer than all of history.
-        moves, sorts = key_latencies(term, [*history, *run_ids][::-1], presses)
+        missed: list[str] = []
+        moves, sorts = key_latencies(term, [*history, *run_ids][::-1], presses, missed)
         cpu = (term.cpu_seconds() - cpu0) / (time.perf_counter() - t0) * 100
+        report(f"keys not answered within {KEY_TIMEOUT:.0f} s, {where}", len(missed),
+               f"of {2 * presses} keys")
         report(f"cursor key to repaint, {where} (median)", median(moves))
         report(f"cursor key to repaint, {where} (p95)", p95(moves))
         report(f"sort key (all rows) to repaint, {where} (median)", median(sorts))
@@ -320,31 +342,41 @@ def bench_follow(project: Path, seconds: float, rate: float = 20.0) -> None:
     (project / "aml_config" / "steady.runconfig").write_text(
         'ArgumentVector: ["$file"]\nTarget: "local"\nFramework: "Python"\n')
     (project / "steady.py").write_text(STEADY)
-    submit = SUBMIT.replace('"chatty", str(project.root / "chatty.py"), (sys.argv[3],)',
-                            '"steady", str(project.root / "steady.py"), (sys.argv[3], sys.argv[4])')
     term = None
     try:
-        submitted = subprocess.run([sys.executable, "-c", submit, str(project), "1",
-                                    str(CHATTY_LIFETIME), str(rate)],
-                                   cwd=project, env=source_env(), capture_output=True, text=True)
-        if submitted.returncode != 0:
-            raise RuntimeError(f"submitting the steady run failed:\n{submitted.stderr}")
-        run_id = submitted.stdout.split()[0]
+        # The same metric each second, no log lines: what the Metrics and Info tabs cost by
+        # themselves, so that what a hidden log adds shows as the difference. Submitted first:
+        # the runs screen below starts on the newest run, the one writing lines.
+        quiet_id = _submit_steady(project, rate, "quiet")
+        run_id = _submit_steady(project, rate)
         term = Pty(project, size=(120, 40))
         term.until(r"sort run", timeout=60)
         term.drain(1)
         term.press(f":run {run_id}\r")
         term.until(r"steady line \d+", timeout=300)
         term.drain(2)
+        hidden = {}
         for label, keys in (("followed", ""), ("hidden behind the Metrics tab", "2"),
                             ("hidden behind the Info tab", "4")):
             if keys:
                 term.press(keys)
                 term.drain(2)
-            cpu = _cpu_share(term, seconds)
+            cpu = hidden[keys] = _cpu_share(term, seconds)
             report(f"dashboard CPU, a {rate:.0f} lines/s log {label}", cpu, "% of a core",
-                   goal="<= 5 %" if not keys else "near 0")
+                   goal="<= 5 %" if not keys else "")
+        term.press(f":run {quiet_id}\r")
+        term.until(quiet_id.rsplit("_", 1)[-1], timeout=60)
+        for tab, keys in (("Metrics", "2"), ("Info", "4")):
+            term.press(keys)
+            term.drain(2)
+            alone = _cpu_share(term, seconds)
+            report(f"  the {tab} tab of a run with no log lines", alone, "% of a core")
+            report(f"  what the hidden log adds to the {tab} tab", hidden[keys] - alone,
+                   "% of a core", goal="near 0")
         term.close()
+        # Over, so that the preview of the next row below shows a log that does not change.
+        subprocess.run([*deck_command(), "cancel", quiet_id], cwd=project, env=source_env(),
+                       capture_output=True, check=True)
         for size, label in (((160, 48), "followed in the runs preview (160x48)"),
                             ((120, 40), "on the runs screen, no preview (120x40)")):
             term = Pty(project, size=size)
@@ -358,7 +390,7 @@ def bench_follow(project: Path, seconds: float, rate: float = 20.0) -> None:
             if size[0] >= 140:
                 # The next run highlighted: the preview shows that one, the log goes unseen.
                 term.press("j")
-                term.until(r"no output", timeout=60)
+                term.until(rf"run +{quiet_id}", timeout=60)
                 term.drain(2)
                 cpu = _cpu_share(term, seconds)
                 report(f"dashboard CPU, a {rate:.0f} lines/s log not highlighted "
@@ -369,6 +401,19 @@ def bench_follow(project: Path, seconds: float, rate: float = 20.0) -> None:
         if term is not None:
             term.close()
         stop_project(project)
+
+
+def _submit_steady(project: Path, rate: float, *extra: str) -> str:
+    """A run of STEADY (its arguments after ``rate``: ``extra``); returns its id."""
+    arguments = ", ".join(f"sys.argv[{3 + i}]" for i in range(2 + len(extra)))
+    submit = SUBMIT.replace('"chatty", str(project.root / "chatty.py"), (sys.argv[3],)',
+                            f'"steady", str(project.root / "steady.py"), ({arguments},)')
+    submitted = subprocess.run([sys.executable, "-c", submit, str(project), "1",
+                                str(CHATTY_LIFETIME), str(rate), *extra],
+                               cwd=project, env=source_env(), capture_output=True, text=True)
+    if submitted.returncode != 0:
+        raise RuntimeError(f"submitting the steady run failed:\n{submitted.stderr}")
+    return submitted.stdout.split()[0]
 
 
 def _cpu_share(term: Pty, seconds: float) -> float:

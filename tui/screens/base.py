@@ -46,6 +46,18 @@ class DeckScreen(Screen):
             for footer in self.query(Footer):
                 footer.show_command_palette = event.size.width >= self.PALETTE_HINT_MIN_WIDTH
 
+    @property
+    def covered(self) -> bool:
+        """Whether another full screen hides this one (a dialog over it does not).
+
+        Not ``is_current``: Textual counts the screen just below the top one as current, and
+        a change drawn on it repaints the same region of the screen on top.
+        """
+        from textual.screen import ModalScreen
+
+        top = self.app.screen
+        return top is not self and not isinstance(top, ModalScreen)
+
     def open_command_line(self) -> None:
         from launchdeck.tui.widgets.command_line import CommandLine
 

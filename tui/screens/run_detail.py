@@ -72,6 +72,7 @@ class RunDetailScreen(DeckScreen):
         self.run_info = RunInfo(id="run-info")
         self._target_kind: str | None = None
         self._meter = None  # core.runs.usage.UsageMeter of this run, while the Info tab reads it
+        self._asleep = False  # covered by another full screen
 
     def compose(self) -> ComposeResult:
         yield TopBar("", classes="topbar", id="run-header")
@@ -97,14 +98,42 @@ class RunDetailScreen(DeckScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.deck.runs_changed.subscribe(self, self._runs_changed)
-        self.deck.waits_changed.subscribe(self, self._show_wait)
+        self._subscribe()
         self._show_header()
         self._show_wait()
         # The tabs mount their panes after this screen mounts: wait for one refresh.
         self.call_after_refresh(self._start)
-        self.set_interval(1.0, self._show_header)
+        self._header_timer = self.set_interval(1.0, self._show_header)
         self._usage_timer = self.set_interval(USAGE_EVERY, self._read_usage)
+
+    def _subscribe(self) -> None:
+        self.deck.runs_changed.unsubscribe(self)  # subscribing adds, never replaces
+        self.deck.runs_changed.subscribe(self, self._runs_changed)
+        self.deck.waits_changed.unsubscribe(self)
+        self.deck.waits_changed.subscribe(self, self._show_wait)
+
+    # Under another run's screen (``:run`` from here), this one reads and draws nothing:
+    # Textual repaints the screen on top after each message the one below handles, so a
+    # covered run's history, header and log cost as much as the run on show.
+
+    def on_screen_suspend(self) -> None:
+        if self.covered:
+            self._asleep = True
+            self.deck.runs_changed.unsubscribe(self)
+            self.deck.waits_changed.unsubscribe(self)
+            self._header_timer.pause()
+            self._usage_timer.pause()
+            self.log_view.pause(True)
+
+    def on_screen_resume(self) -> None:
+        if self._asleep:  # it was covered: what it missed, now
+            self._asleep = False
+            self._subscribe()
+            self._header_timer.resume()
+            self._usage_timer.resume()
+            self.log_view.pause(False)
+            self._show_wait()
+            self._load()
 
     def _start(self) -> None:
         self._load()
@@ -130,6 +159,8 @@ class RunDetailScreen(DeckScreen):
     @work(thread=True, exclusive=True, group="run-detail", name="load run")
     def _load(self) -> None:
         self._reload_pending = False
+        if self._asleep:
+            return  # a reload timer set before another screen covered this one
         self._loaded_at = time.monotonic()
         history = self.deck.stores.history()
         try:
@@ -151,6 +182,8 @@ class RunDetailScreen(DeckScreen):
         self.app.call_from_thread(self._loaded, run, events, artifacts)
 
     def _loaded(self, run, events, artifacts) -> None:
+        if self._asleep:
+            return  # covered while it read: read again on return
         if run.status.is_terminal:
             self.log_view.run_over.set()
         # Only the tab on show is drawn; the others get the newest data when they show.

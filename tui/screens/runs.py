@@ -204,18 +204,6 @@ class RunsScreen(DeckScreen):
         if self._usage_board is not None:
             await self._usage_board.close()
 
-    @property
-    def covered(self) -> bool:
-        """Whether another full screen hides this one (a dialog over it does not).
-
-        Not ``is_current``: Textual counts the screen just below the top one as current, and
-        a change drawn on it repaints the same region of the screen on top.
-        """
-        from textual.screen import ModalScreen
-
-        top = self.app.screen
-        return top is not self and not isinstance(top, ModalScreen)
-
     # While covered, this screen handles no message at all: Textual repaints the whole screen
     # on top after every message the screen below it handles (it counts as shown there).
     # History changes are gathered from the app's own loop and drawn on return.

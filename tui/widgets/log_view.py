@@ -124,6 +124,8 @@ class LogView(ScrollView, can_focus=True):
         # Cleared while another tab hides the view: nothing is then read, laid out or drawn.
         self._shown = threading.Event()
         self._shown.set()
+        self._visible = True  # its tab shows
+        self._paused = False  # another screen covers its own
         self._drawn_lines = 0  # the line count the view last laid out
         self._row_style = None  # this repaint's style and width, looked up once, not per row
         self._row_width = 0
@@ -176,12 +178,26 @@ class LogView(ScrollView, can_focus=True):
             else:
                 self.run_over.wait(delay)
 
+    def pause(self, paused: bool) -> None:
+        """Stop reading (another screen is on top), or read again if the view shows."""
+        self._paused = paused
+        self._reading_if_seen()
+
     def on_hide(self) -> None:
-        self._shown.clear()
+        self._visible = False
+        self._reading_if_seen()
 
     def on_show(self) -> None:
-        self._shown.set()
-        self.post_message(self.Grown())  # what the index got before it was hidden, drawn now
+        self._visible = True
+        self._reading_if_seen()
+
+    def _reading_if_seen(self) -> None:
+        if self._visible and not self._paused:
+            if not self._shown.is_set():
+                self._shown.set()
+                self.post_message(self.Grown())  # what came while it was hidden, drawn now
+        else:
+            self._shown.clear()
 
     def on_log_view_grown(self, event: Grown) -> None:
         event.stop()

@@ -241,6 +241,50 @@ async def test_a_hidden_log_and_a_covered_runs_screen_do_no_work(live_project):
         await shows(pilot, app, "Completed")
 
 
+async def test_a_run_under_another_runs_screen_does_no_work_and_catches_up(live_project):
+    """#14.7: ``:run`` from a run's screen covers it; the covered one reads, draws and asks
+    history nothing (each of its repaints cost the screen on top one), and shows what it
+    missed once it is back on top."""
+    from textual.widgets import Static
+
+    from launchdeck.core.runs.submit import submit
+
+    run = submit(live_project, "local", str(live_project.root / "train.py"),
+                 ("--epochs", "400", "--sleep", "0.02"))
+    other = submit(live_project, "local", str(live_project.root / "train.py"),
+                   ("--epochs", "1",))
+    log = live_project.run_dir(run.run_id) / "output.log"
+    app = make_app(live_project)
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = await open_run(app, pilot, run.run_id)
+        covered = app.screen
+        await until(pilot, lambda: view.index.line_count > 20, what="output", timeout=30)
+        drawn = []
+        real_render = view.render_lines
+        view.render_lines = lambda crop: (drawn.append(1), real_render(crop))[1]
+        header = refreshes(covered.query_one("#run-header", Static))
+        loads = []
+        real_load = covered._load
+        covered._load = lambda: (loads.append(1), real_load())[1]
+        await until(pilot, lambda: other.run_id in app.runs, what="the other run listed")
+        app.action_goto("run", other.run_id)
+        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen)
+                    and app.screen is not covered, what="the other run's screen")
+        await pilot.pause(0.5)  # a repaint or tail pass under way when it was covered
+        indexed, drawn[:], header[:], loads[:] = view.index.line_count, [], [], []
+        written = log.read_bytes().count(b"\n")
+        await until(pilot, lambda: log.read_bytes().count(b"\n") > written + 30,
+                    what="the covered run writes on", timeout=60)
+        await pilot.pause(1.2)  # more than the header's tick and the tail's slowest pause
+        assert view.index.line_count == indexed and not drawn
+        assert not header and not loads
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is covered)
+        await until(pilot, lambda: view.index.line_count > written + 30 and drawn and loads,
+                    what="read, drawn and loaded again once back on top")
+        await until(pilot, lambda: header, what="the header ticks again")
+
+
 BURN = """\
 import time
 ballast = bytearray(60 * 1024 * 1024)  # resident: every page written
