@@ -21,8 +21,10 @@ from launchdeck.tui.widgets.runs_table import COLUMNS, USAGE_COLUMNS, RunsTable
 from launchdeck.tui.widgets.topbar import TopBar
 
 
-LIVE_INTERVAL = 0.5
-LIVE_INTERVAL_SSH = 1.0
+# Once a second, with the duration column's tick: with fifty busy runs at 0.5 s, the table's
+# two repaints a second took a third more of the dashboard's CPU, and a key pressed during
+# one waited for it (bench_tui --only chatty: median key 0.24-0.30 s, at 1 s 0.14-0.16 s).
+LIVE_INTERVAL = 1.0
 USAGE_EVERY = 3.0  # seconds between reads of the CPU and memory of the running runs in view
 USAGE_AFTER_MOVE = 1.0  # no read within this long after the cursor moved
 
@@ -140,8 +142,7 @@ class RunsScreen(DeckScreen):
 
     def _schedule_flush(self) -> None:
         if self._flush_timer is None:
-            interval = LIVE_INTERVAL_SSH if self.deck.over_ssh else LIVE_INTERVAL
-            wait = max(0.01, self._last_flush + interval - time.monotonic())
+            wait = max(0.01, self._last_flush + LIVE_INTERVAL - time.monotonic())
             self._flush_timer = self.set_timer(wait, self._flush)
 
     def _flush(self) -> None:
