@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -27,12 +26,13 @@ from pathlib import Path
 
 from launchdeck.core.diskerrors import is_storage_problem, storage_error
 from launchdeck.core.errors import DeckError, ExecutionLost, StorageError
-from launchdeck.core.history.records import RunRecord, utc_now
+from launchdeck.core.history.records import RunRecord
 from launchdeck.core.project import Project
 from launchdeck.core.runs.patience import PatientHistory, SpaceReserve
 from launchdeck.core.runs.recorder import RunRecorder
-from launchdeck.core.runs.runlog import RunLog, file_size
+from launchdeck.core.runs.runlog import RunLog
 from launchdeck.core.runs.state import RunState
+from launchdeck.core.runs.streams import copy_metrics, copy_output
 from launchdeck.core.runs.turn import RunTurn
 from launchdeck.core.targets.capabilities import host_slot_target
 
@@ -204,7 +204,8 @@ class Keeper:
 
     async def _follow(self, execution) -> None:
         pumps = asyncio.ensure_future(
-            asyncio.gather(self._pump_logs(execution), self._pump_metrics(execution)))
+            asyncio.gather(copy_output(execution, self.log, self.history, self.run_id),
+                           copy_metrics(execution, self.history, self.run_id)))
         waiter = asyncio.ensure_future(execution.wait())
         canceller = asyncio.ensure_future(self.cancel_event.wait())
         watched = {waiter, canceller, pumps}
@@ -252,46 +253,10 @@ class Keeper:
             await asyncio.wait_for(execution.release(), RELEASE_TIMEOUT_SECONDS)
         except asyncio.TimeoutError:
             self.log.append(b"deck: the run's files on the target were not cleaned up: no "
-                             b"answer within %g s\n" % RELEASE_TIMEOUT_SECONDS)
+                            b"answer within %g s\n" % RELEASE_TIMEOUT_SECONDS)
         except DeckError as exc:
             self.log.append(f"deck: the run's files on the target were not cleaned up: "
-                             f"{exc}\n".encode())
-
-    # -- streams ------------------------------------------------------------------------------
-
-    async def _pump_logs(self, execution) -> None:
-        base = self.log.target_base()
-        offset = max(0, file_size(self.log.path) - base)
-        first = self.history.get_run(self.run_id).first_output_utc is None
-        with open(self.log.path, "ab", buffering=0) as log:  # unbuffered: no flush at close
-            async for chunk in execution.logs(offset):
-                try:
-                    view = memoryview(chunk)
-                    while view:
-                        view = view[log.write(view):]
-                except OSError as exc:
-                    raise storage_error(exc, self.log.path) if is_storage_problem(exc) \
-                        else exc
-                if first:
-                    first = False
-                    self.history.update_run(self.run_id, first_output_utc=utc_now())
-
-    async def _pump_metrics(self, execution) -> None:
-        offset = self.history.get_run(self.run_id).metrics_offset
-        pending = b""
-        async for chunk in execution.metrics(offset):
-            pending += chunk
-            complete, sep, rest = pending.rpartition(b"\n")
-            if not sep:
-                continue
-            entries = []
-            for line in complete.split(b"\n"):
-                entry = _parse_metric(line)
-                if entry is not None:
-                    entries.append(entry)
-            offset += len(complete) + 1
-            pending = rest
-            self.history.add_metrics(self.run_id, entries, new_offset=offset)
+                            f"{exc}\n".encode())
 
     async def _collect(self, execution) -> list[tuple[str, int]]:
         from launchdeck.core.targets.outputs import list_artifacts
@@ -367,21 +332,6 @@ class Keeper:
     def _progress(self, line: str) -> None:
         """A progress line the target reports from its launch on, in the run's log."""
         self.log.append_own((line.rstrip("\n") + "\n").encode())
-
-def _parse_metric(line: bytes):
-    try:
-        record = json.loads(line)
-        return (str(record["name"]), record.get("value"), _utc_from_epoch(record.get("time")))
-    except (ValueError, KeyError, TypeError):
-        return None  # a torn or foreign line must not stop the run's bookkeeping
-
-
-def _utc_from_epoch(value) -> str | None:
-    from datetime import datetime, timezone
-
-    if not isinstance(value, (int, float)):
-        return None
-    return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def run_lock(run_dir: Path) -> int | None:
