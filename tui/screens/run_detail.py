@@ -13,8 +13,8 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
 from launchdeck.core.errors import DeckError
-from launchdeck.tui.format import (duration_s, format_duration, join_args, printable,
-                        short_id, status_text)
+from launchdeck.tui.format import printable
+from launchdeck.tui.run_header import run_header
 from launchdeck.tui.runs_feed import FeedUpdate
 from launchdeck.tui.screens.base import DeckScreen
 from launchdeck.tui.widgets.artifact_table import ArtifactTable
@@ -192,32 +192,12 @@ class RunDetailScreen(DeckScreen):
 
     def _show_header(self, run=None) -> None:
         run = run or self.deck.runs.get(self.run_id)
-        if run is None:
-            self.query_one("#run-header", TopBar).show(f"run {self.run_id}")
-            return
-        # Without the project prefix, as in the table. The command gives way (cut with "…"),
-        # then the run configuration's name: where it runs and how long it has taken show.
         header = self.query_one("#run-header", TopBar)
-        status = status_text(run.status)
-        target = printable(run.target)
-        where = f"on {target}" if run.run_configuration == run.target else \
-            f"{printable(run.run_configuration)} on {target}"
-        took = format_duration(duration_s(run, self.deck.clock()))
-        command = printable(join_args([run.script, *run.arguments]))
-        parts = [short_id(run.run_id, self.deck.project.name), status.plain, command, where,
-                 took]
-        width = header.size.width - 2  # less the bar's padding
-        if width > 0:
-            over = len(" · ".join(p for p in parts if p)) - width
-            if over > 0:
-                keep = len(command) - over - 1
-                parts[2] = command[:keep] + "…" if keep >= 4 else ""
-                over = len(" · ".join(p for p in parts if p)) - width
-            if over > 0:
-                parts[3] = f"on {target}"
-        parts[1] = status.markup
-        header.show(" · ".join(part if i == 1 else escape(part)
-                               for i, part in enumerate(parts) if part))
+        if run is None:
+            header.show(f"run {self.run_id}")
+            return
+        header.show(run_header(run, project_name=self.deck.project.name, now=self.deck.clock(),
+                               width=header.size.width - 2))  # less the bar's padding
 
     def on_resize(self) -> None:
         self._show_header()
