@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -27,11 +26,13 @@ from pathlib import Path
 
 from launchdeck.core.diskerrors import is_storage_problem, storage_error
 from launchdeck.core.errors import DeckError, ExecutionLost, StorageError
-from launchdeck.core.history.records import RunRecord, utc_now
+from launchdeck.core.history.records import RunRecord
 from launchdeck.core.project import Project
 from launchdeck.core.runs.patience import PatientHistory, SpaceReserve
 from launchdeck.core.runs.recorder import RunRecorder
+from launchdeck.core.runs.runlog import RunLog
 from launchdeck.core.runs.state import RunState
+from launchdeck.core.runs.streams import copy_metrics, copy_output
 from launchdeck.core.runs.turn import RunTurn
 from launchdeck.core.targets.capabilities import host_slot_target
 
@@ -47,7 +48,7 @@ class Keeper:
         self.project = project
         self.run_id = run_id
         self.run_dir = project.run_dir(run_id)
-        self.output_log = self.run_dir / "output.log"
+        self.log = RunLog(self.run_dir)
         self.reserve = SpaceReserve(self.run_dir / "space_reserve")
         self.history = PatientHistory(project, self._note, self.reserve.release)
         self.cancel_event = asyncio.Event()
@@ -153,12 +154,12 @@ class Keeper:
 
     async def _start(self, run: RunRecord, target, spec, configs, events: RunRecorder):
         def progress(line: str) -> None:
-            self._append_log((line.rstrip("\n") + "\n").encode())
+            self.log.append((line.rstrip("\n") + "\n").encode())
 
         if self.cancel_event.is_set():
             self._finish(RunState.CANCELED, note="canceled before it started")
             return None
-        self._restart_log()
+        self.log.restart()
         # PrepareEnvironment: false means "use the environment prepared beforehand": a target
         # that needs one and finds none says to run `deck prepare` when it launches.
         if configs.runconfig.prepare_environment:
@@ -178,7 +179,7 @@ class Keeper:
         # Output the target produces is appended after what prepare wrote; remember where it
         # starts so a later keeper resumes the target's stream at the right offset (progress
         # the launch reports moves that start past it: see _progress).
-        self._write_log_base()
+        self.log.mark_target_base()
         execution = await target.launch(spec, events)
         self.history.transition(self.run_id, RunState.RUNNING,
                                 external_id=execution.external_id)
@@ -203,7 +204,8 @@ class Keeper:
 
     async def _follow(self, execution) -> None:
         pumps = asyncio.ensure_future(
-            asyncio.gather(self._pump_logs(execution), self._pump_metrics(execution)))
+            asyncio.gather(copy_output(execution, self.log, self.history, self.run_id),
+                           copy_metrics(execution, self.history, self.run_id)))
         waiter = asyncio.ensure_future(execution.wait())
         canceller = asyncio.ensure_future(self.cancel_event.wait())
         watched = {waiter, canceller, pumps}
@@ -241,7 +243,7 @@ class Keeper:
             self._finish(RunState.COMPLETED, exit_code=0, artifacts=artifacts)
         else:
             self._finish(RunState.FAILED, exit_code=exit_code,
-                         error=_failure_summary(self.output_log, exit_code),
+                         error=self.log.failure_summary(exit_code),
                          artifacts=artifacts)
         # The run is over: its slot goes to the next one now, not after the clean-up, which
         # may wait for a host that went away.
@@ -250,47 +252,11 @@ class Keeper:
         try:
             await asyncio.wait_for(execution.release(), RELEASE_TIMEOUT_SECONDS)
         except asyncio.TimeoutError:
-            self._append_log(b"deck: the run's files on the target were not cleaned up: no "
-                             b"answer within %g s\n" % RELEASE_TIMEOUT_SECONDS)
+            self.log.append(b"deck: the run's files on the target were not cleaned up: no "
+                            b"answer within %g s\n" % RELEASE_TIMEOUT_SECONDS)
         except DeckError as exc:
-            self._append_log(f"deck: the run's files on the target were not cleaned up: "
-                             f"{exc}\n".encode())
-
-    # -- streams ------------------------------------------------------------------------------
-
-    async def _pump_logs(self, execution) -> None:
-        base = self._read_log_base()
-        offset = max(0, _size(self.output_log) - base)
-        first = self.history.get_run(self.run_id).first_output_utc is None
-        with open(self.output_log, "ab", buffering=0) as log:  # unbuffered: no flush at close
-            async for chunk in execution.logs(offset):
-                try:
-                    view = memoryview(chunk)
-                    while view:
-                        view = view[log.write(view):]
-                except OSError as exc:
-                    raise storage_error(exc, self.output_log) if is_storage_problem(exc) \
-                        else exc
-                if first:
-                    first = False
-                    self.history.update_run(self.run_id, first_output_utc=utc_now())
-
-    async def _pump_metrics(self, execution) -> None:
-        offset = self.history.get_run(self.run_id).metrics_offset
-        pending = b""
-        async for chunk in execution.metrics(offset):
-            pending += chunk
-            complete, sep, rest = pending.rpartition(b"\n")
-            if not sep:
-                continue
-            entries = []
-            for line in complete.split(b"\n"):
-                entry = _parse_metric(line)
-                if entry is not None:
-                    entries.append(entry)
-            offset += len(complete) + 1
-            pending = rest
-            self.history.add_metrics(self.run_id, entries, new_offset=offset)
+            self.log.append(f"deck: the run's files on the target were not cleaned up: "
+                            f"{exc}\n".encode())
 
     async def _collect(self, execution) -> list[tuple[str, int]]:
         from launchdeck.core.targets.outputs import list_artifacts
@@ -302,11 +268,11 @@ class Keeper:
             left_out = await execution.collect_outputs(outputs)
             self._outputs_collected = True
         except DeckError as exc:
-            self._append_log(f"deck: could not collect outputs: {exc}\n".encode())
+            self.log.append(f"deck: could not collect outputs: {exc}\n".encode())
             left_out = None
         # Said once, even when a revived keeper collects again.
         if left_out and skipped.read(self.run_dir).get("outputs") != list(left_out):
-            self._append_log(skipped.record(self.run_dir, "outputs", left_out).encode())
+            self.log.append(skipped.record(self.run_dir, "outputs", left_out).encode())
         return list_artifacts(outputs)
 
     # -- queue and cancel ---------------------------------------------------------------------
@@ -339,27 +305,6 @@ class Keeper:
         if not noted:  # a full disk: the keeper's reserve may have made room for it since
             self._note(message)
 
-    def _append_log(self, data: bytes) -> None:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.output_log, "ab") as log:
-            log.write(data)
-
-    def _restart_log(self) -> None:
-        """Before prepare: a keeper that died before its run launched wrote lines (prepare's)
-        that this one writes again, so they are dropped; nothing of the run was read yet."""
-        # A started run always has a log (readers take a missing one for a lost one), even
-        # when its keeper dies before prepare or the run wrote a byte.
-        open(self.output_log, "ab").close()
-        mark = self.run_dir / "prepare_base"
-        try:
-            size = int(mark.read_text())
-        except (FileNotFoundError, ValueError):
-            mark.write_text(str(_size(self.output_log)))
-            return
-        if _size(self.output_log) > size:
-            with open(self.output_log, "ab") as log:
-                log.truncate(size)
-
     def _note(self, message: str) -> bool:
         """A ``deck:`` line in the run's log, written at any moment of the run.
 
@@ -369,14 +314,14 @@ class Keeper:
         """
         data = f"deck: {message}\n".encode()
         try:
-            if not _ends_a_line(self.output_log):  # output cut mid-line (a full disk)
+            if not self.log.ends_a_line():  # output cut mid-line (a full disk)
                 data = b"\n" + data
-            self._append_own(data)
+            self.log.append_own(data)
             return True
         except OSError as exc:
             with contextlib.suppress(OSError):  # keeper.log may be on the full disk too
                 print(f"deck keeper: {message} (not in the run's log: "
-                      f"{storage_error(exc, self.output_log)})", file=sys.stderr, flush=True)
+                      f"{storage_error(exc, self.log.path)})", file=sys.stderr, flush=True)
             return False
 
     def _note_keeper(self, message: str) -> None:
@@ -386,78 +331,7 @@ class Keeper:
 
     def _progress(self, line: str) -> None:
         """A progress line the target reports from its launch on, in the run's log."""
-        self._append_own((line.rstrip("\n") + "\n").encode())
-
-    def _append_own(self, data: bytes) -> None:
-        """Append ``data``, which is not the target's output, to the run's log; ``log_base``
-        grows by its length so the target's stream still resumes at the right byte."""
-        base = self._read_log_base() if (self.run_dir / "log_base").exists() else None
-        self._append_log(data)
-        if base is not None:
-            (self.run_dir / "log_base").write_text(str(base + len(data)))
-
-    def _write_log_base(self) -> None:
-        (self.run_dir / "log_base").write_text(str(_size(self.output_log)))
-
-    def _read_log_base(self) -> int:
-        try:
-            return int((self.run_dir / "log_base").read_text())
-        except (FileNotFoundError, ValueError):
-            return 0
-
-
-def _ends_a_line(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            f.seek(-1, os.SEEK_END)
-            return f.read(1) == b"\n"
-    except OSError:  # missing or empty
-        return True
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
-def _parse_metric(line: bytes):
-    try:
-        record = json.loads(line)
-        return (str(record["name"]), record.get("value"), _utc_from_epoch(record.get("time")))
-    except (ValueError, KeyError, TypeError):
-        return None  # a torn or foreign line must not stop the run's bookkeeping
-
-
-def _utc_from_epoch(value) -> str | None:
-    from datetime import datetime, timezone
-
-    if not isinstance(value, (int, float)):
-        return None
-    return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _failure_summary(log: Path, exit_code: int | None) -> str:
-    """The last lines of a Python traceback, or the exit code, for the run's summary."""
-    try:
-        with open(log, "rb") as f:
-            f.seek(max(0, _size(log) - 8192))
-            tail = f.read().decode("utf-8", errors="replace").splitlines()
-    except OSError:
-        tail = []
-    if "Traceback (most recent call last):" in tail:
-        start = len(tail) - 1 - tail[::-1].index("Traceback (most recent call last):")
-        # The exception is the first unindented line after the frames: a runtime such as
-        # Spark may log more lines after it while shutting down.
-        after = [line for line in tail[start + 1:] if line.strip()]
-        exception = next((line for line in after if not line[:1].isspace()), None)
-        return f"exit code {exit_code}: {exception.strip()}" if exception \
-            else f"exit code {exit_code}"
-    from launchdeck.core.targets.spark.failure import spark_cause
-
-    cause = spark_cause(tail)  # spark-submit's own failures leave no Python traceback
-    return f"exit code {exit_code}: {cause}" if cause else f"exit code {exit_code}"
+        self.log.append_own((line.rstrip("\n") + "\n").encode())
 
 
 def run_lock(run_dir: Path) -> int | None:

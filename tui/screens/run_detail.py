@@ -2,33 +2,31 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import subprocess
 import time
 
 from rich.markup import escape
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
 from launchdeck.core.errors import DeckError
-from launchdeck.tui.format import (duration_s, format_duration, format_size, join_args, printable,
-                        short_id, status_text)
+from launchdeck.tui.format import printable
+from launchdeck.tui.run_header import run_header
 from launchdeck.tui.runs_feed import FeedUpdate
 from launchdeck.tui.screens.base import DeckScreen
+from launchdeck.tui.widgets.artifact_table import ArtifactTable
 from launchdeck.tui.widgets.log_view import LogView
 from launchdeck.tui.widgets.metrics_panel import MetricsPanel
 from launchdeck.tui.widgets.run_info import RunInfo
+from launchdeck.tui.widgets.run_usage import RunUsage
 from launchdeck.tui.widgets.scrolling import Scroll
 from launchdeck.tui.widgets.search_box import SearchBox
-from launchdeck.tui.widgets.table import Table
 from launchdeck.tui.widgets.topbar import TopBar
 
 RELOAD_EVERY = 1.0  # seconds: a chatty run commits metrics many times a second
-USAGE_EVERY = 3.0  # seconds between reads of a running run's CPU and memory (Info tab only)
 
 
 class LogSearchBox(SearchBox):
@@ -63,15 +61,18 @@ class RunDetailScreen(DeckScreen):
         self.run_id = run_id
         self._loaded_at = 0.0
         self._reload_pending = False
-        self._artifact_paths: list[str] = []
         self._log_loss_said = False
         self._latest = None  # (run, events) last read, for the tab that shows next
         # Built here, not in compose: the tabs mount their panes a moment after the screen.
         self.log_view = LogView(self.deck.project.run_dir(run_id) / "output.log", id="log-view")
         self.metrics_panel = MetricsPanel(id="metrics-panel")
         self.run_info = RunInfo(id="run-info")
+        self.artifacts = ArtifactTable(self.deck.project.run_dir(run_id), id="artifact-table")
+        # Read only while the Info tab shows, and only for running runs.
+        self.run_usage = RunUsage(self.deck.project, lambda: self.deck.runs.get(self.run_id),
+                                  shown=lambda: self.query_one(TabbedContent).active == "info",
+                                  id="run-usage")
         self._target_kind: str | None = None
-        self._meter = None  # core.runs.usage.UsageMeter of this run, while the Info tab reads it
         self._asleep = False  # covered by another full screen
 
     def compose(self) -> ComposeResult:
@@ -87,13 +88,10 @@ class RunDetailScreen(DeckScreen):
             with TabPane("2 Metrics", id="metrics"):
                 yield self.metrics_panel
             with TabPane("3 Artifacts", id="artifacts"):
-                table = Table(id="artifact-table", cursor_type="row")
-                table.add_column("artifact", key="path")
-                table.add_column("size", key="size")
-                yield table
+                yield self.artifacts
             with TabPane("4 Info", id="info"):
                 with Scroll(id="info-scroll"):
-                    yield Static("", id="run-usage")  # shown for running runs
+                    yield self.run_usage
                     yield self.run_info
         yield Footer(compact=True)
 
@@ -104,7 +102,6 @@ class RunDetailScreen(DeckScreen):
         # The tabs mount their panes after this screen mounts: wait for one refresh.
         self.call_after_refresh(self._start)
         self._header_timer = self.set_interval(1.0, self._show_header)
-        self._usage_timer = self.set_interval(USAGE_EVERY, self._read_usage)
 
     def _subscribe(self) -> None:
         self.deck.runs_changed.unsubscribe(self)  # subscribing adds, never replaces
@@ -122,7 +119,7 @@ class RunDetailScreen(DeckScreen):
             self.deck.runs_changed.unsubscribe(self)
             self.deck.waits_changed.unsubscribe(self)
             self._header_timer.pause()
-            self._usage_timer.pause()
+            self.run_usage.pause(True)
             self.log_view.pause(True)
 
     def on_screen_resume(self) -> None:
@@ -130,7 +127,7 @@ class RunDetailScreen(DeckScreen):
             self._asleep = False
             self._subscribe()
             self._header_timer.resume()
-            self._usage_timer.resume()
+            self.run_usage.pause(False)
             self.log_view.pause(False)
             self._show_wait()
             self._load()
@@ -189,44 +186,18 @@ class RunDetailScreen(DeckScreen):
         # Only the tab on show is drawn; the others get the newest data when they show.
         self._latest = (run, events)
         self._show_tab_data()
-        table = self.query_one("#artifact-table", DataTable)
-        paths = [path for path, _ in artifacts]
-        if paths != self._artifact_paths:
-            self._artifact_paths = paths
-            table.clear()
-            for path, size in artifacts:
-                table.add_row(Text(printable(path)), format_size(size), key=path)
+        if self.artifacts.show(artifacts):
             self.keys_may_have_changed()
         self._show_header(run)
 
     def _show_header(self, run=None) -> None:
         run = run or self.deck.runs.get(self.run_id)
-        if run is None:
-            self.query_one("#run-header", TopBar).show(f"run {self.run_id}")
-            return
-        # Without the project prefix, as in the table. The command gives way (cut with "…"),
-        # then the run configuration's name: where it runs and how long it has taken show.
         header = self.query_one("#run-header", TopBar)
-        status = status_text(run.status)
-        target = printable(run.target)
-        where = f"on {target}" if run.run_configuration == run.target else \
-            f"{printable(run.run_configuration)} on {target}"
-        took = format_duration(duration_s(run, self.deck.clock()))
-        command = printable(join_args([run.script, *run.arguments]))
-        parts = [short_id(run.run_id, self.deck.project.name), status.plain, command, where,
-                 took]
-        width = header.size.width - 2  # less the bar's padding
-        if width > 0:
-            over = len(" · ".join(p for p in parts if p)) - width
-            if over > 0:
-                keep = len(command) - over - 1
-                parts[2] = command[:keep] + "…" if keep >= 4 else ""
-                over = len(" · ".join(p for p in parts if p)) - width
-            if over > 0:
-                parts[3] = f"on {target}"
-        parts[1] = status.markup
-        header.show(" · ".join(part if i == 1 else escape(part)
-                               for i, part in enumerate(parts) if part))
+        if run is None:
+            header.show(f"run {self.run_id}")
+            return
+        header.show(run_header(run, project_name=self.deck.project.name, now=self.deck.clock(),
+                               width=header.size.width - 2))  # less the bar's padding
 
     def on_resize(self) -> None:
         self._show_header()
@@ -248,7 +219,7 @@ class RunDetailScreen(DeckScreen):
     def can(self) -> dict[str, bool]:
         run = self.deck.runs.get(self.run_id)
         on_artifacts = self.query_one(TabbedContent).active == "artifacts" and \
-            bool(self._artifact_paths)
+            bool(self.artifacts.paths)
         return {
             "search": not self.typing(),  # a priority key, but "/" is text inside a field
             "cancel": run is not None and run.status.is_active,
@@ -268,68 +239,11 @@ class RunDetailScreen(DeckScreen):
             return
         run, events = self._latest
         active = self.query_one(TabbedContent).active
-        if active == "info" and self._meter is None:
-            self._read_usage()  # at once, and the next read a whole interval later
-            self._usage_timer.reset()
         if active == "metrics":
             self.metrics_panel.show(run.metrics or {})
         elif active == "info":
+            self.run_usage.read_now()
             self.run_info.show(run, events)
-
-    # -- CPU and memory (Info tab) ------------------------------------------------------------
-
-    def _read_usage(self) -> None:
-        """Read the run's CPU and memory again, only while the Info tab shows them."""
-        if self.query_one(TabbedContent).active != "info":
-            return
-        from launchdeck.core.runs.usage import UsageMeter
-
-        run = self.deck.runs.get(self.run_id)
-        why_not = "not running" if run is None else UsageMeter.measurable(self.deck.project, run)
-        if why_not is not None:
-            # A finished run has no figures to show: the line goes rather than say so.
-            self._show_usage(None if why_not == "not running" else f"[dim]{why_not}[/]")
-            if self._meter is not None:
-                self._close_meter()
-            return
-        if self._meter is None or self._meter.run.external_id != run.external_id:
-            if self._meter is not None:
-                self._close_meter()
-            self._meter = UsageMeter(self.deck.project, run)
-        self._usage_worker(self._meter)
-
-    @work(exclusive=True, group="run-usage", name="run usage")
-    async def _usage_worker(self, meter) -> None:
-        try:
-            usage = await meter.read()
-        except Exception as exc:  # an engine or link that fails: said in place of the figures
-            from rich.markup import escape
-
-            self._show_usage(f"[dim]cannot read: {escape(f'{type(exc).__name__}: {exc}')}[/]")
-            return
-        if usage is None:
-            self._show_usage(None)
-            return
-        cpu = "measuring…" if usage.cpu_percent is None else \
-            f"{usage.cpu_percent:.0f} % of a core"
-        parts = [f"CPU {cpu}", f"memory {format_size(usage.memory_bytes)}"]
-        if usage.processes is not None:
-            parts.append(f"{usage.processes} process{'es' if usage.processes != 1 else ''}")
-        self._show_usage(" · ".join(parts))
-
-    def _show_usage(self, text: str | None) -> None:
-        line = self.query_one("#run-usage", Static)
-        line.display = text is not None
-        if text is not None:
-            line.update(f"[b]now[/]  {text}")
-
-    def _close_meter(self) -> None:
-        meter, self._meter = self._meter, None
-        self.run_worker(meter.close(), group="run-usage-close")
-
-    async def on_unmount(self) -> None:
-        if self._meter is not None:
-            await self._meter.close()
 
     def action_search(self) -> None:
         self.query_one(TabbedContent).active = "log"
@@ -473,33 +387,9 @@ class RunDetailScreen(DeckScreen):
         if run_id != self.run_id and self.is_current:
             self.app.switch_screen(RunDetailScreen(run_id))
 
-    def _artifact(self):
-        table = self.query_one("#artifact-table", DataTable)
-        if not table.row_count:
-            self.notify("no artifacts: a run keeps what it writes under ./outputs/",
-                        severity="warning")
-            return None
-        path = self._artifact_paths[table.cursor_row]
-        return self.deck.project.run_dir(self.run_id) / path
-
     @on(DataTable.RowSelected, "#artifact-table")
     def action_open_artifact(self) -> None:
-        path = self._artifact()
-        if path is None:
-            return
-        from textual.app import SuspendNotSupported
-
-        pager = shlex.split(os.environ.get("PAGER") or "less") or ["less"]
-        try:
-            with self.app.suspend():
-                subprocess.run([*pager, str(path)], check=False)
-        except SuspendNotSupported:
-            self.notify(f"cannot hand the terminal to a pager here; the file is {path}")
-        except OSError as exc:
-            self.notify(f"{pager[0]}: {exc}", severity="error")
+        self.artifacts.open_chosen()
 
     def action_copy_path(self) -> None:
-        path = self._artifact()
-        if path is not None:
-            self.app.copy_to_clipboard(str(path))
-            self.notify(f"copied {path}")
+        self.artifacts.copy_chosen()

@@ -8,10 +8,8 @@ End) goes back to following.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
-from bisect import bisect_left
 from datetime import datetime
 from pathlib import Path
 
@@ -28,6 +26,8 @@ from textual.worker import get_current_worker
 
 from launchdeck.core.text import printable_output
 from launchdeck.tui.logindex import LineIndex
+from launchdeck.tui.widgets.log_filter import LogLineFilter
+from launchdeck.tui.widgets.log_search import LogSearch
 
 # While lines arrive the view is repainted at most 5 times a second, and less often (down to
 # once a second) when the dashboard's CPU since the last repaint says that would cost more
@@ -41,7 +41,7 @@ STAMP_WIDTH = 9
 PRELOAD_LINES = 200  # the end of a followed log, read ahead by the tail worker
 
 
-class LogView(ScrollView, can_focus=True):
+class LogView(LogLineFilter, LogSearch, ScrollView, can_focus=True):
     """A followed, searchable view of one log file."""
 
     BINDINGS = [
@@ -80,40 +80,10 @@ class LogView(ScrollView, can_focus=True):
             super().__init__()
             self.lines = lines
 
-    class Filtered(Message):
-        """A filter's scan found ``hits`` among lines ``start`` to ``upto`` (from a worker)."""
-
-        def __init__(self, generation: int, start: int, hits: list[int], upto: int) -> None:
-            super().__init__()
-            self.generation, self.start, self.hits, self.upto = generation, start, hits, upto
-
-    class Searched(Message):
-        """A search's answer: the line found (None: none further), and the match count."""
-
-        def __init__(self, term: str, line: int | None, total: int = 0, position: int = 0,
-                     backwards: bool = False) -> None:
-            super().__init__()
-            self.term = term
-            self.line = line
-            self.total = total
-            self.position = position  # 1 for the first matching line
-            self.backwards = backwards
-
-        @property
-        def summary(self) -> str:
-            if not self.total:
-                return f"{self.term!r} not found"
-            if self.line is None:
-                way = "earlier" if self.backwards else "more"
-                return f"no {way} matches ({self.total} in all)"
-            return f"match {self.position} of {self.total}"
-
     def __init__(self, path: Path, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.index = LineIndex(path)
-        self.search_term = ""
-        self.current_match: int | None = None
         self.run_over = threading.Event()  # set by the screen when the run is finished
         self._strips: LRUCache[tuple, list[Strip]] = LRUCache(1024)
         self._max_width = 0
@@ -129,11 +99,6 @@ class LogView(ScrollView, can_focus=True):
         self._drawn_lines = 0  # the line count the view last laid out
         self._row_style = None  # this repaint's style and width, looked up once, not per row
         self._row_width = 0
-        self.line_filter: tuple[re.Pattern[str], bool] | None = None  # (pattern, inverted)
-        self.filter_text = ""
-        self._rows: list[int] | None = None  # while filtered: the file line of each row
-        self._rows_upto = 0  # lines the filter has read
-        self._filter_generation = 0
 
     # -- following ----------------------------------------------------------------------------
 
@@ -231,76 +196,6 @@ class LogView(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width if self.wrap else self._max_width
         self.virtual_size = Size(width, self.row_count)
 
-    # -- filter: only the lines a pattern finds (or, with "!" first, those it does not) -------
-
-    @property
-    def row_count(self) -> int:
-        """Rows the view has: the log's lines, or those the filter keeps."""
-        return len(self._rows) if self._rows is not None else self.index.line_count
-
-    def _file_line(self, row: int) -> int:
-        return self._rows[row] if self._rows is not None else row
-
-    def set_line_filter(self, text: str) -> str | None:
-        """Show only the lines the regular expression ``text`` finds (case-insensitive);
-        ``!`` first: only those it does not. Empty: every line. Returns an error, or None."""
-        text = text.strip()
-        if not text:
-            self.line_filter, self.filter_text, self._rows = None, "", None
-        else:
-            invert = text.startswith("!")
-            try:
-                pattern = re.compile(text[1:] if invert else text, re.IGNORECASE)
-            except re.error as exc:
-                return f"not a regular expression: {exc}"
-            self.line_filter, self.filter_text = (pattern, invert), text
-            self._rows, self._rows_upto = [], 0
-            self._filter_generation += 1
-            self._scan_filter()
-        self._strips.clear()
-        self._update_virtual_size()
-        if self.following:
-            self.scroll_end(animate=False, immediate=True, force=True)
-        self.refresh()
-        return None
-
-    @property
-    def filter_summary(self) -> str:
-        if self._rows is None:
-            return ""
-        return f"{len(self._rows)} of {self._rows_upto} lines" + \
-            (" (reading…)" if self._rows_upto < self.index.line_count else "")
-
-    @work(thread=True, group="log-filter", name="log filter")
-    def _scan_filter(self) -> None:
-        self._indexed.wait()
-        spec, generation, start = self.line_filter, self._filter_generation, self._rows_upto
-        if spec is None:
-            return
-        hits, upto = self.index.matching(spec[0], invert=spec[1], start=start)
-        self.post_message(self.Filtered(generation, start, hits, upto))
-
-    def on_log_view_filtered(self, event: "LogView.Filtered") -> None:
-        # Bubbles on: the screen shows the count. Stale answers (another filter, or a scan
-        # that started where another had already read) are dropped.
-        if event.generation != self._filter_generation or self._rows is None or \
-                event.start != self._rows_upto:
-            event.stop()
-            return
-        self._rows.extend(event.hits)
-        self._rows_upto = event.upto
-        self._update_virtual_size()
-        if self.following:
-            self.scroll_end(animate=False, immediate=True, force=True)
-        self.refresh()
-
-    def shown_lines(self):
-        """The text of every line the view shows (the filter's, or all): what save writes.
-        Reads the file: call from a worker."""
-        rows = list(self._rows) if self._rows is not None else range(self.index.line_count)
-        for number in rows:
-            yield self.index.line(number)
-
     def check_action(self, action: str, parameters) -> bool | None:
         return not (action == "follow" and self.following)  # its key shows when it would act
 
@@ -358,49 +253,6 @@ class LogView(ScrollView, can_focus=True):
 
     def watch_timestamps(self) -> None:
         self._strips.clear()
-        self.refresh()
-
-    def search(self, term: str, *, backwards: bool = False) -> None:
-        """Jump to the next line holding ``term`` (case-insensitive)."""
-        if term != self.search_term:
-            self.search_term = term
-            self.current_match = None  # a new term starts from the view, not the old match
-            self._strips.clear()
-            self.refresh()
-        if not term:
-            return
-        if self.current_match is None:
-            row = int(self.scroll_y) if not backwards else int(self.scroll_y) + self.size.height
-            start = self._file_line(min(row, self.row_count - 1)) if self._rows else row
-        else:
-            start = self.current_match + (0 if backwards else 1)
-        self._search(term, start, backwards)
-
-    def action_next_match(self) -> None:
-        self.search(self.search_term)
-
-    def action_previous_match(self) -> None:
-        self.search(self.search_term, backwards=True)
-
-    @work(thread=True, exclusive=True, group="log-search", name="log search")
-    def _search(self, term: str, start: int, backwards: bool) -> None:
-        self._indexed.wait()
-        line = self.index.search(term, start, backwards=backwards)
-        total, before = self.index.count(term, line)
-        self.post_message(self.Searched(term, line, total, before + 1, backwards))
-
-    def on_log_view_searched(self, event: Searched) -> None:
-        # Bubbles on: the screen shows the count (event.summary) where it has room.
-        if event.line is None:
-            return
-        self.current_match = event.line
-        self.following = False
-        self._strips.clear()
-        row = event.line
-        if self._rows is not None:  # filtered: the row showing that line, or the nearest
-            row = min(bisect_left(self._rows, event.line), max(0, len(self._rows) - 1))
-        self.scroll_to(y=max(0, row - self.size.height // 2), animate=False,
-                       immediate=True)
         self.refresh()
 
     # -- rendering ----------------------------------------------------------------------------

@@ -18,37 +18,18 @@ from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from launchdeck.core.history.records import RunRecord
 from launchdeck.core.runs.state import RunState
-from launchdeck.tui.format import (cpu_share, duration_s, format_duration, format_value,
-                                   memory_size, printable, short_id, short_time, status_text)
+from launchdeck.tui.format import duration_s, format_duration
+from launchdeck.tui.run_cells import (COLUMNS, DROP_ORDER, USAGE_COLUMNS, RunId, id_cell,
+                                      row_cells, sort_key)
 from launchdeck.tui.runfilter import RunFilter
 from launchdeck.tui.widgets.kept_cells_table import KeptCellsTable
 from launchdeck.tui.widgets.table import columns_fitting
 
-# (label, key) in the order shown. A new column goes here, and into DROP_ORDER if it may give
-# way when the terminal is narrow.
-COLUMNS = (("#", "number"), ("run", "id"), ("status", "status"), ("script", "script"),
-           ("config", "runconfig"), ("target", "target"), ("took", "duration"),
-           ("cpu", "cpu"), ("mem", "mem"), ("metric", "metric"), ("started", "started"))
-# What gives way, first to last, when every column does not fit: the table never scrolls
-# sideways and never cuts a value. Columns not named here always show.
-DROP_ORDER = ("started", "mem", "cpu", "runconfig", "target", "metric", "duration", "script")
-#: Columns that are read (not from history): sampled only while shown.
-USAGE_COLUMNS = ("cpu", "mem")
-STATE_ORDER = {state: i for i, state in enumerate(RunState)}
-MARK = "●"  # marked runs carry it before their id
 # Above this many removals a filter change rebuilds the rows: DataTable.remove_row is O(rows).
 REBUILD_OVER = 64
 # A long history is added a chunk at a time, newest first: the first screenful shows at once
 # and keys are answered between chunks (DataTable.add_row costs about 0.3 ms).
 FILL_CHUNK = 200
-
-
-class RunId(Text):
-    """The id cell: shows the short id, remembers the run."""
-
-    def __init__(self, shown: str, run_id: str) -> None:
-        super().__init__(shown)
-        self.run_id = run_id
 
 
 class RunsTable(KeptCellsTable):
@@ -319,33 +300,8 @@ class RunsTable(KeptCellsTable):
         self.select(cursor)
 
     def _sort_key(self):
-        record, metric, column = self.record, self._metric, self.sort_column
-
-        def key(cell: RunId):
-            run = record(cell.run_id)
-            if column == "status":
-                value: Any = STATE_ORDER[run.status]
-            elif column == "duration":
-                value = duration_s(run, self.clock()) or 0.0
-            elif column == "metric":
-                got = metric(cell.run_id)
-                value = (0, got[1], "") if got and isinstance(got[1], (int, float)) \
-                    else (1, 0, str(got[1]) if got else "")
-            elif column == "started":
-                value = run.start_time_utc or ""
-            elif column == "id":
-                value = run.created_utc
-            elif column == "number":
-                value = run.run_number or 0
-            elif column in USAGE_COLUMNS:
-                used = self.usage.get(cell.run_id)
-                value = -1.0 if used is None else (
-                    used.memory_bytes if column == "mem" else used.cpu_percent or 0.0)
-            else:
-                value = getattr(run, {"runconfig": "run_configuration"}.get(column, column))
-            return (value, run.created_utc)
-
-        return key
+        return sort_key(self.sort_column, record=self.record, metric=self._metric,
+                        usage=self.usage, clock=self.clock)
 
     # -- marks and cursor ---------------------------------------------------------------------
 
@@ -399,34 +355,15 @@ class RunsTable(KeptCellsTable):
         return self.first_metric.get(key)
 
     def _cells(self, run: RunRecord) -> dict[str, Any]:
-        got = self._metric(run.run_id)
-        # Text, not str, in every cell: DataTable reads a str as markup ("[done]" is not a
-        # style), and parses it again each time it draws the row.
-        metric = Text(f"{printable(got[0])}={format_value(got[1], 10)}" if got else "")
-        status = status_text(run.status)
-        wait = self.waits.get(run.run_id) if run.status is RunState.QUEUED else None
-        used = self.usage.get(run.run_id) if run.status is RunState.RUNNING else None
-        if wait is not None:
-            status.append(f" {wait.short}", style="dim")  # "… Queued #2 2/2 busy"
-        if run.run_id in self.sweep_cells:
-            status.append(f" {self.sweep_cells[run.run_id][0]}", style="dim")  # "3/8" trials
-        return {
-            "number": Text(str(run.run_number or ""), justify="right"),
-            "id": self._id_cell(run),
-            "status": status,
-            "script": Text(printable(run.script)),
-            "runconfig": Text(printable(run.run_configuration)),
-            "target": Text(printable(run.target)),
-            "started": Text(short_time(run.start_time_utc, self.clock())),
-            "duration": Text(format_duration(duration_s(run, self.clock()))),
-            "metric": metric,
-            "cpu": Text(cpu_share(used), justify="right"),
-            "mem": Text(memory_size(used.memory_bytes) if used else "", justify="right"),
-        }
+        run_id = run.run_id
+        return row_cells(run, project_name=self.project_name, marked=run_id in self.marked,
+                         now=self.clock(), metric=self._metric(run_id),
+                         wait=self.waits.get(run_id), used=self.usage.get(run_id),
+                         trials=self.sweep_cells[run_id][0] if run_id in self.sweep_cells
+                         else None)
 
     def _id_cell(self, run: RunRecord) -> RunId:
-        mark = MARK if run.run_id in self.marked else " "
-        return RunId(mark + short_id(run.run_id, self.project_name), run.run_id)
+        return id_cell(run, self.project_name, marked=run.run_id in self.marked)
 
     def _add(self, run: RunRecord) -> None:
         cells = self._cells(run)

@@ -336,13 +336,14 @@ async def test_info_shows_cpu_and_memory_of_a_running_local_run(live_project):
             text = await watch_usage(app, pilot, run.run_id)
             assert "1 process" in text
             reads = []
-            real = app.screen._meter.read
+            meter = app.screen.query_one("#run-usage").meter
+            real = meter.read
 
             async def counted():
                 reads.append(1)
                 return await real()
 
-            app.screen._meter.read = counted
+            meter.read = counted
             await pilot.press("1")  # the log tab: the figures are not read any more
             await pilot.pause(6.5)  # two intervals
             assert not reads
