@@ -6,7 +6,8 @@ imports from Launchdeck. A run's folder ROOT (relative to the login user's home)
 ``work/`` (the snapshot, the program's cwd, with an empty ``outputs/``), ``output.log``,
 ``metrics.jsonl``, ``pids`` and, once the program has ended, ``exit_code``.
 
-``launch SPEC_JSON`` (or ``launch -``, the spec on stdin): fork a waiter in its own session
+``launch SPEC_JSON`` (or ``launch -``, the spec on stdin): write the spec's ``secret_files``
+(0600, in ROOT/secrets, removed once the program has ended), fork a waiter in its own session
 (so the SSH session ending never signals it) that starts the program in yet another process
 group (so a cancel signals the program, never the waiter), waits for it and writes
 ``exit_code``. The waiter is a child subreaper (Linux ``PR_SET_CHILD_SUBREAPER``): whatever
@@ -152,8 +153,11 @@ def launch(spec):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:
             f.write(data)
+    for rel, data in spec.get("secret_files", {}).items():
+        write_secret(os.path.join(root, rel), data)
     for need in spec.get("require", []):
         if not os.path.exists(expand(need)):
+            remove_secrets(root)
             print(json.dumps({"error": "missing " + expand(need)}))
             return
     if spec.get("zip_modules", True):  # for spark-submit --py-files
@@ -172,9 +176,26 @@ def launch(spec):
     with os.fdopen(read_end, "rb") as pipe:
         answer = pipe.read().decode()
     if not answer.startswith("ok"):
+        remove_secrets(root)
         print(json.dumps({"error": answer or "%s did not start" % argv[0]}))
         return
     report(root, float(spec.get("app_wait", 30)))
+
+
+def write_secret(path, data):
+    """A file only this user reads, in ROOT/secrets (0700), gone when the run ends."""
+    folder = os.path.dirname(path)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    os.chmod(folder, 0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(data)
+
+
+def remove_secrets(root):
+    import shutil
+
+    shutil.rmtree(os.path.join(root, "secrets"), ignore_errors=True)
 
 
 def report(root, wait_seconds):
@@ -240,6 +261,7 @@ def waiter(argv, root, work, env, report_fd):
         os.write(report_fd, b"ok")
         os.close(report_fd)
         returncode = wait_reaping(proc.pid)
+        remove_secrets(root)  # spark-submit read them long ago
         stop_leftovers()
         write_atomic(os.path.join(root, "exit_code"),
                      str(128 - returncode if returncode < 0 else returncode))

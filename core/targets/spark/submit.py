@@ -9,6 +9,13 @@ head node and ``yarnDeployMode`` is ignored with a note.
 Order of ``--conf`` pairs: the run's own settings (``spark_dependencies.yml``) come last, so a
 user setting wins over one deck adds (spark-submit keeps the last of repeated keys).
 
+Settings that must be on no command line (YARN cluster mode's ``spark.yarn.appMasterEnv.*``,
+which carry the run's variables and so its secrets, as the driver's environment): spark-submit
+reads them from a ``--properties-file``. That option replaces the head node's
+``spark-defaults.conf``, so ``WITH_SPARK_HOME_SH`` writes the file (0600) as that file's text
+followed by deck's settings, which the runner on the host delivered in a 0600 file and removes,
+with the composed one, once the run has ended.
+
 SPARK_HOME of pip's wrapper: ``pip install pyspark`` puts a ``bin/spark-submit`` wrapper in the
 environment's ``bin/`` that finds Spark by running ``find_spark_home.py`` with the ``python3``
 on PATH (or ``PYSPARK_PYTHON``), which is rarely that environment's own Python when deck starts
@@ -66,8 +73,10 @@ class SubmitCommand:
     py_files: tuple[str, ...] = ()
     #: ``archive#alias`` entries for ``--archives`` (the executors' Python environment).
     archives: tuple[str, ...] = ()
-    #: Settings deck adds (Python interpreters, environment variables in cluster mode).
+    #: Settings deck adds (Python interpreters, executor environment).
     conf: dict[str, str] = field(default_factory=dict)
+    #: Settings that go in the properties file, never on the command line (see above).
+    private_conf: dict[str, str] = field(default_factory=dict)
     dependencies: "SparkDependencies | None" = None
 
     def argv(self) -> list[str]:
@@ -87,6 +96,21 @@ class SubmitCommand:
         if self.dependencies is not None:
             args += self.dependencies.submit_arguments()
         return [*args, self.script, *self.arguments]
+
+
+def properties_text(conf: dict[str, str]) -> str:
+    """``conf`` in Java's properties format (as Spark reads a ``--properties-file``, UTF-8)."""
+    def escape(text: str, key: bool) -> str:
+        out = text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r") \
+            .replace("\t", "\\t").replace("\f", "\\f")
+        if key:
+            for char in "=: #!":
+                out = out.replace(char, "\\" + char)
+        elif out[:1] in (" ", "#", "!"):
+            out = "\\" + out  # a value's leading space (or a comment sign) is kept
+        return out
+
+    return "".join(f"{escape(k, True)}={escape(v, False)}\n" for k, v in conf.items())
 
 
 def find_app_id(data: bytes) -> str | None:
@@ -161,6 +185,20 @@ case $1 in "~/"*) _x=$HOME/${1#"~/"}; shift; set -- "$_x" "$@" ;; esac
 if [ -z "$SPARK_HOME" ]; then
   _home=$(deck_spark_home "$1")
   [ -n "$_home" ] && export SPARK_HOME="$_home"
+fi
+if [ -n "$DECK_SPARK_PRIVATE" ]; then
+  # spark-submit's own defaults file first (as it finds it), then deck's settings.
+  _home=$SPARK_HOME
+  if [ -z "$_home" ]; then
+    case $1 in */*) _s=$1 ;; *) _s=$(command -v "$1") ;; esac
+    _home=$(dirname "$(dirname "$(readlink -f "$_s" 2>/dev/null || printf %s "$_s")")")
+  fi
+  _defaults=${SPARK_CONF_DIR:-$_home/conf}/spark-defaults.conf
+  _props=${DECK_SPARK_PRIVATE%.private}.properties
+  (umask 077 && { if [ -f "$_defaults" ]; then cat "$_defaults" && echo; fi
+                  cat "$DECK_SPARK_PRIVATE"; } > "$_props") || exit 126
+  unset DECK_SPARK_PRIVATE
+  _s=$1; shift; set -- "$_s" --properties-file "$_props" "$@"
 fi
 exec "$@"'''
 

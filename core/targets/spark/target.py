@@ -32,13 +32,16 @@ from launchdeck.core.targets.hostruns import HostRunsTarget
 from launchdeck.core.targets.runenv import RunPaths, run_environment
 from launchdeck.core.targets.spark.execution import SparkExecution, format_id
 from launchdeck.core.targets.spark.submit import (SPARK_HOME_SH, SubmitCommand, deploy_mode,
-                                                  mode_note, with_spark_home)
+                                                  mode_note, properties_text, with_spark_home)
 
 RUNS = ".launchdeck/spark/runs"
 #: How long launch waits for the application id in the driver output. None at all: the run is
 #: Running (and its output flows) as soon as spark-submit is; the id is spotted in the output
 #: later and told to the run's events (``RunEvents.external_id``).
 APP_ID_WAIT = 0.0
+# Settings for the properties file (YARN cluster mode), in the run folder's secrets/ (0700),
+# which the runner removes once the run has ended.
+PRIVATE_CONF = "secrets/spark.private"
 
 _CHECK = SPARK_HOME_SH + r'''
 s=$1; m=$2
@@ -199,10 +202,13 @@ class SparkTarget(HostRunsTarget):
         await materialize_remote(self.host, spec.snapshot, f"{root}/work")
         share = await self._prepare_work(spec, root)
         command, require = self._command(spec, root)
-        report = await self.runs.start(
-            {"root": root, "argv": with_spark_home(command.argv()),
-             "env": self._run_env(spec, share), "require": require, "app_wait": APP_ID_WAIT},
-            program="spark-submit")
+        env = self._run_env(spec, share)
+        launch: dict[str, object] = {"root": root, "argv": with_spark_home(command.argv()),
+                                     "env": env, "require": require, "app_wait": APP_ID_WAIT}
+        if command.private_conf:
+            launch["secret_files"] = {PRIVATE_CONF: properties_text(command.private_conf)}
+            env["DECK_SPARK_PRIVATE"] = f"@ROOT@/{PRIVATE_CONF}"
+        report = await self.runs.start(launch, program="spark-submit")
         if "error" in report:
             if report["error"].startswith("missing ") and require:
                 raise EnvironmentBuildError(
@@ -238,6 +244,7 @@ class SparkTarget(HostRunsTarget):
         compute = self.compute
         mode = deploy_mode(compute.spark_master, compute.yarn_deploy_mode)
         conf: dict[str, str] = {}
+        private: dict[str, str] = {}
         archives: tuple[str, ...] = ()
         require: list[str] = []
         wanted = self.executor_environment(spec.env)
@@ -253,15 +260,17 @@ class SparkTarget(HostRunsTarget):
         if mode == "cluster":
             # The driver runs in a YARN container: the head node's environment is not its own.
             # Its metrics go to its stderr (deckrun does that without DECK_METRICS_FILE), and
-            # deckrun reaches it in modules.zip.
+            # deckrun reaches it in modules.zip. The values (secrets among them) go in the
+            # properties file: a --conf is on the head node's process list for all to read.
             for key, value in self._run_env(spec).items():
                 if key not in ("PYTHONPATH", "DECK_METRICS_FILE"):
-                    conf[f"spark.yarn.appMasterEnv.{key}"] = value
+                    private[f"spark.yarn.appMasterEnv.{key}"] = value
         return SubmitCommand(
             spark_submit=compute.spark_submit_location or "spark-submit",
             script=spec.script, arguments=spec.arguments, master=compute.spark_master,
             deploy_mode=mode, name=None, py_files=("@ROOT@/modules.zip",),
-            archives=archives, conf=conf, dependencies=spec.env.spark), require
+            archives=archives, conf=conf, private_conf=private,
+            dependencies=spec.env.spark), require
 
     def _run_env(self, spec: RunSpec, share: str | None = None) -> dict[str, str]:
         """The run's variables, with the run folder as ``@ROOT@`` (expanded on the host)."""

@@ -45,6 +45,34 @@ def test_command_line_order_and_dependencies(tmp_path):
                     "--packages", "g:a:1.0", "job.py", "x", "y"]
 
 
+def test_private_settings_go_in_a_properties_file_never_on_the_command_line(tmp_path):
+    from launchdeck.core.targets.spark.submit import WITH_SPARK_HOME_SH, properties_text
+
+    command = SubmitCommand(spark_submit="s", script="j.py", master="yarn",
+                            deploy_mode="cluster", conf={"spark.a": "1"},
+                            private_conf={"spark.yarn.appMasterEnv.TOKEN": "t0k"})
+    assert "t0k" not in " ".join(command.argv()) and "spark.a=1" in command.argv()
+    assert properties_text({"a b:c": " lead\\back\nline", "k": "x = y # z"}) == \
+        "a\\ b\\:c=\\ lead\\\\back\\nline\nk=x = y # z\n"
+    # The head node's shell: its SPARK_CONF_DIR's defaults, then the private settings.
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "spark-defaults.conf").write_text("spark.master yarn")  # no newline
+    (tmp_path / "secrets").mkdir(mode=0o700)
+    (tmp_path / "secrets" / "spark.private").write_text(properties_text(command.private_conf))
+    fake = tmp_path / "spark-submit"
+    fake.write_text('#!/bin/sh\necho "args: $*"\ncat "$2"\nstat -c %a "$2"\n')
+    fake.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", "SPARK_HOME": str(tmp_path),
+           "SPARK_CONF_DIR": str(tmp_path / "conf"),
+           "DECK_SPARK_PRIVATE": str(tmp_path / "secrets" / "spark.private")}
+    out = subprocess.run(["sh", "-c", WITH_SPARK_HOME_SH, "sh", str(fake), *command.argv()[1:]],
+                         env=env, capture_output=True, text=True, timeout=60).stdout
+    props = tmp_path / "secrets" / "spark.properties"
+    assert out == (f"args: --properties-file {props} --master yarn --deploy-mode cluster "
+                   "--conf spark.a=1 j.py\n"
+                   "spark.master yarn\nspark.yarn.appMasterEnv.TOKEN=t0k\n600\n")
+
+
 def test_deploy_mode_keeps_yarn_meaning_and_is_client_on_standalone():
     assert deploy_mode("yarn", "cluster") == "cluster"
     assert deploy_mode("yarn", None) == "client"
@@ -312,6 +340,66 @@ async def test_a_job_counts_rows_with_pip_dependency_conf_and_package(
     assert (tmp_path / "outputs" / "result.txt").read_text() == "done\n"
     await execution.release()
     assert not (ssh_server.home / ".launchdeck/spark/runs" / spec.run_id).exists()
+
+
+# A spark-submit on the head node that notes what it was given and what the process list
+# shows of it, then says what YARN's client says in cluster mode and ends.
+NOTING_SPARK_SUBMIT = """\
+#!/bin/sh
+seen=$(dirname "$0")/../seen
+mkdir -p "$seen"
+tr '\\0' ' ' < /proc/$$/cmdline > "$seen/cmdline"
+while [ $# -gt 0 ]; do
+  if [ "$1" = --properties-file ]; then cp "$2" "$seen/properties"; stat -c %a "$2" > "$seen/mode"; fi
+  shift
+done
+echo "Submitted application application_1700000000000_0042"
+"""
+
+
+@pytest.mark.spark
+async def test_yarn_cluster_mode_gives_the_driver_its_variables_on_no_command_line(
+        spark_project, ssh_server, remote_scratch):
+    """#11.6: in YARN cluster mode the run's variables (secrets among them) reach the driver
+    through spark.yarn.appMasterEnv.* in a 0600 properties file that keeps the head node's
+    spark-defaults.conf and is gone once the run has ended; never through a --conf anyone
+    can read in ps."""
+    from dataclasses import replace
+
+    spark_home = ssh_server.home / remote_scratch / "spark"
+    (spark_home / "bin").mkdir(parents=True)
+    (spark_home / "conf").mkdir()
+    (spark_home / "conf" / "spark-defaults.conf").write_text("spark.executor.memory 3g\n")
+    fake = spark_home / "bin" / "spark-submit"
+    fake.write_text(NOTING_SPARK_SUBMIT)
+    fake.chmod(0o755)
+    subprocess.run(["chown", "-R", f"{ssh_server.user}:", str(ssh_server.home / remote_scratch)],
+                   check=True)
+    env = spark_project.env()
+    env = replace(env, compute=replace(env.compute, spark_master="yarn",
+                                       yarn_deploy_mode="cluster",
+                                       spark_submit_location=f"~/{remote_scratch}/spark/bin/"
+                                                             "spark-submit"))
+    spark_project.write("job.py", "print('never run here')\n")
+    secret = "pa ss=wörd#" + uuid.uuid4().hex
+    spec = spark_project.run_spec(env, "job.py", environment={"DB_PASSWORD": secret})
+    execution = await spark_project.target(env).launch(spec, NO_EVENTS)
+    output, code = await asyncio.gather(collect(execution.logs(0)), execution.wait())
+    assert code == 0, output.decode()[-2000:]
+    seen = spark_home / "seen"
+    cmdline = (seen / "cmdline").read_text()
+    assert "--master yarn --deploy-mode cluster" in cmdline and "--properties-file" in cmdline
+    assert secret not in cmdline and "DB_PASSWORD" not in cmdline
+    properties = (seen / "properties").read_text(encoding="utf-8")
+    assert properties.startswith("spark.executor.memory 3g\n")  # the head node's defaults
+    # Inside a value, spaces, "=" and "#" need no escape in Java's properties format.
+    assert f"spark.yarn.appMasterEnv.DB_PASSWORD={secret}\n" in properties
+    assert (seen / "mode").read_text().strip() == "600"
+    root = ssh_server.home / ".launchdeck/spark/runs" / spec.run_id
+    assert root.is_dir() and not (root / "secrets").exists()
+    left = subprocess.run(["grep", "-rl", secret, str(root)], capture_output=True, text=True)
+    assert left.stdout == ""  # in no file of the run's folder on the head node
+    await execution.release()
 
 
 CANCEL_JOB = """\
