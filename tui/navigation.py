@@ -32,7 +32,8 @@ def open_screen(app: "DeckApp", name: str, arg: str = "") -> None:
             app.notify("which run? :run RUN (its id, number or a unique part of its id)",
                        severity="warning")
             return
-        run = resolve_or_tell(app, arg, ask=lambda ids: _ask_which_run(app, arg, ids))
+        run = resolve_or_tell(app, arg, ask=lambda ids: _ask_which_run(
+            app, arg, ids, lambda run_id: app.push_screen(RunDetailScreen(run_id))))
         if run is not None:
             app.push_screen(RunDetailScreen(run.run_id))
     elif name == "compare":
@@ -40,10 +41,7 @@ def open_screen(app: "DeckApp", name: str, arg: str = "") -> None:
         if len(ids) < 2:
             app.notify("mark two runs or more with space, then press =", severity="warning")
             return
-        runs = [resolve_or_tell(app, i) for i in ids]
-        if None in runs:
-            return
-        app.push_screen(CompareScreen([r.run_id for r in runs]))
+        _resolve_each(app, ids, [], lambda run_ids: app.push_screen(CompareScreen(run_ids)))
     elif name == "sweep":
         _open_sweep(app, arg)
     elif name in ("targets", "configs", "env"):
@@ -99,8 +97,27 @@ def resolve_or_tell(app: "DeckApp", ref: str,
         return None
 
 
-def _ask_which_run(app: "DeckApp", ref: str, run_ids: tuple[str, ...]) -> None:
-    """A pick list of the runs whose ids hold ``ref``: enter opens one, escape none."""
+def _resolve_each(app: "DeckApp", refs: list[str], found: list[str],
+                  then: Callable[[list[str]], None]) -> None:
+    """``then`` with the run id of each of ``refs`` in order, asking which run an ambiguous
+    one means (escape there, or a ref that names no run, gives up: said, nothing opened)."""
+    while len(found) < len(refs):
+        ref = refs[len(found)]
+
+        def picked(run_id: str) -> None:
+            _resolve_each(app, refs, [*found, run_id], then)
+
+        run = resolve_or_tell(app, ref, ask=lambda ids: _ask_which_run(app, ref, ids, picked))
+        if run is None:
+            return  # told why, or asking: the pick goes on from there
+        found.append(run.run_id)
+    then(found)
+
+
+def _ask_which_run(app: "DeckApp", ref: str, run_ids: tuple[str, ...],
+                   then: Callable[[str], None]) -> None:
+    """A pick list of the runs whose ids hold ``ref``: enter gives ``then`` the one picked,
+    escape nothing."""
     from launchdeck.tui.screens.dialogs import Choose
 
     def label(run_id: str) -> str:
@@ -108,12 +125,12 @@ def _ask_which_run(app: "DeckApp", ref: str, run_ids: tuple[str, ...]) -> None:
         number = f"#{run.run_number}" if run.run_number else ""
         return f"{number:>5}  {run_id}  {run.status.value}"
 
-    def opened(run_id: str | None) -> None:
+    def chosen(run_id: str | None) -> None:
         if run_id is not None:
-            app.push_screen(RunDetailScreen(run_id))
+            then(run_id)
 
     app.push_screen(Choose(f"Which run? {len(run_ids)} runs hold {ref.strip()!r}:",
-                           [(run_id, label(run_id)) for run_id in run_ids]), opened)
+                           [(run_id, label(run_id)) for run_id in run_ids]), chosen)
 
 
 def leave_screens(app: "DeckApp", then: Callable[[], None], *,

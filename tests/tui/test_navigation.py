@@ -67,6 +67,39 @@ async def test_colon_run_asks_which_run_an_ambiguous_part_means(fixed_app, histo
         await shows(pilot, fixed_app, "1764320520000")
 
 
+async def test_colon_compare_asks_which_run_each_ambiguous_part_means(fixed_app,
+                                                                       history_project):
+    from textual.widgets import OptionList
+
+    from launchdeck.tui.screens.compare import CompareScreen
+    from launchdeck.tui.screens.dialogs import Choose
+
+    _, ids = history_project
+    async with fixed_app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: len(fixed_app.runs) == 5)
+        # the first part is run number 1; the second is held by two ids: asked, escape: none
+        await goto(pilot, "compare 1 17643205")
+        await shows(pilot, fixed_app, "Which run? 2 runs hold '17643205'")
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(fixed_app.screen, RunsScreen), what="back")
+        # again: the second one picked, and the comparison opens with both runs
+        await goto(pilot, "compare 1 17643205")
+        await until(pilot, lambda: isinstance(fixed_app.screen, Choose), what="the pick list")
+        options = fixed_app.screen.query_one(OptionList)
+        await until(pilot, lambda: fixed_app.focused is options, what="the list focused")
+        await pilot.press("down")
+        await until(pilot, lambda: options.highlighted == 1, what="the second run")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(fixed_app.screen, CompareScreen), what=":compare")
+        assert fixed_app.screen.run_ids == [ids[0], ids[2]]
+        # a part no run holds is said, and nothing opens
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(fixed_app.screen, RunsScreen), what="back")
+        await goto(pilot, "compare 1 99999999")
+        await until(pilot, lambda: notified(fixed_app, "99999999"))
+        assert isinstance(fixed_app.screen, RunsScreen)
+
+
 async def test_palette_offers_the_run_a_number_names(fixed_app, history_project):
     _, ids = history_project
     async with fixed_app.run_test(size=(80, 24)) as pilot:
