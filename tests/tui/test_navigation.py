@@ -12,6 +12,20 @@ async def goto(pilot, command):
     await pilot.pause()
 
 
+async def pick_the_second(pilot, app):
+    """In the "Which run?" pick list: down, enter."""
+    from textual.widgets import OptionList
+
+    from launchdeck.tui.screens.dialogs import Choose
+
+    await until(pilot, lambda: isinstance(app.screen, Choose), what="the pick list")
+    options = app.screen.query_one(OptionList)
+    await until(pilot, lambda: app.focused is options, what="the list focused")
+    await pilot.press("down")
+    await until(pilot, lambda: options.highlighted == 1, what="the second run")
+    await pilot.press("enter")
+
+
 async def test_colon_run_takes_a_number_and_refuses_a_guess(fixed_app, history_project):
     _, ids = history_project
     async with fixed_app.run_test(size=(80, 24)) as pilot:
@@ -39,10 +53,6 @@ async def test_colon_run_takes_the_unique_start_of_the_id_the_table_shows(
 
 
 async def test_colon_run_asks_which_run_an_ambiguous_part_means(fixed_app, history_project):
-    from textual.widgets import OptionList
-
-    from launchdeck.tui.screens.dialogs import Choose
-
     _, ids = history_project
     async with fixed_app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: len(fixed_app.runs) == 5)
@@ -56,12 +66,7 @@ async def test_colon_run_asks_which_run_an_ambiguous_part_means(fixed_app, histo
         await until(pilot, lambda: isinstance(fixed_app.screen, RunsScreen), what="back")
         # again, and the second one picked by keyboard opens it
         await goto(pilot, "run 17643205")
-        await until(pilot, lambda: isinstance(fixed_app.screen, Choose), what="the pick list")
-        options = fixed_app.screen.query_one(OptionList)
-        await until(pilot, lambda: fixed_app.focused is options, what="the list focused")
-        await pilot.press("down")
-        await until(pilot, lambda: options.highlighted == 1, what="the second run")
-        await pilot.press("enter")
+        await pick_the_second(pilot, fixed_app)
         await until(pilot, lambda: isinstance(fixed_app.screen, RunDetailScreen))
         assert fixed_app.screen.run_id == ids[2]
         await shows(pilot, fixed_app, "1764320520000")
@@ -69,10 +74,7 @@ async def test_colon_run_asks_which_run_an_ambiguous_part_means(fixed_app, histo
 
 async def test_colon_compare_asks_which_run_each_ambiguous_part_means(fixed_app,
                                                                        history_project):
-    from textual.widgets import OptionList
-
     from launchdeck.tui.screens.compare import CompareScreen
-    from launchdeck.tui.screens.dialogs import Choose
 
     _, ids = history_project
     async with fixed_app.run_test(size=(80, 24)) as pilot:
@@ -84,12 +86,7 @@ async def test_colon_compare_asks_which_run_each_ambiguous_part_means(fixed_app,
         await until(pilot, lambda: isinstance(fixed_app.screen, RunsScreen), what="back")
         # again: the second one picked, and the comparison opens with both runs
         await goto(pilot, "compare 1 17643205")
-        await until(pilot, lambda: isinstance(fixed_app.screen, Choose), what="the pick list")
-        options = fixed_app.screen.query_one(OptionList)
-        await until(pilot, lambda: fixed_app.focused is options, what="the list focused")
-        await pilot.press("down")
-        await until(pilot, lambda: options.highlighted == 1, what="the second run")
-        await pilot.press("enter")
+        await pick_the_second(pilot, fixed_app)
         await until(pilot, lambda: isinstance(fixed_app.screen, CompareScreen), what=":compare")
         assert fixed_app.screen.run_ids == [ids[0], ids[2]]
         # a part no run holds is said, and nothing opens
