@@ -21,6 +21,7 @@ from textual.worker import get_current_worker
 
 from launchdeck.core.text import printable_output
 from launchdeck.tui.logindex import tail_lines
+from launchdeck.tui.widgets.seen import Seen
 
 FAST_POLL = 1.0   # at most this often while lines arrive (a glance, not the log view)
 PACED_POLL = 2.0  # when the process is busy
@@ -44,9 +45,7 @@ class LogTail(Static):
         self._over = False
         self._changed = threading.Event()  # another run, or its end, or a new height
         # Read only while shown (Show and Hide tell) and not under another screen (pause).
-        self._shown = threading.Event()
-        self._visible = False
-        self._paused = False
+        self._shown = Seen(visible=False)
         # Lines that fit, set on the app's thread: the reader thread must not ask the layout
         # (``self.size``), which needs the running app and fails while it shuts down.
         self._height = 0
@@ -68,23 +67,19 @@ class LogTail(Static):
 
     def pause(self, paused: bool) -> None:
         """Stop reading (another screen is on top), or read again if the tail shows."""
-        self._paused = paused
-        self._reading_if_seen()
+        self._shown.set_paused(paused)
+        self._read_if_seen()
 
     def on_hide(self) -> None:
-        self._visible = False
-        self._reading_if_seen()
+        self._shown.set_visible(False)
 
     def on_show(self) -> None:
-        self._visible = True
-        self._reading_if_seen()
+        self._shown.set_visible(True)
+        self._read_if_seen()
 
-    def _reading_if_seen(self) -> None:
-        if self._visible and not self._paused:
-            self._shown.set()
+    def _read_if_seen(self) -> None:
+        if self._shown.is_set():
             self._changed.set()
-        else:
-            self._shown.clear()
 
     def on_resize(self, event: events.Resize) -> None:
         self._height = event.size.height

@@ -28,6 +28,7 @@ from launchdeck.core.text import printable_output
 from launchdeck.tui.logindex import LineIndex
 from launchdeck.tui.widgets.log_filter import LogLineFilter
 from launchdeck.tui.widgets.log_search import LogSearch
+from launchdeck.tui.widgets.seen import Seen
 
 # While lines arrive the view is repainted at most 5 times a second, and less often (down to
 # once a second) when the dashboard's CPU since the last repaint says that would cost more
@@ -92,10 +93,7 @@ class LogView(LogLineFilter, LogSearch, ScrollView, can_focus=True):
         self._missing: tuple[int, int] | None = None  # lines this layout lacked
         self._loading: tuple[int, int] | None = None  # lines a worker is reading
         # Cleared while another tab hides the view: nothing is then read, laid out or drawn.
-        self._shown = threading.Event()
-        self._shown.set()
-        self._visible = True  # its tab shows
-        self._paused = False  # another screen covers its own
+        self._shown = Seen(visible=True)
         self._drawn_lines = 0  # the line count the view last laid out
         self._row_style = None  # this repaint's style and width, looked up once, not per row
         self._row_width = 0
@@ -145,24 +143,17 @@ class LogView(LogLineFilter, LogSearch, ScrollView, can_focus=True):
 
     def pause(self, paused: bool) -> None:
         """Stop reading (another screen is on top), or read again if the view shows."""
-        self._paused = paused
-        self._reading_if_seen()
+        self._caught_up_if(self._shown.set_paused(paused))
 
     def on_hide(self) -> None:
-        self._visible = False
-        self._reading_if_seen()
+        self._shown.set_visible(False)
 
     def on_show(self) -> None:
-        self._visible = True
-        self._reading_if_seen()
+        self._caught_up_if(self._shown.set_visible(True))
 
-    def _reading_if_seen(self) -> None:
-        if self._visible and not self._paused:
-            if not self._shown.is_set():
-                self._shown.set()
-                self.post_message(self.Grown())  # what came while it was hidden, drawn now
-        else:
-            self._shown.clear()
+    def _caught_up_if(self, seen_again: bool) -> None:
+        if seen_again:
+            self.post_message(self.Grown())  # what came while it was hidden, drawn now
 
     def on_log_view_grown(self, event: Grown) -> None:
         event.stop()
