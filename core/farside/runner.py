@@ -17,7 +17,8 @@ program itself has ended. The launcher then
 waits up to ``app_wait`` seconds for a Spark application id to appear in the log (or for the
 end) and prints one JSON line. ``report ROOT WAIT`` prints the same line for a run launched
 earlier (a launch whose link dropped). ``follow ROOT NAME OFFSET`` streams a file from a byte
-offset until the run has ended. ``wait ROOT`` prints the exit code (or ``lost``).
+offset until the run has ended. ``wait ROOT`` prints the exit code (or ``lost``) once the
+run has ended, and removes ``secrets/`` if a killed waiter left it.
 ``cancel ROOT GRACE`` signals the program's process group and every process below the waiter:
 TERM, then KILL after GRACE seconds. ``pack ROOT`` writes a tar of ``work/outputs`` to stdout
 (regular files, every name of a hard link, never following a link) and, after it, one JSON
@@ -347,6 +348,8 @@ def follow(root, name, offset):
 def wait(root):
     while not ended(root):
         time.sleep(0.1)
+    # The waiter removes them as the program ends; a waiter killed (kill -9) could not.
+    remove_secrets(root)
     try:
         with open(os.path.join(root, "exit_code")) as f:
             print(f.read().strip())

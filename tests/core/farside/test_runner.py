@@ -2,22 +2,27 @@
 
 What matters here is the process tree on the host: nothing a run started outlives it, however
 it detached itself (a double fork with ``setsid``), whether the run is canceled or ends by
-itself, and whether the program is the host's Python or spark-submit on a head node.
+itself, and whether the program is the host's Python or spark-submit on a head node. And no
+secret file outlives the run, even when its waiter was killed.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import subprocess
+import sys
 
 import pytest
+
+from launchdeck.core import farside
 
 from launchdeck.core.targets.base import NO_EVENTS
 from tests.core.targets.remote.test_target import (DOUBLE_FORK, remote_project,  # noqa: F401
                                                    running)
 from tests.core.targets.spark.test_target import spark_project  # noqa: F401 (a fixture)
 from tests.fixtures.waiting import until_async
-
-pytestmark = pytest.mark.ssh
 
 LEAVES_A_DAEMON = """\
 import os, signal, time
@@ -36,6 +41,7 @@ print("leaving", flush=True)
 """
 
 
+@pytest.mark.ssh
 async def test_what_a_run_leaves_running_is_stopped_when_it_ends(remote_project):
     remote_project.write("daemon.py", LEAVES_A_DAEMON)
     env = remote_project.env()
@@ -49,6 +55,7 @@ async def test_what_a_run_leaves_running_is_stopped_when_it_ends(remote_project)
     await execution.release()
 
 
+@pytest.mark.ssh
 @pytest.mark.spark
 async def test_cancel_on_a_cluster_head_node_stops_a_double_forked_grandchild(spark_project,
                                                                               ssh_server):
@@ -71,3 +78,40 @@ async def test_cancel_on_a_cluster_head_node_stops_a_double_forked_grandchild(sp
         if pid_file.exists() and running(int(pid_file.read_text())):
             os.kill(int(pid_file.read_text()), 9)
     await execution.release()
+
+
+WAITS_FOR_GO = """\
+import os, time
+while not os.path.exists("go"):
+    time.sleep(0.01)
+print("went", flush=True)
+"""
+
+
+def test_secret_files_a_killed_waiter_left_are_gone_once_the_run_has_ended(tmp_path):
+    """The waiter removes ``secrets/`` when the program ends; killed with -9 it cannot, so
+    ``wait`` (what a keeper asks to learn the end) removes them."""
+    root = tmp_path / "runs" / "r1"
+    (root / "work").mkdir(parents=True)
+    (root / "work" / "script.py").write_text(WAITS_FOR_GO)
+    runner = farside.script("runner")
+
+    def run(*args: str, stdin: str = "") -> str:
+        done = subprocess.run([sys.executable, "-c", runner, *args], input=stdin, text=True,
+                              capture_output=True, env={**os.environ, "HOME": str(tmp_path)},
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    spec = {"root": "runs/r1", "argv": [sys.executable, "script.py"], "env": {},
+            "zip_modules": False, "app_wait": 0,
+            "secret_files": {"secrets/spark.private": "spark.token=s3cret\n"}}
+    launched = json.loads(run("launch", "-", stdin=json.dumps(spec)).splitlines()[-1])
+    secret = root / "secrets" / "spark.private"
+    assert secret.read_text() == "spark.token=s3cret\n"
+    assert oct(secret.stat().st_mode & 0o777) == "0o600"
+    os.kill(launched["waiter"], signal.SIGKILL)
+    (root / "work" / "go").touch()
+    assert run("wait", "runs/r1").strip() == "lost"  # no waiter wrote its exit code
+    assert not (root / "secrets").exists()
+    assert (root / "output.log").read_text() == "went\n"
