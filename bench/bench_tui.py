@@ -110,6 +110,10 @@ CHATTY_LIFETIME = 1800
 # A key not answered within this is counted as missed (and its time as this): a starved
 # dashboard is a figure to print, not a reason for the bench to stop.
 KEY_TIMEOUT = 60.0
+# How long the keys of one chatty section may take in all, and how long its runs may take to
+# show as running: a dashboard starved by runs at niceness 0 answers a key in minutes, and 40
+# such keys would keep the bench going for most of an hour.
+SECTION_BUDGET = 600.0
 
 
 def _answered(term: Pty, pattern: str, missed: list[str]) -> float:
@@ -121,21 +125,27 @@ def _answered(term: Pty, pattern: str, missed: list[str]) -> float:
 
 
 def key_latencies(term: Pty, order: list[str], presses: int,
-                  missed: list[str] | None = None) -> tuple[list[float], list[float]]:
+                  missed: list[str] | None = None,
+                  deadline: float = float("inf")) -> tuple[list[float], list[float]]:
     """Seconds from a key to its repaint: "j" (the wide screen's preview then names the next
     run) and "o" (every row sorted again; the summary bar then names the column). The keys
-    not answered in ``KEY_TIMEOUT`` go into ``missed``."""
+    not answered in ``KEY_TIMEOUT`` go into ``missed``; none is pressed after ``deadline``
+    (``time.monotonic``)."""
     missed = [] if missed is None else missed
-    moves = []
+    moves: list[float] = []
     for row in range(1, presses + 1):
+        if time.monotonic() > deadline:
+            return moves, []
         term.press("j")
         moves.append(_answered(term, rf"run +{order[row]}", missed))
         term.drain(0.2)
     # The o key's order: every column but cpu and mem (read, not history), "#" last.
     cycle = [("status", "▲"), ("script", "▲"), ("config", "▲"), ("target", "▲"),
              ("took", "▼"), ("metric", "▲"), ("started", "▼"), ("#", "▲"), ("run", "▼")]
-    sorts = []
+    sorts: list[float] = []
     for i in range(presses):
+        if time.monotonic() > deadline:
+            break
         label, arrow = cycle[i % len(cycle)]
         term.press("o")
         sorts.append(_answered(term, rf"sort {label} {arrow}", missed))
@@ -173,15 +183,26 @@ def bench_chatty(project: Path, history: list[str], chatty: int, seconds: float,
         if submitted.returncode != 0:
             raise RuntimeError(f"submitting chatty runs failed:\n{submitted.stderr}")
         term = Pty(project, size=(160, 40))  # wide: the run preview shows beside the table
-        term.until(rf"\b{chatty} running", timeout=600)  # 100 Pythons start on a few cores
+        try:  # 100 Pythons start on a few cores
+            term.until(rf"\b{chatty} running", timeout=SECTION_BUDGET)
+        except TimeoutError:
+            report(f"dashboard showing all {chatty} runs running, {where}",
+                   SECTION_BUDGET, "s: not within it, so no key was pressed")
+            return run_ids
         term.drain(2)
         cpu0, t0 = term.cpu_seconds(), time.perf_counter()
         # Newest first, as the table shows them: these runs are newer than all of history.
         missed: list[str] = []
-        moves, sorts = key_latencies(term, [*history, *run_ids][::-1], presses, missed)
+        moves, sorts = key_latencies(term, [*history, *run_ids][::-1], presses, missed,
+                                     deadline=time.monotonic() + SECTION_BUDGET)
         cpu = (term.cpu_seconds() - cpu0) / (time.perf_counter() - t0) * 100
+        pressed = len(moves) + len(sorts)
         report(f"keys not answered within {KEY_TIMEOUT:.0f} s, {where}", len(missed),
-               f"of {2 * presses} keys")
+               f"of {pressed} keys pressed ({2 * presses - pressed} not pressed: "
+               f"past the section's {SECTION_BUDGET:.0f} s)")
+        if not moves or not sorts:
+            report(f"dashboard CPU, {where}", cpu, "% of a core")
+            return run_ids
         report(f"cursor key to repaint, {where} (median)", median(moves))
         report(f"cursor key to repaint, {where} (p95)", p95(moves))
         report(f"sort key (all rows) to repaint, {where} (median)", median(sorts))
