@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.fixtures.projects import run_id_of
-from tests.fixtures.waiting import until
+from tests.fixtures.waiting import LOCAL_SPARK_JOB_TIMEOUT, until
 
 
 def write(project, name, text):
@@ -416,7 +416,8 @@ def test_spark_flag_gives_a_pyspark_run_its_settings_and_the_run_keeps_that_file
     write(project, "conf.py", SPARK_CONF_JOB)
     given = write(project, "envs/spark.yml", "configuration:\n  spark.app.name: from the -s file\n"
                                              "  spark.deck.answer: 42\n").read_bytes()
-    result = deck("submit", "-c", "spark", "-s", "envs/spark.yml", "conf.py", timeout=300)
+    result = deck("submit", "-c", "spark", "-s", "envs/spark.yml", "conf.py",
+                  timeout=LOCAL_SPARK_JOB_TIMEOUT)
     assert result.returncode == 0, result.out[-3000:] + result.err
     assert "app name: from the -s file" in result.out and "answer: 42" in result.out
     run_id = run_id_of(result.out)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.projects import run_id_of
+from tests.fixtures.waiting import LOCAL_SPARK_JOB_TIMEOUT
 
 WRAPPER = Path(sys.prefix) / "bin" / "spark-submit"
 #: A PATH whose python3 is the system's, which has no pyspark.
@@ -77,7 +78,7 @@ def test_a_pyspark_run_with_sparksubmitlocation_at_pips_wrapper_completes(user_d
     _compute(project, str(WRAPPER))
     (project / "aml_config" / "wrapped.runconfig").write_text(RUNCONFIG)
     (project / "job.py").write_text(JOB)
-    result = user_deck("submit", "-c", "wrapped", "job.py", timeout=600)
+    result = user_deck("submit", "-c", "wrapped", "job.py", timeout=LOCAL_SPARK_JOB_TIMEOUT)
     assert result.returncode == 0, result.out[-3000:] + result.err
     assert "count: 10" in result.out and "master: local[*]" in result.out
     assert "spark-class: No such file" not in result.out
@@ -164,7 +165,7 @@ def test_a_pyspark_run_finds_spark_submit_on_path_when_decks_python_has_no_pyspa
     (project / "aml_config" / "wrapped.compute").write_text("type: local\n")
     (project / "aml_config" / "wrapped.runconfig").write_text(RUNCONFIG)
     (project / "job.py").write_text(JOB + "print('spark home:', os.environ['SPARK_HOME'])\n")
-    result = user_deck("submit", "-c", "wrapped", "job.py", timeout=600)
+    result = user_deck("submit", "-c", "wrapped", "job.py", timeout=LOCAL_SPARK_JOB_TIMEOUT)
     assert result.returncode == 0, result.out[-3000:] + result.err
     assert "count: 10" in result.out and "master: local[*]" in result.out
     assert f"spark home: {find_spark_home(str(WRAPPER))}" in result.out
