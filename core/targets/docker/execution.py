@@ -40,12 +40,12 @@ from launchdeck.core import farside
 from launchdeck.core.docker.attach import AttachedStream
 from launchdeck.core.docker.client import EngineClient
 from launchdeck.core.docker.containers import Exec
+from launchdeck.core.docker.engine import (engine_errors, fetch_archive, is_missing, put_files,
+                                           read_file)
 from launchdeck.core.docker.session import EngineError
 from launchdeck.core.errors import ExecutionLost, TargetError, TargetUnreachable
-from launchdeck.core.targets.docker import archive as docker_archive
 from launchdeck.core.farside.follow import END, MAGIC
-from launchdeck.core.docker.engine import (engine_errors, fetch_archive, is_missing,
-                                                   put_files, read_file)
+from launchdeck.core.targets.docker import archive as docker_archive
 
 OUTPUT = "/deck/output.log"
 METRICS = "/deck/metrics.jsonl"

@@ -33,8 +33,8 @@ from typing import IO, TYPE_CHECKING, Awaitable
 from launchdeck.core import farside
 from launchdeck.core.docker.client import EngineClient
 from launchdeck.core.docker.containers import Container
-from launchdeck.core.docker.session import EngineError
 from launchdeck.core.docker.engine import engine_errors, is_missing
+from launchdeck.core.docker.session import EngineError
 from launchdeck.core.errors import TargetError
 from launchdeck.core.images import recipe as recipes
 from launchdeck.core.targets.base import Capability, Framework, RunEvents, RunSpec

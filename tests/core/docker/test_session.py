@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import pytest
 
 from launchdeck.core.docker.client import EngineClient
 from launchdeck.core.docker.engine import engine_errors, is_missing
 from launchdeck.core.docker.session import EngineError
-from launchdeck.core.errors import TargetError, TargetUnreachable
+from launchdeck.core.errors import TargetError
+from tests.fixtures.engine_relay import ENGINE, relay_to_engine
 
 pytestmark = pytest.mark.docker
-
-ENGINE = "/var/run/docker.sock"
 
 
 async def test_a_json_call_answers_with_the_engines_facts(docker_engine):
@@ -60,16 +58,7 @@ class CountingForward:
     async def _serve(self, reader, writer) -> None:
         self.accepted += 1
         self._writers.append(writer)
-        engine_reader, engine_writer = await asyncio.open_unix_connection(ENGINE)
-
-        async def pump(source, sink) -> None:
-            with contextlib.suppress(OSError):
-                while data := await source.read(1 << 16):
-                    sink.write(data)
-                    await sink.drain()
-            sink.close()
-
-        await asyncio.gather(pump(reader, engine_writer), pump(engine_reader, writer))
+        await relay_to_engine(reader, writer)
 
     def drop_all(self) -> None:
         for writer in self._writers:
@@ -101,21 +90,3 @@ async def test_sequential_calls_share_one_connection_and_a_dropped_one_is_replac
         await docker.close()
         await forward.stop()
 
-
-async def test_an_engine_that_does_not_answer_is_unreachable_naming_its_url(tmp_path):
-    import socket
-
-    nobody = tmp_path / "nobody.sock"  # a socket file whose listener is gone
-    with socket.socket(socket.AF_UNIX) as sock:
-        sock.bind(str(nobody))
-    for url in (f"unix://{nobody}", f"unix://{tmp_path}/missing.sock"):
-        docker = EngineClient(url)
-        try:
-            with pytest.raises(TargetUnreachable) as raised:
-                async with engine_errors("target box", url):
-                    await docker.version()
-            said = str(raised.value)
-            assert said.startswith(f"target box: the Docker Engine at {url} does not answer")
-            assert "DOCKER_HOST" in said  # the start hint
-        finally:
-            await docker.close()
