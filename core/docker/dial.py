@@ -53,6 +53,9 @@ class Address:
             tls = scheme == "https" or os.environ.get("DOCKER_TLS_VERIFY", "") not in ("", "0")
             return cls(url, host=parts.hostname, port=parts.port or (2376 if tls else 2375),
                        tls=tls)
+        if scheme == "ssh":
+            raise ValueError(f"{url} is reached over SSH: a docker target with it as DOCKER_HOST, "
+                             "or a remotedocker target, forwards its socket")
         if scheme == "npipe":
             raise ValueError(f"{url} is a Windows named pipe, which deck cannot open")
         raise ValueError(f"{url} is not an address deck can open (unix://PATH, "

@@ -55,21 +55,42 @@ class EngineConnection(Protocol):
 
 
 class LocalEngine:
-    """The engine at a URL, ``DOCKER_HOST``, or the local socket."""
+    """The engine at a URL, ``DOCKER_HOST``, or the local socket.
+
+    ``ssh://[USER@]HOST[:PORT][/SOCKET]`` (the docker CLI's form, which aiodocker took too) is
+    the host's socket (default ``/var/run/docker.sock``) forwarded over deck's shared SSH
+    connection to it, with ``~/.ssh/config`` and known_hosts as for SSH targets.
+    """
 
     def __init__(self, url: str | None = None, *, local: bool | None = None) -> None:
         self.url = engine_url(url)
         self.local = is_local(self.url) if local is None else local
         self._docker: EngineClient | None = None
+        self._forward: "UnixSocketForward | LinkedForward | None" = None
+        self._opening = asyncio.Lock()
 
     @property
     def default_runs(self) -> int:
         return os.cpu_count() or 1
 
     async def client(self) -> EngineClient:
-        if self._docker is None:
-            self._docker = await connect(self.url)
+        async with self._opening:  # callers at once share one forward
+            if self._docker is None:
+                self._docker = await (self._over_ssh() if self.url.startswith("ssh://")
+                                      else connect(self.url))
         return self._docker
+
+    async def _over_ssh(self) -> EngineClient:
+        from urllib.parse import urlsplit
+
+        from launchdeck.core.remote.pools import target_pool
+
+        parts = urlsplit(self.url)
+        if not parts.hostname:
+            raise TargetUnreachable(f"cannot use the Docker Engine at {self.url}: no host in it")
+        host = target_pool().host(parts.hostname, port=parts.port, user=parts.username)
+        self._forward = await host.open_forward(parts.path.rstrip("/") or DOCKER_SOCKET)
+        return EngineClient(f"unix://{self._forward.path}")
 
     async def check(self, target: str, engine_facts: EngineFacts) -> dict[str, str]:
         return await engine_facts()
@@ -78,6 +99,9 @@ class LocalEngine:
         if self._docker is not None:
             await self._docker.close()
             self._docker = None
+        if self._forward is not None:
+            await self._forward.close()
+            self._forward = None
 
 
 class ForwardedEngine:
