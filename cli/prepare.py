@@ -33,7 +33,7 @@ def run(args) -> int:
     kept = configcache.load(project, args.run_configuration)
     configs = kept[0] if kept is not None else _load_configs(project, args.run_configuration)
     if not args.rebuild:
-        # An image that is there is found with two plain requests: no event loop, no aiodocker.
+        # An image that is there is found with two plain requests: no event loop.
         from launchdeck.core.images.lookup import find_environment_image
 
         ref = find_environment_image(configs.compute, configs.env)

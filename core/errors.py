@@ -1,6 +1,6 @@
 """The one error tree of Launchdeck.
 
-Every failure a user can see is a ``DeckError``; third-party exceptions (OS, aiodocker,
+Every failure a user can see is a ``DeckError``; third-party exceptions (OS, the Docker Engine,
 asyncssh, sqlite3, ruamel.yaml) are translated into one of these at the boundary where they
 happen, so the CLI and the dashboard only ever catch ``DeckError``::
 

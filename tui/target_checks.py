@@ -3,7 +3,7 @@
 The work is the core's (``core.targets.opened``, ``core.targets.environments``), the same the
 CLI does; this module calls it from the screen's worker threads and turns the answers into
 ``TargetFacts`` and rich tables. Each call opens the target, does its one job on a private
-event loop, and closes it again (its SSH connections too), so nothing of asyncssh or aiodocker
+event loop, and closes it again (its SSH connections too), so nothing of asyncssh or the Docker client
 ever runs on the dashboard's own loop. A check returns a new ``TargetFacts``; the screen swaps
 it in on its own thread.
 """

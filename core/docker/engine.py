@@ -1,8 +1,8 @@
 """One Docker Engine connection: where it is, error translation, file transfer.
 
-Every aiodocker, aiohttp and OS exception raised while talking to an engine is turned into a
-``core.errors`` error here (``engine_errors``), so the rest of deck sees only ``TargetError``
-and its children. Archive transfers are streamed through temp files: a run's outputs or log can
+Every ``EngineError`` (the engine's answer) and OS exception raised while talking to an engine
+is turned into a ``core.errors`` error here (``engine_errors``), so the rest of deck sees only
+``TargetError`` and its children. Archive transfers are streamed through temp files: a run's outputs or log can
 be far larger than memory.
 """
 
@@ -15,10 +15,8 @@ import tarfile
 import tempfile
 from typing import IO, AsyncIterator
 
-import aiodocker
-import aiohttp
-from aiodocker.exceptions import DockerError
-
+from launchdeck.core.docker.client import EngineClient
+from launchdeck.core.docker.session import EngineError
 from launchdeck.core.errors import TargetError, TargetUnreachable
 
 DEFAULT_URL = "unix:///var/run/docker.sock"
@@ -37,7 +35,8 @@ def is_local(url: str) -> bool:
 
 
 def is_missing(exc: BaseException) -> bool:
-    return isinstance(exc, DockerError) and exc.status == 404
+    """Whether the engine said there is no such thing (container, image, path, exec)."""
+    return isinstance(exc, EngineError) and exc.status == 404
 
 
 @contextlib.asynccontextmanager
@@ -47,44 +46,39 @@ async def engine_errors(what: str, url: str) -> AsyncIterator[None]:
         yield
     except TargetError:
         raise
-    except DockerError as exc:
-        if exc.status == 900:  # aiodocker's code for "could not connect"
-            raise TargetUnreachable(f"{what}: the Docker Engine at {url} does not answer "
-                                    f"({exc.message}); {START_HINT}") from exc
+    except EngineError as exc:
         raise TargetError(f"{what}: the Docker Engine said: {exc.message}") from exc
-    except (aiohttp.ClientConnectionError, ConnectionError, FileNotFoundError,
-            asyncio.TimeoutError) as exc:
+    except (ConnectionError, FileNotFoundError, asyncio.TimeoutError,
+            asyncio.IncompleteReadError) as exc:
         detail = str(exc) or exc.__class__.__name__
         raise TargetUnreachable(f"{what}: the Docker Engine at {url} does not answer "
                                 f"({detail}); {START_HINT}") from exc
-    except (aiohttp.ClientError, OSError) as exc:
+    except OSError as exc:
         raise TargetError(f"{what}: talking to the Docker Engine at {url} failed: "
                           f"{exc.__class__.__name__}: {exc}") from exc
 
 
-async def connect(url: str | None = None) -> aiodocker.Docker:
-    """An aiodocker client for the engine (no request is made yet)."""
+async def connect(url: str | None = None) -> EngineClient:
+    """A client for the engine (no request is made yet)."""
     url = engine_url(url)
     try:
-        return aiodocker.Docker(url=url)
-    except (ValueError, OSError) as exc:
+        return EngineClient(url)
+    except ValueError as exc:
         raise TargetUnreachable(f"cannot use the Docker Engine at {url}: {exc}; "
                                 f"{START_HINT}") from exc
 
 
-async def fetch_archive(docker: aiodocker.Docker, container_id: str, path: str,
+async def fetch_archive(docker: EngineClient, container_id: str, path: str,
                         into: IO[bytes]) -> bool:
     """Stream ``path`` of a container as a tar into ``into``; False if there is no such path.
 
-    aiodocker's ``get_archive`` holds the whole tar in memory; this does not.
+    The tar is never held in memory: it goes to ``into`` as it arrives.
     """
     try:
-        async with docker._query(  # noqa: SLF001 - the streaming form of get_archive
-                f"containers/{container_id}/archive", method="GET",
-                params={"path": path}, timeout=None) as response:
-            async for chunk in response.content.iter_chunked(1 << 20):
+        async with docker.containers.container(container_id).archive(path) as response:
+            async for chunk in response.chunks():
                 into.write(chunk)
-    except DockerError as exc:
+    except EngineError as exc:
         if exc.status == 404 and "no such container" not in exc.message.lower():
             return False
         raise
@@ -92,7 +86,7 @@ async def fetch_archive(docker: aiodocker.Docker, container_id: str, path: str,
     return True
 
 
-async def read_file(docker: aiodocker.Docker, container_id: str, path: str,
+async def read_file(docker: EngineClient, container_id: str, path: str,
                     offset: int = 0) -> AsyncIterator[bytes]:
     """The bytes of one file in a container (running or stopped), from ``offset``."""
     with tempfile.TemporaryFile() as spool:
@@ -116,11 +110,7 @@ async def read_file(docker: aiodocker.Docker, container_id: str, path: str,
                 return
 
 
-async def put_files(docker: aiodocker.Docker, container_id: str, tar_file: IO[bytes],
+async def put_files(docker: EngineClient, container_id: str, tar_file: IO[bytes],
                     dest: str = "/") -> None:
     """Unpack a tar (an open file at position 0) into a container, created or running."""
-    async with docker._query(  # noqa: SLF001 - aiodocker's put_archive forces a JSON type
-            f"containers/{container_id}/archive", method="PUT", data=tar_file,
-            headers={"content-type": "application/x-tar"}, params={"path": dest},
-            timeout=None):
-        pass
+    await docker.containers.container(container_id).put_archive(dest, tar_file)

@@ -49,9 +49,8 @@ def when(epoch: int) -> str:
 async def added_sizes(target: "ImageTarget",
                       images: "list[EnvironmentImage]") -> dict[str, int]:
     """Image reference -> the bytes it adds over its base image (all of it, base unknown)."""
-    from aiodocker.exceptions import DockerError
-
     from launchdeck.core.docker.engine import engine_errors
+    from launchdeck.core.docker.session import EngineError
 
     docker = await target.client()
     bases: dict[str, int] = {}
@@ -59,7 +58,7 @@ async def added_sizes(target: "ImageTarget",
         async with engine_errors(f"target {target.name}", target.url):
             try:
                 bases[base] = int((await docker.images.inspect(base)).get("Size") or 0)
-            except DockerError:
+            except EngineError:
                 continue  # the base is gone: the image holds all of its bytes alone
     return {image.ref: max(0, image.size - bases.get(image.base, 0)) for image in images}
 

@@ -110,6 +110,7 @@ async def image_needs(project: "Project", target: "ImageTarget",
                       kept: "list[RunRecord]") -> Needs:
     """The images on ``target``'s engine that runconfigs and ``kept`` runs need."""
     from launchdeck.core.docker.engine import engine_errors, is_missing
+    from launchdeck.core.docker.session import EngineError
     from launchdeck.core.images import recipe
     from launchdeck.core.images.settings import BuildSettings
 
@@ -118,12 +119,10 @@ async def image_needs(project: "Project", target: "ImageTarget",
 
     async def base_id(name: str) -> str | None:
         if name not in base_ids:
-            from aiodocker.exceptions import DockerError
-
             async with engine_errors(f"target {target.name}", target.url):
                 try:
                     base_ids[name] = (await docker.images.inspect(name))["Id"]
-                except DockerError as exc:
+                except EngineError as exc:
                     if not is_missing(exc):
                         raise
                     base_ids[name] = None

@@ -19,15 +19,13 @@ import tempfile
 import time
 from typing import IO
 
-import aiodocker
-from aiodocker.exceptions import DockerError
-from aiodocker.types import SENTINEL
-
+from launchdeck.core.docker.client import EngineClient
+from launchdeck.core.docker.engine import engine_errors
+from launchdeck.core.docker.session import EngineError
 from launchdeck.core.errors import EnvironmentBuildError
 from launchdeck.core.images import buildkit, condapip
 from launchdeck.core.images.recipe import REPOSITORY, ImageRecipe
 from launchdeck.core.targets.base import Progress
-from launchdeck.core.docker.engine import engine_errors
 
 _STEP = re.compile(r"^Step \d+/\d+ : ")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # the engine colours a RUN step's stderr
@@ -116,7 +114,7 @@ class _Transcript:
         return text
 
 
-async def build_image(docker: aiodocker.Docker, recipe: ImageRecipe, *, url: str,
+async def build_image(docker: EngineClient, recipe: ImageRecipe, *, url: str,
                       progress: Progress, nocache: bool = False) -> str:
     """Build ``recipe`` and tag it ``deck-env:<tag>``; return the image id."""
     transcript = _Transcript(progress)
@@ -129,8 +127,8 @@ async def build_image(docker: aiodocker.Docker, recipe: ImageRecipe, *, url: str
         dockerfile = recipe.buildkit_dockerfile if with_buildkit else recipe.dockerfile
         with build_context(recipe, dockerfile=dockerfile) as context:
             try:
-                async for chunk in _build(docker, context, nocache=nocache,
-                                          with_buildkit=with_buildkit):
+                async for chunk in docker.images.build(context, buildkit=with_buildkit,
+                                                       nocache=nocache):
                     if "stream" in chunk:
                         transcript.feed(chunk["stream"])
                     elif chunk.get("id") == "moby.buildkit.trace":
@@ -138,11 +136,9 @@ async def build_image(docker: aiodocker.Docker, recipe: ImageRecipe, *, url: str
                             transcript.feed(line)
                     elif "aux" in chunk and isinstance(chunk["aux"], dict):
                         image_id = chunk["aux"].get("ID", image_id)
-                    elif "error" in chunk or "errorDetail" in chunk:
-                        raise DockerError(0, chunk.get("error") or str(chunk["errorDetail"]))
                     elif "status" in chunk:
                         transcript.feed(chunk["status"] + "\n")
-            except DockerError as exc:
+            except EngineError as exc:
                 transcript.flush()
                 raise EnvironmentBuildError(transcript.failure(exc.message, recipe)) from None
         transcript.flush()
@@ -158,18 +154,3 @@ async def build_image(docker: aiodocker.Docker, recipe: ImageRecipe, *, url: str
     progress(f"built {recipe.ref} ({image_id[:19]}) in {time.monotonic() - started:.1f} s")
     return image_id
 
-
-def _build(docker: aiodocker.Docker, context: IO[bytes], *, nocache: bool,
-           with_buildkit: bool):
-    """``POST /build``, streamed. aiodocker's ``images.build`` cannot ask for BuildKit
-    (``version=2``), so the request is made with its own query helper and JSON stream reader."""
-    if not with_buildkit:
-        return docker.images.build(fileobj=context, encoding="identity", stream=True, rm=True,
-                                   forcerm=True, nocache=nocache)
-    params = {"version": "2", "rm": "1", "forcerm": "1", "nocache": "1" if nocache else "0"}
-    request = docker._query(  # noqa: SLF001 - see above
-        "build", "POST", params=params,
-        headers={"content-type": "application/x-tar", "Content-Encoding": "identity"},
-        data=docker.images._stream(context),  # noqa: SLF001
-        timeout=docker._resolve_long_running_timeout(SENTINEL))  # noqa: SLF001
-    return docker.images._handle_stream(request)  # noqa: SLF001

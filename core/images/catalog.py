@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiodocker
-
+from launchdeck.core.docker.client import EngineClient
+from launchdeck.core.docker.session import EngineError
 from launchdeck.core.images.recipe import LABEL_BASE, LABEL_PROJECT, LABEL_RECIPE, REPOSITORY
 from launchdeck.core.docker.engine import engine_errors, is_missing
 
@@ -26,7 +26,7 @@ class EnvironmentImage:
         return f"{REPOSITORY}:{self.tag}"
 
 
-async def list_images(docker: aiodocker.Docker, *, url: str) -> list[EnvironmentImage]:
+async def list_images(docker: EngineClient, *, url: str) -> list[EnvironmentImage]:
     """Every image deck built on this engine, newest first."""
     async with engine_errors("listing environment images", url):
         found = await docker.images.list(filters={"label": [LABEL_RECIPE]})
@@ -43,17 +43,17 @@ async def list_images(docker: aiodocker.Docker, *, url: str) -> list[Environment
     return sorted(images, key=lambda i: (-i.created, i.tag))
 
 
-async def remove_image(docker: aiodocker.Docker, image: EnvironmentImage, *, url: str) -> bool:
+async def remove_image(docker: EngineClient, image: EnvironmentImage, *, url: str) -> bool:
     """Untag and delete one image (not by force: an image a container uses stays)."""
     return await remove_ref(docker, image.ref, url=url)
 
 
-async def remove_ref(docker: aiodocker.Docker, ref: str, *, url: str) -> bool:
+async def remove_ref(docker: EngineClient, ref: str, *, url: str) -> bool:
     """Untag and delete the image ``ref`` (not by force); False if it was not there."""
     async with engine_errors(f"removing {ref}", url):
         try:
             await docker.images.delete(ref)
-        except aiodocker.DockerError as exc:
+        except EngineError as exc:
             if is_missing(exc):
                 return False
             raise

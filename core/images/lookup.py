@@ -1,12 +1,11 @@
 """Find an environment image with two plain requests: the second ``deck prepare`` answered fast.
 
 Whether ``deck-env:<tag>`` exists on the local engine needs the base image's id (for the tag)
-and one more look-up. Done through aiodocker that costs an event loop and aiohttp, whose import
-alone (it builds TLS contexts) is several times the rest of the command; here it is two
-HTTP/1.0 requests over the engine's Unix socket (HTTP/1.0: the engine answers in one piece and
-closes, so no client library is needed to read the answer; http.client would import the email
-package). Anything this path is not
-sure of (another engine, a missing base image, ``buildOffline`` only the file can tell, any
+and one more look-up. Done through the engine client (``core.docker.client``) that costs an
+event loop, whose import alone is a good part of the command; here it is two HTTP/1.0 requests
+over the engine's Unix socket (HTTP/1.0: the engine answers in one piece and closes, so nothing
+more is needed to read the answer; http.client would import the email package). Anything this
+path is not sure of (another engine, a missing base image, ``buildOffline`` only the file can tell, any
 error) answers None, and the caller takes the full path, which also says what is wrong.
 """
 
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
     from launchdeck.core.config.compute import ComputeConfig
     from launchdeck.core.targets.base import EnvironmentSpec
 
-#: As ``core.docker.engine.engine_url`` (not imported: it imports aiodocker).
+#: As ``core.docker.engine.engine_url`` (not imported: it imports asyncio).
 DEFAULT_URL = "unix:///var/run/docker.sock"
 TIMEOUT_SECONDS = 10.0
 

@@ -14,10 +14,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiodocker
-
-from launchdeck.core.errors import EnvironmentBuildError
+from launchdeck.core.docker.client import EngineClient
 from launchdeck.core.docker.engine import engine_errors
+from launchdeck.core.docker.session import EngineError
+from launchdeck.core.errors import EnvironmentBuildError
 
 # POSIX sh only: the probe must run in any image that can run a Dockerfile RUN step.
 _SCRIPT = r"""
@@ -64,7 +64,7 @@ def parse_probe(image_id: str, output: str) -> BaseFacts:
 _cache: dict[str, BaseFacts] = {}
 
 
-async def probe(docker: aiodocker.Docker, image_id: str, *, url: str) -> BaseFacts:
+async def probe(docker: EngineClient, image_id: str, *, url: str) -> BaseFacts:
     """Run the probe in a throwaway container of ``image_id`` (cached per id in this process)."""
     if image_id in _cache:
         return _cache[image_id]
@@ -80,18 +80,18 @@ async def probe(docker: aiodocker.Docker, image_id: str, *, url: str) -> BaseFac
         try:
             try:
                 await container.start()
-            except aiodocker.DockerError as exc:
+            except EngineError as exc:
                 raise EnvironmentBuildError(
                     f"base image {image_id[:19]} cannot run /bin/sh ({exc.message}); an "
                     "environment layer needs a shell and Python in the base image") from None
             status = await container.wait()
-            lines = await container.log(stdout=True, stderr=True)
+            text = await container.logs(stdout=True, stderr=True)
         finally:
             await container.delete(force=True)
-    facts = parse_probe(image_id, "".join(lines))
+    facts = parse_probe(image_id, text)
     if status.get("StatusCode", 0) != 0 and facts.python is None:
         raise EnvironmentBuildError(f"base image {image_id[:19]}: probe failed: "
-                                    f"{''.join(lines)[-500:]}")
+                                    f"{text[-500:]}")
     _cache[image_id] = facts
     _keep(facts)
     return facts

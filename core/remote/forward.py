@@ -1,7 +1,7 @@
 """A local unix socket that reaches a unix socket on a remote host (e.g. the Docker Engine's).
 
 Unlike asyncssh's ``forward_local_path``, which dies with its connection, this listener asks the
-pool for the current connection for every new client, so a path handed to aiodocker keeps
+pool for the current connection for every new client, so a path handed to the Docker client keeps
 working after the SSH link dropped and came back.
 """
 

@@ -14,12 +14,13 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from launchdeck.core.errors import DeckError
 from launchdeck.core.procstat import stat_fields
 
 if TYPE_CHECKING:
+    from launchdeck.core.docker.client import EngineClient
     from launchdeck.core.history.records import RunRecord
     from launchdeck.core.project import Project
     from launchdeck.core.targets.docker.target import DockerTarget
@@ -129,15 +130,15 @@ def local_run_samples(external_ids: dict[str, str]) -> dict[str, UsageSample | N
 
 # -- containers ------------------------------------------------------------------------------
 
-async def container_sample(docker: Any, container_id: str) -> UsageSample | None:
+async def container_sample(docker: "EngineClient", container_id: str) -> UsageSample | None:
     """A container's usage from the engine's stats (one-shot); None when it is not running."""
-    import aiodocker
+    from launchdeck.core.docker.engine import is_missing
+    from launchdeck.core.docker.session import EngineError
 
     try:
-        stats = await docker._query_json(  # noqa: SLF001 - aiodocker has no one-shot form
-            f"containers/{container_id}/stats", params={"stream": "0", "one-shot": "1"})
-    except aiodocker.DockerError as exc:
-        if exc.status == 404:
+        stats = await docker.containers.container(container_id).stats()
+    except EngineError as exc:
+        if is_missing(exc):
             return None
         raise
     taken = time.monotonic()

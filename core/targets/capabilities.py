@@ -17,9 +17,8 @@ from launchdeck.core.targets.base import (Capability, ComputeTarget, Environment
                                           Progress, RunSpec)
 
 if TYPE_CHECKING:
-    import aiodocker
-
     from launchdeck.core.config.compute import ComputeConfig
+    from launchdeck.core.docker.client import EngineClient
     from launchdeck.core.remote.hostslots import HostSlots
     from launchdeck.core.remote.commands import SSHHost
     from launchdeck.core.targets.docker.environment import ImageResult
@@ -57,7 +56,7 @@ class ImageTarget(ComputeTarget, Protocol):
     def base_image(self) -> str:
         ...
 
-    async def client(self) -> "aiodocker.Docker":
+    async def client(self) -> "EngineClient":
         """The engine connection (opened on first use, closed by ``close``)."""
         ...
 

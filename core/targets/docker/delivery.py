@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Callable, Protocol
 
-import aiodocker
 
 from launchdeck.core import farside
 from launchdeck.core.docker.engine import put_files
@@ -38,6 +37,7 @@ from launchdeck.core.targets.docker import archive as docker_archive
 
 if TYPE_CHECKING:
     from launchdeck.core.config.compute import ComputeConfig
+    from launchdeck.core.docker.client import EngineClient
     from launchdeck.core.remote.commands import CommandResult, SSHHost
     from launchdeck.core.remote.sync import SyncReport
     from launchdeck.core.targets.docker.engines import ForwardedEngine
@@ -79,7 +79,7 @@ class CodeDelivery(Protocol):
         """The code of ``spec`` staged for the container, by ``compute``'s settings."""
         ...
 
-    async def put(self, docker: aiodocker.Docker, container_id: str, spec: RunSpec,
+    async def put(self, docker: "EngineClient", container_id: str, spec: RunSpec,
                   staged: StagedCode) -> None: ...
 
     def stdin_files(self, staged: StagedCode) -> IO[bytes] | None:
@@ -138,7 +138,7 @@ class ApiDelivery:
         await asyncio.to_thread(spec.store.materialize, spec.snapshot, work)
         return StagedCode(work, binds)
 
-    async def put(self, docker: aiodocker.Docker, container_id: str, spec: RunSpec,
+    async def put(self, docker: "EngineClient", container_id: str, spec: RunSpec,
                   staged: StagedCode) -> None:
         with docker_archive.run_files(staged.work) as files:
             await put_files(docker, container_id, files)
@@ -245,7 +245,7 @@ class HostStoreDelivery:
                               f"{made.stderr.decode(errors='replace').strip()}")
         return [f"{folder}:{SHARE_MOUNT}"]
 
-    async def put(self, docker: aiodocker.Docker, container_id: str, spec: RunSpec,
+    async def put(self, docker: "EngineClient", container_id: str, spec: RunSpec,
                   staged: StagedCode) -> None:
         host = await self.engine.host()
         name = self.engine.compute.name

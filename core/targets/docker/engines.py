@@ -1,6 +1,6 @@
 """How a Docker target reaches its engine: on this machine, or a host's socket over SSH.
 
-An engine connection gives the target an aiodocker client and says what the target cannot see
+An engine connection gives the target an engine client (``core.docker.client``) and says what the target cannot see
 from the client alone: whether this machine's paths are the engine host's (bind mounts), how
 many runs it takes by default, and the facts and failures of ``check`` that belong to the way
 it is reached (an SSH host key, a socket the SSH user may not open, the engine host's disks).
@@ -12,8 +12,7 @@ import asyncio
 import os
 from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
 
-import aiodocker
-
+from launchdeck.core.docker.client import EngineClient
 from launchdeck.core.docker.engine import connect, engine_url, is_local
 from launchdeck.core.errors import TargetError, TargetUnreachable
 from launchdeck.core.targets.base import REMOTE_DEFAULT_RUNS
@@ -46,7 +45,7 @@ class EngineConnection(Protocol):
         """How many runs at once when the ``.compute`` file does not say."""
         ...
 
-    async def client(self) -> aiodocker.Docker: ...
+    async def client(self) -> EngineClient: ...
 
     async def check(self, target: str, engine_facts: EngineFacts) -> dict[str, str]:
         """``engine_facts()`` and what the way the engine is reached adds to them."""
@@ -56,21 +55,42 @@ class EngineConnection(Protocol):
 
 
 class LocalEngine:
-    """The engine at a URL, ``DOCKER_HOST``, or the local socket."""
+    """The engine at a URL, ``DOCKER_HOST``, or the local socket.
+
+    ``ssh://[USER@]HOST[:PORT][/SOCKET]`` (the docker CLI's form, which aiodocker took too) is
+    the host's socket (default ``/var/run/docker.sock``) forwarded over deck's shared SSH
+    connection to it, with ``~/.ssh/config`` and known_hosts as for SSH targets.
+    """
 
     def __init__(self, url: str | None = None, *, local: bool | None = None) -> None:
         self.url = engine_url(url)
         self.local = is_local(self.url) if local is None else local
-        self._docker: aiodocker.Docker | None = None
+        self._docker: EngineClient | None = None
+        self._forward: "UnixSocketForward | LinkedForward | None" = None
+        self._opening = asyncio.Lock()
 
     @property
     def default_runs(self) -> int:
         return os.cpu_count() or 1
 
-    async def client(self) -> aiodocker.Docker:
-        if self._docker is None:
-            self._docker = await connect(self.url)
+    async def client(self) -> EngineClient:
+        async with self._opening:  # callers at once share one forward
+            if self._docker is None:
+                self._docker = await (self._over_ssh() if self.url.startswith("ssh://")
+                                      else connect(self.url))
         return self._docker
+
+    async def _over_ssh(self) -> EngineClient:
+        from urllib.parse import urlsplit
+
+        from launchdeck.core.remote.pools import target_pool
+
+        parts = urlsplit(self.url)
+        if not parts.hostname:
+            raise TargetUnreachable(f"cannot use the Docker Engine at {self.url}: no host in it")
+        host = target_pool().host(parts.hostname, port=parts.port, user=parts.username)
+        self._forward = await host.open_forward(parts.path.rstrip("/") or DOCKER_SOCKET)
+        return EngineClient(f"unix://{self._forward.path}")
 
     async def check(self, target: str, engine_facts: EngineFacts) -> dict[str, str]:
         return await engine_facts()
@@ -79,6 +99,9 @@ class LocalEngine:
         if self._docker is not None:
             await self._docker.close()
             self._docker = None
+        if self._forward is not None:
+            await self._forward.close()
+            self._forward = None
 
 
 class ForwardedEngine:
@@ -96,7 +119,7 @@ class ForwardedEngine:
         self._pool = pool
         self._host: "SSHHost | None" = None
         self._forward: "UnixSocketForward | LinkedForward | None" = None
-        self._docker: aiodocker.Docker | None = None
+        self._docker: EngineClient | None = None
 
     @property
     def default_runs(self) -> int:
@@ -116,7 +139,7 @@ class ForwardedEngine:
 
         return await connect_host(await self.host(), self.compute.name)
 
-    async def client(self) -> aiodocker.Docker:
+    async def client(self) -> EngineClient:
         if self._docker is None:
             host = await self.host()
             # Both at once: the forward needs the connection only for its first client.
@@ -130,7 +153,7 @@ class ForwardedEngine:
                 raise connected
             if self._docker is None:
                 self._forward = forward
-                self._docker = aiodocker.Docker(url=f"unix://{forward.path}")
+                self._docker = EngineClient(f"unix://{forward.path}")
             elif forward is not self._forward:  # another caller got there meanwhile
                 await forward.close()
         return self._docker
@@ -162,7 +185,7 @@ class ForwardedEngine:
             raise TargetUnreachable(f"target {target}: the Docker Engine behind "
                                     f"{self.socket} on {host.endpoint} does not answer "
                                     f"({exc})") from None
-        info = await (await self.client()).system.info()
+        info = await (await self.client()).info()
         root = str(info.get("DockerRootDir") or "/var/lib/docker")
         df = await host.run(["df", "-Pk", root])
         fields = df.stdout.decode(errors="replace").splitlines()[-1:]

@@ -14,9 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Awaitable, Callable
 
-import aiodocker
-from aiodocker.exceptions import DockerError
-
 from launchdeck.core.config.yamlio import display_path
 from launchdeck.core.errors import ConfigError, TargetError
 from launchdeck.core.images import build as image_build
@@ -25,9 +22,11 @@ from launchdeck.core.images import recipe as recipes
 from launchdeck.core.images.settings import BuildSettings
 from launchdeck.core.targets.base import EnvironmentSpec, Progress
 from launchdeck.core.docker.engine import engine_errors, is_missing
+from launchdeck.core.docker.session import EngineError
 
 if TYPE_CHECKING:
     from launchdeck.core.config.compute import ComputeConfig
+    from launchdeck.core.docker.client import EngineClient
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,7 @@ class EnvironmentImages:
     name: str
     compute: ComputeConfig
     project_dir: Path
-    client: Callable[[], Awaitable[aiodocker.Docker]]
+    client: Callable[[], Awaitable["EngineClient"]]
 
     @property
     def url(self) -> str:
@@ -74,7 +73,7 @@ class EnvironmentImages:
         docker = await self.client()
         try:
             return await docker.images.inspect(ref)
-        except DockerError as exc:
+        except EngineError as exc:
             if is_missing(exc):
                 return None
             raise
@@ -164,7 +163,7 @@ class EnvironmentImages:
                 raise TargetError(f"target {self.name}: base image {self.base_image} is no "
                                   f"longer on the Docker Engine at {self.url}")
             facts = await image_probe.probe(docker, base_id, url=self.url)
-            info = await docker.system.info()
+            info = await docker.info()
         settings = self.settings()
         conda_file = display_path(env.conda.path) if env.conda is not None else \
             "the conda file"
@@ -195,10 +194,10 @@ class EnvironmentImages:
                 return
             progress(f"base image {self.base_image} is not on the engine; pulling it")
             try:
-                async for status in docker.images.pull(self.base_image, stream=True):
+                async for status in docker.images.pull(self.base_image):
                     if status.get("status"):
                         progress(f"{status.get('id', '')} {status['status']}".strip())
-            except DockerError as exc:
+            except EngineError as exc:
                 raise TargetError(
                     f"target {self.name}: base image {self.base_image} is not on the Docker "
                     f"Engine at {self.url} and pulling it failed ({exc.message}); build or "

@@ -36,19 +36,16 @@ import time
 from pathlib import Path
 from typing import IO, AsyncIterator, Awaitable, Callable, TypeVar
 
-import aiodocker
-import aiohttp
-from aiodocker.exceptions import DockerError
-from aiodocker.execs import Exec
-from aiodocker.stream import Stream
-from yarl import URL
-
 from launchdeck.core import farside
+from launchdeck.core.docker.attach import AttachedStream
+from launchdeck.core.docker.client import EngineClient
+from launchdeck.core.docker.containers import Exec
+from launchdeck.core.docker.engine import (engine_errors, fetch_archive, is_missing, put_files,
+                                           read_file)
+from launchdeck.core.docker.session import EngineError
 from launchdeck.core.errors import ExecutionLost, TargetError, TargetUnreachable
-from launchdeck.core.targets.docker import archive as docker_archive
 from launchdeck.core.farside.follow import END, MAGIC
-from launchdeck.core.docker.engine import (engine_errors, fetch_archive, is_missing,
-                                                   put_files, read_file)
+from launchdeck.core.targets.docker import archive as docker_archive
 
 OUTPUT = "/deck/output.log"
 METRICS = "/deck/metrics.jsonl"
@@ -70,7 +67,7 @@ T = TypeVar("T")
 class DockerExecution:
     """A run's container; ``external_id`` is the container id."""
 
-    def __init__(self, docker: aiodocker.Docker, container_id: str, *, url: str,
+    def __init__(self, docker: EngineClient, container_id: str, *, url: str,
                  python: str, run_id: str, local_work: Path | None = None) -> None:
         self.external_id = container_id
         self._docker = docker
@@ -81,7 +78,7 @@ class DockerExecution:
         self._local_work = local_work  # the bind-mounted code of sharedVolumes, if any
         #: Streams opened ahead of the first ``logs``/``metrics`` from an offset, with their
         #: exec; no exec: the container's own stdout, the launcher's mirror (``attach_mirror``).
-        self._started: dict[tuple[str, int], tuple[Exec | None, Stream]] = {}
+        self._started: dict[tuple[str, int], tuple[Exec | None, AttachedStream]] = {}
         #: Seconds to wait out an engine that does not answer; the remote target sets 0 and
         #: waits for its SSH link itself, reporting it to the keeper meanwhile.
         self.patience = ENGINE_PATIENCE
@@ -112,7 +109,7 @@ class DockerExecution:
         async def show():
             try:
                 return (await self._container.show())["State"]
-            except DockerError as exc:
+            except EngineError as exc:
                 if is_missing(exc):
                     return None
                 raise
@@ -150,7 +147,7 @@ class DockerExecution:
                 try:
                     async for chunk in read_file(self._docker, self.external_id, path, offset):
                         yield chunk
-                except DockerError as exc:
+                except EngineError as exc:
                     if not is_missing(exc):
                         raise
             return
@@ -159,23 +156,15 @@ class DockerExecution:
         """Attach to the stdout and stderr of the created container, before its start: the
         launcher's mirror of the output (``launch.py --mirror``) from byte 0, for the first
         ``logs(0)`` to take over; the engine keeps nothing of it, so no byte may come first."""
-        async def setup() -> tuple[URL, bytes | None, bool]:
-            query: dict[str, str | int] = {"stdin": 0, "stdout": 1, "stderr": 1, "stream": 1,
-                                           "logs": 0, "detachKeys": ""}
-            return URL(f"containers/{self.external_id}/attach").with_query(query), None, False
-
-        stream = Stream(self._docker, setup, aiohttp.ClientTimeout())
-        await stream.__aenter__()
+        stream = await self._container.attach(stdout=True, stderr=True)
         self._started[(OUTPUT, 0)] = (None, stream)
 
-    async def _open_follower(self, path: str, offset: int) -> tuple[Exec, Stream]:
+    async def _open_follower(self, path: str, offset: int) -> tuple[Exec, AttachedStream]:
         # The follower's source on its command line: it runs before the run's files are in.
         exe = await self._container.exec(
             [self._python, "-I", "-S", "-c", _follower_source(), path, str(offset), EXIT],
             stdout=True, stderr=True)
-        stream = exe.start(detach=False)
-        await stream.__aenter__()  # sends the exec's start: the follower runs from here on
-        return exe, stream
+        return exe, await exe.start()  # the follower runs from here on
 
     async def _exec_follow(self, path: str, offset: int) -> AsyncIterator[bytes | None]:
         """Bytes from the in-container follower; a final None if it ended because the run did."""
@@ -183,7 +172,7 @@ class DockerExecution:
             started = self._started.pop((path, offset), None)
             try:
                 exe, stream = started or await self._open_follower(path, offset)
-            except DockerError as exc:
+            except EngineError as exc:
                 if _stopped_meanwhile(exc):
                     return
                 raise
@@ -202,7 +191,7 @@ class DockerExecution:
                             return  # the engine's error text, not the follower: cut off
                     if data:
                         yield data
-            except DockerError as exc:
+            except EngineError as exc:
                 if not _stopped_meanwhile(exc):
                     raise
                 return
@@ -213,7 +202,7 @@ class DockerExecution:
             else:
                 try:
                     finished = (await exe.inspect()).get("ExitCode") == 0
-                except DockerError:
+                except EngineError:
                     finished = False
         if finished:
             yield None
@@ -229,7 +218,7 @@ class DockerExecution:
         async def wait_once():
             try:
                 return await self._container.wait()
-            except DockerError as exc:
+            except EngineError as exc:
                 if is_missing(exc):
                     return None
                 raise
@@ -268,8 +257,8 @@ class DockerExecution:
                 # SIGTERM to the launcher (which passes it to the script's process group), then
                 # SIGKILL from the engine once the grace period is over.
                 await self._container.stop(t=max(0, math.ceil(grace_seconds)))
-            except DockerError as exc:
-                if exc.status not in (304, 404, 409):  # already stopped or gone
+            except EngineError as exc:
+                if exc.status not in (404, 409):  # already stopped or gone
                     raise
 
     async def collect_outputs(self, dest: Path) -> list[str]:
@@ -279,7 +268,7 @@ class DockerExecution:
                 try:
                     found = await fetch_archive(self._docker, self.external_id,
                                                 "/deck/work/outputs", spool)
-                except DockerError as exc:
+                except EngineError as exc:
                     if is_missing(exc):
                         raise self._gone() from None
                     raise
@@ -301,7 +290,7 @@ class DockerExecution:
         async with engine_errors(f"removing container {self._short}", self._url):
             try:
                 await self._container.delete(force=True, v=True)
-            except DockerError as exc:
+            except EngineError as exc:
                 if not is_missing(exc):
                     raise
         if self._local_work is not None:
@@ -316,7 +305,7 @@ class DockerExecution:
             try:
                 async for chunk in read_file(self._docker, self.external_id, path):
                     data += chunk
-            except DockerError as exc:
+            except EngineError as exc:
                 if is_missing(exc):
                     return None
                 raise
@@ -329,33 +318,27 @@ class DockerExecution:
         async with engine_errors(f"reading {path} of container {self._short}", self._url):
             try:
                 return await has_file(self._docker, self.external_id, path)
-            except DockerError as exc:
+            except EngineError as exc:
                 if is_missing(exc):
                     return False
                 raise
 
 
 @contextlib.asynccontextmanager
-async def attached_stdin(docker: aiodocker.Docker,
-                         container_id: str) -> AsyncIterator[Stream]:
+async def attached_stdin(docker: EngineClient,
+                         container_id: str) -> AsyncIterator[AttachedStream]:
     """The stdin of a created container (``OpenStdin``, ``StdinOnce``), attached before its
     start as ``docker run -i`` does; closing it closes the launcher's stdin.
 
     Its first bytes reach the launcher as soon as it runs: no ``docker exec`` (a process
     started in the container, a second Python) stands between the start and the script.
     """
-    async def setup() -> tuple[URL, bytes | None, bool]:
-        # What aiodocker's attach() asks, without its inspect: deck's containers have no TTY.
-        query: dict[str, str | int] = {"stdin": 1, "stdout": 0, "stderr": 0, "stream": 1,
-                                       "logs": 0, "detachKeys": ""}
-        return URL(f"containers/{container_id}/attach").with_query(query), None, False
-
-    stream = Stream(docker, setup, aiohttp.ClientTimeout())
+    stream = await docker.containers.container(container_id).attach(stdin=True)
     async with stream:  # attached now: the engine keeps what is written until it is read
         yield stream
 
 
-async def send_files(stdin: Stream, files: IO[bytes] | None) -> None:
+async def send_files(stdin: AttachedStream, files: IO[bytes] | None) -> None:
     """The run's ``/deck`` tar (see ``core/farside/boot.py``) on its attached stdin; None:
     the files are in (put through the engine), say so."""
     if files is None:
@@ -368,15 +351,15 @@ async def send_files(stdin: Stream, files: IO[bytes] | None) -> None:
         await stdin.write_in(chunk)
 
 
-async def has_file(docker: aiodocker.Docker, container_id: str, path: str) -> bool:
+async def has_file(docker: EngineClient, container_id: str, path: str) -> bool:
     """Whether ``path`` exists in a container (a missing container raises)."""
     with tempfile.TemporaryFile() as spool:
         return await fetch_archive(docker, container_id, path, spool)
 
 
-async def deliver_environment(docker: aiodocker.Docker, container_id: str, python: str,
+async def deliver_environment(docker: EngineClient, container_id: str, python: str,
                               variables: dict[str, str], *,
-                              stdin: Stream | None = None) -> None:
+                              stdin: AttachedStream | None = None) -> None:
     """Hand a started container's launcher the run's variables: on its attached ``stdin``
     (a launch), else over ``docker exec`` stdin (a container a dead keeper left waiting).
 
@@ -388,7 +371,7 @@ async def deliver_environment(docker: aiodocker.Docker, container_id: str, pytho
         return
     exe = await docker.containers.container(container_id).exec(
         [python, "-I", "-S", LAUNCH, "--deliver"], stdin=True, stdout=True, stderr=True)
-    stream = exe.start(detach=False)
+    stream = await exe.start()
     errors = b""
     try:
         await stream.write_in(b"%d\n" % len(payload) + payload)
@@ -408,6 +391,6 @@ def _follower_source() -> str:
     return farside.source("follow")
 
 
-def _stopped_meanwhile(exc: DockerError) -> bool:
+def _stopped_meanwhile(exc: EngineError) -> bool:
     """An exec refused because the container stopped or vanished since it was inspected."""
     return exc.status in (404, 409) or "is not running" in exc.message

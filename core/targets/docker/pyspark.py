@@ -22,7 +22,7 @@ from launchdeck.core.docker.engine import engine_errors
 from launchdeck.core.targets.spark.submit import LOCAL_MASTER, SubmitCommand
 
 if TYPE_CHECKING:
-    import aiodocker
+    from launchdeck.core.docker.client import EngineClient
 
     from launchdeck.core.targets.base import RunSpec
 
@@ -39,7 +39,7 @@ exit 0
 """
 
 
-async def probe(docker: "aiodocker.Docker", image: str, python: str, *, url: str) -> dict[str, str]:
+async def probe(docker: "EngineClient", image: str, python: str, *, url: str) -> dict[str, str]:
     """What ``image`` has for Spark: ``java`` and ``spark_submit`` paths, when found."""
     async with engine_errors(f"probing {image} for Java and pyspark", url):
         container = await docker.containers.create(config={
@@ -48,18 +48,18 @@ async def probe(docker: "aiodocker.Docker", image: str, python: str, *, url: str
         try:
             await container.start()
             await container.wait()
-            lines = await container.log(stdout=True)
+            text = await container.logs(stdout=True)
         finally:
             await container.delete(force=True)
     found = {}
-    for line in "".join(lines).splitlines():
+    for line in text.splitlines():
         key, sep, value = line.strip().partition("=")
         if sep and value:
             found[key] = value
     return found
 
 
-async def submit_program(docker: "aiodocker.Docker", spec: "RunSpec", *, image: str,
+async def submit_program(docker: "EngineClient", spec: "RunSpec", *, image: str,
                          python: str, target: str, url: str) -> list[str]:
     """The launcher's arguments that run ``spec`` with spark-submit in ``image``."""
     found = await probe(docker, image, python, url=url)

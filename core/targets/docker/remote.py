@@ -38,9 +38,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-# First: aiohttp imported without loading CA certificates for a socket that speaks no TLS
-# (a run's keeper imports this module before it can launch).
-import launchdeck.core.docker._quickimport  # noqa: F401, I001
 from launchdeck.core.remote.link import Link, LinkLossPolicy
 from launchdeck.core.targets.base import Capability, Execution, RunEvents, RunSpec
 from launchdeck.core.targets.docker.delivery import HostStoreDelivery

@@ -30,11 +30,11 @@ import re
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Awaitable
 
-import aiodocker
-from aiodocker.exceptions import DockerError
-
 from launchdeck.core import farside
+from launchdeck.core.docker.client import EngineClient
+from launchdeck.core.docker.containers import Container
 from launchdeck.core.docker.engine import engine_errors, is_missing
+from launchdeck.core.docker.session import EngineError
 from launchdeck.core.errors import TargetError
 from launchdeck.core.images import recipe as recipes
 from launchdeck.core.targets.base import Capability, Framework, RunEvents, RunSpec
@@ -106,7 +106,7 @@ class DockerTarget(EnvironmentImages):
     def max_concurrent_runs(self) -> int:
         return self.compute.max_concurrent_runs or self.engine.default_runs
 
-    async def client(self) -> aiodocker.Docker:
+    async def client(self) -> EngineClient:
         return await self.engine.client()
 
     async def close(self) -> None:
@@ -121,7 +121,7 @@ class DockerTarget(EnvironmentImages):
         docker = await self.client()
         async with engine_errors(f"target {self.name}", self.url):
             version = await docker.version()
-            info = await docker.system.info()
+            info = await docker.info()
             base_id = await self._image_id(self.base_image)
         runtimes = ", ".join(sorted(info.get("Runtimes") or {}))
         return {"engine": self.url, "engine_version": str(version.get("Version", "")),
@@ -164,7 +164,7 @@ class DockerTarget(EnvironmentImages):
         finally:
             staged.discard()
 
-    async def _start(self, docker: aiodocker.Docker, spec: RunSpec, staged: StagedCode,
+    async def _start(self, docker: EngineClient, spec: RunSpec, staged: StagedCode,
                      ref: str, python: str, image: dict, program: list[str]):
         """Create the run's container, put its code in, start it, hand it its variables."""
         own, delivered = self._environment(spec, image)
@@ -180,7 +180,7 @@ class DockerTarget(EnvironmentImages):
             if files is not None:
                 files.close()
 
-    async def _start_container(self, docker: aiodocker.Docker, spec: RunSpec,
+    async def _start_container(self, docker: EngineClient, spec: RunSpec,
                                staged: StagedCode, python: str, config: dict,
                                delivered: dict[str, str], files: IO[bytes] | None):
         name = "deck-" + re.sub(r"[^A-Za-z0-9_.-]", "-", spec.run_id)
@@ -191,8 +191,8 @@ class DockerTarget(EnvironmentImages):
                 # (a container of an older deck, without --env, takes none this way), or even
                 # before its files were whole: until the launcher took the variables the
                 # script has not started, and the files are put in again (the same files).
-                cmd = container["Config"].get("Cmd") or ()
-                if container["State"].get("Running") and "--env" in cmd:
+                cmd = container.facts["Config"].get("Cmd") or ()
+                if container.facts["State"].get("Running") and "--env" in cmd:
                     if cmd[2:3] == ["-c"] and \
                             not await has_file(docker, container.id, ENV_TAKEN):
                         await staged.refill_mounted()
@@ -215,11 +215,11 @@ class DockerTarget(EnvironmentImages):
                     await send_files(stdin, files)
                     await deliver_environment(docker, container.id, python, delivered,
                                               stdin=stdin)
-            except (DockerError, TargetError) as exc:
+            except (EngineError, TargetError) as exc:
                 # A container left waiting for variables that never come would live for ever.
                 await inner.close_streams()
                 await container.delete(force=True)
-                if isinstance(exc, DockerError) and \
+                if isinstance(exc, EngineError) and \
                         "could not select device driver" in exc.message:
                     raise TargetError(
                         f"target {self.name}: nvidiaDocker is true but the Docker Engine at "
@@ -244,12 +244,12 @@ class DockerTarget(EnvironmentImages):
             try:
                 cmd = (await docker.containers.container(external_id).show())["Config"]["Cmd"]
                 python = cmd[0] if cmd else python
-            except DockerError as exc:
+            except EngineError as exc:
                 if not is_missing(exc):
                     raise  # a vanished container is reported by wait(), as for any loss
         return self._execution(docker, spec, external_id, python)
 
-    async def _program(self, docker: aiodocker.Docker, spec: RunSpec, ref: str,
+    async def _program(self, docker: EngineClient, spec: RunSpec, ref: str,
                        python: str) -> list[str]:
         """The launcher's arguments: the script for Python, spark-submit for PySpark."""
         if spec.env.framework is Framework.PYSPARK:
@@ -260,11 +260,11 @@ class DockerTarget(EnvironmentImages):
         # The launcher runs its arguments under the image's Python: options go first.
         return [*spec.interpreter_options, spec.script, *spec.arguments]
 
-    def _execution(self, docker: aiodocker.Docker, spec: RunSpec, container_id: str,
+    def _execution(self, docker: EngineClient, spec: RunSpec, container_id: str,
                    python: str):
         return self._wrapped(self._inner(docker, spec, container_id, python))
 
-    def _inner(self, docker: aiodocker.Docker, spec: RunSpec, container_id: str,
+    def _inner(self, docker: EngineClient, spec: RunSpec, container_id: str,
                python: str) -> DockerExecution:
         return DockerExecution(docker, container_id, url=self.url,
                                python=python, run_id=spec.run_id,
@@ -314,7 +314,8 @@ class DockerTarget(EnvironmentImages):
             "HostConfig": host,
         }
 
-    async def _create(self, docker: aiodocker.Docker, config: dict, name: str):
+    async def _create(self, docker: EngineClient, config: dict,
+                      name: str) -> tuple[Container, bool]:
         """A new container, or (second value True) the run's own container if it already ran.
 
         A keeper that died between starting a container and recording its id launches again:
@@ -322,11 +323,11 @@ class DockerTarget(EnvironmentImages):
         """
         try:
             return await docker.containers.create(config=config, name=name), False
-        except DockerError as exc:
+        except EngineError as exc:
             if exc.status != 409:
                 raise
         old = await docker.containers.get(name)
-        if old["State"].get("Status") != "created":
+        if old.facts["State"].get("Status") != "created":
             return old, True
         await old.delete(force=True)
         return await docker.containers.create(config=config, name=name), False

@@ -70,14 +70,15 @@ async def test_forwarded_socket_is_private_and_survives_a_dropped_link(host, ssh
 
 
 async def test_docker_engine_through_the_forwarded_socket(host, request):
-    aiodocker = pytest.importorskip("aiodocker")
+    from launchdeck.core.docker.client import EngineClient
+
     try:
         request.getfixturevalue("docker_engine")
     except pytest.FixtureLookupError:
         if not os.path.exists("/var/run/docker.sock"):
             pytest.skip("no Docker Engine on this machine")
     local = await host.forward_docker_socket()
-    docker = aiodocker.Docker(url="unix://" + local)
+    docker = EngineClient("unix://" + local)
     try:
         version = await docker.version()
     finally:

@@ -56,13 +56,13 @@ def test_a_reused_pid_is_not_the_run():
 
 @pytest.mark.docker
 async def test_a_container_is_measured_by_the_engine(docker_engine):
-    import aiodocker
+    from launchdeck.core.docker.engine import connect
 
     name = f"deck-usage-{time.monotonic_ns()}"
     subprocess.run(["docker", "run", "-d", "--name", name, docker_engine, "python3", "-c",
                     "b = bytearray(30 * 1024 * 1024)\nfor i in range(0, len(b), 4096): b[i] = 1"
                     "\nwhile True: pass"], check=True, capture_output=True)
-    docker = aiodocker.Docker()
+    docker = await connect()
     try:
         first = await container_sample(docker, name)
         assert first is not None and first.processes == 1
