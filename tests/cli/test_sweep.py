@@ -328,6 +328,11 @@ def test_max_duration_ends_the_sweep_and_stops_its_trials(sweeping, project, tmp
 
 def fans_out(deck, other: str) -> dict:
     """A grid of four trials over local (one slot) and ``other``, done; its status."""
+    from tests.fixtures.docker_engine import CA_BUNDLE
+
+    # The sample's environment (pip: six) may not be built yet on this machine: its build
+    # reaches the package index through the test machines' TLS-inspecting proxy.
+    deck.env["DECK_BUILD_CA_BUNDLE"] = CA_BUNDLE
     write(deck.project, "tune.py", TUNE)
     compute = deck.project / "aml_config" / "local.compute"
     compute.write_text(compute.read_text() + "\nmaxConcurrentRuns: 1\n")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 from launchdeck.core.config.yamlio import display_path
 from launchdeck.core.errors import ConfigError, TargetError
 from launchdeck.core.images import build as image_build
+from launchdeck.core.images.buildlock import build_lock_path, one_build_at_a_time
 from launchdeck.core.images import probe as image_probe
 from launchdeck.core.images import recipe as recipes
 from launchdeck.core.images.settings import BuildSettings
@@ -144,7 +145,6 @@ class EnvironmentImages:
         an image whose packages changed upstream under an unchanged pin, or was damaged).
         """
         started = time.monotonic()
-        docker = await self.client()
         await self._ensure_base(progress)
         if self.user_managed:
             conda = f"; {env.conda.path.name} is not used" if env.conda is not None else ""
@@ -157,6 +157,25 @@ class EnvironmentImages:
             progress(f"environment image {ref} found; nothing to build")
             return ImageResult(ref, False, time.monotonic() - started)
         tag = await self.environment_tag(env)
+        waited = False
+
+        def on_wait() -> None:
+            nonlocal waited
+            waited = True
+            progress(f"another deck process of this project is building {recipes.REPOSITORY}:"
+                     f"{tag} on target {self.name}; waiting for it")
+
+        lock = build_lock_path(self.project_dir, self.name, tag)
+        async with one_build_at_a_time(lock, on_wait=on_wait):
+            if waited and not rebuild and (ref := await self.find_image(env)) is not None:
+                progress(f"environment image {ref} was built meanwhile; nothing to build")
+                return ImageResult(ref, False, time.monotonic() - started)
+            return await self._build(env, tag, progress=progress, rebuild=rebuild,
+                                     started=started)
+
+    async def _build(self, env: EnvironmentSpec, tag: str, *, progress: Progress,
+                     rebuild: bool, started: float) -> ImageResult:
+        docker = await self.client()
         async with engine_errors(f"target {self.name}", self.url):
             base_id = await self._image_id(self.base_image)
             if base_id is None:  # removed since environment_tag found it a moment ago

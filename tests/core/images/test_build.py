@@ -360,3 +360,26 @@ async def test_both_builders_build_the_environment_and_stream_their_steps(
         assert check.stdout.strip() == ("False" if buildkit == "1" else "True")
     finally:
         await target.close()
+
+
+async def test_two_keepers_needing_one_new_image_build_it_once(docker_project, build_calls):
+    """As a sweep's trials do: both miss the image; the second waits for the first's build."""
+    import asyncio
+
+    env = docker_project.env(conda=None)
+    first, second = docker_project.target(env), docker_project.target(env)
+    try:
+        ref = await fresh(first, env)
+        lines: list[list[str]] = [[], []]
+        results = await asyncio.gather(
+            first.ensure_image(env, progress=lines[0].append),
+            second.ensure_image(docker_project.env(conda=None), progress=lines[1].append))
+        assert build_calls == [ref]
+        assert sorted(r.built for r in results) == [False, True]
+        assert {r.ref for r in results} == {ref} and image_exists(ref)
+        waiter = lines[[r.built for r in results].index(False)]
+        assert any("building" in line and "waiting for it" in line for line in waiter), waiter
+        assert any("built meanwhile" in line for line in waiter), waiter
+    finally:
+        await first.close()
+        await second.close()
