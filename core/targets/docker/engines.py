@@ -54,7 +54,23 @@ class EngineConnection(Protocol):
     async def close(self) -> None: ...
 
 
-class LocalEngine:
+class _ClientAndForward:
+    """The client an engine connection made, and the SSH forward of a socket it uses (if any):
+    closed together, the client first."""
+
+    _docker: EngineClient | None = None
+    _forward: "UnixSocketForward | LinkedForward | None" = None
+
+    async def close(self) -> None:
+        if self._docker is not None:
+            await self._docker.close()
+            self._docker = None
+        if self._forward is not None:
+            await self._forward.close()
+            self._forward = None
+
+
+class LocalEngine(_ClientAndForward):
     """The engine at a URL, ``DOCKER_HOST``, or the local socket.
 
     ``ssh://[USER@]HOST[:PORT][/SOCKET]`` (the docker CLI's form, which aiodocker took too) is
@@ -95,16 +111,8 @@ class LocalEngine:
     async def check(self, target: str, engine_facts: EngineFacts) -> dict[str, str]:
         return await engine_facts()
 
-    async def close(self) -> None:
-        if self._docker is not None:
-            await self._docker.close()
-            self._docker = None
-        if self._forward is not None:
-            await self._forward.close()
-            self._forward = None
 
-
-class ForwardedEngine:
+class ForwardedEngine(_ClientAndForward):
     """A remote host's engine socket, forwarded over the host's shared SSH connection."""
 
     local = False
@@ -192,14 +200,6 @@ class ForwardedEngine:
         if df.exit_status == 0 and fields and len(fields[0].split()) >= 4:
             facts["free_disk_docker"] = _gib(fields[0].split()[3])
         return facts
-
-    async def close(self) -> None:
-        if self._docker is not None:
-            await self._docker.close()
-            self._docker = None
-        if self._forward is not None:
-            await self._forward.close()
-            self._forward = None
 
 
 def _gib(kib: str) -> str:
