@@ -69,6 +69,8 @@ class Keeper:
             self.cancel_event.set()
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self.cancel_event.set)
+        if _terminated:  # signaled before the handler above was in place (keep)
+            self.cancel_event.set()
         watcher = asyncio.create_task(self._watch_cancel())
         target = None
         try:
@@ -342,10 +344,23 @@ def run_lock(run_dir: Path) -> int | None:
     return owner_lock(run_dir / "keeper.lock")
 
 
+#: SIGTERM came before the keeper's loop handles it (see keep).
+_terminated = False
+
+
+def _remember_termination(signum, frame) -> None:
+    global _terminated
+    _terminated = True
+
+
 def keep(project_root: str, run_id: str, *, parsed=None) -> int:
     """Entry point of a keeper process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # `deck cancel` signals whoever holds the run's lock, maybe before the loop's handler is in
+    # place: dying of it then would leave the run Queued with nobody to end it (its cancel
+    # waited in vain). The request is in history too; run() acts on either.
+    signal.signal(signal.SIGTERM, _remember_termination)
     project = Project(Path(project_root))
     run_dir = project.run_dir(run_id)
     lock = run_lock(run_dir)

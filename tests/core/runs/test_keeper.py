@@ -1,4 +1,5 @@
-"""The keeper once the run is over: the slot is freed first, the clean-up cannot hang it."""
+"""The keeper at its start (a cancel that comes before its loop runs) and once the run is over
+(the slot is freed first, the clean-up cannot hang it)."""
 
 import asyncio
 
@@ -114,3 +115,36 @@ def test_the_keeper_of_a_local_python_run_loads_no_spark_or_host_slot_code(proje
     assert "launchdeck.core.targets.spark.submit" not in loaded
     assert "launchdeck.core.runs.hostwait" not in loaded
     assert Project(project).history.get_run(run.run_id).status == "Completed"
+
+
+# A keeper process that is sent SIGTERM (what `deck cancel` sends to the run lock's holder)
+# the moment it holds the run's lock, before its event loop is running.
+TERM_AT_LOCK = ("import os, signal, sys\n"
+                "from launchdeck.core.runs import keeper\n"
+                "take = keeper.run_lock\n"
+                "def run_lock_then_term(run_dir):\n"
+                "    lock = take(run_dir)\n"
+                "    os.kill(os.getpid(), signal.SIGTERM)\n"
+                "    return lock\n"
+                "keeper.run_lock = run_lock_then_term\n"
+                "sys.exit(keeper.keep(sys.argv[1], sys.argv[2]))\n")
+
+
+def test_a_cancel_that_reaches_a_keeper_still_starting_ends_the_run_canceled(project):
+    import subprocess
+    import sys
+
+    from launchdeck.core.history.store import HistoryStore
+
+    deck_project = Project(project)
+    run = submit(deck_project, "local", str(project / "train.py"), start=False)
+    deck_project.history.update_run(run.run_id, cancel_requested=1)  # as deck cancel does
+    deck_project.history.close()
+    keeper_process = subprocess.run([sys.executable, "-c", TERM_AT_LOCK, str(project),
+                                     run.run_id], capture_output=True, text=True, timeout=120)
+    assert keeper_process.returncode == 0, keeper_process.stderr
+    history = HistoryStore(project / ".deck" / "history.db")
+    try:
+        assert history.get_run(run.run_id).status == "Canceled"
+    finally:
+        history.close()
