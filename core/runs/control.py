@@ -141,11 +141,22 @@ def request_cancel(project: Project, run_id: str) -> RunRecord:
 
 
 async def wait_until_over(project: Project, run_id: str, timeout: float) -> RunRecord:
+    """Wait for a canceled run to end. A keeper that dies meanwhile (killed, out of memory)
+    does not leave the cancel waiting in vain: it is asked again, which ends the run or
+    starts a keeper that does."""
     import asyncio
 
-    deadline = asyncio.get_running_loop().time() + timeout
+    from launchdeck.core.runs.liveness import keeper_running
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    next_look = loop.time() + REVIVE_EVERY_SECONDS
     while True:
         run = project.history.get_run(run_id)
-        if run.status.is_terminal or asyncio.get_running_loop().time() > deadline:
+        if run.status.is_terminal or loop.time() > deadline:
             return run
+        if loop.time() >= next_look:
+            next_look = loop.time() + REVIVE_EVERY_SECONDS
+            if not keeper_running(run):
+                request_cancel(project, run_id)
         await asyncio.sleep(0.05)
