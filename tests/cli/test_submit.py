@@ -441,6 +441,7 @@ def test_spark_flag_gives_a_pyspark_run_its_settings_and_the_run_keeps_that_file
           "ArgumentVector: [$file]\nTarget: local\nFramework: PySpark\n"
           "SparkDependenciesFile: aml_config/spark_dependencies.yml\n")
     write(project, "conf.py", SPARK_CONF_JOB)
+    set_compute_key(project, "niceness: 0")  # a niced local JVM crawls beside a CPU hog
     given = write(project, "envs/spark.yml", "configuration:\n  spark.app.name: from the -s file\n"
                                              "  spark.deck.answer: 42\n").read_bytes()
     result = deck("submit", "-c", "spark", "-s", "envs/spark.yml", "conf.py",

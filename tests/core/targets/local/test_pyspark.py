@@ -58,9 +58,15 @@ def user_deck(deck, project):
     return deck
 
 
+#: A local Spark job's JVM at deck's default niceness (10) crawls beside a CPU hog (five minutes
+#: and more on a loaded CI machine); these tests are about finding spark-submit, not about
+#: niceness (tests/cli/test_submit.py is), so their runs get their fair share.
+UNNICED = "niceness: 0\n"
+
+
 def _compute(project: Path, spark_submit: str) -> None:
     (project / "aml_config" / "wrapped.compute").write_text(
-        f"type: local\nsparkSubmitLocation: {spark_submit}\n")
+        f"type: local\nsparkSubmitLocation: {spark_submit}\n{UNNICED}")
 
 
 def test_pips_wrapper_fails_alone_from_a_users_shell(tmp_path):
@@ -162,7 +168,7 @@ def test_a_pyspark_run_finds_spark_submit_on_path_when_decks_python_has_no_pyspa
     python = _venv_without_pyspark(tmp_path / "deck-venv")
     user_deck.argv = lambda *args: [str(python), "-m", "launchdeck.cli.main", *args]
     user_deck.env["PATH"] = f"{WRAPPER.parent}:{USER_PATH}"
-    (project / "aml_config" / "wrapped.compute").write_text("type: local\n")
+    (project / "aml_config" / "wrapped.compute").write_text("type: local\n" + UNNICED)
     (project / "aml_config" / "wrapped.runconfig").write_text(RUNCONFIG)
     (project / "job.py").write_text(JOB + "print('spark home:', os.environ['SPARK_HOME'])\n")
     result = user_deck("submit", "-c", "wrapped", "job.py", timeout=LOCAL_SPARK_JOB_TIMEOUT)

@@ -136,7 +136,10 @@ def test_pyspark_on_the_local_target_runs_spark_submit_local(deck, project):
     write(project, "aml_config/spark_dependencies.yml", "configuration:\n  spark.deck.answer: 9\n")
     write(project, "job.py", COUNT_JOB)
     write(project, "data.csv", "id\n1\n2\n")
-    # The run is niced, so beside a CPU hog its JVM crawls: the timeout only bounds a hang.
+    # At deck's default niceness a local JVM crawls beside a CPU hog (minutes on a loaded CI
+    # machine); niceness is not what this test is about. The timeout only bounds a hang.
+    compute = project / "aml_config" / "local.compute"
+    compute.write_text(compute.read_text() + "niceness: 0\n")
     result = deck("submit", "-c", "localspark", "job.py", "--input", "data.csv", timeout=900)
     assert result.returncode == 0, result.out[-3000:] + result.err
     assert "rows: 2" in result.out and "answer: 9" in result.out
