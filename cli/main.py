@@ -108,14 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if _asks_version(argv):  # before any command module is imported: it must start fast
         return _done(_print_version(), quick=whole_process)
-    owner = _owner_of(argv)
-    if whole_process and owner == "launchdeck.cli.submit":
-        # The run's keeper is forked before this process imports anything more: it loads
-        # while this one loads the submit path and snapshots (core.runs.seed).
-        from launchdeck.core.runs.seed import fork_early
-
-        fork_early()
-    parser = build_parser(owner)
+    parser = build_parser(_owner_of(argv))
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:

@@ -50,7 +50,7 @@ STANDBY = 1
 
 @dataclass
 class SeededRun:
-    """A run whose keeper was forked ahead (``seed.KeeperSeed``) by the command that queued
+    """A run whose keeper was forked ahead (``launcher.KeeperSeed``) by the command that queued
     it; used if the run may start now, abandoned (it exits) if the run has to wait."""
     run_id: str
     seed: Any
@@ -111,7 +111,7 @@ def _start_next(project: Project, target: str, seeded: SeededRun | None) -> list
         if run_id in owned:
             continue
         if seeded is not None and run_id == seeded.run_id:
-            pid = seeded.seed.start(project, run_id, seeded.parsed)
+            pid = seeded.seed.start(run_id, seeded.parsed)
         else:
             # Imported here: a submit whose own seeded keeper starts needs no subprocess.
             from launchdeck.core.runs.spawn import spawn_keeper

@@ -74,15 +74,14 @@ def _enqueue(project: Project, start: bool, queue) -> RunRecord:
     """Insert a Queued run with ``queue(seed) -> (record, parsed configs)``; start its keeper if
     its target has a free slot, else it waits in history (``core.runs.dispatch``)."""
     from launchdeck.core.runs.dispatch import SeededRun, dispatch
-    from launchdeck.core.runs.seed import KeeperSeed, can_fork, take_early
+    from launchdeck.core.runs.launcher import KeeperSeed, can_fork
 
-    # The keeper is forked before history is opened, so it warms up while we snapshot: at
-    # the top of `deck submit` (seed.fork_early), else now. What both processes use is then
-    # imported before the fork, once, rather than once in each.
-    seed = take_early() if start else None
-    if start and seed is None and can_fork():
+    # Fork the keeper first, before history is opened: it warms up while we snapshot. What
+    # both processes use is imported before the fork, once, rather than once in each.
+    seed = None
+    if start and can_fork():
         _import_shared()
-        seed = KeeperSeed()
+        seed = KeeperSeed(project)
     try:
         record, parsed = queue(seed)
     except BaseException:

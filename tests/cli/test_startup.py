@@ -12,8 +12,6 @@ from importlib import metadata
 
 import pytest
 
-from tests.fixtures.projects import run_id_of
-
 
 HEAVY = ("asyncssh", "aiodocker", "aiohttp", "textual", "asyncio")
 
@@ -73,43 +71,9 @@ FORK_PROBE = ("import os, sys\n"
               "sys.exit(code)\n")
 
 
-# The same as `deck` itself runs it: main() of the whole process; the spy says on stderr which
-# modules were loaded at the first fork.
-EARLY_FORK_PROBE = ("import os, sys\n"
-                    "fork = os.fork\n"
-                    "def spying_fork():\n"
-                    "    if os.environ.get('PROBED') != str(os.getpid()):\n"
-                    "        os.environ['PROBED'] = str(os.getpid())\n"
-                    "        sys.stderr.write('AT FORK:' + ','.join(sorted(sys.modules)) + '\\n')\n"
-                    "        sys.stderr.flush()\n"
-                    "    return fork()\n"
-                    "os.fork = spying_fork\n"
-                    "sys.argv[0] = 'deck'\n"
-                    "from launchdeck.cli.main import main\n"
-                    "sys.exit(main())\n")
-
-
-def test_deck_submit_forks_its_keeper_before_it_loads_its_commands(deck, project):
-    """`deck submit` forks the run's keeper first thing, so the keeper's start-up runs beside
-    the submit's own (its imports, the configs, the snapshot) rather than after it."""
-    (project / "hello.py").write_text("print('hello')\n")
-    result = subprocess.run([sys.executable, "-c", EARLY_FORK_PROBE, "submit", "-c", "local",
-                             "hello.py"], cwd=deck.project, env=deck.env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert "hello" in result.stdout.splitlines()
-    first = next(line for line in result.stderr.splitlines() if line.startswith("AT FORK:"))
-    at_fork = set(first.removeprefix("AT FORK:").split(","))
-    assert not at_fork & {"argparse", "launchdeck.cli.submit", "launchdeck.core.runs.submit",
-                          "launchdeck.core.config.runconfig"}, at_fork
-    run = deck.json("runs", "show", run_id_of(result.stdout))
-    assert run["status"] == "Completed" and run["exit_code"] == 0
-
-
-def test_a_keeper_forked_by_an_in_process_submit_inherits_the_modules_both_use(deck, project):
-    """Called in-process (not as the `deck` process), submit forks the keeper once the modules
-    it shares with deck are loaded: it does not import configs, history and the content store
-    a second time."""
+def test_a_submits_keeper_inherits_the_modules_both_use(deck, project):
+    """The keeper is forked once the modules it shares with deck are loaded: it does not
+    import configs, history and the content store a second time."""
     (project / "hello.py").write_text("print('hello')\n")
     for _ in range(2):  # the first submit parses the configs; the second uses the cache
         result = subprocess.run([sys.executable, "-c", FORK_PROBE, "submit", "-c", "local",
