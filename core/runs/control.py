@@ -158,5 +158,8 @@ async def wait_until_over(project: Project, run_id: str, timeout: float) -> RunR
         if loop.time() >= next_look:
             next_look = loop.time() + REVIVE_EVERY_SECONDS
             if not keeper_running(run):
-                request_cancel(project, run_id)
+                try:
+                    request_cancel(project, run_id)
+                except RunStateError:
+                    pass  # it ended meanwhile: the next look returns it
         await asyncio.sleep(0.05)
