@@ -187,12 +187,7 @@ def test_killing_the_keeper_loses_no_line_and_still_records_the_exit_code(deck, 
     output = project / ".deck" / "runs" / run_id / "output.log"
     until(lambda: "line 19\n" in (output.read_text() if output.exists() else ""),
           what="line 19 in the run's log")
-    from launchdeck.core.history.store import HistoryStore
-
-    history = HistoryStore(project / ".deck" / "history.db")
-    pid = history.get_run(run_id).keeper_pid
-    history.close()
-    os.kill(pid, signal.SIGKILL)
+    os.kill(deck.record(run_id).keeper_pid, signal.SIGKILL)
     assert deck.json("runs", "show", run_id)["status"] == "Running"
     release.touch()
     follow = deck("logs", run_id, "-f")  # revives a keeper, which attaches
@@ -262,26 +257,16 @@ def test_cancel_lets_a_shell_script_trap_sigterm_and_clean_up(deck, project):
     assert "cleaned up" in deck("logs", run_id, check=True).out
 
 
-def _history_run(project, run_id):
-    from launchdeck.core.history.store import HistoryStore
-
-    history = HistoryStore(project / ".deck" / "history.db")
-    try:
-        return history.get_run(run_id)
-    finally:
-        history.close()
-
-
 def test_cancel_still_ends_the_run_when_its_keeper_dies_meanwhile(deck, project):
     write(project, "wait.py", "import time\nprint('started', flush=True)\ntime.sleep(600)\n")
     run_id = run_id_of(deck("submit", "-c", "local", "--detach", "wait.py", check=True).out)
     output = project / ".deck" / "runs" / run_id / "target" / "output.log"
     until(lambda: "started" in (output.read_text() if output.exists() else ""),
           what="the script to start")
-    keeper = until(lambda: _history_run(project, run_id).keeper_pid, what="its keeper's pid")
+    keeper = until(lambda: deck.record(run_id).keeper_pid, what="its keeper's pid")
     os.kill(keeper, signal.SIGSTOP)  # it cannot act on the cancel...
     cancel = deck.popen("cancel", run_id)
-    until(lambda: _history_run(project, run_id).cancel_requested, what="the cancel request")
+    until(lambda: deck.record(run_id).cancel_requested, what="the cancel request")
     os.kill(keeper, signal.SIGKILL)  # ...and dies before it does
     out, err = cancel.communicate(timeout=120)
     assert cancel.returncode == 0, err
